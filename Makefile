@@ -1,0 +1,46 @@
+# test-app: one entry point for every job. `make help` lists the targets.
+#
+# The README's two commands:
+#   make up     bring up the local production rehearsal (installs what it needs)
+#   make test   run every test tier (installs what it needs); .ci/run calls this
+#
+# Each area adds its own targets in mk/<area>.mk.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules --no-print-directory
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PYTEST := $(VENV)/bin/pytest
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+# Extra pytest arguments, e.g. `make test-fast PYTEST_ARGS="-k health -x"`.
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: bootstrap
+bootstrap: ## Install Debian packages and Python environments (safe to rerun)
+	@scripts/bootstrap
+
+.PHONY: lint
+lint: bootstrap ## Lint and type-check the Python code
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+.PHONY: test
+test: bootstrap lint ## Run every test tier (what CI runs)
+	$(PYTEST) $(PYTEST_ARGS)
+
+.PHONY: test-fast
+test-fast: bootstrap lint ## Everything except the slow tiers (emulator, rehearsal)
+	$(PYTEST) -m "not emulator and not rehearsal" $(PYTEST_ARGS)
+
+-include mk/*.mk
