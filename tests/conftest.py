@@ -1,15 +1,26 @@
-"""Fixtures shared by every test area."""
+"""Fixtures shared by every test area.
+
+- `tool("name")`: path of a command-line tool, or the test fails (never skips).
+- `postgres`: a real PostgreSQL primary + streaming standby on loopback (session-wide).
+  `postgres.env()` gives the app's POSTGRESQL_* variables (reader = the standby).
+- `run_app(env=..., **kw)`: starts the installed `test-app` on a free port; returns an
+  `AppProcess` with `.url`, `.get(path)`, `.signal()`, `.wait()`, `.stop()`, `.log`.
+  Every app started this way is stopped when the test ends.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from support.app import AppProcess, start_app
+from support.postgres import PostgresCluster, start_cluster
 from support.tools import REPO, find_tool
 
 
 @pytest.fixture(scope="session")
-def repo_root():
+def repo_root() -> Path:
     return REPO
 
 
@@ -17,3 +28,27 @@ def repo_root():
 def tool() -> Callable[[str], str]:
     """`tool("promtool")` returns the tool's path or fails the test if it is missing."""
     return find_tool
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def run_app(tmp_path: Path) -> Iterator[Callable[..., AppProcess]]:
+    started: list[AppProcess] = []
+
+    def run(env: dict[str, str] | None = None, **kwargs: object) -> AppProcess:
+        log = tmp_path / f"app-{len(started)}.log"
+        app = start_app(dict(env or {}), log, **kwargs)  # type: ignore[arg-type]
+        started.append(app)
+        return app
+
+    yield run
+    for app in started:
+        app.stop(timeout=10)

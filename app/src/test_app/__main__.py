@@ -1,0 +1,58 @@
+"""`test-app`: parse the settings, wait for PostgreSQL, then serve.
+
+Exit status: 0 after a clean drain, 1 when PostgreSQL cannot be reached in the startup window
+(or a worker died), 2 for invalid configuration, 3 when a worker could not start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import uvloop
+
+from test_app.database import wait_for_database
+from test_app.logs import configure_logging, get_logger
+from test_app.server import run_workers, serve
+from test_app.settings import ConfigError, load_settings
+
+
+log = get_logger("test_app")
+
+
+def main() -> None:
+    """Entry point of the `test-app` command."""
+    try:
+        settings = load_settings(os.environ)
+    except ConfigError as err:
+        configure_logging()
+        log.error(str(err), problems=err.problems)  # noqa: TRY400 - a message, not a crash
+        sys.exit(2)
+    configure_logging(settings.log_level)
+    if settings.uses_default_password:
+        log.warning(
+            "POSTGRESQL_PASSWORD is the built-in default; set a real password outside development"
+        )
+    try:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(wait_for_database(settings))
+    except ConnectionError as err:
+        log.error(str(err))  # noqa: TRY400 - one clear line, no traceback
+        sys.exit(1)
+    log.info(
+        "starting",
+        port=settings.port,
+        workers=settings.workers,
+        writer=f"{settings.writer.host}:{settings.writer.port}",
+        reader=f"{settings.reader.host}:{settings.reader.port}",
+        database=settings.dbname,
+    )
+    if settings.workers == 1:
+        serve(settings)
+    else:
+        sys.exit(run_workers(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""The ASGI application: six small routes, written against raw ASGI for a short hot path.
+
+| route          | answers                                                              |
+| -------------- | -------------------------------------------------------------------- |
+| `/health`      | `200 UP` / `500 DOWN` from a fresh writer ping (the original contract) |
+| `/health/read` | the same for the reader endpoint                                     |
+| `/livez`       | `200 OK` while the process serves; never touches the database        |
+| `/readyz`      | `200 READY` when the writer answers and we are not draining, else 503 |
+| `/metrics`     | Prometheus text format                                               |
+| `/version`     | `{"version": ..., "git_sha": ...}`                                   |
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from contextlib import suppress
+from http import HTTPStatus
+from importlib.metadata import version as package_version
+from typing import TYPE_CHECKING, Any
+
+from test_app import metrics
+from test_app.database import Target, sample_replica_lag
+from test_app.logs import get_logger
+
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, MutableMapping
+
+    from prometheus_client.metrics import Counter, Histogram
+
+    from test_app.settings import Settings
+
+    Scope = MutableMapping[str, Any]
+    Message = MutableMapping[str, Any]
+    Receive = Callable[[], Awaitable[Message]]
+    Send = Callable[[Message], Awaitable[None]]
+    Response = tuple[int, bytes, bytes]
+
+log = get_logger(__name__)
+
+VERSION = package_version("test-app")
+TEXT = b"text/plain; charset=utf-8"
+JSON = b"application/json"
+PROBES = frozenset({"/health", "/health/read", "/livez", "/readyz", "/metrics"})
+POOL_METRICS_INTERVAL = 1.0
+
+
+class App:
+    """The service. `begin_drain()` flips readiness off; everything else keeps serving."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.writer = Target("writer", settings.writer, settings)
+        self.reader = (
+            Target("reader", settings.reader, settings)
+            if settings.has_separate_reader
+            else self.writer
+        )
+        self.draining = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._routes: dict[str, Callable[[], Awaitable[Response]]] = {
+            "/health": self._health,
+            "/health/read": self._health_read,
+            "/livez": self._livez,
+            "/readyz": self._readyz,
+            "/metrics": self._metrics,
+            "/version": self._version,
+        }
+        self._version_body = json.dumps({"version": VERSION, "git_sha": settings.git_sha}).encode()
+
+    # -- ASGI ----------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Dispatch an ASGI connection."""
+        if scope["type"] == "http":
+            await self._http(scope, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _http(self, scope: Scope, send: Send) -> None:
+        started = time.perf_counter()
+        path: str = scope["path"]
+        method: str = scope["method"]
+        handler = self._routes.get(path)
+        route = path if handler is not None else "other"
+        if handler is None:
+            status, body, content_type = 404, b"Not Found\n", TEXT
+        elif method not in {"GET", "HEAD"}:
+            status, body, content_type = (
+                HTTPStatus.METHOD_NOT_ALLOWED,
+                b"Method Not Allowed\n",
+                TEXT,
+            )
+        else:
+            status, body, content_type = await handler()
+        headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(body))]
+        if status == HTTPStatus.METHOD_NOT_ALLOWED:
+            headers.append((b"allow", b"GET, HEAD"))
+        if self.draining:
+            # Tell keep-alive clients (the load balancer) to reconnect elsewhere.
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+        elapsed = time.perf_counter() - started
+        self._observe(route, method, status, elapsed)
+        if self.settings.access_log and (self.settings.access_log_probes or route not in PROBES):
+            log.info(
+                "request",
+                method=method,
+                path=path,
+                status=status,
+                duration_ms=round(elapsed * 1000, 3),
+                client=(scope.get("client") or ("", 0))[0],
+            )
+
+    def _observe(self, route: str, method: str, status: int, elapsed: float) -> None:
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            labels = (route, method, str(status))
+            children = (
+                metrics.HTTP_REQUESTS.labels(*labels),
+                metrics.HTTP_DURATION.labels(*labels),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(elapsed)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as err:  # noqa: BLE001 - reported to the server, which exits
+                    await send({"type": "lifespan.startup.failed", "message": repr(err)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Open the pools and start the background samplers."""
+        metrics.set_build_info(VERSION, self.settings.git_sha)
+        await self.writer.open()
+        if self.reader is not self.writer:
+            await self.reader.open()
+            self._tasks.append(asyncio.create_task(self._sample_lag()))
+        self._tasks.append(asyncio.create_task(self._publish_pool_metrics()))
+        metrics.READY.set(1)
+
+    def begin_drain(self) -> None:
+        """Fail readiness from now on; requests keep being served until the server stops."""
+        if not self.draining:
+            self.draining = True
+            metrics.READY.set(0)
+            log.info("draining: readiness now fails", drain_seconds=self.settings.drain_seconds)
+
+    async def shutdown(self) -> None:
+        """Stop the samplers and close the pools."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with suppress(asyncio.CancelledError):
+                await task
+        await self.writer.close()
+        if self.reader is not self.writer:
+            await self.reader.close()
+        log.info("shutdown complete")
+
+    async def _publish_pool_metrics(self) -> None:
+        while True:
+            self.writer.publish_pool_metrics()
+            if self.reader is not self.writer:
+                self.reader.publish_pool_metrics()
+            await asyncio.sleep(POOL_METRICS_INTERVAL)
+
+    async def _sample_lag(self) -> None:
+        while True:
+            await sample_replica_lag(self.reader)
+            await asyncio.sleep(self.settings.replica_lag_interval)
+
+    # -- routes --------------------------------------------------------------------------------
+
+    async def _health(self) -> Response:
+        if await self.writer.ping():
+            return 200, b"UP\n", TEXT
+        return 500, b"DOWN\n", TEXT
+
+    async def _health_read(self) -> Response:
+        if await self.reader.ping():
+            return 200, b"UP\n", TEXT
+        return 500, b"DOWN\n", TEXT
+
+    async def _livez(self) -> Response:
+        return 200, b"OK\n", TEXT
+
+    async def _readyz(self) -> Response:
+        if self.draining:
+            return 503, b"DRAINING\n", TEXT
+        ready = await self.writer.ping()
+        metrics.READY.set(1 if ready and not self.draining else 0)
+        if ready:
+            return 200, b"READY\n", TEXT
+        return 503, b"NOT READY\n", TEXT
+
+    async def _metrics(self) -> Response:
+        self.writer.publish_pool_metrics()
+        if self.reader is not self.writer:
+            self.reader.publish_pool_metrics()
+        return 200, metrics.render(), metrics.CONTENT_TYPE.encode()
+
+    async def _version(self) -> Response:
+        return 200, self._version_body, JSON

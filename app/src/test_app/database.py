@@ -1,0 +1,250 @@
+"""PostgreSQL access: one connection pool per target and a coalescing, always-fresh ping.
+
+`Target.ping()` guarantees that the round trip it waits for *started after* the call: callers
+arriving while a ping is in flight share the next one instead of starting their own. Under load
+the database sees at most one ping at a time per target and process, whatever the request rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from test_app import metrics
+from test_app.logs import get_logger
+
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from test_app.settings import Endpoint, Settings
+
+log = get_logger(__name__)
+
+# Lag of a standby: 0 when it has replayed everything it received, else the age of the last
+# replayed transaction. NULL on a primary.
+LAG_QUERY = """
+SELECT CASE
+  WHEN NOT pg_is_in_recovery() THEN NULL
+  WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+  ELSE GREATEST(0, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()))
+END
+"""
+
+
+class Coalescer:
+    """Run `work` for callers, sharing one run among callers that arrive while one is pending.
+
+    A caller never gets the result of a run that started before it arrived: while a run is in
+    flight, new callers join the *next* run, which starts when the current one ends.
+    """
+
+    def __init__(self, work: Callable[[], Awaitable[None]]) -> None:
+        self._work = work
+        self._in_flight = False
+        self._next: asyncio.Future[None] | None = None
+
+    async def run(self) -> None:
+        """Wait for a run of `work` that started after this call; raise what it raised."""
+        loop = asyncio.get_running_loop()
+        if not self._in_flight:
+            future: asyncio.Future[None] = loop.create_future()
+            self._start(future)
+        else:
+            if self._next is None:
+                self._next = loop.create_future()
+            future = self._next
+        await asyncio.shield(future)
+
+    def _start(self, future: asyncio.Future[None]) -> None:
+        self._in_flight = True
+        task = asyncio.ensure_future(self._work())
+        task.add_done_callback(lambda done: self._finish(done, future))
+
+    def _finish(self, done: asyncio.Future[None], future: asyncio.Future[None]) -> None:
+        self._in_flight = False
+        exc = ConnectionError("ping cancelled") if done.cancelled() else done.exception()
+        if exc is None:
+            future.set_result(None)
+        else:
+            future.set_exception(exc)
+            future.exception()  # mark it retrieved: a caller that went away must not log noise
+        waiting, self._next = self._next, None
+        if waiting is not None:
+            self._start(waiting)
+
+
+def ssl_context(sslmode: str) -> str | bool:
+    """Map a libpq `sslmode` to what asyncpg's `ssl=` accepts."""
+    if sslmode == "disable":
+        return False
+    return sslmode
+
+
+class Target:
+    """One side of the database (`writer` or `reader`): a pool, a ping and pool metrics."""
+
+    def __init__(self, name: str, endpoint: Endpoint, settings: Settings) -> None:
+        self.name = name
+        self.endpoint = endpoint
+        self._settings = settings
+        self._pool: asyncpg.Pool | None = None
+        self._waiting = 0
+        self._ping = Coalescer(self._ping_once)
+        self._labels = {"target": name}
+
+    @property
+    def ping_timeout(self) -> float:
+        """Upper bound of one ping, in seconds."""
+        return self._settings.ping_timeout
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for asyncpg: never a DSN string, so no password lands in a log."""
+        return {
+            "host": self.endpoint.host,
+            "port": self.endpoint.port,
+            "user": self._settings.user,
+            "password": self._settings.password,
+            "database": self._settings.dbname,
+            "ssl": ssl_context(self._settings.sslmode),
+            "timeout": self._settings.ping_timeout,
+            "server_settings": {"application_name": "test-app"},
+        }
+
+    async def open(self) -> None:
+        """Create the pool; connections are made lazily up to `POOL_MAX_SIZE`."""
+        self._pool = asyncpg.create_pool(
+            min_size=0,
+            max_size=self._settings.pool_max_size,
+            max_inactive_connection_lifetime=300.0,
+            reset=_no_reset,
+            **self.connect_kwargs(),
+        )
+        await self._pool
+        metrics.POOL_MAX_SIZE.labels(**self._labels).set(self._settings.pool_max_size)
+        if self._settings.pool_min_size:
+            await self._warm(self._settings.pool_min_size)
+        self.publish_pool_metrics()
+
+    async def _warm(self, count: int) -> None:
+        pool = self._require_pool()
+        with suppress(OSError, asyncpg.PostgresError, TimeoutError):
+            conns = [await pool.acquire(timeout=self._settings.ping_timeout) for _ in range(count)]
+            for conn in conns:
+                await pool.release(conn)
+
+    async def close(self) -> None:
+        """Close the pool, giving in-flight queries a short grace."""
+        if self._pool is not None:
+            try:
+                await asyncio.wait_for(self._pool.close(), timeout=2.0)
+            except TimeoutError:
+                self._pool.terminate()
+            self._pool = None
+
+    def _require_pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise ConnectionError(f"{self.name} pool is not open")
+        return self._pool
+
+    async def ping(self) -> bool:
+        """Return True if a `SELECT 1` that started after this call succeeded in time."""
+        try:
+            await self._ping.run()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            return False
+        return True
+
+    async def _ping_once(self) -> None:
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self._settings.ping_timeout):
+                await self.fetchval("SELECT 1")
+        except BaseException as err:
+            metrics.PING_FAILURES.labels(**self._labels).inc()
+            metrics.DB_UP.labels(**self._labels).set(0)
+            log.debug("ping failed", target=self.name, error=repr(err))
+            raise
+        finally:
+            metrics.PING_DURATION.labels(**self._labels).observe(time.perf_counter() - started)
+        metrics.DB_UP.labels(**self._labels).set(1)
+
+    async def fetchval(self, query: str) -> object:
+        """Run `query` on a pooled connection and return the first column of the first row."""
+        pool = self._require_pool()
+        self._waiting += 1
+        try:
+            conn = await pool.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            return await conn.fetchval(query)
+        finally:
+            await pool.release(conn)
+
+    def publish_pool_metrics(self) -> None:
+        """Copy the pool's counters into the gauges."""
+        if self._pool is None:
+            return
+        size = self._pool.get_size()
+        metrics.POOL_SIZE.labels(**self._labels).set(size)
+        metrics.POOL_IN_USE.labels(**self._labels).set(size - self._pool.get_idle_size())
+        metrics.POOL_WAITING.labels(**self._labels).set(self._waiting)
+
+
+async def _no_reset(_conn: asyncpg.Connection) -> None:
+    """Skip asyncpg's reset query on release.
+
+    We never change session state, so the reset would be a wasted round trip on every ping.
+    (asyncpg still rolls back a forgotten transaction itself.)
+    """
+
+
+async def sample_replica_lag(reader: Target) -> None:
+    """Publish the reader's replication lag, if it is a standby."""
+    try:
+        async with asyncio.timeout(reader.ping_timeout):
+            lag = await reader.fetchval(LAG_QUERY)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as err:
+        log.debug("replica lag sample failed", error=repr(err))
+        return
+    if lag is not None:
+        metrics.REPLICA_LAG.set(float(lag))  # type: ignore[arg-type]
+
+
+async def wait_for_database(settings: Settings) -> None:
+    """Ping the writer until it answers or `STARTUP_TIMEOUT_SECONDS` run out (with backoff).
+
+    Raises `ConnectionError` naming host, port, database and the last cause.
+    """
+    deadline = time.monotonic() + settings.startup_timeout
+    delay = 0.1
+    writer = settings.writer
+    cause: BaseException | None = None
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            kwargs = Target("writer", writer, settings).connect_kwargs()
+            kwargs["timeout"] = max(0.05, min(settings.ping_timeout, remaining))
+            conn = await asyncpg.connect(**kwargs)
+            try:
+                await conn.fetchval("SELECT 1")
+            finally:
+                await conn.close()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as err:
+            cause = err
+        else:
+            return
+        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 2, 2.0)
+    reason = f"{type(cause).__name__}: {cause}" if cause else "no attempt completed"
+    raise ConnectionError(
+        f"cannot reach PostgreSQL at {writer.host}:{writer.port} database "
+        f"{settings.dbname!r} within {settings.startup_timeout:g}s: {reason}"
+    )

@@ -1,0 +1,199 @@
+"""Every setting of the service, parsed once from the environment at start.
+
+Bad input raises `ConfigError` naming each variable, its value and what was expected, so the
+process can exit with one clear message instead of failing later on a request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+
+T = TypeVar("T")
+
+DEFAULT_PASSWORD = "mysecretpassword"  # noqa: S105 - the original program's default, kept for compatibility
+SSL_MODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+_SERVICE_LINK = re.compile(r"^tcp://(?P<host>[^:/]+):(?P<port>\d+)$")
+
+
+class ConfigError(ValueError):
+    """One or more environment variables have unusable values."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration: " + "; ".join(problems))
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where one side (writer or reader) of the database is reached."""
+
+    host: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The service's configuration. `password` never appears in `repr()`."""
+
+    port: int = 8080
+    host: str = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces
+    writer: Endpoint = Endpoint("localhost", 5432)
+    reader: Endpoint = Endpoint("localhost", 5432)
+    user: str = "postgres"
+    password: str = field(default=DEFAULT_PASSWORD, repr=False)
+    dbname: str = "postgres"
+    sslmode: str = "prefer"
+    workers: int = 1
+    pool_min_size: int = 1
+    pool_max_size: int = 4
+    startup_timeout: float = 10.0
+    ping_timeout: float = 1.0
+    drain_seconds: float = 5.0
+    keep_alive_seconds: float = 75.0
+    replica_lag_interval: float = 5.0
+    log_level: str = "info"
+    access_log: bool = True
+    access_log_probes: bool = False
+    git_sha: str = "unknown"
+
+    @property
+    def uses_default_password(self) -> bool:
+        """True when POSTGRESQL_PASSWORD was not set to anything but the built-in default."""
+        return self.password == DEFAULT_PASSWORD
+
+    @property
+    def has_separate_reader(self) -> bool:
+        """True when reads go to a different endpoint than writes."""
+        return self.reader != self.writer
+
+
+class _Reader:
+    """Reads variables from a mapping, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.problems: list[str] = []
+
+    def get(self, name: str, cast: Callable[[str], T], default: T, expected: str) -> T:
+        raw = self.environ.get(name)
+        if raw is None:
+            return default
+        try:
+            return cast(raw)
+        except ValueError as err:
+            hint = f" ({err})" if str(err) else ""
+            self.problems.append(f"{name}={raw!r}: expected {expected}{hint}")
+            return default
+
+
+def _text(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise ValueError("")
+    return value
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def cast(raw: str) -> int:
+        value = int(raw.strip())
+        if not low <= value <= high:
+            raise ValueError("")
+        return value
+
+    return cast
+
+
+def _port(raw: str) -> int:
+    link = _SERVICE_LINK.match(raw.strip())
+    if link:
+        raise ValueError(
+            "this looks like a Kubernetes service link: a Service named 'postgresql' exists in the "
+            "namespace and Kubernetes injected its address; set enableServiceLinks: false on the "
+            f"pod or set the variable explicitly (e.g. {link['port']})"
+        )
+    return _int_in(1, 65535)(raw)
+
+
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    def cast(raw: str) -> float:
+        value = float(raw.strip())
+        if not low <= value <= high:
+            raise ValueError("")
+        return value
+
+    return cast
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def cast(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError("")
+        return value
+
+    return cast
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"true", "1"}:
+        return True
+    if value in {"false", "0"}:
+        return False
+    raise ValueError("")
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Parse every setting from `environ`; raise `ConfigError` listing all bad values."""
+    env = _Reader(environ)
+    port_range = "an integer port between 1 and 65535"
+    writer_host = env.get("POSTGRESQL_HOST", _text, "localhost", "a non-empty host name")
+    writer_port = env.get("POSTGRESQL_PORT", _port, 5432, port_range)
+    pool_min = env.get("POOL_MIN_SIZE", _int_in(0, 100), 1, "an integer between 0 and 100")
+    pool_max = env.get("POOL_MAX_SIZE", _int_in(1, 100), 4, "an integer between 1 and 100")
+    if pool_min > pool_max:
+        env.problems.append(
+            f"POOL_MIN_SIZE={pool_min} is larger than POOL_MAX_SIZE={pool_max}: "
+            "expected POOL_MIN_SIZE <= POOL_MAX_SIZE"
+        )
+    settings = Settings(
+        port=env.get("PORT", _port, 8080, port_range),
+        host=env.get("HOST", _text, "0.0.0.0", "a non-empty listen address"),  # noqa: S104
+        writer=Endpoint(writer_host, writer_port),
+        reader=Endpoint(
+            env.get("POSTGRESQL_READ_HOST", _text, writer_host, "a non-empty host name"),
+            env.get("POSTGRESQL_READ_PORT", _port, writer_port, port_range),
+        ),
+        user=env.get("POSTGRESQL_USER", _text, "postgres", "a non-empty user name"),
+        password=env.get("POSTGRESQL_PASSWORD", str, DEFAULT_PASSWORD, "a password"),
+        dbname=env.get("POSTGRESQL_DBNAME", _text, "postgres", "a non-empty database name"),
+        sslmode=env.get("POSTGRESQL_SSLMODE", _choice(SSL_MODES), "prefer", f"one of {SSL_MODES}"),
+        workers=env.get("WORKERS", _int_in(1, 64), 1, "an integer between 1 and 64"),
+        pool_min_size=pool_min,
+        pool_max_size=pool_max,
+        startup_timeout=env.get(
+            "STARTUP_TIMEOUT_SECONDS", _seconds(0.1, 600), 10.0, "seconds between 0.1 and 600"
+        ),
+        ping_timeout=env.get(
+            "PING_TIMEOUT_SECONDS", _seconds(0.01, 60), 1.0, "seconds between 0.01 and 60"
+        ),
+        drain_seconds=env.get("DRAIN_SECONDS", _seconds(0, 300), 5.0, "seconds between 0 and 300"),
+        keep_alive_seconds=env.get(
+            "KEEP_ALIVE_SECONDS", _seconds(1, 3600), 75.0, "seconds between 1 and 3600"
+        ),
+        replica_lag_interval=env.get(
+            "REPLICA_LAG_INTERVAL_SECONDS", _seconds(0.1, 3600), 5.0, "seconds between 0.1 and 3600"
+        ),
+        log_level=env.get("LOG_LEVEL", _choice(LOG_LEVELS), "info", f"one of {LOG_LEVELS}"),
+        access_log=env.get("ACCESS_LOG", _bool, True, "true, false, 1 or 0"),
+        access_log_probes=env.get("ACCESS_LOG_PROBES", _bool, False, "true, false, 1 or 0"),
+        git_sha=env.get("GIT_SHA", _text, "unknown", "a non-empty commit id"),
+    )
+    if env.problems:
+        raise ConfigError(env.problems)
+    return settings
