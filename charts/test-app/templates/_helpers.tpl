@@ -1,0 +1,191 @@
+{{/*
+The chart name, overridable with nameOverride.
+*/}}
+{{- define "test-app.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The full name of every object: <release>-<chart>, or <release> when it already contains the chart
+name. Cut to 63 characters because some Kubernetes name fields are limited to that (DNS-1123).
+*/}}
+{{- define "test-app.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version, for the helm.sh/chart label.
+*/}}
+{{- define "test-app.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The namespace of every object.
+*/}}
+{{- define "test-app.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Common labels on every object.
+*/}}
+{{- define "test-app.labels" -}}
+helm.sh/chart: {{ include "test-app.chart" . }}
+{{ include "test-app.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "test-app.version" . | quote }}
+app.kubernetes.io/part-of: test-app
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Selector labels: only name and instance, because a Deployment's selector cannot change later.
+*/}}
+{{- define "test-app.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "test-app.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+The version label: the image tag, or the appVersion when the tag is empty.
+*/}}
+{{- define "test-app.version" -}}
+{{- default .Chart.AppVersion .Values.image.tag | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The ServiceAccount name.
+*/}}
+{{- define "test-app.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "test-app.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The image reference: <registry>/<repository>[:<tag>][@<digest>]. The registry defaults to the ECR
+registry of image.ecr.accountId and image.ecr.region.
+*/}}
+{{- define "test-app.image" -}}
+{{- $registry := .Values.image.registry }}
+{{- if not $registry }}
+{{- $registry = printf "%s.dkr.ecr.%s.amazonaws.com" .Values.image.ecr.accountId .Values.image.ecr.region }}
+{{- end }}
+{{- $ref := printf "%s/%s:%s" $registry .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- if .Values.image.digest }}
+{{- $ref = printf "%s@%s" $ref .Values.image.digest }}
+{{- end }}
+{{- $ref }}
+{{- end }}
+
+{{/*
+The Secret holding the database user and password: the one the ExternalSecret produces, or the
+existing one.
+*/}}
+{{- define "test-app.databaseSecretName" -}}
+{{- if .Values.externalSecret.enabled }}
+{{- printf "%s-db" (include "test-app.fullname" .) }}
+{{- else }}
+{{- .Values.database.existingSecret }}
+{{- end }}
+{{- end }}
+
+{{/*
+The smallest number of pods the release runs: the HPA's minimum, or replicaCount.
+*/}}
+{{- define "test-app.minReplicas" -}}
+{{- if .Values.autoscaling.enabled }}
+{{- .Values.autoscaling.minReplicas }}
+{{- else }}
+{{- .Values.replicaCount }}
+{{- end }}
+{{- end }}
+
+{{/*
+Pod Security Admission labels (enforce, audit and warn at one level).
+*/}}
+{{- define "test-app.podSecurityLabels" -}}
+{{- $level := .Values.namespace.podSecurityStandard }}
+pod-security.kubernetes.io/enforce: {{ $level }}
+pod-security.kubernetes.io/enforce-version: latest
+pod-security.kubernetes.io/audit: {{ $level }}
+pod-security.kubernetes.io/audit-version: latest
+pod-security.kubernetes.io/warn: {{ $level }}
+pod-security.kubernetes.io/warn-version: latest
+{{- end }}
+
+{{/*
+Rules the JSON schema cannot express (they compare two fields). Each fails the render with a
+message naming the values and what is expected. Included by every template that depends on them.
+*/}}
+{{- define "test-app.validate" -}}
+{{- $v := .Values }}
+{{- if and $v.autoscaling.enabled (lt (int $v.autoscaling.maxReplicas) (int $v.autoscaling.minReplicas)) }}
+{{- fail (printf "autoscaling.maxReplicas (%d) must be greater than or equal to autoscaling.minReplicas (%d)" (int $v.autoscaling.maxReplicas) (int $v.autoscaling.minReplicas)) }}
+{{- end }}
+{{- $min := int (include "test-app.minReplicas" .) }}
+{{- if and $v.podDisruptionBudget.enabled (ge (int $v.podDisruptionBudget.minAvailable) $min) }}
+{{- fail (printf "podDisruptionBudget.minAvailable (%d) must be lower than the minimum replica count (%d, from %s): otherwise no node can ever be drained" (int $v.podDisruptionBudget.minAvailable) $min (ternary "autoscaling.minReplicas" "replicaCount" $v.autoscaling.enabled)) }}
+{{- end }}
+{{- $stop := add (int $v.lifecycle.preStopSleepSeconds) (int $v.app.drainSeconds) }}
+{{- if le (int $v.terminationGracePeriodSeconds) $stop }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must be greater than lifecycle.preStopSleepSeconds + app.drainSeconds (%d + %d = %d): otherwise pods are killed while still serving" (int $v.terminationGracePeriodSeconds) (int $v.lifecycle.preStopSleepSeconds) (int $v.app.drainSeconds) $stop) }}
+{{- end }}
+{{- if and (not $v.externalSecret.enabled) (not $v.database.existingSecret) }}
+{{- fail "database.existingSecret must name a Secret when externalSecret.enabled is false: the chart never takes a password as a value" }}
+{{- end }}
+{{- if and $v.externalSecret.enabled (not $v.externalSecret.remoteSecretName) }}
+{{- fail "externalSecret.remoteSecretName must name the Secrets Manager secret (the database stack's managed master secret) when externalSecret.enabled is true" }}
+{{- end }}
+{{- if not $v.database.host }}
+{{- fail "database.host must be set to the writer endpoint of the database" }}
+{{- end }}
+{{- if and $v.ingress.enabled $v.networkPolicy.enabled (not (or $v.networkPolicy.ingress.loadBalancerCidrs $v.networkPolicy.ingress.controllerNamespaces)) }}
+{{- fail "networkPolicy.ingress.loadBalancerCidrs (the VPC CIDRs the ALB sends from) or networkPolicy.ingress.controllerNamespaces must be set when ingress.enabled is true: otherwise the NetworkPolicy drops all load balancer traffic" }}
+{{- end }}
+{{- if and $v.networkPolicy.enabled (not (or $v.networkPolicy.egress.databaseCidrs $v.networkPolicy.egress.databaseSelector)) }}
+{{- fail "networkPolicy.egress.databaseCidrs or networkPolicy.egress.databaseSelector must be set when networkPolicy.enabled is true: otherwise the NetworkPolicy blocks the database" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Labels of the `helm test` pod (distinct from the app's selector labels).
+*/}}
+{{- define "test-app.testSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "test-app.name" . }}-test
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+NetworkPolicy egress rule: DNS to the cluster DNS pods in kube-system, UDP and TCP.
+*/}}
+{{- define "test-app.dnsEgress" -}}
+{{- $dns := .Values.networkPolicy.egress.dns }}
+# DNS to the cluster DNS pods only.
+- to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: {{ $dns.namespace }}
+      podSelector:
+        matchLabels:
+          {{- toYaml $dns.podLabels | nindent 10 }}
+  ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+{{- end }}
