@@ -1,0 +1,218 @@
+"""Structural schemas of the custom resources the chart renders.
+
+The upstream CRD OpenAPI schemas are not shipped by any package reachable offline here (PyPI,
+npm, Debian), so these schemas are written from the CRD references below and cover every field
+the chart sets: required fields, types, enums and no unknown keys in the parts the chart writes.
+Refs:
+- ServiceMonitor, PrometheusRule: https://prometheus-operator.dev/docs/api-reference/api/
+- ExternalSecret (external-secrets.io/v1): https://external-secrets.io/latest/api/spec/
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+_NAME = {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 253}
+_LABELS = {"type": "object", "additionalProperties": {"type": "string"}}
+_DURATION = {
+    "type": "string",
+    "pattern": (
+        r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?"
+        r"(([0-9]+)ms)?)$"
+    ),
+}
+_SELECTOR = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "matchLabels": {**_LABELS, "minProperties": 1},
+        "matchExpressions": {"type": "array"},
+    },
+}
+_METADATA = {
+    "type": "object",
+    "required": ["name", "namespace"],
+    "properties": {"name": _NAME, "namespace": _NAME, "labels": _LABELS, "annotations": _LABELS},
+}
+
+
+def _resource(api_version: str, kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"const": api_version},
+            "kind": {"const": kind},
+            "metadata": _METADATA,
+            "spec": spec,
+        },
+    }
+
+
+SERVICE_MONITOR = _resource(
+    "monitoring.coreos.com/v1",
+    "ServiceMonitor",
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["selector", "endpoints"],
+        "properties": {
+            "selector": _SELECTOR,
+            "namespaceSelector": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "any": {"type": "boolean"},
+                    "matchNames": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "jobLabel": {"type": "string"},
+            "endpoints": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["port"],
+                    "properties": {
+                        "port": {"type": "string", "minLength": 1},
+                        "path": {"type": "string", "pattern": "^/"},
+                        "scheme": {"enum": ["http", "https", "HTTP", "HTTPS"]},
+                        "interval": _DURATION,
+                        "scrapeTimeout": _DURATION,
+                        "honorLabels": {"type": "boolean"},
+                        "relabelings": {"type": "array"},
+                        "metricRelabelings": {"type": "array"},
+                    },
+                },
+            },
+        },
+    },
+)
+
+_RULE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["expr"],
+    "oneOf": [{"required": ["alert"]}, {"required": ["record"]}],
+    "properties": {
+        "alert": {"type": "string", "minLength": 1},
+        "record": {"type": "string", "minLength": 1},
+        "expr": {"type": ["string", "integer"]},
+        "for": _DURATION,
+        "keep_firing_for": _DURATION,
+        "labels": _LABELS,
+        "annotations": _LABELS,
+    },
+}
+
+PROMETHEUS_RULE = _resource(
+    "monitoring.coreos.com/v1",
+    "PrometheusRule",
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["groups"],
+        "properties": {
+            "groups": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["name", "rules"],
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1},
+                        "interval": _DURATION,
+                        "query_offset": _DURATION,
+                        "limit": {"type": "integer"},
+                        "labels": _LABELS,
+                        "partial_response_strategy": {"type": "string"},
+                        "rules": {"type": "array", "minItems": 1, "items": _RULE},
+                    },
+                },
+            }
+        },
+    },
+)
+
+EXTERNAL_SECRET = _resource(
+    "external-secrets.io/v1",
+    "ExternalSecret",
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["secretStoreRef", "target", "data"],
+        "properties": {
+            "refreshInterval": _DURATION,
+            "secretStoreRef": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "kind"],
+                "properties": {
+                    "name": _NAME,
+                    "kind": {"enum": ["SecretStore", "ClusterSecretStore"]},
+                },
+            },
+            "target": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name"],
+                "properties": {
+                    "name": _NAME,
+                    "creationPolicy": {"enum": ["Owner", "Orphan", "Merge", "None"]},
+                    "deletionPolicy": {"enum": ["Delete", "Merge", "Retain"]},
+                    "immutable": {"type": "boolean"},
+                    "template": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "type": {"type": "string"},
+                            "engineVersion": {"enum": ["v2"]},
+                            "metadata": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {"labels": _LABELS, "annotations": _LABELS},
+                            },
+                        },
+                    },
+                },
+            },
+            "data": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["secretKey", "remoteRef"],
+                    "properties": {
+                        "secretKey": {"type": "string", "pattern": r"^[-._a-zA-Z0-9]+$"},
+                        "remoteRef": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["key"],
+                            "properties": {
+                                "key": {"type": "string", "minLength": 1},
+                                "property": {"type": "string"},
+                                "version": {"type": "string"},
+                                "conversionStrategy": {"enum": ["Default", "Unicode"]},
+                                "decodingStrategy": {
+                                    "enum": ["Auto", "Base64", "Base64URL", "None"]
+                                },
+                                "metadataPolicy": {"enum": ["None", "Fetch"]},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+)
+
+CRD_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): SERVICE_MONITOR,
+    ("monitoring.coreos.com/v1", "PrometheusRule"): PROMETHEUS_RULE,
+    ("external-secrets.io/v1", "ExternalSecret"): EXTERNAL_SECRET,
+}

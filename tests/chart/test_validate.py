@@ -1,0 +1,69 @@
+"""Every rendered object is valid: built-in kinds against the Kubernetes 1.33 OpenAPI schema
+(kubernetes-validate, strict: unknown fields fail), custom resources against the schemas in
+crd_schemas.py, and only kinds from the allow-list."""
+
+from __future__ import annotations
+
+import jsonschema
+import kubernetes_validate
+import pytest
+from chart.crd_schemas import CRD_SCHEMAS
+
+
+KUBERNETES_VERSION = "1.33.0"  # EKS / Kubernetes version of docs/conventions.md
+
+BUILT_IN = {
+    ("v1", "ConfigMap"),
+    ("v1", "Namespace"),
+    ("v1", "Pod"),
+    ("v1", "Service"),
+    ("v1", "ServiceAccount"),
+    ("apps/v1", "Deployment"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("policy/v1", "PodDisruptionBudget"),
+    ("networking.k8s.io/v1", "Ingress"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+}
+
+
+def test_kubernetes_validate_has_the_target_version():
+    assert kubernetes_validate.utils.major_minor(KUBERNETES_VERSION) in {
+        kubernetes_validate.utils.major_minor(v) for v in kubernetes_validate.utils.all_versions()
+    }
+
+
+def test_only_allow_listed_kinds(objects):
+    allowed = BUILT_IN | set(CRD_SCHEMAS)
+    for obj in objects:
+        assert (obj["apiVersion"], obj["kind"]) in allowed, (obj["apiVersion"], obj["kind"])
+
+
+def test_built_in_kinds_are_valid_kubernetes_strict(objects):
+    checked = 0
+    for obj in objects:
+        if (obj["apiVersion"], obj["kind"]) in BUILT_IN:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+            checked += 1
+    assert checked > 0
+
+
+def test_custom_resources_match_their_schema(objects):
+    for obj in objects:
+        schema = CRD_SCHEMAS.get((obj["apiVersion"], obj["kind"]))
+        if schema is not None:
+            jsonschema.validate(obj, schema)
+
+
+def test_strict_validation_catches_an_unknown_field(rendered_sets):
+    deployment = next(o for o in rendered_sets["defaults"] if o["kind"] == "Deployment")
+    broken = {**deployment, "spec": {**deployment["spec"], "replica": 3}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+
+
+def test_crd_schema_catches_a_wrong_field(rendered_sets):
+    monitor = next(o for o in rendered_sets["defaults"] if o["kind"] == "ServiceMonitor")
+    broken = {**monitor, "spec": {**monitor["spec"], "endpoint": []}}
+    schema = CRD_SCHEMAS[(monitor["apiVersion"], monitor["kind"])]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
