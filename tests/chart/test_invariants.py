@@ -1,0 +1,473 @@
+"""One test per production guarantee of the chart, asserted on the rendered objects of every
+value set (each test fails if its guarantee is broken in any set)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from chart.helm_render import CHART, app_container, by_kind, load_values, one, render
+
+
+DATABASE_ENDPOINTS = {"/health", "/health/read", "/readyz"}
+
+
+def pod_spec(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    spec: dict[str, Any] = one(objects, "Deployment")["spec"]["template"]["spec"]
+    return spec
+
+
+def pod_labels(objects: list[dict[str, Any]]) -> dict[str, str]:
+    labels: dict[str, str] = one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    match = selector.get("matchLabels", {})
+    return bool(match) and all(labels.get(k) == v for k, v in match.items())
+
+
+def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+# Replicas and autoscaling ----------------------------------------------------------------------
+
+
+def test_replicas_or_hpa_bounds(objects):
+    deployment = one(objects, "Deployment")
+    hpas = by_kind(objects, "HorizontalPodAutoscaler")
+    if hpas:
+        (hpa,) = hpas
+        # With an HPA the Deployment must not set replicas, or every upgrade resets the scale.
+        assert "replicas" not in deployment["spec"]
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        assert hpa["spec"]["scaleTargetRef"] == {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": deployment["metadata"]["name"],
+        }
+        assert hpa["spec"]["minReplicas"] >= 3
+        assert hpa["spec"]["maxReplicas"] >= hpa["spec"]["minReplicas"]
+        (metric,) = hpa["spec"]["metrics"]
+        assert metric["resource"]["name"] == "cpu"
+        assert 0 < metric["resource"]["target"]["averageUtilization"] <= 100
+    else:
+        assert deployment["spec"]["replicas"] >= 3
+
+
+def test_hpa_defaults_are_3_to_10(rendered_sets):
+    hpa = one(rendered_sets["defaults"], "HorizontalPodAutoscaler")
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 10)
+
+
+def test_hpa_behavior_scales_up_fast_and_down_slowly(objects):
+    for hpa in by_kind(objects, "HorizontalPodAutoscaler"):
+        behavior = hpa["spec"]["behavior"]
+        assert behavior["scaleUp"]["stabilizationWindowSeconds"] <= 60
+        assert behavior["scaleDown"]["stabilizationWindowSeconds"] >= 300
+        assert all(p["periodSeconds"] >= 60 for p in behavior["scaleDown"]["policies"])
+
+
+def test_autoscaling_off_renders_fixed_replicas(rendered_sets):
+    objects = rendered_sets["autoscaling-off"]
+    assert by_kind(objects, "HorizontalPodAutoscaler") == []
+    assert one(objects, "Deployment")["spec"]["replicas"] == 4
+
+
+# Rollout -------------------------------------------------------------------------------------
+
+
+def test_rolling_update_never_removes_a_serving_pod_first(objects):
+    strategy = one(objects, "Deployment")["spec"]["strategy"]
+    assert strategy["type"] == "RollingUpdate"
+    assert strategy["rollingUpdate"]["maxUnavailable"] == 0
+    assert strategy["rollingUpdate"]["maxSurge"] not in (0, "0", "0%")
+
+
+# Placement -----------------------------------------------------------------------------------
+
+
+def test_pod_anti_affinity_on_hostname(objects):
+    labels = pod_labels(objects)
+    anti = pod_spec(objects)["affinity"]["podAntiAffinity"]
+    terms = anti.get("requiredDuringSchedulingIgnoredDuringExecution") or [
+        t["podAffinityTerm"] for t in anti["preferredDuringSchedulingIgnoredDuringExecution"]
+    ]
+    assert any(
+        t["topologyKey"] == "kubernetes.io/hostname" and selects(t["labelSelector"], labels)
+        for t in terms
+    )
+
+
+def test_anti_affinity_is_hard_in_staging_and_prod(rendered_sets):
+    for name in ("defaults", "staging", "prod"):
+        anti = pod_spec(rendered_sets[name])["affinity"]["podAntiAffinity"]
+        assert "requiredDuringSchedulingIgnoredDuringExecution" in anti, name
+
+
+def test_topology_spread_across_zones_and_nodes(objects):
+    labels = pod_labels(objects)
+    constraints = pod_spec(objects)["topologySpreadConstraints"]
+    keys = {c["topologyKey"] for c in constraints if selects(c["labelSelector"], labels)}
+    assert keys == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+    for constraint in constraints:
+        assert constraint["maxSkew"] == 1
+
+
+def test_zone_spread_is_enforced_in_staging_and_prod(rendered_sets):
+    for name in ("staging", "prod"):
+        (zone,) = [
+            c
+            for c in pod_spec(rendered_sets[name])["topologySpreadConstraints"]
+            if c["topologyKey"] == "topology.kubernetes.io/zone"
+        ]
+        assert zone["whenUnsatisfiable"] == "DoNotSchedule", name
+
+
+# Probes --------------------------------------------------------------------------------------
+
+
+def test_probes_on_the_right_endpoints(objects):
+    container = app_container(objects)
+    assert container["startupProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
+
+
+def test_no_liveness_probe_on_the_database(objects):
+    liveness = app_container(objects)["livenessProbe"]
+    assert liveness["httpGet"]["path"] not in DATABASE_ENDPOINTS
+    assert "exec" not in liveness
+
+
+# Graceful shutdown ---------------------------------------------------------------------------
+
+
+def test_prestop_sleep_and_grace_period_longer_than_the_drain(objects):
+    spec = pod_spec(objects)
+    container = app_container(objects)
+    sleep = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    drain = int(env_of(container)["DRAIN_SECONDS"]["value"])
+    assert sleep > 0
+    assert drain >= 0
+    assert spec["terminationGracePeriodSeconds"] > sleep + drain
+    assert "exec" not in container["lifecycle"]["preStop"]  # no shell in the image
+
+
+def test_alb_deregistration_fits_in_the_shutdown(objects):
+    container = app_container(objects)
+    sleep = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    drain = int(env_of(container)["DRAIN_SECONDS"]["value"])
+    for ingress in by_kind(objects, "Ingress"):
+        attributes = ingress["metadata"]["annotations"][
+            "alb.ingress.kubernetes.io/target-group-attributes"
+        ]
+        delay = int(attributes.split("deregistration_delay.timeout_seconds=")[1].split(",")[0])
+        assert delay <= sleep + drain
+
+
+# Security ------------------------------------------------------------------------------------
+
+
+def test_pod_security_context(objects):
+    for spec in [pod_spec(objects), one(objects, "Pod")["spec"]]:
+        context = spec["securityContext"]
+        assert context["runAsNonRoot"] is True
+        assert context["runAsUser"] == 10001
+        assert context["runAsGroup"] == 10001
+        assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+def test_container_security_context(objects):
+    containers = pod_spec(objects)["containers"] + one(objects, "Pod")["spec"]["containers"]
+    for container in containers:
+        context = container["securityContext"]
+        assert context["runAsNonRoot"] is True
+        assert context["runAsUser"] == 10001
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["privileged"] is False
+        assert context["readOnlyRootFilesystem"] is True
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+def test_only_tmp_is_writable(objects):
+    spec = pod_spec(objects)
+    assert spec["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+    assert app_container(objects)["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+
+
+def test_no_service_links_and_no_api_token(objects):
+    for spec in [pod_spec(objects), one(objects, "Pod")["spec"]]:
+        assert spec["enableServiceLinks"] is False
+        assert spec["automountServiceAccountToken"] is False
+    for account in by_kind(objects, "ServiceAccount"):
+        assert account["automountServiceAccountToken"] is False
+
+
+def test_resources_have_requests_and_limits(objects):
+    containers = pod_spec(objects)["containers"] + one(objects, "Pod")["spec"]["containers"]
+    for container in containers:
+        resources = container["resources"]
+        assert set(resources["requests"]) == {"cpu", "memory"}
+        assert set(resources["limits"]) == {"cpu", "memory"}
+
+
+def test_service_account_takes_the_pod_identity_annotation():
+    role = "arn:aws:iam::111122223333:role/test-app-prod"
+    values = load_values(
+        ["ci/default-values.yaml"],
+        {"serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": role}}},
+    )
+    objects = render(values)
+    account = one(objects, "ServiceAccount")
+    assert account["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": role}
+    assert pod_spec(objects)["serviceAccountName"] == account["metadata"]["name"]
+
+
+# Secrets -------------------------------------------------------------------------------------
+
+
+def test_database_secrets_only_by_reference(objects):
+    env = env_of(app_container(objects))
+    expected = (
+        one(objects, "ExternalSecret")["spec"]["target"]["name"]
+        if by_kind(objects, "ExternalSecret")
+        else "test-app-db"  # ci/existing-secret-values.yaml
+    )
+    for name in ("POSTGRESQL_USER", "POSTGRESQL_PASSWORD"):
+        assert "value" not in env[name]
+        assert env[name]["valueFrom"]["secretKeyRef"] == {"name": expected, "key": name}
+    assert by_kind(objects, "Secret") == []
+    assert "mysecretpassword" not in yaml.safe_dump_all(objects)
+
+
+def test_external_secret_maps_the_aurora_secret_keys(rendered_sets):
+    external = one(rendered_sets["defaults"], "ExternalSecret")
+    mapping = {d["secretKey"]: d["remoteRef"]["property"] for d in external["spec"]["data"]}
+    assert mapping == {"POSTGRESQL_USER": "username", "POSTGRESQL_PASSWORD": "password"}
+    assert external["spec"]["secretStoreRef"] == {
+        "kind": "ClusterSecretStore",
+        "name": "aws-secrets-manager",
+    }
+
+
+# Disruption budget ---------------------------------------------------------------------------
+
+
+def test_pdb_keeps_two_available(objects):
+    pdb = one(objects, "PodDisruptionBudget")
+    assert pdb["spec"]["minAvailable"] == 2
+    assert selects(pdb["spec"]["selector"], pod_labels(objects))
+    hpas = by_kind(objects, "HorizontalPodAutoscaler")
+    floor = (
+        hpas[0]["spec"]["minReplicas"] if hpas else one(objects, "Deployment")["spec"]["replicas"]
+    )
+    assert pdb["spec"]["minAvailable"] < floor  # otherwise no node can be drained
+
+
+# Network -------------------------------------------------------------------------------------
+
+
+def test_network_policy_default_deny(objects):
+    deny = one(objects, "NetworkPolicy", "test-app-default-deny")
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def _peers(rules: list[dict[str, Any]], field: str) -> list[tuple[Any, ...]]:
+    peers = []
+    for rule in rules:
+        ports = tuple(sorted((p["protocol"], str(p["port"])) for p in rule["ports"]))
+        peers.extend((yaml.safe_dump(peer, sort_keys=True), ports) for peer in rule[field])
+    return sorted(peers)
+
+
+def test_network_policy_exact_allows(rendered_sets):
+    objects = rendered_sets["ingress"]
+    policy = one(objects, "NetworkPolicy", "test-app")
+    assert selects(policy["spec"]["podSelector"], pod_labels(objects))
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    http = (("TCP", "http"),)
+    assert _peers(policy["spec"]["ingress"], "from") == sorted(
+        [
+            (yaml.safe_dump({"ipBlock": {"cidr": "10.0.0.0/16"}}, sort_keys=True), http),
+            (
+                yaml.safe_dump(
+                    {
+                        "namespaceSelector": {
+                            "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
+                        },
+                        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+                    },
+                    sort_keys=True,
+                ),
+                http,
+            ),
+            (
+                yaml.safe_dump(
+                    {
+                        "podSelector": {
+                            "matchLabels": {
+                                "app.kubernetes.io/name": "test-app-test",
+                                "app.kubernetes.io/instance": "test-app",
+                            }
+                        }
+                    },
+                    sort_keys=True,
+                ),
+                http,
+            ),
+        ]
+    )
+    dns = yaml.safe_dump(
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+        },
+        sort_keys=True,
+    )
+    assert _peers(policy["spec"]["egress"], "to") == sorted(
+        [
+            (dns, (("TCP", "53"), ("UDP", "53"))),
+            (
+                yaml.safe_dump({"ipBlock": {"cidr": "10.0.0.0/16"}}, sort_keys=True),
+                (("TCP", "5432"),),
+            ),
+        ]
+    )
+
+
+def test_network_policy_database_by_selector(rendered_sets):
+    policy = one(rendered_sets["existing-secret"], "NetworkPolicy", "test-app")
+    database = [
+        r for r in policy["spec"]["egress"] if r["ports"] == [{"port": 5432, "protocol": "TCP"}]
+    ]
+    assert database[0]["to"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "database"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "postgresql"}},
+        }
+    ]
+
+
+def test_every_policy_rule_names_ports(objects):
+    for policy in by_kind(objects, "NetworkPolicy"):
+        for rule in policy["spec"].get("ingress", []) + policy["spec"].get("egress", []):
+            assert rule["ports"], policy["metadata"]["name"]
+            for peer in rule.get("from", []) + rule.get("to", []):
+                assert peer.get("ipBlock", {}).get("cidr") != "0.0.0.0/0"
+
+
+def test_test_pod_is_covered_by_a_policy(objects):
+    pod = one(objects, "Pod")
+    policies = [
+        p
+        for p in by_kind(objects, "NetworkPolicy")
+        if selects(p["spec"]["podSelector"], pod["metadata"]["labels"])
+    ]
+    assert [p["metadata"]["name"] for p in policies] == ["test-app-test"]
+
+
+# Namespace -----------------------------------------------------------------------------------
+
+
+def test_namespace_has_restricted_pod_security_labels(rendered_sets):
+    namespace = one(rendered_sets["namespace"], "Namespace")
+    labels = namespace["metadata"]["labels"]
+    for mode in ("enforce", "audit", "warn"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+    assert namespace["metadata"]["name"] == "test-app"
+
+
+def test_namespace_is_left_to_the_platform_by_default(rendered_sets):
+    for name in ("defaults", "staging", "prod"):
+        assert by_kind(rendered_sets[name], "Namespace") == [], name
+
+
+# Service and monitoring ----------------------------------------------------------------------
+
+
+def test_service_targets_the_http_port(objects):
+    service = one(objects, "Service")
+    assert selects({"matchLabels": service["spec"]["selector"]}, pod_labels(objects))
+    (port,) = service["spec"]["ports"]
+    assert (port["name"], port["targetPort"]) == ("http", "http")
+    (container_port,) = app_container(objects)["ports"]
+    assert container_port == {"name": "http", "containerPort": 8080, "protocol": "TCP"}
+
+
+def test_service_monitor_matches_the_service(objects):
+    for monitor in by_kind(objects, "ServiceMonitor"):
+        service = one(objects, "Service")
+        assert selects(monitor["spec"]["selector"], service["metadata"]["labels"])
+        assert monitor["spec"]["namespaceSelector"]["matchNames"] == [
+            service["metadata"]["namespace"]
+        ]
+        port_names = {p["name"] for p in service["spec"]["ports"]}
+        for endpoint in monitor["spec"]["endpoints"]:
+            assert endpoint["port"] in port_names
+            assert endpoint["path"] == "/metrics"
+
+
+def test_prometheus_rule_holds_every_rule_group_of_the_files(rendered_sets):
+    rule = one(rendered_sets["defaults"], "PrometheusRule")
+    expected = [
+        group["name"]
+        for path in sorted((CHART / "files" / "rules").glob("*.yaml"))
+        for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]
+    ]
+    assert expected, "files/rules holds no rule group"
+    assert [g["name"] for g in rule["spec"]["groups"]] == expected
+
+
+# Ingress -------------------------------------------------------------------------------------
+
+
+def test_ingress_off_by_default(rendered_sets):
+    assert by_kind(rendered_sets["defaults"], "Ingress") == []
+
+
+@pytest.mark.parametrize("name", ["ingress", "staging", "prod"])
+def test_ingress_for_the_alb(rendered_sets, name):
+    ingress = one(rendered_sets[name], "Ingress")
+    annotations = ingress["metadata"]["annotations"]
+    assert ingress["spec"]["ingressClassName"] == "alb"
+    assert annotations["alb.ingress.kubernetes.io/healthcheck-path"] == "/readyz"
+    assert annotations["alb.ingress.kubernetes.io/target-type"] == "ip"
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {
+        "name": one(rendered_sets[name], "Service")["metadata"]["name"],
+        "port": {"name": "http"},
+    }
+
+
+def test_prod_ingress_serves_tls_and_redirects(rendered_sets):
+    annotations = one(rendered_sets["prod"], "Ingress")["metadata"]["annotations"]
+    assert annotations["alb.ingress.kubernetes.io/certificate-arn"].startswith("arn:aws:acm:")
+    assert annotations["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
+
+
+# Image and helm test -------------------------------------------------------------------------
+
+
+def test_image_defaults_to_the_ecr_repository(rendered_sets):
+    image = app_container(rendered_sets["defaults"])["image"]
+    assert image == "111122223333.dkr.ecr.eu-central-1.amazonaws.com/test-app:1.0.0"
+
+
+def test_prod_pulls_by_digest(rendered_sets):
+    image = app_container(rendered_sets["prod"])["image"]
+    assert image.split("@")[1].startswith("sha256:")
+
+
+def test_helm_test_checks_health_with_the_app_image(objects):
+    pod = one(objects, "Pod")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    (container,) = pod["spec"]["containers"]
+    assert container["image"] == app_container(objects)["image"]
+    assert container["command"][:2] == ["python", "-c"]
+    assert "/health" in container["command"][2]
+    compile(container["command"][2], "helm-test", "exec")  # the check is valid Python
+    assert pod["spec"]["restartPolicy"] == "Never"
