@@ -1,0 +1,1 @@
+"""The local production rehearsal: the production topology on one machine, with real parts."""

@@ -1,0 +1,67 @@
+"""Command line of the rehearsal: ``python -m rehearsal up|down|status|rehearse``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rehearsal.topology import Topology
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run one command; return the exit status."""
+    parser = argparse.ArgumentParser(prog="rehearsal", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--state-dir", type=Path, help="state folder (REHEARSAL_STATE_DIR)")
+    common.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", parents=[common], help="bring the topology up (safe to rerun)")
+    down = sub.add_parser("down", parents=[common], help="stop everything, leave nothing running")
+    down.add_argument("--purge", action="store_true", help="also delete the state folder")
+    sub.add_parser("status", parents=[common], help="table of components, ports and health")
+    rehearse = sub.add_parser(
+        "rehearse", parents=[common], help="run rehearsals against the running topology"
+    )
+    rehearse.add_argument(
+        "which",
+        nargs="*",
+        default=["rollout", "failover", "outage"],
+        choices=["rollout", "failover", "outage"],
+    )
+    rehearse.add_argument("--size", choices=["full", "ci"], default="full")
+    rehearse.add_argument(
+        "--out", type=Path, help="folder for the reports (default docs/rehearsal)"
+    )
+    args = parser.parse_args(argv)
+
+    from rehearsal import haproxy, postgres, stack, status, supervisor  # noqa: PLC0415
+
+    errors = (
+        stack.StackError,
+        postgres.PostgresError,
+        supervisor.SupervisorError,
+        haproxy.HAProxyError,
+        ValueError,
+    )
+
+    try:
+        topo = Topology.from_env(args.state_dir)
+        if args.command == "up":
+            stack.up(topo, quiet=args.quiet)
+        elif args.command == "down":
+            stack.down(topo, quiet=args.quiet, purge=args.purge)
+        elif args.command == "status":
+            return status.print_status(topo)
+        else:
+            from rehearsal import run  # noqa: PLC0415
+
+            return run.main(topo, args.which, args.size, args.out)
+    except errors as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,360 @@
+"""Render every configuration file of the rehearsal from the topology.
+
+Templates for the hand-read formats (HAProxy, supervisord) live in ``templates/``; the YAML and
+JSON files are built as data and dumped, so they are always well formed.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+import yaml
+
+from rehearsal.topology import APP_INSTANCES, PG_NODES, REPO, SLOTS, Topology, app_program
+
+
+TEMPLATES = Path(__file__).with_name("templates")
+RULES_GLOB = REPO / "observability" / "rules" / "*.yaml"
+SCRAPE_INTERVAL_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Passwords of the database roles, generated once per state folder."""
+
+    postgres: str
+    replicator: str
+    app: str
+    monitor: str
+
+
+@dataclass(frozen=True)
+class Binaries:
+    """Paths of the programs supervisord runs, discovered on this machine."""
+
+    pg_bindir: Path
+    haproxy: str
+    prometheus: str
+    alertmanager: str
+    node_exporter: str
+    postgres_exporter: str
+    app_command: str
+    python: str = sys.executable
+
+
+def slot_name(node: str) -> str:
+    """Replication slot a node uses while it is a standby (``pg-a`` -> ``pg_a``)."""
+    return node.replace("-", "_")
+
+
+def render_haproxy(topo: Topology, active_slot: dict[int, str] | None = None) -> str:
+    """HAProxy config; ``active_slot`` says which slot of each instance starts in rotation."""
+    active = active_slot or dict.fromkeys(range(1, APP_INSTANCES + 1), SLOTS[0])
+    app_lines = []
+    for ordinal in range(1, APP_INSTANCES + 1):
+        for slot in SLOTS:
+            name = app_program(ordinal, slot)
+            state = "" if active[ordinal] == slot else " disabled"
+            app_lines.append(f"    server {name} 127.0.0.1:{topo.port(name)}{state}")
+
+    def pg_lines() -> str:
+        return "\n".join(
+            f"    server {node} 127.0.0.1:{topo.port(node)} check port {topo.port('agent-' + node)}"
+            for node in PG_NODES
+        )
+
+    return Template((TEMPLATES / "haproxy.cfg.tmpl").read_text()).substitute(
+        haproxy_sock=topo.haproxy_sock,
+        app_lb_port=topo.port("app-lb"),
+        app_servers="\n".join(app_lines),
+        writer_port=topo.port("pg-writer"),
+        reader_port=topo.port("pg-reader"),
+        pg_primary_servers=pg_lines(),
+        pg_standby_servers=pg_lines(),
+        stats_port=topo.port("haproxy-stats"),
+    )
+
+
+def _env(values: dict[str, str]) -> str:
+    for key, value in values.items():
+        if any(ch in value for ch in '"%\n,'):
+            raise ValueError(f"environment value of {key} has a character supervisord cannot take")
+    return ",".join(f'{key}="{value}"' for key, value in values.items())
+
+
+def _program(name: str, command: list[str], log_dir: Path, **options: str) -> str:
+    lines = [
+        f"[program:{name}]",
+        f"command={shlex.join(command)}",
+        "autostart=false",
+        "startsecs=1",
+        "redirect_stderr=true",
+        f"stdout_logfile={log_dir / (name + '.log')}",
+        "stdout_logfile_maxbytes=20MB",
+        "stdout_logfile_backups=1",
+    ]
+    lines += [f"{key}={value}" for key, value in options.items()]
+    return "\n".join(lines) + "\n"
+
+
+def primary_conninfo(topo: Topology, node: str) -> str:
+    """Return a standby's primary_conninfo: the writer endpoint, so it follows the primary."""
+    return (
+        f"host=127.0.0.1 port={topo.port('pg-writer')} user=replicator "
+        f"passfile={topo.pg_pgpass} application_name={node} connect_timeout=2"
+    )
+
+
+def app_environment(topo: Topology, secrets: Secrets, port: int, slot: str) -> dict[str, str]:
+    """Return the app's environment: the contract in docs/conventions.md, on the endpoints."""
+    return {
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "POSTGRESQL_HOST": "127.0.0.1",
+        "POSTGRESQL_PORT": str(topo.port("pg-writer")),
+        "POSTGRESQL_READ_HOST": "127.0.0.1",
+        "POSTGRESQL_READ_PORT": str(topo.port("pg-reader")),
+        "POSTGRESQL_USER": "test_app",
+        "POSTGRESQL_PASSWORD": secrets.app,
+        "POSTGRESQL_DBNAME": "test_app",
+        # HAProxy passes TCP through and the local servers have no certificate.
+        "POSTGRESQL_SSLMODE": "disable",
+        "DRAIN_SECONDS": f"{topo.drain_seconds:g}",
+        "WORKERS": "1",
+        "STARTUP_TIMEOUT_SECONDS": "30",
+        # One JSON line per request would cost more CPU than the app under load on 2 cores.
+        "ACCESS_LOG": "false",
+        "REHEARSAL_SLOT": slot,
+    }
+
+
+def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
+    """Render supervisord's config: one program per process, all started stopped."""
+    programs: list[str] = []
+    as_pg = {"user": topo.pg_os_user} if _is_root() else {}
+    for node in PG_NODES:
+        command = [
+            str(bins.pg_bindir / "postgres"),
+            "-D",
+            str(topo.pg_data(node)),
+            "-p",
+            str(topo.port(node)),
+            "-c",
+            f"cluster_name={node}",
+            "-c",
+            f"primary_conninfo={primary_conninfo(topo, node)}",
+            "-c",
+            f"primary_slot_name={slot_name(node)}",
+        ]
+        programs.append(
+            _program(
+                node,
+                command,
+                topo.logs,
+                stopsignal="INT",  # fast shutdown
+                stopwaitsecs="30",
+                autorestart="false",  # a node comes back only through the failover runbook
+                directory=str(topo.pg_root),
+                **as_pg,
+            )
+        )
+        programs.append(
+            _program(
+                f"agent-{node}",
+                [
+                    bins.python,
+                    "-m",
+                    "rehearsal.roleagent",
+                    "--listen",
+                    f"127.0.0.1:{topo.port('agent-' + node)}",
+                    "--pg-port",
+                    str(topo.port(node)),
+                ],
+                topo.logs,
+                autorestart="true",
+                environment=_env({"PGPASSWORD": secrets.monitor, "PGUSER": "monitor"}),
+            )
+        )
+    programs.append(
+        _program(
+            "haproxy",
+            [bins.haproxy, "-W", "-db", "-f", str(topo.etc / "haproxy.cfg")],
+            topo.logs,
+            autorestart="true",
+            stopwaitsecs="10",
+        )
+    )
+    for ordinal in range(1, APP_INSTANCES + 1):
+        for slot in SLOTS:
+            name = app_program(ordinal, slot)
+            programs.append(
+                _program(
+                    name,
+                    shlex.split(bins.app_command),
+                    topo.logs,
+                    autorestart="true",
+                    stopsignal="TERM",
+                    stopwaitsecs=str(int(topo.drain_seconds) + 20),
+                    # Like Kubernetes: SIGTERM to the main process only, SIGKILL to all at the end.
+                    stopasgroup="false",
+                    killasgroup="true",
+                    environment=_env(app_environment(topo, secrets, topo.port(name), slot)),
+                )
+            )
+    programs.append(
+        _program(
+            "node-exporter",
+            [
+                bins.node_exporter,
+                f"--web.listen-address=127.0.0.1:{topo.port('node-exporter')}",
+                "--collector.disable-defaults",
+                *[
+                    f"--collector.{c}"
+                    for c in ("cpu", "meminfo", "loadavg", "filesystem", "netdev", "pressure")
+                ],
+            ],
+            topo.logs,
+            autorestart="true",
+        )
+    )
+    for role in ("writer", "reader"):
+        dsn = (
+            f"postgresql://monitor:{secrets.monitor}@127.0.0.1:{topo.port('pg-' + role)}"
+            "/postgres?sslmode=disable"
+        )
+        programs.append(
+            _program(
+                f"pg-exporter-{role}",
+                [
+                    bins.postgres_exporter,
+                    f"--web.listen-address=127.0.0.1:{topo.port('pg-exporter-' + role)}",
+                ],
+                topo.logs,
+                autorestart="true",
+                environment=_env({"DATA_SOURCE_NAME": dsn}),
+            )
+        )
+    programs.append(
+        _program(
+            "prometheus",
+            [
+                bins.prometheus,
+                f"--config.file={topo.etc / 'prometheus.yml'}",
+                f"--storage.tsdb.path={topo.state_dir / 'prometheus'}",
+                "--storage.tsdb.retention.time=2d",
+                f"--web.listen-address=127.0.0.1:{topo.port('prometheus')}",
+                "--web.enable-lifecycle",
+            ],
+            topo.logs,
+            autorestart="true",
+            stopwaitsecs="20",
+        )
+    )
+    programs.append(
+        _program(
+            "alertmanager",
+            [
+                bins.alertmanager,
+                f"--config.file={topo.etc / 'alertmanager.yml'}",
+                f"--storage.path={topo.state_dir / 'alertmanager'}",
+                f"--web.listen-address=127.0.0.1:{topo.port('alertmanager')}",
+                # No gossip: a single Alertmanager must not open a cluster port on all addresses.
+                "--cluster.listen-address=",
+            ],
+            topo.logs,
+            autorestart="true",
+        )
+    )
+    return Template((TEMPLATES / "supervisord.conf.tmpl").read_text()).substitute(
+        supervisor_sock=topo.supervisor_sock,
+        logs=topo.logs,
+        run=topo.run,
+        state_dir=topo.state_dir,
+        repo=REPO,
+        programs="\n".join(programs),
+    )
+
+
+def render_prometheus(topo: Topology, rules_glob: Path = RULES_GLOB) -> str:
+    """Render prometheus.yml: static targets, file_sd for the apps, production rules."""
+
+    def static(job: str, targets: list[str], **extra: object) -> dict[str, object]:
+        return {"job_name": job, "static_configs": [{"targets": targets}], **extra}
+
+    config = {
+        "global": {
+            "scrape_interval": f"{SCRAPE_INTERVAL_SECONDS}s",
+            "evaluation_interval": f"{SCRAPE_INTERVAL_SECONDS}s",
+            "external_labels": {"environment": "rehearsal"},
+        },
+        # The SAME rule files production loads; a glob that matches nothing is valid.
+        "rule_files": [str(rules_glob)],
+        "alerting": {
+            "alertmanagers": [
+                {"static_configs": [{"targets": [f"127.0.0.1:{topo.port('alertmanager')}"]}]}
+            ]
+        },
+        "scrape_configs": [
+            # The app instances change during a rollout: a file the rehearsal rewrites plays
+            # the part of Kubernetes service discovery.
+            {
+                "job_name": "test-app",
+                "file_sd_configs": [
+                    {"files": [str(topo.app_targets_file)], "refresh_interval": "5s"}
+                ],
+            },
+            static("haproxy", [f"127.0.0.1:{topo.port('haproxy-stats')}"]),
+            {
+                "job_name": "postgres",
+                "static_configs": [
+                    {
+                        "targets": [f"127.0.0.1:{topo.port('pg-exporter-' + role)}"],
+                        "labels": {"endpoint": role},
+                    }
+                    for role in ("writer", "reader")
+                ],
+            },
+            static("node", [f"127.0.0.1:{topo.port('node-exporter')}"]),
+            static("prometheus", [f"127.0.0.1:{topo.port('prometheus')}"]),
+            static("alertmanager", [f"127.0.0.1:{topo.port('alertmanager')}"]),
+        ],
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def render_alertmanager() -> str:
+    """Alertmanager routes everything to a receiver with no integration: nothing leaves the box."""
+    config = {
+        "route": {
+            "receiver": "rehearsal",
+            "group_by": ["alertname"],
+            "group_wait": "5s",
+            "group_interval": "30s",
+            "repeat_interval": "1h",
+        },
+        "receivers": [{"name": "rehearsal"}],
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def render_app_targets(topo: Topology, running: list[str]) -> str:
+    """file_sd targets of the running app instances, labelled like Kubernetes pods."""
+    groups = [
+        {
+            "targets": [f"127.0.0.1:{topo.port(name)}"],
+            "labels": {"namespace": "test-app", "pod": name, "service": "test-app"},
+        }
+        for name in sorted(running)
+    ]
+    return json.dumps(groups, indent=2) + "\n"
+
+
+def _is_root() -> bool:
+    import os  # noqa: PLC0415
+
+    return os.geteuid() == 0

@@ -1,0 +1,426 @@
+"""Bring the rehearsal up, report its status, take it down.
+
+``up`` starts every component through supervisord in dependency order and waits for each one
+to be ready, printing ``waiting -> ready`` with timings; it is safe to rerun. ``down`` stops
+everything and checks that no process of the rehearsal is left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets as pysecrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import httpx
+
+from rehearsal import configs, haproxy, postgres, supervisor
+from rehearsal.configs import Binaries, Secrets
+from rehearsal.topology import APP_INSTANCES, PG_NODES, REPO, SLOTS, Topology, app_program
+
+
+class StackError(RuntimeError):
+    """The stack could not be brought to the wanted state."""
+
+
+# Debian package of each program, for the install hint.
+PACKAGES = {
+    "haproxy": "haproxy",
+    "supervisord": "supervisor",
+    "supervisorctl": "supervisor",
+    "prometheus": "prometheus",
+    "prometheus-alertmanager": "prometheus-alertmanager",
+    "prometheus-node-exporter": "prometheus-node-exporter",
+    "prometheus-postgres-exporter": "prometheus-postgres-exporter",
+    "hey": "hey",
+    "pg_config": "postgresql-15",
+}
+
+
+def find_binaries() -> Binaries:
+    """Locate every program; fail with the exact Debian packages to install."""
+    missing = [name for name in PACKAGES if shutil.which(name) is None]
+    if missing:
+        packages = sorted({PACKAGES[m] for m in missing})
+        raise StackError(
+            f"missing programs: {', '.join(missing)}. Run `scripts/bootstrap` as root, or install: "
+            f"apt-get install -y --no-install-recommends {' '.join(packages)}"
+        )
+    bindir = Path(
+        subprocess.run(
+            ["pg_config", "--bindir"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
+    if not (bindir / "postgres").exists():
+        raise StackError(f"no postgres server in {bindir}: install postgresql-15")
+    app_command = os.environ.get("REHEARSAL_APP_COMMAND") or str(
+        REPO / ".venv" / "bin" / "test-app"
+    )
+    if not Path(app_command.split()[0]).exists():
+        raise StackError(f"the app is not installed ({app_command}): run `scripts/bootstrap`")
+
+    def which(name: str) -> str:
+        path = shutil.which(name)
+        if path is None:  # pragma: no cover - checked above
+            raise StackError(f"{name} is not installed")
+        return path
+
+    return Binaries(
+        pg_bindir=bindir,
+        haproxy=which("haproxy"),
+        prometheus=which("prometheus"),
+        alertmanager=which("prometheus-alertmanager"),
+        node_exporter=which("prometheus-node-exporter"),
+        postgres_exporter=which("prometheus-postgres-exporter"),
+        app_command=app_command,
+        python=str(REPO / ".venv" / "bin" / "python")
+        if (REPO / ".venv" / "bin" / "python").exists()
+        else sys.executable,
+    )
+
+
+def load_secrets(topo: Topology) -> Secrets:
+    """Passwords for the database roles: generated on first use, kept in the state folder."""
+    path = topo.secrets / "passwords.json"
+    if path.exists():
+        return Secrets(**json.loads(path.read_text()))
+    topo.secrets.mkdir(parents=True, exist_ok=True, mode=0o700)
+    generated = Secrets(*(pysecrets.token_hex(16) for _ in range(4)))
+    path.write_text(json.dumps(asdict(generated)))
+    path.chmod(0o600)
+    return generated
+
+
+# Progress ---------------------------------------------------------------------------------------
+
+
+class Progress:
+    """Prints one line when a component starts waiting and one when it is ready."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.t0 = time.monotonic()
+        self.quiet = quiet
+
+    def say(self, text: str) -> None:
+        """Print one progress line with the time since the start."""
+        if not self.quiet:
+            print(f"[{time.monotonic() - self.t0:6.1f}s] {text}", flush=True)
+
+    def wait(  # noqa: PLR0913, PLR0917
+        self,
+        name: str,
+        what: str,
+        check: Callable[[], bool],
+        timeout: float,
+        topo: Topology,
+        since: float | None = None,
+    ) -> float:
+        """Poll ``check`` until it passes; fail with the component's log tail on timeout."""
+        self.say(f"{name:<22} waiting: {what}")
+        start = since if since is not None else time.monotonic()
+        last_error = ""
+        while True:
+            try:
+                if check():
+                    took = time.monotonic() - start
+                    self.say(f"{name:<22} ready in {took:.1f}s")
+                    return took
+            except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
+                last_error = f" (last error: {exc})"
+            if time.monotonic() - start > timeout:
+                log = topo.logs / f"{name}.log"
+                tail = ""
+                if log.exists():
+                    tail = "\n    ".join(log.read_text(errors="replace").splitlines()[-15:])
+                raise StackError(
+                    f"{name} was not ready after {timeout:g}s: {what}{last_error}\n"
+                    f"  last lines of {log}:\n    {tail}"
+                )
+            time.sleep(0.2)
+
+
+def http_ok(url: str, expect: str | None = None) -> bool:
+    """Return whether ``url`` answers 200 (and contains ``expect``)."""
+    response = httpx.get(url, timeout=2)
+    return response.status_code == 200 and (expect is None or expect in response.text)  # noqa: PLR2004
+
+
+# Up ---------------------------------------------------------------------------------------------
+
+
+def primary_node(topo: Topology) -> str:
+    """Return the node whose data directory is not a standby."""
+    for node in PG_NODES:
+        if not postgres.is_standby_dir(topo, node):
+            return node
+    raise StackError("no primary among the data directories")
+
+
+def other(node: str) -> str:
+    """Return the other node of the pair."""
+    return PG_NODES[1 - PG_NODES.index(node)]
+
+
+def write_configs(topo: Topology, secrets: Secrets, bins: Binaries) -> None:
+    """Write every config file into the state folder."""
+    for folder in (topo.etc, topo.logs, topo.run):
+        folder.mkdir(parents=True, exist_ok=True)
+    topo.etc.chmod(0o700)  # the supervisord config holds the app's database password
+    (topo.etc / "haproxy.cfg").write_text(configs.render_haproxy(topo))
+    topo.supervisor_conf.write_text(configs.render_supervisord(topo, secrets, bins))
+    topo.supervisor_conf.chmod(0o600)
+    (topo.etc / "prometheus.yml").write_text(configs.render_prometheus(topo))
+    (topo.etc / "alertmanager.yml").write_text(configs.render_alertmanager())
+    write_app_targets(topo, [app_program(n, SLOTS[0]) for n in range(1, APP_INSTANCES + 1)])
+
+
+def write_app_targets(topo: Topology, running: list[str]) -> None:
+    """Atomically rewrite the file_sd targets (Prometheus reloads it on change)."""
+    tmp = topo.app_targets_file.with_suffix(".tmp")
+    tmp.write_text(configs.render_app_targets(topo, running))
+    tmp.replace(topo.app_targets_file)
+
+
+def start_supervisord(topo: Topology, progress: Progress) -> None:
+    """Start supervisord (it daemonizes) unless it is already running."""
+    if supervisor.running(topo):
+        progress.say(
+            "supervisord            already running: reloading nothing, starting what is stopped"
+        )
+        return
+    path = shutil.which("supervisord")
+    if path is None:
+        raise StackError("supervisord is not installed (Debian package `supervisor`)")
+    subprocess.run([path, "-c", str(topo.supervisor_conf)], check=True, timeout=30)
+    progress.wait(
+        "supervisord", "control socket answers", lambda: supervisor.running(topo), 20, topo
+    )
+
+
+def role_of(topo: Topology, bins: Binaries, port: int) -> str:
+    """``<node> primary`` or ``<node> standby``: which node a port leads to, and its role."""
+    return postgres.psql(
+        topo,
+        bins,
+        port,
+        "SELECT current_setting('cluster_name') || CASE WHEN pg_is_in_recovery() "
+        "THEN ' standby' ELSE ' primary' END",
+    )
+
+
+def streaming(topo: Topology, bins: Binaries, primary: str, standby: str) -> bool:
+    """Return whether ``standby`` streams from ``primary``."""
+    state = postgres.psql(
+        topo,
+        bins,
+        topo.port(primary),
+        # standby is one of PG_NODES, never user input.
+        f"SELECT state FROM pg_stat_replication WHERE application_name = '{standby}'",  # noqa: S608
+    )
+    return state == "streaming"
+
+
+def up(topo: Topology, quiet: bool = False) -> None:  # noqa: C901, PLR0915 - one sequence
+    """Bring every component up in dependency order, waiting for each to be ready."""
+    progress = Progress(quiet)
+    bins = find_binaries()
+    progress.say(f"state folder {topo.state_dir}, ports {topo.port_base}-{topo.port_base + 93}")
+    topo.state_dir.mkdir(parents=True, exist_ok=True)
+    secrets = load_secrets(topo)
+    already = supervisor.running(topo)
+    if not already:
+        postgres.prepare_pg_root(topo)
+        postgres.write_pgpass(topo, secrets)
+        write_configs(topo, secrets, bins)
+    fresh = not postgres.cluster_is_whole(topo)
+    if fresh and not already:
+        for node in PG_NODES:
+            if topo.pg_data(node).exists():
+                shutil.rmtree(topo.pg_data(node))
+        progress.say("pg-a                   initdb (first run)")
+        postgres.initdb(topo, bins, "pg-a", secrets)
+    primary = primary_node(topo)
+    standby = other(primary)
+    start_supervisord(topo, progress)
+
+    def start(name: str, what: str, check: Callable[[], bool], timeout: float = 60) -> None:
+        progress.say(f"{name:<22} starting")
+        since = time.monotonic()
+        progress.say(f"{name:<22} starting")
+        supervisor.start(topo, name)
+        progress.wait(name, what, check, timeout, topo, since)
+
+    start(primary, "accepts connections", lambda: postgres.pg_isready(bins, topo.port(primary)))
+    if fresh and not already:
+        postgres.psql(topo, bins, topo.port(primary), postgres.bootstrap_sql(secrets))
+        progress.say(f"{primary:<22} roles, database and replication slots created")
+    start(
+        f"agent-{primary}",
+        "reports primary",
+        lambda: http_ok(topo.url(f"agent-{primary}", "/primary")),
+    )
+    start(
+        "haproxy",
+        "writer endpoint reaches the primary",
+        lambda: role_of(topo, bins, topo.port("pg-writer")).endswith("primary"),
+    )
+    if not (topo.pg_data(standby) / "PG_VERSION").exists():
+        progress.say(f"{standby:<22} base backup from {primary}")
+        postgres.base_backup(topo, bins, standby, topo.port(primary))
+    postgres.ensure_slot(topo, bins, topo.port(primary), standby)
+    start(standby, "accepts connections", lambda: postgres.pg_isready(bins, topo.port(standby)))
+    progress.wait(
+        f"{standby}-replication",
+        f"streams from {primary}",
+        lambda: streaming(topo, bins, primary, standby),
+        60,
+        topo,
+    )
+    start(
+        f"agent-{standby}",
+        "reports standby",
+        lambda: http_ok(topo.url(f"agent-{standby}", "/standby")),
+    )
+    progress.wait(
+        "reader-endpoint",
+        "reaches the standby",
+        lambda: role_of(topo, bins, topo.port("pg-reader")).endswith("standby"),
+        30,
+        topo,
+    )
+    apps = [app_program(n, SLOTS[0]) for n in range(1, APP_INSTANCES + 1)]
+    since = time.monotonic()
+    progress.say(f"{'apps':<22} starting {', '.join(apps)} together, like a Deployment")
+    supervisor.ctl(topo, "start", *apps)
+    for name in apps:
+        progress.wait(
+            name,
+            "GET /readyz is 200",
+            lambda n=name: http_ok(topo.url(n, "/readyz")),
+            60,
+            topo,
+            since,
+        )
+    for name in apps:
+        progress.wait(
+            f"{name}-in-rotation",
+            "HAProxy marks it UP",
+            lambda n=name: haproxy.server_status(topo.haproxy_sock, "app").get(n) == "UP",
+            30,
+            topo,
+            since,
+        )
+    start(
+        "node-exporter", "serves /metrics", lambda: http_ok(topo.url("node-exporter", "/metrics"))
+    )
+    for role in ("writer", "reader"):
+        name = f"pg-exporter-{role}"
+        start(name, "pg_up is 1", lambda n=name: http_ok(topo.url(n, "/metrics"), "pg_up 1"))
+    start("alertmanager", "/-/ready", lambda: http_ok(topo.url("alertmanager", "/-/ready")))
+    start("prometheus", "/-/ready", lambda: http_ok(topo.url("prometheus", "/-/ready")))
+    progress.wait(
+        "load-balancer",
+        "GET /health is 200 UP",
+        lambda: http_ok(topo.url("app-lb", "/health"), "UP"),
+        30,
+        topo,
+    )
+    progress.say("the rehearsal is up")
+    if not quiet:
+        print_urls(topo)
+
+
+def print_urls(topo: Topology) -> None:
+    """Print the URLs to try."""
+    lines = [
+        ("app (through HAProxy)", topo.url("app-lb", "/health")),
+        ("", topo.url("app-lb", "/health/read")),
+        ("", topo.url("app-lb", "/metrics")),
+        ("", topo.url("app-lb", "/version")),
+        ("HAProxy stats", topo.url("haproxy-stats", "/")),
+        ("Prometheus", topo.url("prometheus", "/alerts")),
+        ("Alertmanager", topo.url("alertmanager", "/")),
+        (
+            "PostgreSQL writer",
+            f"postgresql://test_app@127.0.0.1:{topo.port('pg-writer')}/test_app",
+        ),
+        (
+            "PostgreSQL reader",
+            f"postgresql://test_app@127.0.0.1:{topo.port('pg-reader')}/test_app",
+        ),
+    ]
+    print("\nTry:")
+    for label, url in lines:
+        print(f"  {label:<24} {url}")
+    print(f"  (passwords: {topo.secrets / 'passwords.json'}; logs: {topo.logs})")
+    print("Then: make status | make rehearse | make down")
+
+
+# Down -------------------------------------------------------------------------------------------
+
+
+def leftover_pids(topo: Topology) -> list[int]:
+    """Return the pids of this rehearsal's processes.
+
+    supervisord has its config (in the state folder) on its command line; every child carries
+    ``REHEARSAL_SUPERVISED=<state folder>`` in its environment.
+    """
+    cmd_markers = [str(topo.state_dir).encode()]
+    env_marker = f"REHEARSAL_SUPERVISED={topo.state_dir}".encode() + b"\0"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes() + b"\0"
+        except OSError:
+            continue
+        if env_marker in environ or (
+            b"supervisord" in cmdline and any(m in cmdline for m in cmd_markers)
+        ):
+            found.append(int(entry.name))
+    return found
+
+
+def down(topo: Topology, quiet: bool = False, purge: bool = False) -> None:
+    """Stop every process, then prove none is left; ``purge`` deletes the state."""
+    progress = Progress(quiet)
+    if topo.supervisor_conf.exists() and supervisor.running(topo):
+        progress.say("stopping the apps (each drains first), then everything else")
+        apps = [f"{n}" for n in supervisor.status(topo) if n.startswith("app")]
+        supervisor.ctl(topo, "stop", *apps, timeout=120, check=False)
+        supervisor.ctl(topo, "stop", "all", timeout=120, check=False)
+        supervisor.ctl(topo, "shutdown", timeout=60, check=False)
+        deadline = time.monotonic() + 30
+        while supervisor.running(topo) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    else:
+        progress.say("supervisord is not running")
+    deadline = time.monotonic() + 15
+    while (left := leftover_pids(topo)) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    if left:
+        # Only processes that carry our state folder on their command line.
+        progress.say(f"still running after shutdown: {left}; sending SIGKILL")
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.5)
+        left = leftover_pids(topo)
+        if left:
+            raise StackError(f"processes of the rehearsal are still running: {left}")
+    progress.say("nothing of the rehearsal is running")
+    if purge:
+        if topo.pg_root.is_symlink():
+            shutil.rmtree(topo.pg_root.resolve(), ignore_errors=True)
+        shutil.rmtree(topo.state_dir, ignore_errors=True)
+        progress.say(f"removed {topo.state_dir}")

@@ -1,0 +1,112 @@
+"""``make status``: one table of components, ports, processes and health."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from rehearsal import haproxy, postgres, supervisor
+from rehearsal.configs import Binaries
+from rehearsal.stack import find_binaries, role_of
+from rehearsal.topology import PG_NODES, Topology, app_programs
+
+
+def _http(url: str, expect: str | None = None) -> str:
+    try:
+        response = httpx.get(url, timeout=2)
+    except httpx.HTTPError as exc:
+        return f"unreachable ({type(exc).__name__})"
+    body = response.text.strip().splitlines()[0][:30] if response.text.strip() else ""
+    ok = response.status_code == 200 and (expect is None or expect in response.text)  # noqa: PLR2004
+    return (
+        f"{'ok' if ok else 'FAIL'} {response.status_code} {body if expect is None else ''}".strip()
+    )
+
+
+def _pg(topo: Topology, bins: Binaries, port: int) -> str:
+    try:
+        return role_of(topo, bins, port)
+    except (postgres.PostgresError, ValueError) as exc:
+        return f"unreachable ({str(exc)[:40]})"
+
+
+def rows(topo: Topology) -> list[tuple[str, str, str, str]]:
+    """Return one (component, port, process, health) row per component."""
+    bins = find_binaries()
+    procs = supervisor.status(topo)
+    try:
+        lb = haproxy.server_status(topo.haproxy_sock, "app")
+    except OSError:
+        lb = {}
+
+    def proc(name: str) -> str:
+        p = procs.get(name)
+        if p is None:
+            return "-"
+        return f"{p.state} pid {p.pid}" if p.pid else p.state
+
+    checks: list[tuple[str, str, Callable[[], str]]] = [
+        ("load balancer (app)", "app-lb", lambda: _http(topo.url("app-lb", "/health"), "UP")),
+        ("haproxy stats", "haproxy-stats", lambda: _http(topo.url("haproxy-stats", "/metrics"))),
+        ("writer endpoint", "pg-writer", lambda: _pg(topo, bins, topo.port("pg-writer"))),
+        ("reader endpoint", "pg-reader", lambda: _pg(topo, bins, topo.port("pg-reader"))),
+    ]
+    for node in PG_NODES:
+        checks.append((node, node, lambda n=node: _pg(topo, bins, topo.port(n))))  # type: ignore[misc]
+        checks.append(
+            (
+                f"agent-{node}",
+                f"agent-{node}",
+                lambda n=node: _http(topo.url(f"agent-{n}", "/role")),
+            )  # type: ignore[misc]
+        )
+    for name in app_programs():
+        if procs.get(name) is None or procs[name].state != "RUNNING":
+            checks.append((name, name, lambda: "stopped"))
+            continue
+        checks.append(
+            (
+                name,
+                name,
+                lambda n=name: f"{_http(topo.url(n, '/readyz'))}, haproxy {lb.get(n, '?')}",
+            )  # type: ignore[misc]
+        )
+    checks += [
+        ("node-exporter", "node-exporter", lambda: _http(topo.url("node-exporter", "/metrics"))),
+        (
+            "pg-exporter-writer",
+            "pg-exporter-writer",
+            lambda: _http(topo.url("pg-exporter-writer", "/metrics"), "pg_up 1"),
+        ),
+        (
+            "pg-exporter-reader",
+            "pg-exporter-reader",
+            lambda: _http(topo.url("pg-exporter-reader", "/metrics"), "pg_up 1"),
+        ),
+        ("prometheus", "prometheus", lambda: _http(topo.url("prometheus", "/-/ready"))),
+        ("alertmanager", "alertmanager", lambda: _http(topo.url("alertmanager", "/-/ready"))),
+    ]
+    process_of = {
+        "app-lb": "haproxy",
+        "haproxy-stats": "haproxy",
+        "pg-writer": "haproxy",
+        "pg-reader": "haproxy",
+    }
+    return [
+        (label, str(topo.port(port_name)), proc(process_of.get(port_name, port_name)), check())
+        for label, port_name, check in checks
+    ]
+
+
+def print_status(topo: Topology) -> int:
+    """Print the status table; return the exit status."""
+    if not topo.supervisor_conf.exists() or not supervisor.running(topo):
+        print(f"the rehearsal is not running (state folder {topo.state_dir}); start it: make up")
+        return 0
+    table = rows(topo)
+    header = ("component", "port", "process", "health")
+    widths = [max(len(r[i]) for r in [*table, header]) for i in range(4)]
+    for row in [header, tuple("-" * w for w in widths), *table]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0

@@ -1,0 +1,178 @@
+"""Where every component of the rehearsal listens and keeps its state.
+
+One port base (``REHEARSAL_PORT_BASE``, default 15400) fixes every port by a constant offset,
+so two stacks never collide when they use different bases and a human can remember the map.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_PORT_BASE = 15400
+DEFAULT_STATE_DIR = REPO / ".state" / "rehearsal"
+APP_INSTANCES = 3
+SLOTS = ("blue", "green")
+PG_NODES = ("pg-a", "pg-b")
+MAX_PORT_OFFSET = 99
+MIN_PORT = 1024
+
+# Offsets from the port base. Kept in one table so docs, configs and tests agree.
+OFFSETS: dict[str, int] = {
+    "app-lb": 0,
+    "haproxy-stats": 1,
+    "pg-writer": 2,
+    "pg-reader": 3,
+    "pg-a": 10,
+    "pg-b": 11,
+    "agent-pg-a": 12,
+    "agent-pg-b": 13,
+    # app slots: app<N>-<slot> at 20 + 2*(N-1) + slot index
+    "node-exporter": 30,
+    "pg-exporter-writer": 31,
+    "pg-exporter-reader": 32,
+    "prometheus": 90,
+    "alertmanager": 93,
+}
+
+
+def app_program(ordinal: int, slot: str) -> str:
+    """Name of one app slot, e.g. ``app1-blue``; the rollout moves an instance between slots."""
+    return f"app{ordinal}-{slot}"
+
+
+def app_programs() -> list[str]:
+    """Return the names of every app slot."""
+    return [app_program(n, s) for n in range(1, APP_INSTANCES + 1) for s in SLOTS]
+
+
+def parse_port_base(raw: str | None) -> int:
+    """Parse ``REHEARSAL_PORT_BASE``; fail with a message naming the variable."""
+    if raw is None or raw == "":
+        return DEFAULT_PORT_BASE
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"REHEARSAL_PORT_BASE must be an integer, got {raw!r}") from None
+    if not MIN_PORT <= value <= 65535 - MAX_PORT_OFFSET:
+        raise ValueError(
+            f"REHEARSAL_PORT_BASE must be between {MIN_PORT} and "
+            f"{65535 - MAX_PORT_OFFSET}, got {value}"
+        )
+    return value
+
+
+def _pg_os_user() -> str:
+    """PostgreSQL refuses to run as root: use the `postgres` system user when we are root."""
+    if os.geteuid() == 0:
+        return os.environ.get("REHEARSAL_PG_USER", "postgres")
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Ports and paths of one rehearsal stack."""
+
+    port_base: int = DEFAULT_PORT_BASE
+    state_dir: Path = DEFAULT_STATE_DIR
+    pg_os_user: str = field(default_factory=_pg_os_user)
+    drain_seconds: float = 5.0
+
+    @classmethod
+    def from_env(cls, state_dir: Path | None = None) -> Topology:
+        """Read the topology from ``REHEARSAL_*`` variables; bad values name the variable."""
+        base = parse_port_base(os.environ.get("REHEARSAL_PORT_BASE"))
+        raw_state = os.environ.get("REHEARSAL_STATE_DIR")
+        state = state_dir or (Path(raw_state) if raw_state else DEFAULT_STATE_DIR)
+        drain_raw = os.environ.get("REHEARSAL_DRAIN_SECONDS", "5")
+        try:
+            drain = float(drain_raw)
+        except ValueError:
+            raise ValueError(
+                f"REHEARSAL_DRAIN_SECONDS must be a number of seconds, got {drain_raw!r}"
+            ) from None
+        return cls(port_base=base, state_dir=state.resolve(), drain_seconds=drain)
+
+    def port(self, name: str) -> int:
+        """Return the port of a component or app slot."""
+        if name in OFFSETS:
+            return self.port_base + OFFSETS[name]
+        for ordinal in range(1, APP_INSTANCES + 1):
+            for index, slot in enumerate(SLOTS):
+                if name == app_program(ordinal, slot):
+                    return self.port_base + 20 + 2 * (ordinal - 1) + index
+        raise KeyError(f"unknown component {name!r}")
+
+    def all_ports(self) -> dict[str, int]:
+        """Return every component's port."""
+        ports = {name: self.port(name) for name in OFFSETS}
+        ports.update({name: self.port(name) for name in app_programs()})
+        return ports
+
+    # Paths --------------------------------------------------------------------
+    @property
+    def etc(self) -> Path:
+        """Folder of the generated config files."""
+        return self.state_dir / "etc"
+
+    @property
+    def logs(self) -> Path:
+        """Folder of every component's log."""
+        return self.state_dir / "logs"
+
+    @property
+    def run(self) -> Path:
+        """Folder of sockets and pid files."""
+        return self.state_dir / "run"
+
+    @property
+    def secrets(self) -> Path:
+        """Folder of the generated passwords (mode 0700)."""
+        return self.state_dir / "secrets"
+
+    @property
+    def pg_root(self) -> Path:
+        """Parent of the PostgreSQL data directories (a link when the state dir is private)."""
+        return self.state_dir / "pg"
+
+    def pg_data(self, node: str) -> Path:
+        """Return the data directory of one PostgreSQL node."""
+        return self.pg_root / node / "data"
+
+    @property
+    def pg_pgpass(self) -> Path:
+        """Password file readable by the PostgreSQL OS user (pg_basebackup, pg_rewind)."""
+        return self.pg_root / "pgpass"
+
+    @property
+    def pgpass(self) -> Path:
+        """Password file of the user driving the rehearsal (psql)."""
+        return self.secrets / "pgpass"
+
+    @property
+    def supervisor_conf(self) -> Path:
+        """Config file of supervisord."""
+        return self.etc / "supervisord.conf"
+
+    @property
+    def supervisor_sock(self) -> Path:
+        """Control socket of supervisord."""
+        return self.run / "supervisor.sock"
+
+    @property
+    def haproxy_sock(self) -> Path:
+        """HAProxy's runtime API socket (level admin)."""
+        return self.run / "haproxy.sock"
+
+    @property
+    def app_targets_file(self) -> Path:
+        """file_sd targets of the running app instances."""
+        return self.etc / "prometheus-app-targets.json"
+
+    def url(self, name: str, path: str = "/") -> str:
+        """Return the loopback URL of a component."""
+        return f"http://127.0.0.1:{self.port(name)}{path}"
