@@ -1,0 +1,83 @@
+"""Generated files are up to date, the chart ships exact copies, bad SLO input is named."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support.tools import REPO
+
+
+GENERATOR = REPO / "observability" / "generate.py"
+CHART_FILES = REPO / "charts" / "test-app" / "files"
+
+
+def test_generated_rules_dashboards_and_chart_copies_are_up_to_date():
+    result = subprocess.run(
+        [sys.executable, str(GENERATOR), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"run `make observability-generate`:\n{result.stderr}"
+
+
+def test_chart_ships_every_rule_file_and_dashboard_byte_for_byte(rule_files):
+    sources = rule_files + sorted((REPO / "observability" / "dashboards").glob("*.json"))
+    copies = sorted((CHART_FILES / "rules").glob("*.yaml")) + sorted(
+        (CHART_FILES / "dashboards").glob("*.json")
+    )
+    assert len(copies) == len(sources) >= 5
+    for source in sources:
+        folder = "rules" if source.suffix == ".yaml" else "dashboards"
+        copy = CHART_FILES / folder / source.name
+        assert copy.read_bytes() == source.read_bytes(), f"{copy} differs from {source}"
+
+
+def test_drift_is_detected(observability_module, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    generate = observability_module("generate")
+    files = generate.expected_files()
+    target = next(path for path in files if path.parent.name == "dashboards")
+    fake = tmp_path / target.name
+    fake.write_text(files[target] + " ", encoding="utf-8")
+    monkeypatch.setitem(files, fake, files[target])
+    assert fake in generate.stale_files(files)
+
+
+def test_the_slo_thresholds_are_derived_from_the_objective(observability_module):
+    slo = observability_module("slo")
+    slo_file = slo.load(REPO / "observability" / "slo.yaml")
+    text = slo.render_rules(slo_file)
+    for objective in slo_file.slos:
+        budget = slo._number(objective.error_budget)  # noqa: SLF001 - the formatter under test
+        for alert in slo_file.alerts:
+            for pair in alert.windows:
+                assert f"> ({slo._number(pair.burn_rate)} * {budget})" in text  # noqa: SLF001
+    assert "(14.4 * 0.005)" in text  # availability 99.5% -> budget 0.005
+    assert "(14.4 * 0.01)" in text  # latency 99% -> budget 0.01
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("objective: 99.5", "objective: 100"), "slos[0].objective: expected a percentage"),
+        (("severity: critical", "severity: page"), "alerts[0].severity: expected one of"),
+        (("{long: 1h,", "{long: 90m,"), "alerts[0].windows[0].long: expected one of"),
+        (
+            ("burn_rate: 14.4", "burn_rate: fast"),
+            "alerts[0].windows[0].burn_rate: expected a number",
+        ),
+        (("threshold_seconds: 0.25", "threshold: 0.25"), "slos[1].sli: expected either keys"),
+    ],
+)
+def test_bad_slo_file_names_the_field(observability_module, tmp_path: Path, change, message):
+    slo = observability_module("slo")
+    text = (REPO / "observability" / "slo.yaml").read_text(encoding="utf-8")
+    old, new = change
+    assert old in text
+    path = tmp_path / "slo.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(slo.SLOError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        slo.load(path)
