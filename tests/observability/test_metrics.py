@@ -1,0 +1,142 @@
+"""Every metric a rule or dashboard reads exists.
+
+- `test_app_*`: in the `/metrics` output of a real test-app instance, started against a real
+  PostgreSQL primary and streaming standby, after every route was called; label values the
+  queries select on (route, status, target, le) must be there too.
+- Recording-rule outputs (`slo:*`): defined by a rule file.
+- Everything else: an explicit allow-list naming the exporter that provides it. Those whose
+  exporter ships on this machine (blackbox_exporter, postgres_exporter) are checked against the
+  real binary's output in test_exporters.py.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import promql_parser
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+
+# metric -> the exporter (or Prometheus itself) that provides it.
+EXPORTER_METRICS = {
+    "up": "prometheus (synthetic scrape health series)",
+    "ALERTS": "prometheus (synthetic series of the alerting rules)",
+    "probe_success": "blackbox_exporter",
+    "probe_duration_seconds": "blackbox_exporter",
+    "pg_up": "postgres_exporter",
+    "kube_pod_container_status_waiting_reason": "kube-state-metrics",
+    "kube_pod_status_ready": "kube-state-metrics",
+    "kube_pod_info": "kube-state-metrics",
+    "kube_horizontalpodautoscaler_status_current_replicas": "kube-state-metrics",
+    "kube_horizontalpodautoscaler_spec_max_replicas": "kube-state-metrics",
+    "kube_node_status_condition": "kube-state-metrics",
+}
+# Labels that Prometheus adds from the target (Kubernetes or the rehearsal's file_sd), not the app.
+TARGET_LABELS = {"namespace", "pod", "job", "instance", "service", "container"}
+GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$namespace": "test-app"}
+
+
+def _selectors(node: Any) -> list[Any]:
+    """Every VectorSelector in a parsed PromQL expression."""
+    if isinstance(node, promql_parser.VectorSelector):
+        return [node]
+    if isinstance(node, promql_parser.MatrixSelector):
+        return [node.vector_selector]
+    children: list[Any] = []
+    if isinstance(node, promql_parser.BinaryExpr):
+        children = [node.lhs, node.rhs]
+    elif isinstance(node, promql_parser.AggregateExpr):
+        children = [node.expr, node.param]
+    elif isinstance(node, promql_parser.Call):
+        children = list(node.args)
+    elif isinstance(
+        node, promql_parser.ParenExpr | promql_parser.UnaryExpr | promql_parser.SubqueryExpr
+    ):
+        children = [node.expr]
+    return [s for child in children if child is not None for s in _selectors(child)]
+
+
+def _queries(rules, dashboard_queries) -> list[tuple[str, str]]:
+    found = [(f"{r['_file']}: {r.get('alert') or r.get('record')}", r["expr"]) for r in rules]
+    for dashboard, title, expr in dashboard_queries:
+        query = expr
+        for variable, value in GRAFANA_VARIABLES.items():
+            query = query.replace(variable, value)
+        found.append((f"{dashboard}: {title}", query))
+    return found
+
+
+@pytest.fixture(scope="module")
+def references(rules, dashboard_queries) -> dict[str, list[tuple[str, dict[str, str]]]]:
+    """metric name -> [(where, {label: value} of its equality matchers)]."""
+    found: dict[str, list[tuple[str, dict[str, str]]]] = {}
+    for where, expr in _queries(rules, dashboard_queries):
+        for selector in _selectors(promql_parser.parse(expr)):
+            assert selector.name, f"{where}: a selector without a metric name: {expr}"
+            equal = {
+                m.name: m.value
+                for m in selector.matchers.matchers
+                if m.op == promql_parser.MatchOp.Equal
+            }
+            found.setdefault(selector.name, []).append((where, equal))
+    assert len(found) >= 10, f"too few metrics found to be a real check: {sorted(found)}"
+    return found
+
+
+def test_every_selector_is_found_by_the_parser(references):
+    """The extraction can fail: the parser sees the metrics written in the rules."""
+    assert "test_app_db_up" in references
+    assert "test_app_http_request_duration_seconds_bucket" in references
+    assert "slo:sli_error:ratio_rate5m" in references
+
+
+def test_recording_rule_outputs_are_defined(rules, references):
+    recorded = {rule["record"] for rule in rules if "record" in rule}
+    used = {name for name in references if ":" in name}
+    assert used, "no recording rule output is used"
+    assert used <= recorded, f"used but never recorded: {sorted(used - recorded)}"
+
+
+def test_exporter_metrics_are_in_the_allow_list_and_the_list_is_used(references):
+    others = {n for n in references if ":" not in n and not n.startswith("test_app_")}
+    assert others - EXPORTER_METRICS.keys() == set(), "add the metric and its source"
+    assert EXPORTER_METRICS.keys() - others == set(), "allow-list entries no query uses"
+
+
+def _scrape_when_complete(app, wanted: set[str], timeout: float = 20) -> str:
+    """Exercise every route, then scrape /metrics until every wanted metric appears."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for path in ("/health", "/health/read", "/readyz", "/livez", "/version", "/nope"):
+            app.get(path)
+        text = httpx.get(f"{app.url}/metrics", timeout=5).text
+        names = {s.name for f in text_string_to_metric_families(text) for s in f.samples}
+        if wanted <= names or time.monotonic() > deadline:
+            return text
+        time.sleep(0.5)
+
+
+@pytest.mark.integration
+def test_app_metrics_used_by_rules_and_dashboards_exist_in_the_real_app(
+    postgres, run_app, references
+):
+    wanted = {name for name in references if name.startswith("test_app_")}
+    assert len(wanted) >= 8
+    app = run_app(env={**postgres.env(), "REPLICA_LAG_INTERVAL_SECONDS": "1"})
+    text = _scrape_when_complete(app, wanted)
+    samples: dict[str, list[dict[str, str]]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, []).append(dict(sample.labels))
+    missing = sorted(wanted - samples.keys())
+    assert not missing, f"referenced but not exposed by the app: {missing}"
+    problems = []
+    for name in sorted(wanted):
+        for where, equal in references[name]:
+            selected = {k: v for k, v in equal.items() if k not in TARGET_LABELS}
+            if not any(selected.items() <= labels.items() for labels in samples[name]):
+                problems.append(f"{where}: no sample {name}{selected}")
+    assert not problems, "\n".join(problems)
