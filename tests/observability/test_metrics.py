@@ -12,28 +12,20 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import promql_parser
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 
 # metric -> the exporter (or Prometheus itself) that provides it.
-EXPORTER_METRICS = {
-    "up": "prometheus (synthetic scrape health series)",
-    "ALERTS": "prometheus (synthetic series of the alerting rules)",
-    "probe_success": "blackbox_exporter",
-    "probe_duration_seconds": "blackbox_exporter",
-    "pg_up": "postgres_exporter",
-    "kube_pod_container_status_waiting_reason": "kube-state-metrics",
-    "kube_pod_status_ready": "kube-state-metrics",
-    "kube_pod_info": "kube-state-metrics",
-    "kube_horizontalpodautoscaler_status_current_replicas": "kube-state-metrics",
-    "kube_horizontalpodautoscaler_spec_max_replicas": "kube-state-metrics",
-    "kube_node_status_condition": "kube-state-metrics",
-}
+EXPORTER_METRICS: dict[str, str] = yaml.safe_load(
+    (Path(__file__).resolve().parent / "exporter_metrics.yaml").read_text(encoding="utf-8")
+)
 # Labels that Prometheus adds from the target (Kubernetes or the rehearsal's file_sd), not the app.
 TARGET_LABELS = {"namespace", "pod", "job", "instance", "service", "container"}
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$namespace": "test-app"}
