@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from support.app import AppProcess, start_app
 from support.postgres import PostgresCluster, start_cluster
 from support.tools import REPO, find_tool

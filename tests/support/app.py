@@ -70,7 +70,7 @@ def start_app(
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOST": "127.0.0.1",
         "PORT": str(port),
-        "DRAIN_SECONDS": "1",
+        "DRAIN_SECONDS": "0",
         **env,
     }
     log_file = log_path.open("wb")

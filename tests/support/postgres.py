@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-PASSWORD = "test-password-1"  # noqa: S105 - a throwaway cluster on loopback
+PASSWORD = "test-password-1"
 SERVER_USER = "postgres"
 
 

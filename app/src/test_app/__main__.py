@@ -1,7 +1,7 @@
 """`test-app`: parse the settings, wait for PostgreSQL, then serve.
 
 Exit status: 0 after a clean drain, 1 when PostgreSQL cannot be reached in the startup window
-(or a worker died), 2 for invalid configuration, 3 when a worker could not start.
+or a worker died, 2 for invalid configuration.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import sys
 
 import uvloop
 
-from test_app.database import wait_for_database
 from test_app.logs import configure_logging, get_logger
-from test_app.server import run_workers, serve
+from test_app.server import run
 from test_app.settings import ConfigError, load_settings
+from test_app.startup import wait_for_database
 
 
 log = get_logger("test_app")
@@ -48,10 +48,7 @@ def main() -> None:
         reader=f"{settings.reader.host}:{settings.reader.port}",
         database=settings.dbname,
     )
-    if settings.workers == 1:
-        serve(settings)
-    else:
-        sys.exit(run_workers(settings))
+    sys.exit(run(settings))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 from contextlib import suppress
 from http import HTTPStatus
@@ -22,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from test_app import metrics
 from test_app.database import Target, sample_replica_lag
-from test_app.logs import get_logger
+from test_app.logs import configure_logging, get_logger
+from test_app.settings import load_settings
 
 
 if TYPE_CHECKING:
@@ -149,6 +152,8 @@ class App:
     async def startup(self) -> None:
         """Open the pools and start the background samplers."""
         metrics.set_build_info(VERSION, self.settings.git_sha)
+        # The main process asks for a drain with SIGUSR1 (see test_app.server).
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, self.begin_drain)
         await self.writer.open()
         if self.reader is not self.writer:
             await self.reader.open()
@@ -219,3 +224,10 @@ class App:
 
     async def _version(self) -> Response:
         return 200, self._version_body, JSON
+
+
+def create_app() -> App:
+    """Build the app from the environment (granian calls this in every worker)."""
+    settings = load_settings(os.environ)
+    configure_logging(settings.log_level)
+    return App(settings)

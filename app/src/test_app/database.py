@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import time
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import asyncpg
 
 from test_app import metrics
 from test_app.logs import get_logger
+from test_app.startup import connect_kwargs
 
 
 if TYPE_CHECKING:
@@ -78,13 +79,6 @@ class Coalescer:
             self._start(waiting)
 
 
-def ssl_context(sslmode: str) -> str | bool:
-    """Map a libpq `sslmode` to what asyncpg's `ssl=` accepts."""
-    if sslmode == "disable":
-        return False
-    return sslmode
-
-
 class Target:
     """One side of the database (`writer` or `reader`): a pool, a ping and pool metrics."""
 
@@ -96,24 +90,13 @@ class Target:
         self._waiting = 0
         self._ping = Coalescer(self._ping_once)
         self._labels = {"target": name}
+        # Create the series at zero so rate() and absent() work before the first failure.
+        metrics.PING_FAILURES.labels(**self._labels)
 
     @property
     def ping_timeout(self) -> float:
         """Upper bound of one ping, in seconds."""
         return self._settings.ping_timeout
-
-    def connect_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for asyncpg: never a DSN string, so no password lands in a log."""
-        return {
-            "host": self.endpoint.host,
-            "port": self.endpoint.port,
-            "user": self._settings.user,
-            "password": self._settings.password,
-            "database": self._settings.dbname,
-            "ssl": ssl_context(self._settings.sslmode),
-            "timeout": self._settings.ping_timeout,
-            "server_settings": {"application_name": "test-app"},
-        }
 
     async def open(self) -> None:
         """Create the pool; connections are made lazily up to `POOL_MAX_SIZE`."""
@@ -122,7 +105,8 @@ class Target:
             max_size=self._settings.pool_max_size,
             max_inactive_connection_lifetime=300.0,
             reset=_no_reset,
-            **self.connect_kwargs(),
+            timeout=self._settings.ping_timeout,
+            **connect_kwargs(self._settings, self.endpoint),
         )
         await self._pool
         metrics.POOL_MAX_SIZE.labels(**self._labels).set(self._settings.pool_max_size)
@@ -183,6 +167,11 @@ class Target:
             self._waiting -= 1
         try:
             return await conn.fetchval(query)
+        except BaseException:
+            # Timed out, cancelled or broken: the connection's state is unknown, and a graceful
+            # release would wait for a cancel request that a hung server never answers.
+            conn.terminate()
+            raise
         finally:
             await pool.release(conn)
 
@@ -214,37 +203,3 @@ async def sample_replica_lag(reader: Target) -> None:
         return
     if lag is not None:
         metrics.REPLICA_LAG.set(float(lag))  # type: ignore[arg-type]
-
-
-async def wait_for_database(settings: Settings) -> None:
-    """Ping the writer until it answers or `STARTUP_TIMEOUT_SECONDS` run out (with backoff).
-
-    Raises `ConnectionError` naming host, port, database and the last cause.
-    """
-    deadline = time.monotonic() + settings.startup_timeout
-    delay = 0.1
-    writer = settings.writer
-    cause: BaseException | None = None
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        try:
-            kwargs = Target("writer", writer, settings).connect_kwargs()
-            kwargs["timeout"] = max(0.05, min(settings.ping_timeout, remaining))
-            conn = await asyncpg.connect(**kwargs)
-            try:
-                await conn.fetchval("SELECT 1")
-            finally:
-                await conn.close()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as err:
-            cause = err
-        else:
-            return
-        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 2, 2.0)
-    reason = f"{type(cause).__name__}: {cause}" if cause else "no attempt completed"
-    raise ConnectionError(
-        f"cannot reach PostgreSQL at {writer.host}:{writer.port} database "
-        f"{settings.dbname!r} within {settings.startup_timeout:g}s: {reason}"
-    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
 
@@ -20,9 +21,9 @@ _SHARED: list[structlog.types.Processor] = [
 ]
 
 
-def configure_logging(level: str = "info") -> None:
-    """Send every log record to stdout as one JSON object per line."""
-    formatter = structlog.stdlib.ProcessorFormatter(
+def json_formatter() -> logging.Formatter:
+    """Build a stdlib formatter that renders any record as one JSON line."""
+    return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_SHARED,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
@@ -30,14 +31,33 @@ def configure_logging(level: str = "info") -> None:
             structlog.processors.JSONRenderer(),
         ],
     )
+
+
+def granian_log_config() -> dict[str, Any]:
+    """Granian's `log_dictconfig`: its own records as JSON lines on stdout too."""
+    return {
+        "formatters": {"json": {"()": "test_app.logs.json_formatter"}},
+        "handlers": {
+            "json": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stdout",
+            }
+        },
+        "loggers": {
+            "_granian": {"handlers": ["json"], "level": "INFO", "propagate": False},
+            "granian.access": {"handlers": ["json"], "level": "INFO", "propagate": False},
+        },
+    }
+
+
+def configure_logging(level: str = "info") -> None:
+    """Send every log record to stdout as one JSON object per line."""
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(formatter)
+    handler.setFormatter(json_formatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "asyncio"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,

@@ -1,0 +1,65 @@
+"""The startup gate: the service never serves before PostgreSQL has answered once.
+
+Kept apart from `test_app.database` on purpose: the main process runs this before the workers
+start and must not import the metrics (see `test_app.server`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+
+if TYPE_CHECKING:
+    from test_app.settings import Endpoint, Settings
+
+
+def connect_kwargs(settings: Settings, endpoint: Endpoint) -> dict[str, Any]:
+    """Keyword arguments for asyncpg: never a DSN string, so no password lands in a log."""
+    return {
+        "host": endpoint.host,
+        "port": endpoint.port,
+        "user": settings.user,
+        "password": settings.password,
+        "database": settings.dbname,
+        "ssl": False if settings.sslmode == "disable" else settings.sslmode,
+        "server_settings": {"application_name": "test-app"},
+    }
+
+
+async def wait_for_database(settings: Settings) -> None:
+    """Ping the writer until it answers or `STARTUP_TIMEOUT_SECONDS` run out (with backoff).
+
+    Raises `ConnectionError` naming host, port, database and the last cause.
+    """
+    deadline = time.monotonic() + settings.startup_timeout
+    delay = 0.1
+    writer = settings.writer
+    cause: BaseException | None = None
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            conn = await asyncpg.connect(
+                **connect_kwargs(settings, writer),
+                timeout=max(0.05, min(settings.ping_timeout, remaining)),
+            )
+            try:
+                await conn.fetchval("SELECT 1")
+            finally:
+                await conn.close()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as err:
+            cause = err
+        else:
+            return
+        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 2, 2.0)
+    reason = f"{type(cause).__name__}: {cause}" if cause else "no attempt completed"
+    raise ConnectionError(
+        f"cannot reach PostgreSQL at {writer.host}:{writer.port} database "
+        f"{settings.dbname!r} within {settings.startup_timeout:g}s: {reason}"
+    )

@@ -1,0 +1,104 @@
+"""The coalescing ping: shared round trips, but never one that started before the caller."""
+
+import asyncio
+
+import pytest
+
+from test_app.database import Coalescer
+
+
+class Work:
+    """A fake round trip that records when each run starts and can be released by the test."""
+
+    def __init__(self):
+        self.starts: list[int] = []
+        self.gates: list[asyncio.Event] = []
+        self.fail_next = False
+        self.running = 0
+        self.max_running = 0
+
+    async def __call__(self):
+        gate = asyncio.Event()
+        self.gates.append(gate)
+        self.starts.append(len(self.starts))
+        self.running += 1
+        self.max_running = max(self.max_running, self.running)
+        try:
+            await gate.wait()
+            if self.fail_next:
+                self.fail_next = False
+                raise ConnectionError("database went away")
+        finally:
+            self.running -= 1
+
+
+async def settle():
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_callers_during_a_run_wait_for_the_next_run_not_the_current_one():
+    work = Work()
+    coalescer = Coalescer(work)
+    first = asyncio.create_task(coalescer.run())
+    await settle()
+    assert len(work.starts) == 1
+    # Arrives while run 0 is in flight: must not be answered by run 0.
+    late = [asyncio.create_task(coalescer.run()) for _ in range(10)]
+    await settle()
+    work.gates[0].set()
+    await settle()
+    assert first.done()
+    assert not any(task.done() for task in late), "answered by a round trip older than the request"
+    assert len(work.starts) == 2, "one shared follow-up run for all late callers"
+    work.gates[1].set()
+    await asyncio.gather(*late)
+    assert work.max_running == 1
+    assert len(work.starts) == 2
+
+
+async def test_an_idle_coalescer_starts_a_run_for_each_new_caller():
+    work = Work()
+    coalescer = Coalescer(work)
+    for expected in (1, 2, 3):
+        task = asyncio.create_task(coalescer.run())
+        await settle()
+        work.gates[-1].set()
+        await task
+        assert len(work.starts) == expected
+
+
+async def test_failures_reach_every_caller_of_that_run_and_only_them():
+    work = Work()
+    coalescer = Coalescer(work)
+    first = asyncio.create_task(coalescer.run())
+    await settle()
+    late = [asyncio.create_task(coalescer.run()) for _ in range(3)]
+    await settle()
+    work.gates[0].set()
+    await first
+    work.fail_next = True
+    work.gates[1].set()
+    results = await asyncio.gather(*late, return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results)
+    again = asyncio.create_task(coalescer.run())
+    await settle()
+    work.gates[2].set()
+    await again
+
+
+async def test_a_cancelled_caller_does_not_break_the_run_for_others():
+    work = Work()
+    coalescer = Coalescer(work)
+    first = asyncio.create_task(coalescer.run())
+    await settle()
+    shared = [asyncio.create_task(coalescer.run()) for _ in range(2)]
+    await settle()
+    shared[0].cancel()  # a client that went away while waiting
+    work.gates[0].set()
+    await settle()
+    work.gates[1].set()
+    await asyncio.wait_for(shared[1], 1)
+    await first
+    with pytest.raises(asyncio.CancelledError):
+        await shared[0]

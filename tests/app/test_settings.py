@@ -1,0 +1,73 @@
+import pytest
+
+from test_app.settings import DEFAULT_PASSWORD, ConfigError, Endpoint, load_settings
+
+
+def test_defaults_match_the_original_program():
+    settings = load_settings({})
+    assert settings.port == 8080
+    assert settings.writer == Endpoint("localhost", 5432)
+    assert settings.reader == settings.writer
+    assert settings.user == "postgres"
+    assert settings.password == DEFAULT_PASSWORD == "mysecretpassword"
+    assert settings.dbname == "postgres"
+    assert settings.uses_default_password
+    assert settings.workers == 1
+
+
+def test_reader_defaults_to_the_writer_and_can_be_split():
+    settings = load_settings({"POSTGRESQL_HOST": "db", "POSTGRESQL_PORT": "6432"})
+    assert settings.reader == Endpoint("db", 6432)
+    assert not settings.has_separate_reader
+    split = load_settings({"POSTGRESQL_HOST": "db", "POSTGRESQL_READ_HOST": "db-ro"})
+    assert split.reader == Endpoint("db-ro", 5432)
+    assert split.has_separate_reader
+
+
+def test_password_never_appears_in_repr():
+    settings = load_settings({"POSTGRESQL_PASSWORD": "s3cr3t-value"})
+    assert "s3cr3t-value" not in repr(settings)
+    assert not settings.uses_default_password
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("PORT", "abc", "expected an integer port between 1 and 65535"),
+        ("PORT", "70000", "expected an integer port between 1 and 65535"),
+        ("PORT", "0", "expected an integer port between 1 and 65535"),
+        ("POSTGRESQL_HOST", "", "expected a non-empty host name"),
+        ("POSTGRESQL_HOST", "   ", "expected a non-empty host name"),
+        ("POSTGRESQL_PORT", "-1", "expected an integer port"),
+        ("POOL_MAX_SIZE", "-3", "expected an integer between 1 and 100"),
+        ("POOL_MIN_SIZE", "-1", "expected an integer between 0 and 100"),
+        ("WORKERS", "0", "expected an integer between 1 and 64"),
+        ("DRAIN_SECONDS", "soon", "expected seconds between 0 and 300"),
+        ("POSTGRESQL_SSLMODE", "maybe", "expected one of"),
+        ("ACCESS_LOG", "yes", "expected true, false, 1 or 0"),
+        ("LOG_LEVEL", "loud", "expected one of"),
+    ],
+)
+def test_bad_values_name_the_variable_the_value_and_the_expectation(name, value, expected):
+    with pytest.raises(ConfigError) as info:
+        load_settings({name: value})
+    (problem,) = info.value.problems
+    assert problem.startswith(f"{name}={value!r}: ")
+    assert expected in problem
+
+
+def test_kubernetes_service_link_is_explained():
+    with pytest.raises(ConfigError) as info:
+        load_settings({"POSTGRESQL_PORT": "tcp://10.0.0.1:5432"})
+    (problem,) = info.value.problems
+    assert "POSTGRESQL_PORT='tcp://10.0.0.1:5432'" in problem
+    assert "Kubernetes service link" in problem
+    assert "enableServiceLinks: false" in problem
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(ConfigError) as info:
+        load_settings({"PORT": "x", "WORKERS": "-1", "POOL_MIN_SIZE": "9", "POOL_MAX_SIZE": "2"})
+    problems = info.value.problems
+    assert len(problems) == 3
+    assert any("POOL_MIN_SIZE=9 is larger than POOL_MAX_SIZE=2" in p for p in problems)
