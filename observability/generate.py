@@ -8,6 +8,7 @@ Outputs:
   observability/dashboards/<name>.json         from observability/dashboards.py
   charts/test-app/files/rules/*.yaml           copies of observability/rules/*.yaml
   charts/test-app/files/dashboards/*.json      copies of observability/dashboards/*.json
+  observability/kube-prometheus-stack/values.yaml  overlay with alertmanager.config
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 import dashboards
+import kps_values
 import slo
 
 
@@ -28,12 +30,17 @@ RULES = HERE / "rules"
 DASHBOARDS = HERE / "dashboards"
 CHART_FILES = REPO / "charts" / "test-app" / "files"
 GENERATED_RULES = RULES / "test-app-slo.yaml"
+ALERTMANAGER_CONFIG = HERE / "alertmanager" / "alertmanager.yml"
+KPS_VALUES = HERE / "kube-prometheus-stack" / "values.yaml"
 
 
 def expected_files() -> dict[Path, str]:
     """Every generated or copied file and the text it must have."""
     slo_file = slo.load(SLO_FILE)
-    files: dict[Path, str] = {GENERATED_RULES: slo.render_rules(slo_file)}
+    files: dict[Path, str] = {
+        GENERATED_RULES: slo.render_rules(slo_file),
+        KPS_VALUES: kps_values.render(ALERTMANAGER_CONFIG),
+    }
     for name, dashboard in dashboards.all_dashboards(slo_file).items():
         files[DASHBOARDS / f"{name}.json"] = json.dumps(dashboard, indent=2, sort_keys=True) + "\n"
     rule_sources = {path: path.read_text(encoding="utf-8") for path in sorted(RULES.glob("*.yaml"))}

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from support.tools import REPO
 
 
@@ -81,3 +82,31 @@ def test_bad_slo_file_names_the_field(observability_module, tmp_path: Path, chan
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     with pytest.raises(slo.SLOError, match=message.replace("[", r"\[").replace("]", r"\]")):
         slo.load(path)
+
+
+def test_kube_prometheus_stack_overlay_carries_the_tested_alertmanager_config():
+    overlay = yaml.safe_load(
+        (REPO / "observability" / "kube-prometheus-stack" / "values.yaml").read_text()
+    )
+    canonical = yaml.safe_load(
+        (REPO / "observability" / "alertmanager" / "alertmanager.yml").read_text()
+    )
+    assert overlay["alertmanager"]["config"] == canonical
+    assert overlay["alertmanager"]["alertmanagerSpec"]["secrets"] == ["alertmanager-receivers"]
+
+
+def test_kube_prometheus_stack_overlay_turns_off_the_alerts_that_are_false_on_eks():
+    overlay = yaml.safe_load(
+        (REPO / "observability" / "kube-prometheus-stack" / "values.yaml").read_text()
+    )
+    for component in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
+        assert overlay[component] == {"enabled": False}, component
+    rules = overlay["defaultRules"]["rules"]
+    for group in ("kubeControllerManager", "kubeSchedulerAlerting", "etcd", "kubeProxy"):
+        assert rules[group] is False, group
+    disabled = overlay["defaultRules"]["disabled"]
+    assert disabled == {
+        "KubeControllerManagerDown": True,
+        "KubeSchedulerDown": True,
+        "KubeProxyDown": True,
+    }
