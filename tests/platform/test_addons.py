@@ -1,0 +1,225 @@
+"""platform/: the add-on list pins exact chart versions, its values files parse and agree with
+the test-app chart, and the namespaces carry the Pod Security labels."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+from chart.helm_render import by_kind, load_values, one, render
+
+from support.tools import REPO
+
+
+PLATFORM = REPO / "platform"
+EXACT = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
+REQUIRED_CHARTS = {
+    "kube-prometheus-stack",
+    "aws-load-balancer-controller",
+    "external-secrets",
+    "metrics-server",
+    "cluster-autoscaler",
+}
+
+
+def load_installer() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("platform_install", PLATFORM / "install.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def installer() -> ModuleType:
+    return load_installer()
+
+
+@pytest.fixture(scope="module")
+def addons() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((PLATFORM / "addons.yaml").read_text())
+    return document
+
+
+@pytest.fixture(scope="module")
+def charts(addons) -> dict[str, dict[str, Any]]:
+    return {s["name"]: s for s in addons["steps"] if s["type"] == "chart"}
+
+
+def values_of(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((PLATFORM / "values" / f"{name}.yaml").read_text())
+    return document
+
+
+def test_every_required_add_on_is_listed(charts):
+    assert set(charts) == REQUIRED_CHARTS
+
+
+def test_every_chart_is_pinned_to_an_exact_version(charts):
+    assert charts
+    for name, step in charts.items():
+        assert EXACT.match(str(step["version"])), f"{name}: {step['version']!r} is not exact"
+        assert step["repository"].startswith("https://"), name
+
+
+def test_every_values_file_parses_and_is_used(charts):
+    files = sorted((PLATFORM / "values").glob("*.yaml"))
+    assert files
+    for path in files:
+        assert isinstance(yaml.safe_load(path.read_text()), dict), path.name
+    assert {f"values/{p.name}" for p in files} == {s["values"] for s in charts.values()}
+
+
+def test_installer_validates_the_list(installer):
+    steps = installer.load_steps()
+    assert steps[0].name == "namespaces"
+    assert {s.name for s in steps if s.type == "chart"} == REQUIRED_CHARTS
+
+
+def test_install_order(addons):
+    order = [s["name"] for s in addons["steps"]]
+    assert order[0] == "namespaces"
+    # The ALB controller's webhook is up before other charts create Services.
+    assert order.index("aws-load-balancer-controller") < order.index("kube-prometheus-stack")
+    # The ClusterSecretStore needs the External Secrets CRDs.
+    assert order.index("external-secrets") < order.index("cluster-secret-store")
+    assert order.index("grafana-admin") < order.index("kube-prometheus-stack")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"version": "^1.14.0"}, r"exact chart version"),
+        ({"version": "v1.14.0"}, r"exact chart version"),
+        ({"version": 1.14}, r"exact chart version"),
+        ({"repository": "http://aws.github.io/eks-charts"}, r"https URL"),
+        ({"values": "values/missing.yaml"}, r"does not exist"),
+        ({"type": "kustomize"}, r"`type` must be one of"),
+    ],
+)
+def test_installer_rejects_a_bad_entry(installer, addons, tmp_path, change, message):
+    steps = [dict(s) for s in addons["steps"]]
+    index = next(i for i, s in enumerate(steps) if s["name"] == "aws-load-balancer-controller")
+    steps[index].update(change)
+    broken = tmp_path / "addons.yaml"
+    broken.write_text(yaml.safe_dump({**addons, "steps": steps}))
+    with pytest.raises(installer.AddonError, match=message):
+        installer.load_steps(broken)
+
+
+def test_kube_prometheus_stack_skips_the_eks_control_plane():
+    values = values_of("kube-prometheus-stack")
+    for component in ("kubeScheduler", "kubeControllerManager", "kubeEtcd", "kubeProxy"):
+        assert values[component]["enabled"] is False, component
+    rules = values["defaultRules"]["rules"]
+    for group in ("etcd", "kubeControllerManager", "kubeSchedulerAlerting", "kubeProxy"):
+        assert rules[group] is False, group
+
+
+def test_grafana_sidecar_loads_the_charts_dashboards():
+    dashboards = values_of("kube-prometheus-stack")["grafana"]["sidecar"]["dashboards"]
+    objects = render(load_values(["ci/default-values.yaml"]))
+    configmaps = [
+        c for c in by_kind(objects, "ConfigMap") if dashboards["label"] in c["metadata"]["labels"]
+    ]
+    assert configmaps
+    assert dashboards["enabled"] is True
+    assert dashboards["searchNamespace"] == "ALL"
+    for configmap in configmaps:
+        assert configmap["metadata"]["labels"][dashboards["label"]] == dashboards["labelValue"]
+        assert dashboards["folderAnnotation"] in configmap["metadata"]["annotations"]
+
+
+def test_prometheus_selects_the_charts_monitor_and_rules():
+    spec = values_of("kube-prometheus-stack")["prometheus"]["prometheusSpec"]
+    objects = render(load_values(["ci/default-values.yaml"]))
+    pairs = [
+        ("serviceMonitorSelector", "serviceMonitorNamespaceSelector", "ServiceMonitor"),
+        ("ruleSelector", "ruleNamespaceSelector", "PrometheusRule"),
+    ]
+    for selector, namespace_selector, kind in pairs:
+        labels = one(objects, kind)["metadata"]["labels"]
+        wanted = spec[selector]["matchLabels"]
+        assert wanted
+        assert all(labels.get(k) == v for k, v in wanted.items()), (kind, wanted, labels)
+        assert spec[namespace_selector] == {}  # every namespace
+    assert spec["serviceMonitorSelectorNilUsesHelmValues"] is False
+    assert spec["ruleSelectorNilUsesHelmValues"] is False
+
+
+def test_alertmanager_config_has_a_marked_place():
+    text = (PLATFORM / "values" / "kube-prometheus-stack.yaml").read_text()
+    assert ">>> OBSERVABILITY" in text
+    assert "<<< OBSERVABILITY" in text
+    assert "alertmanager" in values_of("kube-prometheus-stack")
+
+
+def test_cluster_autoscaler_matches_the_kubernetes_minor(addons):
+    tag = values_of("cluster-autoscaler")["image"]["tag"]
+    assert tag.startswith(f"v{addons['kubernetesVersion']}.")
+
+
+def namespaces() -> dict[str, dict[str, Any]]:
+    documents = yaml.safe_load_all((PLATFORM / "manifests" / "namespaces.yaml").read_text())
+    return {d["metadata"]["name"]: d for d in documents if d}
+
+
+def test_app_namespace_enforces_the_restricted_standard():
+    labels = namespaces()["test-app"]["metadata"]["labels"]
+    for mode in ("enforce", "audit", "warn"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+    assert labels["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
+
+
+def test_platform_namespaces_audit_and_warn_restricted():
+    found = namespaces()
+    assert set(found) == {"test-app", "monitoring", "external-secrets"}
+    for name, namespace in found.items():
+        labels = namespace["metadata"]["labels"]
+        assert labels["pod-security.kubernetes.io/warn"] == "restricted", name
+        assert labels["pod-security.kubernetes.io/audit"] == "restricted", name
+
+
+def test_namespaces_are_valid_kubernetes_objects():
+    found = namespaces()
+    assert found
+    for namespace in found.values():
+        kubernetes_validate.validate(namespace, "1.33.0", strict=True)
+
+
+def test_cluster_secret_store_is_the_one_the_chart_reads(installer):
+    text = (PLATFORM / "manifests" / "cluster-secret-store.yaml").read_text()
+    store = yaml.safe_load(installer.substitute(text, {"AWS_REGION": "eu-central-1"}))
+    external = one(render(load_values(["ci/default-values.yaml"])), "ExternalSecret")
+    assert store["apiVersion"] == external["apiVersion"] == "external-secrets.io/v1"
+    assert external["spec"]["secretStoreRef"] == {
+        "kind": store["kind"],
+        "name": store["metadata"]["name"],
+    }
+    assert store["spec"]["provider"]["aws"] == {
+        "service": "SecretsManager",
+        "region": "eu-central-1",
+    }
+    assert store["spec"]["conditions"] == [{"namespaces": ["test-app"]}]
+
+
+def test_no_plain_secret_in_platform_files():
+    texts = [p.read_text() for p in PLATFORM.rglob("*.yaml")]
+    assert texts
+    for text in texts:
+        assert not re.search(r"(?i)(password|secret_key|token)\s*:\s*['\"]?[A-Za-z0-9+/]{8,}", text)
+
+
+def test_relative_paths_only(installer):
+    for step in installer.load_steps():
+        for path in (step.values, step.path):
+            assert not Path(path).is_absolute()
