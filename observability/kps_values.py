@@ -1,8 +1,8 @@
 """Render the kube-prometheus-stack values overlay of the observability area.
 
-The overlay holds what this area decides for kube-prometheus-stack: which default alerts are off on
-EKS and why, the Alertmanager configuration (copied from `alertmanager/alertmanager.yml`, the file
-the tests check) with the Secret its receivers read, and the Grafana dashboard sidecar.
+The overlay holds what this area decides for kube-prometheus-stack: the Alertmanager configuration
+(copied from `alertmanager/alertmanager.yml`, the file the tests check) and the Secret its
+receivers read.
 """
 
 from __future__ import annotations
@@ -22,39 +22,9 @@ HEADER = """\
 #     -f observability/kube-prometheus-stack/values.yaml
 # (or copy these sections into the platform values file; tests/observability checks this file).
 
-# EKS runs the control plane for us: Prometheus cannot scrape kube-scheduler,
-# kube-controller-manager or etcd, so their "Down" alerts (absent(up{job=...} == 1)) would fire
-# forever. kube-proxy on EKS binds its metrics to 127.0.0.1:10249, unreachable from Prometheus,
-# so KubeProxyDown would be false too. Turn off the scrape targets and their rules.
-kubeControllerManager:
-  enabled: false
-kubeScheduler:
-  enabled: false
-kubeEtcd:
-  enabled: false
-kubeProxy:
-  enabled: false
-defaultRules:
-  rules:
-    etcd: false
-    kubeControllerManager: false
-    kubeSchedulerAlerting: false
-    kubeSchedulerRecording: false
-    kubeProxy: false
-  # Belt and braces for chart versions that render the alerts from `disabled` only.
-  disabled:
-    KubeControllerManagerDown: true
-    KubeSchedulerDown: true
-    KubeProxyDown: true
-
-grafana:
-  sidecar:
-    dashboards:
-      # test-app's chart ships one ConfigMap per dashboard labelled grafana_dashboard: "1".
-      enabled: true
-      label: grafana_dashboard
-      labelValue: "1"
-      searchNamespace: ALL
+# The EKS settings (control-plane targets and their default alerts off), Prometheus' selectors
+# and the Grafana dashboard sidecar live in the platform values file; tests/observability checks
+# the keys this area relies on there.
 
 alertmanager:
   alertmanagerSpec:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from support.tools import REPO
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+
 from support.tools import REPO
 
 

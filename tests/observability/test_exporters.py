@@ -21,6 +21,7 @@ import httpx
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
+
 from support.tools import REPO
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from support.tools import REPO
 
 
@@ -95,18 +96,25 @@ def test_kube_prometheus_stack_overlay_carries_the_tested_alertmanager_config():
     assert overlay["alertmanager"]["alertmanagerSpec"]["secrets"] == ["alertmanager-receivers"]
 
 
-def test_kube_prometheus_stack_overlay_turns_off_the_alerts_that_are_false_on_eks():
-    overlay = yaml.safe_load(
-        (REPO / "observability" / "kube-prometheus-stack" / "values.yaml").read_text()
+def test_platform_values_turn_off_the_alerts_that_are_false_on_eks():
+    """EKS hides the control plane: its targets and their Down alerts must be off."""
+    values = yaml.safe_load(
+        (REPO / "platform" / "values" / "kube-prometheus-stack.yaml").read_text()
     )
     for component in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
-        assert overlay[component] == {"enabled": False}, component
-    rules = overlay["defaultRules"]["rules"]
+        assert values[component]["enabled"] is False, component
+    rules = values["defaultRules"]["rules"]
     for group in ("kubeControllerManager", "kubeSchedulerAlerting", "etcd", "kubeProxy"):
         assert rules[group] is False, group
-    disabled = overlay["defaultRules"]["disabled"]
-    assert disabled == {
-        "KubeControllerManagerDown": True,
-        "KubeSchedulerDown": True,
-        "KubeProxyDown": True,
-    }
+
+
+def test_platform_values_load_the_dashboards_and_rules_the_chart_ships():
+    values = yaml.safe_load(
+        (REPO / "platform" / "values" / "kube-prometheus-stack.yaml").read_text()
+    )
+    sidecar = values["grafana"]["sidecar"]["dashboards"]
+    assert sidecar["enabled"] is True
+    assert (sidecar["label"], sidecar["labelValue"]) == ("grafana_dashboard", "1")
+    spec = values["prometheus"]["prometheusSpec"]
+    assert spec["ruleNamespaceSelector"] == {}
+    assert spec["serviceMonitorNamespaceSelector"] == {}
