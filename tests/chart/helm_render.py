@@ -13,6 +13,7 @@ from typing import Any
 import helm_python as helm
 import pytest
 import yaml
+
 from support.tools import REPO
 
 
