@@ -2,6 +2,7 @@
 
     python observability/generate.py           # write every generated file
     python observability/generate.py --check   # exit 1 and list the files that are out of date
+    python observability/generate.py --explain # budget, burn rates and detection times
 
 Outputs:
   observability/rules/test-app-slo.yaml        from observability/slo.yaml
@@ -69,8 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     """Write the generated files, or with --check only report the stale ones."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report out-of-date files")
+    parser.add_argument(
+        "--explain", action="store_true", help="print what each SLO alert means, as a table"
+    )
     args = parser.parse_args(argv)
     try:
+        if args.explain:
+            print(slo.explain(slo.load(SLO_FILE)), end="")
+            return 0
         files = expected_files()
     except slo.SLOError as error:
         print(f"error: {SLO_FILE.relative_to(REPO)}: {error}", file=sys.stderr)

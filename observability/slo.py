@@ -305,3 +305,40 @@ def render_rules(slo_file: SLOFile) -> str:
         rule_groups(slo_file), Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True
     )
     return HEADER + body
+
+
+_MINUTES = {"m": 1, "h": 60, "d": 1440}
+
+
+def minutes(window: str) -> int:
+    """Length of a duration like 5m, 1h or 30d in minutes."""
+    return int(window[:-1]) * _MINUTES[window[-1]]
+
+
+def explain(slo_file: SLOFile) -> str:
+    """Tabulate what each alert means for each SLO (docs/observability.md quotes it)."""
+    period = minutes(slo_file.period)
+    header = (
+        f"| SLO | objective | budget over {slo_file.period} | alert | severity | windows | "
+        "burn rate | budget spent in the long window | budget gone after | "
+        "fires after, at 100% errors |"
+    )
+    lines = [header, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for objective in slo_file.slos:
+        budget = objective.error_budget
+        budget_minutes = float(budget) * period
+        for alert in slo_file.alerts:
+            for pair in alert.windows:
+                spent = float(pair.burn_rate) * minutes(pair.long) / period
+                exhausted_hours = period / float(pair.burn_rate) / 60
+                # Total outage: the long window's ratio crosses the threshold after
+                # long x burn rate x budget minutes (the short window is faster), then `for`.
+                detect = minutes(pair.long) * float(pair.burn_rate * budget) + minutes(alert.for_)
+                lines.append(
+                    f"| {objective.name} | {_number(objective.objective)}% | "
+                    f"{budget_minutes:.0f} min | {objective.alert_prefix}{alert.name} | "
+                    f"{alert.severity} | {pair.long} and {pair.short} | "
+                    f"{_number(pair.burn_rate)} | {spent:.0%} | {exhausted_hours:.0f} h | "
+                    f"{detect:.1f} min |"
+                )
+    return "\n".join(lines) + "\n"

@@ -118,3 +118,19 @@ def test_platform_values_load_the_dashboards_and_rules_the_chart_ships():
     spec = values["prometheus"]["prometheusSpec"]
     assert spec["ruleNamespaceSelector"] == {}
     assert spec["serviceMonitorNamespaceSelector"] == {}
+
+
+def test_explain_prints_one_row_per_slo_and_window_pair():
+    result = subprocess.run(
+        [sys.executable, str(GENERATOR), "--explain"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| availability")]
+    assert len(rows) == 4
+    # 14.4 x 1 h of a 30-day budget is 2%; at 99.5% the budget is 216 minutes.
+    assert (
+        "| 216 min | TestAppAvailabilityBudgetBurnFast | critical | 1h and 5m | 14.4 | 2% |"
+        in (rows[0])
+    )
