@@ -15,6 +15,7 @@ validates addons.yaml and prints every command it would run.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import secrets
 import shlex
@@ -51,7 +52,7 @@ class Step:
     repository: str = ""
     chart: str = ""
     version: str = ""
-    values: str = ""
+    values: tuple[str, ...] = ()
     path: str = ""
     timeout: str = "10m"
     set: dict[str, str] = field(default_factory=dict)
@@ -113,9 +114,13 @@ def _parse_chart(
     repository = _require(entry, "repository", where)
     if not repository.startswith("https://"):
         raise AddonError(f"{where}: `repository` must be an https URL, got {repository!r}")
-    values = _require(entry, "values", where)
-    if not (HERE / values).is_file():
-        raise AddonError(f"{where}: `values` {values} does not exist under platform/")
+    raw = entry.get("values")
+    values = [raw] if isinstance(raw, str) else raw
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        raise AddonError(f"{where}: `values` must be a path or a list of paths, got {raw!r}")
+    for path in values:
+        if not (HERE / path).is_file():
+            raise AddonError(f"{where}: `values` {path} does not exist (relative to platform/)")
     overrides = entry.get("set", {})
     if not isinstance(overrides, dict):
         raise AddonError(f"{where}: `set` must be a mapping of --set keys to values")
@@ -127,7 +132,7 @@ def _parse_chart(
         repository=repository,
         chart=_require(entry, "chart", where),
         version=version,
-        values=values,
+        values=tuple(values),
         timeout=str(entry.get("timeout", "10m")),
         set={str(k): str(v) for k, v in overrides.items()},
     )
@@ -195,8 +200,7 @@ def commands(step: Step, variables: dict[str, str], base: Path = HERE) -> list[l
         "--namespace",
         step.namespace,
         "--create-namespace",
-        "--values",
-        str(base / step.values),
+        *[arg for path in step.values for arg in ("--values", os.path.normpath(base / path))],
         "--wait",
         "--rollback-on-failure",
         "--timeout",

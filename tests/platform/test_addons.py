@@ -76,7 +76,21 @@ def test_every_values_file_parses_and_is_used(charts):
     assert files
     for path in files:
         assert isinstance(yaml.safe_load(path.read_text()), dict), path.name
-    assert {f"values/{p.name}" for p in files} == {s["values"] for s in charts.values()}
+    used = {
+        v
+        for s in charts.values()
+        for v in ([s["values"]] if isinstance(s["values"], str) else s["values"])
+    }
+    assert {f"values/{p.name}" for p in files} <= used
+    for path in used:
+        assert isinstance(yaml.safe_load((PLATFORM / path).read_text()), dict), path
+
+
+def test_observability_overlay_comes_after_the_platform_values(charts):
+    assert charts["kube-prometheus-stack"]["values"] == [
+        "values/kube-prometheus-stack.yaml",
+        "../observability/kube-prometheus-stack/values.yaml",
+    ]
 
 
 def test_installer_validates_the_list(installer):
@@ -209,7 +223,18 @@ def test_cluster_secret_store_is_the_one_the_chart_reads(installer):
         "service": "SecretsManager",
         "region": "eu-central-1",
     }
-    assert store["spec"]["conditions"] == [{"namespaces": ["test-app"]}]
+    assert store["spec"]["conditions"] == [{"namespaces": ["test-app", "monitoring"]}]
+
+
+def test_alertmanager_receivers_secret_matches_the_overlay():
+    overlay = yaml.safe_load(
+        (REPO / "observability" / "kube-prometheus-stack" / "values.yaml").read_text()
+    )
+    external = yaml.safe_load((PLATFORM / "manifests" / "alertmanager-receivers.yaml").read_text())
+    assert (
+        external["spec"]["target"]["name"] in overlay["alertmanager"]["alertmanagerSpec"]["secrets"]
+    )
+    assert external["metadata"]["namespace"] == "monitoring"
 
 
 def test_no_plain_secret_in_platform_files():
@@ -221,5 +246,5 @@ def test_no_plain_secret_in_platform_files():
 
 def test_relative_paths_only(installer):
     for step in installer.load_steps():
-        for path in (step.values, step.path):
+        for path in (*step.values, step.path):
             assert not Path(path).is_absolute()

@@ -58,7 +58,9 @@ def test_dry_run_pins_every_chart_version_in_the_helm_commands():
         assert f" {step['name']} {step['chart']} " in line
         assert f"--version {step['version']} " in line
         assert f"--namespace {step['namespace']} " in line
-        assert f"--values platform/{step['values']} " in line
+        files = [step["values"]] if isinstance(step["values"], str) else step["values"]
+        for path in files:
+            assert f"--values {os.path.normpath('platform/' + path)} " in line
         assert "--wait" in line
 
 
