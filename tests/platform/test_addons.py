@@ -203,11 +203,24 @@ def test_platform_namespaces_audit_and_warn_restricted():
         assert labels["pod-security.kubernetes.io/audit"] == "restricted", name
 
 
-def test_namespaces_are_valid_kubernetes_objects():
-    found = namespaces()
-    assert found
-    for namespace in found.values():
-        kubernetes_validate.validate(namespace, "1.33.0", strict=True)
+def test_built_in_manifests_are_valid_kubernetes_objects():
+    objects = [
+        *namespaces().values(),
+        yaml.safe_load((PLATFORM / "manifests" / "storage-class.yaml").read_text()),
+    ]
+    for obj in objects:
+        kubernetes_validate.validate(obj, "1.33.0", strict=True)
+    assert len(objects) == 4
+
+
+def test_prometheus_volumes_use_the_platform_storage_class():
+    storage = yaml.safe_load((PLATFORM / "manifests" / "storage-class.yaml").read_text())
+    assert (
+        storage["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    )
+    spec = values_of("kube-prometheus-stack")["prometheus"]["prometheusSpec"]
+    claim = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
+    assert claim["storageClassName"] == storage["metadata"]["name"]
 
 
 def test_cluster_secret_store_is_the_one_the_chart_reads(installer):
