@@ -299,3 +299,22 @@ def test_alertmanager_shows_symptoms_when_the_database_is_fine(alertmanager, ale
     assert httpx.post(f"{alertmanager}/api/v2/alerts", json=posted, timeout=5).status_code == 200
     states = _states(alertmanager, 1)
     assert states["TestAppAvailabilityBudgetBurnFast"]["state"] == "active"
+
+
+@pytest.mark.integration
+def test_alertmanager_mutes_lag_behind_a_reader_outage_and_slow_behind_fast_burn(
+    alertmanager, alerts
+):
+    by_name = {a["alert"]: a for a in alerts}
+    posted = [
+        _alert(by_name["TestAppDatabaseReaderUnreachable"], namespace="test-app", target="reader"),
+        _alert(by_name["TestAppReplicaLagHigh"], namespace="test-app"),
+        _alert(by_name["TestAppLatencyBudgetBurnFast"], namespace="test-app"),
+        _alert(by_name["TestAppLatencyBudgetBurnSlow"], namespace="test-app"),
+        # Another SLO's slow burn is not muted by the latency fast burn.
+        _alert(by_name["TestAppAvailabilityBudgetBurnSlow"], namespace="test-app"),
+    ]
+    assert httpx.post(f"{alertmanager}/api/v2/alerts", json=posted, timeout=5).status_code == 200
+    states = _states(alertmanager, len(posted))
+    suppressed = {name for name, status in states.items() if status["state"] == "suppressed"}
+    assert suppressed == {"TestAppReplicaLagHigh", "TestAppLatencyBudgetBurnSlow"}, states
