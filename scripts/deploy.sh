@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Deploy one image digest of test-app to one environment, or leave it as it was.
+#
+#   scripts/deploy.sh ENV REGISTRY DIGEST GIT_SHA
+#   scripts/deploy.sh staging 111122223333.dkr.ecr.eu-central-1.amazonaws.com sha256:<64 hex> <sha>
+#
+# `helm upgrade --install --atomic --wait`: Helm waits until the new ReplicaSet is ready
+# (readiness = /readyz) and rolls the release back by itself when it is not within
+# HELM_TIMEOUT, so a failed rollout never stays live. The pod spec pins the image by
+# digest; the tag (the git SHA) is kept for people reading `kubectl get pods`.
+# Uses the current kubeconfig context (CI: `aws eks update-kubeconfig --name test-app-ENV`).
+#
+# Environment: HELM (default helm), RELEASE (test-app), NAMESPACE (test-app),
+# HELM_TIMEOUT (10m).
+set -euo pipefail
+
+die() { echo "deploy: $*" >&2; exit 2; }
+
+[[ $# -eq 4 ]] || die "usage: scripts/deploy.sh ENV REGISTRY DIGEST GIT_SHA (got $# arguments)"
+env_name="$1" registry="$2" digest="$3" git_sha="$4"
+
+case "$env_name" in
+  staging | prod) ;;
+  *) die "ENV must be staging or prod, got '$env_name'" ;;
+esac
+[[ "$registry" =~ ^[a-z0-9.-]+(:[0-9]+)?$ ]] ||
+  die "REGISTRY must be a registry host like 111122223333.dkr.ecr.eu-central-1.amazonaws.com, got '$registry'"
+[[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]] || die "DIGEST must be sha256:<64 hex digits>, got '$digest'"
+[[ "$git_sha" =~ ^[0-9a-f]{7,40}$ ]] || die "GIT_SHA must be 7 to 40 hex digits, got '$git_sha'"
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+chart="$root/charts/test-app"
+values="$chart/values-$env_name.yaml"
+[[ -f "$values" ]] || die "values file for '$env_name' is missing: charts/test-app/values-$env_name.yaml"
+
+helm="${HELM:-helm}"
+release="${RELEASE:-test-app}"
+namespace="${NAMESPACE:-test-app}"
+timeout="${HELM_TIMEOUT:-10m}"
+
+echo "deploy: $release -> $env_name ($namespace), image $registry/test-app:$git_sha@$digest" >&2
+exec "$helm" upgrade "$release" "$chart" \
+  --install \
+  --namespace "$namespace" \
+  --values "$values" \
+  --set-string "image.registry=$registry" \
+  --set-string "image.tag=$git_sha" \
+  --set-string "image.digest=$digest" \
+  --atomic \
+  --wait \
+  --timeout "$timeout" \
+  --history-max 20 \
+  --description "git_sha=$git_sha digest=$digest"
