@@ -5,7 +5,8 @@ npm, Debian), so these schemas are written from the CRD references below and cov
 the chart sets: required fields, types, enums and no unknown keys in the parts the chart writes.
 Refs:
 - ServiceMonitor, PrometheusRule: https://prometheus-operator.dev/docs/api-reference/api/
-- ExternalSecret (external-secrets.io/v1): https://external-secrets.io/latest/api/spec/
+- ExternalSecret, ClusterSecretStore (external-secrets.io/v1):
+  https://external-secrets.io/latest/api/spec/
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ EXTERNAL_SECRET = _resource(
     {
         "type": "object",
         "additionalProperties": False,
-        "required": ["secretStoreRef", "target", "data"],
+        "required": ["secretStoreRef", "target"],
+        "anyOf": [{"required": ["data"]}, {"required": ["dataFrom"]}],
         "properties": {
             "refreshInterval": _DURATION,
             "secretStoreRef": {
@@ -211,8 +213,91 @@ EXTERNAL_SECRET = _resource(
     },
 )
 
+_EXTRACT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["extract"],
+    "properties": {
+        "extract": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["key"],
+            "properties": {
+                "key": {"type": "string", "minLength": 1},
+                "property": {"type": "string"},
+                "version": {"type": "string"},
+                "conversionStrategy": {"enum": ["Default", "Unicode"]},
+                "decodingStrategy": {"enum": ["Auto", "Base64", "Base64URL", "None"]},
+            },
+        }
+    },
+}
+EXTERNAL_SECRET["properties"]["spec"]["properties"]["dataFrom"] = {
+    "type": "array",
+    "minItems": 1,
+    "items": _EXTRACT,
+}
+
+CLUSTER_SECRET_STORE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "external-secrets.io/v1"},
+        "kind": {"const": "ClusterSecretStore"},
+        "metadata": {
+            "type": "object",
+            "required": ["name"],
+            "not": {"required": ["namespace"]},
+            "properties": {"name": _NAME, "labels": _LABELS, "annotations": _LABELS},
+        },
+        "spec": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["provider"],
+            "properties": {
+                "provider": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["aws"],
+                    "properties": {
+                        "aws": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["service", "region"],
+                            "properties": {
+                                "service": {"enum": ["SecretsManager", "ParameterStore"]},
+                                "region": {
+                                    "type": "string",
+                                    "pattern": r"^[a-z]{2}(-[a-z]+)+-[0-9]$",
+                                },
+                                "role": {"type": "string"},
+                                "auth": {"type": "object"},
+                            },
+                        }
+                    },
+                },
+                "conditions": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "namespaces": {"type": "array", "items": _NAME},
+                            "namespaceSelector": _SELECTOR,
+                            "namespaceRegexes": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                },
+                "refreshInterval": {"type": "integer"},
+            },
+        },
+    },
+}
+
 CRD_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): SERVICE_MONITOR,
     ("monitoring.coreos.com/v1", "PrometheusRule"): PROMETHEUS_RULE,
     ("external-secrets.io/v1", "ExternalSecret"): EXTERNAL_SECRET,
+    ("external-secrets.io/v1", "ClusterSecretStore"): CLUSTER_SECRET_STORE,
 }

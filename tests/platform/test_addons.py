@@ -10,9 +10,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from chart.crd_schemas import CRD_SCHEMAS
 from chart.helm_render import by_kind, load_values, one, render
 
 from support.tools import REPO
@@ -211,6 +213,14 @@ def test_built_in_manifests_are_valid_kubernetes_objects():
     for obj in objects:
         kubernetes_validate.validate(obj, "1.33.0", strict=True)
     assert len(objects) == 4
+
+
+@pytest.mark.parametrize("name", ["cluster-secret-store.yaml", "alertmanager-receivers.yaml"])
+def test_custom_resources_match_their_schema(installer, name):
+    text = (PLATFORM / "manifests" / name).read_text()
+    variables = {"AWS_REGION": "eu-central-1", "CLUSTER_NAME": "test-app-staging"}
+    obj = yaml.safe_load(installer.substitute(text, variables))
+    jsonschema.validate(obj, CRD_SCHEMAS[(obj["apiVersion"], obj["kind"])])
 
 
 def test_prometheus_volumes_use_the_platform_storage_class():
