@@ -167,3 +167,22 @@ def test_runbooks_follow_the_template(alerts):
         if "```" not in text:
             problems.append(f"{alert['alert']}: Diagnosis needs exact commands in code blocks")
     assert not problems, "\n".join(problems)
+
+
+def test_promtool_unit_tests_can_fail(tool, tmp_path):
+    """A wrong expectation (a page expected as a ticket) makes promtool fail."""
+    source = PROMTOOL_TESTS / "slo_test.yaml"
+    text = source.read_text(encoding="utf-8").replace(
+        "../../../observability/rules/", f"{REPO / 'observability' / 'rules'}/"
+    )
+    assert "severity: critical" in text
+    broken = tmp_path / "broken_test.yaml"
+    broken.write_text(text.replace("severity: critical", "severity: warning", 1), encoding="utf-8")
+    result = subprocess.run(
+        [tool("promtool"), "test", "rules", str(broken)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "FAILED" in result.stdout + result.stderr
