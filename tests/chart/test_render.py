@@ -114,3 +114,16 @@ def test_dashboards_and_rules_come_from_files(rendered_sets):
         assert (CHART / "files" / "dashboards" / key).read_text(encoding="utf-8").strip() == cm[
             "data"
         ][key].strip()
+
+
+def test_values_yaml_documents_every_top_level_key():
+    lines = (CHART / "values.yaml").read_text(encoding="utf-8").splitlines()
+    keys = [i for i, line in enumerate(lines) if line and line[0].isalpha() and ":" in line]
+    assert len(keys) > 20
+    undocumented = []
+    for index in keys:
+        above = lines[index - 1].strip() if index else ""
+        below = lines[index + 1].strip() if index + 1 < len(lines) else ""
+        if not (above.startswith("##") or below.startswith("##")):
+            undocumented.append(lines[index])
+    assert undocumented == []
