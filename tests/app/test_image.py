@@ -20,12 +20,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support.image import LOCK, install_like_image, system_python
 from support.postgres import free_port
 from support.tools import REPO
 
 
 DOCKERFILE = REPO / "app" / "Dockerfile"
-LOCK = REPO / "app" / "requirements.lock"
 CHECKOV_ENV = {"BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"}
 
 
@@ -94,21 +94,8 @@ def image_root():
     """The app installed like the image does, in a folder UID 10001 can read."""
     root = Path(tempfile.mkdtemp(prefix="test-app-image-", dir="/tmp"))
     root.chmod(0o755)
-    site = root / "site"
-    pip = [str(REPO / ".venv" / "bin" / "pip"), "install", "-qq", "--no-deps", "--target"]
-    subprocess.run([*pip, str(site), "--require-hashes", "-r", str(LOCK)], check=True)
-    subprocess.run([*pip, str(site), str(REPO / "app")], check=True)
-    for path in [site, *site.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    yield site
+    yield install_like_image(root / "site")
     shutil.rmtree(root, ignore_errors=True)
-
-
-def _debian_python() -> str:
-    for candidate in ("/usr/bin/python3.11", "/usr/bin/python3"):
-        if Path(candidate).exists():
-            return candidate
-    pytest.fail("the system Python 3.11 (Debian python3.11) is missing; run scripts/bootstrap")
 
 
 def _sandbox(tool, site: Path, env: dict[str, str], *cmd: str) -> list[str]:
@@ -121,7 +108,7 @@ def _sandbox(tool, site: Path, env: dict[str, str], *cmd: str) -> list[str]:
         "--remount-ro", "/opt", "--unshare-pid",
         "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--",
         "/usr/bin/env", "-i", "PATH=/usr/bin:/bin", "PYTHONPATH=/opt/test-app",
-        "PYTHONDONTWRITEBYTECODE=1", "TMPDIR=/tmp", *env_args, _debian_python(), *cmd,
+        "PYTHONDONTWRITEBYTECODE=1", "TMPDIR=/tmp", *env_args, system_python(), *cmd,
     ]  # fmt: skip
 
 

@@ -1,0 +1,17 @@
+# The service (app/): benchmark, lock file, local run.
+
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: bootstrap ## Benchmark /health vs pgbench (1/16/64 conns); writes docs/benchmarks/health.md
+	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+.PHONY: bench-compare
+bench-compare: bootstrap ## The same benchmark with uvicorn instead of granian (ADR 0001)
+	$(PY) scripts/bench.py --server uvicorn $(BENCH_ARGS)
+
+.PHONY: lock
+lock: bootstrap ## Regenerate app/requirements.lock (hashes, all platforms) from app/pyproject.toml
+	$(VENV)/bin/uv pip compile app/pyproject.toml --universal --python-version 3.11 \
+	  --generate-hashes --no-header --quiet -o app/requirements.lock
+	sed -i '1i # The app image installs exactly these (pip --require-hashes). Regenerate with `make lock`.' app/requirements.lock
