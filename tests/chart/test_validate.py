@@ -4,9 +4,12 @@ crd_schemas.py, and only kinds from the allow-list."""
 
 from __future__ import annotations
 
+import subprocess
+
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 from chart.crd_schemas import CRD_SCHEMAS
 
 
@@ -67,3 +70,25 @@ def test_crd_schema_catches_a_wrong_field(rendered_sets):
     schema = CRD_SCHEMAS[(monitor["apiVersion"], monitor["kind"])]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
+
+
+def test_kubernetes_validate_cli_strict_passes_the_rendered_built_in_objects(
+    rendered_sets, tool, tmp_path
+):
+    objects = [
+        obj
+        for objs in rendered_sets.values()
+        for obj in objs
+        if (obj["apiVersion"], obj["kind"]) in BUILT_IN
+    ]
+    manifest = tmp_path / "built-in.yaml"
+    manifest.write_text(yaml.safe_dump_all(objects), encoding="utf-8")
+    result = subprocess.run(
+        [tool("kubernetes-validate"), "--strict", "-k", KUBERNETES_VERSION, str(manifest)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(" passed for resource ") == len(objects) > 0, result.stdout[-2000:]
