@@ -1,0 +1,95 @@
+"""The platform and the chart agree with the Terraform stacks they run on: the controllers'
+ServiceAccounts are the ones the cluster stack gives Pod Identity roles to, and the chart's
+NetworkPolicy CIDRs are the environments' VPC CIDRs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hcl2
+import pytest
+import yaml
+from chart.helm_render import CHART
+
+from support.tools import REPO
+
+
+PLATFORM = REPO / "platform"
+INFRA = REPO / "infra"
+
+
+def unquote(value: Any) -> str:
+    return str(value).strip('"')
+
+
+def find_key(node: Any, key: str) -> Any:
+    """The first value of `key` anywhere in a parsed HCL tree."""
+    if isinstance(node, dict):
+        if key in node:
+            return node[key]
+        for child in node.values():
+            found = find_key(child, key)
+            if found is not None:
+                return found
+    if isinstance(node, list):
+        for child in node:
+            found = find_key(child, key)
+            if found is not None:
+                return found
+    return None
+
+
+def variable_defaults(path: str) -> dict[str, str]:
+    parsed = hcl2.loads((INFRA / path).read_text())
+    return {
+        unquote(name): unquote(body.get("default"))
+        for block in parsed.get("variable", [])
+        for name, body in block.items()
+    }
+
+
+def pod_identity_service_accounts() -> dict[str, tuple[str, str]]:
+    parsed = hcl2.loads((INFRA / "stacks" / "cluster" / "main.tf").read_text())
+    roles = find_key(parsed, "pod_identity_roles")
+    assert roles, "infra/stacks/cluster/main.tf has no pod_identity_roles"
+    defaults = variable_defaults("stacks/cluster/variables.tf")
+
+    def resolve(value: Any) -> str:
+        text = unquote(value)
+        if text.startswith("${var.") and text.endswith("}"):
+            return defaults[text[len("${var.") : -1]]
+        return text
+
+    return {
+        name: (resolve(role["namespace"]), resolve(role["service_account"]))
+        for name, role in roles.items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("step", "account_path"),
+    [
+        ("aws-load-balancer-controller", ("serviceAccount", "name")),
+        ("cluster-autoscaler", ("rbac", "serviceAccount", "name")),
+        ("external-secrets", ("serviceAccount", "name")),
+    ],
+)
+def test_controllers_use_the_service_accounts_with_pod_identity(step, account_path):
+    addons = yaml.safe_load((PLATFORM / "addons.yaml").read_text())
+    entry = next(s for s in addons["steps"] if s["name"] == step)
+    values = yaml.safe_load((PLATFORM / entry["values"]).read_text())
+    account = values
+    for key in account_path:
+        account = account[key]
+    assert entry["serviceAccount"] == account
+    assert pod_identity_service_accounts()[step] == (entry["namespace"], account)
+
+
+@pytest.mark.parametrize("environment", ["staging", "prod"])
+def test_network_policy_cidrs_are_the_vpc_cidr(environment):
+    network = hcl2.loads((INFRA / "envs" / environment / "network.tfvars").read_text())
+    vpc_cidr = unquote(network["vpc_cidr"])
+    values = yaml.safe_load((CHART / f"values-{environment}.yaml").read_text())
+    policy = values["networkPolicy"]
+    assert policy["ingress"]["loadBalancerCidrs"] == [vpc_cidr]
+    assert policy["egress"]["databaseCidrs"] == [vpc_cidr]
