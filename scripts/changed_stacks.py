@@ -33,26 +33,27 @@ SHARED = (
 )
 # infra/modules/<module>/<file> has four parts.
 MODULE_FILE_DEPTH = 3
-MODULE_SOURCE = re.compile(r"""source\s*=\s*"\.\./(?:\.\./)?modules/([A-Za-z0-9_-]+)""")
+MODULE_SOURCE = re.compile(r'source\s*=\s*"(?:\.\./)+(?:modules/)?([A-Za-z0-9_-]+)/?"')
 
 
-def _modules_used(directory: Path) -> set[str]:
+def _modules_used(root: Path, directory: Path) -> set[str]:
+    """Local modules `directory` calls: `../../modules/<m>` (stacks), `../<m>` (modules)."""
     found: set[str] = set()
     for tf in directory.glob("*.tf"):
         found.update(MODULE_SOURCE.findall(tf.read_text(encoding="utf-8")))
-    return found
+    return {m for m in found if (root / "infra" / "modules" / m).is_dir()}
 
 
 def stack_modules(root: Path, stack: str) -> set[str]:
     """Every module a stack uses, directly or through other modules."""
-    todo = list(_modules_used(root / "infra" / "stacks" / stack))
+    todo = list(_modules_used(root, root / "infra" / "stacks" / stack))
     seen: set[str] = set()
     while todo:
         module = todo.pop()
         if module in seen:
             continue
         seen.add(module)
-        todo.extend(_modules_used(root / "infra" / "modules" / module))
+        todo.extend(_modules_used(root, root / "infra" / "modules" / module))
     return seen
 
 

@@ -93,7 +93,7 @@ def check_once(args: argparse.Namespace) -> Round:
         except OSError as error:
             outcome.failures.append(f"{path}: {_describe(error)}")
             continue
-        if answer.status != 200:  # noqa: PLR2004 (HTTP OK)
+        if answer.status != 200:
             outcome.failures.append(f"{path}: HTTP {answer.status} {answer.body.strip()[:80]!r}")
         elif want_body is not None and answer.body.strip() != want_body:
             outcome.failures.append(
@@ -109,7 +109,7 @@ def _check_version(args: argparse.Namespace, base: str, outcome: Round) -> None:
     except OSError as error:
         outcome.failures.append(f"/version: {_describe(error)}")
         return
-    if answer.status != 200:  # noqa: PLR2004 (HTTP OK)
+    if answer.status != 200:
         outcome.failures.append(f"/version: HTTP {answer.status}")
         return
     try:
@@ -145,7 +145,7 @@ def _same_sha(reported: str, expected: str) -> bool:
     """Equal, or one is an abbreviation (at least 7 hex digits) of the other."""
     reported, expected = reported.lower(), expected.lower()
     shorter = min(len(reported), len(expected))
-    return shorter >= 7 and reported[:shorter] == expected[:shorter]  # noqa: PLR2004 (git's short SHA)
+    return shorter >= 7 and reported[:shorter] == expected[:shorter]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -239,7 +239,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         )
     if args.expect_sha is not None:
         sha = args.expect_sha.lower()
-        if not 7 <= len(sha) <= 40 or any(c not in "0123456789abcdef" for c in sha):  # noqa: PLR2004
+        if not 7 <= len(sha) <= 40 or any(c not in "0123456789abcdef" for c in sha):
             parser.error(f"--expect-sha must be 7 to 40 hex digits, got {args.expect_sha!r}")
     return args
 

@@ -1,0 +1,372 @@
+"""The deploy scripts the workflows call, run against recording fakes of their tools."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support.tools import REPO
+
+
+SCRIPTS = REPO / "scripts"
+DIGEST = "sha256:" + "ab" * 32
+SHA = "0123456789abcdef0123456789abcdef01234567"
+REGISTRY = "111122223333.dkr.ecr.eu-central-1.amazonaws.com"
+
+
+def fake(bin_dir: Path, name: str, body: str = "") -> Path:
+    """An executable that appends its argv (one call per line) to $FAKE_LOG, then runs `body`."""
+    path = bin_dir / name
+    path.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "{name} $*" >> "$FAKE_LOG"\n{body}\n')
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def fakes(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls.log"
+    log.touch()
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "FAKE_LOG": str(log),
+        "HOME": str(tmp_path),
+        "TF_PROJECT_CACHE": str(tmp_path / "tf-cache"),
+        "TF_PROVIDER_MIRROR": "",
+    }
+    return bin_dir, log, env
+
+
+def run(script: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPTS / script), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def calls(log: Path) -> list[list[str]]:
+    return [shlex.split(line) for line in log.read_text().splitlines()]
+
+
+# --- deploy.sh ----------------------------------------------------------------------
+
+
+def test_deploy_runs_an_atomic_waiting_upgrade_pinned_by_digest(fakes):
+    bin_dir, log, env = fakes
+    fake(bin_dir, "helm")
+    result = run("deploy.sh", "staging", REGISTRY, DIGEST, SHA, env=env)
+    assert result.returncode == 0, result.stderr
+    [argv] = calls(log)
+    assert argv[:4] == ["helm", "upgrade", "test-app", str(REPO / "charts" / "test-app")]
+    for flag in ("--install", "--atomic", "--wait"):
+        assert flag in argv
+    assert argv[argv.index("--namespace") + 1] == "test-app"
+    assert argv[argv.index("--values") + 1].endswith("charts/test-app/values-staging.yaml")
+    sets = [argv[i + 1] for i, a in enumerate(argv) if a == "--set-string"]
+    assert sets == [f"image.registry={REGISTRY}", f"image.tag={SHA}", f"image.digest={DIGEST}"]
+
+
+def test_deploy_values_files_exist_for_both_environments():
+    for env_name in ("staging", "prod"):
+        assert (REPO / "charts" / "test-app" / f"values-{env_name}.yaml").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["dev", REGISTRY, DIGEST, SHA], "ENV must be staging or prod, got 'dev'"),
+        (["prod", "https://x", DIGEST, SHA], "REGISTRY must be a registry host"),
+        (["prod", REGISTRY, "sha256:abc", SHA], "DIGEST must be sha256:<64 hex digits>"),
+        (["prod", REGISTRY, DIGEST, "main"], "GIT_SHA must be 7 to 40 hex digits"),
+        (["prod", REGISTRY, DIGEST], "usage: scripts/deploy.sh"),
+    ],
+)
+def test_deploy_rejects_bad_input_naming_the_field(fakes, args, message):
+    bin_dir, log, env = fakes
+    fake(bin_dir, "helm")
+    result = run("deploy.sh", *args, env=env)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert calls(log) == []
+
+
+def test_deploy_passes_helm_failure_through(fakes):
+    bin_dir, _, env = fakes
+    fake(bin_dir, "helm", "echo 'UPGRADE FAILED: timed out; rolled back' >&2; exit 1")
+    result = run("deploy.sh", "prod", REGISTRY, DIGEST, SHA, env=env)
+    assert result.returncode == 1
+    assert "rolled back" in result.stderr
+
+
+# --- rollback.sh --------------------------------------------------------------------
+
+
+def test_rollback_to_a_chosen_revision_waits(fakes):
+    bin_dir, log, env = fakes
+    fake(bin_dir, "helm")
+    result = run("rollback.sh", "prod", "7", env=env)
+    assert result.returncode == 0, result.stderr
+    rollback, history = calls(log)
+    assert rollback[:4] == ["helm", "rollback", "test-app", "7"]
+    assert "--wait" in rollback
+    assert history[:3] == ["helm", "history", "test-app"]
+
+
+def test_rollback_without_revision_goes_to_the_previous_one(fakes):
+    bin_dir, log, env = fakes
+    fake(bin_dir, "helm")
+    assert run("rollback.sh", "staging", "", env=env).returncode == 0
+    assert calls(log)[0][:4] == ["helm", "rollback", "test-app", "--namespace"]
+
+
+@pytest.mark.parametrize("revision", ["0", "abc", "-1", "1; rm -rf /"])
+def test_rollback_rejects_a_bad_revision(fakes, revision):
+    bin_dir, log, env = fakes
+    fake(bin_dir, "helm")
+    result = run("rollback.sh", "prod", revision, env=env)
+    assert result.returncode == 2
+    assert "REVISION must be a positive Helm revision number" in result.stderr
+    assert calls(log) == []
+
+
+# --- ecr_image_digest.sh ------------------------------------------------------------
+
+
+def test_ecr_digest_of_an_existing_tag(fakes):
+    bin_dir, _, env = fakes
+    fake(bin_dir, "aws", f"echo {DIGEST}")
+    result = run("ecr_image_digest.sh", "test-app", SHA, env=env)
+    assert (result.returncode, result.stdout) == (0, f"digest={DIGEST}\n")
+
+
+def test_ecr_digest_of_a_missing_tag_is_empty(fakes):
+    bin_dir, _, env = fakes
+    fake(bin_dir, "aws", "echo 'An error occurred (ImageNotFoundException)' >&2; exit 254")
+    result = run("ecr_image_digest.sh", "test-app", SHA, env=env)
+    assert (result.returncode, result.stdout) == (0, "digest=\n")
+
+
+def test_ecr_digest_fails_on_other_errors(fakes):
+    bin_dir, _, env = fakes
+    fake(bin_dir, "aws", "echo 'AccessDeniedException' >&2; exit 254")
+    result = run("ecr_image_digest.sh", "test-app", SHA, env=env)
+    assert result.returncode == 1
+    assert "AccessDeniedException" in result.stderr
+
+
+# --- sign_image.sh ------------------------------------------------------------------
+
+
+@pytest.fixture
+def signing(fakes, tmp_path):
+    bin_dir, log, env = fakes
+    sbom = tmp_path / "sbom.spdx.json"
+    sbom.write_text('{"spdxVersion": "SPDX-2.3"}')
+    env = env | {
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_WORKFLOW_REF": "acme/test-app/.github/workflows/ci.yml@refs/heads/main",
+    }
+    return bin_dir, log, env, sbom
+
+
+def test_sign_binds_the_sbom_hash_and_commit(signing):
+    bin_dir, log, env, sbom = signing
+    # The first verify fails (not signed yet); after signing it passes.
+    fake(
+        bin_dir,
+        "cosign",
+        f'[[ "$1" == verify && ! -e {bin_dir}/signed ]] && exit 1; touch {bin_dir}/signed',
+    )
+    ref = f"{REGISTRY}/test-app@{DIGEST}"
+    result = run("sign_image.sh", ref, str(sbom), SHA, env=env)
+    assert result.returncode == 0, result.stderr
+    verify, sign, verify_again = calls(log)
+    identity = "https://github.com/acme/test-app/.github/workflows/ci.yml@refs/heads/main"
+    assert verify[verify.index("--certificate-identity") + 1] == identity
+    digest = subprocess.run(["sha256sum", str(sbom)], capture_output=True, text=True, check=True)
+    assert sign == [
+        "cosign",
+        "sign",
+        "--yes",
+        "-a",
+        f"sbom.spdx.sha256={digest.stdout.split()[0]}",
+        "-a",
+        f"git_sha={SHA}",
+        ref,
+    ]
+    assert verify_again[1] == "verify"
+
+
+def test_sign_keeps_an_existing_signature(signing):
+    bin_dir, log, env, sbom = signing
+    fake(bin_dir, "cosign")
+    result = run("sign_image.sh", f"{REGISTRY}/test-app@{DIGEST}", str(sbom), SHA, env=env)
+    assert result.returncode == 0
+    assert [c[1] for c in calls(log)] == ["verify"]
+
+
+def test_sign_refuses_a_tag_reference(signing):
+    bin_dir, log, env, sbom = signing
+    fake(bin_dir, "cosign")
+    result = run("sign_image.sh", f"{REGISTRY}/test-app:{SHA}", str(sbom), SHA, env=env)
+    assert result.returncode == 2
+    assert "IMAGE must be REGISTRY/REPOSITORY@sha256" in result.stderr
+    assert calls(log) == []
+
+
+# --- base_image.sh ------------------------------------------------------------------
+
+
+def test_base_image_is_resolved_to_a_digest(fakes):
+    bin_dir, log, env = fakes
+    fake(bin_dir, "docker", f"printf 'Name: x\\nMediaType: y\\nDigest:    {DIGEST}\\n'")
+    result = run("base_image.sh", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"python-image=python:3.11-slim-bookworm@{DIGEST}\n"
+    assert calls(log) == [
+        ["docker", "buildx", "imagetools", "inspect", "python:3.11-slim-bookworm"]
+    ]
+
+
+def test_base_image_fails_when_the_registry_gives_no_digest(fakes):
+    bin_dir, _, env = fakes
+    fake(bin_dir, "docker", "echo 'Digest: nope'")
+    result = run("base_image.sh", env=env)
+    assert result.returncode == 1
+    assert "could not resolve" in result.stderr
+
+
+# --- tf_stacks.sh -------------------------------------------------------------------
+
+
+def test_tf_plan_uses_the_env_backend_and_shows_the_plan(fakes, tmp_path):
+    bin_dir, log, env = fakes
+    terraform = fake(
+        bin_dir, "terraform", 'if [[ "$*" == *show* ]]; then echo "Plan: 3 to add, 0 to change"; fi'
+    )
+    summary = tmp_path / "summary.md"
+    env = env | {
+        "TERRAFORM": str(terraform),
+        "TF_STATE_BUCKET": "state-bucket",
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    result = run("tf_stacks.sh", "plan", "staging", "network", env=env)
+    assert result.returncode == 0, result.stderr
+    init, plan, show = calls(log)
+    assert "-backend-config=bucket=state-bucket" in init
+    assert "-backend-config=key=staging/network.tfstate" in init
+    assert "-lock=false" in plan
+    assert f"-var-file={REPO}/infra/envs/staging/network.tfvars" in plan
+    assert show[-3:] == ["show", "-no-color", "tfplan"]
+    assert "Plan: 3 to add, 0 to change" in summary.read_text()
+    assert "<code>staging/network</code>" in summary.read_text()
+
+
+def test_tf_apply_applies_the_plan_it_made(fakes):
+    bin_dir, log, env = fakes
+    terraform = fake(bin_dir, "terraform")
+    env = env | {"TERRAFORM": str(terraform), "TF_STATE_BUCKET": "b"}
+    result = run("tf_stacks.sh", "apply", "prod", "registry", "ci", env=env)
+    assert result.returncode == 0, result.stderr
+    verbs = [
+        next(a for a in argv if not a.startswith("-") and a != "terraform") for argv in calls(log)
+    ]
+    assert verbs == ["init", "plan", "show", "apply"] * 2
+    plans = [argv for argv in calls(log) if "plan" in argv]
+    assert all("-lock=false" not in argv for argv in plans)
+    assert [argv[-1] for argv in calls(log) if "apply" in argv] == ["tfplan", "tfplan"]
+
+
+@pytest.mark.parametrize(
+    ("args", "bucket", "message"),
+    [
+        (["destroy", "prod", "ci"], "b", "ACTION must be validate, plan or apply"),
+        (["plan", "dev", "ci"], "b", "ENV must be staging or prod, got 'dev'"),
+        (["plan", "prod", "ci"], "", "TF_STATE_BUCKET"),
+        (["plan", "prod", "nope"], "b", "unknown stack 'nope'"),
+        (["apply", "prod", "bootstrap"], "b", "bootstrap stack is applied by hand"),
+    ],
+)
+def test_tf_stacks_rejects_bad_input(fakes, args, bucket, message):
+    bin_dir, log, env = fakes
+    terraform = fake(bin_dir, "terraform")
+    result = run(
+        "tf_stacks.sh", *args, env=env | {"TERRAFORM": str(terraform), "TF_STATE_BUCKET": bucket}
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert calls(log) == []
+
+
+# --- changed_stacks.py --------------------------------------------------------------
+
+
+@pytest.fixture
+def infra_tree(tmp_path):
+    """A small infra/ tree: stacks using modules, one module using another."""
+
+    def tf(path: str, text: str = "") -> None:
+        target = tmp_path / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+    tf("infra/stacks/bootstrap/main.tf", 'module "s" { source = "../../modules/state-bucket" }')
+    tf("infra/stacks/network/main.tf", 'module "v" { source = "../../modules/vpc" }')
+    tf("infra/stacks/cluster/main.tf", 'module "e" { source = "../../modules/eks" }')
+    tf("infra/stacks/ci/main.tf", 'module "g" { source = "../../modules/github-oidc" }')
+    tf("infra/modules/eks/main.tf", 'module "n" { source = "../vpc-endpoints" }')
+    tf("infra/modules/vpc-endpoints/main.tf")
+    tf("infra/modules/vpc/main.tf")
+    return tmp_path
+
+
+def changed(root: Path, *files: str) -> list[str]:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPTS / "changed_stacks.py"),
+            "--root",
+            str(root),
+            "--files",
+            *files,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("files", "stacks"),
+    [
+        (["infra/stacks/ci/main.tf"], ["ci"]),
+        (["infra/modules/vpc/main.tf"], ["network"]),
+        (["infra/modules/vpc-endpoints/main.tf"], ["cluster"]),
+        (["infra/stacks/ci/x.tf", "infra/stacks/network/y.tf"], ["network", "ci"]),
+        (["infra/envs/prod/ci.tfvars"], ["network", "cluster", "ci"]),
+        (["scripts/tf_stacks.sh"], ["network", "cluster", "ci"]),
+        (["infra/stacks/bootstrap/main.tf"], []),
+        (["app/src/test_app/app.py", "README.md"], []),
+    ],
+)
+def test_changed_stacks(infra_tree, files, stacks):
+    assert changed(infra_tree, *files) == stacks
+
+
+def test_changed_stacks_on_the_real_tree():
+    # The registry stack has no module dependencies on vpc; network and cluster do.
+    found = changed(REPO, "infra/modules/vpc/main.tf")
+    assert "network" in found
+    assert "registry" not in found
