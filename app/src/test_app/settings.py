@@ -54,7 +54,6 @@ class Settings:
     startup_timeout: float = 10.0
     ping_timeout: float = 1.0
     drain_seconds: float = 5.0
-    keep_alive_seconds: float = 75.0
     replica_lag_interval: float = 5.0
     log_level: str = "info"
     access_log: bool = True
@@ -183,9 +182,6 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             "PING_TIMEOUT_SECONDS", _seconds(0.01, 60), 1.0, "seconds between 0.01 and 60"
         ),
         drain_seconds=env.get("DRAIN_SECONDS", _seconds(0, 300), 5.0, "seconds between 0 and 300"),
-        keep_alive_seconds=env.get(
-            "KEEP_ALIVE_SECONDS", _seconds(1, 3600), 75.0, "seconds between 1 and 3600"
-        ),
         replica_lag_interval=env.get(
             "REPLICA_LAG_INTERVAL_SECONDS", _seconds(0.1, 3600), 5.0, "seconds between 0.1 and 3600"
         ),
