@@ -228,6 +228,36 @@ def streaming(topo: Topology, bins: Binaries, primary: str, standby: str) -> boo
     return state == "streaming"
 
 
+def running_primary(topo: Topology, bins: Binaries) -> str | None:
+    """Return the running node that answers as primary, if any."""
+    procs = supervisor.status(topo)
+    for node in PG_NODES:
+        if procs[node].state == "RUNNING":
+            try:
+                if role_of(topo, bins, topo.port(node)) == f"{node} primary":
+                    return node
+            except postgres.PostgresError:
+                continue
+    return None
+
+
+def heal_pair(topo: Topology, bins: Binaries, progress: Progress) -> tuple[str, str] | None:
+    """After an interrupted failover, rebuild the node that is not a standby of the primary."""
+    primary = running_primary(topo, bins)
+    if primary is None:
+        return None
+    standby = other(primary)
+    procs = supervisor.status(topo)
+    if procs[standby].state == "RUNNING" or postgres.is_standby_dir(topo, standby):
+        return primary, standby
+    from rehearsal import failover  # noqa: PLC0415 - failover builds on this module
+
+    progress.say(f"{standby:<22} is a stale former primary: rebuilding it as a standby")
+    how = failover.rebuild_standby(topo, bins, standby, primary)
+    progress.say(f"{standby:<22} rebuilt with {how}")
+    return primary, standby
+
+
 def up(topo: Topology, quiet: bool = False) -> None:  # noqa: C901, PLR0915 - one sequence
     """Bring every component up in dependency order, waiting for each to be ready."""
     progress = Progress(quiet)
@@ -250,9 +280,10 @@ def up(topo: Topology, quiet: bool = False) -> None:  # noqa: C901, PLR0915 - on
     primary = primary_node(topo)
     standby = other(primary)
     start_supervisord(topo, progress)
+    if already:
+        primary, standby = heal_pair(topo, bins, progress) or (primary, standby)
 
     def start(name: str, what: str, check: Callable[[], bool], timeout: float = 60) -> None:
-        progress.say(f"{name:<22} starting")
         since = time.monotonic()
         progress.say(f"{name:<22} starting")
         supervisor.start(topo, name)

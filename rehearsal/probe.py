@@ -1,0 +1,93 @@
+"""A prober that polls endpoints of each app instance, as a kubelet and a monitor would."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Self
+
+import httpx
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One poll: monotonic time, target label, HTTP status (0 when no answer)."""
+
+    at: float
+    target: str
+    status: int
+
+
+class Prober:
+    """Polls ``targets`` (label -> URL) every ``interval`` seconds in a background thread."""
+
+    def __init__(self, targets: dict[str, str], interval: float = 0.1) -> None:
+        self.targets = targets
+        self.interval = interval
+        self.observations: list[Observation] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(
+                target=self._run, args=(label, url), name=f"probe-{label}", daemon=True
+            )
+            for label, url in targets.items()
+        ]
+
+    def __enter__(self) -> Self:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def _run(self, label: str, url: str) -> None:
+        """Poll one target (one thread each, so a slow target never delays the others)."""
+        with httpx.Client(timeout=1.0) as client:
+            while not self._stop.is_set():
+                tick = time.monotonic()
+                try:
+                    status = client.get(url).status_code
+                except httpx.HTTPError:
+                    status = 0
+                with self._lock:
+                    self.observations.append(Observation(time.monotonic(), label, status))
+                self._stop.wait(max(0.0, self.interval - (time.monotonic() - tick)))
+
+    def of(self, target: str) -> list[Observation]:
+        """Observations of one target, in time order."""
+        with self._lock:
+            return sorted((o for o in self.observations if o.target == target), key=lambda o: o.at)
+
+    def wait_for(self, target: str, status: int, after: float, timeout: float) -> float:
+        """Wait until ``target`` answered ``status`` after time ``after``; return that time."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            seen = [o.at for o in self.of(target) if o.at >= after and o.status == status]
+            if seen:
+                return seen[0]
+            time.sleep(self.interval)
+        raise TimeoutError(f"{target} did not answer {status} within {timeout:g}s")
+
+
+def down_seconds(observations: list[Observation], ok: int = 200) -> float:
+    """Total time a target was not answering ``ok``.
+
+    Each run of bad answers counts from its first bad observation to the next good one (or the
+    last observation when none follows), so one bad poll still counts the interval it covers.
+    """
+    total = 0.0
+    started: float | None = None
+    for obs in observations:
+        if obs.status != ok and started is None:
+            started = obs.at
+        elif obs.status == ok and started is not None:
+            total += obs.at - started
+            started = None
+    if started is not None and observations:
+        total += observations[-1].at - started
+    return total

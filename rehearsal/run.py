@@ -1,0 +1,43 @@
+"""``make rehearse``: run the rehearsals against the running stack and write their reports."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from rehearsal import failover, outage, rollout, stack, supervisor
+from rehearsal.sizes import SIZES
+from rehearsal.topology import REPO, Topology
+
+
+DEFAULT_OUT = REPO / "docs" / "rehearsal"
+RUNNERS = {"rollout": rollout.run, "failover": failover.run, "outage": outage.run}
+
+
+def main(topo: Topology, which: list[str], size_name: str, out: Path | None) -> int:
+    """Run the chosen rehearsals in order; return 0 when every target was met."""
+    if not supervisor.running(topo):
+        raise stack.StackError("the rehearsal is not running: run `make up` first")
+    out_dir = (out or DEFAULT_OUT).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    size = SIZES[size_name]
+    failed = []
+    for name in which:
+        command = (
+            "make rehearse-" + name
+            if size.name == "full" and out is None
+            else ("python -m rehearsal rehearse " + shlex.join([name, "--size", size.name]))
+        )
+        print(f"==> rehearsal: {name} ({size.name})", flush=True)
+        rep = RUNNERS[name](topo, size, out_dir, command)
+        for check in rep.checks:
+            mark = "ok  " if check.ok else "FAIL"
+            print(f"    {mark} {check.name}: {check.value} (target {check.target})", flush=True)
+        print(f"    report: {out_dir / (name + '.md')}", flush=True)
+        if not rep.passed:
+            failed.append(name)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
