@@ -11,7 +11,9 @@
 # Uses the current kubeconfig context (CI: `aws eks update-kubeconfig --name test-app-ENV`).
 #
 # Environment: HELM (default helm), RELEASE (test-app), NAMESPACE (test-app),
-# HELM_TIMEOUT (10m).
+# HELM_TIMEOUT (10m), EXTRA_VALUES (a values file applied after values-ENV.yaml: what only
+# the target account knows, e.g. database.host, externalSecret.remoteSecretName,
+# ingress.alb.certificateArn; CI writes it from the GitHub environment's HELM_VALUES_YAML).
 set -euo pipefail
 
 die() { echo "deploy: $*" >&2; exit 2; }
@@ -33,6 +35,12 @@ chart="$root/charts/test-app"
 values="$chart/values-$env_name.yaml"
 [[ -f "$values" ]] || die "values file for '$env_name' is missing: charts/test-app/values-$env_name.yaml"
 
+extra=()
+if [[ -n "${EXTRA_VALUES:-}" ]]; then
+  [[ -f "$EXTRA_VALUES" ]] || die "EXTRA_VALUES names a missing file: '$EXTRA_VALUES'"
+  extra=(--values "$EXTRA_VALUES")
+fi
+
 helm="${HELM:-helm}"
 release="${RELEASE:-test-app}"
 namespace="${NAMESPACE:-test-app}"
@@ -43,6 +51,7 @@ exec "$helm" upgrade "$release" "$chart" \
   --install \
   --namespace "$namespace" \
   --values "$values" \
+  "${extra[@]}" \
   --set-string "image.registry=$registry" \
   --set-string "image.tag=$git_sha" \
   --set-string "image.digest=$digest" \

@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 
 from support.tools import REPO
 
@@ -75,6 +77,21 @@ def test_deploy_runs_an_atomic_waiting_upgrade_pinned_by_digest(fakes):
     assert argv[argv.index("--values") + 1].endswith("charts/test-app/values-staging.yaml")
     sets = [argv[i + 1] for i, a in enumerate(argv) if a == "--set-string"]
     assert sets == [f"image.registry={REGISTRY}", f"image.tag={SHA}", f"image.digest={DIGEST}"]
+
+
+def test_deploy_adds_the_environment_values_last(fakes, tmp_path):
+    bin_dir, log, env = fakes
+    fake(bin_dir, "helm")
+    extra = tmp_path / "values-prod.yaml"
+    extra.write_text("database:\n  host: writer.example\n")
+    result = run("deploy.sh", "prod", REGISTRY, DIGEST, SHA, env=env | {"EXTRA_VALUES": str(extra)})
+    assert result.returncode == 0, result.stderr
+    [argv] = calls(log)
+    values = [argv[i + 1] for i, a in enumerate(argv) if a == "--values"]
+    assert values == [str(REPO / "charts/test-app/values-prod.yaml"), str(extra)]
+    missing = run("deploy.sh", "prod", REGISTRY, DIGEST, SHA, env=env | {"EXTRA_VALUES": "/nope"})
+    assert missing.returncode == 2
+    assert "EXTRA_VALUES names a missing file" in missing.stderr
 
 
 def test_deploy_values_files_exist_for_both_environments():
@@ -370,3 +387,44 @@ def test_changed_stacks_on_the_real_tree():
     found = changed(REPO, "infra/modules/vpc/main.tf")
     assert "network" in found
     assert "registry" not in found
+
+
+# --- the values deploy.sh sets are the chart's ----------------------------------------
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+# What the prod GitHub environment's HELM_VALUES_YAML holds (docs/release.md).
+PROD_ENVIRONMENT_VALUES = """
+database:
+  host: test-app-prod.cluster-abc.eu-central-1.rds.amazonaws.com
+externalSecret:
+  remoteSecretName: arn:aws:secretsmanager:eu-central-1:111122223333:secret:rds!cluster-abc
+ingress:
+  host: test-app.example.com
+  alb:
+    certificateArn: arn:aws:acm:eu-central-1:111122223333:certificate/0000
+"""
+
+
+@pytest.mark.parametrize("env_name", ["staging", "prod"])
+def test_the_values_deploy_sets_pass_the_chart_schema(env_name):
+    chart = REPO / "charts" / "test-app"
+    values = yaml.safe_load((chart / "values.yaml").read_text())
+    values = deep_merge(values, yaml.safe_load((chart / f"values-{env_name}.yaml").read_text()))
+    if env_name == "prod":
+        values = deep_merge(values, yaml.safe_load(PROD_ENVIRONMENT_VALUES))
+    values = deep_merge(values, {"image": {"registry": REGISTRY, "tag": SHA, "digest": DIGEST}})
+    schema = json.loads((chart / "values.schema.json").read_text())
+    jsonschema.validate(values, schema)
+    # ...and the schema is strict enough to notice a wrong key.
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(deep_merge(values, {"image": {"digest": "sha256:short"}}), schema)
