@@ -405,6 +405,8 @@ def test_service_monitor_matches_the_service(objects):
         assert monitor["spec"]["namespaceSelector"]["matchNames"] == [
             service["metadata"]["namespace"]
         ]
+        # The alert rules select job="test-app": the job label must not depend on the release.
+        assert service["metadata"]["labels"][monitor["spec"]["jobLabel"]] == "test-app"
         port_names = {p["name"] for p in service["spec"]["ports"]}
         for endpoint in monitor["spec"]["endpoints"]:
             assert endpoint["port"] in port_names
