@@ -229,3 +229,28 @@ def test_dependabot_updates_actions_python_terraform_and_the_base_image(dependab
     assert "/infra/stacks/*" in terraform["directories"]
     for update in dependabot["updates"]:
         assert update["cooldown"]["default-days"] >= 3, update["package-ecosystem"]
+
+
+def test_every_pin_is_recorded_as_verified_in_adr_0007():
+    # A new pin (e.g. from Dependabot) fails here until someone has checked the SHA and
+    # recorded it in the ADR's table: the review step is part of the pipeline.
+    adr = (REPO / "docs" / "adr" / "0007-ci-cd-github-actions-oidc.md").read_text()
+    recorded = {
+        (m["action"], m["version"], m["sha"])
+        for m in re.finditer(
+            r"^\s*\| (?P<action>[\w.-]+/[\w.-]+) \| (?P<version>v[\d.]+)"
+            r" \| `(?P<sha>[0-9a-f]{40})` \|",
+            adr,
+            re.MULTILINE,
+        )
+    }
+    used = set()
+    for path in workflow_files():
+        for line in path.read_text().splitlines():
+            match = USES_LINE.match(line)
+            if match and not match["ref"].startswith(("./", "$/")):
+                action, sha = match["ref"].split("@")
+                version = match["comment"].lstrip("# ").split()[0]
+                used.add((action, version, sha))
+    assert used, "no pinned actions found"
+    assert used - recorded == set()
