@@ -101,23 +101,23 @@ def prepare_pg_root(topo: Topology) -> None:
     When that user cannot reach the state folder (e.g. a clone under /root), the data lives in
     a private temporary folder and ``pg`` in the state folder is a link to it.
     """
-    root = topo.pg_root
-    if root.is_symlink() and not root.exists():
-        root.unlink()
-    if not root.exists():
+    link = topo.pg_link
+    if link.is_symlink() and not link.exists():
+        link.unlink()
+    if not link.exists():
         topo.state_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0 and not _pg_user_can_enter(topo, topo.state_dir):
             target = Path(tempfile.mkdtemp(prefix="test-app-rehearsal-pg-"))
-            target.chmod(0o711)
-            root.symlink_to(target)
+            link.symlink_to(target)
         else:
-            root.mkdir(mode=0o700)
+            link.mkdir(mode=0o700)
+    root = topo.pg_root
     if os.geteuid() == 0:
         entry = pwd.getpwnam(topo.pg_os_user)
-        os.chown(root.resolve(), entry.pw_uid, entry.pw_gid)
-        if not _pg_user_can_enter(topo, root.resolve()):
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+        if not _pg_user_can_enter(topo, root):
             raise PostgresError(
-                f"the {topo.pg_os_user!r} user cannot enter {root.resolve()}; "
+                f"the {topo.pg_os_user!r} user cannot enter {root}; "
                 "set REHEARSAL_STATE_DIR to a folder it can reach"
             )
 

@@ -451,7 +451,7 @@ def down(topo: Topology, quiet: bool = False, purge: bool = False) -> None:
             raise StackError(f"processes of the rehearsal are still running: {left}")
     progress.say("nothing of the rehearsal is running")
     if purge:
-        if topo.pg_root.is_symlink():
-            shutil.rmtree(topo.pg_root.resolve(), ignore_errors=True)
+        if topo.pg_link.is_symlink():
+            shutil.rmtree(topo.pg_root, ignore_errors=True)
         shutil.rmtree(topo.state_dir, ignore_errors=True)
         progress.say(f"removed {topo.state_dir}")

@@ -135,9 +135,14 @@ class Topology:
         return self.state_dir / "secrets"
 
     @property
-    def pg_root(self) -> Path:
-        """Parent of the PostgreSQL data directories (a link when the state dir is private)."""
+    def pg_link(self) -> Path:
+        """``pg`` in the state folder: the folder itself, or a link when the state is private."""
         return self.state_dir / "pg"
+
+    @property
+    def pg_root(self) -> Path:
+        """Parent of the PostgreSQL data directories, links resolved (the server user's view)."""
+        return self.pg_link.resolve()
 
     def pg_data(self, node: str) -> Path:
         """Return the data directory of one PostgreSQL node."""

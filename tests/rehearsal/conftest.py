@@ -1,0 +1,110 @@
+"""Fixtures of the rehearsal tests: a whole stack on free ports in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from support.tools import REPO
+
+
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from rehearsal.topology import MAX_PORT_OFFSET, OFFSETS, Topology, app_programs
+
+
+# Below Linux's ephemeral range (32768-60999), so no client socket takes one of our ports.
+PORT_RANGE = (20000, 32000)
+PROGRAMS = ["haproxy", "supervisord", "supervisorctl", "prometheus", "prometheus-alertmanager",
+            "prometheus-node-exporter", "prometheus-postgres-exporter", "hey", "pg_config",
+            "promtool", "amtool"]  # fmt: skip
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_base() -> int:
+    """A base whose every rehearsal port is free right now."""
+    offsets = [*OFFSETS.values(), *range(20, 20 + len(app_programs()))]
+    bases = list(range(PORT_RANGE[0], PORT_RANGE[1] - MAX_PORT_OFFSET, 100))
+    random.shuffle(bases)
+    for base in bases:
+        if all(_free(base + offset) for offset in offsets):
+            return base
+    pytest.fail("no free block of ports for the rehearsal")
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A running rehearsal stack and how to drive it."""
+
+    topo: Topology
+    env: dict[str, str]
+
+    def cli(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """Run ``python -m rehearsal ARGS`` against this stack; fail the test when it fails."""
+        result = subprocess.run(
+            [str(REPO / ".venv" / "bin" / "python"), "-m", "rehearsal", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            pytest.fail(
+                f"rehearsal {' '.join(args)} exited {result.returncode}\n"
+                f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}",
+                pytrace=False,
+            )
+        return result
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, tool) -> Iterator[Stack]:
+    """Bring a stack up for the module and always take it down, even when a test fails."""
+    for program in PROGRAMS:
+        tool(program)
+    state = tmp_path_factory.mktemp("rehearsal") / "state"
+    base = free_port_base()
+    env = {
+        **os.environ,
+        "REHEARSAL_PORT_BASE": str(base),
+        "REHEARSAL_STATE_DIR": str(state),
+        "REHEARSAL_DRAIN_SECONDS": "2",
+    }
+    topo = Topology(port_base=base, state_dir=state, drain_seconds=2)
+    running = Stack(topo, env)
+    try:
+        running.cli("up")
+        yield running
+    finally:
+        subprocess.run(
+            [str(REPO / ".venv" / "bin" / "python"), "-m", "rehearsal", "down", "--purge"],
+            cwd=REPO,
+            env=env,
+            timeout=300,
+            check=False,
+        )
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    """Reports of the CI-sized rehearsals go to a temporary folder, never into the repo."""
+    return tmp_path / "reports"

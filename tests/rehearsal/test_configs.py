@@ -1,0 +1,206 @@
+"""Cheap checks of the rehearsal's generated configs and its measurement code (no servers)."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rehearsal import configs, outage
+from rehearsal.configs import Binaries, Secrets
+from rehearsal.load import LoadError, LoadResult, LoadSpec, parse_csv
+from rehearsal.probe import Observation, down_seconds
+from rehearsal.topology import APP_INSTANCES, Topology, app_programs, parse_port_base
+
+
+SECRETS = Secrets(postgres="p" * 32, replicator="r" * 32, app="a" * 32, monitor="m" * 32)
+
+
+@pytest.fixture
+def topo(tmp_path):
+    return Topology(port_base=21000, state_dir=tmp_path / "state", pg_os_user="postgres")
+
+
+@pytest.fixture
+def bins():
+    return Binaries(
+        pg_bindir=Path("/pg/bin"),
+        haproxy="/bin/haproxy",
+        prometheus="/bin/prometheus",
+        alertmanager="/bin/alertmanager",
+        node_exporter="/bin/node-exporter",
+        postgres_exporter="/bin/postgres-exporter",
+        app_command="/venv/bin/test-app",
+    )
+
+
+def test_ports_are_unique_and_follow_the_base(topo):
+    ports = topo.all_ports()
+    assert len(set(ports.values())) == len(ports)
+    assert min(ports.values()) == 21000
+    assert max(ports.values()) < 21000 + 100
+    assert len(app_programs()) == 2 * APP_INSTANCES
+
+
+@pytest.mark.parametrize(("raw", "message"), [("abc", "integer"), ("80", "between")])
+def test_bad_port_base_names_the_variable(raw, message):
+    with pytest.raises(ValueError, match=f"REHEARSAL_PORT_BASE.*{message}"):
+        parse_port_base(raw)
+
+
+def test_bad_drain_seconds_names_the_variable(monkeypatch):
+    monkeypatch.setenv("REHEARSAL_DRAIN_SECONDS", "soon")
+    with pytest.raises(ValueError, match="REHEARSAL_DRAIN_SECONDS"):
+        Topology.from_env()
+
+
+def test_haproxy_config_is_valid_and_has_the_production_shape(topo, tmp_path, tool):
+    text = configs.render_haproxy(topo)
+    path = tmp_path / "haproxy.cfg"
+    path.write_text(text)
+    result = subprocess.run(
+        [tool("haproxy"), "-c", "-f", str(path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    app_servers = [line for line in text.splitlines() if line.strip().startswith("server app")]
+    assert len(app_servers) == 2 * APP_INSTANCES
+    assert sum("disabled" in line for line in app_servers) == APP_INSTANCES
+    for needle in (
+        "uri /readyz",
+        "retry-on conn-failure",
+        "option redispatch",
+        "level admin",
+        "uri /primary",
+        "uri /standby",
+        "nbsrv(pg_standbys)",
+        "on-marked-down shutdown-sessions",
+    ):
+        assert needle in text, needle
+
+
+def test_supervisord_config_starts_nothing_by_itself_and_drains_apps(topo, bins):
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(configs.render_supervisord(topo, SECRETS, bins))
+    programs = {
+        s.split(":", 1)[1]: parser[s] for s in parser.sections() if s.startswith("program:")
+    }
+    assert set(app_programs()) <= set(programs)
+    assert {"pg-a", "pg-b", "haproxy", "prometheus", "alertmanager"} <= set(programs)
+    assert all(p["autostart"] == "false" for p in programs.values())
+    for name in app_programs():
+        assert programs[name]["stopsignal"] == "TERM"
+        assert float(programs[name]["stopwaitsecs"]) > topo.drain_seconds
+        assert programs[name]["stopasgroup"] == "false"
+    assert "--cluster.listen-address=" in programs["alertmanager"]["command"]
+    assert "127.0.0.1:" in programs["prometheus"]["command"]
+
+
+def test_supervisord_refuses_values_it_would_misparse(topo, bins):
+    bad = Secrets(postgres="x", replicator="x", app="50%off", monitor="x")
+    with pytest.raises(ValueError, match="POSTGRESQL_PASSWORD"):
+        configs.render_supervisord(topo, bad, bins)
+
+
+def test_app_environment_points_at_the_endpoints(topo):
+    env = configs.app_environment(topo, SECRETS, 21020, "blue")
+    assert env["POSTGRESQL_PORT"] == str(topo.port("pg-writer"))
+    assert env["POSTGRESQL_READ_PORT"] == str(topo.port("pg-reader"))
+    assert env["HOST"] == "127.0.0.1"
+
+
+def test_prometheus_config_loads_the_production_rules(topo, tmp_path, tool):
+    topo.etc.mkdir(parents=True)
+    topo.app_targets_file.write_text(configs.render_app_targets(topo, app_programs()[:3]))
+    path = tmp_path / "prometheus.yml"
+    path.write_text(configs.render_prometheus(topo))
+    result = subprocess.run(
+        [tool("promtool"), "check", "config", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "rule files found" in result.stdout
+    assert " 0 rule files found" not in result.stdout, "the production rule files were not loaded"
+    targets = json.loads(topo.app_targets_file.read_text())
+    assert {t["labels"]["namespace"] for t in targets} == {"test-app"}
+
+
+def test_prometheus_config_tolerates_no_rule_files(topo, tmp_path, tool):
+    topo.etc.mkdir(parents=True)
+    path = tmp_path / "prometheus.yml"
+    path.write_text(configs.render_prometheus(topo, tmp_path / "none" / "*.yaml"))
+    result = subprocess.run(
+        [tool("promtool"), "check", "config", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alertmanager_config_is_valid(tmp_path, tool):
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(configs.render_alertmanager())
+    result = subprocess.run(
+        [tool("amtool"), "check-config", str(path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_outage_rehearsal_finds_the_database_alert_in_the_production_rules():
+    name, for_seconds = outage.database_alert()
+    assert name.startswith("TestApp")
+    assert for_seconds > 0
+
+
+def test_the_outage_rehearsal_fails_without_rule_files(tmp_path):
+    with pytest.raises(RuntimeError, match="no rule files"):
+        outage.database_alert(tmp_path / "*.yaml")
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("2m", 120), ("1h30m", 5400), ("90s", 90)])
+def test_prometheus_durations(text, seconds):
+    assert outage.parse_duration(text) == seconds
+
+
+def test_bad_prometheus_duration_is_refused():
+    with pytest.raises(ValueError, match="`for`"):
+        outage.parse_duration("two minutes")
+
+
+def test_hey_csv_is_parsed_and_unanswered_requests_count_as_failed():
+    text = (
+        "response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,status-code,offset\n"
+        "0.0020,0.0005,0.0000,0.0001,0.0013,0.0001,200,0.10\n"
+        "0.0040,0.0003,0.0000,0.0000,0.0017,0.0001,503,1.20\n"
+        "0.0030,0.0003,0.0000,0.0000,0.0017,0.0001,200,2.20\n"
+    )
+    samples = parse_csv(text)
+    result = LoadResult(LoadSpec("http://x", concurrency=2, rate=1, requests=4), samples, 0.0)
+    assert result.sent == 4
+    assert result.unanswered == 1
+    assert result.failed() == 2  # one 503 and one request without an answer
+    assert result.failed(1.0, 2.0) == 1
+    assert result.latency_ms(0, 1)["p50"] == 2.0
+
+
+def test_hey_csv_with_an_unknown_header_is_refused():
+    with pytest.raises(LoadError, match="header"):
+        parse_csv("a,b\n1,2\n")
+
+
+def test_down_seconds_counts_each_bad_run_until_the_next_good_answer():
+    obs = [
+        Observation(t, "x", s)
+        for t, s in [(0, 200), (1, 500), (2, 0), (3, 200), (4, 500), (5, 200)]
+    ]
+    assert down_seconds(obs) == 3.0
+    assert down_seconds([Observation(0, "x", 200)]) == 0.0
+
+
+def test_load_spec_nominal_duration():
+    assert LoadSpec("http://x", concurrency=4, rate=25, requests=1000).nominal_seconds == 10

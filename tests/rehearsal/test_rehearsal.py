@@ -1,0 +1,87 @@
+"""CI-sized rehearsals on a whole local stack: the same assertions as `make rehearse`.
+
+The tests share one stack (module fixture) and run in file order: up, rollout, failover,
+outage, down. The fixture takes the stack down even when a test fails.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from rehearsal import stack as stack_mod
+from rehearsal.topology import app_programs
+
+
+pytestmark = [pytest.mark.rehearsal, pytest.mark.timeout(420)]
+
+
+def _report(out_dir, name):
+    data = json.loads((out_dir / f"{name}.json").read_text())
+    assert (out_dir / f"{name}.md").read_text().startswith("# ")
+    png = (out_dir / f"{name}.png").read_bytes()
+    assert png.startswith(b"\x89PNG"), "the plot is not a PNG"
+    return data
+
+
+def test_up_brings_every_component_up_and_status_shows_it(stack):
+    out = stack.cli("status").stdout
+    rows = {line.split()[0]: line for line in out.splitlines()[2:] if line.strip()}
+    for component in ("pg-a", "pg-b", "prometheus", "alertmanager", "node-exporter"):
+        assert "RUNNING" in rows[component], out
+    assert "pg-a primary" in rows["writer"], out
+    assert "pg-b standby" in rows["reader"], out
+    running_apps = [name for name in app_programs() if "haproxy UP" in rows.get(name, "")]
+    assert len(running_apps) == 3, out
+    assert "ok 200" in rows["load"], out
+
+
+def test_rollout_under_load_fails_no_request(stack, out_dir):
+    stack.cli("rehearse", "rollout", "--size", "ci", "--out", str(out_dir))
+    data = _report(out_dir, "rollout")
+    numbers = data["numbers"]
+    assert numbers["requests"] > 1000
+    assert numbers["failed"] == 0
+    assert numbers["unanswered"] == 0
+    assert numbers["during"]["count"] > 0
+    assert set(numbers["exit_codes"].values()) == {0}
+    assert len(numbers["exit_codes"]) == 3
+    assert all(s >= 2 - 0.5 for s in numbers["stop_seconds"])
+    assert data["passed"]
+
+
+def test_writer_failover_recovers_without_restarting_the_app(stack, out_dir):
+    stack.cli("rehearse", "failover", "--size", "ci", "--out", str(out_dir))
+    numbers = _report(out_dir, "failover")["numbers"]
+    assert numbers["promotion_to_up_seconds"] < 10
+    assert numbers["pids_before"] == numbers["pids_after"]
+    assert len(numbers["pids_before"]) == 3
+    assert numbers["livez_not_200"] == 0
+    assert numbers["livez_polls"] > 30
+    assert all(v > 0 for v in numbers["down_seconds"].values())
+    out = stack.cli("status").stdout
+    assert "pg-b primary" in out
+    assert "pg-a standby" in out
+
+
+def test_database_outage_raises_the_alert_and_recovers(stack, out_dir):
+    stack.cli("rehearse", "outage", "--size", "ci", "--out", str(out_dir))
+    data = _report(out_dir, "outage")
+    numbers = data["numbers"]
+    assert numbers["alert"] == "TestAppDatabaseUnreachable"
+    assert numbers["pending_after_seconds"] > 0
+    assert numbers["recovery_seconds"] < 10
+    assert numbers["livez_not_200"] == 0
+    assert numbers["pids_before"] == numbers["pids_after"]
+    assert all(v > 0 for v in numbers["down_seconds"].values())
+    assert data["passed"]
+
+
+def test_down_leaves_nothing_running(stack):
+    stack.cli("down")
+    assert stack_mod.leftover_pids(stack.topo) == []
+    for name, port in stack.topo.all_ports().items():
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, f"{name} still listens on {port}"
