@@ -1,0 +1,16 @@
+# Documentation (docs/): diagrams as code, the scaling table, and the docs checks.
+# The PNGs and the table are generated and committed; `make docs-check` fails when they are stale.
+
+.PHONY: docs-diagrams
+docs-diagrams: bootstrap ## Regenerate docs/diagrams/*.png from scripts/diagrams.py (graphviz)
+	$(PY) scripts/diagrams.py
+
+.PHONY: scaling-table
+scaling-table: ## Regenerate the scaling table in docs/scaling.md from docs/benchmarks/health.json
+	$(PY) scripts/scaling_table.py --write
+
+.PHONY: docs-check
+docs-check: ## Diagrams and scaling table current, links and anchors, commands, ADR index
+	$(PY) scripts/diagrams.py --check
+	$(PY) scripts/scaling_table.py --check
+	$(PYTEST) tests/docs $(PYTEST_ARGS)

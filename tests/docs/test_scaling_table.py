@@ -1,0 +1,131 @@
+"""docs/scaling.md's table is regenerated from the recorded benchmark and compared."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "scripts" / "scaling_table.py"
+
+
+def bench_json(tmp_path: Path, **changes: object) -> Path:
+    data: dict[str, object] = {
+        "command": "python scripts/bench.py",
+        "date": "2026-01-01",
+        "machine": {"cpus": 2},
+        "workers": 2,
+        "rows": [
+            {"connections": 16, "app_rps": 1500, "pgbench_tps": 9000, "p99_ms": 3.0, "errors": 0},
+            {"connections": 64, "app_rps": 2000, "pgbench_tps": 10000, "p99_ms": 9.0, "errors": 0},
+            {"connections": 128, "app_rps": 5000, "pgbench_tps": 8000, "p99_ms": 99.0, "errors": 7},
+        ],
+    }
+    data.update(changes)
+    path = tmp_path / "health.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_the_committed_table_is_regenerated_identically(scaling_script):
+    doc = (REPO / "docs" / "scaling.md").read_text()
+    bench = scaling_script.load_benchmark(scaling_script.BENCHMARK)
+    block = scaling_script.render(bench, scaling_script.load_environment("prod"))
+    assert scaling_script.splice(doc, block) == doc
+    table = [line for line in block.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(table) == 1 + len(scaling_script.RATES)
+    assert f"{bench.app_rps:,.0f} req/s" in doc
+
+
+def test_the_arithmetic_follows_the_inputs(scaling_script, tmp_path):
+    bench = scaling_script.load_benchmark(bench_json(tmp_path))
+    # the best error-free row: 2000 req/s on 2 CPUs; pgbench peak 10000 tps
+    assert (bench.app_rps, bench.connections, bench.pgbench_tps) == (2000, 64, 10000)
+    env = replace(scaling_script.load_environment("prod"), cpu_request=0.25, hpa_target=70,
+                  hpa_min=3, hpa_max=10, workers=2, pool_max=4, node_min=3, node_max=9,
+                  reader_min=2, reader_max=5, reader_target_cpu=60, db_class="db.r6g.large",
+                  anti_affinity="hard")  # fmt: skip
+    model = scaling_script.model(bench, env)
+    assert model.rps_per_core == 1000
+    assert model.rps_per_pod == pytest.approx(175)  # 1000 x 0.25 x 0.70
+    assert model.reader_qps == pytest.approx(6000)  # 10000 / 2 x 2 vCPUs x 0.60
+    assert model.max_connections == 1802  # 16 GiB / 9531392
+    low = scaling_script.plan(100, env, model)
+    assert (low.pods, low.nodes, low.readers, low.connections, low.notes) == (3, 3, 2, 24, [])
+    mid = scaling_script.plan(1575, env, model)  # 9 pods: a rollout needs a 10th node
+    assert (mid.pods, mid.nodes) == (9, 9)
+    assert mid.notes == ["raise node_max_size (9): a rollout needs pods + 1 nodes"]
+    high = scaling_script.plan(40_000, env, model)
+    assert (high.pods, high.readers, high.connections) == (229, 7, 1832)
+    assert "raise autoscaling.maxReplicas (10)" in high.notes
+    assert "raise reader_max_count (5) or the instance class" in high.notes
+    assert "add RDS Proxy or PgBouncer" in high.notes
+
+
+def test_the_environment_is_read_from_the_chart_and_tfvars(scaling_script):
+    prod = scaling_script.load_environment("prod")
+    assert prod.cpu_request > 0
+    assert prod.hpa_min >= 3
+    assert prod.hpa_max >= prod.hpa_min
+    assert prod.workers >= 1
+    assert prod.node_type in scaling_script.INSTANCE_VCPUS
+    assert scaling_script.parse_cpu("250m", "x") == 0.25
+    assert scaling_script.parse_cpu("1", "x") == 1.0
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"rows": []}, "health.json.rows: expected at least one measured row"),
+        ({"machine": {"cpus": 0}}, "health.json.machine.cpus: expected a positive number"),
+        ({"workers": "two"}, "health.json.workers: expected int or float, got 'two'"),
+        (
+            {
+                "rows": [
+                    {"connections": 1, "app_rps": -1, "pgbench_tps": 1, "p99_ms": 1, "errors": 0}
+                ]
+            },
+            "health.json.rows[0].app_rps: expected a positive number, got -1",
+        ),
+        (
+            {"rows": [{"connections": 1, "app_rps": 1, "pgbench_tps": 1, "p99_ms": 1}]},
+            "health.json.rows[0]: missing field `errors`",
+        ),
+        (
+            {
+                "rows": [
+                    {"connections": 1, "app_rps": 1, "pgbench_tps": 1, "p99_ms": 1, "errors": 3}
+                ]
+            },
+            "every row has errors > 0",
+        ),
+    ],
+)
+def test_bad_benchmark_files_name_the_field(scaling_script, tmp_path, changes, message):
+    with pytest.raises(scaling_script.InputError, match=r".*") as caught:
+        scaling_script.load_benchmark(bench_json(tmp_path, **changes))
+    assert message in str(caught.value)
+
+
+def test_check_fails_when_the_measurement_changes(tmp_path):
+    ok = subprocess.run([sys.executable, str(SCRIPT), "--check"], capture_output=True, text=True,
+                        check=False, timeout=60)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    stale = subprocess.run(
+        [sys.executable, str(SCRIPT), "--check", "--benchmark", str(bench_json(tmp_path))],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert stale.returncode == 1
+    assert "docs/scaling.md is stale; run `make scaling-table`" in stale.stderr
+    broken = subprocess.run(
+        [sys.executable, str(SCRIPT), "--benchmark", str(tmp_path / "absent.json")],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert broken.returncode == 2
+    assert "absent.json: missing; run `make bench`" in broken.stderr
