@@ -1,0 +1,83 @@
+"""The shared names of docs/conventions.md are the ones the code uses."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import hcl2
+import pytest
+import yaml
+
+
+REPO = Path(__file__).resolve().parents[2]
+CONVENTIONS = (REPO / "docs" / "conventions.md").read_text()
+APP_SOURCE = "\n".join(p.read_text() for p in sorted((REPO / "app" / "src").rglob("*.py")))
+
+
+def convention(thing: str) -> str:
+    """The first backticked value in the Names table row whose first cell starts with `thing`."""
+    for line in CONVENTIONS.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        match = re.search(r"`([^`]+)`", cells[1]) if len(cells) >= 2 else None
+        if match and cells[0].startswith(thing):
+            return match.group(1)
+    pytest.fail(f"docs/conventions.md has no row starting with {thing!r}")
+
+
+def tfvars(env: str, stack: str) -> dict:
+    with (REPO / "infra" / "envs" / env / f"{stack}.tfvars").open() as handle:
+        raw = hcl2.load(handle)
+    return {k: v.strip('"') if isinstance(v, str) else v for k, v in raw.items()}
+
+
+def chart_values(name: str = "values.yaml") -> dict:
+    return yaml.safe_load((REPO / "charts" / "test-app" / name).read_text())
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_region_kubernetes_version_and_names_match_the_environments(env):
+    region = convention("AWS region")
+    assert region == "eu-central-1"
+    assert tfvars(env, "network")["region"] == region
+    assert tfvars(env, "cluster")["cluster_version"] == convention("EKS / Kubernetes version")
+    assert tfvars(env, "registry")["repository_name"] == convention("app, image, chart")
+    assert tfvars(env, "ci")["github_repository"] == convention("GitHub repository")
+    assert chart_values(f"values-{env}.yaml")["environment"] == env
+    assert (
+        f'region       = "{region}"'
+        in (REPO / "infra" / "envs" / env / "backend.tfbackend").read_text()
+    )
+
+
+def test_the_platform_and_chart_use_the_conventions():
+    addons = yaml.safe_load((REPO / "platform" / "addons.yaml").read_text())
+    assert addons["kubernetesVersion"] == convention("EKS / Kubernetes version")
+    values = chart_values()
+    assert values["image"]["repository"] == convention("app, image, chart")
+    assert values["image"]["ecr"]["region"] == convention("AWS region")
+    assert values["podSecurityContext"]["runAsUser"] == 10001
+    assert values["podSecurityContext"]["runAsGroup"] == 10001
+    assert "UID `10001`, GID `10001`" in CONVENTIONS
+    deployment = (REPO / "charts" / "test-app" / "templates" / "deployment.yaml").read_text()
+    port, name = re.findall(r"`([^`]+)`", next(
+        line for line in CONVENTIONS.splitlines() if line.startswith("| container port")
+    ))  # fmt: skip
+    assert re.search(rf"- name: {name}\s+containerPort: {port}\b", deployment)
+    namespaces = (REPO / "platform" / "manifests" / "namespaces.yaml").read_text()
+    assert f"name: {convention('Kubernetes namespace of the app')}" in namespaces
+    assert f"name: {convention('monitoring namespace')}" in namespaces
+
+
+def test_every_documented_variable_and_metric_exists_in_the_service():
+    variables = re.findall(r"^\| `([A-Z_]+)`(?: / `([A-Z_]+)`)? \|", CONVENTIONS, re.MULTILINE)
+    names = [n for pair in variables for n in pair if n]
+    assert len(names) >= 15, f"expected the environment table, found {names}"
+    missing = [n for n in names if f'"{n}"' not in APP_SOURCE]
+    assert missing == [], f"documented but not read by app/src: {missing}"
+    metrics = re.findall(r"^\| `(test_app_[a-z_]+)` \|", CONVENTIONS, re.MULTILINE)
+    assert len(metrics) >= 10
+    # prometheus_client appends `_total` to counters itself.
+    bare = [m.removeprefix("test_app_").removesuffix("_total") for m in metrics]
+    absent = [m for m in bare if m not in APP_SOURCE]
+    assert absent == [], f"documented metrics not defined in app/src: {absent}"
