@@ -265,7 +265,8 @@ def rehearsal() -> _Source:
             pgb = Postgresql("PostgreSQL pg-b\nstreaming standby", nodeid="pgb")
             prom = Prometheus("Prometheus\n(the same rules)", nodeid="prom")
             am = Prometheus("Alertmanager", nodeid="am")
-            exporters = Prometheus("node, postgres,\nblackbox exporters", nodeid="exporters")
+            exporters = Prometheus("node and postgres\nexporters", nodeid="exporters")
+            agents = Python("role agents\n(/primary, /standby)", nodeid="agents")
         load >> lb >> apps
         for app in apps:
             app >> wlb
@@ -273,6 +274,7 @@ def rehearsal() -> _Source:
         wlb >> pga
         rlb >> pgb
         pga >> Edge(label="replication", style="dashed") >> pgb
+        [wlb, rlb] >> Edge(label="health checks\nfollow a promotion", style="dotted") >> agents
         prom >> Edge(style="dotted") >> apps
         prom >> Edge(style="dotted") >> exporters
         prom >> am
