@@ -1,0 +1,18 @@
+environment    = "staging"
+region         = "eu-central-1"
+engine_version = "16.6"
+instance_class = "db.t4g.medium"
+
+deletion_protection     = false
+skip_final_snapshot     = true
+apply_immediately       = true
+backup_retention_period = 1
+
+# moto does not return Performance Insights settings (permanent drift otherwise).
+performance_insights_enabled = false
+
+# Writer plus one reader: the smallest topology that still has a reader endpoint.
+reader_min_count = 1
+reader_max_count = 2
+
+timeouts = { create = "5m", update = "5m", delete = "5m" }

@@ -1,0 +1,15 @@
+environment     = "prod"
+region          = "eu-central-1"
+cluster_version = "1.33"
+
+cluster_endpoint_public_access       = true
+cluster_endpoint_public_access_cidrs = ["0.0.0.0/0"]
+
+node_instance_types = ["m6i.large"]
+node_capacity_type  = "ON_DEMAND"
+node_min_size       = 3
+node_desired_size   = 3
+node_max_size       = 9
+
+# admin_principal_arns = ["arn:aws:iam::222222222222:role/AWSReservedSSO_AdministratorAccess_0123456789abcdef"]
+admin_principal_arns = []

@@ -1,0 +1,13 @@
+environment    = "prod"
+region         = "eu-central-1"
+engine_version = "16.6"
+instance_class = "db.r6g.large"
+
+backup_retention_period = 14
+deletion_protection     = true
+skip_final_snapshot     = false
+apply_immediately       = false
+
+reader_min_count  = 2
+reader_max_count  = 5
+reader_target_cpu = 60

@@ -1,0 +1,3 @@
+environment     = "prod"
+region          = "eu-central-1"
+repository_name = "test-app"

@@ -1,0 +1,13 @@
+environment    = "staging"
+region         = "eu-central-1"
+engine_version = "16.6"
+instance_class = "db.t4g.medium"
+
+backup_retention_period = 3
+deletion_protection     = false
+skip_final_snapshot     = true
+apply_immediately       = true
+
+reader_min_count  = 1
+reader_max_count  = 2
+reader_target_cpu = 70

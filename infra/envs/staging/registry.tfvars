@@ -1,0 +1,3 @@
+environment     = "staging"
+region          = "eu-central-1"
+repository_name = "test-app"

@@ -1,0 +1,104 @@
+data "aws_caller_identity" "current" {
+  count = local.create_kms_key ? 1 : 0
+}
+
+data "aws_partition" "current" {
+  count = local.create_kms_key ? 1 : 0
+}
+
+locals {
+  create = var.create
+}
+
+################################################################################
+# KMS key
+################################################################################
+
+locals {
+  create_kms_key = local.create && var.create_kms_key
+  kms_key_arn    = try(aws_kms_key.this[0].arn, var.kms_key_arn)
+}
+
+data "aws_iam_policy_document" "kms" {
+  count = local.create_kms_key ? 1 : 0
+
+  statement {
+    sid       = "AccountAdministration"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current[0].partition}:iam::${data.aws_caller_identity.current[0].account_id}:root"]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  count = local.create_kms_key ? 1 : 0
+
+  description             = "Encrypts the images of the ECR repository ${var.repository_name}"
+  deletion_window_in_days = var.kms_key_deletion_window_in_days
+  enable_key_rotation     = true
+  policy                  = data.aws_iam_policy_document.kms[0].json
+
+  tags = var.tags
+}
+
+################################################################################
+# Repository
+################################################################################
+
+resource "aws_ecr_repository" "this" {
+  count = local.create ? 1 : 0
+
+  name                 = var.repository_name
+  image_tag_mutability = "IMMUTABLE"
+  force_delete         = var.force_delete
+
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+
+  encryption_configuration {
+    encryption_type = "KMS"
+    kms_key         = local.kms_key_arn
+  }
+
+  tags = merge({ Name = var.repository_name }, var.tags, var.repository_tags)
+}
+
+################################################################################
+# Lifecycle policy
+################################################################################
+
+resource "aws_ecr_lifecycle_policy" "this" {
+  count = local.create ? 1 : 0
+
+  repository = aws_ecr_repository.this[0].name
+  policy = jsonencode({
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images after ${var.untagged_image_expiration_days} days"
+        selection = {
+          tagStatus   = "untagged"
+          countType   = "sinceImagePushed"
+          countUnit   = "days"
+          countNumber = var.untagged_image_expiration_days
+        }
+        action = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the last ${var.tagged_images_to_keep} tagged images"
+        selection = {
+          tagStatus   = "any"
+          countType   = "imageCountMoreThan"
+          countNumber = var.tagged_images_to_keep
+        }
+        action = { type = "expire" }
+      },
+    ]
+  })
+}

@@ -1,0 +1,423 @@
+data "aws_caller_identity" "current" {
+  count = local.create ? 1 : 0
+}
+
+data "aws_partition" "current" {
+  count = local.create ? 1 : 0
+}
+
+data "aws_region" "current" {
+  count = local.create ? 1 : 0
+}
+
+locals {
+  create = var.create
+
+  account_id = try(data.aws_caller_identity.current[0].account_id, "")
+  partition  = try(data.aws_partition.current[0].partition, "aws")
+  region     = try(data.aws_region.current[0].name, "")
+  log_group  = "/aws/eks/${var.cluster_name}/cluster"
+}
+
+################################################################################
+# KMS key (Kubernetes secrets and control-plane logs)
+################################################################################
+
+data "aws_iam_policy_document" "kms" {
+  count = local.create ? 1 : 0
+
+  statement {
+    sid       = "AccountAdministration"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchLogs"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group}"]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  count = local.create ? 1 : 0
+
+  description             = "Encrypts the Kubernetes secrets and control-plane logs of ${var.cluster_name}"
+  deletion_window_in_days = var.kms_key_deletion_window_in_days
+  enable_key_rotation     = true
+  policy                  = data.aws_iam_policy_document.kms[0].json
+
+  tags = var.tags
+}
+
+resource "aws_kms_alias" "this" {
+  count = local.create ? 1 : 0
+
+  name          = "alias/eks/${var.cluster_name}"
+  target_key_id = aws_kms_key.this[0].key_id
+}
+
+################################################################################
+# Cluster IAM role
+################################################################################
+
+data "aws_iam_policy_document" "cluster_assume" {
+  count = local.create ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole", "sts:TagSession"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["eks.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "cluster" {
+  count = local.create ? 1 : 0
+
+  name               = "${var.cluster_name}-cluster"
+  assume_role_policy = data.aws_iam_policy_document.cluster_assume[0].json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "cluster" {
+  count = local.create ? 1 : 0
+
+  role       = aws_iam_role.cluster[0].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonEKSClusterPolicy"
+}
+
+################################################################################
+# Cluster
+################################################################################
+
+resource "aws_cloudwatch_log_group" "this" {
+  count = local.create ? 1 : 0
+
+  name              = local.log_group
+  retention_in_days = var.cloudwatch_log_group_retention_in_days
+  kms_key_id        = aws_kms_key.this[0].arn
+
+  tags = var.tags
+}
+
+resource "aws_eks_cluster" "this" {
+  count = local.create ? 1 : 0
+
+  #checkov:skip=CKV_AWS_39:The public endpoint is an explicit input (`cluster_endpoint_public_access`, default off); environments that deploy from GitHub-hosted runners turn it on with IAM authentication
+  #checkov:skip=CKV_AWS_38:Allowed CIDRs of the public endpoint are an explicit input (`cluster_endpoint_public_access_cidrs`)
+  name                      = var.cluster_name
+  version                   = var.cluster_version
+  role_arn                  = aws_iam_role.cluster[0].arn
+  enabled_cluster_log_types = var.cluster_enabled_log_types
+
+  access_config {
+    authentication_mode                         = "API"
+    bootstrap_cluster_creator_admin_permissions = false
+  }
+
+  vpc_config {
+    subnet_ids              = var.subnet_ids
+    endpoint_private_access = true
+    endpoint_public_access  = var.cluster_endpoint_public_access
+    public_access_cidrs     = var.cluster_endpoint_public_access ? var.cluster_endpoint_public_access_cidrs : null
+  }
+
+  encryption_config {
+    resources = ["secrets"]
+
+    provider {
+      key_arn = aws_kms_key.this[0].arn
+    }
+  }
+
+  timeouts {
+    create = var.cluster_timeouts.create
+    update = var.cluster_timeouts.update
+    delete = var.cluster_timeouts.delete
+  }
+
+  tags = merge({ Name = var.cluster_name }, var.tags, var.cluster_tags)
+
+  depends_on = [aws_iam_role_policy_attachment.cluster, aws_cloudwatch_log_group.this]
+}
+
+################################################################################
+# Node IAM role
+################################################################################
+
+data "aws_iam_policy_document" "node_assume" {
+  count = local.create ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "node" {
+  count = local.create ? 1 : 0
+
+  name               = "${var.cluster_name}-node"
+  assume_role_policy = data.aws_iam_policy_document.node_assume[0].json
+
+  tags = var.tags
+}
+
+locals {
+  # The VPC CNI policy stays on the node role: the CNI must work before any pod identity agent runs.
+  node_policies = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]
+}
+
+resource "aws_iam_role_policy_attachment" "node" {
+  for_each = local.create ? toset(local.node_policies) : toset([])
+
+  role       = aws_iam_role.node[0].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/${each.value}"
+}
+
+################################################################################
+# Node security group
+################################################################################
+
+# Attached to every node next to the cluster security group. Other stacks admit
+# the cluster's workloads by this group (e.g. the database), found by its Name tag.
+resource "aws_security_group" "node" {
+  count = local.create ? 1 : 0
+
+  name        = "${var.cluster_name}-node"
+  description = "Extra group of the ${var.cluster_name} nodes; other services admit the cluster by it"
+  vpc_id      = var.vpc_id
+
+  tags = merge({ Name = "${var.cluster_name}-node" }, var.tags)
+}
+
+resource "aws_vpc_security_group_egress_rule" "node" {
+  count = local.create ? 1 : 0
+
+  security_group_id = aws_security_group.node[0].id
+  description       = "Nodes reach AWS APIs, the registry and the database"
+  ip_protocol       = "-1"
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+################################################################################
+# Managed node group
+################################################################################
+
+resource "aws_launch_template" "node" {
+  count = local.create ? 1 : 0
+
+  name_prefix            = "${var.cluster_name}-node-"
+  description            = "Nodes of ${var.cluster_name}: IMDSv2 only, encrypted root volume"
+  update_default_version = true
+  vpc_security_group_ids = compact([try(aws_eks_cluster.this[0].vpc_config[0].cluster_security_group_id, ""), aws_security_group.node[0].id])
+
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+  }
+
+  block_device_mappings {
+    device_name = "/dev/xvda"
+
+    ebs {
+      volume_size           = var.node_disk_size
+      volume_type           = "gp3"
+      encrypted             = true
+      delete_on_termination = true
+    }
+  }
+
+  tag_specifications {
+    resource_type = "instance"
+    tags          = merge({ Name = "${var.cluster_name}-node" }, var.tags)
+  }
+
+  tags = var.tags
+}
+
+resource "aws_eks_node_group" "this" {
+  count = local.create ? 1 : 0
+
+  cluster_name    = aws_eks_cluster.this[0].name
+  node_group_name = "${var.cluster_name}-default"
+  node_role_arn   = aws_iam_role.node[0].arn
+  subnet_ids      = var.subnet_ids
+  ami_type        = var.node_ami_type
+  capacity_type   = var.node_capacity_type
+  instance_types  = var.node_instance_types
+
+  scaling_config {
+    min_size     = var.node_min_size
+    desired_size = var.node_desired_size
+    max_size     = var.node_max_size
+  }
+
+  update_config {
+    max_unavailable_percentage = 33
+  }
+
+  launch_template {
+    id      = aws_launch_template.node[0].id
+    version = aws_launch_template.node[0].latest_version
+  }
+
+  timeouts {
+    create = var.node_group_timeouts.create
+    update = var.node_group_timeouts.update
+    delete = var.node_group_timeouts.delete
+  }
+
+  tags = merge({ Name = "${var.cluster_name}-default" }, var.tags)
+
+  # The cluster autoscaler changes desired_size; Terraform keeps min and max.
+  lifecycle {
+    ignore_changes = [scaling_config[0].desired_size]
+  }
+
+  depends_on = [aws_iam_role_policy_attachment.node]
+}
+
+################################################################################
+# Add-ons
+################################################################################
+
+locals {
+  create_addons = local.create && var.create_addons
+}
+
+resource "aws_eks_addon" "this" {
+  for_each = local.create_addons ? var.cluster_addons : {}
+
+  cluster_name                = aws_eks_cluster.this[0].name
+  addon_name                  = each.key
+  addon_version               = each.value.addon_version
+  resolve_conflicts_on_create = "OVERWRITE"
+  resolve_conflicts_on_update = "OVERWRITE"
+
+  tags = var.tags
+
+  # coredns and ebs-csi schedule pods: they need nodes first.
+  depends_on = [aws_eks_node_group.this, aws_eks_pod_identity_association.this]
+}
+
+################################################################################
+# Access entries
+################################################################################
+
+locals {
+  create_access_entries = local.create && var.create_access_entries
+}
+
+resource "aws_eks_access_entry" "this" {
+  for_each = local.create_access_entries ? var.access_entries : {}
+
+  cluster_name  = aws_eks_cluster.this[0].name
+  principal_arn = each.value.principal_arn
+  type          = "STANDARD"
+
+  tags = var.tags
+}
+
+resource "aws_eks_access_policy_association" "this" {
+  for_each = local.create_access_entries ? var.access_entries : {}
+
+  cluster_name  = aws_eks_cluster.this[0].name
+  principal_arn = aws_eks_access_entry.this[each.key].principal_arn
+  policy_arn    = "arn:${local.partition}:eks::aws:cluster-access-policy/${each.value.policy_name}"
+
+  access_scope {
+    type       = length(each.value.namespaces) > 0 ? "namespace" : "cluster"
+    namespaces = length(each.value.namespaces) > 0 ? each.value.namespaces : null
+  }
+}
+
+################################################################################
+# Pod identity (IAM roles for workloads)
+################################################################################
+
+data "aws_iam_policy_document" "pod_identity_assume" {
+  count = local.create ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole", "sts:TagSession"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["pods.eks.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "pod_identity" {
+  for_each = local.create ? var.pod_identity_roles : {}
+
+  name               = "${var.cluster_name}-${each.key}"
+  description        = "Pod identity of ${each.value.namespace}/${each.value.service_account} in ${var.cluster_name}"
+  assume_role_policy = data.aws_iam_policy_document.pod_identity_assume[0].json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "pod_identity" {
+  for_each = { for k, v in var.pod_identity_roles : k => v if local.create && v.policy_json != null }
+
+  name   = each.key
+  role   = aws_iam_role.pod_identity[each.key].id
+  policy = each.value.policy_json
+}
+
+locals {
+  pod_identity_managed_policies = merge([
+    for k, v in var.pod_identity_roles : { for p in v.managed_policy_names : "${k}/${p}" => { role = k, policy = p } }
+  ]...)
+}
+
+resource "aws_iam_role_policy_attachment" "pod_identity" {
+  for_each = local.create ? local.pod_identity_managed_policies : {}
+
+  role       = aws_iam_role.pod_identity[each.value.role].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/${each.value.policy}"
+}
+
+resource "aws_eks_pod_identity_association" "this" {
+  for_each = local.create && var.create_pod_identity_associations ? var.pod_identity_roles : {}
+
+  cluster_name    = aws_eks_cluster.this[0].name
+  namespace       = each.value.namespace
+  service_account = each.value.service_account
+  role_arn        = aws_iam_role.pod_identity[each.key].arn
+
+  tags = var.tags
+}

@@ -1,0 +1,347 @@
+mock_provider "aws" {
+  source = "../../tests/mocks"
+}
+
+variables {
+  cluster_name = "test-app-staging"
+  vpc_id       = "vpc-0a1b2c3d4e5f60718"
+  subnet_ids   = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2", "subnet-0ccccccccccccccc3"]
+  access_entries = {
+    admin = {
+      principal_arn = "arn:aws:iam::123456789012:role/Administrator"
+      policy_name   = "AmazonEKSClusterAdminPolicy"
+    }
+    viewer = {
+      principal_arn = "arn:aws:iam::123456789012:role/Auditor"
+      namespaces    = ["test-app"]
+    }
+  }
+  pod_identity_roles = {
+    ebs-csi = {
+      namespace            = "kube-system"
+      service_account      = "ebs-csi-controller-sa"
+      managed_policy_names = ["service-role/AmazonEBSCSIDriverPolicy"]
+    }
+    external-secrets = {
+      namespace       = "external-secrets"
+      service_account = "external-secrets"
+      policy_json     = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+}
+
+run "control_plane" {
+  command = plan
+
+  assert {
+    condition     = aws_eks_cluster.this[0].version == "1.33"
+    error_message = "The cluster must run the pinned Kubernetes version 1.33."
+  }
+
+  assert {
+    condition     = one(aws_eks_cluster.this[0].encryption_config).resources == toset(["secrets"]) && aws_kms_key.this[0].enable_key_rotation
+    error_message = "Kubernetes secrets must be envelope-encrypted with a rotating KMS key."
+  }
+
+  assert {
+    condition     = toset(aws_eks_cluster.this[0].enabled_cluster_log_types) == toset(["api", "audit", "authenticator", "controllerManager", "scheduler"])
+    error_message = "Every control-plane log type must be on by default."
+  }
+
+  assert {
+    condition     = aws_eks_cluster.this[0].vpc_config[0].endpoint_private_access && !aws_eks_cluster.this[0].vpc_config[0].endpoint_public_access
+    error_message = "The endpoint must be private-only by default."
+  }
+
+  assert {
+    condition     = aws_eks_cluster.this[0].vpc_config[0].subnet_ids == toset(var.subnet_ids)
+    error_message = "The control plane must use exactly the given private subnets."
+  }
+
+  assert {
+    condition     = aws_eks_cluster.this[0].access_config[0].authentication_mode == "API" && aws_eks_cluster.this[0].access_config[0].bootstrap_cluster_creator_admin_permissions == false
+    error_message = "Access must be managed by access entries only, with no implicit creator admin."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.this[0].name == "/aws/eks/test-app-staging/cluster" && aws_cloudwatch_log_group.this[0].retention_in_days >= 365
+    error_message = "Control-plane logs go to the EKS log group and are kept a year."
+  }
+}
+
+run "public_endpoint_is_opt_in" {
+  command = plan
+
+  variables {
+    cluster_endpoint_public_access       = true
+    cluster_endpoint_public_access_cidrs = ["203.0.113.0/24"]
+  }
+
+  assert {
+    condition     = aws_eks_cluster.this[0].vpc_config[0].endpoint_public_access && aws_eks_cluster.this[0].vpc_config[0].public_access_cidrs == toset(["203.0.113.0/24"])
+    error_message = "The public endpoint must honour the allowed CIDRs."
+  }
+}
+
+run "nodes_in_private_subnets_over_three_zones" {
+  command = plan
+
+  assert {
+    condition     = aws_eks_node_group.this[0].subnet_ids == toset(var.subnet_ids) && length(aws_eks_node_group.this[0].subnet_ids) == 3
+    error_message = "Nodes must run only in the three private subnets."
+  }
+
+  assert {
+    condition     = aws_eks_node_group.this[0].scaling_config[0].min_size == 3 && aws_eks_node_group.this[0].scaling_config[0].desired_size == 3 && aws_eks_node_group.this[0].scaling_config[0].max_size == 6
+    error_message = "Default scaling must be min 3 (one per zone), desired 3, max 6."
+  }
+
+  assert {
+    condition     = aws_launch_template.node[0].metadata_options[0].http_tokens == "required" && aws_launch_template.node[0].metadata_options[0].http_put_response_hop_limit == 1
+    error_message = "Nodes must require IMDSv2 and keep pods away from the instance metadata."
+  }
+
+  assert {
+    condition     = aws_launch_template.node[0].block_device_mappings[0].ebs[0].encrypted == "true"
+    error_message = "Node root volumes must be encrypted."
+  }
+
+  assert {
+    condition     = toset([for a in aws_iam_role_policy_attachment.node : a.policy_arn]) == toset(["arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy", "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"])
+    error_message = "The node role gets exactly the worker, CNI and registry read-only policies."
+  }
+}
+
+run "core_addons" {
+  command = plan
+
+  assert {
+    condition     = toset(keys(aws_eks_addon.this)) == toset(["vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver"])
+    error_message = "The core add-ons and the EBS CSI driver must be installed."
+  }
+}
+
+run "access_entries" {
+  command = plan
+
+  assert {
+    condition     = aws_eks_access_policy_association.this["admin"].policy_arn == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy" && aws_eks_access_policy_association.this["admin"].access_scope[0].type == "cluster"
+    error_message = "Administrators get cluster-wide admin."
+  }
+
+  assert {
+    condition     = aws_eks_access_policy_association.this["viewer"].access_scope[0].type == "namespace" && aws_eks_access_policy_association.this["viewer"].access_scope[0].namespaces == toset(["test-app"])
+    error_message = "Entries with namespaces must be scoped to them."
+  }
+}
+
+run "pod_identity" {
+  command = plan
+
+  assert {
+    condition     = aws_eks_pod_identity_association.this["ebs-csi"].namespace == "kube-system" && aws_eks_pod_identity_association.this["ebs-csi"].service_account == "ebs-csi-controller-sa"
+    error_message = "Each workload role must be associated with its service account."
+  }
+
+  assert {
+    condition     = aws_iam_role_policy_attachment.pod_identity["ebs-csi/service-role/AmazonEBSCSIDriverPolicy"].policy_arn == "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+    error_message = "Managed policies must be attached by name."
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy.pod_identity) == 1 && contains(keys(aws_iam_role_policy.pod_identity), "external-secrets")
+    error_message = "Inline policies only for roles that define one."
+  }
+
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.pod_identity_assume[0].statement :
+      contains(s.actions, "sts:AssumeRole") && contains(s.actions, "sts:TagSession") && anytrue([for p in s.principals : contains(p.identifiers, "pods.eks.amazonaws.com")])
+    ])
+    error_message = "Workload roles must trust only the EKS Pod Identity service."
+  }
+}
+
+run "emulator_switches" {
+  command = plan
+
+  variables {
+    create_addons                    = false
+    create_access_entries            = false
+    create_pod_identity_associations = false
+  }
+
+  assert {
+    condition     = length(aws_eks_addon.this) == 0 && length(aws_eks_access_entry.this) == 0 && length(aws_eks_pod_identity_association.this) == 0 && length(aws_iam_role.pod_identity) == 2
+    error_message = "The switches drop add-ons, access entries and associations but keep the workload roles."
+  }
+}
+
+run "disabled" {
+  command = plan
+
+  variables {
+    create = false
+  }
+
+  assert {
+    condition     = length(aws_eks_cluster.this) == 0 && length(aws_eks_node_group.this) == 0 && length(aws_iam_role.pod_identity) == 0
+    error_message = "create = false must create nothing."
+  }
+}
+
+run "invalid_deletion_window" {
+  command = plan
+  variables {
+    kms_key_deletion_window_in_days = 60
+  }
+  expect_failures = [var.kms_key_deletion_window_in_days]
+}
+
+run "invalid_cluster_name" {
+  command = plan
+  variables {
+    cluster_name = "Test_App"
+  }
+  expect_failures = [var.cluster_name]
+}
+
+run "unsupported_version" {
+  command = plan
+  variables {
+    cluster_version = "1.27"
+  }
+  expect_failures = [var.cluster_version]
+}
+
+run "invalid_vpc_id" {
+  command = plan
+  variables {
+    vpc_id = "vpc-xyz"
+  }
+  expect_failures = [var.vpc_id]
+}
+
+run "two_subnets_rejected" {
+  command = plan
+  variables {
+    subnet_ids = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"]
+  }
+  expect_failures = [var.subnet_ids]
+}
+
+run "invalid_public_cidrs" {
+  command = plan
+  variables {
+    cluster_endpoint_public_access_cidrs = ["everywhere"]
+  }
+  expect_failures = [var.cluster_endpoint_public_access_cidrs]
+}
+
+run "invalid_log_type" {
+  command = plan
+  variables {
+    cluster_enabled_log_types = ["api", "kubelet"]
+  }
+  expect_failures = [var.cluster_enabled_log_types]
+}
+
+run "short_log_retention" {
+  command = plan
+  variables {
+    cloudwatch_log_group_retention_in_days = 7
+  }
+  expect_failures = [var.cloudwatch_log_group_retention_in_days]
+}
+
+run "no_instance_types" {
+  command = plan
+  variables {
+    node_instance_types = []
+  }
+  expect_failures = [var.node_instance_types]
+}
+
+run "invalid_ami_type" {
+  command = plan
+  variables {
+    node_ami_type = "AL2_x86_64"
+  }
+  expect_failures = [var.node_ami_type]
+}
+
+run "invalid_capacity_type" {
+  command = plan
+  variables {
+    node_capacity_type = "RESERVED"
+  }
+  expect_failures = [var.node_capacity_type]
+}
+
+run "invalid_disk_size" {
+  command = plan
+  variables {
+    node_disk_size = 8
+  }
+  expect_failures = [var.node_disk_size]
+}
+
+run "invalid_min_size" {
+  command = plan
+  variables {
+    node_min_size     = 0
+    node_desired_size = 1
+  }
+  expect_failures = [var.node_min_size]
+}
+
+run "desired_above_max" {
+  command = plan
+  variables {
+    node_desired_size = 9
+  }
+  expect_failures = [var.node_desired_size]
+}
+
+run "max_below_min" {
+  command = plan
+  variables {
+    node_min_size     = 3
+    node_desired_size = 3
+    node_max_size     = 2
+  }
+  expect_failures = [var.node_max_size]
+}
+
+run "core_addon_missing" {
+  command = plan
+  variables {
+    cluster_addons = { coredns = {} }
+  }
+  expect_failures = [var.cluster_addons]
+}
+
+run "invalid_access_entry" {
+  command = plan
+  variables {
+    access_entries = {
+      bad = {
+        principal_arn = "arn:aws:iam::123456789012:role/Administrator"
+        policy_name   = "SuperUser"
+      }
+    }
+  }
+  expect_failures = [var.access_entries]
+}
+
+run "invalid_pod_identity_namespace" {
+  command = plan
+  variables {
+    pod_identity_roles = {
+      bad = {
+        namespace       = "Kube_System"
+        service_account = "x"
+      }
+    }
+  }
+  expect_failures = [var.pod_identity_roles]
+}

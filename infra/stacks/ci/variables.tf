@@ -1,0 +1,42 @@
+variable "github_repository" {
+  description = "GitHub repository (`owner/name`) whose workflows may assume the roles. Default `acme/test-app`: change it to yours."
+  type        = string
+  default     = "acme/test-app"
+}
+
+variable "repository_name" {
+  description = "ECR repository the push role may push to (registry stack)."
+  type        = string
+  default     = "test-app"
+}
+
+variable "create_oidc_provider" {
+  description = "Creates the account's GitHub OIDC provider. Set `false` in the second environment of a shared account."
+  type        = bool
+  default     = true
+}
+
+variable "push_subjects" {
+  description = "Token subjects (after `repo:<repository>:`) allowed to push images: the main branch and release tags by default."
+  type        = list(string)
+  default     = ["ref:refs/heads/main", "ref:refs/tags/v*"]
+}
+
+variable "deploy_subjects" {
+  description = "Token subjects allowed to deploy. Empty (default) means the GitHub environment named like this environment (`environment:<env>`), so its protection rules apply."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "deploy_namespaces" {
+  description = "Namespaces the deploy role may edit."
+  type        = list(string)
+  default     = ["test-app"]
+}
+
+variable "create_cluster_access_entry" {
+  description = "Gives the deploy role its access entry in the cluster. Only the emulator profile sets `false`."
+  type        = bool
+  default     = true
+}

@@ -1,0 +1,29 @@
+output "vpc_id" {
+  description = "ID of the VPC."
+  value       = module.vpc.vpc_id
+}
+
+output "vpc_cidr_block" {
+  description = "CIDR of the VPC (the chart's `networkPolicy.ingress.loadBalancerCidrs`)."
+  value       = module.vpc.vpc_cidr_block
+}
+
+output "azs" {
+  description = "The three availability zones."
+  value       = module.vpc.azs
+}
+
+output "private_subnet_ids" {
+  description = "Private subnets (nodes, pods, database)."
+  value       = module.vpc.private_subnet_ids
+}
+
+output "public_subnet_ids" {
+  description = "Public subnets (load balancers, NAT gateways)."
+  value       = module.vpc.public_subnet_ids
+}
+
+output "nat_public_ips" {
+  description = "Egress IPs of the NAT gateways."
+  value       = module.vpc.nat_public_ips
+}

@@ -1,0 +1,96 @@
+"""Start moto on 127.0.0.1 with the fixes the Terraform round trip needs.
+
+Run it with the moto environment's Python (`.venvs/moto/bin/python`):
+
+    .venvs/moto/bin/python scripts/terraform/moto_server.py --port-file PATH
+
+It picks a free loopback port, writes it to PATH once the server is about to
+listen, and serves until SIGTERM/SIGINT. Before serving it patches moto 5.2.5:
+
+* every RDS instance gets its own `DbiResourceId` (moto hands all of them the same
+  one, so the AWS provider finds the wrong instance and a reader's destroy hangs);
+* `FakeDeleteMarker.dispose` exists (emptying a versioned bucket with
+  `force_destroy` fails without it);
+* an empty lifecycle filter prefix reads back as `<Prefix></Prefix>`: the AWS SDK for Go
+  decodes moto's `<Prefix/>` as "no prefix", so the provider waits forever for the rule
+  it wrote (`filter {}`) to appear;
+* AWS-managed IAM policies are loaded (`MOTO_IAM_LOAD_MANAGED_POLICIES=true`),
+  otherwise attaching e.g. AmazonEKSClusterPolicy returns 404.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import socket
+import sys
+from pathlib import Path
+
+
+EXPECTED_MOTO = "5.2.5"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _patch_moto() -> None:
+    import moto  # noqa: PLC0415 - imported after the environment is set
+    from moto.rds import models as rds_models  # noqa: PLC0415
+    from moto.s3 import models as s3_models  # noqa: PLC0415
+    from moto.s3 import responses as s3_responses  # noqa: PLC0415
+
+    if moto.__version__ != EXPECTED_MOTO:
+        sys.exit(
+            f"error: moto {EXPECTED_MOTO} expected (the patches target it), got {moto.__version__}"
+        )
+
+    original_init = rds_models.DBInstance.__init__
+
+    def _init_with_unique_resource_id(self: object, *args: object, **kwargs: object) -> None:
+        original_init(self, *args, **kwargs)
+        self.dbi_resource_id = "db-" + secrets.token_hex(13).upper()
+
+    rds_models.DBInstance.__init__ = _init_with_unique_resource_id  # type: ignore[method-assign]
+
+    if not hasattr(s3_models.FakeDeleteMarker, "dispose"):
+
+        def _dispose(_self: object, garbage: bool = False) -> None:  # noqa: ARG001 - same signature as FakeKey.dispose
+            return None
+
+        s3_models.FakeDeleteMarker.dispose = _dispose  # type: ignore[attr-defined]
+
+    original_get_lifecycle = s3_responses.S3Response.get_bucket_lifecycle
+
+    def _get_lifecycle_with_explicit_prefix(self: object) -> tuple[object, object, object]:
+        status, headers, body = original_get_lifecycle(self)
+        if isinstance(body, bytes):
+            body = body.replace(b"<Prefix/>", b"<Prefix></Prefix>")
+        elif isinstance(body, str):
+            body = body.replace("<Prefix/>", "<Prefix></Prefix>")
+        return status, headers, body
+
+    s3_responses.S3Response.get_bucket_lifecycle = _get_lifecycle_with_explicit_prefix  # type: ignore[method-assign]
+
+
+def main() -> None:
+    """Parse the arguments, patch moto and serve."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="port; 0 (default) picks a free one")
+    parser.add_argument("--port-file", type=Path, required=True, help="file that receives the port")
+    args = parser.parse_args()
+
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    _patch_moto()
+    from moto.server import main as moto_main  # noqa: PLC0415
+
+    port = args.port or _free_port()
+    args.port_file.write_text(f"{port}\n", encoding="utf-8")
+    moto_main(["--host", "127.0.0.1", "--port", str(port)])
+
+
+if __name__ == "__main__":
+    main()
