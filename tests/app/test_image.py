@@ -112,6 +112,22 @@ def _sandbox(tool, site: Path, env: dict[str, str], *cmd: str) -> list[str]:
     ]  # fmt: skip
 
 
+def _descendants(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+    found, frontier = [], [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        found += children
+        frontier += children
+    return found
+
+
 def _status(pid: int) -> dict[str, str]:
     lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     return dict(line.split(":\t", 1) for line in lines if ":\t" in line)
@@ -154,11 +170,11 @@ def test_serves_as_unprivileged_user_on_a_read_only_root(tool, image_root, postg
         assert (response.status_code, response.text) == (200, "UP\n")
         assert "test_app_build_info" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
         app_pids = [
-            int(p.parent.name)
-            for p in Path("/proc").glob("[0-9]*/cmdline")
-            if b"-m\0test_app" in p.read_bytes() and b"env\0" not in p.read_bytes()[:20]
+            pid
+            for pid in _descendants(proc.pid)
+            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(system_python().encode())
         ]
-        assert app_pids, "the app processes were found"
+        assert len(app_pids) == 3, "the main process and two workers were found"
         for pid in app_pids:
             status = _status(pid)
             assert status["Uid"].split()[0] == "10001"
