@@ -112,7 +112,7 @@ def run_tf(stack_dir: Path, args: list[str], env: dict[str, str], step: str, log
     with log_file.open("a", encoding="utf-8") as fh:
         took = time.monotonic() - started
         fh.write(f"\n$ terraform {' '.join(args)}  ({took:.1f}s, rc={proc.returncode})\n")
-        fh.write(proc.stdout)
+        fh.write(proc.stdout if args[0] != "show" else "(plan JSON not logged)\n")
         fh.write(proc.stderr)
     if proc.returncode not in (0, 2) or (proc.returncode == 2 and "-detailed-exitcode" not in args):
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-25:])

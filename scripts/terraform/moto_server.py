@@ -14,6 +14,13 @@ listen, and serves until SIGTERM/SIGINT. Before serving it patches moto 5.2.5:
 * an empty lifecycle filter prefix reads back as `<Prefix></Prefix>`: the AWS SDK for Go
   decodes moto's `<Prefix/>` as "no prefix", so the provider waits forever for the rule
   it wrote (`filter {}`) to appear;
+* an EKS cluster reports the `accessConfig` it was created with (moto drops it, so every
+  re-plan would replace the cluster: `bootstrap_cluster_creator_admin_permissions` forces a
+  new one);
+* a managed node group created without `remoteAccess` reports none (moto invents an SSH key
+  pair, which forces a new node group);
+* a launch template version does not inherit the template's own `launch-template` tags as a
+  tag specification (moto copies them, which shows as drift on every plan);
 * AWS-managed IAM policies are loaded (`MOTO_IAM_LOAD_MANAGED_POLICIES=true`),
   otherwise attaching e.g. AmazonEKSClusterPolicy returns 404.
 """
@@ -42,6 +49,9 @@ def _patch_moto() -> None:
     from moto.rds import models as rds_models  # noqa: PLC0415
     from moto.s3 import models as s3_models  # noqa: PLC0415
     from moto.s3 import responses as s3_responses  # noqa: PLC0415
+
+    _patch_eks()
+    _patch_launch_templates()
 
     if moto.__version__ != EXPECTED_MOTO:
         sys.exit(
@@ -74,6 +84,53 @@ def _patch_moto() -> None:
         return status, headers, body
 
     s3_responses.S3Response.get_bucket_lifecycle = _get_lifecycle_with_explicit_prefix  # type: ignore[method-assign]
+
+
+def _patch_eks() -> None:
+    from moto.eks import models as eks_models  # noqa: PLC0415
+    from moto.eks import responses as eks_responses  # noqa: PLC0415
+
+    original_create_cluster = eks_responses.EKSResponse.create_cluster
+
+    def _create_cluster_keeping_access_config(self: eks_responses.EKSResponse) -> object:
+        requested = self._get_param("accessConfig") or {}
+        result = original_create_cluster(self)
+        cluster = self.eks_backend.clusters[self._get_param("name")]
+        cluster.access_config = {  # type: ignore[attr-defined]
+            "authenticationMode": requested.get("authenticationMode", "CONFIG_MAP"),
+            "bootstrapClusterCreatorAdminPermissions": requested.get(
+                "bootstrapClusterCreatorAdminPermissions", True
+            ),
+        }
+        return result
+
+    eks_responses.EKSResponse.create_cluster = _create_cluster_keeping_access_config  # type: ignore[method-assign]
+
+    original_nodegroup_init = eks_models.Nodegroup.__init__
+
+    def _nodegroup_without_invented_ssh_key(self: object, *args: object, **kwargs: object) -> None:
+        original_nodegroup_init(self, *args, **kwargs)  # type: ignore[arg-type]
+        if not kwargs.get("remote_access"):
+            self.remote_access = None  # type: ignore[attr-defined]
+
+    eks_models.Nodegroup.__init__ = _nodegroup_without_invented_ssh_key  # type: ignore[method-assign]
+
+
+def _patch_launch_templates() -> None:
+    from moto.ec2.models import launch_templates  # noqa: PLC0415
+
+    original_version_init = launch_templates.LaunchTemplateVersion.__init__
+
+    def _version_without_template_tags(self: object, *args: object, **kwargs: object) -> None:
+        original_version_init(self, *args, **kwargs)  # type: ignore[arg-type]
+        data = self.data  # type: ignore[attr-defined]
+        specs = data.get("TagSpecifications")
+        if specs:
+            data["TagSpecifications"] = [
+                s for s in specs if s.get("ResourceType") != "launch-template"
+            ]
+
+    launch_templates.LaunchTemplateVersion.__init__ = _version_without_template_tags  # type: ignore[method-assign]
 
 
 def main() -> None:

@@ -20,6 +20,9 @@ locals {
 }
 
 data "aws_iam_policy_document" "kms" {
+  #checkov:skip=CKV_AWS_111:A KMS key policy's "*" resource is the key itself; the statements name the account root and one service
+  #checkov:skip=CKV_AWS_356:A KMS key policy's "*" resource is the key itself
+  #checkov:skip=CKV_AWS_109:The account root must administer the key (AWS default key policy), otherwise the key becomes unmanageable
   count = local.create_kms_key ? 1 : 0
 
   statement {

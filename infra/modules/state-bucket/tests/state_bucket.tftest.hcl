@@ -155,3 +155,13 @@ run "invalid_versions_to_keep" {
 
   expect_failures = [var.noncurrent_versions_to_keep]
 }
+
+run "invalid_multipart_days" {
+  command = plan
+
+  variables {
+    abort_incomplete_multipart_upload_days = 0
+  }
+
+  expect_failures = [var.abort_incomplete_multipart_upload_days]
+}

@@ -1,0 +1,47 @@
+# Infrastructure (Terraform on AWS): docs/infrastructure.md.
+#
+#   make infra-validate               fmt, validate, mock tests, checkov, docs sync (no cloud)
+#   make infra-emulator               apply/re-plan/destroy every stack on moto (no cloud)
+#   make infra-bootstrap ENV=staging  once per account: the state bucket
+#   make infra ENV=staging            plan each stack in order, apply after confirmation
+#   make infra-destroy ENV=staging    destroy the stacks in reverse order, each confirmed
+
+ENV ?=
+TF_WRAPPER := scripts/terraform/tf
+TF_STACKS  := scripts/terraform/stacks
+
+.PHONY: infra-validate
+infra-validate: bootstrap ## Terraform: fmt, validate, mock tests, checkov, README sync (no cloud)
+	$(PYTEST) tests/infra -m "not emulator" $(PYTEST_ARGS)
+
+.PHONY: infra-emulator
+infra-emulator: bootstrap ## Terraform: apply, re-plan and destroy every stack on the AWS emulator
+	$(PY) scripts/terraform/emulator_roundtrip.py
+
+.PHONY: infra-docs
+infra-docs: ## Terraform: regenerate the module README input/output tables
+	$(PY) scripts/terraform/module_docs.py
+
+.PHONY: infra-fmt
+infra-fmt: ## Terraform: format every .tf and .tfvars file
+	$(TF_WRAPPER) fmt -recursive infra
+
+.PHONY: infra-bootstrap
+infra-bootstrap: ## Terraform: create the state bucket of an account (ENV=staging|prod, real AWS)
+	$(if $(ENV),,$(error ENV is required: make $@ ENV=staging|prod))
+	$(TF_STACKS) bootstrap $(ENV)
+
+.PHONY: infra
+infra: ## Terraform: plan and apply every stack in order (ENV=staging|prod, real AWS)
+	$(if $(ENV),,$(error ENV is required: make $@ ENV=staging|prod))
+	$(TF_STACKS) apply $(ENV)
+
+.PHONY: infra-plan
+infra-plan: ## Terraform: plan every stack of an environment (ENV=staging|prod, real AWS)
+	$(if $(ENV),,$(error ENV is required: make $@ ENV=staging|prod))
+	$(TF_STACKS) plan $(ENV)
+
+.PHONY: infra-destroy
+infra-destroy: ## Terraform: destroy every stack in reverse order (ENV=staging|prod, real AWS)
+	$(if $(ENV),,$(error ENV is required: make $@ ENV=staging|prod))
+	$(TF_STACKS) destroy $(ENV)

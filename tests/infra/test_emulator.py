@@ -1,0 +1,47 @@
+"""The Terraform round trip on the AWS emulator (slow tier, marker `emulator`).
+
+Runs scripts/terraform/emulator_roundtrip.py: moto on loopback, every stack applied with its
+real S3 backend, re-planned (only the documented emulator drift may remain) and destroyed in
+reverse order. The runner always tears down and stops moto, even when a stack fails.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+
+STACKS = ["bootstrap", "network", "registry", "cluster", "database", "ci"]
+BUDGET_SECONDS = 1500
+
+
+@pytest.mark.emulator
+@pytest.mark.timeout(BUDGET_SECONDS + 60)
+def test_round_trip_on_the_emulator(repo_root, tool, tmp_path):
+    tool("terraform")
+    tool("moto_server")  # installed by scripts/bootstrap into .venvs/moto
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(repo_root / "scripts" / "terraform" / "emulator_roundtrip.py"),
+            "--workdir",
+            str(tmp_path / "emulator"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=BUDGET_SECONDS,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    sys.stdout.write(output)  # per-stack lines and timings, shown with -rA or on failure
+    summary = re.search(r"emulator round trip: (\d+) passed, (\d+) failed", output)
+    assert summary, output
+    assert (int(summary.group(1)), int(summary.group(2))) == (len(STACKS), 0), output
+    assert proc.returncode == 0, output
+    for stack in STACKS:
+        assert f"PASS {stack} apply+replan" in output, output
+        assert f"PASS {stack} destroy" in output, output
+    assert "moto on http://127.0.0.1:" in output

@@ -1,0 +1,122 @@
+"""Checks that need no provider: formatting, docs in sync, nothing secret or stateful tracked."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_terraform_fmt(repo_root, run_tf):
+    tf_files = list((repo_root / "infra").rglob("*.tf"))
+    assert len(tf_files) >= 40, "expected the modules and stacks under infra/"
+    result = run_tf(repo_root / "infra", "fmt", "-check", "-recursive", "-diff", "-no-color")
+    assert result.returncode == 0, (
+        f"run `scripts/terraform/tf fmt -recursive infra`:\n{result.output}"
+    )
+
+
+def test_module_readme_tables_in_sync(repo_root):
+    script = repo_root / "scripts" / "terraform" / "module_docs.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_module_readme_lists_every_input_and_output(repo_root, module):
+    folder = repo_root / "infra" / "modules" / module
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    names = re.findall(r'^variable "(\w+)"', (folder / "variables.tf").read_text(), re.MULTILINE)
+    names += re.findall(r'^output "(\w+)"', (folder / "outputs.tf").read_text(), re.MULTILINE)
+    assert len(names) >= 5
+    missing = [n for n in names if f"| `{n}` |" not in readme]
+    assert not missing, f"{module}/README.md lacks {missing}"
+
+
+def test_stacks_share_identical_common_variables(repo_root):
+    files = sorted((repo_root / "infra" / "stacks").glob("*/common_variables.tf"))
+    assert len(files) == 6
+    first = files[0].read_text(encoding="utf-8")
+    differing = [str(f.relative_to(repo_root)) for f in files if f.read_text() != first]
+    assert not differing, f"common_variables.tf differs from {files[0]}: {differing}"
+
+
+def test_every_stack_has_variables_for_each_environment(repo_root):
+    stacks = sorted(p.name for p in (repo_root / "infra" / "stacks").iterdir() if p.is_dir())
+    assert len(stacks) == 6
+    for env in ("staging", "prod", "emulator"):
+        folder = repo_root / "infra" / "envs" / env
+        missing = [s for s in stacks if not (folder / f"{s}.tfvars").is_file()]
+        assert not missing, f"infra/envs/{env} lacks {missing}"
+    for env in ("staging", "prod"):
+        backend = (repo_root / "infra" / "envs" / env / "backend.tfbackend").read_text()
+        assert re.search(r"^use_lockfile\s*=\s*true", backend, re.MULTILINE), backend
+        assert re.search(r"^encrypt\s*=\s*true", backend, re.MULTILINE), backend
+
+
+def test_prod_keeps_the_protections(repo_root):
+    prod = repo_root / "infra" / "envs" / "prod"
+    database = (prod / "database.tfvars").read_text()
+    assert re.search(r"^deletion_protection\s*=\s*true", database, re.MULTILINE)
+    assert re.search(r"^skip_final_snapshot\s*=\s*false", database, re.MULTILINE)
+    assert re.search(
+        r"^single_nat_gateway\s*=\s*false", (prod / "network.tfvars").read_text(), re.MULTILINE
+    )
+
+
+FORBIDDEN = re.compile(
+    r"(^|/)(\.terraform/|terraform\.tfstate\.d/)|\.tfstate(\.|$)|\.tfplan$|(^|/)tfplan$"
+    r"|(^|/)\.terraformrc$|(^|/)terraform\.rc$|(^|/)kubeconfig|\.pem$|(^|/)\.env$"
+    r"|(^|/)credentials(\.json)?$|(^|/)crash\.log$"
+)
+
+
+def test_no_state_plans_or_credentials_tracked(repo_root):
+    files = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=repo_root, capture_output=True, check=True)
+        .stdout.decode()
+        .split("\0")
+    )
+    files = [f for f in files if f]
+    assert any(f.startswith("infra/stacks/") for f in files), "git ls-files saw no infra files"
+    tracked = [f for f in files if FORBIDDEN.search(f)]
+    assert not tracked, f"state, plans, provider folders or credentials are tracked: {tracked}"
+
+
+def test_forbidden_pattern_catches_what_it_should():
+    bad = [
+        "infra/stacks/network/terraform.tfstate",
+        "infra/stacks/network/terraform.tfstate.backup",
+        "infra/stacks/bootstrap/terraform.tfstate.d/staging/terraform.tfstate",
+        "infra/stacks/network/.terraform/providers/x",
+        "plan.tfplan",
+        "kubeconfig-staging",
+        "secrets/key.pem",
+    ]
+    good = ["infra/stacks/network/main.tf", "infra/envs/staging/backend.tfbackend"]
+    assert all(FORBIDDEN.search(b) for b in bad)
+    assert not any(FORBIDDEN.search(g) for g in good)
+
+
+def _documented_drift(doc: Path) -> set[tuple[str, str]]:
+    text = doc.read_text(encoding="utf-8")
+    section = text.split("### Emulator drift", 1)[1].split("\n#", 1)[0]
+    return set(re.findall(r"^\| `(aws_\w+)` \| `(\w+)` \|", section, re.MULTILINE))
+
+
+def test_emulator_drift_list_is_documented(repo_root):
+    """The drift the round trip tolerates is exactly the list in docs/infrastructure.md."""
+    script = repo_root / "scripts" / "terraform" / "emulator_roundtrip.py"
+    allowed_block = (
+        script.read_text(encoding="utf-8").split("ALLOWED_DRIFT", 1)[1].split("}\n", 1)[0]
+    )
+    allowed = {
+        (kind, attr)
+        for kind, attrs in re.findall(r'"(aws_\w+)": \{([^}]*)', allowed_block)
+        for attr in re.findall(r'"(\w+)"', attrs)
+    }
+    documented = _documented_drift(repo_root / "docs" / "infrastructure.md")
+    assert documented, "docs/infrastructure.md has no emulator drift table"
+    assert allowed == documented
