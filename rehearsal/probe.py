@@ -12,7 +12,7 @@ import httpx
 
 @dataclass(frozen=True)
 class Observation:
-    """One poll: monotonic time, target label, HTTP status (0 when no answer)."""
+    """One poll: monotonic time it was sent, target label, HTTP status (0 when no answer)."""
 
     at: float
     target: str
@@ -55,7 +55,8 @@ class Prober:
                 except httpx.HTTPError:
                     status = 0
                 with self._lock:
-                    self.observations.append(Observation(time.monotonic(), label, status))
+                    # Stamped when the request was sent: a slow DOWN counts from its start.
+                    self.observations.append(Observation(tick, label, status))
                 self._stop.wait(max(0.0, self.interval - (time.monotonic() - tick)))
 
     def of(self, target: str) -> list[Observation]:

@@ -6,7 +6,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from rehearsal import failover, outage, rollout, stack, supervisor
+from rehearsal import failover, outage, rollout, stack, summary, supervisor
 from rehearsal.sizes import SIZES
 from rehearsal.topology import REPO, Topology
 
@@ -37,6 +37,9 @@ def main(topo: Topology, which: list[str], size_name: str, out: Path | None) -> 
         print(f"    report: {out_dir / (name + '.md')}", flush=True)
         if not rep.passed:
             failed.append(name)
+    if out is None and size.name == "full":
+        summary.update_guide(reports=out_dir)
+        print(f"    results table updated in {summary.GUIDE}", flush=True)
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return 1

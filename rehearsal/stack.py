@@ -258,6 +258,16 @@ def heal_pair(topo: Topology, bins: Binaries, progress: Progress) -> tuple[str, 
     return primary, standby
 
 
+def current_app_slots(topo: Topology) -> list[str]:
+    """Return the slot each instance runs in now (after a rollout: green), else the first."""
+    procs = supervisor.status(topo)
+    chosen = []
+    for ordinal in range(1, APP_INSTANCES + 1):
+        running = [s for s in SLOTS if procs[app_program(ordinal, s)].state == "RUNNING"]
+        chosen.append(app_program(ordinal, running[0] if running else SLOTS[0]))
+    return chosen
+
+
 def up(topo: Topology, quiet: bool = False) -> None:  # noqa: C901, PLR0915 - one sequence
     """Bring every component up in dependency order, waiting for each to be ready."""
     progress = Progress(quiet)
@@ -327,7 +337,7 @@ def up(topo: Topology, quiet: bool = False) -> None:  # noqa: C901, PLR0915 - on
         30,
         topo,
     )
-    apps = [app_program(n, SLOTS[0]) for n in range(1, APP_INSTANCES + 1)]
+    apps = current_app_slots(topo)
     since = time.monotonic()
     progress.say(f"{'apps':<22} starting {', '.join(apps)} together, like a Deployment")
     supervisor.ctl(topo, "start", *apps)
@@ -340,6 +350,9 @@ def up(topo: Topology, quiet: bool = False) -> None:  # noqa: C901, PLR0915 - on
             topo,
             since,
         )
+    for name in apps:
+        haproxy.set_state(topo.haproxy_sock, "app", name, "ready")  # no-op when in rotation
+    write_app_targets(topo, apps)
     for name in apps:
         progress.wait(
             f"{name}-in-rotation",

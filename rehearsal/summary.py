@@ -1,0 +1,90 @@
+"""The "latest results" table of docs/rehearsal.md, rendered from the reports' JSON files.
+
+`make rehearse` rewrites the block between the markers; a test checks that the committed block
+matches the committed reports, so the numbers in the guide always come from a real run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rehearsal.topology import REPO
+
+
+GUIDE = REPO / "docs" / "rehearsal.md"
+REPORTS = REPO / "docs" / "rehearsal"
+BEGIN = "<!-- BEGIN REHEARSAL RESULTS (make rehearse writes this block) -->"
+END = "<!-- END REHEARSAL RESULTS -->"
+
+
+def _load(reports: Path, name: str) -> dict[str, object] | None:
+    path = reports / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _restarts(numbers: dict[str, dict[str, int]]) -> int:
+    before, after = numbers["pids_before"], numbers["pids_after"]
+    return sum(before[name] != after.get(name) for name in before)
+
+
+def render(reports: Path = REPORTS) -> str:
+    """Markdown table of the latest full-size results."""
+    rows = ["| rehearsal | result | measured | report |", "| --- | --- | --- | --- |"]
+    rollout = _load(reports, "rollout")
+    if rollout:
+        n = rollout["numbers"]
+        assert isinstance(n, dict)  # noqa: S101 - JSON shape written by report.write
+        rows.append(
+            f"| rolling update under load | {'passed' if rollout['passed'] else '**failed**'} | "
+            f"{n['requests']} requests, **{n['failed']} failed**; p50 {n['before']['p50']} ms "
+            f"before / {n['during']['p50']} ms during, p99 {n['before']['p99']} ms before / "
+            f"{n['during']['p99']} ms during; 3 instances replaced in {n['rollout_seconds']} s "
+            f"(drain {n['drain_seconds']:g} s each) | [rollout](rehearsal/rollout.md) |"
+        )
+    failover = _load(reports, "failover")
+    if failover:
+        n = failover["numbers"]
+        assert isinstance(n, dict)  # noqa: S101
+        down = n["down_seconds"]
+        rows.append(
+            f"| writer failover | {'passed' if failover['passed'] else '**failed**'} | "
+            f"/health DOWN {min(down.values())}-{max(down.values())} s per instance; "
+            f"promotion -> UP **{n['promotion_to_up_seconds']} s** (target < 10 s); "
+            f"app restarts {_restarts(n)}; /livez not 200: {n['livez_not_200']} of "
+            f"{n['livez_polls']} polls; old primary rebuilt with {n['rebuild'].split(' ')[0]} in "
+            f"{n['rebuild_seconds']} s | [failover](rehearsal/failover.md) |"
+        )
+    outage = _load(reports, "outage")
+    if outage:
+        n = outage["numbers"]
+        assert isinstance(n, dict)  # noqa: S101
+        firing = (
+            f", firing after {n['firing_after_seconds']} s (`for: {n['alert_for_seconds']:g}s`), "
+            f"in Alertmanager after {n['alertmanager_after_seconds']} s"
+            if n.get("firing_after_seconds")
+            else ""
+        )
+        rows.append(
+            f"| database outage ({n['outage_seconds']} s) | "
+            f"{'passed' if outage['passed'] else '**failed**'} | "
+            f"`{n['alert']}` pending after {n['pending_after_seconds']} s{firing}; "
+            f"every instance UP {n['recovery_seconds']} s after the database returned; "
+            f"/livez not 200: {n['livez_not_200']}; app restarts {_restarts(n)} "
+            "| [outage](rehearsal/outage.md) |"
+        )
+    return "\n".join(rows)
+
+
+def block(reports: Path = REPORTS) -> str:
+    """Return the whole block, markers included."""
+    return f"{BEGIN}\n{render(reports)}\n{END}"
+
+
+def update_guide(guide: Path = GUIDE, reports: Path = REPORTS) -> None:
+    """Rewrite the results block of the guide from the reports."""
+    text = guide.read_text()
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < 0:
+        raise ValueError(f"{guide} lacks the markers {BEGIN!r} and {END!r}")
+    guide.write_text(text[:start] + block(reports) + text[end + len(END) :])

@@ -1,0 +1,40 @@
+"""The numbers in docs/rehearsal.md come from the committed reports of a real `make rehearse`."""
+
+from __future__ import annotations
+
+import json
+
+from rehearsal import summary
+
+
+NAMES = ("rollout", "failover", "outage")
+
+
+def test_every_committed_report_has_its_markdown_plot_and_numbers():
+    for name in NAMES:
+        data = json.loads((summary.REPORTS / f"{name}.json").read_text())
+        assert data["name"] == name
+        assert data["checks"], f"{name}: a report without checks proves nothing"
+        assert data["passed"], f"{name}: the committed report did not meet its targets"
+        assert (summary.REPORTS / f"{name}.md").read_text().startswith("# ")
+        assert (summary.REPORTS / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_committed_full_rehearsal_met_the_targets():
+    rollout = json.loads((summary.REPORTS / "rollout.json").read_text())["numbers"]
+    assert rollout["failed"] == 0
+    assert rollout["requests"] >= 10000
+    failover = json.loads((summary.REPORTS / "failover.json").read_text())["numbers"]
+    assert failover["promotion_to_up_seconds"] < 10
+    assert failover["pids_before"] == failover["pids_after"]
+    outage = json.loads((summary.REPORTS / "outage.json").read_text())["numbers"]
+    assert outage["firing_after_seconds"] >= outage["alert_for_seconds"]
+    assert outage["pids_before"] == outage["pids_after"]
+
+
+def test_the_guide_shows_the_numbers_of_the_committed_reports():
+    text = summary.GUIDE.read_text()
+    assert summary.block() in text, (
+        "docs/rehearsal.md's results differ from docs/rehearsal/*.json: run `make rehearse`"
+    )
+    assert summary.render().count("\n") >= 4, "the results table lacks a rehearsal"
