@@ -18,7 +18,7 @@ listen, and serves until SIGTERM/SIGINT. Before serving it patches moto 5.2.5:
   re-plan would replace the cluster: `bootstrap_cluster_creator_admin_permissions` forces a
   new one);
 * a managed node group created without `remoteAccess` reports none (moto invents an SSH key
-  pair, which forces a new node group);
+  pair, which forces a new node group), and reports the `updateConfig` it was created with;
 * a launch template version does not inherit the template's own `launch-template` tags as a
   tag specification (moto copies them, which shows as drift on every plan);
 * AWS-managed IAM policies are loaded (`MOTO_IAM_LOAD_MANAGED_POLICIES=true`),
@@ -105,6 +105,18 @@ def _patch_eks() -> None:
         return result
 
     eks_responses.EKSResponse.create_cluster = _create_cluster_keeping_access_config  # type: ignore[method-assign]
+
+    original_create_nodegroup = eks_responses.EKSResponse.create_nodegroup
+
+    def _create_nodegroup_keeping_update_config(self: eks_responses.EKSResponse) -> object:
+        requested = self._get_param("updateConfig")
+        result = original_create_nodegroup(self)
+        if requested:
+            cluster = self.eks_backend.clusters[self._get_param("name")]
+            cluster.nodegroups[self._get_param("nodegroupName")].update_config = requested
+        return result
+
+    eks_responses.EKSResponse.create_nodegroup = _create_nodegroup_keeping_update_config  # type: ignore[method-assign]
 
     original_nodegroup_init = eks_models.Nodegroup.__init__
 
