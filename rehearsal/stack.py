@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -440,8 +441,13 @@ def down(topo: Topology, quiet: bool = False, purge: bool = False) -> None:
     progress = Progress(quiet)
     if topo.supervisor_conf.exists() and supervisor.running(topo):
         progress.say("stopping the apps (each drains first), then everything else")
-        apps = [f"{n}" for n in supervisor.status(topo) if n.startswith("app")]
-        supervisor.ctl(topo, "stop", *apps, timeout=120, check=False)
+        procs = supervisor.status(topo)
+        apps = [n for n, p in procs.items() if n.startswith("app") and p.state == "RUNNING"]
+        # In parallel, as a Deployment scaled to zero: each app drains on its own.
+        with ThreadPoolExecutor(max_workers=max(len(apps), 1)) as pool:
+            list(
+                pool.map(lambda n: supervisor.ctl(topo, "stop", n, timeout=120, check=False), apps)
+            )
         supervisor.ctl(topo, "stop", "all", timeout=120, check=False)
         supervisor.ctl(topo, "shutdown", timeout=60, check=False)
         deadline = time.monotonic() + 30
