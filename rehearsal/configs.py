@@ -20,6 +20,8 @@ from rehearsal.topology import APP_INSTANCES, PG_NODES, REPO, SLOTS, Topology, a
 
 TEMPLATES = Path(__file__).with_name("templates")
 RULES_GLOB = REPO / "observability" / "rules" / "*.yaml"
+BLACKBOX_CONFIG = REPO / "observability" / "blackbox" / "blackbox.yml"
+BLACKBOX_MODULE = "http_health_up"
 SCRAPE_INTERVAL_SECONDS = 5
 
 
@@ -43,6 +45,7 @@ class Binaries:
     alertmanager: str
     node_exporter: str
     postgres_exporter: str
+    blackbox_exporter: str
     app_command: str
     python: str = sys.executable
 
@@ -222,6 +225,18 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
             autorestart="true",
         )
     )
+    programs.append(
+        _program(
+            "blackbox-exporter",
+            [
+                bins.blackbox_exporter,
+                f"--config.file={BLACKBOX_CONFIG}",
+                f"--web.listen-address=127.0.0.1:{topo.port('blackbox-exporter')}",
+            ],
+            topo.logs,
+            autorestart="true",
+        )
+    )
     for role in ("writer", "reader"):
         dsn = (
             f"postgresql://monitor:{secrets.monitor}@127.0.0.1:{topo.port('pg-' + role)}"
@@ -306,6 +321,21 @@ def render_prometheus(topo: Topology, rules_glob: Path = RULES_GLOB) -> str:
                 "job_name": "test-app",
                 "file_sd_configs": [
                     {"files": [str(topo.app_targets_file)], "refresh_interval": "5s"}
+                ],
+            },
+            # The external availability probe (production: a Probe through the public ALB).
+            {
+                "job_name": "test-app-health",
+                "metrics_path": "/probe",
+                "params": {"module": [BLACKBOX_MODULE]},
+                "static_configs": [{"targets": [topo.url("app-lb", "/health")]}],
+                "relabel_configs": [
+                    {"source_labels": ["__address__"], "target_label": "__param_target"},
+                    {"source_labels": ["__param_target"], "target_label": "instance"},
+                    {
+                        "target_label": "__address__",
+                        "replacement": f"127.0.0.1:{topo.port('blackbox-exporter')}",
+                    },
                 ],
             },
             static("haproxy", [f"127.0.0.1:{topo.port('haproxy-stats')}"]),

@@ -41,6 +41,7 @@ PACKAGES = {
     "prometheus-alertmanager": "prometheus-alertmanager",
     "prometheus-node-exporter": "prometheus-node-exporter",
     "prometheus-postgres-exporter": "prometheus-postgres-exporter",
+    "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
     "hey": "hey",
     "pg_config": "postgresql-15",
 }
@@ -81,6 +82,7 @@ def find_binaries() -> Binaries:
         alertmanager=which("prometheus-alertmanager"),
         node_exporter=which("prometheus-node-exporter"),
         postgres_exporter=which("prometheus-postgres-exporter"),
+        blackbox_exporter=which("prometheus-blackbox-exporter"),
         app_command=app_command,
         python=str(REPO / ".venv" / "bin" / "python")
         if (REPO / ".venv" / "bin" / "python").exists()
@@ -366,6 +368,17 @@ def up(topo: Topology, quiet: bool = False) -> None:  # noqa: C901, PLR0915 - on
     start(
         "node-exporter", "serves /metrics", lambda: http_ok(topo.url("node-exporter", "/metrics"))
     )
+    start(
+        "blackbox-exporter",
+        "probes /health through HAProxy",
+        lambda: http_ok(
+            topo.url(
+                "blackbox-exporter",
+                f"/probe?module={configs.BLACKBOX_MODULE}&target={topo.url('app-lb', '/health')}",
+            ),
+            "probe_success 1",
+        ),
+    )
     for role in ("writer", "reader"):
         name = f"pg-exporter-{role}"
         start(name, "pg_up is 1", lambda n=name: http_ok(topo.url(n, "/metrics"), "pg_up 1"))
@@ -440,7 +453,10 @@ def down(topo: Topology, quiet: bool = False, purge: bool = False) -> None:
     """Stop every process, then prove none is left; ``purge`` deletes the state."""
     progress = Progress(quiet)
     if topo.supervisor_conf.exists() and supervisor.running(topo):
-        progress.say("stopping the apps (each drains first), then everything else")
+        progress.say("stopping Prometheus, the apps (each drains first), then everything else")
+        # Prometheus first: a scrape of the teardown would leave `up == 0` samples that look
+        # like down targets for 5 minutes after the next `make up`.
+        supervisor.ctl(topo, "stop", "prometheus", timeout=60, check=False)
         procs = supervisor.status(topo)
         apps = [n for n, p in procs.items() if n.startswith("app") and p.state == "RUNNING"]
         # In parallel, as a Deployment scaled to zero: each app drains on its own.

@@ -17,11 +17,26 @@ def _http(url: str, expect: str | None = None) -> str:
         response = httpx.get(url, timeout=2)
     except httpx.HTTPError as exc:
         return f"unreachable ({type(exc).__name__})"
-    body = response.text.strip().splitlines()[0][:30] if response.text.strip() else ""
+    first = response.text.strip().splitlines()[0][:40] if response.text.strip() else ""
+    body = "" if first.startswith("#") or expect is not None else first
     ok = response.status_code == 200 and (expect is None or expect in response.text)  # noqa: PLR2004
-    return (
-        f"{'ok' if ok else 'FAIL'} {response.status_code} {body if expect is None else ''}".strip()
-    )
+    return f"{'ok' if ok else 'FAIL'} {response.status_code} {body}".strip()
+
+
+def _prometheus(topo: Topology) -> str:
+    """Scrape targets up, and the alerts that are pending or firing."""
+    try:
+        targets = httpx.get(topo.url("prometheus", "/api/v1/targets"), timeout=2).json()
+        alerts = httpx.get(topo.url("prometheus", "/api/v1/alerts"), timeout=2).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return f"unreachable ({type(exc).__name__})"
+    active = targets["data"]["activeTargets"]
+    up = sum(t["health"] == "up" for t in active)
+    by_state: dict[str, set[str]] = {}
+    for alert in alerts["data"]["alerts"]:
+        by_state.setdefault(alert["state"], set()).add(alert["labels"]["alertname"])
+    text = "; ".join(f"{state}: {', '.join(sorted(names))}" for state, names in by_state.items())
+    return f"targets {up}/{len(active)} up; alerts {text or 'none'}"
 
 
 def _pg(topo: Topology, bins: Binaries, port: int) -> str:
@@ -47,7 +62,7 @@ def rows(topo: Topology) -> list[tuple[str, str, str, str]]:
         return f"{p.state} pid {p.pid}" if p.pid else p.state
 
     checks: list[tuple[str, str, Callable[[], str]]] = [
-        ("load balancer (app)", "app-lb", lambda: _http(topo.url("app-lb", "/health"), "UP")),
+        ("load balancer (app)", "app-lb", lambda: _http(topo.url("app-lb", "/health"))),
         ("haproxy stats", "haproxy-stats", lambda: _http(topo.url("haproxy-stats", "/metrics"))),
         ("writer endpoint", "pg-writer", lambda: _pg(topo, bins, topo.port("pg-writer"))),
         ("reader endpoint", "pg-reader", lambda: _pg(topo, bins, topo.port("pg-reader"))),
@@ -84,7 +99,12 @@ def rows(topo: Topology) -> list[tuple[str, str, str, str]]:
             "pg-exporter-reader",
             lambda: _http(topo.url("pg-exporter-reader", "/metrics"), "pg_up 1"),
         ),
-        ("prometheus", "prometheus", lambda: _http(topo.url("prometheus", "/-/ready"))),
+        (
+            "blackbox-exporter",
+            "blackbox-exporter",
+            lambda: _http(topo.url("blackbox-exporter", "/metrics")),
+        ),
+        ("prometheus", "prometheus", lambda: _prometheus(topo)),
         ("alertmanager", "alertmanager", lambda: _http(topo.url("alertmanager", "/-/ready"))),
     ]
     process_of = {

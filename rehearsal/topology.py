@@ -35,6 +35,7 @@ OFFSETS: dict[str, int] = {
     "node-exporter": 30,
     "pg-exporter-writer": 31,
     "pg-exporter-reader": 32,
+    "blackbox-exporter": 33,
     "prometheus": 90,
     "alertmanager": 93,
 }

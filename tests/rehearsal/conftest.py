@@ -25,7 +25,8 @@ from rehearsal.topology import MAX_PORT_OFFSET, OFFSETS, Topology, app_programs
 # Below Linux's ephemeral range (32768-60999), so no client socket takes one of our ports.
 PORT_RANGE = (20000, 32000)
 PROGRAMS = ["haproxy", "supervisord", "supervisorctl", "prometheus", "prometheus-alertmanager",
-            "prometheus-node-exporter", "prometheus-postgres-exporter", "hey", "pg_config",
+            "prometheus-node-exporter", "prometheus-postgres-exporter",
+            "prometheus-blackbox-exporter", "hey", "pg_config",
             "promtool", "amtool"]  # fmt: skip
 
 

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from rehearsal import configs, outage
 from rehearsal.configs import Binaries, Secrets
@@ -33,6 +34,7 @@ def bins():
         alertmanager="/bin/alertmanager",
         node_exporter="/bin/node-exporter",
         postgres_exporter="/bin/postgres-exporter",
+        blackbox_exporter="/bin/blackbox-exporter",
         app_command="/venv/bin/test-app",
     )
 
@@ -88,7 +90,9 @@ def test_supervisord_config_starts_nothing_by_itself_and_drains_apps(topo, bins)
         s.split(":", 1)[1]: parser[s] for s in parser.sections() if s.startswith("program:")
     }
     assert set(app_programs()) <= set(programs)
-    assert {"pg-a", "pg-b", "haproxy", "prometheus", "alertmanager"} <= set(programs)
+    assert {"pg-a", "pg-b", "haproxy", "prometheus", "alertmanager", "blackbox-exporter"} <= set(
+        programs
+    )
     assert all(p["autostart"] == "false" for p in programs.values())
     for name in app_programs():
         assert programs[name]["stopsignal"] == "TERM"
@@ -125,6 +129,9 @@ def test_prometheus_config_loads_the_production_rules(topo, tmp_path, tool):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "rule files found" in result.stdout
     assert " 0 rule files found" not in result.stdout, "the production rule files were not loaded"
+    jobs = {job["job_name"] for job in yaml.safe_load(path.read_text())["scrape_configs"]}
+    # The job names the production rules select on.
+    assert {"test-app", "test-app-health", "postgres", "node", "haproxy"} <= jobs
     targets = json.loads(topo.app_targets_file.read_text())
     assert {t["labels"]["namespace"] for t in targets} == {"test-app"}
 

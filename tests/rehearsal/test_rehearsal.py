@@ -35,7 +35,10 @@ def test_up_brings_every_component_up_and_status_shows_it(stack):
     assert "pg-b standby" in rows["reader"], out
     running_apps = [name for name in app_programs() if "haproxy UP" in rows.get(name, "")]
     assert len(running_apps) == 3, out
-    assert "ok 200" in rows["load"], out
+    assert "ok 200 UP" in rows["load"], out
+    assert "ok 200" in rows["alertmanager"], out
+    assert "ok 200" in rows["blackbox-exporter"], out
+    assert "targets " in rows["prometheus"], out
 
 
 def test_rollout_under_load_fails_no_request(stack, out_dir):
