@@ -265,7 +265,7 @@ def rehearsal() -> _Source:
             pgb = Postgresql("PostgreSQL pg-b\nstreaming standby", nodeid="pgb")
             prom = Prometheus("Prometheus\n(the same rules)", nodeid="prom")
             am = Prometheus("Alertmanager", nodeid="am")
-            exporters = Prometheus("node and postgres\nexporters", nodeid="exporters")
+            exporters = Prometheus("node, postgres and\nblackbox exporters", nodeid="exporters")
             agents = Python("role agents\n(/primary, /standby)", nodeid="agents")
         load >> lb >> apps
         for app in apps:
@@ -277,6 +277,7 @@ def rehearsal() -> _Source:
         [wlb, rlb] >> Edge(label="health checks\nfollow a promotion", style="dotted") >> agents
         prom >> Edge(style="dotted") >> apps
         prom >> Edge(style="dotted") >> exporters
+        exporters >> Edge(label="probe /health", style="dotted") >> lb
         prom >> am
     return d
 
