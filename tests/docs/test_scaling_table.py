@@ -129,3 +129,30 @@ def test_check_fails_when_the_measurement_changes(tmp_path):
     )  # fmt: skip
     assert broken.returncode == 2
     assert "absent.json: missing; run `make bench`" in broken.stderr
+
+
+def test_the_bounds_quoted_in_the_prose_are_the_configured_ones(scaling_script):
+    prod = scaling_script.load_environment("prod")
+    staging = scaling_script.load_environment("staging")
+    scaling = (REPO / "docs" / "scaling.md").read_text()
+    adr = (REPO / "docs" / "adr" / "0010-scale-on-cpu-with-measured-capacity.md").read_text()
+    expected = {
+        "scaling.md": (scaling, [
+            f"| {prod.hpa_min}..{prod.hpa_max} pods |",
+            f"| {prod.node_min}..{prod.node_max} `{prod.node_type}` |",
+            f"| {prod.reader_min}..{prod.reader_max} `{prod.db_class}` |",
+            f"average CPU ({prod.reader_target_cpu} %)",
+            f"CPU, {prod.hpa_target} % of the request",
+            f"{prod.cpu_request * 1000:g}m in prod and {staging.cpu_request * 1000:g}m in staging",
+            (f"In prod that is {prod.reader_min}..{prod.reader_max} readers at "
+            f"{prod.reader_target_cpu} % CPU"),
+        ]),
+        "ADR 0010": (adr, [
+            (f"targets {prod.hpa_target} % of the CPU request, between {prod.hpa_min} and "
+            f"{prod.hpa_max} pods in prod"),
+            f"Aurora keeps {prod.reader_min}..{prod.reader_max} readers in prod",
+        ]),
+    }  # fmt: skip
+    missing = [f"{doc}: {text!r}" for doc, (body, texts) in expected.items()
+               for text in texts if text not in " ".join(body.split())]  # fmt: skip
+    assert missing == [], "prose no longer matches the values and tfvars:\n" + "\n".join(missing)
