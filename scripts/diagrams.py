@@ -22,6 +22,9 @@ import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 
 # This file is named like the library it uses: drop its own folder from the import path.
@@ -70,6 +73,26 @@ ICON_ROOT = Path(diagrams.__file__).resolve().parent.parent
 
 GRAPH = {"fontsize": "22", "pad": "0.5", "nodesep": "0.5", "ranksep": "0.9"}
 NODE = {"fontsize": "12"}
+
+
+def _prod_values() -> dict[str, Any]:
+    """Read the chart's prod values (defaults + values-prod.yaml), so labels follow the chart."""
+    chart = REPO / "charts" / "test-app"
+    merged: dict[str, Any] = {}
+    for name in ("values.yaml", "values-prod.yaml"):
+        layer = yaml.safe_load((chart / name).read_text()) or {}
+        for key, value in layer.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+    return merged
+
+
+PROD = _prod_values()
+HPA_RANGE = f"{PROD['autoscaling']['minReplicas']}..{PROD['autoscaling']['maxReplicas']}"
+HPA_TARGET = PROD["autoscaling"]["targetCPUUtilizationPercentage"]
+PDB_MIN = PROD["podDisruptionBudget"]["minAvailable"]
 
 
 class _Source(Diagram):  # type: ignore[misc]
@@ -124,7 +147,7 @@ def cloud() -> _Source:
                         "managed node group\n3..N nodes over 3 AZs\n(Cluster Autoscaler)",
                         nodeid="nodes",
                     )
-                    pods = Pod("test-app pods\n(HPA 3..10)", nodeid="pods")
+                    pods = Pod(f"test-app pods\n(HPA {HPA_RANGE})", nodeid="pods")
                 with Cluster("private subnets (database stack)"):
                     writer = Aurora("Aurora PostgreSQL\nwriter", nodeid="writer")
                     readers = AuroraInstance(
@@ -164,8 +187,10 @@ def in_cluster() -> _Source:
             ns = NS("test-app", nodeid="ns")
             ing = Ing("Ingress\n(class alb)", nodeid="ing")
             svc = SVC("Service :80", nodeid="svc")
-            hpa = HPA("HPA 3..10\nCPU 70% of request", nodeid="hpa")
-            deploy = Deploy("Deployment\nmaxUnavailable 0,\nPDB minAvailable 2", nodeid="deploy")
+            hpa = HPA(f"HPA {HPA_RANGE}\nCPU {HPA_TARGET}% of request", nodeid="hpa")
+            deploy = Deploy(
+                f"Deployment\nmaxUnavailable 0,\nPDB minAvailable {PDB_MIN}", nodeid="deploy"
+            )
             pods = [Pod(f"pod {i}\n(zone {z})", nodeid=f"pod{i}") for i, z in enumerate("abc", 1)]
             netpol = Netpol("NetworkPolicies\ndefault deny", nodeid="netpol")
             secret = Secret("Secret test-app-db\n(ExternalSecret)", nodeid="secret")
@@ -236,7 +261,7 @@ def request_path() -> _Source:
         alb = ElbApplicationLoadBalancer(
             "ALB :443\nTLS 1.3 policy,\nidle timeout 60 s", nodeid="alb"
         )
-        with Cluster("pod (one of 3..10)"):
+        with Cluster(f"pod (one of {HPA_RANGE})"):
             app = Python("granian worker\nGET /health ->\ncoalesced fresh ping", nodeid="app")
             pool = Blank("asyncpg pool\n(POOL_MAX_SIZE per\nworker and target)", nodeid="pool")
         writer = Aurora("Aurora writer\nSELECT 1", nodeid="writer")
