@@ -11,6 +11,8 @@ listen, and serves until SIGTERM/SIGINT. Before serving it patches moto 5.2.5:
   one, so the AWS provider finds the wrong instance and a reader's destroy hangs);
 * `FakeDeleteMarker.dispose` exists (emptying a versioned bucket with
   `force_destroy` fails without it);
+* a provisioned Aurora cluster reports no `ScalingConfigurationInfo` (moto returns an empty
+  one, which the provider reads as a Serverless v1 configuration to remove on every plan);
 * an empty lifecycle filter prefix reads back as `<Prefix></Prefix>`: the AWS SDK for Go
   decodes moto's `<Prefix/>` as "no prefix", so the provider waits forever for the rule
   it wrote (`filter {}`) to appear;
@@ -21,6 +23,8 @@ listen, and serves until SIGTERM/SIGINT. Before serving it patches moto 5.2.5:
   pair, which forces a new node group), and reports the `updateConfig` it was created with;
 * a launch template version does not inherit the template's own `launch-template` tags as a
   tag specification (moto copies them, which shows as drift on every plan);
+* Application Auto Scaling answers the tagging API (`TagResource`, `UntagResource`,
+  `ListTagsForResource`), which moto lacks: the provider reads the tags of every scalable target;
 * AWS-managed IAM policies are loaded (`MOTO_IAM_LOAD_MANAGED_POLICIES=true`),
   otherwise attaching e.g. AmazonEKSClusterPolicy returns 404.
 """
@@ -28,6 +32,7 @@ listen, and serves until SIGTERM/SIGINT. Before serving it patches moto 5.2.5:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import socket
@@ -52,6 +57,7 @@ def _patch_moto() -> None:
 
     _patch_eks()
     _patch_launch_templates()
+    _patch_application_autoscaling_tags()
 
     if moto.__version__ != EXPECTED_MOTO:
         sys.exit(
@@ -65,6 +71,14 @@ def _patch_moto() -> None:
         self.dbi_resource_id = "db-" + secrets.token_hex(13).upper()
 
     rds_models.DBInstance.__init__ = _init_with_unique_resource_id  # type: ignore[method-assign]
+
+    def _scaling_configuration_info(self: rds_models.DBCluster) -> dict[str, object] | None:
+        if not self.scaling_configuration:
+            return None
+        return original_scaling_info.fget(self)  # type: ignore[no-any-return,union-attr]
+
+    original_scaling_info = rds_models.DBCluster.scaling_configuration_info
+    rds_models.DBCluster.scaling_configuration_info = property(_scaling_configuration_info)  # type: ignore[method-assign,assignment]
 
     if not hasattr(s3_models.FakeDeleteMarker, "dispose"):
 
@@ -143,6 +157,39 @@ def _patch_launch_templates() -> None:
             ]
 
     launch_templates.LaunchTemplateVersion.__init__ = _version_without_template_tags  # type: ignore[method-assign]
+
+
+def _patch_application_autoscaling_tags() -> None:
+    from moto.applicationautoscaling import responses as aas  # noqa: PLC0415
+
+    response_class = aas.ApplicationAutoScalingResponse
+    tags: dict[str, dict[str, str]] = {}
+    original_register = response_class.register_scalable_target
+
+    def _register_keeping_tags(self: aas.ApplicationAutoScalingResponse) -> str:
+        body = original_register(self)
+        requested = self._get_param("Tags") or {}
+        if requested:
+            tags.setdefault(json.loads(body)["ScalableTargetARN"], {}).update(requested)
+        return body
+
+    def _list_tags_for_resource(self: aas.ApplicationAutoScalingResponse) -> str:
+        return json.dumps({"Tags": tags.get(self._get_param("ResourceARN"), {})})
+
+    def _tag_resource(self: aas.ApplicationAutoScalingResponse) -> str:
+        tags.setdefault(self._get_param("ResourceARN"), {}).update(self._get_param("Tags") or {})
+        return "{}"
+
+    def _untag_resource(self: aas.ApplicationAutoScalingResponse) -> str:
+        current = tags.get(self._get_param("ResourceARN"), {})
+        for key in self._get_param("TagKeys") or []:
+            current.pop(key, None)
+        return "{}"
+
+    response_class.register_scalable_target = _register_keeping_tags  # type: ignore[method-assign]
+    response_class.list_tags_for_resource = _list_tags_for_resource  # type: ignore[attr-defined]
+    response_class.tag_resource = _tag_resource  # type: ignore[attr-defined]
+    response_class.untag_resource = _untag_resource  # type: ignore[attr-defined]
 
 
 def main() -> None:
