@@ -72,8 +72,10 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
     standby = stack.other(primary)
     apps = running_apps(topo)
     pids_before = app_pids(topo)
-    if alert_state(topo, alert) != "inactive":
-        raise stack.StackError(f"{alert} is already active before the outage")
+    # A failover just before may have left it pending for an evaluation or two.
+    rollout.wait_until(
+        lambda: alert_state(topo, alert) == "inactive", 60, f"{alert} inactive before the outage"
+    )
     # Bounded: until pending (ci) or firing (full), never longer than `for` + 90 s.
     hold_limit = for_seconds + 90 if size.outage_until_firing else 60
     duration = size.baseline_seconds + hold_limit + 20 + size.tail_seconds

@@ -23,8 +23,9 @@ from rehearsal.sizes import Size
 from rehearsal.topology import APP_INSTANCES, SLOTS, Topology, app_program
 
 
-# Seconds one instance takes besides its drain: start, ready, rise in HAProxy (about 2 s here).
-STEP_OVERHEAD_SECONDS = 5
+# Seconds one instance takes besides its drain: start, ready, rise in HAProxy. About 2.5 s on an
+# idle 2-CPU machine; the load is sized for a busy one, so it outlasts the rollout.
+STEP_OVERHEAD_SECONDS = 8
 # The same, as a limit: a step slower than this fails the rehearsal.
 STEP_BUDGET_SECONDS = 12
 
@@ -126,8 +127,7 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
         haproxy.set_state(sock, "app", old, "maint")
         stack.write_app_targets(topo, running)
         active[ordinal] = SLOTS[1 - SLOTS.index(active[ordinal])]
-        if not load.running():
-            raise stack.StackError("the load ended before the rollout did; raise its duration")
+    load_covered = load.running()
     rollout_end = mark("rollout done")
     result = load.wait(timeout=duration * 3 + 30)
     mark("load ends")
@@ -136,6 +136,12 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
     before_lat = result.latency_ms(0, rollout_start)
     during_lat = result.latency_ms(rollout_start, rollout_end)
     failed = result.failed()
+    rep.check(
+        "load ran through the whole rollout",
+        "yes" if load_covered else "no: the load ended first",
+        "yes",
+        ok=load_covered,
+    )
     rep.check("requests sent", result.sent, "all answered", ok=result.unanswered == 0)
     rep.check("failed requests (non-2xx or no answer)", failed, "0", ok=failed == 0)
     rep.check(
