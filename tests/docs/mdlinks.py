@@ -75,10 +75,20 @@ def _inline(doc: Document, line: int, token: Token) -> None:
             _html(doc, line, child.content)
 
 
+def _without_front_matter(text: str) -> str:
+    """Blank out YAML front matter (GitHub does not render it), keeping the line numbers."""
+    if text.startswith("---\n"):
+        block, sep, _ = text[4:].partition("\n---\n")
+        if sep:
+            blank = "\n" * (block.count("\n") + 3)
+            return blank + text[4 + len(block) + len(sep) :]
+    return text
+
+
 @cache
 def parse(path: Path) -> Document:
     doc = Document(path)
-    tokens = _MD.parse(path.read_text(encoding="utf-8"))
+    tokens = _MD.parse(_without_front_matter(path.read_text(encoding="utf-8")))
     seen: dict[str, int] = {}
     for i, token in enumerate(tokens):
         line = (token.map[0] + 1) if token.map else 0
