@@ -49,8 +49,9 @@ module "eks" {
   create_access_entries            = var.create_access_entries
   create_pod_identity_associations = var.create_pod_identity_associations
 
+  # Keyed by ARN, so adding or removing one administrator leaves the others untouched.
   access_entries = {
-    for i, arn in var.admin_principal_arns : "admin-${i}" => {
+    for arn in var.admin_principal_arns : arn => {
       principal_arn = arn
       policy_name   = "AmazonEKSClusterAdminPolicy"
     }
