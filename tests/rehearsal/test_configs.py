@@ -211,3 +211,15 @@ def test_down_seconds_counts_each_bad_run_until_the_next_good_answer():
 
 def test_load_spec_nominal_duration():
     assert LoadSpec("http://x", concurrency=4, rate=25, requests=1000).nominal_seconds == 10
+
+
+def test_missing_programs_are_named_with_the_exact_install_line(monkeypatch, tmp_path):
+    from rehearsal import stack  # noqa: PLC0415
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(stack.StackError) as error:
+        stack.find_binaries()
+    message = str(error.value)
+    assert "apt-get install -y --no-install-recommends" in message
+    for package in ("haproxy", "supervisor", "prometheus-alertmanager", "postgresql-15", "hey"):
+        assert package in message
