@@ -25,6 +25,7 @@ MODULES = sorted(
     p.name for p in (REPO / "infra" / "modules").iterdir() if (p / "main.tf").is_file()
 )
 STACKS = ["bootstrap", "network", "registry", "cluster", "database", "ci"]
+TESTED_STACKS = sorted(s for s in STACKS if (REPO / "infra" / "stacks" / s / "tests").is_dir())
 COMMAND_TIMEOUT = 600
 
 
@@ -45,6 +46,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize `module` over the modules and `tf_dir` over every module and stack."""
     if "module" in metafunc.fixturenames:
         metafunc.parametrize("module", MODULES)
+    if "tested_stack" in metafunc.fixturenames:
+        metafunc.parametrize("tested_stack", TESTED_STACKS)
     if "tf_dir" in metafunc.fixturenames:
         metafunc.parametrize(
             "tf_dir", [f"modules/{m}" for m in MODULES] + [f"stacks/{s}" for s in STACKS]
@@ -104,7 +107,7 @@ def checked_dirs(infra_copy, run_tf) -> dict[str, list[TfResult]]:
         results = [run_tf(path, "init", "-backend=false", "-input=false", "-no-color")]
         if results[0].returncode == 0:
             results.append(run_tf(path, "validate", "-no-color"))
-            if name.startswith("modules/"):
+            if (path / "tests").is_dir():
                 results.append(run_tf(path, "test", "-no-color"))
         return name, results
 

@@ -29,6 +29,14 @@ def test_module_mock_tests(checked_dirs, module):
     assert int(summary.group(1)) >= 8, test.output
 
 
+def test_stack_mock_tests(checked_dirs, tested_stack):
+    test = _by_command(checked_dirs[f"stacks/{tested_stack}"], "test")
+    assert test.returncode == 0, test.output
+    summary = re.search(r"Success! (\d+) passed, 0 failed\.", test.output)
+    assert summary, test.output
+    assert int(summary.group(1)) >= 5, test.output
+
+
 VALIDATED = re.compile(r'variable "(\w+)" \{(?:(?!\nvariable ").)*?validation \{', re.DOTALL)
 
 
