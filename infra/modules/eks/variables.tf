@@ -232,12 +232,13 @@ variable "create_addons" {
 }
 
 variable "cluster_addons" {
-  description = "EKS add-ons to install, keyed by add-on name. `addon_version` null picks the default version for the cluster version."
+  description = "EKS add-ons to install, keyed by add-on name. `addon_version` null picks the default version for the cluster version; `configuration_values` is the add-on's JSON configuration (null keeps the add-on defaults). The default turns on the VPC CNI network policy agent: without it NetworkPolicies are accepted but not enforced."
   type = map(object({
-    addon_version = optional(string)
+    addon_version        = optional(string)
+    configuration_values = optional(string)
   }))
   default = {
-    "vpc-cni"                = {}
+    "vpc-cni"                = { configuration_values = "{\"enableNetworkPolicy\":\"true\"}" }
     "coredns"                = {}
     "kube-proxy"             = {}
     "eks-pod-identity-agent" = {}
@@ -248,6 +249,11 @@ variable "cluster_addons" {
   validation {
     condition     = alltrue([for a in ["vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"] : contains(keys(var.cluster_addons), a)])
     error_message = "cluster_addons must include the core add-ons vpc-cni, coredns, kube-proxy and eks-pod-identity-agent."
+  }
+
+  validation {
+    condition     = alltrue([for a in values(var.cluster_addons) : a.configuration_values == null || can(jsondecode(a.configuration_values))])
+    error_message = "cluster_addons: configuration_values must be a JSON document (for example jsonencode({ enableNetworkPolicy = \"true\" }))."
   }
 }
 

@@ -119,6 +119,11 @@ run "core_addons" {
     condition     = toset(keys(aws_eks_addon.this)) == toset(["vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver"])
     error_message = "The core add-ons and the EBS CSI driver must be installed."
   }
+
+  assert {
+    condition     = jsondecode(aws_eks_addon.this["vpc-cni"].configuration_values).enableNetworkPolicy == "true"
+    error_message = "The VPC CNI must run its network policy agent, or NetworkPolicies are silently not enforced."
+  }
 }
 
 run "access_entries" {
@@ -316,6 +321,19 @@ run "core_addon_missing" {
   command = plan
   variables {
     cluster_addons = { coredns = {} }
+  }
+  expect_failures = [var.cluster_addons]
+}
+
+run "invalid_addon_configuration" {
+  command = plan
+  variables {
+    cluster_addons = {
+      "vpc-cni"                = { configuration_values = "enableNetworkPolicy=true" }
+      "coredns"                = {}
+      "kube-proxy"             = {}
+      "eks-pod-identity-agent" = {}
+    }
   }
   expect_failures = [var.cluster_addons]
 }
