@@ -73,10 +73,12 @@ module "eks" {
       service_account      = "ebs-csi-controller-sa"
       managed_policy_names = ["service-role/AmazonEBSCSIDriverPolicy"]
     }
-    # Its Secrets Manager permission is added by the database stack, which owns the secret.
+    # Reads the platform's own secrets (below); read access to the database master
+    # secret is added by the database stack, which owns that secret.
     external-secrets = {
       namespace       = var.external_secrets_namespace
       service_account = var.external_secrets_service_account
+      policy_json     = data.aws_iam_policy_document.external_secrets.json
     }
   }
 }
@@ -84,6 +86,17 @@ module "eks" {
 ################################################################################
 # Workload policies
 ################################################################################
+
+# The Alertmanager receiver credentials (platform/manifests/alertmanager-receivers.yaml),
+# a secret created by hand as `<cluster name>/alertmanager-receivers`. Secrets Manager
+# appends six random characters to a secret's ARN, hence the `-*` suffix.
+data "aws_iam_policy_document" "external_secrets" {
+  statement {
+    sid       = "ReadAlertmanagerReceivers"
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = ["arn:${local.partition}:secretsmanager:${var.region}:${data.aws_caller_identity.current.account_id}:secret:${local.name}/alertmanager-receivers-*"]
+  }
+}
 
 data "aws_iam_policy_document" "cluster_autoscaler" {
   #checkov:skip=CKV_AWS_356:Describe APIs take no resource ARNs; the scaling actions are limited by the cluster-autoscaler tag condition
