@@ -82,3 +82,16 @@ resource "aws_iam_role_policy" "this" {
   role   = aws_iam_role.this[each.key].id
   policy = each.value.policy_json
 }
+
+locals {
+  managed_policies = merge([
+    for k, r in var.roles : { for a in r.managed_policy_arns : "${k}/${a}" => { role = k, policy_arn = a } }
+  ]...)
+}
+
+resource "aws_iam_role_policy_attachment" "this" {
+  for_each = local.create ? local.managed_policies : {}
+
+  role       = aws_iam_role.this[each.value.role].name
+  policy_arn = each.value.policy_arn
+}

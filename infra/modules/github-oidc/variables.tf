@@ -57,11 +57,12 @@ variable "name_prefix" {
 }
 
 variable "roles" {
-  description = "Roles keyed by a short name. `subjects` are the token subjects after `repo:<repository>:`, each `ref:refs/heads/<branch>`, `ref:refs/tags/<tag pattern>`, `environment:<name>` or `pull_request`; branch and environment names take no wildcard. `policy_json` is the role's only policy."
+  description = "Roles keyed by a short name. `subjects` are the token subjects after `repo:<repository>:`, each `ref:refs/heads/<branch>`, `ref:refs/tags/<tag pattern>`, `environment:<name>` or `pull_request`; branch and environment names take no wildcard. `policy_json` is the role's inline policy; `managed_policy_arns` attaches managed policies on top (default none)."
   type = map(object({
     description          = string
     subjects             = list(string)
     policy_json          = string
+    managed_policy_arns  = optional(list(string), [])
     max_session_duration = optional(number, 3600)
   }))
 
@@ -75,6 +76,13 @@ variable "roles" {
       can(regex("^(ref:refs/heads/[A-Za-z0-9._/-]+|ref:refs/tags/[A-Za-z0-9._/*-]+|environment:[A-Za-z0-9._-]+|pull_request)$", s))
     ])])
     error_message = "roles: every subject must be ref:refs/heads/<branch>, ref:refs/tags/<pattern>, environment:<name> or pull_request, without wildcards outside tag patterns."
+  }
+
+  validation {
+    condition = alltrue([for r in values(var.roles) : alltrue([for a in r.managed_policy_arns :
+      can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", a))
+    ])])
+    error_message = "roles: every managed_policy_arns entry must be an IAM policy ARN (arn:aws:iam::aws:policy/<name> or arn:aws:iam::<account>:policy/<name>)."
   }
 
   validation {

@@ -39,11 +39,72 @@ data "aws_iam_policy_document" "push" {
   }
 }
 
+# The deploy job verifies the image's cosign signature (stored next to the image in the
+# repository) before `helm upgrade`, so it reads the repository but never writes to it.
 data "aws_iam_policy_document" "deploy" {
   statement {
     sid       = "FindTheCluster"
     actions   = ["eks:DescribeCluster"]
     resources = [data.aws_eks_cluster.this.arn]
+  }
+
+  statement {
+    sid       = "RegistryLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ReadImagesAndSignatures"
+    actions   = ["ecr:BatchGetImage", "ecr:DescribeImages", "ecr:GetDownloadUrlForLayer"]
+    resources = [data.aws_ecr_repository.this.arn]
+  }
+}
+
+# Terraform in CI (.github/workflows/terraform.yml). Both roles read the state bucket
+# (bootstrap stack, `test-app-tfstate-<account>-<region>` unless `state_bucket_name` is set),
+# take and release S3 lock files (`<key>.tflock`) and use the state's KMS key through S3 only.
+locals {
+  state_bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${coalesce(var.state_bucket_name, "test-app-tfstate-${data.aws_caller_identity.current.account_id}-${var.region}")}"
+}
+
+data "aws_caller_identity" "current" {}
+
+data "aws_iam_policy_document" "terraform_state" {
+  statement {
+    sid       = "ListState"
+    actions   = ["s3:ListBucket"]
+    resources = [local.state_bucket_arn]
+  }
+
+  statement {
+    sid       = "ReadState"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.state_bucket_arn}/*"]
+  }
+
+  statement {
+    sid       = "Locks"
+    actions   = ["s3:PutObject", "s3:DeleteObject"]
+    resources = ["${local.state_bucket_arn}/*.tflock"]
+  }
+
+  statement {
+    sid       = "StateKeyThroughS3"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["arn:${data.aws_partition.current.partition}:kms:${var.region}:${data.aws_caller_identity.current.account_id}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${var.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:EncryptionContext:aws:s3:arn"
+      values   = [local.state_bucket_arn, "${local.state_bucket_arn}/*"]
+    }
   }
 }
 
@@ -64,6 +125,22 @@ module "github_oidc" {
       description = "GitHub Actions of ${var.github_repository}: deploy to ${local.name}"
       subjects    = coalescelist(var.deploy_subjects, ["environment:${var.environment}"])
       policy_json = data.aws_iam_policy_document.deploy.json
+    }
+    # Plans of pull requests: read everything, write nothing but lock files.
+    terraform-plan = {
+      description         = "GitHub Actions of ${var.github_repository}: terraform plan of ${local.name} (read-only)"
+      subjects            = ["pull_request"]
+      policy_json         = data.aws_iam_policy_document.terraform_state.json
+      managed_policy_arns = ["arn:${data.aws_partition.current.partition}:iam::aws:policy/ReadOnlyAccess"]
+    }
+    # Applies from main: creates IAM roles, EKS, VPCs, databases, so it is an
+    # administrator. The control is who can assume it: only jobs of the protected
+    # GitHub environment infra-<env>, whose required reviewers approve each apply.
+    terraform-apply = {
+      description         = "GitHub Actions of ${var.github_repository}: terraform apply of ${local.name} (environment infra-${var.environment})"
+      subjects            = ["environment:infra-${var.environment}"]
+      policy_json         = data.aws_iam_policy_document.terraform_state.json
+      managed_policy_arns = ["arn:${data.aws_partition.current.partition}:iam::aws:policy/AdministratorAccess"]
     }
   }
 }

@@ -4,11 +4,21 @@ output "oidc_provider_arn" {
 }
 
 output "push_role_arn" {
-  description = "Role the build workflow assumes to push images (GitHub variable `AWS_PUSH_ROLE_ARN`)."
+  description = "Role the build workflow assumes to push images (GitHub variable `AWS_CI_PUSH_ROLE_ARN`)."
   value       = module.github_oidc.role_arns["github-push"]
 }
 
 output "deploy_role_arn" {
   description = "Role the deploy workflow assumes to deploy to the cluster (GitHub variable `AWS_DEPLOY_ROLE_ARN`)."
   value       = module.github_oidc.role_arns["github-deploy"]
+}
+
+output "terraform_plan_role_arn" {
+  description = "Read-only role of Terraform plans on pull requests (GitHub variable `AWS_TERRAFORM_PLAN_ROLE_ARN_<ENV>`)."
+  value       = module.github_oidc.role_arns["terraform-plan"]
+}
+
+output "terraform_apply_role_arn" {
+  description = "Administrator role of Terraform applies, only for jobs of the GitHub environment `infra-<env>` (GitHub variable `AWS_TERRAFORM_APPLY_ROLE_ARN_<ENV>`)."
+  value       = module.github_oidc.role_arns["terraform-apply"]
 }

@@ -40,3 +40,14 @@ variable "create_cluster_access_entry" {
   type        = bool
   default     = true
 }
+
+variable "state_bucket_name" {
+  description = "State bucket the Terraform roles read (bootstrap stack output `state_bucket_name`). Null (default) means the bootstrap default `test-app-tfstate-<account>-<region>`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.state_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.state_bucket_name))
+    error_message = "state_bucket_name must be an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')."
+  }
+}

@@ -63,6 +63,31 @@ run "trust_limited_to_the_repository" {
   }
 }
 
+run "managed_policies" {
+  command = plan
+
+  variables {
+    roles = {
+      terraform-plan = {
+        description         = "plan"
+        subjects            = ["pull_request"]
+        policy_json         = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+        managed_policy_arns = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+      }
+      github-push = {
+        description = "push"
+        subjects    = ["ref:refs/heads/main"]
+        policy_json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+      }
+    }
+  }
+
+  assert {
+    condition     = [for a in aws_iam_role_policy_attachment.this : a.policy_arn] == ["arn:aws:iam::aws:policy/ReadOnlyAccess"] && aws_iam_role_policy_attachment.this["terraform-plan/arn:aws:iam::aws:policy/ReadOnlyAccess"].role == "test-app-staging-terraform-plan"
+    error_message = "Managed policies are attached only to the roles that list them."
+  }
+}
+
 run "existing_provider" {
   command = plan
 
@@ -171,6 +196,23 @@ run "session_too_long" {
         subjects             = ["ref:refs/heads/main"]
         policy_json          = "{}"
         max_session_duration = 86400
+      }
+    }
+  }
+
+  expect_failures = [var.roles]
+}
+
+run "invalid_managed_policy_arn" {
+  command = plan
+
+  variables {
+    roles = {
+      plan = {
+        description         = "plan"
+        subjects            = ["pull_request"]
+        policy_json         = "{}"
+        managed_policy_arns = ["ReadOnlyAccess"]
       }
     }
   }

@@ -64,6 +64,91 @@ run "deploy_role_finds_one_cluster_and_edits_one_namespace" {
   }
 }
 
+run "deploy_role_reads_the_repository_to_verify_signatures" {
+  command = plan
+
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.deploy.statement :
+      s.actions == toset(["ecr:BatchGetImage", "ecr:DescribeImages", "ecr:GetDownloadUrlForLayer"]) && s.resources == toset(["arn:aws:ecr:eu-central-1:123456789012:repository/test-app"])
+    ])
+    error_message = "The deploy role must read images and signatures of the test-app repository (cosign verify)."
+  }
+
+  assert {
+    condition = alltrue([for s in data.aws_iam_policy_document.deploy.statement :
+      !anytrue([for a in s.actions : contains(["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:BatchDeleteImage"], a)])
+    ])
+    error_message = "The deploy role never writes to the registry."
+  }
+
+  assert {
+    condition     = alltrue([for s in data.aws_iam_policy_document.deploy.statement : s.actions == toset(["ecr:GetAuthorizationToken"]) if contains(s.resources, "*")])
+    error_message = "Only the registry login may use a wildcard resource."
+  }
+}
+
+run "terraform_roles" {
+  command = plan
+
+  assert {
+    condition     = join(",", module.github_oidc.role_subjects["terraform-plan"]) == "repo:acme/test-app:pull_request"
+    error_message = "The plan role must trust only pull requests of the repository."
+  }
+
+  assert {
+    condition     = join(",", module.github_oidc.role_subjects["terraform-apply"]) == "repo:acme/test-app:environment:infra-staging"
+    error_message = "The apply role must trust only the protected environment infra-staging."
+  }
+
+  assert {
+    condition = alltrue([for s in data.aws_iam_policy_document.terraform_state.statement :
+      alltrue([for r in s.resources : startswith(r, "arn:aws:s3:::test-app-tfstate-123456789012-eu-central-1") || startswith(r, "arn:aws:kms:eu-central-1:123456789012:key/")])
+    ])
+    error_message = "The state policy may only name the environment's state bucket and its KMS keys."
+  }
+
+  assert {
+    condition = alltrue([for s in data.aws_iam_policy_document.terraform_state.statement :
+      s.resources == toset(["arn:aws:s3:::test-app-tfstate-123456789012-eu-central-1/*.tflock"]) if contains(s.actions, "s3:PutObject") || contains(s.actions, "s3:DeleteObject")
+    ])
+    error_message = "State writes are limited to the lock files."
+  }
+
+  assert {
+    condition = alltrue([for s in data.aws_iam_policy_document.terraform_state.statement :
+      anytrue([for c in s.condition : c.variable == "kms:ViaService" && join(",", c.values) == "s3.eu-central-1.amazonaws.com"]) if contains(s.actions, "kms:Decrypt")
+    ])
+    error_message = "The state key may only be used through S3."
+  }
+}
+
+run "terraform_roles_follow_the_environment" {
+  command = plan
+
+  variables {
+    environment       = "prod"
+    state_bucket_name = "acme-tfstate-prod"
+  }
+
+  assert {
+    condition     = join(",", module.github_oidc.role_subjects["terraform-apply"]) == "repo:acme/test-app:environment:infra-prod"
+    error_message = "The prod apply role must trust only the environment infra-prod."
+  }
+
+  assert {
+    condition     = contains(flatten([for s in data.aws_iam_policy_document.terraform_state.statement : tolist(s.resources)]), "arn:aws:s3:::acme-tfstate-prod")
+    error_message = "state_bucket_name must replace the default bucket name."
+  }
+}
+
+run "invalid_state_bucket_name" {
+  command = plan
+  variables {
+    state_bucket_name = "Not_A_Bucket"
+  }
+  expect_failures = [var.state_bucket_name]
+}
+
 run "emulator_switch_drops_the_access_entry" {
   command = plan
 
