@@ -3,7 +3,7 @@ data "aws_caller_identity" "current" {
 }
 
 data "aws_partition" "current" {
-  count = local.create_kms_key ? 1 : 0
+  count = local.create_kms_key || local.create_pull_policy ? 1 : 0
 }
 
 locals {
@@ -69,6 +69,40 @@ resource "aws_ecr_repository" "this" {
   }
 
   tags = merge({ Name = var.repository_name }, var.tags, var.repository_tags)
+}
+
+################################################################################
+# Repository policy: pulls from other accounts (read-only)
+################################################################################
+
+locals {
+  create_pull_policy = local.create && length(var.pull_account_ids) > 0
+}
+
+data "aws_iam_policy_document" "pull" {
+  count = local.create_pull_policy ? 1 : 0
+
+  statement {
+    sid = "PullFromOtherAccounts"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:BatchGetImage",
+      "ecr:DescribeImages",
+      "ecr:GetDownloadUrlForLayer",
+    ]
+
+    principals {
+      type        = "AWS"
+      identifiers = [for id in sort(var.pull_account_ids) : "arn:${data.aws_partition.current[0].partition}:iam::${id}:root"]
+    }
+  }
+}
+
+resource "aws_ecr_repository_policy" "this" {
+  count = local.create_pull_policy ? 1 : 0
+
+  repository = aws_ecr_repository.this[0].name
+  policy     = data.aws_iam_policy_document.pull[0].json
 }
 
 ################################################################################

@@ -95,3 +95,15 @@ variable "tagged_images_to_keep" {
     error_message = "tagged_images_to_keep must be between 10 and 1000."
   }
 }
+
+variable "pull_account_ids" {
+  description = "Other AWS accounts whose principals may pull from the repository (read-only: `BatchGetImage`, `GetDownloadUrlForLayer`, `BatchCheckLayerAvailability`, `DescribeImages`), e.g. the prod account when one registry in the build account serves every environment. Each principal still needs the same actions in its own IAM policy. Default none (no repository policy)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for id in var.pull_account_ids : can(regex("^[0-9]{12}$", id))])
+    error_message = "pull_account_ids must be 12-digit AWS account IDs."
+  }
+}

@@ -3,7 +3,14 @@
 ################################################################################
 
 data "aws_ecr_repository" "this" {
+  count = var.registry_account_id == null ? 1 : 0
+
   name = var.repository_name
+}
+
+locals {
+  own_registry   = var.registry_account_id == null
+  repository_arn = local.own_registry ? data.aws_ecr_repository.this[0].arn : "arn:${data.aws_partition.current.partition}:ecr:${var.region}:${var.registry_account_id}:repository/${var.repository_name}"
 }
 
 data "aws_eks_cluster" "this" {
@@ -35,7 +42,7 @@ data "aws_iam_policy_document" "push" {
       "ecr:PutImage",
       "ecr:UploadLayerPart",
     ]
-    resources = [data.aws_ecr_repository.this.arn]
+    resources = [local.repository_arn]
   }
 }
 
@@ -57,7 +64,7 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid       = "ReadImagesAndSignatures"
     actions   = ["ecr:BatchGetImage", "ecr:DescribeImages", "ecr:GetDownloadUrlForLayer"]
-    resources = [data.aws_ecr_repository.this.arn]
+    resources = [local.repository_arn]
   }
 }
 
@@ -115,12 +122,13 @@ module "github_oidc" {
   name_prefix          = local.name
   create_oidc_provider = var.create_oidc_provider
 
-  roles = {
+  roles = merge(local.own_registry ? {
     github-push = {
       description = "GitHub Actions of ${var.github_repository}: push images to ${var.repository_name}"
       subjects    = var.push_subjects
       policy_json = data.aws_iam_policy_document.push.json
     }
+    } : {}, {
     github-deploy = {
       description = "GitHub Actions of ${var.github_repository}: deploy to ${local.name}"
       subjects    = coalescelist(var.deploy_subjects, ["environment:${var.environment}"])
@@ -142,7 +150,7 @@ module "github_oidc" {
       policy_json         = data.aws_iam_policy_document.terraform_state.json
       managed_policy_arns = ["arn:${data.aws_partition.current.partition}:iam::aws:policy/AdministratorAccess"]
     }
-  }
+  })
 }
 
 ################################################################################

@@ -4,8 +4,8 @@ output "oidc_provider_arn" {
 }
 
 output "push_role_arn" {
-  description = "Role the build workflow assumes to push images (GitHub variable `AWS_CI_PUSH_ROLE_ARN`)."
-  value       = module.github_oidc.role_arns["github-push"]
+  description = "Role the build workflow assumes to push images (GitHub variable `AWS_CI_PUSH_ROLE_ARN`); null when `registry_account_id` points at another account's registry."
+  value       = try(module.github_oidc.role_arns["github-push"], null)
 }
 
 output "deploy_role_arn" {

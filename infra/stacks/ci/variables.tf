@@ -51,3 +51,14 @@ variable "state_bucket_name" {
     error_message = "state_bucket_name must be an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')."
   }
 }
+
+variable "registry_account_id" {
+  description = "Account of the ECR repository, when it is not this environment's account (prod pulling from the build account's registry). Null (default) means this account's `repository_name` and a push role; set, the deploy role reads that account's repository and no push role is created."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.registry_account_id == null || can(regex("^[0-9]{12}$", var.registry_account_id))
+    error_message = "registry_account_id must be a 12-digit AWS account ID."
+  }
+}

@@ -9,3 +9,10 @@ variable "force_delete" {
   type        = bool
   default     = false
 }
+
+variable "pull_account_ids" {
+  description = "Other AWS accounts that pull from the repository (read-only), e.g. the prod account. Default none."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}

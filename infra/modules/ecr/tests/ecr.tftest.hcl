@@ -49,6 +49,38 @@ run "lifecycle_policy" {
   }
 }
 
+run "no_repository_policy_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_ecr_repository_policy.this) == 0
+    error_message = "Without pull_account_ids the repository has no resource policy."
+  }
+}
+
+run "pull_from_other_accounts" {
+  command = plan
+
+  variables {
+    pull_account_ids = ["210987654321"]
+  }
+
+  assert {
+    condition     = join(",", flatten([for s in data.aws_iam_policy_document.pull[0].statement : [for p in s.principals : tolist(p.identifiers)]])) == "arn:aws:iam::210987654321:root"
+    error_message = "Only the listed accounts may pull."
+  }
+
+  assert {
+    condition     = one(data.aws_iam_policy_document.pull[0].statement).actions == toset(["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:DescribeImages", "ecr:GetDownloadUrlForLayer"])
+    error_message = "Other accounts get read-only actions: never push or delete."
+  }
+
+  assert {
+    condition     = aws_ecr_repository_policy.this[0].repository == "test-app"
+    error_message = "The pull policy must be attached to the repository."
+  }
+}
+
 run "key_passed_in" {
   command = apply
 
@@ -124,4 +156,12 @@ run "too_few_images_kept" {
   }
 
   expect_failures = [var.tagged_images_to_keep]
+}
+
+run "invalid_pull_account_id" {
+  command = plan
+  variables {
+    pull_account_ids = ["prod"]
+  }
+  expect_failures = [var.pull_account_ids]
 }

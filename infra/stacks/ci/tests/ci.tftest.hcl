@@ -141,6 +141,35 @@ run "terraform_roles_follow_the_environment" {
   }
 }
 
+run "prod_reads_the_build_account_registry" {
+  command = plan
+
+  variables {
+    environment         = "prod"
+    registry_account_id = "111111111111"
+  }
+
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.deploy.statement :
+      s.resources == toset(["arn:aws:ecr:eu-central-1:111111111111:repository/test-app"]) if contains(s.actions, "ecr:BatchGetImage")
+    ])
+    error_message = "With registry_account_id the deploy role reads the build account's repository."
+  }
+
+  assert {
+    condition     = !contains(keys(module.github_oidc.role_subjects), "github-push") && output.push_role_arn == null
+    error_message = "An environment without its own registry gets no push role."
+  }
+}
+
+run "invalid_registry_account_id" {
+  command = plan
+  variables {
+    registry_account_id = "staging"
+  }
+  expect_failures = [var.registry_account_id]
+}
+
 run "invalid_state_bucket_name" {
   command = plan
   variables {
