@@ -128,7 +128,10 @@ def cloud() -> _Source:
                 state = SimpleStorageServiceS3Bucket(
                     "S3 state bucket\nversioned, KMS,\nnative lock file", nodeid="state"
                 )
-            ecr = EC2ContainerRegistry("ECR test-app\nimmutable tags,\nscan on push", nodeid="ecr")
+            ecr = EC2ContainerRegistry(
+                "ECR test-app (staging/build\naccount; prod pulls\ncross-account), immutable",
+                nodeid="ecr",
+            )
             acm = CertificateManager("ACM certificate", nodeid="acm")
             secrets = SecretsManager(
                 "Secrets Manager\nAurora master secret\n(rotated)", nodeid="sm"
@@ -231,7 +234,7 @@ def delivery() -> _Source:
         oidc = IdentityAndAccessManagementIamRole(
             "IAM roles via\nGitHub OIDC\n(no keys)", nodeid="oidc"
         )
-        ecr = EC2ContainerRegistry("ECR test-app\n(immutable)", nodeid="ecr")
+        ecr = EC2ContainerRegistry("ECR test-app\n(one registry,\nimmutable tags)", nodeid="ecr")
         with Cluster("deploy.yml (environment staging)"):
             stg = ElasticKubernetesService(
                 "verify signature,\nhelm upgrade --atomic,\nsmoke test", nodeid="staging"
