@@ -1,4 +1,7 @@
-"""The ASGI application: six small routes, written against raw ASGI for a short hot path.
+"""The application: six small routes on a short hot path, served over RSGI or ASGI.
+
+granian serves it through RSGI, its native interface (about 10 % more requests per core than
+ASGI here, ADR 0001); the ASGI entry point keeps it portable to any ASGI server.
 
 | route          | answers                                                              |
 | -------------- | -------------------------------------------------------------------- |
@@ -31,6 +34,8 @@ from test_app.settings import load_settings
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, MutableMapping
 
+    from granian._granian import RSGIHTTPProtocol as RSGIProtocol
+    from granian.rsgi import Scope as RSGIScope
     from prometheus_client.metrics import Counter, Histogram
 
     from test_app.settings import Settings
@@ -39,13 +44,14 @@ if TYPE_CHECKING:
     Message = MutableMapping[str, Any]
     Receive = Callable[[], Awaitable[Message]]
     Send = Callable[[Message], Awaitable[None]]
-    Response = tuple[int, bytes, bytes]
+    Response = tuple[int, bytes, str]
+    Header = tuple[str, str]
 
 log = get_logger(__name__)
 
 VERSION = package_version("test-app")
-TEXT = b"text/plain; charset=utf-8"
-JSON = b"application/json"
+TEXT = "text/plain; charset=utf-8"
+JSON = "application/json"
 PROBES = frozenset({"/health", "/health/read", "/livez", "/readyz", "/metrics"})
 POOL_METRICS_INTERVAL = 1.0
 
@@ -87,8 +93,38 @@ class App:
         started = time.perf_counter()
         path: str = scope["path"]
         method: str = scope["method"]
+        route, status, body, headers = await self._dispatch(path, method)
+        raw = [(name.encode(), value.encode()) for name, value in headers]
+        raw.append((b"content-length", b"%d" % len(body)))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+        client = (scope.get("client") or ("", 0))[0]
+        self._done(route, method, status, started, path, client)
+
+    # -- RSGI (granian's native interface: one call per response, no message dicts) ------------
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Open the pools before the worker serves (granian calls this once per worker)."""
+        loop.run_until_complete(self.startup())
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Close the pools after the worker stopped serving."""
+        loop.run_until_complete(self.shutdown())
+
+    async def __rsgi__(self, scope: RSGIScope, proto: RSGIProtocol) -> None:
+        """Answer one RSGI request."""
+        started = time.perf_counter()
+        path, method = scope.path, scope.method
+        route, status, body, headers = await self._dispatch(path, method)
+        proto.response_bytes(status, headers, b"" if method == "HEAD" else body)
+        self._done(route, method, status, started, path, scope.client.rpartition(":")[0])
+
+    # -- shared by both interfaces ---------------------------------------------------------------
+
+    async def _dispatch(self, path: str, method: str) -> tuple[str, int, bytes, list[Header]]:
         handler = self._routes.get(path)
         route = path if handler is not None else "other"
+        headers: list[Header] = []
         if handler is None:
             status, body, content_type = 404, b"Not Found\n", TEXT
         elif method not in {"GET", "HEAD"}:
@@ -97,16 +133,18 @@ class App:
                 b"Method Not Allowed\n",
                 TEXT,
             )
+            headers.append(("allow", "GET, HEAD"))
         else:
             status, body, content_type = await handler()
-        headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(body))]
-        if status == HTTPStatus.METHOD_NOT_ALLOWED:
-            headers.append((b"allow", b"GET, HEAD"))
+        headers.append(("content-type", content_type))
         if self.draining:
             # Tell keep-alive clients (the load balancer) to reconnect elsewhere.
-            headers.append((b"connection", b"close"))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+            headers.append(("connection", "close"))
+        return route, status, body, headers
+
+    def _done(  # noqa: PLR0913, PLR0917 - the facts of one finished request
+        self, route: str, method: str, status: int, started: float, path: str, client: str
+    ) -> None:
         elapsed = time.perf_counter() - started
         self._observe(route, method, status, elapsed)
         if self.settings.access_log and (self.settings.access_log_probes or route not in PROBES):
@@ -116,7 +154,7 @@ class App:
                 path=path,
                 status=status,
                 duration_ms=round(elapsed * 1000, 3),
-                client=(scope.get("client") or ("", 0))[0],
+                client=client,
             )
 
     def _observe(self, route: str, method: str, status: int, elapsed: float) -> None:
@@ -220,7 +258,7 @@ class App:
         self.writer.publish_pool_metrics()
         if self.reader is not self.writer:
             self.reader.publish_pool_metrics()
-        return 200, metrics.render(), metrics.CONTENT_TYPE.encode()
+        return 200, metrics.render(), metrics.CONTENT_TYPE
 
     async def _version(self) -> Response:
         return 200, self._version_body, JSON

@@ -84,7 +84,7 @@ def run(settings: Settings) -> int:
         factory=True,
         address=settings.host,
         port=settings.port,
-        interface=Interfaces.ASGI,
+        interface=Interfaces.RSGI,
         workers=settings.workers,
         loop=Loops.uvloop,
         backlog=2048,
