@@ -96,23 +96,26 @@ def run_tf(terraform_env) -> Callable[..., TfResult]:
 def checked_dirs(infra_copy, run_tf) -> dict[str, list[TfResult]]:
     """`init -backend=false` + `validate` for every stack and module, `test` for every module.
 
-    The first init runs alone (it fills the shared plugin cache); the rest run three at a
-    time, which roughly halves the wall time on two cores.
+    Every init runs alone: Terraform's plugin cache is not safe for concurrent writers, and an
+    init re-installing the provider can pull the binary from under a `terraform test` running
+    elsewhere ("fork/exec ... no such file"). Once all are initialised, validate and test (which
+    never write the cache) run three at a time, which roughly halves the wall time on two cores.
     """
     dirs = {f"modules/{m}": infra_copy / "modules" / m for m in MODULES}
     dirs |= {f"stacks/{s}": infra_copy / "stacks" / s for s in STACKS}
+    inits = {
+        name: run_tf(path, "init", "-backend=false", "-input=false", "-no-color")
+        for name, path in sorted(dirs.items())
+    }
 
     def _check(name: str) -> tuple[str, list[TfResult]]:
         path = dirs[name]
-        results = [run_tf(path, "init", "-backend=false", "-input=false", "-no-color")]
+        results = [inits[name]]
         if results[0].returncode == 0:
             results.append(run_tf(path, "validate", "-no-color"))
             if (path / "tests").is_dir():
                 results.append(run_tf(path, "test", "-no-color"))
         return name, results
 
-    names = sorted(dirs)
-    first = _check(names[0])
     with ThreadPoolExecutor(max_workers=3) as pool:
-        rest = list(pool.map(_check, names[1:]))
-    return dict([first, *rest])
+        return dict(pool.map(_check, sorted(dirs)))

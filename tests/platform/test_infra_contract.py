@@ -93,3 +93,16 @@ def test_network_policy_cidrs_are_the_vpc_cidr(environment):
     policy = values["networkPolicy"]
     assert policy["ingress"]["loadBalancerCidrs"] == [vpc_cidr]
     assert policy["egress"]["databaseCidrs"] == [vpc_cidr]
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_node_group_can_hold_the_hpa_ceiling_plus_a_surge(env):
+    # Hard pod anti-affinity puts one app pod per node, and a rolling update adds one pod
+    # (maxSurge) on top of maxReplicas: the node group must be able to grow that far.
+    tfvars = hcl2.loads((INFRA / "envs" / env / "cluster.tfvars").read_text(encoding="utf-8"))
+    node_max = int(unquote(find_key(tfvars, "node_max_size")))
+    values = yaml.safe_load((CHART / f"values-{env}.yaml").read_text(encoding="utf-8"))
+    max_replicas = int(values["autoscaling"]["maxReplicas"])
+    assert node_max >= max_replicas + 1, (
+        f"{env}: node_max_size={node_max} cannot hold maxReplicas={max_replicas} + 1 surge pod"
+    )

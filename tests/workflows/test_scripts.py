@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -402,17 +403,14 @@ def deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
-# What the prod GitHub environment's HELM_VALUES_YAML holds (docs/release.md).
-PROD_ENVIRONMENT_VALUES = """
-database:
-  host: test-app-prod.cluster-abc.eu-central-1.rds.amazonaws.com
-externalSecret:
-  remoteSecretName: arn:aws:secretsmanager:eu-central-1:111122223333:secret:rds!cluster-abc
-ingress:
-  host: test-app.example.com
-  alb:
-    certificateArn: arn:aws:acm:eu-central-1:111122223333:certificate/0000
-"""
+def prod_environment_values() -> str:
+    """The prod GitHub environment's HELM_VALUES_YAML, exactly as docs/release.md shows it."""
+    text = (REPO / "docs" / "release.md").read_text()
+    match = re.search(
+        r"```yaml\n(# HELM_VALUES_YAML of the prod environment.*?)```", text, re.DOTALL
+    )
+    assert match, "docs/release.md shows no HELM_VALUES_YAML example"
+    return match.group(1)
 
 
 @pytest.mark.parametrize("env_name", ["staging", "prod"])
@@ -421,7 +419,7 @@ def test_the_values_deploy_sets_pass_the_chart_schema(env_name):
     values = yaml.safe_load((chart / "values.yaml").read_text())
     values = deep_merge(values, yaml.safe_load((chart / f"values-{env_name}.yaml").read_text()))
     if env_name == "prod":
-        values = deep_merge(values, yaml.safe_load(PROD_ENVIRONMENT_VALUES))
+        values = deep_merge(values, yaml.safe_load(prod_environment_values()))
     values = deep_merge(values, {"image": {"registry": REGISTRY, "tag": SHA, "digest": DIGEST}})
     schema = json.loads((chart / "values.schema.json").read_text())
     jsonschema.validate(values, schema)

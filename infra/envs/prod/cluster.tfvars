@@ -9,7 +9,7 @@ node_instance_types = ["m6i.large"]
 node_capacity_type  = "ON_DEMAND"
 node_min_size       = 3
 node_desired_size   = 3
-node_max_size       = 9
+node_max_size       = 11 # maxReplicas (10) + 1 for the rolling-update surge: one app pod per node
 
 # admin_principal_arns = ["arn:aws:iam::222222222222:role/AWSReservedSSO_AdministratorAccess_0123456789abcdef"]
 admin_principal_arns = []
