@@ -4,7 +4,7 @@ The upstream CRD OpenAPI schemas are not shipped by any package reachable offlin
 npm, Debian), so these schemas are written from the CRD references below and cover every field
 the chart sets: required fields, types, enums and no unknown keys in the parts the chart writes.
 Refs:
-- ServiceMonitor, PrometheusRule: https://prometheus-operator.dev/docs/api-reference/api/
+- ServiceMonitor, PrometheusRule, Probe: https://prometheus-operator.dev/docs/api-reference/api/
 - ExternalSecret, ClusterSecretStore (external-secrets.io/v1):
   https://external-secrets.io/latest/api/spec/
 """
@@ -86,6 +86,52 @@ SERVICE_MONITOR = _resource(
                         "honorLabels": {"type": "boolean"},
                         "relabelings": {"type": "array"},
                         "metricRelabelings": {"type": "array"},
+                    },
+                },
+            },
+        },
+    },
+)
+
+PROBE = _resource(
+    "monitoring.coreos.com/v1",
+    "Probe",
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["jobName", "module", "prober", "targets"],
+        "properties": {
+            "jobName": {"type": "string", "minLength": 1},
+            "module": {"type": "string", "minLength": 1},
+            "prober": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["url"],
+                "properties": {
+                    "url": {"type": "string", "pattern": r"^[a-z0-9.-]+(:[0-9]+)?$"},
+                    "scheme": {"enum": ["http", "https"]},
+                    "path": {"type": "string", "pattern": "^/"},
+                },
+            },
+            "interval": _DURATION,
+            "scrapeTimeout": _DURATION,
+            "targets": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["staticConfig"],
+                "properties": {
+                    "staticConfig": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["static"],
+                        "properties": {
+                            "static": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {"type": "string", "pattern": "^https?://"},
+                            },
+                            "labels": _LABELS,
+                        },
                     },
                 },
             },
@@ -298,6 +344,7 @@ CLUSTER_SECRET_STORE = {
 CRD_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): SERVICE_MONITOR,
     ("monitoring.coreos.com/v1", "PrometheusRule"): PROMETHEUS_RULE,
+    ("monitoring.coreos.com/v1", "Probe"): PROBE,
     ("external-secrets.io/v1", "ExternalSecret"): EXTERNAL_SECRET,
     ("external-secrets.io/v1", "ClusterSecretStore"): CLUSTER_SECRET_STORE,
 }

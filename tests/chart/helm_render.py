@@ -53,6 +53,7 @@ VALUE_SETS: dict[str, tuple[list[str], dict[str, Any]]] = {
     "ingress": (["ci/ingress-values.yaml"], {}),
     "existing-secret": (["ci/existing-secret-values.yaml"], {}),
     "namespace": (["ci/namespace-values.yaml"], {}),
+    "probe": (["ci/probe-values.yaml"], {}),
 }
 
 

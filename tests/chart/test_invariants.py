@@ -473,3 +473,49 @@ def test_helm_test_checks_health_with_the_app_image(objects):
     assert "/health" in container["command"][2]
     compile(container["command"][2], "helm-test", "exec")  # the check is valid Python
     assert pod["spec"]["restartPolicy"] == "Never"
+
+
+# External probe ----------------------------------------------------------------------------------
+
+REPO_ROOT = CHART.parent.parent
+
+
+def test_probe_matches_the_rule_and_the_blackbox_module(rendered_sets):
+    probes = [p for objects in rendered_sets.values() for p in by_kind(objects, "Probe")]
+    assert len(probes) >= 2, "expected a Probe in the prod and probe value sets"
+    rules = yaml.safe_load((REPO_ROOT / "observability" / "rules" / "test-app.yaml").read_text())
+    exprs = [r["expr"] for g in rules["groups"] for r in g["rules"] if "alert" in r]
+    modules = yaml.safe_load(
+        (REPO_ROOT / "observability" / "blackbox" / "blackbox.yml").read_text()
+    )
+    for probe in probes:
+        spec = probe["spec"]
+        assert f'probe_success{{job="{spec["jobName"]}"}}' in " ".join(exprs)
+        assert spec["module"] in modules["modules"]
+        assert spec["prober"]["path"] == "/probe"
+        (target,) = spec["targets"]["staticConfig"]["static"]
+        assert target.endswith("/health"), target
+        assert probe["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_probe_url_follows_the_ingress_host_and_tls(rendered_sets):
+    (probe,) = by_kind(rendered_sets["prod"], "Probe")
+    assert probe["spec"]["targets"]["staticConfig"]["static"] == [
+        "https://test-app.example.com/health"
+    ]
+    values = load_values(["ci/probe-values.yaml"], {"ingress": {"alb": {"certificateArn": ""}}})
+    (plain,) = by_kind(render(values), "Probe")
+    assert plain["spec"]["targets"]["staticConfig"]["static"] == [
+        "http://test-app.example.com/health"
+    ]
+    explicit = load_values(["ci/probe-values.yaml"], {"probe": {"url": "https://a.example/health"}})
+    (given,) = by_kind(render(explicit), "Probe")
+    assert given["spec"]["targets"]["staticConfig"]["static"] == ["https://a.example/health"]
+
+
+def test_probe_off_by_default_and_needs_a_host(rendered_sets):
+    assert by_kind(rendered_sets["defaults"], "Probe") == []
+    assert by_kind(rendered_sets["staging"], "Probe") == []
+    values = load_values(["ci/default-values.yaml"], {"probe": {"enabled": True}})
+    with pytest.raises(Exception, match=r"probe\.url or ingress\.host"):
+        render(values)

@@ -30,7 +30,7 @@ EXPECTED_KINDS = {
     | {"ConfigMap", "Ingress"},
     "prod": ALWAYS
     | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
-    | {"ConfigMap", "Ingress"},
+    | {"ConfigMap", "Ingress", "Probe"},
     "autoscaling-off": ALWAYS | {"ExternalSecret", "ServiceMonitor", "PrometheusRule", "ConfigMap"},
     "ingress": ALWAYS
     | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
@@ -39,6 +39,9 @@ EXPECTED_KINDS = {
     "namespace": ALWAYS
     | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
     | {"ConfigMap", "Namespace"},
+    "probe": ALWAYS
+    | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
+    | {"ConfigMap", "Ingress", "Probe"},
 }
 
 

@@ -28,6 +28,7 @@ REQUIRED_CHARTS = {
     "external-secrets",
     "metrics-server",
     "cluster-autoscaler",
+    "prometheus-blackbox-exporter",
 }
 
 
@@ -109,6 +110,8 @@ def test_install_order(addons):
     # The ClusterSecretStore needs the External Secrets CRDs.
     assert order.index("external-secrets") < order.index("cluster-secret-store")
     assert order.index("grafana-admin") < order.index("kube-prometheus-stack")
+    # The Probe CRD and the Prometheus selecting Probes come with kube-prometheus-stack.
+    assert order.index("kube-prometheus-stack") < order.index("prometheus-blackbox-exporter")
 
 
 @pytest.mark.parametrize(
@@ -271,3 +274,35 @@ def test_relative_paths_only(installer):
     for step in installer.load_steps():
         for path in (*step.values, step.path):
             assert not Path(path).is_absolute()
+
+
+def test_blackbox_exporter_add_on_is_pinned_in_monitoring(charts):
+    step = charts["prometheus-blackbox-exporter"]
+    assert step["repository"] == "https://prometheus-community.github.io/helm-charts"
+    assert step["chart"] == "prometheus-blackbox-exporter"
+    assert step["namespace"] == "monitoring"
+    assert EXACT.match(str(step["version"]))
+    assert step["values"] == "values/prometheus-blackbox-exporter.yaml"
+
+
+def test_blackbox_module_is_the_observability_one():
+    wanted = yaml.safe_load((REPO / "observability" / "blackbox" / "blackbox.yml").read_text())
+    modules = values_of("prometheus-blackbox-exporter")["config"]["modules"]
+    assert "http_health_up" in wanted["modules"]
+    assert modules["http_health_up"] == wanted["modules"]["http_health_up"]
+
+
+def test_charts_probe_reaches_the_exporter_and_is_selected():
+    objects = render(load_values(["ci/probe-values.yaml"]))
+    probe = one(objects, "Probe")
+    exporter = values_of("prometheus-blackbox-exporter")
+    service = exporter["fullnameOverride"]
+    assert probe["spec"]["prober"]["url"] == f"{service}.monitoring.svc:9115"
+    assert probe["spec"]["module"] in exporter["config"]["modules"]
+    spec = values_of("kube-prometheus-stack")["prometheus"]["prometheusSpec"]
+    wanted = spec["probeSelector"]["matchLabels"]
+    assert wanted
+    labels = probe["metadata"]["labels"]
+    assert all(labels.get(k) == v for k, v in wanted.items()), (wanted, labels)
+    assert spec["probeNamespaceSelector"] == {}
+    assert spec["probeSelectorNilUsesHelmValues"] is False

@@ -53,7 +53,7 @@ def test_dry_run_pins_every_chart_version_in_the_helm_commands():
     steps = yaml.safe_load((REPO / "platform" / "addons.yaml").read_text())["steps"]
     helm = [line for line in result.stdout.splitlines() if "$ helm upgrade --install" in line]
     charts = [s for s in steps if s["type"] == "chart"]
-    assert len(helm) == len(charts) == 5
+    assert len(helm) == len(charts) == 6
     for line, step in zip(helm, charts, strict=True):
         assert f" {step['name']} {step['chart']} " in line
         assert f"--version {step['version']} " in line
@@ -105,3 +105,16 @@ def test_real_install_without_helm_fails_clearly():
     result = run("--cluster-name", "test-app-staging", "--vpc-id", "vpc-0a1b2c3d4e5f", path="")
     assert result.returncode != 0
     assert "is not on PATH" in result.stderr
+
+
+def test_plan_lists_the_blackbox_exporter():
+    result = run(*DRY)
+    assert result.returncode == 0, result.stderr
+    (line,) = [
+        line
+        for line in result.stdout.splitlines()
+        if "$ helm upgrade --install prometheus-blackbox-exporter " in line
+    ]
+    assert "--namespace monitoring " in line
+    assert "--version 11.4.0 " in line
+    assert "prometheus-community.github.io/helm-charts" in line
