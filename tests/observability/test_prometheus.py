@@ -102,7 +102,9 @@ def test_rules_evaluate_cleanly_on_the_real_apps_series(app_under_prometheus, ru
         groups = httpx.get(f"{url}/api/v1/rules", timeout=5).json()["data"]["groups"]
         ratios = _query(url, "slo:sli_error:ratio_rate5m")
         evaluated = groups and all(g["lastEvaluation"] > "0001-01-01T00:00:00Z" for g in groups)
-        if (len(ratios) == 2 and evaluated) or time.monotonic() > deadline:
+        # 0/0 is NaN until two scrapes have seen different request counts: wait for numbers.
+        numeric = len(ratios) == 2 and all(r["value"][1] != "NaN" for r in ratios)
+        if (numeric and evaluated) or time.monotonic() > deadline:
             break
         time.sleep(1)
     loaded_files = {Path(g["file"]).name for g in groups}
