@@ -15,6 +15,7 @@ import httpx
 import pytest
 import yaml
 
+from support.process import stop, wait_until_ready
 from support.tools import REPO
 
 
@@ -221,26 +222,10 @@ def alertmanager(tool, tmp_path: Path) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"alertmanager did not start: {(tmp_path / 'alertmanager.log').read_text()}"
-                )
-            time.sleep(0.1)
+        wait_until_ready(process, f"{url}/-/ready", tmp_path / "alertmanager.log")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
 
 

@@ -13,7 +13,6 @@ import os
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from support.process import stop, wait_until_ready
 from support.tools import REPO
 
 
@@ -53,26 +53,8 @@ def _serve(
 ) -> subprocess.Popen[bytes]:
     with log.open("w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(ready_url, timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            _stop(process)
-            pytest.fail(f"{command[0]} did not start:\n{log.read_text()}")
-        time.sleep(0.1)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    wait_until_ready(process, ready_url, log)
+    return process
 
 
 def _samples(text: str) -> dict[str, float]:
@@ -110,7 +92,7 @@ def blackbox(tool, tmp_path: Path) -> Iterator[Callable[[str], dict[str, float]]
     try:
         yield probe
     finally:
-        _stop(process)
+        stop(process)
 
 
 class _Stub(http.server.BaseHTTPRequestHandler):
@@ -179,7 +161,7 @@ def test_postgres_exporter_reports_pg_up(tool, postgres, tmp_path, reachable, ex
     try:
         samples = _samples(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text)
     finally:
-        _stop(process)
+        stop(process)
     postgres_metrics = {m for m, source in ALLOW_LIST.items() if source == "postgres_exporter"}
     assert postgres_metrics <= samples.keys()
     assert samples["pg_up"] == expected

@@ -18,6 +18,7 @@ import httpx
 import pytest
 import yaml
 
+from support.process import stop, wait_until_ready
 from support.tools import REPO
 
 
@@ -65,24 +66,10 @@ def app_under_prometheus(tool, postgres, run_app, tmp_path: Path) -> Iterator[tu
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"prometheus did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)
+        wait_until_ready(process, f"{url}/-/ready", log_path, timeout=30)
         yield url, app
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def _query(url: str, expr: str) -> list[dict[str, Any]]:
