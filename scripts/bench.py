@@ -194,21 +194,24 @@ def main() -> int:
             stop(proc)
         port = free_port()
         proc, _ = start_app(cmd, {**env, "PORT": str(port)}, port)
-        time.sleep(2)  # idle
-        workers = children(proc.pid)
-        rss_main = rss_mib(proc.pid)
-        rss_workers = [rss_mib(pid) for pid in workers]
-        url = f"http://127.0.0.1:{port}/health"
-        run_wrk(url, 16, 2)  # warm-up
-        for rep in range(args.repetitions):
-            for c in conns:
-                for sample in (run_wrk(url, c, args.duration),
-                               run_pgbench(cluster.port, c, args.duration, script)):  # fmt: skip
-                    samples.append(sample)
-                    print(f"rep {rep + 1} {sample.tool:17} c={c:<3} {sample.rate:10.0f}/s "
-                          f"p50={sample.p50_ms} p99={sample.p99_ms} errors={sample.errors}",
-                          flush=True)  # fmt: skip
-        stop(proc)
+        try:
+            time.sleep(2)  # idle
+            workers = children(proc.pid)
+            rss_main = rss_mib(proc.pid)
+            rss_workers = [rss_mib(pid) for pid in workers]
+            url = f"http://127.0.0.1:{port}/health"
+            run_wrk(url, 16, 2)  # warm-up
+            for rep in range(args.repetitions):
+                for c in conns:
+                    app_run = run_wrk(url, c, args.duration)
+                    db_run = run_pgbench(cluster.port, c, args.duration, script)
+                    for sample in (app_run, db_run):
+                        samples.append(sample)
+                        print(f"rep {rep + 1} {sample.tool:17} c={c:<3} {sample.rate:10.0f}/s "
+                              f"p50={sample.p50_ms} p99={sample.p99_ms} errors={sample.errors}",
+                              flush=True)  # fmt: skip
+        finally:
+            stop(proc)  # never leave the app running, even when a measurement fails
     finally:
         cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
