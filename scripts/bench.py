@@ -22,7 +22,6 @@ import os
 import platform
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from support.image import install_like_image, system_python  # noqa: E402
 from support.postgres import PASSWORD, free_port, start_cluster  # noqa: E402
+from support.process import children, stop  # noqa: E402
 
 
 OUT = REPO / "docs" / "benchmarks"
@@ -119,7 +119,8 @@ def start_app(
 ) -> tuple[subprocess.Popen[bytes], float]:
     started = time.monotonic()
     proc = subprocess.Popen([*cmd, "--port", str(port)] if "uvicorn" in cmd else cmd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
     with httpx.Client() as client:
         while True:
             if proc.poll() is not None:
@@ -131,31 +132,11 @@ def start_app(
                 time.sleep(0.002)
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-        except (OSError, ValueError):
-            continue
-    return found
 
 
 def main() -> int:

@@ -52,4 +52,4 @@ def run_app(tmp_path: Path) -> Iterator[Callable[..., AppProcess]]:
 
     yield run
     for app in started:
-        app.stop(timeout=10)
+        app.stop()

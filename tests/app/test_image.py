@@ -22,6 +22,7 @@ import pytest
 
 from support.image import LOCK, install_like_image, system_python
 from support.postgres import free_port
+from support.process import descendants
 from support.tools import REPO
 
 
@@ -112,22 +113,6 @@ def _sandbox(tool, site: Path, env: dict[str, str], *cmd: str) -> list[str]:
     ]  # fmt: skip
 
 
-def _descendants(root: int) -> list[int]:
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError):
-            continue
-    found, frontier = [], [root]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent]
-        found += children
-        frontier += children
-    return found
-
-
 def _status(pid: int) -> dict[str, str]:
     lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     return dict(line.split(":\t", 1) for line in lines if ":\t" in line)
@@ -171,7 +156,7 @@ def test_serves_as_unprivileged_user_on_a_read_only_root(tool, image_root, postg
         assert "test_app_build_info" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
         app_pids = [
             pid
-            for pid in _descendants(proc.pid)
+            for pid in descendants(proc.pid)
             if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(system_python().encode())
         ]
         assert len(app_pids) == 3, "the main process and two workers were found"

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from support.postgres import free_port, start_cluster
+from support.process import children
 
 
 pytestmark = pytest.mark.integration
@@ -100,15 +101,7 @@ def test_database_outage_turns_health_down_then_up_without_a_restart(solo, run_a
 
 def _postgres_pids(datadir: Path) -> list[int]:
     postmaster = int((datadir / "postmaster.pid").read_text().split()[0])
-    pids = [postmaster]
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == postmaster:
-            pids.append(int(stat.parent.name))
-    return pids
+    return [postmaster, *children(postmaster)]
 
 
 def test_a_hung_database_gives_down_quickly_not_a_hung_request(solo, run_app):

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from support.postgres import free_port
+from support.process import STOP_TIMEOUT, stop
 from support.tools import REPO
 
 
@@ -45,14 +46,9 @@ class AppProcess:
     def wait(self, timeout: float = 30.0) -> int:
         return self.proc.wait(timeout=timeout)
 
-    def stop(self, timeout: float = 30.0) -> int | None:
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                return self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop(self.proc, timeout)
         return self.proc.returncode
 
 
@@ -75,7 +71,11 @@ def start_app(
     }
     log_file = log_path.open("wb")
     proc = subprocess.Popen(
-        command or app_command(), env=full_env, stdout=log_file, stderr=subprocess.STDOUT
+        command or app_command(),
+        env=full_env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: stop() can never orphan a worker
     )
     log_file.close()
     app = AppProcess(f"http://127.0.0.1:{port}", port, proc, log_path)

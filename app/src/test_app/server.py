@@ -92,6 +92,8 @@ def run(settings: Settings) -> int:
         log_dictconfig=granian_log_config(),
         log_access=False,  # the app writes its own JSON access log
         respawn_failed_workers=False,  # a dead worker ends the pod; the orchestrator restarts it
+        # Bound on stopping a worker. A stop that arrives while a worker is still opening its
+        # pool (granian's RSGI init) is sometimes only honoured at this bound (seen 1 in 10).
         workers_kill_timeout=10,
         drain_seconds=settings.drain_seconds,
     )
