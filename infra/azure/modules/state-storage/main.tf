@@ -10,7 +10,6 @@ resource "azurerm_storage_account" "this" {
   #checkov:skip=CKV2_AZURE_1:Infrastructure encryption (two layers of platform keys) is on; a customer key would need a Key Vault before the first state exists
   #checkov:skip=CKV2_AZURE_33:Operators and CI reach the state from outside any VNet; the network rules deny everything but `allowed_ip_ranges` and trusted Azure services
   #checkov:skip=CKV_AZURE_59:Public network access stays on so the listed IP ranges can reach the state; the network rules deny every other address
-  #checkov:skip=CKV2_AZURE_21:Blob read logging needs a Log Analytics workspace per account; the activity log records every control-plane change
   #checkov:skip=CKV_AZURE_33:The state account has no queue service in use
   count = local.create ? 1 : 0
 
@@ -66,6 +65,7 @@ resource "azurerm_storage_account" "this" {
 ################################################################################
 
 resource "azurerm_storage_container" "this" {
+  #checkov:skip=CKV2_AZURE_21:Blob read logging needs a Log Analytics workspace per account; the activity log records every control-plane change
   count = local.create ? 1 : 0
 
   name                  = var.container_name
