@@ -34,8 +34,10 @@ META_STRUCT = "cdktf.TerraformMetaArguments"
 class Block:
     """One resource, data source or nested block: its arguments and nested blocks."""
 
-    arguments: dict[str, bool] = field(default_factory=dict)  # name -> required
-    blocks: dict[str, tuple[bool, Block]] = field(default_factory=dict)  # name -> (required, schema)
+    # argument name -> required
+    arguments: dict[str, bool] = field(default_factory=dict)
+    # nested block name -> (required, its schema)
+    blocks: dict[str, tuple[bool, Block]] = field(default_factory=dict)
 
     def required(self) -> set[str]:
         """Names of the required arguments and blocks."""
@@ -58,7 +60,8 @@ def assembly_path(venv: Path | None = None) -> Path:
     root = venv or REPO / ".venvs" / "azurerm"
     found = sorted(root.glob(PACKAGE_GLOB))
     if len(found) != 1:
-        msg = f"expected one azurerm jsii assembly under {root}, found {found}: run scripts/bootstrap"
+        msg = f"expected one azurerm jsii assembly under {root}, found {found}"
+        msg += ": run scripts/bootstrap"
         raise FileNotFoundError(msg)
     return found[0]
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from infra_azure.azurerm_schema import Schema, assembly_path, load_schema
 from infra_azure.hcl_check import Declaration, declarations, parse
+
 from support.tools import REPO
 
 
@@ -60,9 +60,18 @@ def literal(value: object) -> object:
     return value
 
 
-def one(decls: list[Declaration], type_: str, name: str = "this") -> Declaration:
-    """The only declaration of a type and name under infra/azure."""
-    found = [d for d in decls if d.type == type_ and d.name == name]
+def one(
+    decls: list[Declaration], type_: str, name: str = "this", folder: str | None = None
+) -> Declaration:
+    """The only resource of a type and name under infra/azure (or one folder of it)."""
+    found = [
+        d
+        for d in decls
+        if d.kind == "resource"
+        and d.type == type_
+        and d.name == name
+        and (folder is None or folder in d.path.parts)
+    ]
     assert len(found) == 1, f"expected one {type_}.{name}, found {[d.address for d in found]}"
     return found[0]
 

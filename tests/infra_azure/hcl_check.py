@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import hcl2
-
 from infra_azure.azurerm_schema import Block, Schema
 
 
@@ -22,8 +21,10 @@ from infra_azure.azurerm_schema import Block, Schema
 META_ARGUMENTS = {"count", "for_each", "depends_on", "provider", "lifecycle"}
 META_BLOCKS = {"lifecycle", "provisioner", "connection", "precondition", "postcondition"}
 MARKER = "__is_block__"
-# python-hcl2 keeps comments inside a block (e.g. `#checkov:skip`) under this key.
+# python-hcl2 keeps comments inside a block (e.g. `#checkov:skip`) under these keys.
 COMMENTS = "__comments__"
+INLINE_COMMENTS = "__inline_comments__"
+IGNORED_KEYS = {MARKER, COMMENTS, INLINE_COMMENTS}
 
 
 @dataclass(frozen=True)
@@ -68,36 +69,49 @@ def _is_block_list(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(v, dict) and v.get(MARKER) for v in value)
 
 
+def _check_dynamic(entries: list[dict[str, Any]], schema: Block, where: str) -> list[str]:
+    """`dynamic "x" { content { ... } }`: x must be a nested block, content is checked as one."""
+    errors: list[str] = []
+    for entry in entries:
+        for label, dynamic in entry.items():
+            name = unquote(label)
+            if name not in schema.blocks:
+                errors.append(f"{where}: unknown nested block {name!r} (dynamic)")
+                continue
+            for content in dynamic.get("content", []):
+                errors += check_body(content, schema.blocks[name][1], f"{where}.{name}")
+    return errors
+
+
+def _check_key(key: str, value: object, schema: Block, where: str) -> list[str]:
+    """One argument or nested block of a body."""
+    if key in schema.arguments:
+        if _is_block_list(value):
+            return [f"{where}: {key!r} is an argument, written as a block"]
+        return []
+    if key in schema.blocks:
+        if not isinstance(value, list) or not _is_block_list(value):
+            return [f"{where}: {key!r} is a nested block, written as an argument"]
+        nested = schema.blocks[key][1]
+        return [e for item in value for e in check_body(item, nested, f"{where}.{key}")]
+    if key in META_ARGUMENTS | META_BLOCKS:
+        return []
+    return [f"{where}: unknown argument {key!r}"]
+
+
 def check_body(body: dict[str, Any], schema: Block, where: str) -> list[str]:
     """Errors of one block body against its schema, nested blocks included."""
     errors: list[str] = []
     given: set[str] = set()
     for key, value in body.items():
-        if key in {MARKER, COMMENTS}:
+        if key in IGNORED_KEYS:
             continue
         if key == "dynamic":
-            for entry in value:
-                for label, dynamic in entry.items():
-                    name = unquote(label)
-                    given.add(name)
-                    if name not in schema.blocks:
-                        errors.append(f"{where}: unknown nested block {name!r} (dynamic)")
-                        continue
-                    for content in dynamic.get("content", []):
-                        errors += check_body(content, schema.blocks[name][1], f"{where}.{name}")
+            given |= {unquote(label) for entry in value for label in entry}
+            errors += _check_dynamic(value, schema, where)
             continue
         given.add(key)
-        if key in schema.arguments:
-            if _is_block_list(value):
-                errors.append(f"{where}: {key!r} is an argument, written as a block")
-        elif key in schema.blocks:
-            if not _is_block_list(value):
-                errors.append(f"{where}: {key!r} is a nested block, written as an argument")
-                continue
-            for item in value:
-                errors += check_body(item, schema.blocks[key][1], f"{where}.{key}")
-        elif key not in META_ARGUMENTS | META_BLOCKS:
-            errors.append(f"{where}: unknown argument {key!r}")
+        errors += _check_key(key, value, schema, where)
     missing = sorted(schema.required() - given)
     if missing:
         errors.append(f"{where}: required {missing} not set")

@@ -122,9 +122,13 @@ def test_every_variable_and_output_is_documented_and_typed():
     assert not problems, problems
 
 
-def test_no_state_or_credentials_under_infra_azure(repo_root: Path):
+def test_no_state_or_credentials_under_infra_azure(repo_root: Path) -> None:
     files = subprocess.run(
-        ["git", "ls-files", "infra/azure"], cwd=repo_root, capture_output=True, check=True, text=True
+        ["git", "ls-files", "infra/azure"],
+        cwd=repo_root,
+        capture_output=True,
+        check=True,
+        text=True,
     ).stdout.split()
     assert len(files) >= 60
     forbidden = re.compile(r"\.tfstate|\.terraform/|\.tfplan$|\.pem$|(^|/)\.env$")

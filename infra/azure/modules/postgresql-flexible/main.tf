@@ -90,15 +90,21 @@ resource "azurerm_postgresql_flexible_server" "this" {
 # Server parameters
 ################################################################################
 
+# Logging defaults can be changed through `server_parameters`; TLS cannot (merged last).
 locals {
-  server_parameters = merge({
-    require_secure_transport     = "on"
-    ssl_min_protocol_version     = "TLSv1.2"
-    log_connections              = "on"
-    log_disconnections           = "on"
-    log_checkpoints              = "on"
-    "connection_throttle.enable" = "on"
-  }, var.server_parameters)
+  server_parameters = merge(
+    {
+      log_connections              = "on"
+      log_disconnections           = "on"
+      log_checkpoints              = "on"
+      "connection_throttle.enable" = "on"
+    },
+    var.server_parameters,
+    {
+      require_secure_transport = "on"
+      ssl_min_protocol_version = "TLSv1.2"
+    },
+  )
 }
 
 resource "azurerm_postgresql_flexible_server_configuration" "this" {

@@ -108,6 +108,11 @@ variable "standby_zone" {
     condition     = contains(["1", "2", "3"], var.standby_zone)
     error_message = "standby_zone must be 1, 2 or 3."
   }
+
+  validation {
+    condition     = var.standby_zone != var.primary_zone
+    error_message = "standby_zone must differ from primary_zone: zone-redundant HA needs two zones."
+  }
 }
 
 variable "storage_mb" {
@@ -145,7 +150,7 @@ variable "server_tags" {
 ################################################################################
 
 variable "server_parameters" {
-  description = "Server parameters on top of the module's (`require_secure_transport = on`, TLS 1.2 minimum, connection logging)."
+  description = "Server parameters on top of the module's connection logging. `require_secure_transport = on` and TLS 1.2 minimum always apply (they are merged last)."
   type        = map(string)
   default     = {}
   nullable    = false
