@@ -45,7 +45,7 @@ PROD_INSTALL_TIME = {
 }
 
 # On AKS: the virtual endpoint hosts of the Azure database stack, and in prod the Key Vault
-# certificate application routing serves (docs/azure/04-deploy-the-app.md).
+# certificate application routing serves (docs/getting-started-azure.md, phase 6).
 AKS_INSTALL_TIME = {
     "database": {
         "host": "test-app-prod.writer.postgres.database.azure.com",
