@@ -19,13 +19,14 @@ data "azurerm_key_vault" "this" {
   resource_group_name = "${local.name}-cluster"
 }
 
-data "azurerm_storage_account" "state" {
-  name                = var.state_storage_account_name
-  resource_group_name = var.state_resource_group_name
-}
-
 locals {
-  state_container_id = "${data.azurerm_storage_account.state.id}/blobServices/default/containers/${var.state_container_name}"
+  # Built from names: reading the account would need more than the blob role CI holds on it.
+  state_container_id = join("/", [
+    data.azurerm_subscription.current.id,
+    "resourceGroups", var.state_resource_group_name,
+    "providers/Microsoft.Storage/storageAccounts", var.state_storage_account_name,
+    "blobServices/default/containers", var.state_container_name,
+  ])
   # The environment's resource groups: the only scopes the apply identity may change.
   resource_group_ids = [
     for stack in ["network", "registry", "cluster", "database", "ci"] :
