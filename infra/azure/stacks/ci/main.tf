@@ -90,7 +90,7 @@ module "github_oidc" {
     # Applies from a protected GitHub environment: changes the environment's resource
     # groups only (Contributor plus role assignments there), never the subscription.
     apply = {
-      subjects = ["environment:${var.environment}-infra"]
+      subjects = ["environment:infra-${var.environment}"]
       role_assignments = concat(
         [for id in local.resource_group_ids : { scope = id, role_definition_name = "Contributor" }],
         [for id in local.resource_group_ids : { scope = id, role_definition_name = "Role Based Access Control Administrator" }],
