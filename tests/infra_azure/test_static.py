@@ -133,3 +133,33 @@ def test_no_state_or_credentials_under_infra_azure(repo_root: Path) -> None:
     assert len(files) >= 60
     forbidden = re.compile(r"\.tfstate|\.terraform/|\.tfplan$|\.pem$|(^|/)\.env$")
     assert not [f for f in files if forbidden.search(f)]
+
+
+def _convention(thing: str) -> str:
+    text = (AZURE.parents[1] / "docs" / "conventions.md").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        match = re.search(r"`([^`]+)`", cells[1]) if len(cells) >= 2 else None
+        if match and cells[0].startswith(thing):
+            return match.group(1)
+    raise AssertionError(f"docs/conventions.md has no row starting with {thing!r}")
+
+
+def test_region_version_and_names_follow_the_conventions():
+    region = _convention("Azure region")
+    version = _convention("EKS / Kubernetes version")
+    common = parse(AZURE / "stacks" / "network" / "common_variables.tf")
+    location = next(g['"location"'] for g in common["variable"] if '"location"' in g)
+    assert literal(location["default"]) == region
+    assert literal(common["locals"][0]["name"]) == "test-app-${var.environment}"
+    for env in ENVIRONMENTS:
+        for stack in STACKS:
+            values = parse(AZURE / "envs" / env / f"{stack}.tfvars")
+            assert literal(values.get("location", f'"{region}"')) == region, (env, stack)
+        cluster = parse(AZURE / "envs" / env / "cluster.tfvars")
+        assert literal(cluster["kubernetes_version"]) == version, env
+    groups = _convention("Azure resource groups")
+    assert groups == "test-app-<env>-<stack>"
+    for stack in ("network", "registry", "cluster", "database", "ci"):
+        main = (AZURE / "stacks" / stack / "main.tf").read_text(encoding="utf-8")
+        assert f'name     = "${{local.name}}-{stack}"' in main, stack
