@@ -83,10 +83,10 @@ module "key_vault" {
   secret_reader_principal_ids = {
     external-secrets = module.aks.workload_identity_principal_ids["external-secrets"]
   }
-  # Whoever applies this stack writes the database secret when applying the database stack.
-  secret_officer_principal_ids = {
-    operator = data.azurerm_client_config.current.object_id
-  }
+  # The people who apply the database stack by hand (it writes the app's credentials); the
+  # pipeline's apply identity gets the same role from the ci stack. Listed by object ID, not
+  # "whoever runs this", so a run by another principal changes nothing.
+  secret_officer_principal_ids = var.key_vault_secret_officer_object_ids
 
   tags = local.tags
 }

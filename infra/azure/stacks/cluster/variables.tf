@@ -64,6 +64,13 @@ variable "key_vault_name" {
   type        = string
 }
 
+variable "key_vault_secret_officer_object_ids" {
+  description = "Entra ID object IDs (users or groups) that may write Key Vault secrets, keyed by a stable name, e.g. `{ operator = \"...\" }` (`az ad signed-in-user show --query id`)."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}
+
 variable "key_vault_allowed_ip_ranges" {
   description = "Public addresses allowed to reach the vault's data plane (the Terraform runs that write secrets)."
   type        = list(string)
