@@ -11,8 +11,9 @@
 # Uses the current kubeconfig context (CI: `aws eks update-kubeconfig --name test-app-ENV`).
 #
 # Environment: HELM (default helm), RELEASE (test-app), NAMESPACE (test-app),
-# HELM_TIMEOUT (10m), EXTRA_VALUES (a values file applied after values-ENV.yaml: what only
-# the target account knows, e.g. database.host, externalSecret.remoteSecretName,
+# HELM_TIMEOUT (10m), VALUES_FILE (the chart's values file of the environment, default
+# values-ENV.yaml; values-aks-ENV.yaml on Azure), EXTRA_VALUES (a values file applied after it:
+# what only the target account knows, e.g. database.host, externalSecret.remoteSecretName,
 # ingress.alb.certificateArn; CI writes it from the GitHub environment's HELM_VALUES_YAML).
 set -euo pipefail
 
@@ -32,8 +33,11 @@ esac
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 chart="$root/charts/test-app"
-values="$chart/values-$env_name.yaml"
-[[ -f "$values" ]] || die "values file for '$env_name' is missing: charts/test-app/values-$env_name.yaml"
+values_file="${VALUES_FILE:-values-$env_name.yaml}"
+[[ "$values_file" =~ ^values-([a-z]+-)?$env_name\.yaml$ ]] ||
+  die "VALUES_FILE must be values-$env_name.yaml or values-<cloud>-$env_name.yaml, got '$values_file'"
+values="$chart/$values_file"
+[[ -f "$values" ]] || die "values file for '$env_name' is missing: charts/test-app/$values_file"
 
 extra=()
 if [[ -n "${EXTRA_VALUES:-}" ]]; then

@@ -49,6 +49,13 @@ from diagrams.aws.security import (
     SecretsManager,
 )
 from diagrams.aws.storage import SimpleStorageServiceS3Bucket
+from diagrams.azure.compute import AKS, ContainerRegistries
+from diagrams.azure.database import DatabaseForPostgresqlServers
+from diagrams.azure.identity import ManagedIdentities
+from diagrams.azure.network import DNSZones, LoadBalancers, PrivateEndpoint
+from diagrams.azure.networking import Nat
+from diagrams.azure.security import KeyVaults
+from diagrams.azure.storage import StorageAccounts
 from diagrams.generic.blank import Blank
 from diagrams.k8s.clusterconfig import HPA
 from diagrams.k8s.compute import Deploy, Pod
@@ -75,11 +82,11 @@ GRAPH = {"fontsize": "22", "pad": "0.5", "nodesep": "0.5", "ranksep": "0.9"}
 NODE = {"fontsize": "12"}
 
 
-def _prod_values() -> dict[str, Any]:
-    """Read the chart's prod values (defaults + values-prod.yaml), so labels follow the chart."""
+def _prod_values(prod_file: str = "values-prod.yaml") -> dict[str, Any]:
+    """Read the chart's prod values (defaults + `prod_file`), so labels follow the chart."""
     chart = REPO / "charts" / "test-app"
     merged: dict[str, Any] = {}
-    for name in ("values.yaml", "values-prod.yaml"):
+    for name in ("values.yaml", prod_file):
         layer = yaml.safe_load((chart / name).read_text()) or {}
         for key, value in layer.items():
             if isinstance(value, dict) and isinstance(merged.get(key), dict):
@@ -93,6 +100,10 @@ PROD = _prod_values()
 HPA_RANGE = f"{PROD['autoscaling']['minReplicas']}..{PROD['autoscaling']['maxReplicas']}"
 HPA_TARGET = PROD["autoscaling"]["targetCPUUtilizationPercentage"]
 PDB_MIN = PROD["podDisruptionBudget"]["minAvailable"]
+AKS_PROD = _prod_values("values-aks-prod.yaml")
+AKS_HPA_RANGE = (
+    f"{AKS_PROD['autoscaling']['minReplicas']}..{AKS_PROD['autoscaling']['maxReplicas']}"
+)
 
 
 class _Source(Diagram):  # type: ignore[misc]
@@ -171,6 +182,66 @@ def cloud() -> _Source:
         kms - Edge(style="dotted") - secrets
         kms - Edge(style="dotted") - writer
         kms - Edge(style="dotted") - state
+    return d
+
+
+def cloud_azure() -> _Source:
+    """Draw the Azure architecture of one environment (infra/azure: not applied from here)."""
+    title = "test-app on Azure: one environment (germanywestcentral, 3 zones)"
+    with _diagram(title, "cloud-azure") as d:
+        users = Users("users", nodeid="users")
+        dns = DNSZones("Azure DNS\n(your zone)", nodeid="dns")
+        with Cluster("Azure subscription of the environment"):
+            with Cluster("Terraform state (bootstrap stack)"):
+                state = StorageAccounts(
+                    "storage account\nversioned, soft delete,\nEntra ID only, blob lease lock",
+                    nodeid="state",
+                )
+            acr = ContainerRegistries(
+                "ACR Premium test-app\nzone-redundant,\nno admin user", nodeid="acr"
+            )
+            identities = ManagedIdentities(
+                "managed identities\n(workload identity,\nGitHub federated credentials)",
+                nodeid="identities",
+            )
+            with Cluster("VNet (network stack): nodes, endpoints, database subnets"):
+                nat = Nat("NAT gateway\n(static egress address)", nodeid="nat")
+                with Cluster("node subnet (cluster stack)"):
+                    lb = LoadBalancers(
+                        "public load balancer\n(application routing\nNGINX, HTTPS)", nodeid="lb"
+                    )
+                    aks = AKS(
+                        "AKS 1.33, Entra ID + Azure RBAC\nsystem pool over 3 zones,\n"
+                        "one user pool per zone\n(cluster autoscaler)",
+                        nodeid="aks",
+                    )
+                    pods = Pod(
+                        f"test-app pods\n(HPA {AKS_HPA_RANGE}),\nCilium policies", nodeid="pods"
+                    )
+                with Cluster("private endpoint subnet"):
+                    endpoint = PrivateEndpoint("private endpoint", nodeid="endpoint")
+                    vault = KeyVaults("Key Vault\ndatabase secret,\ncertificate", nodeid="vault")
+                with Cluster("delegated database subnet (database stack)"):
+                    writer = DatabaseForPostgresqlServers(
+                        "PostgreSQL flexible server\nzone-redundant HA\n(writer endpoint)",
+                        nodeid="writer",
+                    )
+                    reader = DatabaseForPostgresqlServers(
+                        "read replica(s)\n(reader endpoint)", nodeid="reader"
+                    )
+        users >> dns
+        users >> Edge(label="HTTPS") >> lb
+        lb >> Edge(label="pods :8080") >> pods
+        aks - pods
+        pods >> Edge(label="writer :5432 TLS") >> writer
+        pods >> Edge(label="reader :5432 TLS") >> reader
+        writer >> Edge(label="replication", style="dashed") >> reader
+        aks >> Edge(label="pull by digest\n(kubelet identity)") >> acr
+        aks >> Edge(label="egress") >> nat
+        vault >> Edge(label="External Secrets\n(workload identity)", style="dashed") >> pods
+        endpoint - vault
+        identities - Edge(style="dotted") - vault
+        identities - Edge(style="dotted") - state
     return d
 
 
@@ -312,6 +383,7 @@ def rehearsal() -> _Source:
 
 DIAGRAMS: dict[str, Callable[[], _Source]] = {
     "cloud": cloud,
+    "cloud-azure": cloud_azure,
     "in-cluster": in_cluster,
     "delivery": delivery,
     "request-path": request_path,

@@ -4,9 +4,9 @@
     python scripts/terraform/module_docs.py --check    # exit 1 when a table is stale
 
 The tables sit between `<!-- BEGIN_TF_DOCS -->` and `<!-- END_TF_DOCS -->` in each
-`infra/modules/<name>/README.md` (the markers terraform-docs uses, so the tool can
-take over where it is installed). They are generated from `variables.tf` and
-`outputs.tf` with python-hcl2; text outside the markers is left alone.
+`infra/modules/<name>/README.md` and `infra/azure/modules/<name>/README.md` (the markers
+terraform-docs uses, so the tool can take over where it is installed). They are generated
+from `variables.tf` and `outputs.tf` with python-hcl2; text outside the markers is left alone.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from hcl2.utils import SerializationOptions
 
 
 REPO = Path(__file__).resolve().parents[2]
-MODULES = REPO / "infra" / "modules"
+MODULE_ROOTS = (REPO / "infra" / "modules", REPO / "infra" / "azure" / "modules")
 BEGIN = "<!-- BEGIN_TF_DOCS -->"
 END = "<!-- END_TF_DOCS -->"
 OPTIONS = SerializationOptions(strip_string_quotes=True, with_comments=False)
@@ -139,7 +139,7 @@ def update(readme: Path, section: str) -> str:
 
 def modules() -> list[Path]:
     """Return every module folder."""
-    return sorted(p for p in MODULES.iterdir() if (p / "main.tf").is_file())
+    return sorted(p for root in MODULE_ROOTS for p in root.iterdir() if (p / "main.tf").is_file())
 
 
 def main() -> int:

@@ -44,6 +44,28 @@ PROD_INSTALL_TIME = {
     },
 }
 
+# On AKS: the virtual endpoint hosts of the Azure database stack, and in prod the Key Vault
+# certificate application routing serves (docs/getting-started-azure.md, phase 6).
+AKS_INSTALL_TIME = {
+    "database": {
+        "host": "test-app-prod.writer.postgres.database.azure.com",
+        "readHost": "test-app-prod.reader.postgres.database.azure.com",
+    },
+}
+AKS_PROD_INSTALL_TIME = {
+    **AKS_INSTALL_TIME,
+    "image": {"digest": "sha256:" + "0123456789abcdef" * 4},
+    "ingress": {
+        "host": "test-app.example.com",
+        "annotations": {
+            "kubernetes.azure.com/tls-cert-keyvault-uri": (
+                "https://acme-test-app-prod.vault.azure.net/certificates/test-app"
+            )
+        },
+        "tls": [{"hosts": ["test-app.example.com"], "secretName": "keyvault-test-app"}],
+    },
+}
+
 # name -> (values files relative to the chart, extra values given with --set)
 VALUE_SETS: dict[str, tuple[list[str], dict[str, Any]]] = {
     "defaults": (["ci/default-values.yaml"], {}),
@@ -54,6 +76,8 @@ VALUE_SETS: dict[str, tuple[list[str], dict[str, Any]]] = {
     "existing-secret": (["ci/existing-secret-values.yaml"], {}),
     "namespace": (["ci/namespace-values.yaml"], {}),
     "probe": (["ci/probe-values.yaml"], {}),
+    "aks-staging": (["values-aks-staging.yaml"], AKS_INSTALL_TIME),
+    "aks-prod": (["values-aks-prod.yaml"], AKS_PROD_INSTALL_TIME),
 }
 
 

@@ -31,6 +31,12 @@ EXPECTED_KINDS = {
     "prod": ALWAYS
     | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
     | {"ConfigMap", "Ingress", "Probe"},
+    "aks-staging": ALWAYS
+    | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
+    | {"ConfigMap", "Ingress"},
+    "aks-prod": ALWAYS
+    | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
+    | {"ConfigMap", "Ingress", "Probe"},
     "autoscaling-off": ALWAYS | {"ExternalSecret", "ServiceMonitor", "PrometheusRule", "ConfigMap"},
     "ingress": ALWAYS
     | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}

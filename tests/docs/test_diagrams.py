@@ -13,7 +13,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "docs" / "diagrams"
-EXPECTED = {"cloud", "in-cluster", "delivery", "request-path", "rehearsal"}
+EXPECTED = {"cloud", "cloud-azure", "in-cluster", "delivery", "request-path", "rehearsal"}
 
 
 def test_every_diagram_of_the_issue_is_defined(diagrams_script):

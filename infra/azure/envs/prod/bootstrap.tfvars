@@ -1,0 +1,4 @@
+environment = "prod"
+location    = "germanywestcentral"
+# Your workstation's and CI's public egress addresses; everything else is denied.
+state_allowed_ip_ranges = []

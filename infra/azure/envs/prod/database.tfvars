@@ -1,0 +1,9 @@
+environment    = "prod"
+location       = "germanywestcentral"
+key_vault_name = "acme-test-app-prod"
+engine_version = "16"
+sku_name       = "GP_Standard_D4ds_v5"
+
+backup_retention_days        = 35
+geo_redundant_backup_enabled = true
+replica_zones                = ["2", "3"]

@@ -1,0 +1,3 @@
+environment   = "prod"
+location      = "germanywestcentral"
+registry_name = "acmetestappprod" # unique across Azure: replace acme with yours

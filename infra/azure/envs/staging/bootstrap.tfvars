@@ -1,0 +1,4 @@
+environment = "staging"
+location    = "germanywestcentral"
+# Your workstation's and CI's public egress addresses; everything else is denied.
+state_allowed_ip_ranges = []

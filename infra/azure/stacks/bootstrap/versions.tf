@@ -1,0 +1,13 @@
+terraform {
+  required_version = ">= 1.10"
+
+  required_providers {
+    azurerm = {
+      source  = "hashicorp/azurerm"
+      version = "4.55.0"
+    }
+  }
+
+  # Local state: this stack creates the storage account every other stack keeps its state in.
+  backend "local" {}
+}

@@ -1,0 +1,45 @@
+variable "github_repository" {
+  description = "The GitHub repository (`owner/name`) whose workflows may use the identities."
+  type        = string
+}
+
+variable "push_subjects" {
+  description = "GitHub OIDC subjects that may push images, e.g. `ref:refs/heads/main`. Azure matches subjects exactly (no wildcards): release tags push from a GitHub environment instead."
+  type        = list(string)
+  default     = ["ref:refs/heads/main"]
+  nullable    = false
+}
+
+variable "deploy_namespaces" {
+  description = "Namespaces the deploy identity may write to (Azure RBAC Writer on each)."
+  type        = list(string)
+  default     = ["test-app"]
+  nullable    = false
+}
+
+variable "registry_name" {
+  description = "Name of the registry stack's registry."
+  type        = string
+}
+
+variable "key_vault_name" {
+  description = "Name of the cluster stack's Key Vault."
+  type        = string
+}
+
+variable "state_resource_group_name" {
+  description = "Resource group of the state storage account (bootstrap stack output)."
+  type        = string
+  default     = "test-app-tfstate"
+}
+
+variable "state_storage_account_name" {
+  description = "Name of the state storage account (bootstrap stack output)."
+  type        = string
+}
+
+variable "state_container_name" {
+  description = "Name of the state container (bootstrap stack output)."
+  type        = string
+  default     = "tfstate"
+}

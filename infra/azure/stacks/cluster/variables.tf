@@ -1,0 +1,79 @@
+variable "kubernetes_version" {
+  description = "Kubernetes minor version of the cluster, e.g. `1.33`."
+  type        = string
+  default     = "1.33"
+}
+
+variable "registry_name" {
+  description = "Name of the registry stack's registry (the kubelet identity gets AcrPull on it)."
+  type        = string
+}
+
+variable "admin_group_object_ids" {
+  description = "Entra ID groups with cluster-admin (Azure RBAC); local accounts are off."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "api_server_authorized_ip_ranges" {
+  description = "CIDR ranges allowed to reach the API server. Empty (default) leaves it public behind Entra ID, as GitHub-hosted runners deploy."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "system_node_vm_size" {
+  description = "VM size of the system pool."
+  type        = string
+  default     = "Standard_D4ds_v5"
+}
+
+variable "user_node_vm_size" {
+  description = "VM size of the three per-zone user pools."
+  type        = string
+  default     = "Standard_D4ds_v5"
+}
+
+variable "user_node_min_count_per_zone" {
+  description = "Minimum nodes of each zone's user pool."
+  type        = number
+  default     = 1
+}
+
+variable "user_node_max_count_per_zone" {
+  description = "Maximum nodes of each zone's user pool."
+  type        = number
+  default     = 3
+}
+
+variable "external_secrets_namespace" {
+  description = "Namespace of the External Secrets Operator (platform/)."
+  type        = string
+  default     = "external-secrets"
+}
+
+variable "external_secrets_service_account" {
+  description = "ServiceAccount of the External Secrets Operator."
+  type        = string
+  default     = "external-secrets"
+}
+
+variable "key_vault_name" {
+  description = "Name of the Key Vault, unique across Azure (3 to 24 characters)."
+  type        = string
+}
+
+variable "key_vault_secret_officer_object_ids" {
+  description = "Entra ID object IDs (users or groups) that may write Key Vault secrets, keyed by a stable name, e.g. `{ operator = \"...\" }` (`az ad signed-in-user show --query id`)."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}
+
+variable "key_vault_allowed_ip_ranges" {
+  description = "Public addresses allowed to reach the vault's data plane (the Terraform runs that write secrets)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}

@@ -1,0 +1,76 @@
+################################################################################
+# Network and vault (looked up by name)
+################################################################################
+
+data "azurerm_client_config" "current" {}
+
+data "azurerm_virtual_network" "this" {
+  name                = local.name
+  resource_group_name = "${local.name}-network"
+}
+
+data "azurerm_subnet" "database" {
+  name                 = "database"
+  virtual_network_name = data.azurerm_virtual_network.this.name
+  resource_group_name  = data.azurerm_virtual_network.this.resource_group_name
+}
+
+data "azurerm_key_vault" "this" {
+  name                = var.key_vault_name
+  resource_group_name = "${local.name}-cluster"
+}
+
+################################################################################
+# Database
+################################################################################
+
+resource "azurerm_resource_group" "this" {
+  name     = "${local.name}-database"
+  location = var.location
+
+  tags = local.tags
+}
+
+resource "random_password" "administrator" {
+  length  = 32
+  special = false
+}
+
+module "postgresql" {
+  source = "../../modules/postgresql-flexible"
+
+  name                         = local.name
+  resource_group_name          = azurerm_resource_group.this.name
+  location                     = var.location
+  engine_version               = var.engine_version
+  sku_name                     = var.sku_name
+  storage_mb                   = var.storage_mb
+  delegated_subnet_id          = data.azurerm_subnet.database.id
+  virtual_network_id           = data.azurerm_virtual_network.this.id
+  tenant_id                    = data.azurerm_client_config.current.tenant_id
+  administrator_password       = random_password.administrator.result
+  backup_retention_days        = var.backup_retention_days
+  geo_redundant_backup_enabled = var.geo_redundant_backup_enabled
+  replica_zones                = var.replica_zones
+
+  tags = local.tags
+}
+
+################################################################################
+# Credentials for the app (External Secrets copies them into the cluster)
+################################################################################
+
+# JSON with `username` and `password`, the shape the chart's ExternalSecret maps
+# (`externalSecret.remoteProperties`), like the Aurora-managed secret on AWS.
+resource "azurerm_key_vault_secret" "database" {
+  #checkov:skip=CKV_AZURE_41:The password itself does not expire; an expiry date on the secret would only make External Secrets' reads fail after it
+  name         = "${local.name}-database"
+  key_vault_id = data.azurerm_key_vault.this.id
+  content_type = "application/json"
+  value = jsonencode({
+    username = "test_app"
+    password = random_password.administrator.result
+  })
+
+  tags = local.tags
+}

@@ -1,0 +1,14 @@
+output "writer_endpoint" {
+  description = "Writer host: the chart's `database.host`."
+  value       = module.postgresql.writer_endpoint
+}
+
+output "reader_endpoint" {
+  description = "Reader host: the chart's `database.readHost`."
+  value       = module.postgresql.reader_endpoint
+}
+
+output "database_secret_name" {
+  description = "Key Vault secret with the app's user and password: the chart's `externalSecret.remoteSecretName`."
+  value       = azurerm_key_vault_secret.database.name
+}

@@ -1,0 +1,18 @@
+terraform {
+  required_version = ">= 1.10"
+
+  required_providers {
+    azurerm = {
+      source  = "hashicorp/azurerm"
+      version = "4.55.0"
+    }
+    random = {
+      source  = "hashicorp/random"
+      version = "3.7.2"
+    }
+  }
+
+  # Partial configuration: infra/azure/envs/<env>/backend.tfbackend plus
+  # key = "<env>/<stack>.tfstate". The azurerm backend locks the state with a blob lease.
+  backend "azurerm" {}
+}

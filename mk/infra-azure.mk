@@ -1,0 +1,13 @@
+# Infrastructure on Azure (infra/azure): docs/getting-started-azure.md. No azurerm provider binary
+# runs here, so `terraform validate`, plan and apply never run for Azure in this repository.
+#
+#   make infra-azure-check   fmt, HCL parse, azurerm 4.55.0 schema check, checkov, invariants,
+#                            and the chart rendered with the AKS values (no cloud)
+
+.PHONY: infra-azure-check
+infra-azure-check: bootstrap ## Azure Terraform: fmt, schema check, checkov, invariants; AKS chart values (no cloud)
+	$(PYTEST) tests/infra_azure tests/chart/test_aks.py $(PYTEST_ARGS)
+
+.PHONY: infra-azure-fmt
+infra-azure-fmt: ## Azure Terraform: format every .tf and .tfvars file under infra/azure
+	terraform fmt -recursive infra/azure

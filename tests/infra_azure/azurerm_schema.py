@@ -1,0 +1,140 @@
+"""The azurerm provider schema, read offline from the prebuilt CDKTF bindings' jsii assembly.
+
+PyPI's `cdktf-cdktf-provider-azurerm` (installed in `.venvs/azurerm` from
+requirements/venv-azurerm.txt) ships `_jsii/provider-azurerm@<version>.jsii.tgz`, whose
+`package/.jsii` describes every resource and data source as a config struct: one property per
+argument or nested block, `optional` unless Terraform requires it, and a docs link
+`.../docs/<resources|data-sources>/<type>#<argument>` whose anchor is the Terraform name (the
+property names themselves are camelCase). Nested blocks are properties whose type is another
+struct. Nothing is cached: the assembly is read once per test session.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from support.tools import REPO
+
+
+PROVIDER_VERSION = "4.55.0"
+PACKAGE_GLOB = "lib/python3*/site-packages/cdktf_cdktf_provider_azurerm/_jsii/*.jsii.tgz"
+DOC_LINK = re.compile(
+    r"registry\.terraform\.io/providers/hashicorp/azurerm/(?P<version>[\d.]+)/docs/"
+    r"(?P<kind>resources|data-sources)/(?P<type>\w+)#(?P<arg>\w+)"
+)
+META_STRUCT = "cdktf.TerraformMetaArguments"
+
+
+@dataclass
+class Block:
+    """One resource, data source or nested block: its arguments and nested blocks."""
+
+    # argument name -> required
+    arguments: dict[str, bool] = field(default_factory=dict)
+    # nested block name -> (required, its schema)
+    blocks: dict[str, tuple[bool, Block]] = field(default_factory=dict)
+
+    def required(self) -> set[str]:
+        """Names of the required arguments and blocks."""
+        return {n for n, r in self.arguments.items() if r} | {
+            n for n, (r, _) in self.blocks.items() if r
+        }
+
+
+@dataclass
+class Schema:
+    """Every resource and data source of the provider, by Terraform type name."""
+
+    version: str
+    resources: dict[str, Block]
+    data_sources: dict[str, Block]
+
+
+def assembly_path(venv: Path | None = None) -> Path:
+    """The jsii tarball of the installed bindings; raises when the environment is missing."""
+    root = venv or REPO / ".venvs" / "azurerm"
+    found = sorted(root.glob(PACKAGE_GLOB))
+    if len(found) != 1:
+        msg = f"expected one azurerm jsii assembly under {root}, found {found}"
+        msg += ": run scripts/bootstrap"
+        raise FileNotFoundError(msg)
+    return found[0]
+
+
+def _doc_link(prop: dict[str, Any]) -> re.Match[str] | None:
+    docs = prop.get("docs", {})
+    return DOC_LINK.search(docs.get("summary", "") + " " + docs.get("remarks", ""))
+
+
+def _struct_fqn(type_ref: dict[str, Any], types: dict[str, Any]) -> str | None:
+    """The struct a property's type names (directly, in a list, or in a union), if any."""
+    candidates = [type_ref]
+    while candidates:
+        ref = candidates.pop()
+        fqn = ref.get("fqn")
+        if fqn in types and types[fqn].get("datatype"):
+            return str(fqn)
+        if "collection" in ref:
+            candidates.append(ref["collection"]["elementtype"])
+        if "union" in ref:
+            candidates.extend(ref["union"]["types"])
+    return None
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class _Builder:
+    def __init__(self, types: dict[str, Any]) -> None:
+        self.types = types
+        self.cache: dict[str, Block] = {}
+
+    def block(self, fqn: str) -> Block:
+        if fqn in self.cache:
+            return self.cache[fqn]
+        block = Block()
+        self.cache[fqn] = block
+        for prop in self.types[fqn].get("properties", []):
+            link = _doc_link(prop)
+            name = link.group("arg") if link else _snake(prop["name"])
+            required = not prop.get("optional", False)
+            nested = _struct_fqn(prop["type"], self.types)
+            if nested is None:
+                block.arguments[name] = required
+            else:
+                block.blocks[name] = (required, self.block(nested))
+        return block
+
+
+def load_schema(path: Path | None = None) -> Schema:
+    """Parse the assembly into resources and data sources by Terraform type name."""
+    with tarfile.open(path or assembly_path()) as tar:
+        member = tar.extractfile("package/.jsii")
+        if member is None:
+            msg = "package/.jsii is missing from the azurerm assembly"
+            raise FileNotFoundError(msg)
+        assembly = json.load(member)
+    types: dict[str, Any] = assembly["types"]
+    builder = _Builder(types)
+    resources: dict[str, Block] = {}
+    data_sources: dict[str, Block] = {}
+    versions: set[str] = set()
+    for fqn, struct in types.items():
+        if META_STRUCT not in struct.get("interfaces", []) or not struct.get("datatype"):
+            continue
+        links = [m for p in struct.get("properties", []) if (m := _doc_link(p))]
+        if not links:
+            continue
+        versions.add(links[0].group("version"))
+        target = resources if links[0].group("kind") == "resources" else data_sources
+        target[f"azurerm_{links[0].group('type')}"] = builder.block(fqn)
+    if len(versions) != 1:
+        msg = f"expected one provider version in the assembly's doc links, found {versions}"
+        raise ValueError(msg)
+    return Schema(versions.pop(), resources, data_sources)

@@ -1,0 +1,298 @@
+"""The guarantees the AWS side tests, held by the Azure code: encryption, private access, zones,
+least-privilege identities without secrets, and tags on everything that takes them."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from infra_azure.conftest import AZURE, ENVIRONMENTS, block, literal, one
+from infra_azure.hcl_check import parse
+
+
+def _variable_default(module: str, name: str) -> object:
+    for group in parse(AZURE / "modules" / module / "variables.tf")["variable"]:
+        for label, body in group.items():
+            if literal(label) == name:
+                return body.get("default")
+    raise AssertionError(f"{module} has no variable {name}")
+
+
+################################################################################
+# Tags
+################################################################################
+
+
+def test_every_taggable_resource_sets_tags(decls, azurerm_schema):
+    resources = [d for d in decls if d.kind == "resource" and d.type.startswith("azurerm_")]
+    taggable = [d for d in resources if "tags" in azurerm_schema.resources[d.type].arguments]
+    assert len(taggable) >= 25
+    untagged = [d.address for d in taggable if "tags" not in d.body]
+    assert not untagged, untagged
+
+
+def test_every_stack_tags_with_project_environment_stack_and_owner():
+    for stack in (AZURE / "stacks").iterdir():
+        providers = (stack / "providers.tf").read_text(encoding="utf-8")
+        assert f'Stack = "{stack.name}"' in providers, stack.name
+        for path in stack.glob("*.tf"):
+            for group in parse(path).get("module", []):
+                for name, body in group.items():
+                    assert body.get("tags") == "${local.tags}", f"{path}: module {name}"
+    common = parse(AZURE / "stacks" / "network" / "common_variables.tf")["locals"][0]
+    tags = json.dumps(common["common_tags"])
+    for key in ("Project", "Environment", "ManagedBy"):
+        assert key in tags
+
+
+################################################################################
+# Encryption
+################################################################################
+
+
+def test_state_is_encrypted_versioned_and_reached_with_entra_id_only(decls):
+    account = one(decls, "azurerm_storage_account").body
+    assert account["infrastructure_encryption_enabled"] is True
+    assert account["https_traffic_only_enabled"] is True
+    assert literal(account["min_tls_version"]) == "TLS1_2"
+    assert account["shared_access_key_enabled"] is False
+    assert account["default_to_oauth_authentication"] is True
+    assert account["allow_nested_items_to_be_public"] is False
+    blobs = block(account, "blob_properties")
+    assert blobs["versioning_enabled"] is True
+    assert "delete_retention_policy" in blobs
+    assert "container_delete_retention_policy" in blobs
+    lock = one(decls, "azurerm_management_lock").body
+    assert literal(lock["lock_level"]) == "CanNotDelete"
+
+
+def test_nodes_encrypt_at_host(decls):
+    cluster = one(decls, "azurerm_kubernetes_cluster").body
+    pools = [
+        block(cluster, "default_node_pool"),
+        one(decls, "azurerm_kubernetes_cluster_node_pool", "user").body,
+    ]
+    for pool in pools:
+        assert pool["host_encryption_enabled"] is True
+        assert literal(pool["os_disk_type"]) == "Ephemeral"
+
+
+def test_database_requires_tls_12_and_it_cannot_be_overridden():
+    text = (AZURE / "modules" / "postgresql-flexible" / "main.tf").read_text(encoding="utf-8")
+    merge = text.split("server_parameters = merge(", 1)[1].split("\n  )\n", 1)[0]
+    enforced = merge.rsplit("var.server_parameters,", 1)
+    assert len(enforced) == 2, "var.server_parameters must be merged before the TLS settings"
+    assert re.search(r'require_secure_transport\s*=\s*"on"', enforced[1])
+    assert re.search(r'ssl_min_protocol_version\s*=\s*"TLSv1\.2"', enforced[1])
+
+
+def test_vault_keeps_deleted_secrets(decls):
+    vault = one(decls, "azurerm_key_vault").body
+    assert vault["purge_protection_enabled"] is True
+    assert vault["rbac_authorization_enabled"] is True
+    assert _variable_default("key-vault", "soft_delete_retention_days") == 90
+
+
+################################################################################
+# Private access
+################################################################################
+
+
+def test_database_has_no_public_endpoint(decls):
+    servers = [d for d in decls if d.type == "azurerm_postgresql_flexible_server"]
+    assert {d.name for d in servers} == {"this", "replica"}
+    for server in servers:
+        assert server.body["public_network_access_enabled"] is False, server.address
+        assert server.body["delegated_subnet_id"] == "${var.delegated_subnet_id}", server.address
+    subnet = one(decls, "azurerm_subnet", "database").body
+    delegation = block(block(subnet, "delegation"), "service_delegation")
+    assert literal(delegation["name"]) == "Microsoft.DBforPostgreSQL/flexibleServers"
+
+
+def test_vault_is_reached_through_a_private_endpoint(decls):
+    vault = one(decls, "azurerm_key_vault").body
+    assert literal(block(vault, "network_acls")["default_action"]) == "Deny"
+    endpoint = one(decls, "azurerm_private_endpoint").body
+    connection = block(endpoint, "private_service_connection")
+    assert connection["private_connection_resource_id"] == "${azurerm_key_vault.this[0].id}"
+    assert connection["subresource_names"] == ['"vault"']
+    zone = one(decls, "azurerm_private_dns_zone", folder="key-vault").body
+    assert literal(zone["name"]) == "privatelink.vaultcore.azure.net"
+
+
+def test_state_denies_every_address_but_the_listed_ones(decls):
+    account = one(decls, "azurerm_storage_account").body
+    assert literal(block(account, "network_rules")["default_action"]) == "Deny"
+
+
+def test_nodes_have_no_public_addresses_and_leave_through_the_nat_gateway(decls):
+    cluster = one(decls, "azurerm_kubernetes_cluster").body
+    assert block(cluster, "default_node_pool")["node_public_ip_enabled"] is False
+    pool = one(decls, "azurerm_kubernetes_cluster_node_pool", "user").body
+    assert pool["node_public_ip_enabled"] is False
+    assert literal(block(cluster, "network_profile")["outbound_type"]) == "userAssignedNATGateway"
+    subnets = [d for d in decls if d.kind == "resource" and d.type == "azurerm_subnet"]
+    assert len(subnets) == 3
+    for subnet in subnets:
+        assert subnet.body["default_outbound_access_enabled"] is False, subnet.address
+    one(decls, "azurerm_subnet_nat_gateway_association", "nodes")
+
+
+def test_network_policies_are_enforced(decls):
+    profile = block(one(decls, "azurerm_kubernetes_cluster").body, "network_profile")
+    assert literal(profile["network_plugin"]) == "azure"
+    assert literal(profile["network_plugin_mode"]) == "overlay"
+    assert literal(profile["network_policy"]) == "cilium"
+
+
+################################################################################
+# Zones
+################################################################################
+
+
+def test_cluster_spans_three_zones_with_one_user_pool_per_zone(decls):
+    assert _variable_default("aks", "zones") == ['"1"', '"2"', '"3"'] or _variable_default(
+        "aks", "zones"
+    ) == ["1", "2", "3"]
+    cluster = one(decls, "azurerm_kubernetes_cluster").body
+    system = block(cluster, "default_node_pool")
+    assert system["zones"] == "${var.zones}"
+    assert system["auto_scaling_enabled"] is True
+    assert system["only_critical_addons_enabled"] is True
+    pool = one(decls, "azurerm_kubernetes_cluster_node_pool", "user").body
+    assert pool["for_each"] == "${local.create ? toset(var.zones) : toset([])}"
+    assert pool["zones"] == ["${each.key}"]
+    assert pool["auto_scaling_enabled"] is True
+    assert block(cluster, "auto_scaler_profile")["balance_similar_node_groups"] is True
+
+
+def test_database_is_zone_redundant_with_replicas_in_other_zones(decls):
+    server = one(decls, "azurerm_postgresql_flexible_server").body
+    assert literal(block(server, "high_availability")["mode"]) == "ZoneRedundant"
+    variables = (AZURE / "modules" / "postgresql-flexible" / "variables.tf").read_text()
+    assert "var.standby_zone != var.primary_zone" in variables
+    for env in ENVIRONMENTS:
+        database = parse(AZURE / "envs" / env / "database.tfvars")
+        zones = [literal(z) for z in database["replica_zones"]]
+        assert zones, env
+        assert "1" not in zones, f"{env}: a replica shares the primary's zone"
+
+
+def test_registry_and_state_are_zone_redundant():
+    assert _variable_default("acr", "zone_redundancy_enabled") is True
+    assert literal(_variable_default("state-storage", "replication_type")) == "GZRS"
+    variables = (AZURE / "modules" / "state-storage" / "variables.tf").read_text()
+    allowed = re.search(r"contains\(\[([^\]]*)\], var\.replication_type\)", variables)
+    assert allowed
+    assert all("ZRS" in v for v in re.findall(r'"(\w+)"', allowed.group(1)))
+
+
+################################################################################
+# Least privilege, no secrets
+################################################################################
+
+# Every role each pipeline identity gets, and where. Adding one is a reviewed change here.
+PIPELINE_ROLES = {
+    "push": {("data.azurerm_container_registry.this.id", "AcrPush")},
+    "deploy": {
+        ("data.azurerm_kubernetes_cluster.this.id", "Azure Kubernetes Service Cluster User Role"),
+        ("data.azurerm_container_registry.this.id", "AcrPull"),
+        (
+            '"${data.azurerm_kubernetes_cluster.this.id}/namespaces/${ns}"',
+            "Azure Kubernetes Service RBAC Writer",
+        ),
+    },
+    "plan": {
+        ("id", "Reader"),
+        ("local.state_container_id", "Storage Blob Data Contributor"),
+        ("data.azurerm_key_vault.this.id", "Key Vault Secrets User"),
+    },
+    "apply": {
+        ("id", "Contributor"),
+        ("id", "Role Based Access Control Administrator"),
+        ("local.state_container_id", "Storage Blob Data Contributor"),
+        ("data.azurerm_key_vault.this.id", "Key Vault Secrets Officer"),
+    },
+}
+
+
+def _assignments(value: Any) -> set[tuple[str, str]]:
+    if isinstance(value, list):
+        return {
+            (
+                v["scope"].removeprefix("${").removesuffix("}"),
+                str(literal(v["role_definition_name"])),
+            )
+            for v in value
+        }
+    pairs = re.findall(r'scope = ("[^"]*"|[\w.\[\]]+), role_definition_name = \\?"([^"\\]+)', value)
+    return set(pairs)
+
+
+def _pipeline_identities() -> dict[str, Any]:
+    ci = parse(AZURE / "stacks" / "ci" / "main.tf")
+    module = ci["module"][0]['"github_oidc"']
+    identities: dict[str, Any] = module["identities"]
+    return identities
+
+
+def test_pipeline_identities_have_exactly_the_listed_roles():
+    identities = _pipeline_identities()
+    assert set(identities) == set(PIPELINE_ROLES)
+    for role, identity in identities.items():
+        got = {
+            (scope.replace('\\"', '"'), name)
+            for scope, name in _assignments(identity["role_assignments"])
+        }
+        assert got == PIPELINE_ROLES[role], role
+
+
+def test_broad_roles_only_on_the_environments_resource_groups():
+    ci = parse(AZURE / "stacks" / "ci" / "main.tf")
+    groups = ci["locals"][0]["resource_group_ids"]
+    assert "/resourceGroups/${local.name}-${stack}" in groups
+    everywhere = "\n".join(p.read_text(encoding="utf-8") for p in AZURE.rglob("*.tf"))
+    assert not re.search(
+        r'role_definition_name\s*=\s*"(Owner|User Access Administrator)"', everywhere
+    )
+    oidc = (AZURE / "modules" / "github-oidc" / "variables.tf").read_text(encoding="utf-8")
+    assert '"Owner", "Contributor", "User Access Administrator"' in oidc
+    assert "^/subscriptions/[^/]+$" in oidc
+
+
+def test_pipeline_trusts_only_github_subjects_without_wildcards(decls):
+    credential = one(decls, "azurerm_federated_identity_credential").body
+    assert literal(credential["issuer"]) == "https://token.actions.githubusercontent.com"
+    assert credential["audience"] == ['"api://AzureADTokenExchange"']
+    assert literal(credential["subject"]) == "repo:${var.github_repository}:${each.value.subject}"
+    subjects = []
+    for identity in _pipeline_identities().values():
+        subjects += identity["subjects"] if isinstance(identity["subjects"], list) else []
+    for env in ENVIRONMENTS:
+        subjects += parse(AZURE / "envs" / env / "ci.tfvars")["push_subjects"]
+    assert subjects
+    assert not [s for s in subjects if "*" in s], "federated credentials match subjects exactly"
+
+
+def test_no_passwords_or_keys_for_people_or_pipelines(decls):
+    everywhere = "\n".join(p.read_text(encoding="utf-8") for p in AZURE.rglob("*.tf"))
+    assert "client_secret" not in everywhere
+    assert not [d for d in decls if d.type.startswith("azuread_")]
+    cluster = one(decls, "azurerm_kubernetes_cluster").body
+    assert cluster["local_account_disabled"] is True
+    rbac = block(cluster, "azure_active_directory_role_based_access_control")
+    assert rbac["azure_rbac_enabled"] is True
+    assert cluster["workload_identity_enabled"] is True
+    assert cluster["oidc_issuer_enabled"] is True
+    registry = one(decls, "azurerm_container_registry").body
+    assert registry["admin_enabled"] is False
+    assert registry["anonymous_pull_enabled"] is False
+
+
+def test_workloads_read_secrets_only(decls):
+    reader = one(decls, "azurerm_role_assignment", "secrets_user").body
+    assert literal(reader["role_definition_name"]) == "Key Vault Secrets User"
+    assert reader["scope"] == "${azurerm_key_vault.this[0].id}"
+    pull = one(decls, "azurerm_role_assignment", "acr_pull").body
+    assert literal(pull["role_definition_name"]) == "AcrPull"

@@ -1,0 +1,87 @@
+"""Every azurerm block against the provider schema: names exist, required arguments are set."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import hcl2
+import pytest
+from infra_azure.azurerm_schema import PROVIDER_VERSION
+from infra_azure.conftest import AZURE, literal
+from infra_azure.hcl_check import check_declaration, declarations, parse
+
+from support.tools import REPO
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_assembly_is_the_pinned_provider_version(azurerm_schema):
+    assert azurerm_schema.version == PROVIDER_VERSION
+    assert len(azurerm_schema.resources) > 1000
+    assert len(azurerm_schema.data_sources) > 300
+    requirement = (REPO / "requirements" / "venv-azurerm.txt").read_text(encoding="utf-8")
+    # 14.23.1 is the bindings release generated from azurerm 4.55.0.
+    assert re.search(r"^cdktf-cdktf-provider-azurerm==14\.23\.1$", requirement, re.MULTILINE)
+
+
+def test_versions_pin_the_checked_provider():
+    stacks = sorted((AZURE / "stacks").glob("*/versions.tf"))
+    modules = sorted((AZURE / "modules").glob("*/versions.tf"))
+    assert len(stacks) == 6
+    assert len(modules) >= 7
+    for path in stacks + modules:
+        providers = parse(path)["terraform"][0]["required_providers"][0]
+        constraint = literal(providers["azurerm"]["version"])
+        expected = PROVIDER_VERSION if path in stacks else f">= {PROVIDER_VERSION}"
+        assert constraint == expected, f"{path}: azurerm {constraint!r}, expected {expected!r}"
+
+
+def test_every_file_parses():
+    files = [
+        p for p in AZURE.rglob("*") if p.suffix in {".tf", ".tfvars", ".tfbackend"} and p.is_file()
+    ]
+    assert len(files) >= 70
+    for path in files:
+        with path.open(encoding="utf-8") as handle:
+            hcl2.load(handle)
+
+
+def test_every_azurerm_block_matches_the_schema(decls, azurerm_schema):
+    azurerm = [d for d in decls if d.type.startswith("azurerm_")]
+    assert len(azurerm) >= 55, "expected every resource and data source of the Azure stacks"
+    errors = [e for d in azurerm for e in check_declaration(d, azurerm_schema)]
+    assert not errors, "\n".join(errors)
+
+
+def test_only_known_other_providers(decls):
+    others = {d.type for d in decls if not d.type.startswith("azurerm_")}
+    assert others == {"random_password"}
+
+
+def _fixture_errors(name: str, schema) -> list[str]:
+    path = FIXTURES / name
+    return [e for d in declarations(path, parse(path)) for e in check_declaration(d, schema)]
+
+
+def test_a_correct_fixture_passes(azurerm_schema):
+    assert _fixture_errors("valid.tf", azurerm_schema) == []
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        ("misspelled_argument.tf", "unknown argument 'admin_enable'"),
+        ("misspelled_nested_argument.tf", ".high_availability: unknown argument 'standby_zone'"),
+        ("misspelled_dynamic_block.tf", "unknown nested block 'api_server_access_profiles'"),
+        ("missing_required.tf", "required ['resource_group_name'] not set"),
+        ("missing_required_block.tf", "required ['default_node_pool'] not set"),
+        ("unknown_type.tf", "no such resource in azurerm 4.55.0"),
+        ("block_as_argument.tf", "'identity' is a nested block, written as an argument"),
+        ("removed_in_v4.tf", ".default_node_pool: unknown argument 'enable_auto_scaling'"),
+    ],
+)
+def test_schema_check_catches_mistakes(azurerm_schema, fixture, expected):
+    errors = _fixture_errors(fixture, azurerm_schema)
+    assert any(expected in e for e in errors), errors
