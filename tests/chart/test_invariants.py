@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 import yaml
-from chart.helm_render import CHART, app_container, by_kind, load_values, one, render
+
+from test_app_tooling.helm_render import CHART, app_container, by_kind, load_values, one, render
 
 
 DATABASE_ENDPOINTS = {"/health", "/health/read", "/readyz"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 GENERATOR = REPO / "observability" / "generate.py"

@@ -15,9 +15,9 @@ import kubernetes_validate
 import pytest
 import yaml
 from chart.crd_schemas import CRD_SCHEMAS
-from chart.helm_render import by_kind, load_values, one, render
 
-from support.tools import REPO
+from test_app_tooling.helm_render import by_kind, load_values, one, render
+from test_app_tooling.tools import REPO
 
 
 PLATFORM = REPO / "platform"

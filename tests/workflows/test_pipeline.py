@@ -13,7 +13,7 @@ import yaml
 from workflows.conftest import WORKFLOWS, workflow_files
 from workflows.hygiene import USES_LINE, Workflow, ancestors, steps
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 def load(name: str) -> Workflow:

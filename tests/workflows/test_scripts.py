@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 SCRIPTS = REPO / "scripts"

@@ -16,7 +16,7 @@ from types import ModuleType
 
 import pytest
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 SCRIPT = REPO / "scripts" / "smoke_test.py"

@@ -160,7 +160,7 @@ class PostgresCluster:
 
 
 def start_cluster(with_replica: bool = True) -> PostgresCluster:
-    """initdb a primary, start it, clone a standby with pg_basebackup, start it streaming."""
+    """Initdb a primary, start it, clone a standby with pg_basebackup, start it streaming."""
     bindir = pg_bindir()
     base = Path(tempfile.mkdtemp(prefix="test-app-pg-"))
     sockets = base / "sockets"

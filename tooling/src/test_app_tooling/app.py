@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 
-from support.postgres import free_port
-from support.process import STOP_TIMEOUT, stop
-from support.tools import REPO
+from test_app_tooling.postgres import free_port
+from test_app_tooling.process import STOP_TIMEOUT, stop
+from test_app_tooling.tools import REPO
 
 
 def app_command() -> list[str]:

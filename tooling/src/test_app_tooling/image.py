@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 LOCK = REPO / "app" / "requirements.lock"

@@ -1,7 +1,7 @@
 """Render the test-app chart with Helm's own engine (helm-python-sdk) for the value sets CI checks.
 
-Every value set is rendered once per session; tests read the parsed objects. A render that
-produces no object fails, so no check can pass by checking nothing.
+`VALUE_SETS` are the value sets CI renders; the chart tests render each once per session. A
+render that produces no object raises, so no check can pass by checking nothing.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import helm_python as helm
-import pytest
 import yaml
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 CHART = REPO / "charts" / "test-app"
@@ -78,7 +77,7 @@ def load_values(files: list[str], extra: dict[str, Any] | None = None) -> dict[s
 
 
 def parse_manifests(manifests: dict[str, str]) -> list[dict[str, Any]]:
-    """Every object of a render (NOTES.txt excluded). Fails on an empty render."""
+    """Every object of a render (NOTES.txt excluded). Raises `ValueError` on an empty render."""
     objects = [
         document
         for path, text in sorted(manifests.items())
@@ -87,7 +86,9 @@ def parse_manifests(manifests: dict[str, str]) -> list[dict[str, Any]]:
         if document
     ]
     if not objects:
-        pytest.fail(f"the render produced no Kubernetes object (templates: {sorted(manifests)})")
+        raise ValueError(
+            f"the render produced no Kubernetes object (templates: {sorted(manifests)})"
+        )
     return objects
 
 
@@ -99,12 +100,12 @@ def render(values: dict[str, Any], chart: Path = CHART) -> list[dict[str, Any]]:
 
 
 def render_error(values: dict[str, Any]) -> str:
-    """The error message of a render that must fail (the test fails if it renders)."""
+    """The error message of a render that must fail (`AssertionError` if it renders)."""
     try:
         render(values)
     except helm.HelmError as error:
         return str(error)
-    pytest.fail(f"the chart rendered with values that must be rejected: {values}")
+    raise AssertionError(f"the chart rendered with values that must be rejected: {values}")
 
 
 def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -125,7 +126,9 @@ def one(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> di
 
 def app_container(objects: list[dict[str, Any]]) -> dict[str, Any]:
     """The test-app container of the Deployment."""
-    containers = one(objects, "Deployment")["spec"]["template"]["spec"]["containers"]
+    containers: list[dict[str, Any]] = one(objects, "Deployment")["spec"]["template"]["spec"][
+        "containers"
+    ]
     matching = [c for c in containers if c["name"] == "test-app"]
     assert len(matching) == 1, f"expected one container named test-app, found {containers}"
     return matching[0]

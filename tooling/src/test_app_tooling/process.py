@@ -1,4 +1,4 @@
-"""Start-and-wait and stop for the servers the tests run (Prometheus, Alertmanager, exporters)."""
+"""Start-and-wait and stop for the servers the project runs, and process-tree helpers."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 
 def wait_until_ready(
     process: subprocess.Popen[bytes], ready_url: str, log: Path, timeout: float = 20.0
 ) -> None:
-    """Poll `ready_url` until it answers 200; fail the test with the log if the process exits
-    or the timeout runs out (the process is stopped first)."""
+    """Poll `ready_url` until it answers 200.
+
+    Raises `RuntimeError` with the server's log if the process exits or the timeout runs out
+    (the process is stopped first).
+    """
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -27,7 +29,8 @@ def wait_until_ready(
         if process.poll() is not None or time.monotonic() > deadline:
             stop(process)
             name = process.args[0] if isinstance(process.args, list) else process.args
-            pytest.fail(f"{name} did not start:\n{log.read_text(errors='replace')}")
+            name = os.fsdecode(name) if isinstance(name, bytes) else str(name)
+            raise RuntimeError(f"{name} did not start:\n{log.read_text(errors='replace')}")
         time.sleep(0.1)
 
 

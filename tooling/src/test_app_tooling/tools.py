@@ -1,4 +1,4 @@
-"""Locate the command-line tools the tests drive. A missing tool fails the test, never skips it."""
+"""Locate the repository and the command-line tools the project drives."""
 
 from __future__ import annotations
 
@@ -6,16 +6,20 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
+
+# tooling/src/test_app_tooling/tools.py -> the repository root (installed editable).
+REPO = Path(__file__).resolve().parents[3]
 
 
-REPO = Path(__file__).resolve().parents[2]
+class MissingToolError(FileNotFoundError):
+    """A command-line tool the project needs is not installed."""
 
 
 def find_tool(name: str) -> str:
     """Return the path of `name`, looking in the project's environments first, then PATH.
 
-    Fails the calling test with an install hint when the tool is missing.
+    Raises `MissingToolError` with an install hint when the tool is missing (the tests' `tool`
+    fixture turns it into a failure, never a skip).
     """
     candidates = [REPO / ".venv" / "bin" / name]
     venvs = REPO / ".venvs"
@@ -27,4 +31,4 @@ def find_tool(name: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    pytest.fail(f"required tool {name!r} is not installed; run `scripts/bootstrap`", pytrace=False)
+    raise MissingToolError(f"required tool {name!r} is not installed; run `scripts/bootstrap`")
