@@ -13,7 +13,7 @@ Definitions the rules rely on, kept concrete on purpose:
   `.ci/run` or `make test`.
 - A *cluster-changing job* (it changes a live environment) runs `scripts/deploy.sh`,
   `scripts/rollback.sh`, `helm upgrade/install/rollback/uninstall`,
-  `kubectl apply/delete/rollout/patch/scale`, `scripts/tf_stacks.sh apply` or
+  `kubectl apply/delete/rollout/patch/scale`, `scripts/terraform/stacks apply` or
   `terraform apply/destroy`.
   A *deploy job* is a cluster-changing job that runs `scripts/deploy.sh`, `helm upgrade` or
   `helm install`, or a job that calls a local reusable workflow containing one.
@@ -44,7 +44,7 @@ DEPLOY_COMMAND = re.compile(r"scripts/deploy\.sh|\bhelm\s+(upgrade|install)\b")
 CLUSTER_COMMAND = re.compile(
     r"scripts/(deploy|rollback)\.sh|\bhelm\s+(upgrade|install|rollback|uninstall)\b"
     r"|\bkubectl\s+(apply|delete|rollout|patch|scale)\b"
-    r"|scripts/tf_stacks\.sh\s+apply\b|\bterraform\b[^\n]*\s(apply|destroy)\b"
+    r"|scripts/terraform/stacks\s+apply\b|\bterraform\b[^\n]*\s(apply|destroy)\b"
 )
 ROLE_ACTION = "aws-actions/configure-aws-credentials@"
 READ_ONLY = {"read", "none"}

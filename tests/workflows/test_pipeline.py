@@ -152,7 +152,7 @@ def test_rollback_offers_a_chosen_revision_per_environment():
 def test_terraform_plans_on_pull_requests_and_applies_on_main_behind_environments():
     tf = load("terraform.yml")
     assert tf.jobs["plan"]["if"].startswith("github.event_name == 'pull_request'")
-    assert "scripts/tf_stacks.sh plan" in runs(tf.jobs["plan"])
+    assert "scripts/terraform/stacks plan" in runs(tf.jobs["plan"])
     assert tf.jobs["apply-staging"]["environment"] == "infra-staging"
     assert tf.jobs["apply-prod"]["environment"] == "infra-prod"
     assert "apply-staging" in tf.jobs["apply-prod"]["needs"]

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Print the Terraform stacks a change touches, in apply order, as a JSON list.
 
-    scripts/changed_stacks.py --base origin/main --head HEAD     # from git
-    scripts/changed_stacks.py --files infra/modules/vpc/main.tf  # explicit paths
+    scripts/terraform/changed_stacks.py --base origin/main --head HEAD     # from git
+    scripts/terraform/changed_stacks.py --files infra/modules/vpc/main.tf  # explicit paths
 
 A stack is touched when a file under `infra/stacks/<stack>/` changed, when a module it
 uses (`source = "../../modules/<m>"`, followed transitively) changed, or when something
-every stack shares changed (`infra/envs/`, `scripts/terraform/`, `scripts/tf_stacks.sh`,
+every stack shares changed (`infra/envs/`, `scripts/terraform/` with the stack runner,
 the Terraform workflow). `bootstrap` is left out: it holds the state bucket and is
 applied by hand (see infra/). Standard library only.
 """
@@ -21,14 +21,13 @@ import sys
 from pathlib import Path
 
 
-ROOT = Path(__file__).resolve().parents[1]
-# Dependency order: each stack reads outputs of the ones before it.
+ROOT = Path(__file__).resolve().parents[2]
+# Dependency order: each stack reads outputs of the ones before it (as in scripts/terraform/stacks).
 ORDER = ["bootstrap", "network", "registry", "cluster", "database", "ci"]
 MANUAL = {"bootstrap"}
 SHARED = (
     "infra/envs/",
     "scripts/terraform/",
-    "scripts/tf_stacks.sh",
     ".github/workflows/terraform.yml",
 )
 # infra/modules/<module>/<file> has four parts.
