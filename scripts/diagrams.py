@@ -22,7 +22,7 @@ import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
 
@@ -97,6 +97,10 @@ PDB_MIN = PROD["podDisruptionBudget"]["minAvailable"]
 
 class _Source(Diagram):  # type: ignore[misc]
     """A Diagram that only builds its DOT source; rendering is done by `render_png`."""
+
+    def __enter__(self) -> Self:
+        super().__enter__()
+        return self
 
     def __exit__(self, *_: object) -> None:
         diagrams.setdiagram(None)

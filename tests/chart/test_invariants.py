@@ -278,7 +278,7 @@ def test_network_policy_default_deny(objects):
 
 
 def _peers(rules: list[dict[str, Any]], field: str) -> list[tuple[Any, ...]]:
-    peers = []
+    peers: list[tuple[Any, ...]] = []
     for rule in rules:
         ports = tuple(sorted((p["protocol"], str(p["port"])) for p in rule["ports"]))
         peers.extend((yaml.safe_dump(peer, sort_keys=True), ports) for peer in rule[field])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import hcl2
 import pytest
@@ -25,14 +26,15 @@ def convention(thing: str) -> str:
     pytest.fail(f"docs/conventions.md has no row starting with {thing!r}")
 
 
-def tfvars(env: str, stack: str) -> dict:
+def tfvars(env: str, stack: str) -> dict[str, Any]:
     with (REPO / "infra" / "envs" / env / f"{stack}.tfvars").open() as handle:
         raw = hcl2.load(handle)
     return {k: v.strip('"') if isinstance(v, str) else v for k, v in raw.items()}
 
 
-def chart_values(name: str = "values.yaml") -> dict:
-    return yaml.safe_load((REPO / "charts" / "test-app" / name).read_text())
+def chart_values(name: str = "values.yaml") -> dict[str, Any]:
+    values: dict[str, Any] = yaml.safe_load((REPO / "charts" / "test-app" / name).read_text())
+    return values
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])

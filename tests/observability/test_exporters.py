@@ -38,7 +38,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _binary(tool, *names: str) -> str:
+def _binary(tool: Callable[[str], str], *names: str) -> str:
     """Debian prefixes the exporters with `prometheus-`; upstream archives do not."""
     for name in names[:-1]:
         try:

@@ -85,8 +85,8 @@ def test_every_values_file_parses_and_is_used(charts):
         for v in ([s["values"]] if isinstance(s["values"], str) else s["values"])
     }
     assert {f"values/{p.name}" for p in files} <= used
-    for path in used:
-        assert isinstance(yaml.safe_load((PLATFORM / path).read_text()), dict), path
+    for name in used:
+        assert isinstance(yaml.safe_load((PLATFORM / name).read_text()), dict), name
 
 
 def test_observability_overlay_comes_after_the_platform_values(charts):

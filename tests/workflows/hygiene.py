@@ -56,7 +56,7 @@ class Workflow:
 
     path: Path
     text: str
-    data: dict[str, Any]
+    data: dict[Any, Any]  # PyYAML reads the bare key `on` as True, so keys are not all str
     _callees: dict[str, Workflow | None] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -72,9 +72,13 @@ class Workflow:
         return self.path.name
 
     @property
+    def on(self) -> Any:
+        """The workflow's `on` section (PyYAML reads the bare key `on` as True, YAML 1.1)."""
+        return self.data["on"] if "on" in self.data else self.data.get(True)
+
+    @property
     def triggers(self) -> set[str]:
-        # PyYAML reads the bare key `on` as the boolean True (YAML 1.1).
-        on = self.data.get("on", self.data.get(True))
+        on = self.on
         if isinstance(on, str):
             return {on}
         if isinstance(on, list):
