@@ -2,7 +2,8 @@
 
 Each rule is a function `rule(workflow) -> list[str]` returning human-readable
 violations (empty when the workflow complies). The tests run every rule on the real
-workflows (must be clean) and on small bad fixtures (each must be rejected by its rule).
+workflows (must be clean) and on small patches of a good workflow (each must be rejected by
+its rule).
 
 Definitions the rules rely on, kept concrete on purpose:
 
