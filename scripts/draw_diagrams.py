@@ -1,7 +1,7 @@
 """Architecture diagrams as code: docs/diagrams/*.png from the Python `diagrams` library.
 
     make docs-diagrams                    # regenerate every PNG (needs graphviz `dot`)
-    python scripts/diagrams.py --check    # fail if a PNG is missing or stale
+    python scripts/draw_diagrams.py --check    # fail if a PNG is missing or stale
 
 Each diagram is built with explicit node ids, so its graphviz DOT source is the same on every
 run and every machine once the icon paths are made relative to the `diagrams` package. PNG
@@ -10,7 +10,6 @@ compare images: every PNG carries the SHA-256 of its normalised DOT source in a 
 chunk (`dot-sha256`), and `--check` rebuilds the sources (no rendering) and compares hashes.
 """
 
-# ruff: noqa: E402  (the import path is fixed before `diagrams` is imported)
 from __future__ import annotations
 
 import argparse
@@ -24,13 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Self
 
-import yaml
-
-
-# This file is named like the library it uses: drop its own folder from the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 import diagrams
+import yaml
 from diagrams import Cluster, Diagram, Edge
 from diagrams.aws.compute import EC2AutoScaling, EC2ContainerRegistry, ElasticKubernetesService
 from diagrams.aws.database import Aurora, AuroraInstance
@@ -402,11 +396,13 @@ def check(out: Path) -> list[str]:
             problems.append(f"{path.name}: no {CHUNK_KEY.decode()} chunk; run `make docs-diagrams`")
         elif embedded != source_hash(dot_source(build)):
             problems.append(
-                f"{path.name}: stale (made from another version of scripts/diagrams.py); "
+                f"{path.name}: stale (made from another version of scripts/draw_diagrams.py); "
                 "run `make docs-diagrams`"
             )
     extra = sorted({p.stem for p in out.glob("*.png")} - set(DIAGRAMS))
-    problems += [f"{name}.png: not produced by scripts/diagrams.py; delete it" for name in extra]
+    problems += [
+        f"{name}.png: not produced by scripts/draw_diagrams.py; delete it" for name in extra
+    ]
     return problems
 
 
