@@ -14,3 +14,7 @@ docs-check: ## Diagrams and scaling table current, links and anchors, commands, 
 	$(PY) scripts/draw_diagrams.py --check
 	$(PY) scripts/scaling_table.py --check
 	$(PYTEST) tests/docs $(PYTEST_ARGS)
+
+.PHONY: import-graph
+import-graph: ## Print the import graph of the repository's Python and its cycles (IMPORT_GRAPH_ARGS=--dot)
+	$(PY) -m test_app_tooling.import_graph $(IMPORT_GRAPH_ARGS)
