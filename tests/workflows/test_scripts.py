@@ -6,13 +6,13 @@ import json
 import re
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import pytest
 import yaml
 
 from test_app_tooling.fakes import Fakes, make_fakes
+from test_app_tooling.helm_render import deep_merge
 from test_app_tooling.tools import REPO
 
 
@@ -252,16 +252,6 @@ def test_base_image_fails_when_the_registry_gives_no_digest(fakes):
 
 
 # --- the values deploy.sh sets are the chart's ----------------------------------------
-
-
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def prod_environment_values() -> str:
