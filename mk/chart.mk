@@ -13,10 +13,7 @@ chart-test: ## Render, lint, validate (k8s 1.33 strict), checkov and invariant-t
 
 .PHONY: chart-template
 chart-template: ## Print the chart rendered with Helm's engine (CHART_VALUES=file[,file...])
-	@$(PY) -c 'import sys, yaml; sys.path.insert(0, "tests"); \
-	from chart.helm_render import CHART, load_values, render; \
-	files = [str((__import__("pathlib").Path(f)).resolve().relative_to(CHART.resolve())) for f in sys.argv[1].split(",")]; \
-	print(yaml.safe_dump_all(render(load_values(files)), sort_keys=False), end="")' "$(CHART_VALUES)"
+	@$(PY) -m test_app_tooling.chart_template "$(CHART_VALUES)"
 
 .PHONY: platform-plan
 platform-plan: ## Print the add-on install plan (CLUSTER=, REGION=, VPC_ID=); needs no helm or cluster

@@ -2,8 +2,8 @@
 # The PNGs and the table are generated and committed; `make docs-check` fails when they are stale.
 
 .PHONY: docs-diagrams
-docs-diagrams: bootstrap ## Regenerate docs/diagrams/*.png from scripts/diagrams.py (graphviz)
-	$(PY) scripts/diagrams.py
+docs-diagrams: bootstrap ## Regenerate docs/diagrams/*.png from scripts/draw_diagrams.py (graphviz)
+	$(PY) scripts/draw_diagrams.py
 
 .PHONY: scaling-table
 scaling-table: ## Regenerate the scaling table in docs/scaling.md from docs/benchmarks/health.json
@@ -11,6 +11,10 @@ scaling-table: ## Regenerate the scaling table in docs/scaling.md from docs/benc
 
 .PHONY: docs-check
 docs-check: ## Diagrams and scaling table current, links and anchors, commands, ADR index
-	$(PY) scripts/diagrams.py --check
+	$(PY) scripts/draw_diagrams.py --check
 	$(PY) scripts/scaling_table.py --check
 	$(PYTEST) tests/docs $(PYTEST_ARGS)
+
+.PHONY: import-graph
+import-graph: ## Print the import graph of the repository's Python and its cycles (IMPORT_GRAPH_ARGS=--dot)
+	$(PY) -m test_app_tooling.import_graph $(IMPORT_GRAPH_ARGS)

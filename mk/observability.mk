@@ -1,4 +1,4 @@
-# Observability: SLO rules, alerts, Alertmanager config and dashboards (issue 5).
+# Observability: SLO rules, alerts, Alertmanager config and dashboards.
 
 .PHONY: observability-generate
 observability-generate: ## Regenerate SLO rules + dashboards and copy them into the chart

@@ -32,13 +32,12 @@ from pathlib import Path
 
 import httpx
 
+from test_app_tooling.image import install_like_image, system_python
+from test_app_tooling.postgres import PASSWORD, free_port, start_cluster
+from test_app_tooling.process import children, stop
+
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from support.image import install_like_image, system_python  # noqa: E402
-from support.postgres import PASSWORD, free_port, start_cluster  # noqa: E402
-from support.process import children, stop  # noqa: E402
 
 
 OUT = REPO / "docs" / "benchmarks"

@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -184,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FAIL
 
 
-def _positive(name: str, cast: type[float | int]) -> object:
+def _positive(name: str, cast: type[float | int]) -> Callable[[str], float | int]:
     def parse(text: str) -> float | int:
         try:
             value = cast(text)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from support.app import AppProcess, start_app
-from support.postgres import PostgresCluster, start_cluster
-from support.tools import REPO, find_tool
+from test_app_tooling.app import AppProcess, start_app
+from test_app_tooling.postgres import PostgresCluster, start_cluster
+from test_app_tooling.tools import REPO, MissingToolError, find_tool
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +28,14 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def tool() -> Callable[[str], str]:
     """`tool("promtool")` returns the tool's path or fails the test if it is missing."""
-    return find_tool
+
+    def locate(name: str) -> str:
+        try:
+            return find_tool(name)
+        except MissingToolError as error:
+            pytest.fail(str(error), pytrace=False)
+
+    return locate
 
 
 @pytest.fixture(scope="session")

@@ -66,7 +66,9 @@ def _patch_moto() -> None:
 
     original_init = rds_models.DBInstance.__init__
 
-    def _init_with_unique_resource_id(self: object, *args: object, **kwargs: object) -> None:
+    def _init_with_unique_resource_id(
+        self: rds_models.DBInstance, *args: object, **kwargs: object
+    ) -> None:
         original_init(self, *args, **kwargs)
         self.dbi_resource_id = "db-" + secrets.token_hex(13).upper()
 
@@ -167,7 +169,7 @@ def _patch_application_autoscaling_tags() -> None:
     original_register = response_class.register_scalable_target
 
     def _register_keeping_tags(self: aas.ApplicationAutoScalingResponse) -> str:
-        body = original_register(self)
+        body: str = original_register(self)
         requested = self._get_param("Tags") or {}
         if requested:
             tags.setdefault(json.loads(body)["ScalableTargetARN"], {}).update(requested)

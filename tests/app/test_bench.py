@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 pytestmark = pytest.mark.integration

@@ -20,10 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support.image import LOCK, install_like_image, system_python
-from support.postgres import free_port
-from support.process import descendants
-from support.tools import REPO
+from test_app_tooling.image import LOCK, install_like_image, system_python
+from test_app_tooling.postgres import free_port
+from test_app_tooling.process import descendants
+from test_app_tooling.tools import REPO
 
 
 DOCKERFILE = REPO / "app" / "Dockerfile"

@@ -14,8 +14,8 @@ from typing import Self
 import httpx
 import pytest
 
-from support.postgres import free_port, start_cluster
-from support.process import children
+from test_app_tooling.postgres import free_port, start_cluster
+from test_app_tooling.process import children
 
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 import yaml
-from chart.helm_render import VALUE_SETS, load_values, render
+
+from test_app_tooling.helm_render import VALUE_SETS, load_values, render
 
 
 @pytest.fixture(scope="session")

@@ -54,7 +54,8 @@ def checkov_report(rendered_dir, tool) -> dict[str, Any]:
     report = json.loads(result.stdout)
     reports = report if isinstance(report, list) else [report]
     (kubernetes,) = [r for r in reports if r.get("check_type") == "kubernetes"]
-    return kubernetes
+    found: dict[str, Any] = kubernetes
+    return found
 
 
 def test_checkov_parsed_every_rendered_object(checkov_report, rendered_sets):

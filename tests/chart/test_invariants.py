@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 import yaml
-from chart.helm_render import CHART, app_container, by_kind, load_values, one, render
+
+from test_app_tooling.helm_render import CHART, app_container, by_kind, load_values, one, render
 
 
 DATABASE_ENDPOINTS = {"/health", "/health/read", "/readyz"}
@@ -279,7 +280,7 @@ def test_network_policy_default_deny(objects):
 
 
 def _peers(rules: list[dict[str, Any]], field: str) -> list[tuple[Any, ...]]:
-    peers = []
+    peers: list[tuple[Any, ...]] = []
     for rule in rules:
         ports = tuple(sorted((p["protocol"], str(p["port"])) for p in rule["ports"]))
         peers.extend((yaml.safe_dump(peer, sort_keys=True), ports) for peer in rule[field])

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import helm_python as helm
 import pytest
-from chart.helm_render import CHART, VALUE_SETS, by_kind, load_values, parse_manifests, render
+
+from test_app_tooling.helm_render import (
+    CHART,
+    VALUE_SETS,
+    by_kind,
+    load_values,
+    parse_manifests,
+    render,
+)
 
 
 ALWAYS = {
@@ -101,9 +109,9 @@ def test_empty_render_fails(tmp_path):
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: empty\nversion: 0.1.0\n")
     (chart / "templates" / "NOTES.txt").write_text("nothing\n")
-    with pytest.raises(pytest.fail.Exception, match="no Kubernetes object"):
+    with pytest.raises(ValueError, match="no Kubernetes object"):
         render({}, chart=chart)
-    with pytest.raises(pytest.fail.Exception, match="no Kubernetes object"):
+    with pytest.raises(ValueError, match="no Kubernetes object"):
         parse_manifests({"x/templates/empty.yaml": "---\n# only a comment\n"})
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import helm_python as helm
 import pytest
-from chart.helm_render import (
+
+from test_app_tooling.helm_render import (
     CHART,
     PROD_INSTALL_TIME,
     deep_merge,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -21,7 +22,7 @@ def adr_files(folder: Path = ADR_DIR) -> list[Path]:
     return sorted(p for p in folder.glob("*.md") if p.name != "README.md")
 
 
-def front_matter(path: Path) -> dict | str:
+def front_matter(path: Path) -> dict[str, Any] | str:
     """The front matter as a mapping, or a message saying what is wrong with it."""
     text = path.read_text()
     if not text.startswith("---\n"):

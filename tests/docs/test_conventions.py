@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import hcl2
 import pytest
@@ -25,14 +26,15 @@ def convention(thing: str) -> str:
     pytest.fail(f"docs/conventions.md has no row starting with {thing!r}")
 
 
-def tfvars(env: str, stack: str) -> dict:
+def tfvars(env: str, stack: str) -> dict[str, Any]:
     with (REPO / "infra" / "envs" / env / f"{stack}.tfvars").open() as handle:
         raw = hcl2.load(handle)
     return {k: v.strip('"') if isinstance(v, str) else v for k, v in raw.items()}
 
 
-def chart_values(name: str = "values.yaml") -> dict:
-    return yaml.safe_load((REPO / "charts" / "test-app" / name).read_text())
+def chart_values(name: str = "values.yaml") -> dict[str, Any]:
+    values: dict[str, Any] = yaml.safe_load((REPO / "charts" / "test-app" / name).read_text())
+    return values
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
@@ -81,3 +83,26 @@ def test_every_documented_variable_and_metric_exists_in_the_service():
     bare = [m.removeprefix("test_app_").removesuffix("_total") for m in metrics]
     absent = [m for m in bare if m not in APP_SOURCE]
     assert absent == [], f"documented metrics not defined in app/src: {absent}"
+
+
+TRACKER_WORDS = re.compile(r"\bissues?\b|\btracker\b", re.IGNORECASE)
+
+
+def test_docs_and_make_files_speak_without_the_issue_tracker():
+    """The repository explains itself: no "issue 5", "issue" columns or tracker references."""
+    files = [
+        *REPO.glob("*.md"),
+        *(REPO / "docs").rglob("*.md"),
+        *(REPO / "mk").glob("*.mk"),
+        REPO / "Makefile",
+        *(REPO / "infra").rglob("README.md"),
+        *(REPO / "tooling").glob("*.md"),
+    ]
+    assert len(files) > 30, files
+    found = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if TRACKER_WORDS.search(line)
+    ]
+    assert not found, "\n".join(found)

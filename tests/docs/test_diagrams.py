@@ -1,4 +1,4 @@
-"""The committed diagrams are generated from scripts/diagrams.py and are current.
+"""The committed diagrams are generated from scripts/draw_diagrams.py and are current.
 
 PNG bytes from graphviz differ between graphviz versions, so the check compares the SHA-256 of
 each diagram's normalised DOT source with the hash embedded in the committed PNG.
@@ -16,7 +16,7 @@ OUT = REPO / "docs" / "diagrams"
 EXPECTED = {"cloud", "cloud-azure", "in-cluster", "delivery", "request-path", "rehearsal"}
 
 
-def test_every_diagram_of_the_issue_is_defined(diagrams_script):
+def test_every_diagram_is_defined(diagrams_script):
     assert set(diagrams_script.DIAGRAMS) == EXPECTED
 
 

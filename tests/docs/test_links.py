@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -66,7 +67,7 @@ def test_the_checker_reports_missing_files_and_anchors(tmp_path: Path):
     )
 
 
-def alerts() -> list[tuple[Path, dict]]:
+def alerts() -> list[tuple[Path, dict[str, Any]]]:
     found = []
     for path in RULE_FILES:
         for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):

@@ -65,7 +65,7 @@ def terraform_env(tool) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def infra_copy(tmp_path_factory) -> Path:
     """A scratch copy of infra/ (no state, lock files or provider folders)."""
-    target = tmp_path_factory.mktemp("terraform") / "infra"
+    target: Path = tmp_path_factory.mktemp("terraform") / "infra"
     shutil.copytree(REPO / "infra", target, ignore=_ignore)
     return target
 

@@ -1,4 +1,5 @@
-"""Helper scripts: the terraform wrapper's CLI configuration, the stacks runner's input checks."""
+"""The Terraform helper scripts: shellcheck of the wrapper and the stack runner, the wrapper's CLI
+configuration (the runner's behaviour: test_stacks.py)."""
 
 from __future__ import annotations
 
@@ -50,18 +51,3 @@ def test_wrapper_rejects_a_mirror_without_registry_folder(repo_root, tool, tmp_p
     assert proc.returncode == 2
     assert "TF_PROVIDER_MIRROR" in proc.stderr
     assert "registry.terraform.io" in proc.stderr
-
-
-def test_stacks_runner_names_bad_input(repo_root, tmp_path):
-    stacks = str(repo_root / "scripts" / "terraform" / "stacks")
-    env = {k: v for k, v in os.environ.items() if k != "TF_STATE_BUCKET"}
-    env["TF_PROJECT_CACHE"] = str(tmp_path / "cache")
-    cases = {
-        ("apply", "qa"): "ENV must be staging or prod, got 'qa'",
-        ("apply", "staging", "dns"): "unknown stack 'dns'",
-        ("teleport", "staging"): "unknown action 'teleport'",
-    }
-    for args, message in cases.items():
-        proc = _run([stacks, *args], env=env)
-        assert proc.returncode == 2, (args, proc.stderr)
-        assert message in proc.stderr, (args, proc.stderr)

@@ -120,3 +120,21 @@ def test_emulator_drift_list_is_documented(repo_root):
     documented = _documented_drift(repo_root / "docs" / "infrastructure.md")
     assert documented, "docs/infrastructure.md has no emulator drift table"
     assert allowed == documented
+
+
+def test_modules_set_lower_bounds_and_roots_bound_the_major(repo_root):
+    """Modules give `>=` lower bounds (the anchors' style); the roots stay on one major version
+    until lock files can be committed (docs/infrastructure.md explains why they are not)."""
+    constraint = re.compile(r'^\s*version\s*=\s*"([^"]+)"', re.MULTILINE)
+    modules = sorted((repo_root / "infra" / "modules").glob("*/versions.tf"))
+    stacks = sorted((repo_root / "infra" / "stacks").glob("*/versions.tf"))
+    assert len(modules) >= 7, modules
+    assert len(stacks) == 6, stacks
+    for path in modules:
+        found = constraint.findall(path.read_text(encoding="utf-8"))
+        assert found, path
+        assert all(c.startswith(">= ") for c in found), (path, found)
+    for path in stacks:
+        found = constraint.findall(path.read_text(encoding="utf-8"))
+        assert found, path
+        assert all(c.startswith("~> ") for c in found), (path, found)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 OBSERVABILITY = REPO / "observability"

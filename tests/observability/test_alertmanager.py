@@ -7,7 +7,7 @@ import re
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,8 @@ import httpx
 import pytest
 import yaml
 
-from support.process import stop, wait_until_ready
-from support.tools import REPO
+from test_app_tooling.process import stop, wait_until_ready
+from test_app_tooling.tools import REPO
 
 
 CONFIG = REPO / "observability" / "alertmanager" / "alertmanager.yml"
@@ -24,7 +24,8 @@ SECRETS_DIR = "/etc/alertmanager/secrets/alertmanager-receivers/"
 
 
 def _config() -> dict[str, Any]:
-    return yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    config: dict[str, Any] = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    return config
 
 
 def test_amtool_check_config(tool):
@@ -229,7 +230,7 @@ def alertmanager(tool, tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-def _alertmanager_binary(tool) -> str:
+def _alertmanager_binary(tool: Callable[[str], str]) -> str:
     # Debian names the server prometheus-alertmanager; upstream archives name it alertmanager.
     for name in ("prometheus-alertmanager", "alertmanager"):
         try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 DASHBOARDS = REPO / "observability" / "dashboards"

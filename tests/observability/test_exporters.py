@@ -21,8 +21,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from support.process import stop, wait_until_ready
-from support.tools import REPO
+from test_app_tooling.process import stop, wait_until_ready
+from test_app_tooling.tools import REPO
 
 
 BLACKBOX_CONFIG = REPO / "observability" / "blackbox" / "blackbox.yml"
@@ -38,7 +38,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _binary(tool, *names: str) -> str:
+def _binary(tool: Callable[[str], str], *names: str) -> str:
     """Debian prefixes the exporters with `prometheus-`; upstream archives do not."""
     for name in names[:-1]:
         try:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 GENERATOR = REPO / "observability" / "generate.py"
@@ -94,18 +94,6 @@ def test_kube_prometheus_stack_overlay_carries_the_tested_alertmanager_config():
     )
     assert overlay["alertmanager"]["config"] == canonical
     assert overlay["alertmanager"]["alertmanagerSpec"]["secrets"] == ["alertmanager-receivers"]
-
-
-def test_platform_values_turn_off_the_alerts_that_are_false_on_eks():
-    """EKS hides the control plane: its targets and their Down alerts must be off."""
-    values = yaml.safe_load(
-        (REPO / "platform" / "values" / "kube-prometheus-stack.yaml").read_text()
-    )
-    for component in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
-        assert values[component]["enabled"] is False, component
-    rules = values["defaultRules"]["rules"]
-    for group in ("kubeControllerManager", "kubeSchedulerAlerting", "etcd", "kubeProxy"):
-        assert rules[group] is False, group
 
 
 def test_platform_values_load_the_dashboards_and_rules_the_chart_ships():

@@ -18,8 +18,8 @@ import httpx
 import pytest
 import yaml
 
-from support.process import stop, wait_until_ready
-from support.tools import REPO
+from test_app_tooling.process import stop, wait_until_ready
+from test_app_tooling.tools import REPO
 
 
 RULES = REPO / "observability" / "rules"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 PROMTOOL_TESTS = Path(__file__).resolve().parent / "promtool"
@@ -132,7 +132,7 @@ def test_every_alert_has_labels_and_annotations(alerts):
 
 
 def _runbook_path(alert: dict[str, Any]) -> Path:
-    url = alert["annotations"]["runbook_url"]
+    url: str = alert["annotations"]["runbook_url"]
     assert url.startswith(RUNBOOK_BASE), f"{alert['alert']}: runbook_url {url!r}"
     relative = url.removeprefix(RUNBOOK_BASE)
     component, file_name = relative.split("/")

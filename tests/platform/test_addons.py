@@ -3,9 +3,7 @@ the test-app chart, and the namespaces carry the Pod Security labels."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,9 +13,10 @@ import kubernetes_validate
 import pytest
 import yaml
 from chart.crd_schemas import CRD_SCHEMAS
-from chart.helm_render import by_kind, load_values, one, render
 
-from support.tools import REPO
+import install
+from test_app_tooling.helm_render import by_kind, load_values, one, render
+from test_app_tooling.tools import REPO
 
 
 PLATFORM = REPO / "platform"
@@ -32,19 +31,9 @@ REQUIRED_CHARTS = {
 }
 
 
-def load_installer() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("platform_install", PLATFORM / "install.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def installer() -> ModuleType:
-    return load_installer()
+    return install
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +74,8 @@ def test_every_values_file_parses_and_is_used(charts):
         for v in ([s["values"]] if isinstance(s["values"], str) else s["values"])
     }
     assert {f"values/{p.name}" for p in files} <= used
-    for path in used:
-        assert isinstance(yaml.safe_load((PLATFORM / path).read_text()), dict), path
+    for name in used:
+        assert isinstance(yaml.safe_load((PLATFORM / name).read_text()), dict), name
 
 
 def test_observability_overlay_comes_after_the_platform_values(charts):

@@ -9,9 +9,9 @@ from typing import Any
 import hcl2
 import pytest
 import yaml
-from chart.helm_render import CHART
 
-from support.tools import REPO
+from test_app_tooling.helm_render import CHART
+from test_app_tooling.tools import REPO
 
 
 PLATFORM = REPO / "platform"

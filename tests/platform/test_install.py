@@ -9,7 +9,7 @@ import sys
 
 import yaml
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 INSTALL = REPO / "platform" / "install.py"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 if str(REPO) not in sys.path:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 WORKFLOWS = REPO / ".github" / "workflows"

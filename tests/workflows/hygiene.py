@@ -2,7 +2,8 @@
 
 Each rule is a function `rule(workflow) -> list[str]` returning human-readable
 violations (empty when the workflow complies). The tests run every rule on the real
-workflows (must be clean) and on small bad fixtures (each must be rejected by its rule).
+workflows (must be clean) and on small patches of a good workflow (each must be rejected by
+its rule).
 
 Definitions the rules rely on, kept concrete on purpose:
 
@@ -13,7 +14,7 @@ Definitions the rules rely on, kept concrete on purpose:
   `.ci/run` or `make test`.
 - A *cluster-changing job* (it changes a live environment) runs `scripts/deploy.sh`,
   `scripts/rollback.sh`, `helm upgrade/install/rollback/uninstall`,
-  `kubectl apply/delete/rollout/patch/scale`, `scripts/tf_stacks.sh apply` or
+  `kubectl apply/delete/rollout/patch/scale`, `scripts/terraform/stacks apply` or
   `terraform apply/destroy`.
   A *deploy job* is a cluster-changing job that runs `scripts/deploy.sh`, `helm upgrade` or
   `helm install`, or a job that calls a local reusable workflow containing one.
@@ -44,7 +45,7 @@ DEPLOY_COMMAND = re.compile(r"scripts/deploy\.sh|\bhelm\s+(upgrade|install)\b")
 CLUSTER_COMMAND = re.compile(
     r"scripts/(deploy|rollback)\.sh|\bhelm\s+(upgrade|install|rollback|uninstall)\b"
     r"|\bkubectl\s+(apply|delete|rollout|patch|scale)\b"
-    r"|scripts/tf_stacks\.sh\s+apply\b|\bterraform\b[^\n]*\s(apply|destroy)\b"
+    r"|scripts/terraform/stacks\s+apply\b|\bterraform\b[^\n]*\s(apply|destroy)\b"
 )
 ROLE_ACTION = "aws-actions/configure-aws-credentials@"
 READ_ONLY = {"read", "none"}
@@ -56,7 +57,7 @@ class Workflow:
 
     path: Path
     text: str
-    data: dict[str, Any]
+    data: dict[Any, Any]  # PyYAML reads the bare key `on` as True, so keys are not all str
     _callees: dict[str, Workflow | None] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -72,9 +73,13 @@ class Workflow:
         return self.path.name
 
     @property
+    def on(self) -> Any:
+        """The workflow's `on` section (PyYAML reads the bare key `on` as True, YAML 1.1)."""
+        return self.data["on"] if "on" in self.data else self.data.get(True)
+
+    @property
     def triggers(self) -> set[str]:
-        # PyYAML reads the bare key `on` as the boolean True (YAML 1.1).
-        on = self.data.get("on", self.data.get(True))
+        on = self.on
         if isinstance(on, str):
             return {on}
         if isinstance(on, list):

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from workflows.conftest import FIXTURES, workflow_files
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 LINTERS = FIXTURES / "linters"

@@ -13,7 +13,7 @@ import yaml
 from workflows.conftest import WORKFLOWS, workflow_files
 from workflows.hygiene import USES_LINE, Workflow, ancestors, steps
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 def load(name: str) -> Workflow:
@@ -34,7 +34,7 @@ def runs(job: dict[str, Any]) -> str:
 def test_ci_runs_on_pull_requests_and_main():
     ci = load("ci.yml")
     assert {"pull_request", "push"} <= ci.triggers
-    on = ci.data.get("on", ci.data.get(True))
+    on = ci.on
     assert on["push"]["branches"] == ["main"]
 
 
@@ -140,7 +140,7 @@ def test_deploys_and_rollbacks_share_one_queue_per_environment():
 
 def test_rollback_offers_a_chosen_revision_per_environment():
     rollback = load("rollback.yml")
-    inputs = rollback.data.get("on", rollback.data.get(True))["workflow_dispatch"]["inputs"]
+    inputs = rollback.on["workflow_dispatch"]["inputs"]
     assert inputs["environment"]["options"] == ["staging", "prod"]
     assert "revision" in inputs
     assert 'scripts/rollback.sh "$DEPLOY_ENV" "$REVISION"' in runs(rollback.jobs["rollback"])
@@ -152,7 +152,7 @@ def test_rollback_offers_a_chosen_revision_per_environment():
 def test_terraform_plans_on_pull_requests_and_applies_on_main_behind_environments():
     tf = load("terraform.yml")
     assert tf.jobs["plan"]["if"].startswith("github.event_name == 'pull_request'")
-    assert "scripts/tf_stacks.sh plan" in runs(tf.jobs["plan"])
+    assert "scripts/terraform/stacks plan" in runs(tf.jobs["plan"])
     assert tf.jobs["apply-staging"]["environment"] == "infra-staging"
     assert tf.jobs["apply-prod"]["environment"] == "infra-prod"
     assert "apply-staging" in tf.jobs["apply-prod"]["needs"]
@@ -218,7 +218,8 @@ def test_each_action_is_pinned_to_one_sha_and_version_everywhere():
 
 @pytest.fixture(scope="module")
 def dependabot() -> dict[str, Any]:
-    return yaml.safe_load((REPO / ".github" / "dependabot.yml").read_text())
+    config: dict[str, Any] = yaml.safe_load((REPO / ".github" / "dependabot.yml").read_text())
+    return config
 
 
 def test_dependabot_updates_actions_python_terraform_and_the_base_image(dependabot):

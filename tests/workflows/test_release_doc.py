@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 DOC = REPO / "docs" / "release.md"

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
 
-from support.tools import REPO
+from test_app_tooling.fakes import Fakes, make_fakes
+from test_app_tooling.helm_render import deep_merge
+from test_app_tooling.tools import REPO
 
 
 SCRIPTS = REPO / "scripts"
@@ -25,26 +24,13 @@ REGISTRY = "111122223333.dkr.ecr.eu-central-1.amazonaws.com"
 
 def fake(bin_dir: Path, name: str, body: str = "") -> Path:
     """An executable that appends its argv (one call per line) to $FAKE_LOG, then runs `body`."""
-    path = bin_dir / name
-    path.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "{name} $*" >> "$FAKE_LOG"\n{body}\n')
-    path.chmod(0o755)
-    return path
+    return Fakes(bin_dir, bin_dir.parent / "calls.log", {}).add(name, body)
 
 
 @pytest.fixture
 def fakes(tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    log = tmp_path / "calls.log"
-    log.touch()
-    env = {
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        "FAKE_LOG": str(log),
-        "HOME": str(tmp_path),
-        "TF_PROJECT_CACHE": str(tmp_path / "tf-cache"),
-        "TF_PROVIDER_MIRROR": "",
-    }
-    return bin_dir, log, env
+    made = make_fakes(tmp_path)
+    return made.bin_dir, made.log, made.env
 
 
 def run(script: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -59,7 +45,7 @@ def run(script: str, *args: str, env: dict[str, str]) -> subprocess.CompletedPro
 
 
 def calls(log: Path) -> list[list[str]]:
-    return [shlex.split(line) for line in log.read_text().splitlines()]
+    return Fakes(log.parent / "bin", log, {}).calls()
 
 
 # --- deploy.sh ----------------------------------------------------------------------
@@ -265,142 +251,7 @@ def test_base_image_fails_when_the_registry_gives_no_digest(fakes):
     assert "could not resolve" in result.stderr
 
 
-# --- tf_stacks.sh -------------------------------------------------------------------
-
-
-def test_tf_plan_uses_the_env_backend_and_shows_the_plan(fakes, tmp_path):
-    bin_dir, log, env = fakes
-    terraform = fake(
-        bin_dir, "terraform", 'if [[ "$*" == *show* ]]; then echo "Plan: 3 to add, 0 to change"; fi'
-    )
-    summary = tmp_path / "summary.md"
-    env = env | {
-        "TERRAFORM": str(terraform),
-        "TF_STATE_BUCKET": "state-bucket",
-        "GITHUB_STEP_SUMMARY": str(summary),
-    }
-    result = run("tf_stacks.sh", "plan", "staging", "network", env=env)
-    assert result.returncode == 0, result.stderr
-    init, plan, show = calls(log)
-    assert "-backend-config=bucket=state-bucket" in init
-    assert "-backend-config=key=staging/network.tfstate" in init
-    assert "-lock=false" in plan
-    assert f"-var-file={REPO}/infra/envs/staging/network.tfvars" in plan
-    assert show[-3:] == ["show", "-no-color", "tfplan"]
-    assert "Plan: 3 to add, 0 to change" in summary.read_text()
-    assert "<code>staging/network</code>" in summary.read_text()
-
-
-def test_tf_apply_applies_the_plan_it_made(fakes):
-    bin_dir, log, env = fakes
-    terraform = fake(bin_dir, "terraform")
-    env = env | {"TERRAFORM": str(terraform), "TF_STATE_BUCKET": "b"}
-    result = run("tf_stacks.sh", "apply", "prod", "registry", "ci", env=env)
-    assert result.returncode == 0, result.stderr
-    verbs = [
-        next(a for a in argv if not a.startswith("-") and a != "terraform") for argv in calls(log)
-    ]
-    assert verbs == ["init", "plan", "show", "apply"] * 2
-    plans = [argv for argv in calls(log) if "plan" in argv]
-    assert all("-lock=false" not in argv for argv in plans)
-    assert [argv[-1] for argv in calls(log) if "apply" in argv] == ["tfplan", "tfplan"]
-
-
-@pytest.mark.parametrize(
-    ("args", "bucket", "message"),
-    [
-        (["destroy", "prod", "ci"], "b", "ACTION must be validate, plan or apply"),
-        (["plan", "dev", "ci"], "b", "ENV must be staging or prod, got 'dev'"),
-        (["plan", "prod", "ci"], "", "TF_STATE_BUCKET"),
-        (["plan", "prod", "nope"], "b", "unknown stack 'nope'"),
-        (["apply", "prod", "bootstrap"], "b", "bootstrap stack is applied by hand"),
-    ],
-)
-def test_tf_stacks_rejects_bad_input(fakes, args, bucket, message):
-    bin_dir, log, env = fakes
-    terraform = fake(bin_dir, "terraform")
-    result = run(
-        "tf_stacks.sh", *args, env=env | {"TERRAFORM": str(terraform), "TF_STATE_BUCKET": bucket}
-    )
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert calls(log) == []
-
-
-# --- changed_stacks.py --------------------------------------------------------------
-
-
-@pytest.fixture
-def infra_tree(tmp_path):
-    """A small infra/ tree: stacks using modules, one module using another."""
-
-    def tf(path: str, text: str = "") -> None:
-        target = tmp_path / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-
-    tf("infra/stacks/bootstrap/main.tf", 'module "s" { source = "../../modules/state-bucket" }')
-    tf("infra/stacks/network/main.tf", 'module "v" { source = "../../modules/vpc" }')
-    tf("infra/stacks/cluster/main.tf", 'module "e" { source = "../../modules/eks" }')
-    tf("infra/stacks/ci/main.tf", 'module "g" { source = "../../modules/github-oidc" }')
-    tf("infra/modules/eks/main.tf", 'module "n" { source = "../vpc-endpoints" }')
-    tf("infra/modules/vpc-endpoints/main.tf")
-    tf("infra/modules/vpc/main.tf")
-    return tmp_path
-
-
-def changed(root: Path, *files: str) -> list[str]:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPTS / "changed_stacks.py"),
-            "--root",
-            str(root),
-            "--files",
-            *files,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout)
-
-
-@pytest.mark.parametrize(
-    ("files", "stacks"),
-    [
-        (["infra/stacks/ci/main.tf"], ["ci"]),
-        (["infra/modules/vpc/main.tf"], ["network"]),
-        (["infra/modules/vpc-endpoints/main.tf"], ["cluster"]),
-        (["infra/stacks/ci/x.tf", "infra/stacks/network/y.tf"], ["network", "ci"]),
-        (["infra/envs/prod/ci.tfvars"], ["network", "cluster", "ci"]),
-        (["scripts/tf_stacks.sh"], ["network", "cluster", "ci"]),
-        (["infra/stacks/bootstrap/main.tf"], []),
-        (["app/src/test_app/app.py", "README.md"], []),
-    ],
-)
-def test_changed_stacks(infra_tree, files, stacks):
-    assert changed(infra_tree, *files) == stacks
-
-
-def test_changed_stacks_on_the_real_tree():
-    # The registry stack has no module dependencies on vpc; network and cluster do.
-    found = changed(REPO, "infra/modules/vpc/main.tf")
-    assert "network" in found
-    assert "registry" not in found
-
-
 # --- the values deploy.sh sets are the chart's ----------------------------------------
-
-
-def deep_merge(base: dict, override: dict) -> dict:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def prod_environment_values() -> str:

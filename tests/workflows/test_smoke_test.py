@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import importlib.util
 import json
 import socket
 import subprocess
@@ -12,27 +11,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-from support.tools import REPO
+import smoke_test
+from test_app_tooling.tools import REPO
 
 
 SCRIPT = REPO / "scripts" / "smoke_test.py"
 SHA = "0123456789abcdef0123456789abcdef01234567"
 FAST = ["--interval", "0.2", "--passes", "2", "--timeout", "2"]
-
-
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("smoke_test", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # Dataclasses resolve annotations through sys.modules.
-    sys.modules["smoke_test"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def smoke(*args: str, deadline: float = 15) -> subprocess.CompletedProcess[str]:
@@ -200,7 +188,7 @@ def stub() -> Iterator[tuple[str, type[Stub]]]:
 
 
 def run_inline(capsys, *args: str) -> tuple[int, str]:
-    code = load_script().main([*args, *FAST, "--deadline", "1.5"])
+    code = smoke_test.main([*args, *FAST, "--deadline", "1.5"])
     return code, capsys.readouterr().out.strip().splitlines()[-1]
 
 

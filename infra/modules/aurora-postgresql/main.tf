@@ -1,7 +1,3 @@
-data "aws_caller_identity" "current" {
-  count = local.create ? 1 : 0
-}
-
 data "aws_partition" "current" {
   count = local.create ? 1 : 0
 }
@@ -9,7 +5,6 @@ data "aws_partition" "current" {
 locals {
   create = var.create
 
-  account_id   = try(data.aws_caller_identity.current[0].account_id, "")
   partition    = try(data.aws_partition.current[0].partition, "aws")
   engine       = "aurora-postgresql"
   major        = split(".", var.engine_version)[0]
@@ -21,40 +16,26 @@ locals {
 # KMS key (storage, master user secret, Performance Insights)
 ################################################################################
 
-data "aws_iam_policy_document" "kms" {
-  #checkov:skip=CKV_AWS_111:A KMS key policy's "*" resource is the key itself; the statements name the account root and one service
-  #checkov:skip=CKV_AWS_356:A KMS key policy's "*" resource is the key itself
-  #checkov:skip=CKV_AWS_109:The account root must administer the key (AWS default key policy), otherwise the key becomes unmanageable
-  count = local.create ? 1 : 0
+module "kms" {
+  source = "../kms"
 
-  statement {
-    sid       = "AccountAdministration"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  count = local.create ? 1 : 0
-
+  create                  = local.create
   description             = "Encrypts the storage, snapshots and master secret of ${var.name}"
   deletion_window_in_days = var.kms_key_deletion_window_in_days
-  enable_key_rotation     = true
-  policy                  = data.aws_iam_policy_document.kms[0].json
+  alias_name              = "rds/${var.name}"
 
   tags = var.tags
 }
 
-resource "aws_kms_alias" "this" {
-  count = local.create ? 1 : 0
+# Where the key lived before the shared kms module: existing states keep the same key.
+moved {
+  from = aws_kms_key.this
+  to   = module.kms.aws_kms_key.this
+}
 
-  name          = "alias/rds/${var.name}"
-  target_key_id = aws_kms_key.this[0].key_id
+moved {
+  from = aws_kms_alias.this
+  to   = module.kms.aws_kms_alias.this
 }
 
 ################################################################################
@@ -160,13 +141,13 @@ resource "aws_rds_cluster" "this" {
   database_name                       = var.database_name
   master_username                     = var.master_username
   manage_master_user_password         = true
-  master_user_secret_kms_key_id       = aws_kms_key.this[0].arn
+  master_user_secret_kms_key_id       = module.kms.key_arn
   port                                = var.port
   db_subnet_group_name                = aws_db_subnet_group.this[0].name
   vpc_security_group_ids              = [aws_security_group.this[0].id]
   db_cluster_parameter_group_name     = aws_rds_cluster_parameter_group.this[0].name
   storage_encrypted                   = true
-  kms_key_id                          = aws_kms_key.this[0].arn
+  kms_key_id                          = module.kms.key_arn
   iam_database_authentication_enabled = true
   backup_retention_period             = var.backup_retention_period
   preferred_backup_window             = var.preferred_backup_window
@@ -206,7 +187,7 @@ resource "aws_rds_cluster_instance" "this" {
   auto_minor_version_upgrade            = true
   promotion_tier                        = count.index
   performance_insights_enabled          = var.performance_insights_enabled
-  performance_insights_kms_key_id       = var.performance_insights_enabled ? aws_kms_key.this[0].arn : null
+  performance_insights_kms_key_id       = var.performance_insights_enabled ? module.kms.key_arn : null
   performance_insights_retention_period = var.performance_insights_enabled ? 7 : null
   monitoring_interval                   = var.monitoring_interval
   monitoring_role_arn                   = var.monitoring_interval > 0 ? aws_iam_role.monitoring[0].arn : null

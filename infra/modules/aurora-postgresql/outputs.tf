@@ -50,5 +50,5 @@ output "security_group_id" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key of storage and master secret."
-  value       = try(aws_kms_key.this[0].arn, null)
+  value       = module.kms.key_arn
 }

@@ -6,16 +6,11 @@ data "aws_partition" "current" {
   count = local.create ? 1 : 0
 }
 
-data "aws_region" "current" {
-  count = local.create ? 1 : 0
-}
-
 locals {
   create = var.create
 
   account_id = try(data.aws_caller_identity.current[0].account_id, "")
   partition  = try(data.aws_partition.current[0].partition, "aws")
-  region     = try(data.aws_region.current[0].name, "")
   log_group  = "/aws/eks/${var.cluster_name}/cluster"
 }
 
@@ -23,57 +18,27 @@ locals {
 # KMS key (Kubernetes secrets and control-plane logs)
 ################################################################################
 
-data "aws_iam_policy_document" "kms" {
-  #checkov:skip=CKV_AWS_111:A KMS key policy's "*" resource is the key itself; the statements name the account root and one service
-  #checkov:skip=CKV_AWS_356:A KMS key policy's "*" resource is the key itself
-  #checkov:skip=CKV_AWS_109:The account root must administer the key (AWS default key policy), otherwise the key becomes unmanageable
-  count = local.create ? 1 : 0
+module "kms" {
+  source = "../kms"
 
-  statement {
-    sid       = "AccountAdministration"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
-  statement {
-    sid       = "CloudWatchLogs"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group}"]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  count = local.create ? 1 : 0
-
-  description             = "Encrypts the Kubernetes secrets and control-plane logs of ${var.cluster_name}"
-  deletion_window_in_days = var.kms_key_deletion_window_in_days
-  enable_key_rotation     = true
-  policy                  = data.aws_iam_policy_document.kms[0].json
+  create                         = local.create
+  description                    = "Encrypts the Kubernetes secrets and control-plane logs of ${var.cluster_name}"
+  deletion_window_in_days        = var.kms_key_deletion_window_in_days
+  alias_name                     = "eks/${var.cluster_name}"
+  cloudwatch_logs_log_group_name = local.log_group
 
   tags = var.tags
 }
 
-resource "aws_kms_alias" "this" {
-  count = local.create ? 1 : 0
+# Where the key lived before the shared kms module: existing states keep the same key.
+moved {
+  from = aws_kms_key.this
+  to   = module.kms.aws_kms_key.this
+}
 
-  name          = "alias/eks/${var.cluster_name}"
-  target_key_id = aws_kms_key.this[0].key_id
+moved {
+  from = aws_kms_alias.this
+  to   = module.kms.aws_kms_alias.this
 }
 
 ################################################################################
@@ -118,7 +83,7 @@ resource "aws_cloudwatch_log_group" "this" {
 
   name              = local.log_group
   retention_in_days = var.cloudwatch_log_group_retention_in_days
-  kms_key_id        = aws_kms_key.this[0].arn
+  kms_key_id        = module.kms.key_arn
 
   tags = var.tags
 }
@@ -149,7 +114,7 @@ resource "aws_eks_cluster" "this" {
     resources = ["secrets"]
 
     provider {
-      key_arn = aws_kms_key.this[0].arn
+      key_arn = module.kms.key_arn
     }
   }
 

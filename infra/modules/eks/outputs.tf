@@ -50,7 +50,7 @@ output "node_group_name" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key of the Kubernetes secrets."
-  value       = try(aws_kms_key.this[0].arn, null)
+  value       = module.kms.key_arn
 }
 
 output "pod_identity_role_arns" {

@@ -1,16 +1,5 @@
-data "aws_caller_identity" "current" {
-  count = local.create ? 1 : 0
-}
-
-data "aws_partition" "current" {
-  count = local.create ? 1 : 0
-}
-
 locals {
   create = var.create
-
-  account_id = try(data.aws_caller_identity.current[0].account_id, "")
-  partition  = try(data.aws_partition.current[0].partition, "aws")
 }
 
 ################################################################################
@@ -19,43 +8,29 @@ locals {
 
 locals {
   create_kms_key = local.create && var.create_kms_key
-  kms_key_arn    = try(aws_kms_key.this[0].arn, var.kms_key_arn)
+  kms_key_arn    = local.create_kms_key ? module.kms.key_arn : var.kms_key_arn
 }
 
-data "aws_iam_policy_document" "kms" {
-  #checkov:skip=CKV_AWS_111:A KMS key policy's "*" resource is the key itself; the statements name the account root and one service
-  #checkov:skip=CKV_AWS_356:A KMS key policy's "*" resource is the key itself
-  #checkov:skip=CKV_AWS_109:The account root must administer the key (AWS default key policy), otherwise the key becomes unmanageable
-  count = local.create_kms_key ? 1 : 0
+module "kms" {
+  source = "../kms"
 
-  statement {
-    sid       = "AccountAdministration"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  count = local.create_kms_key ? 1 : 0
-
+  create                  = local.create_kms_key
   description             = "Encrypts the Terraform state in ${var.bucket_name}"
   deletion_window_in_days = var.kms_key_deletion_window_in_days
-  enable_key_rotation     = true
-  policy                  = data.aws_iam_policy_document.kms[0].json
+  alias_name              = var.bucket_name
 
   tags = merge(var.tags, var.kms_key_tags)
 }
 
-resource "aws_kms_alias" "this" {
-  count = local.create_kms_key ? 1 : 0
+# Where the key lived before the shared kms module: existing states keep the same key.
+moved {
+  from = aws_kms_key.this
+  to   = module.kms.aws_kms_key.this
+}
 
-  name          = "alias/${var.bucket_name}"
-  target_key_id = aws_kms_key.this[0].key_id
+moved {
+  from = aws_kms_alias.this
+  to   = module.kms.aws_kms_alias.this
 }
 
 ################################################################################

@@ -2,14 +2,6 @@ data "aws_caller_identity" "current" {
   count = local.create_flow_log ? 1 : 0
 }
 
-data "aws_partition" "current" {
-  count = local.create_flow_log ? 1 : 0
-}
-
-data "aws_region" "current" {
-  count = local.create_flow_log ? 1 : 0
-}
-
 locals {
   create = var.create
 
@@ -168,54 +160,23 @@ locals {
   create_flow_log = local.create && var.enable_flow_log
   flow_log_group  = "/aws/vpc-flow-log/${var.name}"
   account_id      = try(data.aws_caller_identity.current[0].account_id, "")
-  partition       = try(data.aws_partition.current[0].partition, "aws")
-  region          = try(data.aws_region.current[0].name, "")
 }
 
-data "aws_iam_policy_document" "flow_log_kms" {
-  #checkov:skip=CKV_AWS_111:A KMS key policy's "*" resource is the key itself; the statements name the account root and one service
-  #checkov:skip=CKV_AWS_356:A KMS key policy's "*" resource is the key itself
-  #checkov:skip=CKV_AWS_109:The account root must administer the key (AWS default key policy), otherwise the key becomes unmanageable
-  count = local.create_flow_log ? 1 : 0
+module "flow_log_kms" {
+  source = "../kms"
 
-  statement {
-    sid       = "AccountAdministration"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
-  statement {
-    sid       = "CloudWatchLogs"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.flow_log_group}"]
-    }
-  }
-}
-
-resource "aws_kms_key" "flow_log" {
-  count = local.create_flow_log ? 1 : 0
-
-  description             = "Encrypts the VPC flow logs of ${var.name}"
-  deletion_window_in_days = var.kms_key_deletion_window_in_days
-  enable_key_rotation     = true
-  policy                  = data.aws_iam_policy_document.flow_log_kms[0].json
+  create                         = local.create_flow_log
+  description                    = "Encrypts the VPC flow logs of ${var.name}"
+  deletion_window_in_days        = var.kms_key_deletion_window_in_days
+  cloudwatch_logs_log_group_name = local.flow_log_group
 
   tags = var.tags
+}
+
+# Where the key lived before the shared kms module: existing states keep the same key.
+moved {
+  from = aws_kms_key.flow_log
+  to   = module.flow_log_kms.aws_kms_key.this
 }
 
 resource "aws_cloudwatch_log_group" "flow_log" {
@@ -223,7 +184,7 @@ resource "aws_cloudwatch_log_group" "flow_log" {
 
   name              = local.flow_log_group
   retention_in_days = var.flow_log_retention_in_days
-  kms_key_id        = aws_kms_key.flow_log[0].arn
+  kms_key_id        = module.flow_log_kms.key_arn
 
   tags = var.tags
 }

@@ -19,7 +19,7 @@ run "secure_cluster_defaults" {
   }
 
   assert {
-    condition     = aws_rds_cluster.this[0].storage_encrypted && aws_kms_key.this[0].enable_key_rotation
+    condition     = aws_rds_cluster.this[0].storage_encrypted && module.kms.key_rotation_enabled
     error_message = "Storage must be encrypted with a rotating customer-managed key."
   }
 

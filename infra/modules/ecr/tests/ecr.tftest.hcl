@@ -25,7 +25,7 @@ run "immutable_scanned_encrypted_repository" {
   }
 
   assert {
-    condition     = aws_kms_key.this[0].enable_key_rotation
+    condition     = module.kms.key_rotation_enabled
     error_message = "The image key must rotate."
   }
 
@@ -90,7 +90,7 @@ run "key_passed_in" {
   }
 
   assert {
-    condition     = length(aws_kms_key.this) == 0 && aws_ecr_repository.this[0].encryption_configuration[0].kms_key == var.kms_key_arn
+    condition     = module.kms.key_arn == null && aws_ecr_repository.this[0].encryption_configuration[0].kms_key == var.kms_key_arn
     error_message = "An existing key must be used when create_kms_key is false."
   }
 }
@@ -103,7 +103,7 @@ run "disabled" {
   }
 
   assert {
-    condition     = length(aws_ecr_repository.this) == 0 && length(aws_kms_key.this) == 0
+    condition     = length(aws_ecr_repository.this) == 0 && module.kms.key_arn == null
     error_message = "create = false must create nothing."
   }
 }

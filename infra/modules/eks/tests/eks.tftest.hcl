@@ -39,7 +39,7 @@ run "control_plane" {
   }
 
   assert {
-    condition     = one(aws_eks_cluster.this[0].encryption_config).resources == toset(["secrets"]) && aws_kms_key.this[0].enable_key_rotation
+    condition     = one(aws_eks_cluster.this[0].encryption_config).resources == toset(["secrets"]) && module.kms.key_rotation_enabled
     error_message = "Kubernetes secrets must be envelope-encrypted with a rotating KMS key."
   }
 

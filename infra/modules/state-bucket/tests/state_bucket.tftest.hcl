@@ -10,7 +10,7 @@ run "encrypted_versioned_private_bucket" {
   command = plan
 
   assert {
-    condition     = aws_kms_key.this[0].enable_key_rotation
+    condition     = module.kms.key_rotation_enabled
     error_message = "The state key must rotate."
   }
 
@@ -88,7 +88,7 @@ run "existing_kms_key" {
   }
 
   assert {
-    condition     = length(aws_kms_key.this) == 0 && one(one(aws_s3_bucket_server_side_encryption_configuration.this[0].rule).apply_server_side_encryption_by_default).kms_master_key_id == var.kms_key_arn
+    condition     = module.kms.key_arn == null && one(one(aws_s3_bucket_server_side_encryption_configuration.this[0].rule).apply_server_side_encryption_by_default).kms_master_key_id == var.kms_key_arn
     error_message = "An existing key must be used when create_kms_key is false."
   }
 }
@@ -101,7 +101,7 @@ run "disabled" {
   }
 
   assert {
-    condition     = length(aws_s3_bucket.this) == 0 && length(aws_kms_key.this) == 0
+    condition     = length(aws_s3_bucket.this) == 0 && module.kms.key_arn == null
     error_message = "create = false must create nothing."
   }
 }

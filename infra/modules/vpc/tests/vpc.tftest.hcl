@@ -83,7 +83,7 @@ run "encrypted_flow_logs" {
   }
 
   assert {
-    condition     = aws_kms_key.flow_log[0].enable_key_rotation && aws_cloudwatch_log_group.flow_log[0].retention_in_days >= 365
+    condition     = module.flow_log_kms.key_rotation_enabled && aws_cloudwatch_log_group.flow_log[0].retention_in_days >= 365
     error_message = "The flow log group must be KMS-encrypted (rotating key) and kept a year."
   }
 

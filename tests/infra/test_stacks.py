@@ -1,0 +1,212 @@
+"""The one Terraform stack runner (scripts/terraform/stacks) and the changed-stacks picker, run
+against a recording fake of terraform."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_app_tooling.fakes import Fakes, make_fakes
+from test_app_tooling.tools import REPO
+
+
+STACKS = REPO / "scripts" / "terraform" / "stacks"
+# plan -detailed-exitcode: 0 no changes, 2 changes; `show` prints a plan.
+TERRAFORM = """
+if [[ "$*" == *" plan "* ]]; then exit "${PLAN_EXIT:-2}"; fi
+if [[ "$*" == *" show "* ]]; then echo "Plan: 3 to add, 0 to change"; fi
+"""
+
+
+@pytest.fixture
+def fakes(tmp_path) -> Fakes:
+    made = make_fakes(tmp_path)
+    made.env["TERRAFORM"] = str(made.add("terraform", TERRAFORM))
+    made.env["TF_STATE_BUCKET"] = "state-bucket"
+    return made
+
+
+def run(fakes: Fakes, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(STACKS), *args],
+        capture_output=True,
+        text=True,
+        env=fakes.env | env,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def verbs(fakes: Fakes) -> list[str]:
+    """terraform's subcommand of each call (the first argument not an option)."""
+    return [next(a for a in argv[1:] if not a.startswith("-")) for argv in fakes.calls()]
+
+
+def test_plan_uses_the_env_backend_without_a_lock_and_shows_the_plan(fakes, tmp_path):
+    summary = tmp_path / "summary.md"
+    result = run(fakes, "plan", "staging", "network", GITHUB_STEP_SUMMARY=str(summary))
+    assert result.returncode == 0, result.stderr
+    init, plan, show = fakes.calls()
+    assert "-backend-config=bucket=state-bucket" in init
+    assert "-backend-config=key=staging/network.tfstate" in init
+    assert "-lock=false" in plan
+    assert f"-var-file={REPO}/infra/envs/staging/network.tfvars" in plan
+    assert show[-3:] == ["show", "-no-color", ".terraform/staging.tfplan"]
+    assert "Plan: 3 to add, 0 to change" in summary.read_text()
+    assert "<code>staging/network</code>" in summary.read_text()
+
+
+def test_apply_applies_the_plan_it_made_in_the_order_given(fakes):
+    result = run(fakes, "apply", "prod", "registry", "ci", AUTO_APPROVE="1")
+    assert result.returncode == 0, result.stderr
+    assert verbs(fakes) == ["init", "plan", "apply"] * 2
+    calls = fakes.calls()
+    assert [c for c in calls if "init" in c][1][-1] == "-backend-config=key=prod/ci.tfstate"
+    assert all("-lock=false" not in argv for argv in calls if "plan" in argv)
+    assert [argv[-1] for argv in calls if "apply" in argv] == [".terraform/prod.tfplan"] * 2
+
+
+def test_apply_skips_a_stack_without_changes(fakes):
+    result = run(fakes, "apply", "prod", "registry", AUTO_APPROVE="1", PLAN_EXIT="0")
+    assert result.returncode == 0, result.stderr
+    assert verbs(fakes) == ["init", "plan"]
+    assert "registry: no changes" in result.stderr
+
+
+def test_apply_stops_without_confirmation(fakes):
+    result = run(fakes, "apply", "staging", "network", "cluster")
+    assert result.returncode == 1
+    assert "stopped before network" in result.stderr
+    assert verbs(fakes) == ["init", "plan"]
+
+
+def test_a_failed_plan_stops_the_run_with_its_exit_code(fakes):
+    result = run(fakes, "apply", "staging", "network", "cluster", PLAN_EXIT="1")
+    assert result.returncode == 1
+    assert "plan of network failed" in result.stderr
+    assert verbs(fakes) == ["init", "plan"]
+
+
+def test_no_stacks_means_every_stack_in_dependency_order(fakes):
+    result = run(fakes, "plan", "staging")
+    assert result.returncode == 0, result.stderr
+    keys = [argv[-1] for argv in fakes.calls() if "init" in argv]
+    assert keys == [f"-backend-config=key=staging/{s}.tfstate" for s in changed_order()]
+
+
+def test_destroy_goes_in_reverse_order(fakes):
+    result = run(fakes, "destroy", "staging", "network", "cluster", AUTO_APPROVE="1")
+    assert result.returncode == 0, result.stderr
+    destroys = [argv for argv in fakes.calls() if "destroy" in argv]
+    assert [Path(next(a for a in d if a.startswith("-chdir="))).name for d in destroys] == [
+        "cluster",
+        "network",
+    ]
+    assert all("-auto-approve" in d for d in destroys)
+
+
+def test_validate_needs_no_backend_and_no_bucket(fakes):
+    result = run(fakes, "validate", "staging", "ci", TF_STATE_BUCKET="")
+    assert result.returncode == 0, result.stderr
+    fmt, init, validate = fakes.calls()
+    assert fmt[-2:] == ["-check", "-diff"]
+    assert "-backend=false" in init
+    assert validate[-2:] == ["validate", "-no-color"]
+
+
+@pytest.mark.parametrize(
+    ("args", "bucket", "message"),
+    [
+        (["teleport", "prod", "ci"], "b", "unknown action 'teleport'"),
+        (["plan", "dev", "ci"], "b", "ENV must be staging or prod, got 'dev'"),
+        (["plan", "prod", "ci"], "", "no state bucket (TF_STATE_BUCKET)"),
+        (["plan", "prod", "nope"], "b", "unknown stack 'nope'"),
+        (["apply", "prod", "bootstrap"], "b", "bootstrap stack is applied by hand"),
+    ],
+)
+def test_rejects_bad_input_naming_the_field(fakes, args, bucket, message):
+    result = run(fakes, *args, TF_STATE_BUCKET=bucket)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert fakes.calls() == []
+
+
+# --- changed_stacks.py --------------------------------------------------------------
+
+
+def changed_order() -> list[str]:
+    """The apply order the picker uses, without the hand-applied bootstrap stack."""
+    return changed(REPO, "infra/envs/")
+
+
+@pytest.fixture
+def infra_tree(tmp_path):
+    """A small infra/ tree: stacks using modules, one module using another."""
+
+    def tf(path: str, text: str = "") -> None:
+        target = tmp_path / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+    tf("infra/stacks/bootstrap/main.tf", 'module "s" { source = "../../modules/state-bucket" }')
+    tf("infra/stacks/network/main.tf", 'module "v" { source = "../../modules/vpc" }')
+    tf("infra/stacks/cluster/main.tf", 'module "e" { source = "../../modules/eks" }')
+    tf("infra/stacks/ci/main.tf", 'module "g" { source = "../../modules/github-oidc" }')
+    tf("infra/modules/eks/main.tf", 'module "n" { source = "../vpc-endpoints" }')
+    tf("infra/modules/vpc-endpoints/main.tf")
+    tf("infra/modules/vpc/main.tf")
+    return tmp_path
+
+
+def changed(root: Path, *files: str) -> list[str]:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "terraform" / "changed_stacks.py"),
+            "--root",
+            str(root),
+            "--files",
+            *files,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stacks: list[str] = json.loads(result.stdout)
+    return stacks
+
+
+@pytest.mark.parametrize(
+    ("files", "stacks"),
+    [
+        (["infra/stacks/ci/main.tf"], ["ci"]),
+        (["infra/modules/vpc/main.tf"], ["network"]),
+        (["infra/modules/vpc-endpoints/main.tf"], ["cluster"]),
+        (["infra/stacks/ci/x.tf", "infra/stacks/network/y.tf"], ["network", "ci"]),
+        (["infra/envs/prod/ci.tfvars"], ["network", "cluster", "ci"]),
+        (["scripts/terraform/stacks"], ["network", "cluster", "ci"]),
+        (["infra/stacks/bootstrap/main.tf"], []),
+        (["app/src/test_app/app.py", "README.md"], []),
+    ],
+)
+def test_changed_stacks(infra_tree, files, stacks):
+    assert changed(infra_tree, *files) == stacks
+
+
+def test_changed_stacks_on_the_real_tree():
+    # The registry stack has no module dependencies on vpc; network and cluster do.
+    found = changed(REPO, "infra/modules/vpc/main.tf")
+    assert "network" in found
+    assert "registry" not in found
+
+
+def test_the_runner_and_the_picker_agree_on_the_order():
+    runner_order = next(
+        line for line in STACKS.read_text().splitlines() if line.startswith("ORDER=(")
+    )
+    assert runner_order == f"ORDER=({' '.join(changed_order())})"

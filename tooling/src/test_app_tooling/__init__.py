@@ -1,0 +1,1 @@
+"""The project's own tooling: Helm rendering, PostgreSQL and app processes, tool lookup."""

@@ -1,0 +1,158 @@
+"""Render the test-app chart with Helm's own engine (helm-python-sdk) for the value sets CI checks.
+
+`VALUE_SETS` are the value sets CI renders; the chart tests render each once per session. A
+render that produces no object raises, so no check can pass by checking nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import yaml
+
+from test_app_tooling.tools import REPO
+
+
+CHART = REPO / "charts" / "test-app"
+RELEASE = "test-app"
+NAMESPACE = "test-app"
+
+# What an operator passes at install time (docs/deployment.md): outputs of the database stack.
+INSTALL_TIME = {
+    "database": {"host": "test-app-prod.cluster-abcdefghijkl.eu-central-1.rds.amazonaws.com"},
+    "externalSecret": {
+        "remoteSecretName": (
+            "arn:aws:secretsmanager:eu-central-1:111122223333:secret:rds!cluster-0a1b2c3d-AbCdEf"
+        )
+    },
+}
+PROD_INSTALL_TIME = {
+    **INSTALL_TIME,
+    "image": {"digest": "sha256:" + "0123456789abcdef" * 4},
+    "ingress": {
+        "host": "test-app.example.com",
+        "alb": {
+            "certificateArn": (
+                "arn:aws:acm:eu-central-1:111122223333:certificate/"
+                "0a1b2c3d-0a1b-0a1b-0a1b-0a1b2c3d4e5f"
+            )
+        },
+    },
+}
+
+# On AKS: the virtual endpoint hosts of the Azure database stack, and in prod the Key Vault
+# certificate application routing serves (docs/getting-started-azure.md, phase 6).
+AKS_INSTALL_TIME = {
+    "database": {
+        "host": "test-app-prod.writer.postgres.database.azure.com",
+        "readHost": "test-app-prod.reader.postgres.database.azure.com",
+    },
+}
+AKS_PROD_INSTALL_TIME = {
+    **AKS_INSTALL_TIME,
+    "image": {"digest": "sha256:" + "0123456789abcdef" * 4},
+    "ingress": {
+        "host": "test-app.example.com",
+        "annotations": {
+            "kubernetes.azure.com/tls-cert-keyvault-uri": (
+                "https://acme-test-app-prod.vault.azure.net/certificates/test-app"
+            )
+        },
+        "tls": [{"hosts": ["test-app.example.com"], "secretName": "keyvault-test-app"}],
+    },
+}
+
+# name -> (values files relative to the chart, extra values given with --set)
+VALUE_SETS: dict[str, tuple[list[str], dict[str, Any]]] = {
+    "defaults": (["ci/default-values.yaml"], {}),
+    "staging": (["values-staging.yaml"], INSTALL_TIME),
+    "prod": (["values-prod.yaml"], PROD_INSTALL_TIME),
+    "autoscaling-off": (["ci/autoscaling-off-values.yaml"], {}),
+    "ingress": (["ci/ingress-values.yaml"], {}),
+    "existing-secret": (["ci/existing-secret-values.yaml"], {}),
+    "namespace": (["ci/namespace-values.yaml"], {}),
+    "probe": (["ci/probe-values.yaml"], {}),
+    "aks-staging": (["values-aks-staging.yaml"], AKS_INSTALL_TIME),
+    "aks-prod": (["values-aks-prod.yaml"], AKS_PROD_INSTALL_TIME),
+}
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge `override` into a copy of `base` the way repeated `helm -f` files merge."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_values(files: list[str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The user-supplied values of `files` (relative to the chart) plus `extra`."""
+    values: dict[str, Any] = {}
+    for name in files:
+        document = yaml.safe_load((CHART / name).read_text(encoding="utf-8")) or {}
+        values = deep_merge(values, document)
+    return deep_merge(values, extra or {})
+
+
+def parse_manifests(manifests: dict[str, str]) -> list[dict[str, Any]]:
+    """Every object of a render (NOTES.txt excluded). Raises `ValueError` on an empty render."""
+    objects = [
+        document
+        for path, text in sorted(manifests.items())
+        if path.endswith((".yaml", ".yml"))
+        for document in yaml.safe_load_all(text)
+        if document
+    ]
+    if not objects:
+        raise ValueError(
+            f"the render produced no Kubernetes object (templates: {sorted(manifests)})"
+        )
+    return objects
+
+
+def render(values: dict[str, Any], chart: Path = CHART) -> list[dict[str, Any]]:
+    """Render `chart` with `values` as release test-app in namespace test-app."""
+    with helm.Chart.load(chart) as loaded:
+        manifests = loaded.render(values, name=RELEASE, namespace=NAMESPACE)
+    return parse_manifests(manifests)
+
+
+def render_error(values: dict[str, Any]) -> str:
+    """The error message of a render that must fail (`AssertionError` if it renders)."""
+    try:
+        render(values)
+    except helm.HelmError as error:
+        return str(error)
+    raise AssertionError(f"the chart rendered with values that must be rejected: {values}")
+
+
+def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The objects of one kind."""
+    return [obj for obj in objects if obj.get("kind") == kind]
+
+
+def one(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    """The single object of `kind` (and `name`, when given); fails if there is not exactly one."""
+    found = [
+        obj
+        for obj in by_kind(objects, kind)
+        if name is None or obj.get("metadata", {}).get("name") == name
+    ]
+    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
+    return found[0]
+
+
+def app_container(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The test-app container of the Deployment."""
+    containers: list[dict[str, Any]] = one(objects, "Deployment")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    matching = [c for c in containers if c["name"] == "test-app"]
+    assert len(matching) == 1, f"expected one container named test-app, found {containers}"
+    return matching[0]

@@ -1,0 +1,83 @@
+"""Start-and-wait and stop for the servers the project runs, and process-tree helpers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+
+def wait_until_ready(
+    process: subprocess.Popen[bytes], ready_url: str, log: Path, timeout: float = 20.0
+) -> None:
+    """Poll `ready_url` until it answers 200.
+
+    Raises `RuntimeError` with the server's log if the process exits or the timeout runs out
+    (the process is stopped first).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(ready_url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop(process)
+            name = process.args[0] if isinstance(process.args, list) else process.args
+            name = os.fsdecode(name) if isinstance(name, bytes) else str(name)
+            raise RuntimeError(f"{name} did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.1)
+
+
+# Longer than the app's own bound on stopping a worker (granian's workers_kill_timeout, 10 s in
+# test_app.server): a worker signalled while still starting can take that long.
+STOP_TIMEOUT = 20.0
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout`.
+
+    The SIGKILL goes to the process group when the process leads one (started with
+    `start_new_session=True`), so forked workers are never left behind as orphans.
+    """
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            process.kill()
+        process.wait()
+
+
+def _parent_pids() -> dict[int, int]:
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+    return parents
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of `pid`."""
+    return [child for child, parent in _parent_pids().items() if parent == pid]
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` in the process tree."""
+    parents = _parent_pids()
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        below = [child for child, ppid in parents.items() if ppid == parent]
+        found += below
+        frontier += below
+    return found
