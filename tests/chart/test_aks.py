@@ -8,9 +8,9 @@ import re
 
 import hcl2
 import pytest
-from chart.helm_render import CHART, app_container, by_kind, load_values, one, render
 
-from support.tools import REPO
+from test_app_tooling.helm_render import CHART, app_container, by_kind, load_values, one, render
+from test_app_tooling.tools import REPO
 
 
 AKS_SETS = ["aks-staging", "aks-prod"]

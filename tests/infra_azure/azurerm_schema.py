@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 PROVIDER_VERSION = "4.55.0"

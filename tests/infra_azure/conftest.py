@@ -15,7 +15,7 @@ import pytest
 from infra_azure.azurerm_schema import Schema, assembly_path, load_schema
 from infra_azure.hcl_check import Declaration, declarations, parse
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 AZURE = REPO / "infra" / "azure"

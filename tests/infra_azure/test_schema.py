@@ -11,7 +11,7 @@ from infra_azure.azurerm_schema import PROVIDER_VERSION
 from infra_azure.conftest import AZURE, literal
 from infra_azure.hcl_check import check_declaration, declarations, parse
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -8,7 +8,7 @@ from workflows.hygiene import steps
 from workflows.test_pipeline import load, step_using
 from workflows.test_scripts import DIGEST, REGISTRY, SHA, calls, fake, fakes, run
 
-from support.tools import REPO
+from test_app_tooling.tools import REPO
 
 
 __all__ = ["fakes"]  # the fixture, used by name below
