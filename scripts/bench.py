@@ -61,6 +61,7 @@ class Sample:
     p50_ms: float | None
     p99_ms: float | None
     errors: int
+    requests: int = 0  # completed requests (wrk) or transactions (pgbench)
 
 
 def _ms(value: str) -> float:
@@ -89,7 +90,9 @@ def run_wrk(url: str, connections: int, duration: int) -> Sample:
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
     ):
         errors += sum(int(n) for n in match.groups())
-    return Sample("wrk /health", connections, rate, p50, p99, errors)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
+    return Sample(f"wrk /{path}", connections, rate, p50, p99, errors, requests)
 
 
 def run_pgbench(port: int, connections: int, duration: int, script: Path) -> Sample:
@@ -101,9 +104,9 @@ def run_pgbench(port: int, connections: int, duration: int, script: Path) -> Sam
     ).stdout  # fmt: skip
     tps = float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
     failed = re.search(r"number of failed transactions: (\d+)", out)
-    return Sample(
-        "pgbench SELECT 1", connections, tps, None, None, int(failed.group(1)) if failed else 0
-    )
+    done = re.search(r"number of transactions actually processed: (\d+)", out)
+    errors, processed = (int(m.group(1)) if m else 0 for m in (failed, done))
+    return Sample("pgbench SELECT 1", connections, tps, None, None, errors, processed)
 
 
 def app_command(server: str, python: str, workers: int) -> list[str]:
@@ -218,14 +221,15 @@ def write_report(args: argparse.Namespace, conns: list[int], measured: Measured)
         values = [
             getattr(s, field) for s in samples if s.tool.startswith(tool) and s.connections == c
         ]
-        return statistics.median(values)
+        return float(statistics.median(values))
 
     rows = []
     for c in conns:
         app, db = med("wrk", c, "rate"), med("pgbench", c, "rate")
         errors = sum(s.errors for s in samples if s.connections == c and s.tool.startswith("wrk"))
+        # The ratio of the two rounded figures the row shows, so a reader can redo it.
         rows.append({"connections": c, "app_rps": round(app), "pgbench_tps": round(db),
-                     "ratio": round(app / db, 3), "p50_ms": med("wrk", c, "p50_ms"),
+                     "ratio": round(round(app) / round(db), 3), "p50_ms": med("wrk", c, "p50_ms"),
                      "p99_ms": med("wrk", c, "p99_ms"), "errors": errors})  # fmt: skip
     by_c = {r["connections"]: r for r in rows}
     startup = statistics.median(startups)
