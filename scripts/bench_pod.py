@@ -1,0 +1,215 @@
+"""Measure one pod's capacity inside the chart's own CPU and memory limits, and its overload.
+
+    make bench-pod                                     # the full run (about 15 minutes)
+    make bench-pod BENCH_POD_ARGS="--requests 100000"  # a shorter memory soak
+
+Runs the app installed like its image, with the environment and worker count of the rendered
+chart (`--values prod`: values.yaml + values-prod.yaml), inside a cgroup v1 group whose CFS quota
+and memory limit are the chart's `resources.limits` (root only). Against it:
+  1. open-model steps on /health (httperf --rate), doubling, then refined, until the p99 crosses
+     the latency SLO of observability/slo.yaml: the pod's capacity;
+  2. the ceiling: /livez (no database) and /health with wrk at 64 connections;
+  3. overload at `--overload-factor` x capacity, then the time to recover;
+  4. memory after `--requests` requests against the limit.
+Writes docs/benchmarks/pod.md, pod.json and pod.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench import start_app
+from podbench import measure
+from podbench.cgroup import CFS_PERIOD_US, PodCgroup
+from podbench.chart import REPO, PodSpec, pod_spec
+from podbench.document import render
+from podbench.plot import plot
+from podbench.report import Slo, capacity, mib
+
+from support.image import install_like_image, system_python
+from support.postgres import free_port, start_cluster
+from support.process import stop
+
+
+OUT = REPO / "docs" / "benchmarks"
+SLO_FILE = REPO / "observability" / "slo.yaml"
+
+
+class SloError(ValueError):
+    """observability/slo.yaml has no usable latency SLO."""
+
+
+def latency_slo(path: Path = SLO_FILE) -> Slo:
+    """Read the latency SLO: `objective` % of requests within `sli.threshold_seconds`."""
+    data = yaml.safe_load(path.read_text())
+    for slo in data.get("slos", []) if isinstance(data, dict) else []:
+        threshold = slo.get("sli", {}).get("threshold_seconds")
+        if threshold is not None:
+            objective = slo.get("objective")
+            if not isinstance(objective, int | float) or not 0 < objective < 100:
+                raise SloError(
+                    f"{path.name}: slos[{slo.get('name')}].objective: expected a "
+                    f"percentage between 0 and 100, got {objective!r}"
+                )
+            return Slo(threshold_ms=float(threshold) * 1000, percentile=float(objective))
+    raise SloError(f"{path.name}: no SLO with `sli.threshold_seconds` (the latency SLO)")
+
+
+def _positive(kind: type[float | int]) -> Any:  # noqa: ANN401 - an argparse type
+    def parse(text: str) -> float | int:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a positive {kind.__name__}, got {text!r}"
+            ) from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        return value
+
+    return parse
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add = parser.add_argument
+    add("--values", default="prod", help="the chart value set to run as (default: prod)")
+    add("--start-rate", type=_positive(float), default=200.0, help="first offered req/s")
+    add("--step-seconds", type=_positive(float), default=10.0, help="seconds per step")
+    add("--max-steps", type=_positive(int), default=12, help="bound on the number of steps")
+    add("--refine", type=int, default=4, help="linear steps between the last pass and the fail")
+    add("--settle", type=float, default=2.0, help="seconds of rest before each step")
+    add("--timeout", type=_positive(float), default=2.0, help="per-request timeout (s)")
+    add("--ceiling-seconds", type=_positive(int), default=10, help="seconds per wrk run")
+    add("--overload-factor", type=_positive(float), default=4.0)
+    add("--overload-seconds", type=_positive(float), default=20.0)
+    add("--requests", type=_positive(int), default=1_000_000, help="requests of the memory soak")
+    add("--soak-chunk", type=_positive(int), default=30, help="seconds per soak wrk run")
+    add("--output", type=Path, default=OUT, help="default: docs/benchmarks/")
+    return parser.parse_args()
+
+
+def app_env(pod: PodSpec, site: Path, database: dict[str, str], port: int) -> dict[str, str]:
+    """Return the container's environment, pointed at the local database and a loopback port."""
+    return {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(site),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **pod.env,
+        **database,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+    }
+
+
+def _exit_cleanly(signum: int, _frame: object) -> None:
+    sys.exit(128 + signum)  # unwinds through the `finally` blocks that stop what was started
+
+
+def main() -> int:
+    args = arguments()
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    signal.signal(signal.SIGINT, _exit_cleanly)  # also when started in the background
+    for tool in ("httperf", "wrk"):
+        if not shutil.which(tool):
+            sys.exit(f"error: {tool} is missing; run scripts/bootstrap")
+    slo, pod = latency_slo(), pod_spec(args.values)
+    group = PodCgroup(f"test-app-bench-{os.getpid()}", pod.cpu_limit, pod.memory_limit)
+    group.create()
+    loadavg_start = os.getloadavg()[0]
+    work = Path(tempfile.mkdtemp(prefix="test-app-bench-pod-", dir="/tmp"))
+    work.chmod(0o755)
+    cluster = start_cluster(with_replica=False)
+    try:
+        site = install_like_image(work / "site")
+        port = free_port()
+        env = app_env(pod, site, cluster.env(reader=False), port)
+        cmd = group.enter_command([system_python(), "-m", "test_app"])
+        proc, _ = start_app(cmd, env, port)
+        try:
+            cgroup = {**group.applied(), "processes": len(group.pids())}
+            target = measure.Target(port, group, slo, args.timeout)
+            plan = measure.StepPlan(
+                args.start_rate, args.step_seconds, args.max_steps, args.refine, args.settle
+            )
+            steps = measure.steps(target, plan)
+            cap = capacity(steps)
+            ceiling = measure.ceiling(target, 64, args.ceiling_seconds)
+            base = cap["rps"] if cap else steps[-1]["offered_rps"]
+            overload = measure.overload(
+                target, base * args.overload_factor, args.overload_factor, args.overload_seconds
+            )
+            survived = proc.poll() is None
+            soak = measure.memory_soak(target, args.requests, 64, args.soak_chunk)
+        finally:
+            stop(proc)  # never leave the app running, even when a measurement fails
+    finally:
+        cluster.stop()
+        group.remove()
+        shutil.rmtree(work, ignore_errors=True)
+    loadavg_end = os.getloadavg()[0]
+    cpus = os.cpu_count() or 1
+    result = {
+        "command": "make bench-pod"
+        + (f' BENCH_POD_ARGS="{" ".join(sys.argv[1:])}"' if sys.argv[1:] else ""),
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": {
+            "cpus": cpus,
+            "python": platform.python_version(),
+            "loadavg_start": round(loadavg_start, 2),
+            "loadavg_end": round(loadavg_end, 2),
+            # More runnable work than half the CPUs before we started: someone else's.
+            "loaded": loadavg_start > cpus / 2,
+        },
+        "pod": {
+            "value_set": pod.value_set,
+            "values_files": pod.values_files,
+            "workers": pod.workers,
+            "cpu_request": pod.cpu_request,
+            "cpu_limit": pod.cpu_limit,
+            "cfs_quota_us": round(pod.cpu_limit * CFS_PERIOD_US),
+            "cfs_period_us": CFS_PERIOD_US,
+            "memory_request_mib": mib(pod.memory_request),
+            "memory_limit_mib": mib(pod.memory_limit),
+            "hpa_target_percent": pod.hpa_target_percent,
+        },
+        "cgroup": cgroup,
+        "slo": {
+            "threshold_ms": slo.threshold_ms,
+            "percentile": slo.percentile,
+            "source": "observability/slo.yaml",
+        },
+        "step_seconds": args.step_seconds,
+        "timeout_s": args.timeout,
+        "steps": steps,
+        "capacity": cap,
+        "ceiling": ceiling,
+        "overload": overload,
+        "app_survived": survived,
+        "memory": soak,
+    }
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "pod.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.output / "pod.md").write_text(render(result))
+    plot(result, args.output / "pod.png")
+    print((args.output / "pod.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Open-model load with httperf: requests at a constant rate, answered or not.
+
+New requests start whether or not earlier ones have been answered, so queueing in the server
+shows up as latency.
+One request per connection (`--num-calls 1`); the latency of a request is httperf's connection
+lifetime (connect + request + reply), read from its 1 ms histogram (`-v -v`). Rates above what
+one httperf process sustains are split over several processes started together.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+from dataclasses import dataclass, field
+
+
+RATE_PER_PROCESS = 2000.0  # requests/s one httperf process is asked for at most
+
+
+class HttperfError(RuntimeError):
+    """httperf failed or printed something this parser does not understand."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What httperf counted for one constant-rate run (several processes merged)."""
+
+    offered_rate: float  # requests/s asked for
+    duration_s: float  # httperf's test duration (the longest process)
+    connections: int  # requests attempted
+    replies: int
+    status_2xx: int
+    status_other: int  # replies with any status but 2xx
+    timeouts: int  # client-timo + socket-timo: no reply within the timeout
+    refused: int
+    reset: int
+    client_limit: int  # fd-unavail + ftab-full + addrunavail: the load generator's own limits
+    other_errors: int
+    histogram: dict[int, int] = field(default_factory=dict)  # lower edge (ms) -> replies
+
+    @property
+    def errors(self) -> int:
+        """Requests the server failed: wrong status, no reply in time, refused, reset, other."""
+        return self.status_other + self.timeouts + self.refused + self.reset + self.other_errors
+
+    def percentile_ms(self, share: float) -> float | None:
+        """Upper edge (ms) of the 1 ms bin holding the `share` quantile of answered requests."""
+        total = sum(self.histogram.values())
+        if total == 0:
+            return None
+        wanted = math.ceil(share * total)
+        seen = 0
+        for lower, count in sorted(self.histogram.items()):
+            seen += count
+            if seen >= wanted:
+                return float(lower + 1)
+        raise AssertionError("unreachable: the cumulative count reaches the total")
+
+
+def _number(pattern: str, text: str) -> float:
+    match = re.search(pattern, text)
+    if match is None:
+        raise HttperfError(f"httperf output lacks {pattern!r}:\n{text}")
+    return float(match.group(1))
+
+
+def parse(output: str, offered_rate: float) -> LoadResult:
+    """Parse the report of one `httperf -v -v` run."""
+    histogram: dict[int, int] = {}
+    block = re.search(
+        r"Connection lifetime histogram \(time in ms\):\n(.*?)\n\S", output, re.DOTALL
+    )
+    if block:
+        for line in block.group(1).splitlines():
+            parts = line.split()
+            if len(parts) == 2:
+                histogram[math.floor(float(parts[0]))] = int(parts[1])
+    line = re.search(r"^Reply status: (.*)$", output, re.MULTILINE)
+    if line is None:
+        raise HttperfError(f"httperf output lacks the reply status line:\n{output}")
+    status = {key: int(value) for key, value in re.findall(r"(\dxx)=(\d+)", line.group(1))}
+    errors = {key: int(value) for key, value in re.findall(r"([a-z-]+) (\d+)", _errors(output))}
+    return LoadResult(
+        offered_rate=offered_rate,
+        duration_s=_number(r"test-duration ([\d.]+) s", output),
+        connections=int(_number(r"Total: connections (\d+)", output)),
+        replies=int(_number(r"replies (\d+) test-duration", output)),
+        status_2xx=status["2xx"],
+        status_other=sum(v for k, v in status.items() if k != "2xx"),
+        timeouts=errors["client-timo"] + errors["socket-timo"],
+        refused=errors["connrefused"],
+        reset=errors["connreset"],
+        client_limit=errors["fd-unavail"] + errors["addrunavail"] + errors["ftab-full"],
+        other_errors=errors["other"],
+        histogram=histogram,
+    )
+
+
+def _errors(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.startswith("Errors:")]
+    if len(lines) != 2:
+        raise HttperfError(f"httperf output lacks its two `Errors:` lines:\n{output}")
+    return " ".join(line.removeprefix("Errors:").replace("total", "") for line in lines)
+
+
+def merge(results: list[LoadResult], offered_rate: float) -> LoadResult:
+    """Several processes' results as one run."""
+    histogram: dict[int, int] = {}
+    for result in results:
+        for lower, count in result.histogram.items():
+            histogram[lower] = histogram.get(lower, 0) + count
+
+    def total(name: str) -> int:
+        return sum(getattr(result, name) for result in results)
+
+    return LoadResult(
+        offered_rate=offered_rate,
+        duration_s=max(result.duration_s for result in results),
+        connections=total("connections"),
+        replies=total("replies"),
+        status_2xx=total("status_2xx"),
+        status_other=total("status_other"),
+        timeouts=total("timeouts"),
+        refused=total("refused"),
+        reset=total("reset"),
+        client_limit=total("client_limit"),
+        other_errors=total("other_errors"),
+        histogram=histogram,
+    )
+
+
+def command(url_port: int, path: str, rate: float, count: int, timeout: float) -> list[str]:
+    """One httperf process: `count` requests at `rate`/s, one per connection."""
+    return [
+        "httperf",
+        "--hog",
+        "-v",
+        "-v",
+        "--server",
+        "127.0.0.1",
+        "--port",
+        str(url_port),
+        "--uri",
+        path,
+        "--rate",
+        f"{rate:.3f}",
+        "--num-conns",
+        str(count),
+        "--num-calls",
+        "1",
+        "--timeout",
+        str(timeout),
+    ]
+
+
+def run(port: int, path: str, rate: float, seconds: float, timeout: float) -> LoadResult:
+    """`rate` requests/s to `path` for `seconds`, split over enough httperf processes."""
+    if rate <= 0 or seconds <= 0:
+        raise ValueError(f"rate and seconds: expected positive numbers, got {rate}, {seconds}")
+    processes = max(1, math.ceil(rate / RATE_PER_PROCESS))
+    share = rate / processes
+    count = max(1, round(share * seconds))
+    running = [
+        subprocess.Popen(
+            command(port, path, share, count, timeout),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    outputs = [process.communicate(timeout=seconds + timeout + 60)[0] for process in running]
+    for process, output in zip(running, outputs, strict=True):
+        if process.returncode != 0:
+            raise HttperfError(f"httperf exited with {process.returncode}:\n{output}")
+    return merge([parse(output, share) for output in outputs], rate)

@@ -1,0 +1,174 @@
+"""The parts of `make bench-pod` that need no server: httperf's report, the capacity rule, the
+chart's quantities, the cgroup paths and the SLO. Inputs are fixed texts; results are worked
+out by hand in the comments."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from support.tools import REPO
+
+
+sys.path.insert(0, str(REPO / "scripts"))
+
+from bench_pod import SloError, latency_slo
+from podbench import httperf
+from podbench.cgroup import (
+    CpuCounters,
+    own_paths,
+)
+from podbench.chart import ChartError, parse_cpu, parse_memory, pod_spec
+from podbench.report import capacity, cpu_row, step_passes
+
+
+HTTPERF_OUTPUT = """\
+httperf --verbose --hog --timeout=2 --client=0/1 --server=127.0.0.1 --port=8080 --uri=/health
+Maximum connect burst length: 1
+Connection lifetime histogram (time in ms):
+             0.5 90
+             1.5 5
+             :
+            12.5 3
+           300.5 2
+
+Total: connections 104 requests 103 replies 102 test-duration 1.000 s
+
+Reply status: 1xx=0 2xx=100 3xx=0 4xx=0 5xx=2
+CPU time [s]: user 0.06 system 0.24 (user 3.1% system 11.8% total 14.9%)
+Errors: total 2 client-timo 1 socket-timo 0 connrefused 0 connreset 0
+Errors: fd-unavail 1 addrunavail 0 ftab-full 0 other 0
+"""
+
+
+def test_httperf_report_is_parsed_into_counts_and_a_histogram():
+    result = httperf.parse(HTTPERF_OUTPUT, offered_rate=100)
+    assert (result.connections, result.replies, result.status_2xx) == (104, 102, 100)
+    assert (result.status_other, result.timeouts, result.client_limit) == (2, 1, 1)
+    assert result.histogram == {0: 90, 1: 5, 12: 3, 300: 2}
+    assert result.errors == 3  # two 5xx replies and one timeout; fd-unavail is the client's
+    # 100 replies in the histogram: the 50th is in [0, 1) ms, the 99th in [300, 301) ms.
+    assert result.percentile_ms(0.5) == 1.0
+    assert result.percentile_ms(0.95) == 2.0
+    assert result.percentile_ms(0.98) == 13.0
+    assert result.percentile_ms(0.99) == 301.0
+
+
+def test_httperf_runs_are_merged_by_summing_counts_and_histograms():
+    one = httperf.parse(HTTPERF_OUTPUT, offered_rate=100)
+    merged = httperf.merge([one, one], offered_rate=200)
+    assert (merged.offered_rate, merged.connections, merged.errors) == (200, 208, 6)
+    assert merged.histogram == {0: 180, 1: 10, 12: 6, 300: 4}
+    assert merged.duration_s == 1.0
+
+
+def test_an_httperf_report_without_its_counters_is_rejected():
+    with pytest.raises(httperf.HttperfError, match="Errors:"):
+        httperf.parse(HTTPERF_OUTPUT.replace("Errors:", "Mistakes:"), offered_rate=1)
+    with pytest.raises(httperf.HttperfError, match="reply status"):
+        httperf.parse(HTTPERF_OUTPUT.replace("Reply status", "Status"), offered_rate=1)
+
+
+def test_an_empty_histogram_has_no_percentile():
+    text = HTTPERF_OUTPUT.replace("Connection lifetime histogram", "No histogram")
+    result = httperf.parse(text, offered_rate=1)
+    assert result.histogram == {}
+    assert result.percentile_ms(0.99) is None
+
+
+def _step(rate: float, *, passes: bool, cpu: float = 0.5, served: float | None = None) -> dict:
+    return {
+        "offered_rps": rate,
+        "pass": passes,
+        "p99_ms": 5.0,
+        "cpu_cores": cpu,
+        "served_rps": served or rate,
+    }
+
+
+def test_capacity_is_the_highest_pass_below_the_first_failure():
+    steps = [
+        _step(100, passes=True),
+        _step(200, passes=True),
+        _step(400, passes=False),
+        _step(250, passes=True, cpu=0.5, served=250),
+        _step(300, passes=False),
+        _step(500, passes=True),
+    ]
+    result = capacity(steps)
+    assert result is not None
+    # 500 passed, but above a failing rate (a lucky step): not counted.
+    assert (result["rps"], result["first_failing_rps"]) == (250, 300)
+    assert result["cpu_ms_per_request"] == 2.0  # 0.5 cores x 1000 ms / 250 req/s
+    assert capacity([_step(100, passes=False)]) is None
+    assert capacity([_step(100, passes=True)])["first_failing_rps"] is None  # type: ignore[index]
+
+
+def test_a_step_passes_only_within_the_slo_with_no_error_and_no_client_limit():
+    good = {"holds_slo": True, "errors": 0, "client_limit": 0}
+    assert step_passes(good)
+    assert not step_passes({**good, "holds_slo": False})
+    assert not step_passes({**good, "errors": 1})
+    assert not step_passes({**good, "client_limit": 1})
+
+
+def test_cpu_and_throttling_are_deltas_over_the_wall_time():
+    before = CpuCounters(periods=10, throttled_periods=1, throttled_ns=0, usage_ns=0)
+    after = CpuCounters(
+        periods=110, throttled_periods=26, throttled_ns=2_500_000_000, usage_ns=7_500_000_000
+    )
+    row = cpu_row(before, after, wall_s=10.0)
+    assert row == {
+        "cpu_cores": 0.75,
+        "periods": 100,
+        "throttled_periods": 25,
+        "throttled_share": 0.25,
+        "throttled_s": 2.5,
+    }
+
+
+def test_kubernetes_quantities_and_their_errors():
+    assert parse_cpu("250m", "x") == 0.25
+    assert parse_cpu("1", "x") == 1.0
+    assert parse_memory("512Mi", "x") == 512 * 2**20
+    assert parse_memory("1G", "x") == 10**9
+    with pytest.raises(ChartError, match=r"resources.limits.cpu: expected a CPU quantity"):
+        parse_cpu("one", "resources.limits.cpu")
+    with pytest.raises(ChartError, match=r"resources.limits.memory: expected a memory quantity"):
+        parse_memory("512MB", "resources.limits.memory")
+
+
+def test_the_pod_is_read_from_the_rendered_prod_chart():
+    pod = pod_spec("prod")
+    assert pod.values_files == ["values.yaml", "values-prod.yaml"]
+    assert pod.workers == int(pod.env["WORKERS"])
+    assert 0 < pod.cpu_request <= pod.cpu_limit
+    assert 0 < pod.memory_request <= pod.memory_limit
+    assert 0 < pod.hpa_target_percent <= 100
+    with pytest.raises(ChartError, match="value set: expected one of"):
+        pod_spec("nonexistent")
+
+
+def test_cgroup_paths_come_from_proc_self_cgroup():
+    text = "4:memory:/outer/inner\n2:cpu,cpuacct:/\n0::/\n"
+    assert own_paths(text) == {"memory": "/outer/inner", "cpu": "/", "cpuacct": "/", "": "/"}
+
+
+def test_the_latency_slo_comes_from_the_slo_file(tmp_path):
+    slo = latency_slo()
+    assert slo.threshold_ms > 0
+    assert 0 < slo.percentile < 100
+    custom = tmp_path / "slo.yaml"
+    custom.write_text(
+        "slos:\n  - name: latency\n    objective: 99.9\n    sli: {threshold_seconds: 0.1}\n"
+    )
+    assert (latency_slo(custom).threshold_ms, latency_slo(custom).percentile) == (100.0, 99.9)
+    custom.write_text(
+        "slos:\n  - name: latency\n    objective: 120\n    sli: {threshold_seconds: 0.1}\n"
+    )
+    with pytest.raises(SloError, match=r"slos\[latency\].objective: expected a percentage"):
+        latency_slo(custom)
+    custom.write_text("slos: []\n")
+    with pytest.raises(SloError, match=r"no SLO with `sli\.threshold_seconds`"):
+        latency_slo(custom)
