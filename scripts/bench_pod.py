@@ -148,7 +148,7 @@ def main() -> int:
                 args.start_rate, args.step_seconds, args.max_steps, args.refine, args.settle
             )
             steps = measure.steps(target, plan)
-            cap = capacity(steps)
+            cap = capacity(steps, pod.cpu_limit)
             ceiling = measure.ceiling(target, 64, args.ceiling_seconds)
             base = cap["rps"] if cap else steps[-1]["offered_rps"]
             overload = measure.overload(

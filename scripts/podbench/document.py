@@ -10,10 +10,16 @@ STEP_HEADER = (
     "throttled periods | throttled s | RSS MiB | peak MiB | holds SLO, 0 errors |"
 )
 OVERLOAD_HEADER = (
-    "| attempted | served 2xx | error share | timeouts | refused | reset | non-2xx | "
+    "| planned | sent | served 2xx | error share | timeouts | refused | reset | non-2xx | "
     "load-generator limit | p99 of served ms | peak RSS MiB | peak usage MiB | OOM kills | "
     "recovery s |"
 )
+
+
+OVERLOAD_KEYS = (
+    "planned", "attempted", "served_2xx", "error_share", "timeouts", "refused", "reset",
+    "non_2xx", "client_limit", "p99_ms", "peak_rss_mib", "peak_mib", "oom_kills", "recovery_s",
+)  # fmt: skip
 
 
 def _steps(steps: list[dict[str, Any]]) -> list[str]:
@@ -40,9 +46,17 @@ def _capacity(cap: dict[str, Any] | None) -> str:
         if cap["first_failing_rps"] is not None
         else "no step failed: raise --max-steps"
     )
+    why = {
+        "quota": " The pod used nearly all of its CPU limit at the failing step: the quota binds.",
+        "machine": (
+            " The pod still had CPU quota left at the failing step: the shared CPUs or the load "
+            "generator ran out first, so this is a lower bound of the pod's capacity."
+        ),
+        None: "",
+    }[cap["bound"]]
     return (
         f"**{cap['rps']:g} req/s** (p99 {cap['p99_ms']} ms, {cap['cpu_cores']} cores used, "
-        f"{cap['cpu_ms_per_request']} ms of CPU per request; {nxt})"
+        f"{cap['cpu_ms_per_request']} ms of CPU per request; {nxt}).{why}"
     )
 
 
@@ -105,16 +119,12 @@ def _overload(result: dict[str, Any]) -> list[str]:
         f"## Overload: {over['offered_rps']:g} req/s offered ({over['factor']:g} x capacity)",
         "",
         OVERLOAD_HEADER,
-        "|" + " ---: |" * 13,
-        (
-            f"| {over['attempted']} | {over['served_2xx']} | {over['error_share']} | "
-            f"{over['timeouts']} | {over['refused']} | {over['reset']} | {over['non_2xx']} | "
-            f"{over['client_limit']} | {over['p99_ms']} | {over['peak_rss_mib']} | "
-            f"{over['peak_mib']} | {over['oom_kills']} | {over['recovery_s']} |"
-        ),
+        "|" + " ---: |" * len(OVERLOAD_KEYS),
+        "| " + " | ".join(str(over[key]) for key in OVERLOAD_KEYS) + " |",
         "",
         (
-            "Error share = errors / (attempted - load-generator limit). Recovery = seconds from "
+            "Errors include requests sent but unanswered when the load generator was stopped. "
+            "Error share = errors / (sent - load-generator limit). Recovery = seconds from "
             "the end of the offered load to the first of 10 consecutive /health probes answered "
             f"200 within {slo['threshold_ms']:g} ms. App still running afterwards: "
             f"{'yes' if result['app_survived'] else '**no**'}."
@@ -152,7 +162,7 @@ def render(result: dict[str, Any]) -> str:
             f"connection (timeout {result['timeout_s']} s). A step holds the SLO when the "
             f"p{slo['percentile']:g} is at most {slo['threshold_ms']:g} ms ({slo['source']}) "
             "with zero errors. Capacity = the highest such rate below the first failing one: "
-            f"{_capacity(result['capacity'])}."
+            f"{_capacity(result['capacity'])}"
         ),
         "",
         *_steps(result["steps"]),

@@ -4,18 +4,23 @@ New requests start whether or not earlier ones have been answered, so queueing i
 shows up as latency.
 One request per connection (`--num-calls 1`); the latency of a request is httperf's connection
 lifetime (connect + request + reply), read from its 1 ms histogram (`-v -v`). Rates above what
-one httperf process sustains are split over several processes started together.
+one httperf process sustains are split over several processes started together. A process still
+running at the deadline (offer time + timeout + grace) is interrupted (SIGINT makes httperf print
+its report); requests it had not sent count as not offered, those without an answer as errors.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import signal
 import subprocess
+import time
 from dataclasses import dataclass, field
 
 
 RATE_PER_PROCESS = 2000.0  # requests/s one httperf process is asked for at most
+GRACE_S = 5.0  # seconds past offer time + timeout before a process is interrupted
 
 
 class HttperfError(RuntimeError):
@@ -28,6 +33,7 @@ class LoadResult:
 
     offered_rate: float  # requests/s asked for
     duration_s: float  # httperf's test duration (the longest process)
+    planned: int  # requests it was asked to send
     connections: int  # requests attempted
     replies: int
     status_2xx: int
@@ -40,9 +46,16 @@ class LoadResult:
     histogram: dict[int, int] = field(default_factory=dict)  # lower edge (ms) -> replies
 
     @property
+    def unanswered(self) -> int:
+        """Requests still waiting when the run was interrupted (0 when httperf finished)."""
+        ended = self.replies + self.timeouts + self.refused + self.reset + self.other_errors
+        return self.connections - ended - self.client_limit
+
+    @property
     def errors(self) -> int:
-        """Requests the server failed: wrong status, no reply in time, refused, reset, other."""
-        return self.status_other + self.timeouts + self.refused + self.reset + self.other_errors
+        """Requests the server failed: wrong status, no reply (in time), refused, reset, other."""
+        failed = self.timeouts + self.refused + self.reset + self.other_errors
+        return self.status_other + failed + self.unanswered
 
     def percentile_ms(self, share: float) -> float | None:
         """Upper edge (ms) of the 1 ms bin holding the `share` quantile of answered requests."""
@@ -84,6 +97,7 @@ def parse(output: str, offered_rate: float) -> LoadResult:
     return LoadResult(
         offered_rate=offered_rate,
         duration_s=_number(r"test-duration ([\d.]+) s", output),
+        planned=int(_number(r"--num-conns=(\d+)", output)),
         connections=int(_number(r"Total: connections (\d+)", output)),
         replies=int(_number(r"replies (\d+) test-duration", output)),
         status_2xx=status["2xx"],
@@ -117,6 +131,7 @@ def merge(results: list[LoadResult], offered_rate: float) -> LoadResult:
     return LoadResult(
         offered_rate=offered_rate,
         duration_s=max(result.duration_s for result in results),
+        planned=total("planned"),
         connections=total("connections"),
         replies=total("replies"),
         status_2xx=total("status_2xx"),
@@ -154,6 +169,23 @@ def command(url_port: int, path: str, rate: float, count: int, timeout: float) -
     ]
 
 
+def _report(process: subprocess.Popen[str], deadline: float) -> str:
+    """Wait for the report; interrupt (SIGINT: httperf prints it) at the deadline."""
+    try:
+        output = process.communicate(timeout=max(0.0, deadline - time.monotonic()))[0]
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGINT)
+        try:
+            output = process.communicate(timeout=30)[0]
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise HttperfError("httperf did not stop within 30 s of SIGINT") from None
+    if process.returncode not in (0, -signal.SIGINT):
+        raise HttperfError(f"httperf exited with {process.returncode}:\n{output}")
+    return output
+
+
 def run(port: int, path: str, rate: float, seconds: float, timeout: float) -> LoadResult:
     """`rate` requests/s to `path` for `seconds`, split over enough httperf processes."""
     if rate <= 0 or seconds <= 0:
@@ -170,8 +202,6 @@ def run(port: int, path: str, rate: float, seconds: float, timeout: float) -> Lo
         )
         for _ in range(processes)
     ]
-    outputs = [process.communicate(timeout=seconds + timeout + 60)[0] for process in running]
-    for process, output in zip(running, outputs, strict=True):
-        if process.returncode != 0:
-            raise HttperfError(f"httperf exited with {process.returncode}:\n{output}")
+    deadline = time.monotonic() + seconds + timeout + GRACE_S
+    outputs = [_report(process, deadline) for process in running]
     return merge([parse(output, share) for output in outputs], rate)

@@ -57,6 +57,7 @@ def load_row(load: LoadResult, slo: Slo) -> dict[str, Any]:
     return {
         "offered_rps": round(load.offered_rate, 1),
         "duration_s": load.duration_s,
+        "planned": load.planned,
         "attempted": load.connections,
         "served_2xx": load.status_2xx,
         "served_rps": round(load.status_2xx / load.duration_s, 1),
@@ -66,6 +67,7 @@ def load_row(load: LoadResult, slo: Slo) -> dict[str, Any]:
         "reset": load.reset,
         "non_2xx": load.status_other,
         "other_errors": load.other_errors,
+        "unanswered": load.unanswered,
         "client_limit": load.client_limit,
         "p50_ms": load.percentile_ms(0.5),
         "p99_ms": p99,
@@ -75,10 +77,24 @@ def load_row(load: LoadResult, slo: Slo) -> dict[str, Any]:
 
 def step_passes(row: dict[str, Any]) -> bool:
     """Tell whether a step held the SLO with zero errors and was offered in full."""
-    return bool(row["holds_slo"]) and row["errors"] == 0 and row["client_limit"] == 0
+    offered = row["client_limit"] == 0 and row["attempted"] == row["planned"]
+    return bool(row["holds_slo"]) and row["errors"] == 0 and offered
 
 
-def capacity(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
+QUOTA_BOUND_SHARE = 0.9  # a step using this share of the CPU limit ran out of quota
+
+
+def bound(failed: dict[str, Any], cpu_limit: float) -> str:
+    """Say what stopped the first failing step: the pod's CPU quota, or something else.
+
+    `quota` when the pod used nearly all of its CPU limit; otherwise `machine`: the pod had
+    quota left, so the shared CPUs or the load generator ran out first and the capacity is a
+    lower bound of the pod's.
+    """
+    return "quota" if failed["cpu_cores"] >= QUOTA_BOUND_SHARE * cpu_limit else "machine"
+
+
+def capacity(steps: list[dict[str, Any]], cpu_limit: float) -> dict[str, Any] | None:
     """Find the highest passing offered rate below the lowest failing one (None if none passed)."""
     failing = [s["offered_rps"] for s in steps if not s["pass"]]
     ceiling = min(failing, default=float("inf"))
@@ -86,7 +102,9 @@ def capacity(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
     if not passing:
         return None
     best = max(passing, key=lambda s: s["offered_rps"])
+    failed = [s for s in steps if s["offered_rps"] == ceiling]
     return {
+        "bound": bound(failed[0], cpu_limit) if failed else None,
         "rps": best["offered_rps"],
         "p99_ms": best["p99_ms"],
         "cpu_cores": best["cpu_cores"],

@@ -73,7 +73,7 @@ def test_every_step_adds_up(report):
     for step in result["steps"]:
         assert step["attempted"] > 0
         assert step["served_rps"] == round(step["served_2xx"] / step["duration_s"], 1)
-        parts = ("timeouts", "refused", "reset", "non_2xx", "other_errors")
+        parts = ("timeouts", "refused", "reset", "non_2xx", "other_errors", "unanswered")
         assert step["errors"] == sum(step[part] for part in parts)
         assert step["throttled_periods"] <= step["periods"]
         if step["periods"]:
@@ -84,7 +84,7 @@ def test_every_step_adds_up(report):
         assert step["pass"] == step_passes(step)
         assert step["p50_ms"] <= step["p99_ms"]
         assert 0 < step["peak_mib"] <= result["pod"]["memory_limit_mib"]
-    assert result["capacity"] == capacity(result["steps"])
+    assert result["capacity"] == capacity(result["steps"], result["pod"]["cpu_limit"])
 
 
 def test_ceiling_overload_and_memory_are_reported(report):

@@ -24,7 +24,8 @@ from podbench.report import capacity, cpu_row, step_passes
 
 
 HTTPERF_OUTPUT = """\
-httperf --verbose --hog --timeout=2 --client=0/1 --server=127.0.0.1 --port=8080 --uri=/health
+httperf --verbose --hog --timeout=2 --client=0/1 --server=127.0.0.1 --port=8080 --uri=/health \
+--rate=100 --num-conns=104 --num-calls=1
 Maximum connect burst length: 1
 Connection lifetime histogram (time in ms):
              0.5 90
@@ -47,6 +48,8 @@ def test_httperf_report_is_parsed_into_counts_and_a_histogram():
     assert (result.connections, result.replies, result.status_2xx) == (104, 102, 100)
     assert (result.status_other, result.timeouts, result.client_limit) == (2, 1, 1)
     assert result.histogram == {0: 90, 1: 5, 12: 3, 300: 2}
+    assert result.planned == 104
+    assert result.unanswered == 0  # 102 replies + 1 timeout + 1 fd-unavail = 104 connections
     assert result.errors == 3  # two 5xx replies and one timeout; fd-unavail is the client's
     # 100 replies in the histogram: the 50th is in [0, 1) ms, the 99th in [300, 301) ms.
     assert result.percentile_ms(0.5) == 1.0
@@ -55,10 +58,30 @@ def test_httperf_report_is_parsed_into_counts_and_a_histogram():
     assert result.percentile_ms(0.99) == 301.0
 
 
+def test_an_interrupted_run_counts_the_requests_left_without_an_answer():
+    # SIGINT at the deadline: 60 of 104 planned requests sent, 50 answered (200), none failed yet.
+    text = (
+        HTTPERF_OUTPUT.replace(
+            "connections 104 requests 103 replies 102", "connections 60 requests 60 replies 50"
+        )
+        .replace("2xx=100 3xx=0 4xx=0 5xx=2", "2xx=50 3xx=0 4xx=0 5xx=0")
+        .replace("client-timo 1", "client-timo 0")
+        .replace("fd-unavail 1", "fd-unavail 0")
+    )
+    result = httperf.parse(text, offered_rate=100)
+    assert (result.planned, result.connections, result.unanswered, result.errors) == (
+        104,
+        60,
+        10,
+        10,
+    )
+
+
 def test_httperf_runs_are_merged_by_summing_counts_and_histograms():
     one = httperf.parse(HTTPERF_OUTPUT, offered_rate=100)
     merged = httperf.merge([one, one], offered_rate=200)
     assert (merged.offered_rate, merged.connections, merged.errors) == (200, 208, 6)
+    assert merged.planned == 208
     assert merged.histogram == {0: 180, 1: 10, 12: 6, 300: 4}
     assert merged.duration_s == 1.0
 
@@ -93,21 +116,26 @@ def test_capacity_is_the_highest_pass_below_the_first_failure():
         _step(200, passes=True),
         _step(400, passes=False),
         _step(250, passes=True, cpu=0.5, served=250),
-        _step(300, passes=False),
+        _step(300, passes=False, cpu=0.95),
         _step(500, passes=True),
     ]
-    result = capacity(steps)
+    result = capacity(steps, cpu_limit=1.0)
     assert result is not None
     # 500 passed, but above a failing rate (a lucky step): not counted.
     assert (result["rps"], result["first_failing_rps"]) == (250, 300)
     assert result["cpu_ms_per_request"] == 2.0  # 0.5 cores x 1000 ms / 250 req/s
-    assert capacity([_step(100, passes=False)]) is None
-    assert capacity([_step(100, passes=True)])["first_failing_rps"] is None  # type: ignore[index]
+    assert result["bound"] == "quota"  # the failing step used 0.95 of a 1-core limit
+    assert capacity(steps, cpu_limit=2.0)["bound"] == "machine"  # type: ignore[index]
+    assert capacity([_step(100, passes=False)], cpu_limit=1.0) is None
+    only_passes = capacity([_step(100, passes=True)], cpu_limit=1.0)
+    assert only_passes is not None
+    assert (only_passes["first_failing_rps"], only_passes["bound"]) == (None, None)
 
 
 def test_a_step_passes_only_within_the_slo_with_no_error_and_no_client_limit():
-    good = {"holds_slo": True, "errors": 0, "client_limit": 0}
+    good = {"holds_slo": True, "errors": 0, "client_limit": 0, "attempted": 10, "planned": 10}
     assert step_passes(good)
+    assert not step_passes({**good, "attempted": 9})  # the generator fell behind
     assert not step_passes({**good, "holds_slo": False})
     assert not step_passes({**good, "errors": 1})
     assert not step_passes({**good, "client_limit": 1})
