@@ -142,9 +142,11 @@ def test_a_step_passes_only_within_the_slo_with_no_error_and_no_client_limit():
 
 
 def test_cpu_and_throttling_are_deltas_over_the_wall_time():
-    before = CpuCounters(periods=10, throttled_periods=1, throttled_ns=0, usage_ns=0)
+    before = CpuCounters(
+        periods=10, throttled_periods=1, throttled_ns=500_000_000, usage_ns=1_000_000_000
+    )
     after = CpuCounters(
-        periods=110, throttled_periods=26, throttled_ns=2_500_000_000, usage_ns=7_500_000_000
+        periods=110, throttled_periods=26, throttled_ns=3_000_000_000, usage_ns=8_500_000_000
     )
     row = cpu_row(before, after, wall_s=10.0)
     assert row == {
