@@ -77,6 +77,12 @@ def test_an_interrupted_run_counts_the_requests_left_without_an_answer():
     )
 
 
+def test_a_killed_generator_counts_as_nothing_sent():
+    merged = httperf.merge([httperf.parse(HTTPERF_OUTPUT, 100), httperf.lost(100, 50)], 200)
+    assert (merged.planned, merged.connections, merged.lost) == (154, 104, 1)
+    assert merged.errors == 3  # only what the reporting process counted
+
+
 def test_httperf_runs_are_merged_by_summing_counts_and_histograms():
     one = httperf.parse(HTTPERF_OUTPUT, offered_rate=100)
     merged = httperf.merge([one, one], offered_rate=200)
