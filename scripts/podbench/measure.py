@@ -167,7 +167,8 @@ def overload(target: Target, rate: float, factor: float, seconds: float) -> dict
     load = threading.Thread(
         target=lambda: results.append(
             httperf.run(target.port, "/health", rate, seconds, target.timeout_s)
-        )
+        ),
+        daemon=True,  # an interrupted benchmark must not wait for it
     )
     started = time.monotonic()
     load.start()
