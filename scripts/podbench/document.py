@@ -123,8 +123,11 @@ def _overload(result: dict[str, Any]) -> list[str]:
         "| " + " | ".join(str(over[key]) for key in OVERLOAD_KEYS) + " |",
         "",
         (
-            "Errors include requests sent but unanswered when the load generator was stopped. "
-            "Error share = errors / (sent - load-generator limit). Recovery = seconds from "
+            "Sent = planned - load-generator limit (requests httperf could not open a socket "
+            "for) - requests not yet sent when it was stopped at its deadline. Errors include "
+            "requests sent but unanswered at that point. Error share = errors / sent. CPU "
+            f"used over the run and the recovery: {over['cpu_cores']} cores, throttled in "
+            f"{over['throttled_share']:.0%} of the periods. Recovery = seconds from "
             "the end of the offered load to the first of 10 consecutive /health probes answered "
             f"200 within {slo['threshold_ms']:g} ms. App still running afterwards: "
             f"{'yes' if result['app_survived'] else '**no**'}."

@@ -39,7 +39,7 @@ class LoadResult:
     offered_rate: float  # requests/s asked for
     duration_s: float  # httperf's test duration (the longest process)
     planned: int  # requests it was asked to send
-    connections: int  # requests attempted
+    connections: int  # requests sent: connections opened (client_limit ones never were)
     replies: int
     status_2xx: int
     status_other: int  # replies with any status but 2xx
@@ -55,7 +55,7 @@ class LoadResult:
     def unanswered(self) -> int:
         """Requests still waiting when the run was interrupted (0 when httperf finished)."""
         ended = self.replies + self.timeouts + self.refused + self.reset + self.other_errors
-        return self.connections - ended - self.client_limit
+        return self.connections - ended
 
     @property
     def errors(self) -> int:

@@ -161,6 +161,7 @@ def overload(target: Target, rate: float, factor: float, seconds: float) -> dict
     """`rate` (about `factor` x capacity) on /health for `seconds`; then the recovery time."""
     group = target.group
     group.reset_peak()
+    before, started_cpu = group.cpu(), time.monotonic()
     sampler = _PeakSampler(group)
     sampler.start()
     results: list[httperf.LoadResult] = []
@@ -180,6 +181,7 @@ def overload(target: Target, rate: float, factor: float, seconds: float) -> dict
     if not results:
         raise RuntimeError("the overload run produced no httperf result")
     row = overload_row(results[0], target.slo, factor, recovered)
+    row.update(cpu_row(before, group.cpu(), time.monotonic() - started_cpu))
     memory = group.memory()
     row.update(
         memory_row(memory, group.memory_bytes),

@@ -124,10 +124,9 @@ def overload_row(
 ) -> dict[str, Any]:
     """Error share, p99 of what was served and recovery of an overload run."""
     row = load_row(load, slo)
-    offered = load.connections - load.client_limit  # requests that reached the server's side
     row.update(
         factor=factor,
-        error_share=round(load.errors / offered, 3) if offered else None,
+        error_share=round(load.errors / load.connections, 3) if load.connections else None,
         recovery_s=recovery_s,
     )
     return row

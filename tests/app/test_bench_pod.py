@@ -72,6 +72,8 @@ def test_every_step_adds_up(report):
     assert 1 <= len(result["steps"]) <= 2 + 1  # max steps, plus one refinement
     for step in result["steps"]:
         assert step["attempted"] > 0
+        assert step["attempted"] + step["client_limit"] <= step["planned"]
+        assert step["unanswered"] >= 0
         assert step["served_rps"] == round(step["served_2xx"] / step["duration_s"], 1)
         parts = ("timeouts", "refused", "reset", "non_2xx", "other_errors", "unanswered")
         assert step["errors"] == sum(step[part] for part in parts)
@@ -97,8 +99,9 @@ def test_ceiling_overload_and_memory_are_reported(report):
     over = result["overload"]
     base = result["capacity"]["rps"] if result["capacity"] else result["steps"][-1]["offered_rps"]
     assert over["offered_rps"] == round(base * over["factor"], 1)
-    reached = over["attempted"] - over["client_limit"]
-    assert over["error_share"] == round(over["errors"] / reached, 3)
+    assert over["error_share"] == round(over["errors"] / over["attempted"], 3)
+    assert 0 <= over["error_share"] <= 1
+    assert over["attempted"] + over["client_limit"] <= over["planned"]
     assert over["oom_kills"] == 0
     assert result["app_survived"] is True
     soak = result["memory"]
