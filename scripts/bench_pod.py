@@ -101,6 +101,11 @@ def arguments() -> argparse.Namespace:
     add("--requests", type=_positive(int), default=1_000_000, help="requests of the memory soak")
     add("--soak-chunk", type=_positive(int), default=30, help="seconds per soak wrk run")
     add("--output", type=Path, default=OUT, help="default: docs/benchmarks/")
+    add(
+        "--render-only",
+        action="store_true",
+        help="rewrite pod.md and pod.png from the pod.json in --output; measure nothing",
+    )
     return parser.parse_args()
 
 
@@ -121,8 +126,19 @@ def _exit_cleanly(signum: int, _frame: object) -> None:
     sys.exit(128 + signum)  # unwinds through the `finally` blocks that stop what was started
 
 
+def write(result: dict[str, Any], output: Path) -> None:
+    """Write pod.json, pod.md and pod.png."""
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "pod.json").write_text(json.dumps(result, indent=2) + "\n")
+    (output / "pod.md").write_text(render(result))
+    plot(result, output / "pod.png")
+
+
 def main() -> int:
     args = arguments()
+    if args.render_only:
+        write(json.loads((args.output / "pod.json").read_text()), args.output)
+        return 0
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)  # also when started in the background
     for tool in ("httperf", "wrk"):
@@ -203,10 +219,7 @@ def main() -> int:
         "app_survived": survived,
         "memory": soak,
     }
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "pod.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.output / "pod.md").write_text(render(result))
-    plot(result, args.output / "pod.png")
+    write(result, args.output)
     print((args.output / "pod.md").read_text())
     return 0
 

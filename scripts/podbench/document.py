@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from podbench.report import bound
+
 
 STEP_HEADER = (
     "| offered req/s | served 2xx req/s | p50 ms | p99 ms | errors | CPU cores | "
@@ -131,6 +133,13 @@ def _overload(result: dict[str, Any]) -> list[str]:
             "the end of the offered load to the first of 10 consecutive /health probes answered "
             f"200 within {slo['threshold_ms']:g} ms. App still running afterwards: "
             f"{'yes' if result['app_survived'] else '**no**'}."
+            + (
+                ""
+                if bound(over, result["pod"]["cpu_limit"]) == "quota"
+                else " The pod had CPU quota left during the overload: the machine (the load "
+                "generators above all) was the bottleneck, so these figures describe the "
+                "machine as much as the pod; rerun on an idle machine to see the pod's own."
+            )
         ),
     ]
 
