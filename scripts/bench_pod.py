@@ -1,6 +1,6 @@
 """Measure one pod's capacity inside the chart's own CPU and memory limits, and its overload.
 
-    make bench-pod                                     # the full run (about 15 minutes)
+    make bench-pod                                     # the full run (about 5 minutes)
     make bench-pod BENCH_POD_ARGS="--requests 100000"  # a shorter memory soak
 
 Runs the app installed like its image, with the environment and worker count of the rendered
@@ -122,6 +122,17 @@ def app_env(pod: PodSpec, site: Path, database: dict[str, str], port: int) -> di
     }
 
 
+def settled_count(group: PodCgroup, expected: int, timeout: float = 15.0) -> int:
+    """Count the group's processes once there are `expected` of them (or at the timeout).
+
+    The main process answers before every worker has forked.
+    """
+    deadline = time.monotonic() + timeout
+    while len(group.pids()) < expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return len(group.pids())
+
+
 def _exit_cleanly(signum: int, _frame: object) -> None:
     sys.exit(128 + signum)  # unwinds through the `finally` blocks that stop what was started
 
@@ -146,19 +157,19 @@ def main() -> int:
             sys.exit(f"error: {tool} is missing; run scripts/bootstrap")
     slo, pod = latency_slo(), pod_spec(args.values)
     group = PodCgroup(f"test-app-bench-{os.getpid()}", pod.cpu_limit, pod.memory_limit)
-    group.create()
     loadavg_start = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="test-app-bench-pod-", dir="/tmp"))
     work.chmod(0o755)
     cluster = start_cluster(with_replica=False)
     try:
+        group.create()
         site = install_like_image(work / "site")
         port = free_port()
         env = app_env(pod, site, cluster.env(reader=False), port)
         cmd = group.enter_command([system_python(), "-m", "test_app"])
         proc, _ = start_app(cmd, env, port)
         try:
-            cgroup = {**group.applied(), "processes": len(group.pids())}
+            cgroup = {**group.applied(), "processes": settled_count(group, 1 + pod.workers)}
             target = measure.Target(port, group, slo, args.timeout)
             plan = measure.StepPlan(
                 args.start_rate, args.step_seconds, args.max_steps, args.refine, args.settle
