@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import start_app
 from podbench import measure
 from podbench.cgroup import CFS_PERIOD_US, PodCgroup
+from podbench.cgroup2 import pod_cgroup
 from podbench.chart import REPO, PodSpec, pod_spec
 from podbench.document import render
 from podbench.plot import plot
@@ -156,7 +157,7 @@ def main() -> int:
         if not shutil.which(tool):
             sys.exit(f"error: {tool} is missing; run scripts/bootstrap")
     slo, pod = latency_slo(), pod_spec(args.values)
-    group = PodCgroup(f"test-app-bench-{os.getpid()}", pod.cpu_limit, pod.memory_limit)
+    group = pod_cgroup(f"test-app-bench-{os.getpid()}", pod.cpu_limit, pod.memory_limit)
     loadavg_start = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="test-app-bench-pod-", dir="/tmp"))
     work.chmod(0o755)
@@ -169,7 +170,11 @@ def main() -> int:
         cmd = group.enter_command([system_python(), "-m", "test_app"])
         proc, _ = start_app(cmd, env, port)
         try:
-            cgroup = {**group.applied(), "processes": settled_count(group, 1 + pod.workers)}
+            cgroup = {
+                "version": group.version,
+                **group.applied(),
+                "processes": settled_count(group, 1 + pod.workers),
+            }
             target = measure.Target(port, group, slo, args.timeout)
             plan = measure.StepPlan(
                 args.start_rate, args.step_seconds, args.max_steps, args.refine, args.settle

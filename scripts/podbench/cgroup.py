@@ -2,7 +2,8 @@
 
 The group is created below the cgroups this process already belongs to (one per controller), so
 every limit of the surrounding environment still applies. Needs root and cgroup v1 `cpu`,
-`cpuacct` and `memory` controllers mounted under /sys/fs/cgroup.
+`cpuacct` and `memory` controllers mounted under /sys/fs/cgroup. `PodCgroup` is what the
+benchmark uses of a group; podbench.cgroup2 implements it for the unified hierarchy (v2).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 
 ROOT = Path("/sys/fs/cgroup")
@@ -56,11 +58,64 @@ def _counters(text: str) -> dict[str, int]:
     return {key: int(value) for key, value in (line.split() for line in text.splitlines() if line)}
 
 
-class PodCgroup:
+class PodCgroup(Protocol):
+    """A pod's cgroup, whichever hierarchy holds it."""
+
+    memory_bytes: int
+    version: int
+
+    def create(self) -> None:
+        """Make the group and write the limits."""
+
+    def enter_command(self, cmd: list[str]) -> list[str]:
+        """`cmd` wrapped so that it moves itself into the group before it starts."""
+
+    def applied(self) -> dict[str, int]:
+        """Read back the quota, period and memory limit."""
+
+    def pids(self) -> list[int]:
+        """Every process in the group."""
+
+    def cpu(self) -> CpuCounters:
+        """Read the CPU counters."""
+
+    def memory(self) -> MemoryCounters:
+        """Read the memory counters."""
+
+    def reset_peak(self) -> None:
+        """Start a new peak measurement where the hierarchy allows it."""
+
+    def remove(self, timeout: float = 10.0) -> None:
+        """Remove the group once its processes have exited."""
+
+
+def remove_dirs(dirs: list[Path], timeout: float) -> None:
+    """Remove cgroup directories once their processes have exited."""
+    deadline = time.monotonic() + timeout
+    for directory in dirs:
+        while directory.exists():
+            try:
+                directory.rmdir()
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+
+class CgroupV1:
     """One group per controller, named `name`, with the given CPU quota and memory limit."""
 
-    def __init__(self, name: str, cpu_cores: float, memory_bytes: int, root: Path = ROOT) -> None:
-        paths = own_paths(Path("/proc/self/cgroup").read_text())
+    version = 1
+
+    def __init__(
+        self,
+        name: str,
+        cpu_cores: float,
+        memory_bytes: int,
+        root: Path = ROOT,
+        proc_cgroup: str | None = None,
+    ) -> None:
+        paths = own_paths(proc_cgroup or Path("/proc/self/cgroup").read_text())
         self.dirs: dict[str, Path] = {}
         for controller in CONTROLLERS:
             mount = root / controller
@@ -135,12 +190,4 @@ class PodCgroup:
 
     def remove(self, timeout: float = 10.0) -> None:
         """Remove the groups once their processes have exited."""
-        deadline = time.monotonic() + timeout
-        for directory in self.dirs.values():
-            while directory.exists():
-                try:
-                    directory.rmdir()
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
+        remove_dirs(list(self.dirs.values()), timeout)

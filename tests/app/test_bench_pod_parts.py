@@ -15,10 +15,8 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from bench_pod import SloError, latency_slo
 from podbench import httperf
-from podbench.cgroup import (
-    CpuCounters,
-    own_paths,
-)
+from podbench.cgroup import CgroupError, CgroupV1, CpuCounters, MemoryCounters, own_paths
+from podbench.cgroup2 import CgroupV2, is_unified, pod_cgroup
 from podbench.chart import ChartError, parse_cpu, parse_memory, pod_spec
 from podbench.report import capacity, cpu_row, step_passes
 
@@ -209,3 +207,63 @@ def test_the_latency_slo_comes_from_the_slo_file(tmp_path):
     custom.write_text("slos: []\n")
     with pytest.raises(SloError, match=r"no SLO with `sli\.threshold_seconds`"):
         latency_slo(custom)
+
+
+def _unified_tree(root, own="ci", available="cpu io memory pids"):
+    """A directory laid out like a cgroup v2 mount, as the kernel would show it."""
+    for folder in (root, root / own):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "cgroup.controllers").write_text(available + "\n")
+        (folder / "cgroup.subtree_control").write_text("")
+        (folder / "cgroup.procs").write_text("")
+    return f"0::/{own}\n"
+
+
+def test_the_hierarchy_is_chosen_by_what_is_mounted(tmp_path):
+    proc = _unified_tree(tmp_path / "v2")
+    assert isinstance(pod_cgroup("pod", 1.0, 2**29, tmp_path / "v2"), CgroupV2)
+    assert not is_unified(tmp_path / "v1")
+    with pytest.raises(CgroupError, match="cgroup v1 controller 'cpu' is not mounted"):
+        CgroupV1("pod", 1.0, 2**29, tmp_path / "v1", proc_cgroup="1:cpu:/\n")
+    assert proc == "0::/ci\n"
+
+
+def test_a_v2_group_delegates_and_writes_the_limits(tmp_path):
+    proc = _unified_tree(tmp_path)
+    group = CgroupV2("pod", 0.25, 512 * 2**20, tmp_path, proc_cgroup=proc)
+    group.create()
+    assert (tmp_path / "ci" / "cgroup.subtree_control").read_text() == "+cpu +memory"
+    assert (tmp_path / "ci" / "pod" / "cpu.max").read_text() == "25000 100000"
+    assert (tmp_path / "ci" / "pod" / "memory.max").read_text() == str(512 * 2**20)
+    assert group.applied() == {
+        "cfs_quota_us": 25000, "cfs_period_us": 100000, "memory_limit_bytes": 512 * 2**20
+    }  # fmt: skip
+    assert group.enter_command(["app"])[-1] == "app"
+    assert str(tmp_path / "ci" / "pod" / "cgroup.procs") in group.enter_command(["app"])[2]
+
+
+def test_a_v2_group_names_the_controllers_it_lacks(tmp_path):
+    proc = _unified_tree(tmp_path, available="io pids")
+    with pytest.raises(CgroupError, match=r"controllers \['cpu', 'memory'\] are not available"):
+        CgroupV2("pod", 1.0, 2**29, tmp_path, proc_cgroup=proc).create()
+
+
+def test_v2_counters_are_read_in_the_v1_units(tmp_path):
+    proc = _unified_tree(tmp_path)
+    group = CgroupV2("pod", 1.0, 2**29, tmp_path, proc_cgroup=proc)
+    group.create()
+    folder = tmp_path / "ci" / "pod"
+    (folder / "cpu.stat").write_text(
+        "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 20\nnr_throttled 5\n"
+        "throttled_usec 250\n"
+    )
+    (folder / "memory.current").write_text("4096\n")
+    (folder / "memory.peak").write_text("8192\n")
+    (folder / "memory.stat").write_text("anon 3000\nfile 1096\n")
+    (folder / "memory.events").write_text("low 0\nhigh 0\nmax 2\noom 0\noom_kill 1\n")
+    assert group.cpu() == CpuCounters(
+        periods=20, throttled_periods=5, throttled_ns=250_000, usage_ns=1_500_000
+    )
+    assert group.memory() == MemoryCounters(
+        usage_bytes=4096, peak_bytes=8192, rss_bytes=3000, limit_hits=2, oom_kills=1
+    )
