@@ -29,6 +29,7 @@ from podbench.cgroup import (
 
 
 NEEDED = ("cpu", "memory")
+LEAF = "init"  # where a container's processes move so that its root cgroup can delegate
 
 
 def is_unified(root: Path = ROOT) -> bool:
@@ -55,7 +56,8 @@ class CgroupV2:
     ) -> None:
         own = own_paths(proc_cgroup or Path("/proc/self/cgroup").read_text()).get("", "/")
         self.root = root
-        self.parent = root / own.lstrip("/")
+        # A process already moved to the `init` leaf (by an earlier run) makes its groups beside it.
+        self.parent = root if own.strip("/") == LEAF else root / own.lstrip("/")
         self.dir = self.parent / name
         self.cpu_cores = cpu_cores
         self.memory_bytes = memory_bytes
@@ -86,7 +88,7 @@ class CgroupV2:
             control.write_text(request)
 
     def _move_processes_to_leaf(self) -> None:
-        leaf = self.root / "init"
+        leaf = self.root / LEAF
         leaf.mkdir(exist_ok=True)
         for pid in (self.root / "cgroup.procs").read_text().split():
             try:

@@ -267,3 +267,11 @@ def test_v2_counters_are_read_in_the_v1_units(tmp_path):
     assert group.memory() == MemoryCounters(
         usage_bytes=4096, peak_bytes=8192, rss_bytes=3000, limit_hits=2, oom_kills=1
     )
+
+
+def test_a_v2_run_after_the_move_to_the_init_leaf_makes_its_group_beside_it(tmp_path):
+    _unified_tree(tmp_path, own="init")
+    group = CgroupV2("pod", 1.0, 2**29, tmp_path, proc_cgroup="0::/init\n")
+    group.create()
+    assert (tmp_path / "pod" / "cpu.max").read_text() == "100000 100000"
+    assert (tmp_path / "cgroup.subtree_control").read_text() == "+cpu +memory"
