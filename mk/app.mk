@@ -13,7 +13,7 @@ bench-compare: bootstrap ## The same benchmark with uvicorn instead of granian (
 BENCH_POD_ARGS ?=
 
 .PHONY: bench-pod
-bench-pod: bootstrap ## One pod's capacity inside the chart's limits (root, cgroup v1); writes docs/benchmarks/pod.md
+bench-pod: bootstrap ## One pod's capacity inside the chart's limits (root, cgroups); writes docs/benchmarks/pod.md
 	$(PY) scripts/bench_pod.py $(BENCH_POD_ARGS)
 
 .PHONY: lock

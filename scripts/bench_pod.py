@@ -4,8 +4,8 @@
     make bench-pod BENCH_POD_ARGS="--requests 100000"  # a shorter memory soak
 
 Runs the app installed like its image, with the environment and worker count of the rendered
-chart (`--values prod`: values.yaml + values-prod.yaml), inside a cgroup v1 group whose CFS quota
-and memory limit are the chart's `resources.limits` (root only). Against it:
+chart (`--values prod`: values.yaml + values-prod.yaml), inside a cgroup (v1 or v2) whose CFS
+quota and memory limit are the chart's `resources.limits` (root only). Against it:
   1. open-model steps on /health (httperf --rate), doubling, then refined, until the p99 crosses
      the latency SLO of observability/slo.yaml: the pod's capacity;
   2. the ceiling: /livez (no database) and /health with wrk at 64 connections;

@@ -1,5 +1,8 @@
-"""`make bench-pod` keeps working: a short run inside a real cgroup writes a complete report whose
-arithmetic adds up (no speed is asserted). Needs root and cgroup v1, like the command."""
+"""`make bench-pod` keeps working: a short run inside a real cgroup writes a complete report.
+
+Its arithmetic must add up; no speed is asserted. Needs root and a cgroup v1 or v2 mount, like the
+command.
+"""
 
 from __future__ import annotations
 
