@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench import start_app
 from podbench import measure
-from podbench.cgroup import CFS_PERIOD_US, PodCgroup
+from podbench.cgroup import CFS_PERIOD_US, CgroupError, PodCgroup
 from podbench.cgroup2 import pod_cgroup
-from podbench.chart import REPO, PodSpec, pod_spec
+from podbench.chart import REPO, ChartError, PodSpec, pod_spec
 from podbench.document import render
 from podbench.plot import plot
 from podbench.report import Slo, capacity, mib
@@ -71,16 +71,16 @@ def latency_slo(path: Path = SLO_FILE) -> Slo:
     raise SloError(f"{path.name}: no SLO with `sli.threshold_seconds` (the latency SLO)")
 
 
-def _positive(kind: type[float | int]) -> Any:  # noqa: ANN401 - an argparse type
+def _number(kind: type[float | int], *, zero: bool = False) -> Any:  # noqa: ANN401 - argparse type
+    wanted = f"{'a non-negative' if zero else 'a positive'} {kind.__name__}"
+
     def parse(text: str) -> float | int:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a positive {kind.__name__}, got {text!r}"
-            ) from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+        if value < 0 or (value == 0 and not zero):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
         return value
 
     return parse
@@ -90,17 +90,27 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add = parser.add_argument
     add("--values", default="prod", help="the chart value set to run as (default: prod)")
-    add("--start-rate", type=_positive(float), default=200.0, help="first offered req/s")
-    add("--step-seconds", type=_positive(float), default=10.0, help="seconds per step")
-    add("--max-steps", type=_positive(int), default=12, help="bound on the number of steps")
-    add("--refine", type=int, default=4, help="linear steps between the last pass and the fail")
-    add("--settle", type=float, default=2.0, help="seconds of rest before each step")
-    add("--timeout", type=_positive(float), default=2.0, help="per-request timeout (s)")
-    add("--ceiling-seconds", type=_positive(int), default=10, help="seconds per wrk run")
-    add("--overload-factor", type=_positive(float), default=4.0)
-    add("--overload-seconds", type=_positive(float), default=20.0)
-    add("--requests", type=_positive(int), default=1_000_000, help="requests of the memory soak")
-    add("--soak-chunk", type=_positive(int), default=30, help="seconds per soak wrk run")
+    add("--start-rate", type=_number(float), default=200.0, help="first offered req/s")
+    add("--step-seconds", type=_number(float), default=10.0, help="seconds per step")
+    add("--max-steps", type=_number(int), default=12, help="bound on the number of steps")
+    add(
+        "--refine",
+        type=_number(int, zero=True),
+        default=4,
+        help="linear steps between the last pass and the fail",
+    )
+    add(
+        "--settle",
+        type=_number(float, zero=True),
+        default=2.0,
+        help="seconds of rest before each step",
+    )
+    add("--timeout", type=_number(float), default=2.0, help="per-request timeout (s)")
+    add("--ceiling-seconds", type=_number(int), default=10, help="seconds per wrk run")
+    add("--overload-factor", type=_number(float), default=4.0)
+    add("--overload-seconds", type=_number(float), default=20.0)
+    add("--requests", type=_number(int), default=1_000_000, help="requests of the memory soak")
+    add("--soak-chunk", type=_number(int), default=30, help="seconds per soak wrk run")
     add("--output", type=Path, default=OUT, help="default: docs/benchmarks/")
     add(
         "--render-only",
@@ -146,29 +156,35 @@ def write(result: dict[str, Any], output: Path) -> None:
     plot(result, output / "pod.png")
 
 
-def main() -> int:
-    args = arguments()
-    if args.render_only:
-        write(json.loads((args.output / "pod.json").read_text()), args.output)
-        return 0
-    signal.signal(signal.SIGTERM, _exit_cleanly)
-    signal.signal(signal.SIGINT, _exit_cleanly)  # also when started in the background
+def prepare(args: argparse.Namespace) -> tuple[Slo, PodSpec, PodCgroup]:
+    """Read the SLO, the pod from the chart and open its cgroup; exit on bad input."""
     for tool in ("httperf", "wrk"):
         if not shutil.which(tool):
             sys.exit(f"error: {tool} is missing; run scripts/bootstrap")
-    slo, pod = latency_slo(), pod_spec(args.values)
-    group = pod_cgroup(f"test-app-bench-{os.getpid()}", pod.cpu_limit, pod.memory_limit)
-    loadavg_start = os.getloadavg()[0]
+    try:
+        slo, pod = latency_slo(), pod_spec(args.values)
+        group = pod_cgroup(f"test-app-bench-{os.getpid()}", pod.cpu_limit, pod.memory_limit)
+    except (SloError, ChartError, CgroupError) as err:
+        sys.exit(f"error: {err}")
+    return slo, pod, group
+
+
+def measurements(
+    args: argparse.Namespace, slo: Slo, pod: PodSpec, group: PodCgroup
+) -> dict[str, Any]:
+    """Start PostgreSQL and the app in its cgroup, measure, and stop everything again."""
     work = Path(tempfile.mkdtemp(prefix="test-app-bench-pod-", dir="/tmp"))
     work.chmod(0o755)
     cluster = start_cluster(with_replica=False)
     try:
-        group.create()
+        try:
+            group.create()
+        except CgroupError as err:
+            sys.exit(f"error: {err}")
         site = install_like_image(work / "site")
         port = free_port()
         env = app_env(pod, site, cluster.env(reader=False), port)
-        cmd = group.enter_command([system_python(), "-m", "test_app"])
-        proc, _ = start_app(cmd, env, port)
+        proc, _ = start_app(group.enter_command([system_python(), "-m", "test_app"]), env, port)
         try:
             cgroup = {
                 "version": group.version,
@@ -194,7 +210,39 @@ def main() -> int:
         cluster.stop()
         group.remove()
         shutil.rmtree(work, ignore_errors=True)
-    loadavg_end = os.getloadavg()[0]
+    return {"cgroup": cgroup, "steps": steps, "capacity": cap, "ceiling": ceiling,
+            "overload": overload, "app_survived": survived, "memory": soak}  # fmt: skip
+
+
+def pod_fields(pod: PodSpec) -> dict[str, Any]:
+    """Describe the pod for the report."""
+    return {
+        "value_set": pod.value_set,
+        "values_files": pod.values_files,
+        "workers": pod.workers,
+        "cpu_request": pod.cpu_request,
+        "cpu_limit": pod.cpu_limit,
+        "cfs_quota_us": round(pod.cpu_limit * CFS_PERIOD_US),
+        "cfs_period_us": CFS_PERIOD_US,
+        "memory_request_mib": mib(pod.memory_request),
+        "memory_limit_mib": mib(pod.memory_limit),
+        "hpa_target_percent": pod.hpa_target_percent,
+    }
+
+
+def main() -> int:
+    args = arguments()
+    if args.render_only:
+        report = args.output / "pod.json"
+        if not report.is_file():
+            sys.exit(f"error: {report}: missing; run `make bench-pod` first")
+        write(json.loads(report.read_text()), args.output)
+        return 0
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    signal.signal(signal.SIGINT, _exit_cleanly)  # also when started in the background
+    slo, pod, group = prepare(args)
+    loadavg_start = os.getloadavg()[0]
+    measured = measurements(args, slo, pod, group)
     cpus = os.cpu_count() or 1
     result = {
         "command": "make bench-pod"
@@ -204,23 +252,12 @@ def main() -> int:
             "cpus": cpus,
             "python": platform.python_version(),
             "loadavg_start": round(loadavg_start, 2),
-            "loadavg_end": round(loadavg_end, 2),
+            "loadavg_end": round(os.getloadavg()[0], 2),
             # More runnable work than half the CPUs before we started: someone else's.
             "loaded": loadavg_start > cpus / 2,
         },
-        "pod": {
-            "value_set": pod.value_set,
-            "values_files": pod.values_files,
-            "workers": pod.workers,
-            "cpu_request": pod.cpu_request,
-            "cpu_limit": pod.cpu_limit,
-            "cfs_quota_us": round(pod.cpu_limit * CFS_PERIOD_US),
-            "cfs_period_us": CFS_PERIOD_US,
-            "memory_request_mib": mib(pod.memory_request),
-            "memory_limit_mib": mib(pod.memory_limit),
-            "hpa_target_percent": pod.hpa_target_percent,
-        },
-        "cgroup": cgroup,
+        "pod": pod_fields(pod),
+        "cgroup": measured.pop("cgroup"),
         "slo": {
             "threshold_ms": slo.threshold_ms,
             "percentile": slo.percentile,
@@ -228,12 +265,7 @@ def main() -> int:
         },
         "step_seconds": args.step_seconds,
         "timeout_s": args.timeout,
-        "steps": steps,
-        "capacity": cap,
-        "ceiling": ceiling,
-        "overload": overload,
-        "app_survived": survived,
-        "memory": soak,
+        **measured,
     }
     write(result, args.output)
     print((args.output / "pod.md").read_text())
