@@ -18,7 +18,7 @@ from podbench import httperf
 from podbench.cgroup import CgroupError, CgroupV1, CpuCounters, MemoryCounters, own_paths
 from podbench.cgroup2 import CgroupV2, is_unified, pod_cgroup
 from podbench.chart import ChartError, parse_cpu, parse_memory, pod_spec
-from podbench.report import capacity, cpu_row, step_passes
+from podbench.report import Slo, capacity, cpu_row, overload_row, step_passes
 
 
 HTTPERF_OUTPUT = """\
@@ -275,3 +275,15 @@ def test_a_v2_run_after_the_move_to_the_init_leaf_makes_its_group_beside_it(tmp_
     group.create()
     assert (tmp_path / "pod" / "cpu.max").read_text() == "100000 100000"
     assert (tmp_path / "cgroup.subtree_control").read_text() == "+cpu +memory"
+
+
+def test_the_overload_error_share_is_over_the_requests_sent():
+    # 1000 planned: 600 never had a socket (the generator's limit), 400 sent, 100 answered.
+    load = httperf.LoadResult(
+        offered_rate=400, duration_s=2.0, planned=1000, connections=400, replies=100,
+        status_2xx=100, status_other=0, timeouts=300, refused=0, reset=0, client_limit=600,
+        other_errors=0, histogram={5: 100},
+    )  # fmt: skip
+    row = overload_row(load, Slo(threshold_ms=250, percentile=99), factor=4, recovery_s=1.5)
+    assert (row["errors"], row["error_share"]) == (300, 0.75)  # 300 timeouts / 400 sent
+    assert (row["p99_ms"], row["factor"], row["recovery_s"]) == (6.0, 4, 1.5)
