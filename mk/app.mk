@@ -10,6 +10,12 @@ bench: bootstrap ## Benchmark /health vs pgbench (1/16/64 conns); writes docs/be
 bench-compare: bootstrap ## The same benchmark with uvicorn instead of granian (ADR 0001)
 	$(PY) scripts/bench.py --server uvicorn $(BENCH_ARGS)
 
+BENCH_POD_ARGS ?=
+
+.PHONY: bench-pod
+bench-pod: bootstrap ## One pod's capacity inside the chart's limits (root, cgroups); writes docs/benchmarks/pod.md
+	$(PY) scripts/bench_pod.py $(BENCH_POD_ARGS)
+
 .PHONY: lock
 lock: bootstrap ## Regenerate app/requirements.lock (hashes, all platforms) from app/pyproject.toml
 	$(VENV)/bin/uv pip compile app/pyproject.toml --universal --python-version 3.11 \

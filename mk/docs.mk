@@ -6,7 +6,7 @@ docs-diagrams: bootstrap ## Regenerate docs/diagrams/*.png from scripts/draw_dia
 	$(PY) scripts/draw_diagrams.py
 
 .PHONY: scaling-table
-scaling-table: ## Regenerate the scaling table in docs/scaling.md from docs/benchmarks/health.json
+scaling-table: ## Regenerate the scaling table in docs/scaling.md from docs/benchmarks/pod.json and health.json
 	$(PY) scripts/scaling_table.py --write
 
 .PHONY: docs-check

@@ -20,20 +20,24 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import httpx
-
 from test_app_tooling.image import install_like_image, system_python
-from test_app_tooling.postgres import PASSWORD, free_port, start_cluster
+from test_app_tooling.loadgen import (
+    Sample,
+    app_command,
+    rss_mib,
+    run_pgbench,
+    run_wrk,
+    start_app,
+)
+from test_app_tooling.postgres import free_port, start_cluster
 from test_app_tooling.process import children, stop
 
 
@@ -48,94 +52,6 @@ TARGETS = {
     "startup_s": 0.3,
     "rss_worker_mib": 60.0,
 }
-
-
-@dataclass
-class Sample:
-    """One measured run."""
-
-    tool: str
-    connections: int
-    rate: float
-    p50_ms: float | None
-    p99_ms: float | None
-    errors: int
-
-
-def _ms(value: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value)
-    if match is None:
-        raise ValueError(f"unexpected wrk latency {value!r}")
-    number, unit = match.groups()
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
-
-
-def run_wrk(url: str, connections: int, duration: int) -> Sample:
-    threads = min(connections, 2)
-    out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
-    errors = 0
-    if match := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
-        errors += int(match.group(1))
-    if match := re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
-    ):
-        errors += sum(int(n) for n in match.groups())
-    return Sample("wrk /health", connections, rate, p50, p99, errors)
-
-
-def run_pgbench(port: int, connections: int, duration: int, script: Path) -> Sample:
-    out = subprocess.run(
-        ["pgbench", "-n", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-M", "simple",
-         "-f", str(script), "-c", str(connections), "-j", str(min(connections, 2)),
-         "-T", str(duration), "postgres"],
-        capture_output=True, text=True, check=True, env={**os.environ, "PGPASSWORD": PASSWORD},
-    ).stdout  # fmt: skip
-    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    failed = re.search(r"number of failed transactions: (\d+)", out)
-    return Sample(
-        "pgbench SELECT 1", connections, tps, None, None, int(failed.group(1)) if failed else 0
-    )
-
-
-def app_command(server: str, python: str, workers: int) -> list[str]:
-    if server == "granian":
-        return [python, "-m", "test_app"]
-    return [python, "-m", "uvicorn", "test_app.app:create_app", "--factory", "--host",
-            "127.0.0.1", "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
-            "--no-access-log", "--log-level", "warning"]  # fmt: skip
-
-
-def start_app(
-    cmd: list[str], env: dict[str, str], port: int
-) -> tuple[subprocess.Popen[bytes], float]:
-    started = time.monotonic()
-    proc = subprocess.Popen([*cmd, "--port", str(port)] if "uvicorn" in cmd else cmd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)  # fmt: skip
-    with httpx.Client() as client:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the app exited with {proc.returncode}")
-            try:
-                if client.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    return proc, time.monotonic() - started
-            except httpx.TransportError:
-                time.sleep(0.002)
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def main() -> int:
@@ -217,14 +133,15 @@ def write_report(args: argparse.Namespace, conns: list[int], measured: Measured)
         values = [
             getattr(s, field) for s in samples if s.tool.startswith(tool) and s.connections == c
         ]
-        return statistics.median(values)
+        return float(statistics.median(values))
 
     rows = []
     for c in conns:
         app, db = med("wrk", c, "rate"), med("pgbench", c, "rate")
         errors = sum(s.errors for s in samples if s.connections == c and s.tool.startswith("wrk"))
+        # The ratio of the two rounded figures the row shows, so a reader can redo it.
         rows.append({"connections": c, "app_rps": round(app), "pgbench_tps": round(db),
-                     "ratio": round(app / db, 3), "p50_ms": med("wrk", c, "p50_ms"),
+                     "ratio": round(round(app) / round(db), 3), "p50_ms": med("wrk", c, "p50_ms"),
                      "p99_ms": med("wrk", c, "p99_ms"), "errors": errors})  # fmt: skip
     by_c = {r["connections"]: r for r in rows}
     startup = statistics.median(startups)

@@ -33,27 +33,51 @@ def bench_json(tmp_path: Path, **changes: object) -> Path:
     return path
 
 
+def pod_json(tmp_path: Path, **changes: object) -> Path:
+    data: dict[str, object] = {
+        "command": "make bench-pod",
+        "date": "2026-01-01",
+        "machine": {"cpus": 2, "loaded": False},
+        "pod": {"cpu_limit": 1.0, "workers": 2},
+        "slo": {"threshold_ms": 250.0},
+        "capacity": {"rps": 1000, "cpu_ms_per_request": 0.5, "p99_ms": 20.0},
+    }
+    data.update(changes)
+    path = tmp_path / "pod.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
 def test_the_committed_table_is_regenerated_identically(scaling_script):
     doc = (REPO / "docs" / "scaling.md").read_text()
     bench = scaling_script.load_benchmark(scaling_script.BENCHMARK)
-    block = scaling_script.render(bench, scaling_script.load_environment("prod"))
+    pod = scaling_script.load_pod_benchmark(scaling_script.POD_BENCHMARK)
+    block = scaling_script.render(bench, pod, scaling_script.load_environment("prod"))
     assert scaling_script.splice(doc, block) == doc
     table = [line for line in block.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(table) == 1 + len(scaling_script.RATES)
-    assert f"{bench.app_rps:,.0f} req/s" in doc
+    assert f"**{pod.capacity_rps:,.0f} req/s**" in doc
 
 
 def test_the_arithmetic_follows_the_inputs(scaling_script, tmp_path):
     bench = scaling_script.load_benchmark(bench_json(tmp_path))
     # the best error-free row: 2000 req/s on 2 CPUs; pgbench peak 10000 tps
     assert (bench.app_rps, bench.connections, bench.pgbench_tps) == (2000, 64, 10000)
+    # a pod serves 1000 req/s inside its quota, at 0.5 ms of CPU per request
+    pod = scaling_script.load_pod_benchmark(pod_json(tmp_path))
     env = replace(scaling_script.load_environment("prod"), cpu_request=0.25, hpa_target=70,
                   hpa_min=3, hpa_max=10, workers=2, pool_max=4, node_min=3, node_max=9,
                   reader_min=2, reader_max=5, reader_target_cpu=60, db_class="db.r6g.large",
                   anti_affinity="hard")  # fmt: skip
-    model = scaling_script.model(bench, env)
+    model = scaling_script.model(bench, pod, env)
     assert model.rps_per_core == 1000
-    assert model.rps_per_pod == pytest.approx(175)  # 1000 x 0.25 x 0.70
+    assert model.rps_per_pod_arithmetic == pytest.approx(175)  # 1000 x 0.25 x 0.70
+    assert model.rps_at_hpa_target == pytest.approx(350)  # 0.175 core x 1000 / 0.5 ms
+    assert model.rps_per_pod == pytest.approx(350)  # below the capacity of 1000
+    capped = scaling_script.model(bench, pod, replace(env, cpu_request=4.0))
+    assert capped.rps_at_hpa_target == pytest.approx(5600)  # 2.8 cores x 1000 / 0.5 ms
+    assert capped.rps_per_pod == 1000  # never more than the measured capacity
+    model = replace(model, rps_per_pod=175)  # the cases below were worked out for 175 per pod
     assert model.reader_qps == pytest.approx(6000)  # 10000 / 2 x 2 vCPUs x 0.60
     assert model.max_connections == 1802  # 16 GiB / 9531392
     low = scaling_script.plan(100, env, model)
@@ -113,6 +137,23 @@ def test_bad_benchmark_files_name_the_field(scaling_script, tmp_path, changes, m
     assert message in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"capacity": None}, "pod.json.capacity: no step held the SLO"),
+        ({"pod": {"workers": 2}}, "pod.json.pod: missing field `cpu_limit`"),
+        (
+            {"capacity": {"rps": 1000, "cpu_ms_per_request": 0, "p99_ms": 20.0}},
+            "pod.json.capacity.cpu_ms_per_request: expected a positive number, got 0",
+        ),
+    ],
+)
+def test_bad_pod_benchmark_files_name_the_field(scaling_script, tmp_path, changes, message):
+    with pytest.raises(scaling_script.InputError) as caught:
+        scaling_script.load_pod_benchmark(pod_json(tmp_path, **changes))
+    assert message in str(caught.value)
+
+
 def test_check_fails_when_the_measurement_changes(tmp_path):
     ok = subprocess.run([sys.executable, str(SCRIPT), "--check"], capture_output=True, text=True,
                         check=False, timeout=60)  # fmt: skip
@@ -123,6 +164,11 @@ def test_check_fails_when_the_measurement_changes(tmp_path):
     )  # fmt: skip
     assert stale.returncode == 1
     assert "docs/scaling.md is stale; run `make scaling-table`" in stale.stderr
+    stale_pod = subprocess.run(
+        [sys.executable, str(SCRIPT), "--check", "--pod-benchmark", str(pod_json(tmp_path))],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert stale_pod.returncode == 1
     broken = subprocess.run(
         [sys.executable, str(SCRIPT), "--benchmark", str(tmp_path / "absent.json")],
         capture_output=True, text=True, check=False, timeout=60,
@@ -156,3 +202,19 @@ def test_the_bounds_quoted_in_the_prose_are_the_configured_ones(scaling_script):
     missing = [f"{doc}: {text!r}" for doc, (body, texts) in expected.items()
                for text in texts if text not in " ".join(body.split())]  # fmt: skip
     assert missing == [], "prose no longer matches the values and tfvars:\n" + "\n".join(missing)
+
+
+def test_the_adr_quotes_the_measured_pod(scaling_script):
+    pod = scaling_script.load_pod_benchmark(scaling_script.POD_BENCHMARK)
+    data = json.loads(scaling_script.POD_BENCHMARK.read_text())
+    adr = (REPO / "docs" / "adr" / "0010-scale-on-cpu-with-measured-capacity.md").read_text()
+    text = " ".join(adr.split())
+    expected = [
+        f"{pod.capacity_rps:,.0f} req/s",
+        f"{pod.cpu_ms_per_request:g} ms of CPU per request",
+        f"/health / /livez = {data['ceiling']['health_over_livez']}",
+        f"error share {data['overload']['error_share']}",
+        f"recovered in {data['overload']['recovery_s']} s",
+    ]
+    missing = [quote for quote in expected if quote not in text]
+    assert missing == [], f"ADR 0010 no longer quotes docs/benchmarks/pod.json: {missing}"
