@@ -13,7 +13,8 @@
 # Environment: HELM (default helm), RELEASE (test-app), NAMESPACE (test-app),
 # HELM_TIMEOUT (10m), EXTRA_VALUES (a values file applied after values-ENV.yaml: what only
 # the target account knows, e.g. database.host, externalSecret.remoteSecretName,
-# ingress.alb.certificateArn; CI writes it from the GitHub environment's HELM_VALUES_YAML).
+# dbRole.adminRemoteSecretName, ingress.alb.certificateArn; CI writes it from the GitHub
+# environment's HELM_VALUES_YAML).
 set -euo pipefail
 
 die() { echo "deploy: $*" >&2; exit 2; }
