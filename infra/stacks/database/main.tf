@@ -100,6 +100,7 @@ resource "aws_secretsmanager_secret_version" "app" {
 # The rotation function runs in the private subnets: it reaches PostgreSQL directly and the
 # Secrets Manager and RDS APIs through the NAT gateways.
 resource "aws_security_group" "rotation" {
+  #checkov:skip=CKV2_AWS_5:Attached to the rotation function through the Serverless Application Repository stack's vpcSecurityGroupIds parameter, which checkov cannot follow
   count = var.create_app_secret_rotation ? 1 : 0
 
   name        = "${local.name}-db-rotation"
