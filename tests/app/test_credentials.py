@@ -38,7 +38,8 @@ class Role:
     def env(self):
         env = {**self.postgres.env(reader=False), "POSTGRESQL_USER": self.name}
         del env["POSTGRESQL_PASSWORD"]
-        return {**env, "POSTGRESQL_PASSWORD_FILE": str(self.file)}
+        # A generous ping bound: on a loaded machine only a refused login may fail a ping.
+        return {**env, "POSTGRESQL_PASSWORD_FILE": str(self.file), "PING_TIMEOUT_SECONDS": "5"}
 
     def alter_password(self):
         """Change the password in PostgreSQL only (the file still holds the old one)."""
