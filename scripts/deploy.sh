@@ -14,7 +14,8 @@
 # HELM_TIMEOUT (10m), VALUES_FILE (the chart's values file of the environment, default
 # values-ENV.yaml; values-aks-ENV.yaml on Azure), EXTRA_VALUES (a values file applied after it:
 # what only the target account knows, e.g. database.host, externalSecret.remoteSecretName,
-# ingress.alb.certificateArn; CI writes it from the GitHub environment's HELM_VALUES_YAML).
+# dbRole.adminRemoteSecretName, ingress.alb.certificateArn; CI writes it from the GitHub
+# environment's HELM_VALUES_YAML).
 set -euo pipefail
 
 die() { echo "deploy: $*" >&2; exit 2; }

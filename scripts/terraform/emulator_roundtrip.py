@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -116,12 +117,11 @@ def run_tf(stack_dir: Path, args: list[str], env: dict[str, str], step: str, log
 
 
 def write_override(stack_dir: Path, endpoint: str) -> None:
-    """Point the stack's AWS provider at the emulator (Terraform override file)."""
+    """Point the stack's AWS providers (default and aliased) at the emulator (override file)."""
     endpoints = "\n".join(f'    {svc} = "{endpoint}"' for svc in ENDPOINT_SERVICES)
-    (stack_dir / "emulator_override.tf").write_text(
-        f"""# Written by scripts/terraform/emulator_roundtrip.py: the emulator only.
-provider "aws" {{
-  access_key                  = "test"
+    providers = (stack_dir / "providers.tf").read_text(encoding="utf-8")
+    aliases = ["", *re.findall(r'^\s*alias\s*=\s*"(\w+)"', providers, re.MULTILINE)]
+    settings = f"""  access_key                  = "test"
   secret_key                  = "test"
   s3_use_path_style           = true
   skip_credentials_validation = true
@@ -132,8 +132,14 @@ provider "aws" {{
   endpoints {{
 {endpoints}
   }}
-}}
-""",
+"""
+    blocks = [
+        'provider "aws" {\n' + (f'  alias = "{alias}"\n' if alias else "") + settings + "}\n"
+        for alias in aliases
+    ]
+    (stack_dir / "emulator_override.tf").write_text(
+        "# Written by scripts/terraform/emulator_roundtrip.py: the emulator only.\n"
+        + "\n".join(blocks),
         encoding="utf-8",
     )
 

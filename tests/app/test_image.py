@@ -171,3 +171,30 @@ def test_serves_as_unprivileged_user_on_a_read_only_root(tool, image_root, postg
         log.close()
     output = (tmp_path / "sandbox.log").read_text()
     assert "Traceback" not in output, output
+
+
+@pytest.mark.integration
+def test_db_role_command_runs_unprivileged_on_a_read_only_root(tool, image_root, postgres):
+    # The chart's hook Job runs `test-app-db-role`: pip writes it into the image's venv bin
+    # (on PATH) from this entry point.
+    (entry_points,) = image_root.glob("test_app-*.dist-info/entry_points.txt")
+    assert "test-app-db-role = test_app.provision:main" in entry_points.read_text()
+    suffix = os.urandom(4).hex()
+    database, role = f"image_{suffix}", f"image_app_{suffix}"
+    postgres.primary.sql(f"CREATE DATABASE {database}")
+    postgres.primary.sql(f"CREATE ROLE {role} LOGIN CREATEDB PASSWORD 'x'")
+    try:
+        env = {**postgres.env(reader=False), "POSTGRESQL_DBNAME": database}
+        done = subprocess.run(
+            _sandbox(tool, image_root, env, "-m", "test_app.provision", "--role", role),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        changes = json.loads(done.stdout)["changes"]
+        assert changes[0] == f'ALTER ROLE "{role}" NOCREATEDB'
+    finally:
+        postgres.primary.sql(f"DROP DATABASE {database} WITH (FORCE)")
+        postgres.primary.sql(f"DROP ROLE {role}")

@@ -14,14 +14,12 @@ import pytest
 
 # check id -> kinds where the chart skips it, with the reason given in the annotation.
 DOCUMENTED_SKIPS = {
-    # Database credentials as env vars are the service's contract; they come by secretKeyRef.
-    "CKV_K8S_35": {"Deployment"},
     # Tag-pinned images (immutable ECR tags) outside prod; prod pins a digest and passes both.
-    "CKV_K8S_43": {"Deployment", "Pod"},
-    "CKV_K8S_15": {"Deployment", "Pod"},
-    # The `helm test` pod runs to completion: no liveness or readiness probe.
-    "CKV_K8S_8": {"Pod"},
-    "CKV_K8S_9": {"Pod"},
+    "CKV_K8S_43": {"Deployment", "Pod", "Job"},
+    "CKV_K8S_15": {"Deployment", "Pod", "Job"},
+    # The `helm test` pod and the database role Job run to completion: no liveness or readiness.
+    "CKV_K8S_8": {"Pod", "Job"},
+    "CKV_K8S_9": {"Pod", "Job"},
 }
 
 

@@ -3,12 +3,16 @@ value set (each test fails if its guarantee is broken in any set)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
+import hcl2
 import pytest
 import yaml
 
 from test_app_tooling.helm_render import CHART, app_container, by_kind, load_values, one, render
+from test_app_tooling.tools import REPO
 
 
 DATABASE_ENDPOINTS = {"/health", "/health/read", "/readyz"}
@@ -198,8 +202,11 @@ def test_container_security_context(objects):
 
 def test_only_tmp_is_writable(objects):
     spec = pod_spec(objects)
-    assert spec["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
-    assert app_container(objects)["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    assert spec["volumes"][0] == {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}
+    assert [v["name"] for v in spec["volumes"]] == ["tmp", "database-credentials"]
+    mounts = app_container(objects)["volumeMounts"]
+    assert mounts[0] == {"name": "tmp", "mountPath": "/tmp"}
+    assert [m.get("readOnly") for m in mounts[1:]] == [True], "everything but /tmp is read-only"
 
 
 def test_no_service_links_and_no_api_token(objects):
@@ -233,28 +240,180 @@ def test_service_account_takes_the_pod_identity_annotation():
 # Secrets -------------------------------------------------------------------------------------
 
 
-def test_database_secrets_only_by_reference(objects):
-    env = env_of(app_container(objects))
+def app_external_secret(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    return one(objects, "ExternalSecret", "test-app-db")
+
+
+def test_database_credentials_only_as_projected_files(objects):
+    container = app_container(objects)
+    env = env_of(container)
+    assert not {"POSTGRESQL_USER", "POSTGRESQL_PASSWORD"} & set(env), "no login in variables"
     expected = (
-        one(objects, "ExternalSecret")["spec"]["target"]["name"]
+        app_external_secret(objects)["spec"]["target"]["name"]
         if by_kind(objects, "ExternalSecret")
         else "test-app-db"  # ci/existing-secret-values.yaml
     )
-    for name in ("POSTGRESQL_USER", "POSTGRESQL_PASSWORD"):
-        assert "value" not in env[name]
-        assert env[name]["valueFrom"]["secretKeyRef"] == {"name": expected, "key": name}
+    (volume,) = [v for v in pod_spec(objects)["volumes"] if v["name"] == "database-credentials"]
+    (source,) = volume["projected"]["sources"]
+    assert source["secret"] == {
+        "name": expected,
+        "items": [
+            {"key": "POSTGRESQL_USER", "path": "user"},
+            {"key": "POSTGRESQL_PASSWORD", "path": "password"},
+        ],
+    }
+    assert volume["projected"]["defaultMode"] == 0o440
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "database-credentials"]
+    assert mount["readOnly"] is True
+    assert "subPath" not in mount, "the kubelet never updates a subPath mount"
+    assert env["POSTGRESQL_USER_FILE"]["value"] == mount["mountPath"] + "/user"
+    assert env["POSTGRESQL_PASSWORD_FILE"]["value"] == mount["mountPath"] + "/password"
     assert by_kind(objects, "Secret") == []
     assert "mysecretpassword" not in yaml.safe_dump_all(objects)
 
 
-def test_external_secret_maps_the_aurora_secret_keys(rendered_sets):
-    external = one(rendered_sets["defaults"], "ExternalSecret")
+def test_external_secret_maps_the_app_secret_keys(rendered_sets):
+    external = app_external_secret(rendered_sets["defaults"])
     mapping = {d["secretKey"]: d["remoteRef"]["property"] for d in external["spec"]["data"]}
     assert mapping == {"POSTGRESQL_USER": "username", "POSTGRESQL_PASSWORD": "password"}
+    assert {d["remoteRef"]["key"] for d in external["spec"]["data"]} == {
+        "arn:aws:secretsmanager:eu-central-1:111122223333:secret:test-app-staging/database-app-AbCdEf"
+    }, "the app's own secret, never the master secret"
     assert external["spec"]["secretStoreRef"] == {
         "kind": "ClusterSecretStore",
         "name": "aws-secrets-manager",
     }
+
+
+GO_DURATION = re.compile(r"(\d+)(h|m|s)")
+KUBELET_BOUND_SECONDS = 60 + 60  # syncFrequency (default 1m) + watch propagation budget
+
+
+def _seconds(duration: str) -> int:
+    parts = GO_DURATION.findall(duration)
+    assert parts, f"not a Go duration: {duration!r}"
+    assert "".join(n + u for n, u in parts) == duration, f"unsupported duration {duration!r}"
+    return sum(int(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
+
+
+def _hcl(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        loaded: dict[str, Any] = hcl2.load(handle)
+    return loaded
+
+
+def _terraform_default(name: str) -> str:
+    """The default of a database stack variable, as text (python-hcl2 keeps the quotes)."""
+    variables = _hcl(REPO / "infra" / "stacks" / "database" / "variables.tf")["variable"]
+    (block,) = [v[key] for v in variables for key in v if key.strip('"') == name]
+    return str(block["default"]).strip('"')
+
+
+def test_refresh_interval_is_far_inside_the_rotation_period(objects):
+    """A new login reaches the files long before the previous one can be rotated away."""
+    if not by_kind(objects, "ExternalSecret"):
+        # existing-secret mode: the operator's Secret, refreshed by whoever owns it (docs).
+        assert by_kind(objects, "Job") == []
+        return
+    pickup = (
+        _seconds(app_external_secret(objects)["spec"]["refreshInterval"]) + KUBELET_BOUND_SECONDS
+    )
+    days = int(_terraform_default("app_secret_rotation_days"))
+    window = _seconds(_terraform_default("app_secret_rotation_window"))
+    for env in ("staging", "prod"):
+        overrides = _hcl(REPO / "infra" / "envs" / env / "database.tfvars")
+        assert not {"app_secret_rotation_days", "app_secret_rotation_window"} & set(overrides), (
+            "the environments use the defaults this arithmetic reads"
+        )
+    shortest_gap = days * 86400 - window
+    assert 0 < pickup <= 15 * 60, f"a rotation reaches the pods in {pickup} s: keep it below 15 min"
+    assert pickup * 100 < shortest_gap, (pickup, shortest_gap)
+
+
+# The database role hook ------------------------------------------------------------------------
+
+
+def hook_objects(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [o for o in objects if "helm.sh/hook" in (o["metadata"].get("annotations") or {})]
+
+
+def test_role_hook_runs_before_install_and_upgrade_in_order(objects):
+    hooks = [
+        o
+        for o in hook_objects(objects)
+        if "test" not in o["metadata"]["annotations"]["helm.sh/hook"]
+    ]
+    if not by_kind(objects, "ExternalSecret"):
+        assert hooks == [], "existing-secret mode runs no role hook"
+        return
+    order = sorted(hooks, key=lambda o: int(o["metadata"]["annotations"]["helm.sh/hook-weight"]))
+    assert [(o["kind"], o["metadata"]["name"]) for o in order] == [
+        ("ExternalSecret", "test-app-db-admin"),
+        ("NetworkPolicy", "test-app-db-role"),
+        ("Job", "test-app-db-role"),
+    ]
+    for hook in hooks:
+        annotations = hook["metadata"]["annotations"]
+        assert annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
+        assert "before-hook-creation" in annotations["helm.sh/hook-delete-policy"]
+    for name in ("ExternalSecret", "Job"):
+        policy = one(hooks, name)["metadata"]["annotations"]["helm.sh/hook-delete-policy"]
+        assert "hook-succeeded" in policy, f"the {name} must not outlive a successful hook"
+
+
+def test_role_hook_reads_the_master_secret_and_nothing_else_does(objects):
+    if not by_kind(objects, "Job"):
+        return
+    admin = one(objects, "ExternalSecret", "test-app-db-admin")
+    assert admin["spec"]["target"]["deletionPolicy"] == "Delete"
+    keys = {
+        d["secretKey"]: (d["remoteRef"]["key"], d["remoteRef"]["property"])
+        for d in admin["spec"]["data"]
+    }
+    master = "arn:aws:secretsmanager:eu-central-1:111122223333:secret:rds!cluster-0a1b2c3d-AbCdEf"
+    assert keys["admin-user"] == (master, "username")
+    assert keys["admin-password"] == (master, "password")
+    assert keys["app-password"][1] == "password"
+    others = [o for o in objects if o["kind"] != "ExternalSecret" and o["kind"] != "Job"]
+    assert "test-app-db-admin" not in yaml.safe_dump_all(others), "only the Job mounts it"
+    assert master not in yaml.safe_dump_all([o for o in objects if o is not admin])
+
+
+def test_role_job_runs_the_provisioning_command_restricted(objects):
+    if not by_kind(objects, "Job"):
+        return
+    job = one(objects, "Job", "test-app-db-role")
+    assert job["spec"]["activeDeadlineSeconds"] <= 600
+    pod = job["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    assert container["image"] == app_container(objects)["image"]
+    assert container["command"][:3] == ["test-app-db-role", "--role", "test_app"]
+    env = env_of(container)
+    (mount,) = container["volumeMounts"]
+    assert mount["readOnly"] is True
+    assert env["POSTGRESQL_USER_FILE"]["value"] == mount["mountPath"] + "/admin-user"
+    assert env["POSTGRESQL_PASSWORD_FILE"]["value"] == mount["mountPath"] + "/admin-password"
+    assert container["command"][-1] == mount["mountPath"] + "/app-password"
+    assert container["securityContext"] == app_container(objects)["securityContext"]
+    assert pod["spec"]["automountServiceAccountToken"] is False
+    assert pod["spec"]["restartPolicy"] == "Never"
+
+
+def test_role_job_pod_is_not_selected_by_the_app_service_or_policy(objects):
+    if not by_kind(objects, "Job"):
+        return
+    labels = one(objects, "Job")["spec"]["template"]["metadata"]["labels"]
+    assert not selects({"matchLabels": one(objects, "Service")["spec"]["selector"]}, labels)
+    policies = [
+        p["metadata"]["name"]
+        for p in by_kind(objects, "NetworkPolicy")
+        if selects(p["spec"]["podSelector"], labels)
+    ]
+    assert policies == ["test-app-db-role"]
+    policy = one(objects, "NetworkPolicy", "test-app-db-role")
+    assert policy["spec"]["ingress"] == []
+    app_egress = one(objects, "NetworkPolicy", "test-app")["spec"]["egress"]
+    assert policy["spec"]["egress"] == app_egress, "DNS and the database port, like the app"
 
 
 # Disruption budget ---------------------------------------------------------------------------

@@ -202,6 +202,26 @@ REJECTED: list[tuple[str, dict[str, Any], str]] = [
             r"networkPolicy\.egress\.databaseSelector must be set"
         ),
     ),
+    (
+        "role hook without the master secret",
+        {"dbRole": {"adminRemoteSecretName": ""}},
+        r"dbRole\.adminRemoteSecretName must name the master secret",
+    ),
+    (
+        "role hook without External Secrets",
+        {"externalSecret": {"enabled": False}, "database": {"existingSecret": "test-app-db"}},
+        r"dbRole\.enabled needs externalSecret\.enabled",
+    ),
+    (
+        "role name that cannot take the clone suffix",
+        {"dbRole": {"name": "Test-App"}},
+        r"/dbRole/name'",
+    ),
+    (
+        "relative credentials mount path",
+        {"database": {"credentialsMountPath": "secrets/db"}},
+        r"/database/credentialsMountPath'",
+    ),
 ]
 
 

@@ -22,6 +22,7 @@ BUILT_IN = {
     ("v1", "Service"),
     ("v1", "ServiceAccount"),
     ("apps/v1", "Deployment"),
+    ("batch/v1", "Job"),
     ("autoscaling/v2", "HorizontalPodAutoscaler"),
     ("policy/v1", "PodDisruptionBudget"),
     ("networking.k8s.io/v1", "Ingress"),

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import time
 from contextlib import suppress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
 from test_app import metrics
+from test_app.credentials import AUTH_ERRORS, Credentials
 from test_app.logs import get_logger
 from test_app.startup import connect_kwargs
 
@@ -87,6 +88,7 @@ class Target:
         self.endpoint = endpoint
         self._settings = settings
         self._pool: asyncpg.Pool | None = None
+        self._credentials = Credentials(settings)
         self._waiting = 0
         self._ping = Coalescer(self._ping_once)
         self._labels = {"target": name}
@@ -105,8 +107,7 @@ class Target:
             max_size=self._settings.pool_max_size,
             max_inactive_connection_lifetime=300.0,
             reset=_no_reset,
-            timeout=self._settings.ping_timeout,
-            **connect_kwargs(self._settings, self.endpoint),
+            **self._connect_args(),
         )
         await self._pool
         metrics.POOL_MAX_SIZE.labels(**self._labels).set(self._settings.pool_max_size)
@@ -162,7 +163,7 @@ class Target:
         pool = self._require_pool()
         self._waiting += 1
         try:
-            conn = await pool.acquire()
+            conn = await self._acquire(pool)
         finally:
             self._waiting -= 1
         try:
@@ -174,6 +175,28 @@ class Target:
             raise
         finally:
             await pool.release(conn)
+
+    def _connect_args(self) -> dict[str, Any]:
+        """Return asyncpg's arguments for new connections, with the current login."""
+        kwargs = connect_kwargs(self._settings, self.endpoint)
+        kwargs["user"] = self._credentials.user
+        kwargs["password"] = self._credentials.password
+        return {**kwargs, "timeout": self._settings.ping_timeout}
+
+    async def _acquire(self, pool: asyncpg.Pool) -> asyncpg.Connection:
+        """Acquire a connection; on a refused login re-read the login files and try once more.
+
+        Open connections stay as they are: they logged in before the change and remain valid.
+        """
+        used = (self._credentials.user, self._credentials.password)
+        try:
+            return await pool.acquire()
+        except AUTH_ERRORS:
+            if self._credentials.reload():
+                pool.set_connect_args(**self._connect_args())
+            if (self._credentials.user, self._credentials.password) == used:
+                raise
+            return await pool.acquire()
 
     def publish_pool_metrics(self) -> None:
         """Copy the pool's counters into the gauges."""

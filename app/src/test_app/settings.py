@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 
@@ -45,7 +46,9 @@ class Settings:
     writer: Endpoint = Endpoint("localhost", 5432)
     reader: Endpoint = Endpoint("localhost", 5432)
     user: str = "postgres"
+    user_file: str | None = None
     password: str = field(default=DEFAULT_PASSWORD, repr=False)
+    password_file: str | None = None
     dbname: str = "postgres"
     sslmode: str = "prefer"
     workers: int = 1
@@ -88,6 +91,32 @@ class _Reader:
             hint = f" ({err})" if str(err) else ""
             self.problems.append(f"{name}={raw!r}: expected {expected}{hint}")
             return default
+
+
+def read_secret_file(path: str) -> str:
+    """Return a mounted secret file's content without trailing newlines (the `_FILE` convention)."""
+    try:
+        value = Path(path).read_text(encoding="utf-8").rstrip("\n")
+    except OSError as err:
+        raise ValueError(err.strerror or type(err).__name__) from err
+    if not value:
+        raise ValueError("the file is empty")
+    return value
+
+
+def _value_or_file(  # noqa: PLR0913 - the arguments of `_Reader.get` plus what the file holds
+    env: _Reader, name: str, cast: Callable[[str], str], default: str, expected: str, *, what: str
+) -> tuple[str, str | None]:
+    """Return `name`'s value and, when it comes from the `<name>_FILE` variable, that file."""
+    file_name = f"{name}_FILE"
+    path = env.environ.get(file_name)
+    if path is None:
+        return env.get(name, cast, default, expected), None
+    if name in env.environ:
+        env.problems.append(f"{name} and {file_name} are both set: expected only one")
+        return default, None
+    expected_file = f"the path of a readable, non-empty file holding {what}"
+    return env.get(file_name, read_secret_file, default, expected_file), path
 
 
 def _text(raw: str) -> str:
@@ -160,6 +189,12 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             f"POOL_MIN_SIZE={pool_min} is larger than POOL_MAX_SIZE={pool_max}: "
             "expected POOL_MIN_SIZE <= POOL_MAX_SIZE"
         )
+    user, user_file = _value_or_file(
+        env, "POSTGRESQL_USER", _text, "postgres", "a non-empty user name", what="the user name"
+    )
+    password, password_file = _value_or_file(
+        env, "POSTGRESQL_PASSWORD", str, DEFAULT_PASSWORD, "a password", what="the password"
+    )
     settings = Settings(
         port=env.get("PORT", _port, 8080, port_range),
         host=env.get("HOST", _text, "0.0.0.0", "a non-empty listen address"),  # noqa: S104
@@ -168,8 +203,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             env.get("POSTGRESQL_READ_HOST", _text, writer_host, "a non-empty host name"),
             env.get("POSTGRESQL_READ_PORT", _port, writer_port, port_range),
         ),
-        user=env.get("POSTGRESQL_USER", _text, "postgres", "a non-empty user name"),
-        password=env.get("POSTGRESQL_PASSWORD", str, DEFAULT_PASSWORD, "a password"),
+        user=user,
+        user_file=user_file,
+        password=password,
+        password_file=password_file,
         dbname=env.get("POSTGRESQL_DBNAME", _text, "postgres", "a non-empty database name"),
         sslmode=env.get("POSTGRESQL_SSLMODE", _choice(SSL_MODES), "prefer", f"one of {SSL_MODES}"),
         workers=env.get("WORKERS", _int_in(1, 64), 1, "an integer between 1 and 64"),

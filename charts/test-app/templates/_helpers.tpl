@@ -149,7 +149,13 @@ message naming the values and what is expected. Included by every template that 
 {{- fail "database.existingSecret must name a Secret when externalSecret.enabled is false: the chart never takes a password as a value" }}
 {{- end }}
 {{- if and $v.externalSecret.enabled (not $v.externalSecret.remoteSecretName) }}
-{{- fail "externalSecret.remoteSecretName must name the Secrets Manager secret (the database stack's managed master secret) when externalSecret.enabled is true" }}
+{{- fail "externalSecret.remoteSecretName must name the Secrets Manager secret of the app's role (the database stack's app_secret_arn) when externalSecret.enabled is true" }}
+{{- end }}
+{{- if and $v.dbRole.enabled (not $v.externalSecret.enabled) }}
+{{- fail "dbRole.enabled needs externalSecret.enabled (the hook reads the master secret through External Secrets); without External Secrets set dbRole.enabled=false and run test-app-db-role yourself (docs/service.md)" }}
+{{- end }}
+{{- if and $v.dbRole.enabled (not $v.dbRole.adminRemoteSecretName) }}
+{{- fail "dbRole.adminRemoteSecretName must name the master secret (the database stack's cluster_master_user_secret_arn) when dbRole.enabled is true" }}
 {{- end }}
 {{- if not $v.database.host }}
 {{- fail "database.host must be set to the writer endpoint of the database" }}
@@ -187,5 +193,55 @@ NetworkPolicy egress rule: DNS to the cluster DNS pods in kube-system, UDP and T
     - port: 53
       protocol: UDP
     - port: 53
+      protocol: TCP
+{{- end }}
+
+{{/*
+Labels of the database role hook (Job, its pod, its secret and policy): distinct from the app's
+selector labels, so neither the Service nor the app's NetworkPolicy selects the Job's pod.
+*/}}
+{{- define "test-app.dbRoleSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "test-app.name" . }}-db-role
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+All labels of the database role hook's objects.
+*/}}
+{{- define "test-app.dbRoleLabels" -}}
+helm.sh/chart: {{ include "test-app.chart" . }}
+{{ include "test-app.dbRoleSelectorLabels" . }}
+app.kubernetes.io/version: {{ include "test-app.version" . | quote }}
+app.kubernetes.io/component: db-role
+app.kubernetes.io/part-of: test-app
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+NetworkPolicy egress rule: the database port, to the CIDRs or the selector of networkPolicy.egress.
+*/}}
+{{- define "test-app.databaseEgress" -}}
+{{- $np := .Values.networkPolicy }}
+# The database port.
+- to:
+    {{- range $np.egress.databaseCidrs }}
+    - ipBlock:
+        cidr: {{ . }}
+    {{- end }}
+    {{- with $np.egress.databaseSelector }}
+    - {{- with .namespaceLabels }}
+      namespaceSelector:
+        matchLabels:
+          {{- toYaml . | nindent 10 }}
+      {{- end }}
+      podSelector:
+        matchLabels:
+          {{- toYaml (.podLabels | default dict) | nindent 10 }}
+    {{- end }}
+  ports:
+    - port: {{ .Values.database.port }}
       protocol: TCP
 {{- end }}

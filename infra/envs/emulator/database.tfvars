@@ -16,3 +16,8 @@ reader_min_count = 1
 reader_max_count = 2
 
 timeouts = { create = "5m", update = "5m", delete = "5m" }
+
+# No Serverless Application Repository in moto: the app secret is created, not rotated. No
+# ephemeral initial password either (the emulator's secret holds none; nothing logs in).
+create_app_secret_rotation = false
+generate_initial_password  = false

@@ -57,7 +57,133 @@ module "aurora" {
 }
 
 ################################################################################
-# External Secrets: read access to the master secret only
+# Application role secret, rotated with alternating users
+# (docs/adr/0015-app-role-rotation-with-alternating-users.md)
+################################################################################
+
+# The first password: generated at apply time and written write-only, so it is never stored in
+# the state or shown in a plan. The chart's pre-install hook creates the role with it
+# (test-app-db-role); rotation owns the secret afterwards.
+ephemeral "aws_secretsmanager_random_password" "app" {
+  count    = var.generate_initial_password ? 1 : 0
+  provider = aws.initial_password
+
+  password_length     = 32
+  exclude_characters  = ":/@\"'\\"
+  include_space       = false
+  exclude_punctuation = false
+}
+
+resource "aws_secretsmanager_secret" "app" {
+  name                    = "${local.name}/database-app"
+  description             = "Login of the ${var.app_role_name} role of ${local.name}; rotated with alternating users (${var.app_role_name} and ${var.app_role_name}_clone)"
+  kms_key_id              = module.aurora.kms_key_arn
+  recovery_window_in_days = 7
+}
+
+resource "aws_secretsmanager_secret_version" "app" {
+  secret_id = aws_secretsmanager_secret.app.id
+  # The keys the AWS rotation function reads (engine, host, username, password, masterarn).
+  secret_string_wo = jsonencode({
+    engine    = "postgres"
+    host      = module.aurora.cluster_endpoint
+    port      = module.aurora.cluster_port
+    dbname    = module.aurora.cluster_database_name
+    username  = var.app_role_name
+    password  = one(ephemeral.aws_secretsmanager_random_password.app[*].random_password)
+    masterarn = module.aurora.cluster_master_user_secret_arn
+  })
+  # Written once; bump only to reset the secret by hand (rotation changes it otherwise).
+  secret_string_wo_version = 1
+}
+
+# The rotation function runs in the private subnets: it reaches PostgreSQL directly and the
+# Secrets Manager and RDS APIs through the NAT gateways.
+resource "aws_security_group" "rotation" {
+  #checkov:skip=CKV2_AWS_5:Attached to the rotation function through the Serverless Application Repository stack's vpcSecurityGroupIds parameter, which checkov cannot follow
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  name        = "${local.name}-db-rotation"
+  description = "Secrets Manager rotation function of ${local.name}: PostgreSQL and HTTPS out only"
+  vpc_id      = data.aws_vpc.this.id
+
+  tags = { Name = "${local.name}-db-rotation" }
+}
+
+resource "aws_vpc_security_group_egress_rule" "rotation_database" {
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  security_group_id            = aws_security_group.rotation[0].id
+  description                  = "PostgreSQL of ${local.name}"
+  ip_protocol                  = "tcp"
+  from_port                    = module.aurora.cluster_port
+  to_port                      = module.aurora.cluster_port
+  referenced_security_group_id = module.aurora.security_group_id
+}
+
+resource "aws_vpc_security_group_egress_rule" "rotation_https" {
+  #checkov:skip=CKV_AWS_382:The Secrets Manager and RDS API endpoints are public AWS addresses reached through the NAT gateways
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  security_group_id = aws_security_group.rotation[0].id
+  description       = "Secrets Manager and RDS APIs (HTTPS)"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_vpc_security_group_ingress_rule" "database_from_rotation" {
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  security_group_id            = module.aurora.security_group_id
+  description                  = "PostgreSQL from the rotation function"
+  ip_protocol                  = "tcp"
+  from_port                    = module.aurora.cluster_port
+  to_port                      = module.aurora.cluster_port
+  referenced_security_group_id = aws_security_group.rotation[0].id
+}
+
+# AWS's own multi-user rotation function, from the Serverless Application Repository (the
+# parameters the AWS CDK passes to the same application).
+resource "aws_serverlessapplicationrepository_cloudformation_stack" "rotation" {
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  name             = "${local.name}-db-rotation"
+  application_id   = "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationMultiUser"
+  semantic_version = var.rotation_application_version
+  capabilities     = ["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"]
+
+  parameters = {
+    endpoint              = "https://secretsmanager.${var.region}.amazonaws.com"
+    functionName          = "${local.name}-db-rotation"
+    vpcSubnetIds          = join(",", sort(data.aws_subnets.private.ids))
+    vpcSecurityGroupIds   = aws_security_group.rotation[0].id
+    kmsKeyArn             = module.aurora.kms_key_arn
+    masterSecretArn       = module.aurora.cluster_master_user_secret_arn
+    masterSecretKmsKeyArn = module.aurora.kms_key_arn
+  }
+}
+
+resource "aws_secretsmanager_secret_rotation" "app" {
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  secret_id           = aws_secretsmanager_secret.app.id
+  rotation_lambda_arn = aws_serverlessapplicationrepository_cloudformation_stack.rotation[0].outputs["RotationLambdaARN"]
+  # The role does not exist until the chart's pre-install hook creates it; the first rotation
+  # waits for the schedule.
+  rotate_immediately = false
+
+  rotation_rules {
+    automatically_after_days = var.app_secret_rotation_days
+    duration                 = var.app_secret_rotation_window
+  }
+
+  depends_on = [aws_secretsmanager_secret_version.app]
+}
+
+################################################################################
+# External Secrets: read access to the app secret and the master secret only
 ################################################################################
 
 data "aws_iam_role" "external_secrets" {
@@ -69,10 +195,11 @@ data "aws_iam_role" "external_secrets" {
 data "aws_iam_policy_document" "external_secrets" {
   count = var.grant_external_secrets_read ? 1 : 0
 
+  # The app's login (the chart's Deployment) and the master login (only the chart's role hook).
   statement {
-    sid       = "ReadDatabaseSecret"
+    sid       = "ReadDatabaseSecrets"
     actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = [module.aurora.cluster_master_user_secret_arn]
+    resources = [aws_secretsmanager_secret.app.arn, module.aurora.cluster_master_user_secret_arn]
   }
 
   statement {

@@ -19,11 +19,21 @@ output "cluster_database_name" {
 }
 
 output "cluster_master_user_secret_arn" {
-  description = "Secrets Manager secret with `username` and `password` (the chart's `externalSecret.remoteSecretName`)."
+  description = "The master secret (`username`, `password`): only the chart's role hook reads it (`dbRole.adminRemoteSecretName`)."
   value       = module.aurora.cluster_master_user_secret_arn
 }
 
 output "security_group_id" {
   description = "Security group of the database."
   value       = module.aurora.security_group_id
+}
+
+output "app_secret_arn" {
+  description = "The app's rotated secret (`username`, `password`, alternating users): the chart's `externalSecret.remoteSecretName`."
+  value       = aws_secretsmanager_secret.app.arn
+}
+
+output "app_role_name" {
+  description = "PostgreSQL role of the app (the chart's `dbRole.name`)."
+  value       = var.app_role_name
 }

@@ -82,7 +82,59 @@ variable "reader_target_cpu" {
 }
 
 variable "grant_external_secrets_read" {
-  description = "Lets the cluster's External Secrets role (`<name>-external-secrets`, cluster stack) read the master secret. Default `true`."
+  description = "Lets the cluster's External Secrets role (`<name>-external-secrets`, cluster stack) read the app secret and the master secret. Default `true`."
+  type        = bool
+  default     = true
+}
+
+variable "app_role_name" {
+  description = "PostgreSQL role of the app, created by the chart's pre-install hook (`test-app-db-role`); rotation alternates it with `<name>_clone`. A lower-case identifier of at most 57 characters (63 with `_clone`)."
+  type        = string
+  default     = "test_app"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,56}$", var.app_role_name))
+    error_message = "app_role_name must be a lower-case SQL identifier of at most 57 characters, so that <name>_clone fits in 63."
+  }
+}
+
+variable "create_app_secret_rotation" {
+  description = "Deploys the AWS multi-user rotation function and turns rotation on for the app secret. `false` only where the Serverless Application Repository is unavailable (the emulator)."
+  type        = bool
+  default     = true
+}
+
+variable "rotation_application_version" {
+  description = "Version of the `SecretsManagerRDSPostgreSQLRotationMultiUser` application in the Serverless Application Repository."
+  type        = string
+  default     = "1.1.671"
+}
+
+variable "app_secret_rotation_days" {
+  description = "Days between two rotations of the app secret. The previous login stays valid for one period, so it must stay far above the chart's `externalSecret.refreshInterval` plus the kubelet's delay; must be between `7` and `365`."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.app_secret_rotation_days >= 7 && var.app_secret_rotation_days <= 365 && floor(var.app_secret_rotation_days) == var.app_secret_rotation_days
+    error_message = "app_secret_rotation_days must be a whole number of days between 7 and 365."
+  }
+}
+
+variable "app_secret_rotation_window" {
+  description = "Length of the window in which a scheduled rotation runs, in hours, e.g. `3h` (Secrets Manager `Duration`, between `1h` and `24h`)."
+  type        = string
+  default     = "3h"
+
+  validation {
+    condition     = can(regex("^([1-9]|1[0-9]|2[0-4])h$", var.app_secret_rotation_window))
+    error_message = "app_secret_rotation_window must be a whole number of hours between 1h and 24h, e.g. 3h."
+  }
+}
+
+
+variable "generate_initial_password" {
+  description = "Generates the app role's first password at apply time (write-only: never in the state or a plan). `false` only in `terraform test`, whose mock provider has no ephemeral resources."
   type        = bool
   default     = true
 }

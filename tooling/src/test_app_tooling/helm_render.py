@@ -25,6 +25,11 @@ INSTALL_TIME = {
     "database": {"host": "test-app-prod.cluster-abcdefghijkl.eu-central-1.rds.amazonaws.com"},
     "externalSecret": {
         "remoteSecretName": (
+            "arn:aws:secretsmanager:eu-central-1:111122223333:secret:test-app-prod/database-app-AbCdEf"
+        )
+    },
+    "dbRole": {
+        "adminRemoteSecretName": (
             "arn:aws:secretsmanager:eu-central-1:111122223333:secret:rds!cluster-0a1b2c3d-AbCdEf"
         )
     },

@@ -1,0 +1,61 @@
+"""The database login: fixed from the environment, or from mounted files that can change.
+
+A rotated secret reaches the pod as new file contents. The files are read at start and again only
+when PostgreSQL refuses a new connection's login: connections already open stay valid after a
+password change (PostgreSQL checks the password at login only), so the moment a new connection is
+refused is the moment the files matter. The user name can come from a file too
+(`POSTGRESQL_USER_FILE`), for rotation schemes that alternate between two users.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from test_app.logs import get_logger
+from test_app.settings import read_secret_file
+
+
+if TYPE_CHECKING:
+    from test_app.settings import Settings
+
+log = get_logger(__name__)
+
+# SQLSTATE class 28: 28000 (invalid_authorization_specification, e.g. an unknown role) and its
+# subclass 28P01 (invalid_password).
+AUTH_ERRORS = (asyncpg.InvalidAuthorizationSpecificationError,)
+
+
+class Credentials:
+    """The user and password new connections log in with."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.user = settings.user
+        self.password = settings.password
+        self._files = {"POSTGRESQL_USER_FILE": settings.user_file}
+        self._files["POSTGRESQL_PASSWORD_FILE"] = settings.password_file
+
+    def reload(self) -> bool:
+        """Read the `_FILE` variables' files again; return True when the login changed.
+
+        An unreadable or empty file keeps the current value (and is logged): a secret volume
+        being swapped must not replace a working login with nothing.
+        """
+        user = self._read("POSTGRESQL_USER_FILE", self.user)
+        password = self._read("POSTGRESQL_PASSWORD_FILE", self.password)
+        if (user, password) == (self.user, self.password):
+            return False
+        self.user, self.password = user, password
+        log.info("database login files changed: new connections use them", user=user)
+        return True
+
+    def _read(self, variable: str, current: str) -> str:
+        path = self._files[variable]
+        if path is None:
+            return current
+        try:
+            return read_secret_file(path)
+        except ValueError as err:
+            log.warning("cannot re-read a login file", variable=variable, error=str(err))
+            return current

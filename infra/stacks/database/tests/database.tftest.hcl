@@ -1,0 +1,204 @@
+mock_provider "aws" {
+  source = "../../tests/mocks"
+}
+
+# Mock providers have no ephemeral resources (Terraform 1.11): the initial password gets a real
+# provider, never called because generate_initial_password is false.
+provider "aws" {
+  alias                       = "initial_password"
+  region                      = "eu-central-1"
+  access_key                  = "mock"
+  secret_key                  = "mock"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+}
+
+override_data {
+  target = data.aws_vpc.this
+  values = {
+    id = "vpc-0a1b2c3d4e5f60718"
+  }
+}
+
+override_data {
+  target = data.aws_subnets.private
+  values = {
+    ids = ["subnet-0ccccccccccccccc3", "subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"]
+  }
+}
+
+override_data {
+  target = data.aws_security_group.nodes
+  values = {
+    id = "sg-0123456789abcdef0"
+  }
+}
+
+override_module {
+  target = module.aurora
+  outputs = {
+    cluster_endpoint               = "test-app-staging.cluster-abcdefghijkl.eu-central-1.rds.amazonaws.com"
+    cluster_reader_endpoint        = "test-app-staging.cluster-ro-abcdefghijkl.eu-central-1.rds.amazonaws.com"
+    cluster_port                   = 5432
+    cluster_database_name          = "postgres"
+    cluster_master_user_secret_arn = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:rds!cluster-0a1b2c3d-AbCdEf"
+    security_group_id              = "sg-0fedcba9876543210"
+    kms_key_arn                    = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  }
+}
+
+override_resource {
+  target = aws_secretsmanager_secret.app
+  values = {
+    arn = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:test-app-staging/database-app-AbCdEf"
+  }
+}
+
+override_resource {
+  target = aws_serverlessapplicationrepository_cloudformation_stack.rotation
+  values = {
+    outputs = {
+      RotationLambdaARN = "arn:aws:lambda:eu-central-1:123456789012:function:test-app-staging-db-rotation"
+    }
+  }
+}
+
+variables {
+  environment               = "staging"
+  generate_initial_password = false
+}
+
+run "the_app_secret_is_rotated_with_alternating_users" {
+  command = apply
+
+  assert {
+    condition     = aws_serverlessapplicationrepository_cloudformation_stack.rotation[0].application_id == "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationMultiUser"
+    error_message = "The rotation function must be AWS's multi-user (alternating users) PostgreSQL application."
+  }
+
+  assert {
+    condition     = aws_serverlessapplicationrepository_cloudformation_stack.rotation[0].parameters["masterSecretArn"] == "arn:aws:secretsmanager:eu-central-1:123456789012:secret:rds!cluster-0a1b2c3d-AbCdEf"
+    error_message = "The multi-user function creates the clone and sets passwords as the master user: it needs the master secret."
+  }
+
+  assert {
+    condition     = aws_serverlessapplicationrepository_cloudformation_stack.rotation[0].parameters["vpcSubnetIds"] == "subnet-0aaaaaaaaaaaaaaa1,subnet-0bbbbbbbbbbbbbbb2,subnet-0ccccccccccccccc3"
+    error_message = "The function runs in the private subnets (sorted, so the parameter never drifts)."
+  }
+
+  assert {
+    condition     = aws_secretsmanager_secret_rotation.app[0].rotation_lambda_arn == "arn:aws:lambda:eu-central-1:123456789012:function:test-app-staging-db-rotation"
+    error_message = "The app secret must rotate with the deployed function."
+  }
+
+  assert {
+    condition     = aws_secretsmanager_secret_rotation.app[0].rotate_immediately == false
+    error_message = "The role exists only after the chart's hook ran: the first rotation must wait for the schedule."
+  }
+
+  assert {
+    condition     = aws_secretsmanager_secret_rotation.app[0].rotation_rules[0].automatically_after_days == 30 && aws_secretsmanager_secret_rotation.app[0].rotation_rules[0].duration == "3h"
+    error_message = "Rotation every 30 days within a 3 h window (the chart's refreshInterval arithmetic relies on it)."
+  }
+}
+
+run "the_first_password_never_reaches_the_state" {
+  command = apply
+
+  assert {
+    condition     = aws_secretsmanager_secret_version.app.secret_string == null || aws_secretsmanager_secret_version.app.secret_string == ""
+    error_message = "The initial secret is written through secret_string_wo only."
+  }
+
+  assert {
+    condition     = aws_secretsmanager_secret_version.app.secret_string_wo_version == 1
+    error_message = "The write-only value is written once (version 1); rotation owns it afterwards."
+  }
+
+  assert {
+    condition     = aws_secretsmanager_secret.app.name == "test-app-staging/database-app" && aws_secretsmanager_secret.app.kms_key_id == "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    error_message = "The app secret is named <name>/database-app and encrypted with the database's KMS key."
+  }
+}
+
+run "the_rotation_function_reaches_only_postgresql_and_https" {
+  command = apply
+
+  assert {
+    condition     = aws_vpc_security_group_egress_rule.rotation_database[0].referenced_security_group_id == "sg-0fedcba9876543210" && aws_vpc_security_group_egress_rule.rotation_database[0].from_port == 5432
+    error_message = "PostgreSQL egress goes to the database's security group only."
+  }
+
+  assert {
+    condition     = aws_vpc_security_group_egress_rule.rotation_https[0].from_port == 443 && aws_vpc_security_group_egress_rule.rotation_https[0].to_port == 443
+    error_message = "The only other egress is HTTPS (Secrets Manager and RDS APIs)."
+  }
+
+  assert {
+    condition     = aws_vpc_security_group_ingress_rule.database_from_rotation[0].security_group_id == "sg-0fedcba9876543210" && aws_vpc_security_group_ingress_rule.database_from_rotation[0].referenced_security_group_id == aws_security_group.rotation[0].id
+    error_message = "The database admits the rotation function's security group."
+  }
+}
+
+run "external_secrets_reads_the_app_and_master_secrets_only" {
+  command = plan
+
+  assert {
+    condition = [for s in data.aws_iam_policy_document.external_secrets[0].statement : s.resources if s.sid == "ReadDatabaseSecrets"] == [
+      toset([
+        "arn:aws:secretsmanager:eu-central-1:123456789012:secret:test-app-staging/database-app-AbCdEf",
+        "arn:aws:secretsmanager:eu-central-1:123456789012:secret:rds!cluster-0a1b2c3d-AbCdEf",
+      ])
+    ]
+    error_message = "External Secrets may read the app secret (Deployment) and the master secret (role hook), nothing else."
+  }
+
+  assert {
+    condition     = output.app_role_name == "test_app"
+    error_message = "The default app role is test_app (the chart's dbRole.name)."
+  }
+}
+
+run "the_emulator_switch_leaves_the_secret_without_rotation" {
+  command = plan
+
+  variables {
+    create_app_secret_rotation = false
+  }
+
+  assert {
+    condition     = length(aws_serverlessapplicationrepository_cloudformation_stack.rotation) == 0 && length(aws_secretsmanager_secret_rotation.app) == 0 && length(aws_security_group.rotation) == 0
+    error_message = "Without rotation no function, schedule or security group is created."
+  }
+}
+
+run "a_role_name_that_cannot_take_the_clone_suffix_is_refused" {
+  command = plan
+
+  variables {
+    app_role_name = "a_role_name_that_is_far_too_long_to_take_the_clone_suffix_x"
+  }
+
+  expect_failures = [var.app_role_name]
+}
+
+run "a_rotation_period_below_a_week_is_refused" {
+  command = plan
+
+  variables {
+    app_secret_rotation_days = 1
+  }
+
+  expect_failures = [var.app_secret_rotation_days]
+}
+
+run "a_rotation_window_in_minutes_is_refused" {
+  command = plan
+
+  variables {
+    app_secret_rotation_window = "30m"
+  }
+
+  expect_failures = [var.app_secret_rotation_window]
+}
