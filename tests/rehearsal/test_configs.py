@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rehearsal import configs, outage
-from rehearsal.configs import Binaries, Secrets
-from rehearsal.load import LoadError, LoadResult, LoadSpec, parse_csv
-from rehearsal.probe import Observation, down_seconds
-from rehearsal.topology import APP_INSTANCES, Topology, app_programs, parse_port_base
+from rehearsal.base import binaries, configs
+from rehearsal.base.configs import Binaries, Secrets
+from rehearsal.base.errors import RehearsalError
+from rehearsal.base.topology import APP_INSTANCES, Topology, app_programs, parse_port_base
+from rehearsal.measure.load import LoadError, LoadResult, LoadSpec, parse_csv
+from rehearsal.measure.probe import Observation, down_seconds
+from rehearsal.scenarios import outage
 
 
 SECRETS = Secrets(postgres="p" * 32, replicator="r" * 32, app="a" * 32, monitor="m" * 32)
@@ -214,11 +216,9 @@ def test_load_spec_nominal_duration():
 
 
 def test_missing_programs_are_named_with_the_exact_install_line(monkeypatch, tmp_path):
-    from rehearsal import stack  # noqa: PLC0415
-
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(stack.StackError) as error:
-        stack.find_binaries()
+    with pytest.raises(RehearsalError) as error:
+        binaries.find_binaries()
     message = str(error.value)
     assert "apt-get install -y --no-install-recommends" in message
     for package in ("haproxy", "supervisor", "prometheus-alertmanager", "postgresql-15", "hey"):

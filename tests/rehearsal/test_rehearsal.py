@@ -1,7 +1,7 @@
-"""CI-sized rehearsals on a whole local stack: the same assertions as `make rehearse`.
+"""CI-sized rehearsals on a whole local rehearsal: the same assertions as `make rehearse`.
 
-The tests share one stack (module fixture) and run in file order: up, rollout, failover,
-outage, down. The fixture takes the stack down even when a test fails.
+The tests share one rehearsal (module fixture) and run in file order: up, rollout, failover,
+outage, down. The fixture takes it down even when a test fails.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import socket
 
 import pytest
 
-from rehearsal import stack as stack_mod
-from rehearsal.topology import app_programs
+from rehearsal.base import lifecycle
+from rehearsal.base.topology import app_programs
 
 
 pytestmark = [pytest.mark.rehearsal, pytest.mark.timeout(420)]
@@ -26,8 +26,8 @@ def _report(out_dir, name):
     return data
 
 
-def test_up_brings_every_component_up_and_status_shows_it(stack):
-    out = stack.cli("status").stdout
+def test_up_brings_every_component_up_and_status_shows_it(live):
+    out = live.cli("status").stdout
     rows = {line.split()[0]: line for line in out.splitlines()[2:] if line.strip()}
     for component in ("pg-a", "pg-b", "prometheus", "alertmanager", "node-exporter"):
         assert "RUNNING" in rows[component], out
@@ -41,8 +41,8 @@ def test_up_brings_every_component_up_and_status_shows_it(stack):
     assert "targets " in rows["prometheus"], out
 
 
-def test_rollout_under_load_fails_no_request(stack, out_dir):
-    stack.cli("rehearse", "rollout", "--size", "ci", "--out", str(out_dir))
+def test_rollout_under_load_fails_no_request(live, out_dir):
+    live.cli("rehearse", "rollout", "--size", "ci", "--out", str(out_dir))
     data = _report(out_dir, "rollout")
     numbers = data["numbers"]
     assert numbers["requests"] > 1000
@@ -55,8 +55,8 @@ def test_rollout_under_load_fails_no_request(stack, out_dir):
     assert data["passed"]
 
 
-def test_writer_failover_recovers_without_restarting_the_app(stack, out_dir):
-    stack.cli("rehearse", "failover", "--size", "ci", "--out", str(out_dir))
+def test_writer_failover_recovers_without_restarting_the_app(live, out_dir):
+    live.cli("rehearse", "failover", "--size", "ci", "--out", str(out_dir))
     numbers = _report(out_dir, "failover")["numbers"]
     assert numbers["promotion_to_up_seconds"] < 10
     assert numbers["pids_before"] == numbers["pids_after"]
@@ -64,13 +64,13 @@ def test_writer_failover_recovers_without_restarting_the_app(stack, out_dir):
     assert numbers["livez_not_200"] == 0
     assert numbers["livez_polls"] > 30
     assert all(v > 0 for v in numbers["down_seconds"].values())
-    out = stack.cli("status").stdout
+    out = live.cli("status").stdout
     assert "pg-b primary" in out
     assert "pg-a standby" in out
 
 
-def test_database_outage_raises_the_alert_and_recovers(stack, out_dir):
-    stack.cli("rehearse", "outage", "--size", "ci", "--out", str(out_dir))
+def test_database_outage_raises_the_alert_and_recovers(live, out_dir):
+    live.cli("rehearse", "outage", "--size", "ci", "--out", str(out_dir))
     data = _report(out_dir, "outage")
     numbers = data["numbers"]
     assert numbers["alert"] == "TestAppDatabaseUnreachable"
@@ -82,9 +82,9 @@ def test_database_outage_raises_the_alert_and_recovers(stack, out_dir):
     assert data["passed"]
 
 
-def test_down_leaves_nothing_running(stack):
-    stack.cli("down")
-    assert stack_mod.leftover_pids(stack.topo) == []
-    for name, port in stack.topo.all_ports().items():
+def test_down_leaves_nothing_running(live):
+    live.cli("down")
+    assert lifecycle.leftover_pids(live.topo) == []
+    for name, port in live.topo.all_ports().items():
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"{name} still listens on {port}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from rehearsal import summary
+from rehearsal.measure import summary
 
 
 NAMES = ("rollout", "failover", "outage")

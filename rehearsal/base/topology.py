@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PORT_BASE = 15400
 DEFAULT_STATE_DIR = REPO / ".state" / "rehearsal"
 APP_INSTANCES = 3

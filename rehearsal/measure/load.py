@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import shutil
 import signal
 import subprocess
@@ -41,6 +42,11 @@ class LoadSpec:
     rate: int
     requests: int
     timeout_seconds: int = 5
+
+    @classmethod
+    def for_seconds(cls, url: str, concurrency: int, rate: int, seconds: float) -> LoadSpec:
+        """Enough requests for ``seconds`` at the nominal rate (a scenario stops it when done)."""
+        return cls(url, concurrency, rate, requests=concurrency * rate * math.ceil(seconds))
 
     @property
     def nominal_seconds(self) -> float:

@@ -1,4 +1,4 @@
-"""Bring the rehearsal up, report its status, take it down.
+"""Bring the rehearsal up and take it down.
 
 ``up`` starts every component through supervisord in dependency order and waits for each one
 to be ready, printing ``waiting -> ready`` with timings; it is safe to rerun. ``down`` stops
@@ -14,80 +14,19 @@ import secrets as pysecrets
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
-import httpx
-
-from rehearsal import configs, haproxy, postgres, supervisor
-from rehearsal.configs import Binaries, Secrets
-from rehearsal.topology import APP_INSTANCES, PG_NODES, REPO, SLOTS, Topology, app_program
-
-
-class StackError(RuntimeError):
-    """The stack could not be brought to the wanted state."""
-
-
-# Debian package of each program, for the install hint.
-PACKAGES = {
-    "haproxy": "haproxy",
-    "supervisord": "supervisor",
-    "supervisorctl": "supervisor",
-    "prometheus": "prometheus",
-    "prometheus-alertmanager": "prometheus-alertmanager",
-    "prometheus-node-exporter": "prometheus-node-exporter",
-    "prometheus-postgres-exporter": "prometheus-postgres-exporter",
-    "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
-    "hey": "hey",
-    "pg_config": "postgresql-15",
-}
-
-
-def find_binaries() -> Binaries:
-    """Locate every program; fail with the exact Debian packages to install."""
-    missing = [name for name in PACKAGES if shutil.which(name) is None]
-    if missing:
-        packages = sorted({PACKAGES[m] for m in missing})
-        raise StackError(
-            f"missing programs: {', '.join(missing)}. Run `scripts/bootstrap` as root, or install: "
-            f"apt-get install -y --no-install-recommends {' '.join(packages)}"
-        )
-    bindir = Path(
-        subprocess.run(
-            ["pg_config", "--bindir"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    )
-    if not (bindir / "postgres").exists():
-        raise StackError(f"no postgres server in {bindir}: install postgresql-15")
-    app_command = os.environ.get("REHEARSAL_APP_COMMAND") or str(
-        REPO / ".venv" / "bin" / "test-app"
-    )
-    if not Path(app_command.split()[0]).exists():
-        raise StackError(f"the app is not installed ({app_command}): run `scripts/bootstrap`")
-
-    def which(name: str) -> str:
-        path = shutil.which(name)
-        if path is None:  # pragma: no cover - checked above
-            raise StackError(f"{name} is not installed")
-        return path
-
-    return Binaries(
-        pg_bindir=bindir,
-        haproxy=which("haproxy"),
-        prometheus=which("prometheus"),
-        alertmanager=which("prometheus-alertmanager"),
-        node_exporter=which("prometheus-node-exporter"),
-        postgres_exporter=which("prometheus-postgres-exporter"),
-        blackbox_exporter=which("prometheus-blackbox-exporter"),
-        app_command=app_command,
-        python=str(REPO / ".venv" / "bin" / "python")
-        if (REPO / ".venv" / "bin" / "python").exists()
-        else sys.executable,
-    )
+from rehearsal.base import configs, haproxy, instances, pair, postgres, supervisor
+from rehearsal.base.binaries import find_binaries
+from rehearsal.base.configs import Binaries, Secrets
+from rehearsal.base.errors import RehearsalError
+from rehearsal.base.topology import APP_INSTANCES, PG_NODES, SLOTS, Topology, app_program
+from rehearsal.base.waiting import http_ok
 
 
 def load_secrets(topo: Topology) -> Secrets:
@@ -108,7 +47,7 @@ def load_secrets(topo: Topology) -> Secrets:
 class Progress:
     """Prints one line when a component starts waiting and one when it is ready."""
 
-    def __init__(self, quiet: bool = False) -> None:
+    def __init__(self, *, quiet: bool = False) -> None:
         self.t0 = time.monotonic()
         self.quiet = quiet
 
@@ -143,33 +82,14 @@ class Progress:
                 tail = ""
                 if log.exists():
                     tail = "\n    ".join(log.read_text(errors="replace").splitlines()[-15:])
-                raise StackError(
+                raise RehearsalError(
                     f"{name} was not ready after {timeout:g}s: {what}{last_error}\n"
                     f"  last lines of {log}:\n    {tail}"
                 )
             time.sleep(0.2)
 
 
-def http_ok(url: str, expect: str | None = None) -> bool:
-    """Return whether ``url`` answers 200 (and contains ``expect``)."""
-    response = httpx.get(url, timeout=2)
-    return response.status_code == 200 and (expect is None or expect in response.text)  # noqa: PLR2004
-
-
 # Up ---------------------------------------------------------------------------------------------
-
-
-def primary_node(topo: Topology) -> str:
-    """Return the node whose data directory is not a standby."""
-    for node in PG_NODES:
-        if not postgres.is_standby_dir(topo, node):
-            return node
-    raise StackError("no primary among the data directories")
-
-
-def other(node: str) -> str:
-    """Return the other node of the pair."""
-    return PG_NODES[1 - PG_NODES.index(node)]
 
 
 def write_configs(topo: Topology, secrets: Secrets, bins: Binaries) -> None:
@@ -182,14 +102,9 @@ def write_configs(topo: Topology, secrets: Secrets, bins: Binaries) -> None:
     topo.supervisor_conf.chmod(0o600)
     (topo.etc / "prometheus.yml").write_text(configs.render_prometheus(topo))
     (topo.etc / "alertmanager.yml").write_text(configs.render_alertmanager())
-    write_app_targets(topo, [app_program(n, SLOTS[0]) for n in range(1, APP_INSTANCES + 1)])
-
-
-def write_app_targets(topo: Topology, running: list[str]) -> None:
-    """Atomically rewrite the file_sd targets (Prometheus reloads it on change)."""
-    tmp = topo.app_targets_file.with_suffix(".tmp")
-    tmp.write_text(configs.render_app_targets(topo, running))
-    tmp.replace(topo.app_targets_file)
+    instances.write_app_targets(
+        topo, [app_program(n, SLOTS[0]) for n in range(1, APP_INSTANCES + 1)]
+    )
 
 
 def start_supervisord(topo: Topology, progress: Progress) -> None:
@@ -201,100 +116,15 @@ def start_supervisord(topo: Topology, progress: Progress) -> None:
         return
     path = shutil.which("supervisord")
     if path is None:
-        raise StackError("supervisord is not installed (Debian package `supervisor`)")
+        raise RehearsalError("supervisord is not installed (Debian package `supervisor`)")
     subprocess.run([path, "-c", str(topo.supervisor_conf)], check=True, timeout=30)
     progress.wait(
         "supervisord", "control socket answers", lambda: supervisor.running(topo), 20, topo
     )
 
 
-def role_of(topo: Topology, bins: Binaries, port: int) -> str:
-    """``<node> primary`` or ``<node> standby``: which node a port leads to, and its role."""
-    return postgres.psql(
-        topo,
-        bins,
-        port,
-        "SELECT current_setting('cluster_name') || CASE WHEN pg_is_in_recovery() "
-        "THEN ' standby' ELSE ' primary' END",
-    )
-
-
-def streaming(topo: Topology, bins: Binaries, primary: str, standby: str) -> bool:
-    """Return whether ``standby`` streams from ``primary``."""
-    state = postgres.psql(
-        topo,
-        bins,
-        topo.port(primary),
-        # standby is one of PG_NODES, never user input.
-        f"SELECT state FROM pg_stat_replication WHERE application_name = '{standby}'",  # noqa: S608
-    )
-    return state == "streaming"
-
-
-def running_primary(topo: Topology, bins: Binaries) -> str | None:
-    """Return the running node that answers as primary, if any."""
-    procs = supervisor.status(topo)
-    for node in PG_NODES:
-        if procs[node].state == "RUNNING":
-            try:
-                if role_of(topo, bins, topo.port(node)) == f"{node} primary":
-                    return node
-            except postgres.PostgresError:
-                continue
-    return None
-
-
-def heal_pair(topo: Topology, bins: Binaries, progress: Progress) -> tuple[str, str] | None:
-    """After an interrupted failover, rebuild the node that is not a standby of the primary."""
-    primary = running_primary(topo, bins)
-    if primary is None:
-        return None
-    standby = other(primary)
-    procs = supervisor.status(topo)
-    if procs[standby].state == "RUNNING" or postgres.is_standby_dir(topo, standby):
-        return primary, standby
-    from rehearsal import failover  # noqa: PLC0415 - failover builds on this module
-
-    progress.say(f"{standby:<22} is a stale former primary: rebuilding it as a standby")
-    how = failover.rebuild_standby(topo, bins, standby, primary)
-    progress.say(f"{standby:<22} rebuilt with {how}")
-    return primary, standby
-
-
-def current_app_slots(topo: Topology) -> list[str]:
-    """Return the slot each instance runs in now (after a rollout: green), else the first."""
-    procs = supervisor.status(topo)
-    chosen = []
-    for ordinal in range(1, APP_INSTANCES + 1):
-        running = [s for s in SLOTS if procs[app_program(ordinal, s)].state == "RUNNING"]
-        chosen.append(app_program(ordinal, running[0] if running else SLOTS[0]))
-    return chosen
-
-
-def up(topo: Topology, quiet: bool = False) -> None:  # noqa: C901, PLR0915 - one sequence
-    """Bring every component up in dependency order, waiting for each to be ready."""
-    progress = Progress(quiet)
-    bins = find_binaries()
-    progress.say(f"state folder {topo.state_dir}, ports {topo.port_base}-{topo.port_base + 93}")
-    topo.state_dir.mkdir(parents=True, exist_ok=True)
-    secrets = load_secrets(topo)
-    already = supervisor.running(topo)
-    if not already:
-        postgres.prepare_pg_root(topo)
-        postgres.write_pgpass(topo, secrets)
-        write_configs(topo, secrets, bins)
-    fresh = not postgres.cluster_is_whole(topo)
-    if fresh and not already:
-        for node in PG_NODES:
-            if topo.pg_data(node).exists():
-                shutil.rmtree(topo.pg_data(node))
-        progress.say("pg-a                   initdb (first run)")
-        postgres.initdb(topo, bins, "pg-a", secrets)
-    primary = primary_node(topo)
-    standby = other(primary)
-    start_supervisord(topo, progress)
-    if already:
-        primary, standby = heal_pair(topo, bins, progress) or (primary, standby)
+def _starter(topo: Topology, progress: Progress) -> Callable[..., None]:
+    """Return ``start(name, what, check, timeout=60)``: start a program and wait until ready."""
 
     def start(name: str, what: str, check: Callable[[], bool], timeout: float = 60) -> None:
         since = time.monotonic()
@@ -302,8 +132,51 @@ def up(topo: Topology, quiet: bool = False) -> None:  # noqa: C901, PLR0915 - on
         supervisor.start(topo, name)
         progress.wait(name, what, check, timeout, topo, since)
 
+    return start
+
+
+def _prepare(topo: Topology, progress: Progress, bins: Binaries, secrets: Secrets) -> bool:
+    """Write configs and, on the first run, create the primary's data; return whether fresh."""
+    already = supervisor.running(topo)
+    if not already:
+        postgres.prepare_pg_root(topo)
+        postgres.write_pgpass(topo, secrets)
+        write_configs(topo, secrets, bins)
+    fresh = not postgres.cluster_is_whole(topo) and not already
+    if fresh:
+        for node in PG_NODES:
+            if topo.pg_data(node).exists():
+                shutil.rmtree(topo.pg_data(node))
+        progress.say("pg-a                   initdb (first run)")
+        postgres.initdb(topo, bins, "pg-a", secrets)
+    return fresh
+
+
+def _heal_pair(topo: Topology, bins: Binaries, progress: Progress) -> tuple[str, str] | None:
+    """Rebuild a stale former primary left by an interrupted failover; return the pair."""
+    healed = pair.heal(topo, bins)
+    if healed is None:
+        return None
+    primary, standby, how = healed
+    if how is not None:
+        progress.say(f"{standby:<22} was a stale former primary: rebuilt with {how}")
+    return primary, standby
+
+
+def _start_database(  # noqa: PLR0913 - the steps' shared state
+    topo: Topology,
+    progress: Progress,
+    bins: Binaries,
+    secrets: Secrets,
+    roles: tuple[str, str],
+    *,
+    fresh: bool,
+) -> None:
+    """Primary, its role agent, HAProxy, then the standby streaming behind the reader endpoint."""
+    primary, standby = roles
+    start = _starter(topo, progress)
     start(primary, "accepts connections", lambda: postgres.pg_isready(bins, topo.port(primary)))
-    if fresh and not already:
+    if fresh:
         postgres.psql(topo, bins, topo.port(primary), postgres.bootstrap_sql(secrets))
         progress.say(f"{primary:<22} roles, database and replication slots created")
     start(
@@ -314,7 +187,7 @@ def up(topo: Topology, quiet: bool = False) -> None:  # noqa: C901, PLR0915 - on
     start(
         "haproxy",
         "writer endpoint reaches the primary",
-        lambda: role_of(topo, bins, topo.port("pg-writer")).endswith("primary"),
+        lambda: pair.role_of(topo, bins, topo.port("pg-writer")).endswith("primary"),
     )
     if not (topo.pg_data(standby) / "PG_VERSION").exists():
         progress.say(f"{standby:<22} base backup from {primary}")
@@ -324,7 +197,7 @@ def up(topo: Topology, quiet: bool = False) -> None:  # noqa: C901, PLR0915 - on
     progress.wait(
         f"{standby}-replication",
         f"streams from {primary}",
-        lambda: streaming(topo, bins, primary, standby),
+        lambda: pair.streaming(topo, bins, primary, standby),
         60,
         topo,
     )
@@ -336,11 +209,15 @@ def up(topo: Topology, quiet: bool = False) -> None:  # noqa: C901, PLR0915 - on
     progress.wait(
         "reader-endpoint",
         "reaches the standby",
-        lambda: role_of(topo, bins, topo.port("pg-reader")).endswith("standby"),
+        lambda: pair.role_of(topo, bins, topo.port("pg-reader")).endswith("standby"),
         30,
         topo,
     )
-    apps = current_app_slots(topo)
+
+
+def _start_apps(topo: Topology, progress: Progress) -> None:
+    """Start every instance together, like a Deployment, and wait until each is in rotation."""
+    apps = instances.slots_to_start(topo)
     since = time.monotonic()
     progress.say(f"{'apps':<22} starting {', '.join(apps)} together, like a Deployment")
     supervisor.ctl(topo, "start", *apps)
@@ -348,23 +225,28 @@ def up(topo: Topology, quiet: bool = False) -> None:  # noqa: C901, PLR0915 - on
         progress.wait(
             name,
             "GET /readyz is 200",
-            lambda n=name: http_ok(topo.url(n, "/readyz")),
+            lambda n=name: http_ok(topo.url(n, "/readyz")),  # type: ignore[misc]
             60,
             topo,
             since,
         )
     for name in apps:
         haproxy.set_state(topo.haproxy_sock, "app", name, "ready")  # no-op when in rotation
-    write_app_targets(topo, apps)
+    instances.write_app_targets(topo, apps)
     for name in apps:
         progress.wait(
             f"{name}-in-rotation",
             "HAProxy marks it UP",
-            lambda n=name: haproxy.server_status(topo.haproxy_sock, "app").get(n) == "UP",
+            lambda n=name: haproxy.server_status(topo.haproxy_sock, "app").get(n) == "UP",  # type: ignore[misc]
             30,
             topo,
             since,
         )
+
+
+def _start_monitoring(topo: Topology, progress: Progress) -> None:
+    """Start the exporters, Alertmanager and Prometheus."""
+    start = _starter(topo, progress)
     start(
         "node-exporter", "serves /metrics", lambda: http_ok(topo.url("node-exporter", "/metrics"))
     )
@@ -381,9 +263,28 @@ def up(topo: Topology, quiet: bool = False) -> None:  # noqa: C901, PLR0915 - on
     )
     for role in ("writer", "reader"):
         name = f"pg-exporter-{role}"
-        start(name, "pg_up is 1", lambda n=name: http_ok(topo.url(n, "/metrics"), "pg_up 1"))
+        start(name, "pg_up is 1", partial(http_ok, topo.url(name, "/metrics"), "pg_up 1"))
     start("alertmanager", "/-/ready", lambda: http_ok(topo.url("alertmanager", "/-/ready")))
     start("prometheus", "/-/ready", lambda: http_ok(topo.url("prometheus", "/-/ready")))
+
+
+def up(topo: Topology, *, quiet: bool = False) -> None:
+    """Bring every component up in dependency order, waiting for each to be ready."""
+    progress = Progress(quiet=quiet)
+    bins = find_binaries()
+    progress.say(f"state folder {topo.state_dir}, ports {topo.port_base}-{topo.port_base + 93}")
+    topo.state_dir.mkdir(parents=True, exist_ok=True)
+    secrets = load_secrets(topo)
+    already = supervisor.running(topo)
+    fresh = _prepare(topo, progress, bins, secrets)
+    primary = pair.primary_node(topo)
+    roles = (primary, pair.other(primary))
+    start_supervisord(topo, progress)
+    if already:
+        roles = _heal_pair(topo, bins, progress) or roles
+    _start_database(topo, progress, bins, secrets, roles, fresh=fresh)
+    _start_apps(topo, progress)
+    _start_monitoring(topo, progress)
     progress.wait(
         "load-balancer",
         "GET /health is 200 UP",
@@ -449,9 +350,9 @@ def leftover_pids(topo: Topology) -> list[int]:
     return found
 
 
-def down(topo: Topology, quiet: bool = False, purge: bool = False) -> None:
+def down(topo: Topology, *, quiet: bool = False, purge: bool = False) -> None:
     """Stop every process, then prove none is left; ``purge`` deletes the state."""
-    progress = Progress(quiet)
+    progress = Progress(quiet=quiet)
     if topo.supervisor_conf.exists() and supervisor.running(topo):
         progress.say("stopping Prometheus, the apps (each drains first), then everything else")
         # Prometheus first: a scrape of the teardown would leave `up == 0` samples that look
@@ -483,7 +384,7 @@ def down(topo: Topology, quiet: bool = False, purge: bool = False) -> None:
         time.sleep(0.5)
         left = leftover_pids(topo)
         if left:
-            raise StackError(f"processes of the rehearsal are still running: {left}")
+            raise RehearsalError(f"processes of the rehearsal are still running: {left}")
     progress.say("nothing of the rehearsal is running")
     if purge:
         if topo.pg_link.is_symlink():

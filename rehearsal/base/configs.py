@@ -15,7 +15,7 @@ from string import Template
 
 import yaml
 
-from rehearsal.topology import APP_INSTANCES, PG_NODES, REPO, SLOTS, Topology, app_program
+from rehearsal.base.topology import APP_INSTANCES, PG_NODES, REPO, SLOTS, Topology, app_program
 
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -172,7 +172,7 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
                 [
                     bins.python,
                     "-m",
-                    "rehearsal.roleagent",
+                    "rehearsal.base.roleagent",
                     "--listen",
                     f"127.0.0.1:{topo.port('agent-' + node)}",
                     "--pg-port",

@@ -13,19 +13,43 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from rehearsal.configs import Binaries, Secrets, slot_name
-from rehearsal.topology import PG_NODES, Topology
+from rehearsal.base.configs import Binaries, Secrets, slot_name
+from rehearsal.base.topology import PG_NODES, Topology
 
 
 class PostgresError(RuntimeError):
     """A PostgreSQL command failed; the message carries its output."""
 
 
-def _as_pg(topo: Topology) -> dict[str, object]:
+def _pg_ids(topo: Topology) -> tuple[int, int] | None:
+    """(uid, gid) of the PostgreSQL OS user when we are root (and must switch), else None."""
     if os.geteuid() != 0:
-        return {}
+        return None
     entry = pwd.getpwnam(topo.pg_os_user)
-    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    return entry.pw_uid, entry.pw_gid
+
+
+def _run_as_pg_user(
+    topo: Topology,
+    command: list[str],
+    timeout: float,
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` as the PostgreSQL OS user (text mode, output captured, not checked)."""
+    ids = _pg_ids(topo)
+    return subprocess.run(  # noqa: PLW1510 - the callers check the return code
+        command,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        user=ids[0] if ids else None,
+        group=ids[1] if ids else None,
+        extra_groups=[] if ids else None,
+        cwd=cwd,
+        env=env,
+    )
 
 
 def run_as_pg(topo: Topology, command: list[str], timeout: float = 120) -> str:
@@ -36,15 +60,7 @@ def run_as_pg(topo: Topology, command: list[str], timeout: float = 120) -> str:
         "LC_ALL": "C.UTF-8",
         "HOME": str(topo.pg_root),
     }
-    result = subprocess.run(  # noqa: PLW1510 - checked below with the output in the message
-        command,
-        cwd=topo.pg_root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        **_as_pg(topo),  # type: ignore[arg-type]
-    )
+    result = _run_as_pg_user(topo, command, timeout, cwd=topo.pg_root, env=env)
     if result.returncode != 0:
         raise PostgresError(
             f"{Path(command[0]).name} failed ({result.returncode}): "
@@ -124,15 +140,9 @@ def prepare_pg_root(topo: Topology) -> None:
 
 def _pg_user_can_enter(topo: Topology, path: Path) -> bool:
     try:
-        run_as_pg_probe = subprocess.run(
-            ["test", "-x", str(path)],
-            check=False,
-            timeout=5,
-            **_as_pg(topo),  # type: ignore[arg-type]
-        )
+        return _run_as_pg_user(topo, ["test", "-x", str(path)], 5).returncode == 0
     except OSError:
         return False
-    return run_as_pg_probe.returncode == 0
 
 
 def write_pgpass(topo: Topology, secrets: Secrets) -> None:

@@ -9,6 +9,8 @@ from typing import Self
 
 import httpx
 
+from rehearsal.base.topology import Topology
+
 
 @dataclass(frozen=True)
 class Observation:
@@ -17,6 +19,15 @@ class Observation:
     at: float
     target: str
     status: int
+
+
+def instance_targets(topo: Topology, apps: list[str]) -> dict[str, str]:
+    """Return /health and /livez of each instance, polled directly like a kubelet would."""
+    targets = {}
+    for name in apps:
+        targets[f"{name} /health"] = topo.url(name, "/health")
+        targets[f"{name} /livez"] = topo.url(name, "/livez")
+    return targets
 
 
 class Prober:
