@@ -41,6 +41,15 @@ def _prometheus(topo: Topology) -> str:
     return f"targets {up}/{len(active)} up; alerts {text or 'none'}"
 
 
+def _patroni(url: str) -> str:
+    """Patroni's view of its node: role, state, timeline."""
+    try:
+        data = httpx.get(url, timeout=2).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return f"unreachable ({type(exc).__name__})"
+    return f"{data.get('role', '?')} {data.get('state', '?')} timeline {data.get('timeline', '?')}"
+
+
 def _pg(topo: Topology, bins: Binaries, port: int) -> str:
     try:
         return role_of(topo, bins, port)
@@ -75,14 +84,15 @@ def rows(topo: Topology) -> list[tuple[str, str, str, str]]:
 
     for node in PG_NODES:
         checks.append((node, node, partial(_pg, topo, bins, topo.port(node))))
-        agent = f"agent-{node}"
-        checks.append((agent, agent, partial(_http, topo.url(agent, "/role"))))
+        api = f"patroni-{node}"
+        checks.append((api, api, partial(_patroni, topo.url(api, "/patroni"))))
     for name in app_programs():
         if procs.get(name) is None or procs[name].state != "RUNNING":
             checks.append((name, name, lambda: "stopped"))
             continue
         checks.append((name, name, partial(app_health, name)))
     checks += [
+        ("etcd", "etcd", partial(_http, topo.url("etcd", "/health"), '"health":"true"')),
         ("node-exporter", "node-exporter", lambda: _http(topo.url("node-exporter", "/metrics"))),
         (
             "pg-exporter-writer",
@@ -107,6 +117,9 @@ def rows(topo: Topology) -> list[tuple[str, str, str, str]]:
         "haproxy-stats": "haproxy",
         "pg-writer": "haproxy",
         "pg-reader": "haproxy",
+        "patroni-pg-a": "pg-a",
+        "patroni-pg-b": "pg-b",
+        "etcd-peer": "etcd",
     }
     return [
         (label, str(topo.port(port_name)), proc(process_of.get(port_name, port_name)), check())

@@ -25,6 +25,8 @@ PACKAGES = {
     "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
     "hey": "hey",
     "pg_config": "postgresql-15",
+    "patroni": "patroni",
+    "etcd": "etcd-server",
 }
 
 
@@ -66,5 +68,7 @@ def find_binaries() -> Binaries:
         postgres_exporter=_which("prometheus-postgres-exporter"),
         blackbox_exporter=_which("prometheus-blackbox-exporter"),
         app_command=app_command,
+        patroni=_which("patroni"),
+        etcd=_which("etcd"),
         python=str(venv_python) if venv_python.exists() else sys.executable,
     )

@@ -98,6 +98,11 @@ def write_configs(topo: Topology, secrets: Secrets, bins: Binaries) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     topo.etc.chmod(0o700)  # the supervisord config holds the app's database password
     (topo.etc / "haproxy.cfg").write_text(configs.render_haproxy(topo))
+    for node in PG_NODES:
+        path = topo.patroni_conf(node)
+        path.write_text(configs.render_patroni(topo, secrets, bins, node))
+        path.chmod(0o600)  # it holds the superuser's and the replication role's passwords
+        postgres.give_to_pg_user(topo, path)
     topo.supervisor_conf.write_text(configs.render_supervisord(topo, secrets, bins))
     topo.supervisor_conf.chmod(0o600)
     (topo.etc / "prometheus.yml").write_text(configs.render_prometheus(topo))
@@ -136,83 +141,69 @@ def _starter(topo: Topology, progress: Progress) -> Callable[..., None]:
 
 
 def _prepare(topo: Topology, progress: Progress, bins: Binaries, secrets: Secrets) -> bool:
-    """Write configs and, on the first run, create the primary's data; return whether fresh."""
-    already = supervisor.running(topo)
-    if not already:
+    """Write configs and folders (unless running); return whether no node has data yet."""
+    if not supervisor.running(topo):
         postgres.prepare_pg_root(topo)
+        for node in PG_NODES:
+            postgres.prepare_node_dir(topo, node)
         postgres.write_pgpass(topo, secrets)
         write_configs(topo, secrets, bins)
-    fresh = not postgres.cluster_is_whole(topo) and not already
+    fresh = not any(postgres.has_data(topo, node) for node in PG_NODES)
     if fresh:
-        for node in PG_NODES:
-            if topo.pg_data(node).exists():
-                shutil.rmtree(topo.pg_data(node))
-        progress.say("pg-a                   initdb (first run)")
-        postgres.initdb(topo, bins, "pg-a", secrets)
+        progress.say(f"{PG_NODES[0]:<22} Patroni bootstraps the cluster (first run)")
     return fresh
 
 
-def _heal_pair(topo: Topology, bins: Binaries, progress: Progress) -> tuple[str, str] | None:
-    """Rebuild a stale former primary left by an interrupted failover; return the pair."""
-    healed = pair.heal(topo, bins)
-    if healed is None:
-        return None
-    primary, standby, how = healed
-    if how is not None:
-        progress.say(f"{standby:<22} was a stale former primary: rebuilt with {how}")
-    return primary, standby
-
-
-def _start_database(  # noqa: PLR0913 - the steps' shared state
+def _start_database(
     topo: Topology,
     progress: Progress,
     bins: Binaries,
     secrets: Secrets,
-    roles: tuple[str, str],
     *,
     fresh: bool,
-) -> None:
-    """Primary, its role agent, HAProxy, then the standby streaming behind the reader endpoint."""
-    primary, standby = roles
+) -> tuple[str, str]:
+    """etcd, Patroni on both nodes, the clients' roles, HAProxy's endpoints; return the roles."""
     start = _starter(topo, progress)
-    start(primary, "accepts connections", lambda: postgres.pg_isready(bins, topo.port(primary)))
-    if fresh:
-        postgres.psql(topo, bins, topo.port(primary), postgres.bootstrap_sql(secrets))
-        progress.say(f"{primary:<22} roles, database and replication slots created")
     start(
-        f"agent-{primary}",
-        "reports primary",
-        lambda: http_ok(topo.url(f"agent-{primary}", "/primary")),
+        "etcd",
+        "answers /health",
+        lambda: http_ok(topo.url("etcd", "/health"), '"health":"true"'),
     )
+    first = PG_NODES[0]
+    if fresh:
+        # One node bootstraps (initdb) and leads; the other then clones it.
+        start(
+            first,
+            "Patroni leads: GET /primary is 200",
+            lambda: http_ok(topo.url(f"patroni-{first}", "/primary")),
+            120,
+        )
+    since = time.monotonic()
+    supervisor.ctl(topo, "start", *PG_NODES)
+    progress.wait(
+        "patroni-cluster",
+        "a leader, the other node streaming",
+        lambda: pair.whole(topo, bins) is not None,
+        180,
+        topo,
+        since,
+    )
+    primary, standby = pair.wait_whole(topo, bins, 10)
+    postgres.psql(topo, bins, topo.port(primary), postgres.bootstrap_sql(secrets))
+    progress.say(f"{primary:<22} leads; the clients' roles and database are in place")
     start(
         "haproxy",
         "writer endpoint reaches the primary",
-        lambda: pair.role_of(topo, bins, topo.port("pg-writer")).endswith("primary"),
-    )
-    if not (topo.pg_data(standby) / "PG_VERSION").exists():
-        progress.say(f"{standby:<22} base backup from {primary}")
-        postgres.base_backup(topo, bins, standby, topo.port(primary))
-    postgres.ensure_slot(topo, bins, topo.port(primary), standby)
-    start(standby, "accepts connections", lambda: postgres.pg_isready(bins, topo.port(standby)))
-    progress.wait(
-        f"{standby}-replication",
-        f"streams from {primary}",
-        lambda: pair.streaming(topo, bins, primary, standby),
-        60,
-        topo,
-    )
-    start(
-        f"agent-{standby}",
-        "reports standby",
-        lambda: http_ok(topo.url(f"agent-{standby}", "/standby")),
+        lambda: pair.role_of(topo, bins, topo.port("pg-writer")) == f"{primary} primary",
     )
     progress.wait(
         "reader-endpoint",
         "reaches the standby",
-        lambda: pair.role_of(topo, bins, topo.port("pg-reader")).endswith("standby"),
+        lambda: pair.role_of(topo, bins, topo.port("pg-reader")) == f"{standby} standby",
         30,
         topo,
     )
+    return primary, standby
 
 
 def _start_apps(topo: Topology, progress: Progress) -> None:
@@ -275,14 +266,9 @@ def up(topo: Topology, *, quiet: bool = False) -> None:
     progress.say(f"state folder {topo.state_dir}, ports {topo.port_base}-{topo.port_base + 93}")
     topo.state_dir.mkdir(parents=True, exist_ok=True)
     secrets = load_secrets(topo)
-    already = supervisor.running(topo)
     fresh = _prepare(topo, progress, bins, secrets)
-    primary = pair.primary_node(topo)
-    roles = (primary, pair.other(primary))
     start_supervisord(topo, progress)
-    if already:
-        roles = _heal_pair(topo, bins, progress) or roles
-    _start_database(topo, progress, bins, secrets, roles, fresh=fresh)
+    _start_database(topo, progress, bins, secrets, fresh=fresh)
     _start_apps(topo, progress)
     _start_monitoring(topo, progress)
     progress.wait(

@@ -1,6 +1,14 @@
-"""The PostgreSQL pair: which node is the primary, whether the standby streams, rebuilding it."""
+"""The PostgreSQL pair under Patroni: which node leads, whether the other streams, rejoining.
+
+Patroni (one per node, etcd as its store) decides the roles; this module only asks: Patroni's
+REST API for the leader, PostgreSQL itself for what an endpoint leads to and for replication.
+"""
 
 from __future__ import annotations
+
+import re
+
+import httpx
 
 from rehearsal.base import postgres, supervisor
 from rehearsal.base.configs import Binaries
@@ -9,12 +17,9 @@ from rehearsal.base.topology import PG_NODES, Topology
 from rehearsal.base.waiting import wait_until
 
 
-def primary_node(topo: Topology) -> str:
-    """Return the node whose data directory is not a standby."""
-    for node in PG_NODES:
-        if not postgres.is_standby_dir(topo, node):
-            return node
-    raise RehearsalError("no primary among the data directories")
+LEADER_ROLES = ("leader", "master", "primary")
+# Patroni's log lines that say how a former primary came back.
+REWIND_LINE = re.compile(r"pg_rewind", re.IGNORECASE)
 
 
 def other(node: str) -> str:
@@ -22,15 +27,38 @@ def other(node: str) -> str:
     return PG_NODES[1 - PG_NODES.index(node)]
 
 
+def node_of_port(topo: Topology, port: int) -> str:
+    """Return the node listening on ``port``."""
+    for node in PG_NODES:
+        if topo.port(node) == port:
+            return node
+    raise ValueError(f"port {port} is not a PostgreSQL node's port")
+
+
+def leader(topo: Topology) -> str | None:
+    """Return the node Patroni reports as the running leader, asking each node's REST API."""
+    for node in PG_NODES:
+        try:
+            members = httpx.get(topo.url(f"patroni-{node}", "/cluster"), timeout=2).json()
+        except (httpx.HTTPError, ValueError):
+            continue
+        for member in members.get("members", []):
+            if member.get("role") in LEADER_ROLES and member.get("state") == "running":
+                return str(member["name"])
+    return None
+
+
 def role_of(topo: Topology, bins: Binaries, port: int) -> str:
     """``<node> primary`` or ``<node> standby``: which node a port leads to, and its role."""
-    return postgres.psql(
+    answer = postgres.psql(
         topo,
         bins,
         port,
-        "SELECT current_setting('cluster_name') || CASE WHEN pg_is_in_recovery() "
-        "THEN ' standby' ELSE ' primary' END",
+        "SELECT inet_server_port() || ' ' || CASE WHEN pg_is_in_recovery() "
+        "THEN 'standby' ELSE 'primary' END",
     )
+    server_port, role = answer.split()
+    return f"{node_of_port(topo, int(server_port))} {role}"
 
 
 def streaming(topo: Topology, bins: Binaries, primary: str, standby: str) -> bool:
@@ -39,54 +67,47 @@ def streaming(topo: Topology, bins: Binaries, primary: str, standby: str) -> boo
         topo,
         bins,
         topo.port(primary),
-        # standby is one of PG_NODES, never user input.
+        # standby is one of PG_NODES (Patroni's application_name), never user input.
         f"SELECT state FROM pg_stat_replication WHERE application_name = '{standby}'",  # noqa: S608
     )
     return state == "streaming"
 
 
-def running_primary(topo: Topology, bins: Binaries) -> str | None:
-    """Return the running node that answers as primary, if any."""
-    procs = supervisor.status(topo)
-    for node in PG_NODES:
-        if procs[node].state == "RUNNING":
-            try:
-                if role_of(topo, bins, topo.port(node)) == f"{node} primary":
-                    return node
-            except postgres.PostgresError:
-                continue
-    return None
+def whole(topo: Topology, bins: Binaries) -> tuple[str, str] | None:
+    """Return (primary, standby) when there is a leader and the other node streams from it."""
+    primary = leader(topo)
+    if primary is None:
+        return None
+    standby = other(primary)
+    return (primary, standby) if streaming(topo, bins, primary, standby) else None
 
 
-def rebuild_standby(topo: Topology, bins: Binaries, node: str, primary: str) -> str:
-    """Make the stopped ``node`` a streaming standby of ``primary``; return how it was done."""
-    postgres.ensure_slot(topo, bins, topo.port(primary), node)
-    how = "pg_rewind"
-    try:
-        postgres.rewind(topo, bins, node, topo.port(primary))
-    except postgres.PostgresError as exc:
-        how = f"pg_basebackup (pg_rewind failed: {str(exc)[:160]})"
-        postgres.base_backup(topo, bins, node, topo.port(primary))
+def wait_whole(topo: Topology, bins: Binaries, timeout: float) -> tuple[str, str]:
+    """Wait until the pair is whole; return (primary, standby)."""
+    wait_until(lambda: whole(topo, bins) is not None, timeout, "a leader with a streaming standby")
+    roles = whole(topo, bins)
+    if roles is None:
+        raise RehearsalError("the pair was whole and is not any more")
+    return roles
+
+
+def rejoin(topo: Topology, bins: Binaries, node: str, primary: str) -> str:
+    """Start ``node`` again; Patroni rejoins it as a replica. Return how (from its log)."""
+    log = topo.logs / f"{node}.log"
+    before = len(log.read_text(errors="replace").splitlines()) if log.exists() else 0
     supervisor.start(topo, node)
-    wait_until(lambda: streaming(topo, bins, primary, node), 60, f"{node} to stream")
+    wait_until(lambda: streaming(topo, bins, primary, node), 120, f"{node} to stream")
     wait_until(
         lambda: role_of(topo, bins, topo.port("pg-reader")) == f"{node} standby",
         30,
         "the reader endpoint to reach the new standby",
     )
-    return how
+    return rejoined_how(topo, node, before)
 
 
-def heal(topo: Topology, bins: Binaries) -> tuple[str, str, str | None] | None:
-    """After an interrupted failover, rebuild the node that is not a standby of the primary.
-
-    Return (primary, standby, how the standby was rebuilt or None), or None without a primary.
-    """
-    primary = running_primary(topo, bins)
-    if primary is None:
-        return None
-    standby = other(primary)
-    procs = supervisor.status(topo)
-    if procs[standby].state == "RUNNING" or postgres.is_standby_dir(topo, standby):
-        return primary, standby, None
-    return primary, standby, rebuild_standby(topo, bins, standby, primary)
+def rejoined_how(topo: Topology, node: str, after_line: int) -> str:
+    """``pg_rewind`` when Patroni's log for ``node`` shows a rewind after ``after_line``."""
+    log = topo.logs / f"{node}.log"
+    lines = log.read_text(errors="replace").splitlines()[after_line:] if log.exists() else []
+    rewound = any(REWIND_LINE.search(line) for line in lines)
+    return "pg_rewind" if rewound else "restart as a replica (no rewind needed)"

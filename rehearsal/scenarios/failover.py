@@ -1,10 +1,10 @@
 """Rehearsal 2: writer failover without restarting the app.
 
-Stop the primary (fast shutdown), promote the standby (``pg_promote``), let the writer endpoint
-follow (HAProxy's role checks), and watch every app instance directly: ``/health`` goes DOWN and
-comes back UP by itself, ``/livez`` stays 200, no process restarts. Then rebuild the old primary
-as the new standby with ``pg_rewind`` (a fresh base backup if rewinding fails), so the topology is
-whole again.
+Stop the primary's node (Patroni shuts PostgreSQL down and hands the leader key over; the other
+node's Patroni promotes its standby), let the writer endpoint follow (HAProxy checks Patroni's
+``/primary``), and watch every app instance directly: ``/health`` goes DOWN and comes back UP by
+itself, ``/livez`` stays 200, no process restarts. Then start the old node again: Patroni rejoins
+it as the new standby (with ``pg_rewind`` when its history diverged), so the topology is whole.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rehearsal.base import instances, pair, postgres, supervisor
+from rehearsal.base import instances, pair, supervisor
 from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import Binaries
 from rehearsal.base.errors import RehearsalError
@@ -39,7 +39,7 @@ class Failover:
     pids_before: dict[str, int | None]
     pids_after: dict[str, int | None] = field(default_factory=dict)
     t_stop: float = 0.0
-    t_promote: float = 0.0
+    t_stopped: float = 0.0
     t_promoted: float = 0.0
     t_writer: float = 0.0
     t_up: float = 0.0
@@ -47,25 +47,22 @@ class Failover:
     rebuild_seconds: float = 0.0
 
 
+def promotion_probe(node: str) -> str:
+    """Label of the probe of ``node``'s Patroni ``GET /primary`` (200 once it leads)."""
+    return f"{node} Patroni /primary"
+
+
 def _fail_over(
     topo: Topology, bins: Binaries, run: Failover, prober: Prober, rep: report.Report
 ) -> None:
-    """Stop the primary, wait for every instance to see it, promote, wait for every UP."""
+    """Stop the primary's node; Patroni promotes the standby; wait for every instance UP."""
     run.t_stop = time.monotonic()
-    rep.mark(f"{run.primary}: fast shutdown (the primary fails)")
+    rep.mark(f"{run.primary}: node stops (Patroni: fast shutdown, leader key released)")
     supervisor.stop(topo, run.primary)
+    run.t_stopped = time.monotonic()
     rep.mark(f"{run.primary}: stopped")
-    # Promote once the loss is visible everywhere, as a failover manager would after its
-    # detection delay; promoting within milliseconds would hide the DOWN window.
-    for name in run.apps:
-        prober.wait_for(f"{name} /health", 500, run.t_stop, 30)
-    rep.mark("every instance answers /health 500 DOWN")
-    run.t_promote = time.monotonic()
-    postgres.psql(
-        topo, bins, topo.port(run.standby), "SELECT pg_promote(wait => true, wait_seconds => 30)"
-    )
-    run.t_promoted = time.monotonic()
-    rep.mark(f"{run.standby}: promoted ({run.t_promoted - run.t_promote:.2f}s)")
+    run.t_promoted = prober.wait_for(promotion_probe(run.standby), 200, run.t_stop, 60)
+    rep.timeline.append((round(run.t_promoted - rep.t0, 2), f"{run.standby}: promoted by Patroni"))
     wait_until(
         lambda: pair.role_of(topo, bins, topo.port("pg-writer")) == f"{run.standby} primary",
         30,
@@ -79,12 +76,12 @@ def _fail_over(
 
 
 def _rebuild(topo: Topology, bins: Binaries, run: Failover, rep: report.Report) -> None:
-    """Rebuild the old primary as the new standby."""
+    """Start the old primary's node again: Patroni rejoins it as the new standby."""
     t_rebuild = time.monotonic()
-    run.rebuild = pair.rebuild_standby(topo, bins, run.primary, run.standby)
+    run.rebuild = pair.rejoin(topo, bins, run.primary, run.standby)
     run.rebuild_seconds = time.monotonic() - t_rebuild
     rep.mark(
-        f"{run.primary}: rebuilt with {run.rebuild} and streaming from {run.standby} "
+        f"{run.primary}: rejoined by Patroni ({run.rebuild}), streaming from {run.standby} "
         f"({run.rebuild_seconds:.1f}s)"
     )
 
@@ -124,7 +121,7 @@ def _record(rep: report.Report, run: Failover, prober: Prober, result: LoadResul
     )
     rep.numbers = {
         "stop_to_promoted_seconds": round(run.t_promoted - run.t_stop, 2),
-        "promotion_seconds": round(run.t_promoted - run.t_promote, 2),
+        "node_stop_seconds": round(run.t_stopped - run.t_stop, 2),
         "promoted_to_writer_endpoint_seconds": round(run.t_writer - run.t_promoted, 2),
         "promotion_to_up_seconds": round(promotion_to_up, 2),
         "down_seconds": down_seconds,
@@ -144,10 +141,10 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
     """Fail the writer over under light load; return the report."""
     rep = report.Report("failover", "Writer failover", command)
     bins = find_binaries()
-    primary = pair.primary_node(topo)
-    standby = pair.other(primary)
-    if not pair.streaming(topo, bins, primary, standby):
-        raise RehearsalError(f"{standby} does not stream from {primary}: the pair is not whole")
+    roles = pair.whole(topo, bins)
+    if roles is None:
+        raise RehearsalError("no leader with a streaming standby: the pair is not whole")
+    primary, standby = roles
     apps = instances.running_apps(topo)
     failover = Failover(primary, standby, apps, instances.app_pids(topo))
     # Sized for the longest run; stopped as soon as the rehearsal is over.
@@ -157,7 +154,11 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
         rate=size.rate,
         seconds=size.baseline_seconds + 120 + size.tail_seconds,
     )
-    with Prober(instance_targets(topo, apps), size.probe_interval) as prober:
+    targets = {
+        **instance_targets(topo, apps),
+        promotion_probe(standby): topo.url(f"patroni-{standby}", "/primary"),
+    }
+    with Prober(targets, size.probe_interval) as prober:
         load = Load(spec, topo.state_dir / "failover-hey.csv")
         rep.start_clock(load.started_at)
         rep.mark(
@@ -173,15 +174,16 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
     _record(rep, failover, prober, result)
     rep.notes.append(
         f"{result.failed()} of {result.sent} requests through HAProxy failed: while the writer is "
-        "gone /health answers 500 DOWN (and HAProxy answers 503 once /readyz has failed on "
-        "every instance). That is /health doing its job, not an outage of the app."
+        "gone /health answers 500 DOWN (HAProxy fails open like an ALB once /readyz has failed "
+        "on every instance, so clients see the app's answer). That is /health doing its job, "
+        "not an outage of the app."
     )
     rep.notes.append(
         "The app processes were not restarted: same pids before and after, /livez 200 at every "
         f"poll (every {size.probe_interval:g}s, each instance polled directly)."
     )
     png = out_dir / "failover.png"
-    probes = {label: prober.of(label) for label in prober.targets if label.endswith("/health")}
+    probes = {label: prober.of(label) for label in prober.targets if "/livez" not in label}
     spans = [(failover.t_stop - rep.t0, failover.t_up - rep.t0, "writer lost -> UP")]
     report.plot(png, "Writer failover (GET /health)", result, list(rep.timeline), spans, probes)
     report.write(rep, out_dir, png)

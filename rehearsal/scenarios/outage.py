@@ -127,20 +127,17 @@ def _stop_database(
 def _restore_database(
     topo: Topology, bins: Binaries, run: Outage, prober: Prober, rep: report.Report
 ) -> None:
-    """Start both nodes; wait for UP everywhere, the alert to resolve, the standby to stream."""
+    """Start both nodes; wait for UP everywhere, the alert to resolve, the pair to be whole."""
     run.t_back = time.monotonic()
-    rep.mark("database starts again")
-    for node in (run.primary, run.standby):
-        supervisor.start(topo, node)
+    rep.mark("database starts again (both nodes; Patroni elects a leader)")
+    supervisor.ctl(topo, "start", run.primary, run.standby)
     ups = {name: prober.wait_for(f"{name} /health", 200, run.t_back, 60) for name in run.apps}
     run.t_up = max(ups.values())
     rep.mark("every instance answers /health 200 UP")
     wait_until(lambda: alert_state(topo, run.alert) == "inactive", 60, f"{run.alert} to resolve")
     run.t_resolved = time.monotonic()
     rep.mark(f"Prometheus: {run.alert} no longer active")
-    wait_until(
-        lambda: pair.streaming(topo, bins, run.primary, run.standby), 60, "the standby to stream"
-    )
+    run.primary, run.standby = pair.wait_whole(topo, bins, 60)
     rep.mark(f"{run.standby} streams from {run.primary} again")
 
 
@@ -221,12 +218,15 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
     rep = report.Report("outage", "Database outage", command)
     bins = find_binaries()
     alert, for_seconds = database_alert()
-    primary = pair.primary_node(topo)
+    roles = pair.whole(topo, bins)
+    if roles is None:
+        raise RehearsalError("no leader with a streaming standby: the pair is not whole")
+    primary, standby = roles
     apps = instances.running_apps(topo)
     # Bounded: until pending (ci) or firing (full), never longer than `for` + 90 s.
     hold_limit = for_seconds + 90 if size.outage_until_firing else 60
     outage = Outage(
-        alert, for_seconds, hold_limit, primary, pair.other(primary), apps,
+        alert, for_seconds, hold_limit, primary, standby, apps,
         instances.app_pids(topo),
     )  # fmt: skip
     # A failover just before may have left it pending for an evaluation or two.
