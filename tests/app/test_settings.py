@@ -71,3 +71,42 @@ def test_every_problem_is_reported_at_once():
     problems = info.value.problems
     assert len(problems) == 3
     assert any("POOL_MIN_SIZE=9 is larger than POOL_MAX_SIZE=2" in p for p in problems)
+
+
+def test_password_file_is_read_without_its_trailing_newline(tmp_path):
+    secret = tmp_path / "password"
+    secret.write_text("from-a-file\n\n")
+    settings = load_settings({"POSTGRESQL_PASSWORD_FILE": str(secret)})
+    assert settings.password == "from-a-file"
+    assert settings.password_file == str(secret)
+    assert "from-a-file" not in repr(settings)
+    assert load_settings({"POSTGRESQL_PASSWORD": "env"}).password_file is None
+
+
+def test_password_and_password_file_together_are_refused(tmp_path):
+    secret = tmp_path / "password"
+    secret.write_text("x")
+    env = {"POSTGRESQL_PASSWORD": "y", "POSTGRESQL_PASSWORD_FILE": str(secret)}
+    with pytest.raises(ConfigError) as err:
+        load_settings(env)
+    assert err.value.problems == [
+        "POSTGRESQL_PASSWORD and POSTGRESQL_PASSWORD_FILE are both set: expected only one"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "hint"),
+    [(None, "No such file or directory"), ("", "the file is empty"), ("\n", "the file is empty")],
+)
+def test_an_unusable_password_file_names_the_variable_and_the_cause(tmp_path, content, hint):
+    secret = tmp_path / "password"
+    if content is not None:
+        secret.write_text(content)
+    with pytest.raises(ConfigError) as err:
+        load_settings({"POSTGRESQL_PASSWORD_FILE": str(secret)})
+    assert err.value.problems == [
+        (
+            f"POSTGRESQL_PASSWORD_FILE={str(secret)!r}: expected the path of a readable, "
+            f"non-empty file holding the password ({hint})"
+        )
+    ]

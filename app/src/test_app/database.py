@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from test_app import metrics
+from test_app.credentials import AUTH_ERRORS, Password
 from test_app.logs import get_logger
 from test_app.startup import connect_kwargs
 
@@ -87,6 +88,7 @@ class Target:
         self.endpoint = endpoint
         self._settings = settings
         self._pool: asyncpg.Pool | None = None
+        self._password = Password(settings)
         self._waiting = 0
         self._ping = Coalescer(self._ping_once)
         self._labels = {"target": name}
@@ -100,13 +102,15 @@ class Target:
 
     async def open(self) -> None:
         """Create the pool; connections are made lazily up to `POOL_MAX_SIZE`."""
+        kwargs = connect_kwargs(self._settings, self.endpoint)
+        kwargs["password"] = self._password  # asked again for every new connection
         self._pool = asyncpg.create_pool(
             min_size=0,
             max_size=self._settings.pool_max_size,
             max_inactive_connection_lifetime=300.0,
             reset=_no_reset,
             timeout=self._settings.ping_timeout,
-            **connect_kwargs(self._settings, self.endpoint),
+            **kwargs,
         )
         await self._pool
         metrics.POOL_MAX_SIZE.labels(**self._labels).set(self._settings.pool_max_size)
@@ -162,7 +166,7 @@ class Target:
         pool = self._require_pool()
         self._waiting += 1
         try:
-            conn = await pool.acquire()
+            conn = await self._acquire(pool)
         finally:
             self._waiting -= 1
         try:
@@ -174,6 +178,17 @@ class Target:
             raise
         finally:
             await pool.release(conn)
+
+    async def _acquire(self, pool: asyncpg.Pool) -> asyncpg.Connection:
+        """Acquire a connection; on a refused login re-read the password file and try once more."""
+        used = self._password()
+        try:
+            return await pool.acquire()
+        except AUTH_ERRORS:
+            self._password.reload()
+            if self._password() == used:
+                raise
+            return await pool.acquire()
 
     def publish_pool_metrics(self) -> None:
         """Copy the pool's counters into the gauges."""

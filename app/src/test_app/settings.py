@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 
@@ -46,6 +47,7 @@ class Settings:
     reader: Endpoint = Endpoint("localhost", 5432)
     user: str = "postgres"
     password: str = field(default=DEFAULT_PASSWORD, repr=False)
+    password_file: str | None = None
     dbname: str = "postgres"
     sslmode: str = "prefer"
     workers: int = 1
@@ -88,6 +90,31 @@ class _Reader:
             hint = f" ({err})" if str(err) else ""
             self.problems.append(f"{name}={raw!r}: expected {expected}{hint}")
             return default
+
+
+def read_secret_file(path: str) -> str:
+    """Return a mounted secret file's content without trailing newlines (the `_FILE` convention)."""
+    try:
+        value = Path(path).read_text(encoding="utf-8").rstrip("\n")
+    except OSError as err:
+        raise ValueError(err.strerror or type(err).__name__) from err
+    if not value:
+        raise ValueError("the file is empty")
+    return value
+
+
+def _password(env: _Reader) -> tuple[str, str | None]:
+    """Return the password and, when it comes from POSTGRESQL_PASSWORD_FILE, that file."""
+    path = env.environ.get("POSTGRESQL_PASSWORD_FILE")
+    if path is None:
+        return env.get("POSTGRESQL_PASSWORD", str, DEFAULT_PASSWORD, "a password"), None
+    if "POSTGRESQL_PASSWORD" in env.environ:
+        env.problems.append(
+            "POSTGRESQL_PASSWORD and POSTGRESQL_PASSWORD_FILE are both set: expected only one"
+        )
+        return DEFAULT_PASSWORD, None
+    expected = "the path of a readable, non-empty file holding the password"
+    return env.get("POSTGRESQL_PASSWORD_FILE", read_secret_file, DEFAULT_PASSWORD, expected), path
 
 
 def _text(raw: str) -> str:
@@ -160,6 +187,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             f"POOL_MIN_SIZE={pool_min} is larger than POOL_MAX_SIZE={pool_max}: "
             "expected POOL_MIN_SIZE <= POOL_MAX_SIZE"
         )
+    password, password_file = _password(env)
     settings = Settings(
         port=env.get("PORT", _port, 8080, port_range),
         host=env.get("HOST", _text, "0.0.0.0", "a non-empty listen address"),  # noqa: S104
@@ -169,7 +197,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             env.get("POSTGRESQL_READ_PORT", _port, writer_port, port_range),
         ),
         user=env.get("POSTGRESQL_USER", _text, "postgres", "a non-empty user name"),
-        password=env.get("POSTGRESQL_PASSWORD", str, DEFAULT_PASSWORD, "a password"),
+        password=password,
+        password_file=password_file,
         dbname=env.get("POSTGRESQL_DBNAME", _text, "postgres", "a non-empty database name"),
         sslmode=env.get("POSTGRESQL_SSLMODE", _choice(SSL_MODES), "prefer", f"one of {SSL_MODES}"),
         workers=env.get("WORKERS", _int_in(1, 64), 1, "an integer between 1 and 64"),
