@@ -9,6 +9,11 @@ from pathlib import Path
 from rehearsal.base.topology import Topology
 
 
+# The rehearsals, in the order `make rehearse` runs them (rehearse.RUNNERS has one for each;
+# listed here so that `--help` does not import the scenarios and their plotting).
+SCENARIOS = ("rollout", "failover", "crash-primary", "kill-instance", "rotate", "outage")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one command; return the exit status."""
     parser = argparse.ArgumentParser(prog="rehearsal", description=__doc__)
@@ -26,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     rehearse_cmd.add_argument(
         "which",
         nargs="*",
-        default=["rollout", "failover", "outage"],
-        choices=["rollout", "failover", "outage"],
+        default=list(SCENARIOS),
+        choices=SCENARIOS,
     )
     rehearse_cmd.add_argument("--size", choices=["full", "ci"], default="full")
     rehearse_cmd.add_argument(

@@ -11,11 +11,19 @@ from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import REPO, Topology
 from rehearsal.measure import summary
 from rehearsal.measure.sizes import SIZES
-from rehearsal.scenarios import failover, outage, rollout
+from rehearsal.scenarios import crash_primary, failover, kill_instance, outage, rollout, rotate
 
 
 DEFAULT_OUT = REPO / "docs" / "rehearsal"
-RUNNERS = {"rollout": rollout.run, "failover": failover.run, "outage": outage.run}
+# In the order `make rehearse` runs them: each leaves the topology whole for the next.
+RUNNERS = {
+    "rollout": rollout.run,
+    "failover": failover.run,
+    "crash-primary": crash_primary.run,
+    "kill-instance": kill_instance.run,
+    "rotate": rotate.run,
+    "outage": outage.run,
+}
 
 
 def main(topo: Topology, which: list[str], size_name: str, out: Path | None) -> int:

@@ -197,7 +197,7 @@ def _program(name: str, command: list[str], log_dir: Path, **options: str) -> st
     return "\n".join(lines) + "\n"
 
 
-def app_environment(topo: Topology, secrets: Secrets, port: int, slot: str) -> dict[str, str]:
+def app_environment(topo: Topology, port: int, slot: str) -> dict[str, str]:
     """Return the app's environment: the contract in docs/conventions.md, on the endpoints."""
     return {
         "PORT": str(port),
@@ -207,7 +207,8 @@ def app_environment(topo: Topology, secrets: Secrets, port: int, slot: str) -> d
         "POSTGRESQL_READ_HOST": "127.0.0.1",
         "POSTGRESQL_READ_PORT": str(topo.port("pg-reader")),
         "POSTGRESQL_USER": "test_app",
-        "POSTGRESQL_PASSWORD": secrets.app,
+        # A file, as the chart mounts the secret: re-read when a new login is refused.
+        "POSTGRESQL_PASSWORD_FILE": str(topo.app_password_file),
         "POSTGRESQL_DBNAME": "test_app",
         # HAProxy passes TCP through and the local servers have no certificate.
         "POSTGRESQL_SSLMODE": "disable",
@@ -283,7 +284,7 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
                     # Like Kubernetes: SIGTERM to the main process only, SIGKILL to all at the end.
                     stopasgroup="false",
                     killasgroup="true",
-                    environment=_env(app_environment(topo, secrets, topo.port(name), slot)),
+                    environment=_env(app_environment(topo, topo.port(name), slot)),
                 )
             )
     programs.append(

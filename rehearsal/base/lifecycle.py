@@ -8,40 +8,23 @@ everything and checks that no process of the rehearsal is left.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import secrets as pysecrets
 import shutil
 import signal
 import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
 from rehearsal.base import configs, haproxy, instances, pair, postgres, supervisor
 from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import Binaries, Secrets
+from rehearsal.base.credentials import load_secrets
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import APP_INSTANCES, PG_NODES, SLOTS, Topology, app_program
 from rehearsal.base.waiting import http_ok
-
-
-def load_secrets(topo: Topology) -> Secrets:
-    """Passwords for the database roles: generated on first use, kept in the state folder."""
-    path = topo.secrets / "passwords.json"
-    if path.exists():
-        return Secrets(**json.loads(path.read_text()))
-    topo.secrets.mkdir(parents=True, exist_ok=True, mode=0o700)
-    generated = Secrets(*(pysecrets.token_hex(16) for _ in range(4)))
-    path.write_text(json.dumps(asdict(generated)))
-    path.chmod(0o600)
-    return generated
-
-
-# Progress ---------------------------------------------------------------------------------------
 
 
 class Progress:

@@ -184,6 +184,8 @@ ALTER ROLE test_app WITH LOGIN PASSWORD '{secrets.app}';
 SELECT 'CREATE ROLE monitor LOGIN IN ROLE pg_monitor'
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'monitor') \\gexec
 ALTER ROLE monitor WITH LOGIN PASSWORD '{secrets.monitor}';
-SELECT 'CREATE DATABASE test_app OWNER test_app'
+SELECT 'CREATE DATABASE test_app'
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'test_app') \\gexec
+REVOKE ALL ON DATABASE test_app FROM PUBLIC;
+GRANT CONNECT ON DATABASE test_app TO test_app, monitor;
 """  # noqa: S608

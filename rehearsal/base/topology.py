@@ -139,6 +139,11 @@ class Topology:
         return self.state_dir / "secrets"
 
     @property
+    def app_password_file(self) -> Path:
+        """The app role's password, read by every instance (``POSTGRESQL_PASSWORD_FILE``)."""
+        return self.secrets / "test_app-password"
+
+    @property
     def pg_link(self) -> Path:
         """``pg`` in the state folder: the folder itself, or a link when the state is private."""
         return self.state_dir / "pg"

@@ -80,6 +80,17 @@ class LoadResult:
         bad = sum(1 for s in self.samples if start <= s.offset < end and not 200 <= s.status < 300)  # noqa: PLR2004
         return bad + (self.unanswered if start == 0 and end == float("inf") else 0)
 
+    def failures_by_type(self) -> dict[str, int]:
+        """Failed requests by kind: ``HTTP <status>`` for each non-2xx status, ``no answer``."""
+        kinds: dict[str, int] = {}
+        for sample in self.samples:
+            if not 200 <= sample.status < 300:  # noqa: PLR2004
+                key = f"HTTP {sample.status}"
+                kinds[key] = kinds.get(key, 0) + 1
+        if self.unanswered:
+            kinds["no answer"] = self.unanswered
+        return dict(sorted(kinds.items()))
+
     def latency_ms(self, start: float = 0, end: float = float("inf")) -> dict[str, float]:
         """p50, p99 and max latency (ms) of requests started between ``start`` and ``end``."""
         values = np.array([s.latency for s in self.samples if start <= s.offset < end])

@@ -21,7 +21,7 @@ from rehearsal.base.topology import Topology
 from rehearsal.base.waiting import wait_until
 from rehearsal.measure import report
 from rehearsal.measure.load import Load, LoadResult, LoadSpec
-from rehearsal.measure.probe import Prober, instance_targets
+from rehearsal.measure.probe import Prober, instance_targets, promotion_label, promotion_target
 from rehearsal.measure.probe import down_seconds as down_for
 from rehearsal.measure.sizes import RECOVERY_TARGET_SECONDS, Size
 
@@ -47,11 +47,6 @@ class Failover:
     rebuild_seconds: float = 0.0
 
 
-def promotion_probe(node: str) -> str:
-    """Label of the probe of ``node``'s Patroni ``GET /primary`` (200 once it leads)."""
-    return f"{node} Patroni /primary"
-
-
 def _fail_over(
     topo: Topology, bins: Binaries, run: Failover, prober: Prober, rep: report.Report
 ) -> None:
@@ -61,7 +56,7 @@ def _fail_over(
     supervisor.stop(topo, run.primary)
     run.t_stopped = time.monotonic()
     rep.mark(f"{run.primary}: stopped")
-    run.t_promoted = prober.wait_for(promotion_probe(run.standby), 200, run.t_stop, 60)
+    run.t_promoted = prober.wait_for(promotion_label(run.standby), 200, run.t_stop, 60)
     rep.timeline.append((round(run.t_promoted - rep.t0, 2), f"{run.standby}: promoted by Patroni"))
     wait_until(
         lambda: pair.role_of(topo, bins, topo.port("pg-writer")) == f"{run.standby} primary",
@@ -90,8 +85,7 @@ def _record(rep: report.Report, run: Failover, prober: Prober, result: LoadResul
     """Record the checks and numbers of the report."""
     apps = run.apps
     down_seconds = {name: round(down_for(prober.of(f"{name} /health")), 2) for name in apps}
-    livez_bad = sum(1 for name in apps for o in prober.of(f"{name} /livez") if o.status != HTTP_OK)
-    livez_total = sum(len(prober.of(f"{name} /livez")) for name in apps)
+    livez_bad, livez_total = prober.livez_failures(apps)
     promotion_to_up = run.t_up - run.t_promoted
     restarted = sum(run.pids_before.get(n) != run.pids_after.get(n) for n in apps)
     rep.check(
@@ -156,7 +150,7 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
     )
     targets = {
         **instance_targets(topo, apps),
-        promotion_probe(standby): topo.url(f"patroni-{standby}", "/primary"),
+        **promotion_target(topo, standby),
     }
     with Prober(targets, size.probe_interval) as prober:
         load = Load(spec, topo.state_dir / "failover-hey.csv")

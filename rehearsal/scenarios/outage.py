@@ -161,8 +161,7 @@ def _record(rep: report.Report, run: Outage, prober: Prober) -> None:
     """Record the checks and numbers of the report."""
     apps = run.apps
     down = {name: round(down_for(prober.of(f"{name} /health")), 2) for name in apps}
-    livez_bad = sum(1 for n in apps for o in prober.of(f"{n} /livez") if o.status != HTTP_OK)
-    livez_total = sum(len(prober.of(f"{n} /livez")) for n in apps)
+    livez_bad, livez_total = prober.livez_failures(apps)
     restarted = sum(run.pids_before.get(n) != run.pids_after.get(n) for n in apps)
     rep.check(
         "outage length (s)",

@@ -20,8 +20,8 @@ from rehearsal.base.topology import (
     app_programs,
     parse_port_base,
 )
-from rehearsal.measure.load import LoadError, LoadResult, LoadSpec, parse_csv
-from rehearsal.measure.probe import Observation, down_seconds
+from rehearsal.measure.load import LoadError, LoadResult, LoadSpec, Sample, parse_csv
+from rehearsal.measure.probe import Observation, down_seconds, recovered_at
 from rehearsal.scenarios import outage
 
 
@@ -168,16 +168,23 @@ def test_supervisord_config_starts_nothing_by_itself_and_drains_apps(topo, bins)
 
 
 def test_supervisord_refuses_values_it_would_misparse(topo, bins):
-    bad = Secrets(postgres="x", replicator="x", app="50%off", monitor="x")
-    with pytest.raises(ValueError, match="POSTGRESQL_PASSWORD"):
+    bad = Secrets(postgres="x", replicator="x", app="x", monitor="50%off")
+    with pytest.raises(ValueError, match="DATA_SOURCE_NAME"):
         configs.render_supervisord(topo, bad, bins)
 
 
 def test_app_environment_points_at_the_endpoints(topo):
-    env = configs.app_environment(topo, SECRETS, 21020, "blue")
+    env = configs.app_environment(topo, 21020, "blue")
     assert env["POSTGRESQL_PORT"] == str(topo.port("pg-writer"))
     assert env["POSTGRESQL_READ_PORT"] == str(topo.port("pg-reader"))
     assert env["HOST"] == "127.0.0.1"
+
+
+def test_the_app_reads_its_password_from_a_file_never_from_the_supervisord_config(topo, bins):
+    env = configs.app_environment(topo, 21020, "blue")
+    assert env["POSTGRESQL_PASSWORD_FILE"] == str(topo.app_password_file)
+    assert "POSTGRESQL_PASSWORD" not in env
+    assert SECRETS.app not in configs.render_supervisord(topo, SECRETS, bins)
 
 
 def test_prometheus_config_loads_the_production_rules(topo, tmp_path, tool):
@@ -289,3 +296,29 @@ def test_missing_programs_are_named_with_the_exact_install_line(monkeypatch, tmp
         "etcd-server",
     ):  # fmt: skip
         assert package in message
+
+
+def test_failures_are_counted_by_type():
+    samples = [Sample(0.1, 0.01, 200), Sample(0.2, 0.01, 500), Sample(0.3, 0.01, 500),
+               Sample(0.4, 0.01, 503)]  # fmt: skip
+    result = LoadResult(LoadSpec("http://x", concurrency=1, rate=1, requests=6), samples, 0.0)
+    assert result.failures_by_type() == {"HTTP 500": 2, "HTTP 503": 1, "no answer": 2}
+    assert sum(result.failures_by_type().values()) == result.failed()
+
+
+def test_recovered_at_is_the_end_of_the_last_bad_run_after_the_failure():
+    obs = [
+        Observation(t, "x", s)
+        for t, s in [(0, 200), (1, 200), (2, 500), (3, 0), (4, 200), (5, 500), (6, 200), (7, 200)]
+    ]
+    assert recovered_at(obs, after=1.5) == 6
+    assert recovered_at(obs, after=6.5) is None  # nothing went wrong after 6.5
+    assert recovered_at(obs[:6], after=1.5) is None  # still DOWN at the end
+
+
+def test_the_command_line_offers_every_scenario_in_the_run_order():
+    from rehearsal import __main__ as cli  # noqa: PLC0415
+    from rehearsal import rehearse  # noqa: PLC0415
+
+    assert tuple(rehearse.RUNNERS) == cli.SCENARIOS
+    assert cli.SCENARIOS[-1] == "outage", "the outage must come last: it fires the alert"
