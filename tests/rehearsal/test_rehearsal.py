@@ -1,7 +1,8 @@
 """CI-sized rehearsals on a whole local rehearsal: the same assertions as `make rehearse`.
 
 The tests share one rehearsal (module fixture) and run in file order: up, rollout, failover,
-crash-primary, kill-instance, rotate, outage, down. The fixture takes it down even when a test fails.
+crash-primary, kill-instance, rotate, outage, down. The fixture takes it down even when a test
+fails.
 """
 
 from __future__ import annotations
