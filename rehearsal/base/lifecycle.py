@@ -27,6 +27,25 @@ from rehearsal.base.topology import APP_INSTANCES, PG_NODES, SLOTS, Topology, ap
 from rehearsal.base.waiting import http_ok
 
 
+def log_tail(topo: Topology, name: str, lines: int = 15) -> str:
+    """Return the last lines of a program's log, indented, for an error message."""
+    log = topo.logs / f"{name}.log"
+    tail = log.read_text(errors="replace").splitlines()[-lines:] if log.exists() else []
+    return f"  last lines of {log}:\n    " + "\n    ".join(tail)
+
+
+def start_programs(topo: Topology, *names: str) -> None:
+    """Start the programs that are not running; fail with the log of one that cannot start."""
+    procs = supervisor.status(topo)
+    for name in names:
+        if procs[name].state == "RUNNING":
+            continue
+        try:
+            supervisor.start(topo, name)
+        except supervisor.SupervisorError as exc:
+            raise RehearsalError(f"{exc}\n{log_tail(topo, name)}") from exc
+
+
 class Progress:
     """Prints one line when a component starts waiting and one when it is ready."""
 
@@ -61,13 +80,9 @@ class Progress:
             except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
                 last_error = f" (last error: {exc})"
             if time.monotonic() - start > timeout:
-                log = topo.logs / f"{name}.log"
-                tail = ""
-                if log.exists():
-                    tail = "\n    ".join(log.read_text(errors="replace").splitlines()[-15:])
                 raise RehearsalError(
                     f"{name} was not ready after {timeout:g}s: {what}{last_error}\n"
-                    f"  last lines of {log}:\n    {tail}"
+                    f"{log_tail(topo, name)}"
                 )
             time.sleep(0.2)
 
@@ -117,7 +132,7 @@ def _starter(topo: Topology, progress: Progress) -> Callable[..., None]:
     def start(name: str, what: str, check: Callable[[], bool], timeout: float = 60) -> None:
         since = time.monotonic()
         progress.say(f"{name:<22} starting")
-        supervisor.start(topo, name)
+        start_programs(topo, name)
         progress.wait(name, what, check, timeout, topo, since)
 
     return start
@@ -162,7 +177,7 @@ def _start_database(
             120,
         )
     since = time.monotonic()
-    supervisor.ctl(topo, "start", *PG_NODES)
+    start_programs(topo, *PG_NODES)
     progress.wait(
         "patroni-cluster",
         "a leader, the other node streaming",
