@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from test_app.credentials import Password
+from test_app.credentials import Credentials
 from test_app.database import Target
 from test_app.settings import load_settings
 
@@ -63,27 +63,31 @@ def role(postgres, tmp_path):
     made.drop()
 
 
-def test_reload_picks_up_a_changed_file_and_keeps_the_password_otherwise(tmp_path):
-    secret = tmp_path / "password"
+def test_reload_picks_up_changed_files_and_keeps_the_login_otherwise(tmp_path):
+    user, secret = tmp_path / "user", tmp_path / "password"
+    write_secret(user, "app")
     write_secret(secret, "first")
-    password = Password(load_settings({"POSTGRESQL_PASSWORD_FILE": str(secret)}))
-    assert password() == "first"
-    assert not password.reload(), "an unchanged file is not a change"
+    env = {"POSTGRESQL_USER_FILE": str(user), "POSTGRESQL_PASSWORD_FILE": str(secret)}
+    login = Credentials(load_settings(env))
+    assert (login.user, login.password) == ("app", "first")
+    assert not login.reload(), "unchanged files are not a change"
     write_secret(secret, "second")
-    assert password.reload()
-    assert password() == "second"
+    assert login.reload()
+    assert (login.user, login.password) == ("app", "second")
+    write_secret(user, "app_clone")
+    assert login.reload()
+    assert (login.user, login.password) == ("app_clone", "second")
     secret.unlink()
-    assert not password.reload(), "a missing file keeps the working password"
-    assert password() == "second"
+    assert not login.reload(), "a missing file keeps the working password"
     secret.write_text("")
-    assert not password.reload(), "an empty file keeps the working password"
-    assert password() == "second"
+    assert not login.reload(), "an empty file keeps the working password"
+    assert (login.user, login.password) == ("app_clone", "second")
 
 
-def test_a_password_from_the_environment_is_never_reloaded():
-    password = Password(load_settings({"POSTGRESQL_PASSWORD": "fixed"}))
-    assert not password.reload()
-    assert password() == "fixed"
+def test_a_login_from_the_environment_is_never_reloaded():
+    login = Credentials(load_settings({"POSTGRESQL_PASSWORD": "fixed"}))
+    assert not login.reload()
+    assert (login.user, login.password) == ("postgres", "fixed")
 
 
 @pytest.mark.integration
@@ -135,5 +139,33 @@ def test_the_running_app_logs_in_with_the_rewritten_file_without_a_restart(role,
     write_secret(role.file, role.password)
     assert (app.get("/health").status_code, app.get("/health").text) == (200, "UP\n")
     assert app.proc.poll() is None, "no restart"
-    assert "POSTGRESQL_PASSWORD_FILE changed" in app.log
+    assert "database login files changed" in app.log
     assert role.password not in app.log
+
+
+@pytest.mark.integration
+def test_the_app_follows_a_switch_to_the_alternate_user(role, run_app, tmp_path):
+    """Alternating users: the rotation creates `<user>_clone` and points the secret at it."""
+    user_file = tmp_path / "user"
+    write_secret(user_file, role.name)
+    env = {**role.env(), "POOL_MIN_SIZE": "0", "POSTGRESQL_USER_FILE": str(user_file)}
+    del env["POSTGRESQL_USER"]
+    app = run_app(env)
+    clone, clone_password = f"{role.name}_clone", secrets.token_urlsafe(12)
+    primary = role.postgres.primary
+    primary.sql(
+        f"CREATE ROLE {clone} LOGIN PASSWORD '{clone_password}'; GRANT {role.name} TO {clone}"
+    )
+    try:
+        write_secret(user_file, clone)
+        write_secret(role.file, clone_password)
+        role.alter_password()  # the next rotation changes the previous user's password
+        assert (app.get("/health").status_code, app.get("/health").text) == (200, "UP\n")
+        logged_in = primary.sql(
+            "SELECT string_agg(DISTINCT usename, ',') FROM pg_stat_activity "  # noqa: S608
+            f"WHERE application_name = 'test-app' AND usename IN ('{role.name}', '{clone}')"
+        )
+        assert logged_in == clone
+    finally:
+        app.stop()
+        primary.sql(f"DROP ROLE {clone}")

@@ -110,3 +110,15 @@ def test_an_unusable_password_file_names_the_variable_and_the_cause(tmp_path, co
             f"non-empty file holding the password ({hint})"
         )
     ]
+
+
+def test_user_file_follows_the_same_rules(tmp_path):
+    user = tmp_path / "user"
+    user.write_text("app_clone\n")
+    settings = load_settings({"POSTGRESQL_USER_FILE": str(user)})
+    assert (settings.user, settings.user_file) == ("app_clone", str(user))
+    with pytest.raises(ConfigError) as err:
+        load_settings({"POSTGRESQL_USER": "app", "POSTGRESQL_USER_FILE": str(user)})
+    assert err.value.problems == [
+        "POSTGRESQL_USER and POSTGRESQL_USER_FILE are both set: expected only one"
+    ]

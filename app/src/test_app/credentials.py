@@ -1,9 +1,10 @@
-"""The database password as asyncpg asks for it: fixed, or from a mounted file that can change.
+"""The database login: fixed from the environment, or from mounted files that can change.
 
-A rotated secret reaches the pod as a new file content. The file is read at start and again only
+A rotated secret reaches the pod as new file contents. The files are read at start and again only
 when PostgreSQL refuses a new connection's login: connections already open stay valid after a
 password change (PostgreSQL checks the password at login only), so the moment a new connection is
-refused is the moment the file matters.
+refused is the moment the files matter. The user name can come from a file too
+(`POSTGRESQL_USER_FILE`), for rotation schemes that alternate between two users.
 """
 
 from __future__ import annotations
@@ -21,37 +22,40 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-# SQLSTATE class 28: 28000 (invalid_authorization_specification) and its subclass 28P01
-# (invalid_password).
+# SQLSTATE class 28: 28000 (invalid_authorization_specification, e.g. an unknown role) and its
+# subclass 28P01 (invalid_password).
 AUTH_ERRORS = (asyncpg.InvalidAuthorizationSpecificationError,)
 
 
-class Password:
-    """A callable for asyncpg's `password=`: asyncpg calls it for every new connection."""
+class Credentials:
+    """The user and password new connections log in with."""
 
     def __init__(self, settings: Settings) -> None:
-        self._value = settings.password
-        self._path = settings.password_file
-
-    def __call__(self) -> str:
-        """Return the password new connections use."""
-        return self._value
+        self.user = settings.user
+        self.password = settings.password
+        self._files = {"POSTGRESQL_USER_FILE": settings.user_file}
+        self._files["POSTGRESQL_PASSWORD_FILE"] = settings.password_file
 
     def reload(self) -> bool:
-        """Read POSTGRESQL_PASSWORD_FILE again; True when the password changed.
+        """Read the `_FILE` variables' files again; return True when the login changed.
 
-        An unreadable or empty file keeps the current password (and is logged): a secret volume
-        being swapped must not replace a working password with nothing.
+        An unreadable or empty file keeps the current value (and is logged): a secret volume
+        being swapped must not replace a working login with nothing.
         """
-        if self._path is None:
+        user = self._read("POSTGRESQL_USER_FILE", self.user)
+        password = self._read("POSTGRESQL_PASSWORD_FILE", self.password)
+        if (user, password) == (self.user, self.password):
             return False
-        try:
-            value = read_secret_file(self._path)
-        except ValueError as err:
-            log.warning("cannot re-read POSTGRESQL_PASSWORD_FILE", path=self._path, error=str(err))
-            return False
-        if value == self._value:
-            return False
-        self._value = value
-        log.info("POSTGRESQL_PASSWORD_FILE changed: new connections use the new password")
+        self.user, self.password = user, password
+        log.info("database login files changed: new connections use them", user=user)
         return True
+
+    def _read(self, variable: str, current: str) -> str:
+        path = self._files[variable]
+        if path is None:
+            return current
+        try:
+            return read_secret_file(path)
+        except ValueError as err:
+            log.warning("cannot re-read a login file", variable=variable, error=str(err))
+            return current

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import time
 from contextlib import suppress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
 from test_app import metrics
-from test_app.credentials import AUTH_ERRORS, Password
+from test_app.credentials import AUTH_ERRORS, Credentials
 from test_app.logs import get_logger
 from test_app.startup import connect_kwargs
 
@@ -88,7 +88,7 @@ class Target:
         self.endpoint = endpoint
         self._settings = settings
         self._pool: asyncpg.Pool | None = None
-        self._password = Password(settings)
+        self._credentials = Credentials(settings)
         self._waiting = 0
         self._ping = Coalescer(self._ping_once)
         self._labels = {"target": name}
@@ -102,15 +102,12 @@ class Target:
 
     async def open(self) -> None:
         """Create the pool; connections are made lazily up to `POOL_MAX_SIZE`."""
-        kwargs = connect_kwargs(self._settings, self.endpoint)
-        kwargs["password"] = self._password  # asked again for every new connection
         self._pool = asyncpg.create_pool(
             min_size=0,
             max_size=self._settings.pool_max_size,
             max_inactive_connection_lifetime=300.0,
             reset=_no_reset,
-            timeout=self._settings.ping_timeout,
-            **kwargs,
+            **self._connect_args(),
         )
         await self._pool
         metrics.POOL_MAX_SIZE.labels(**self._labels).set(self._settings.pool_max_size)
@@ -179,14 +176,25 @@ class Target:
         finally:
             await pool.release(conn)
 
+    def _connect_args(self) -> dict[str, Any]:
+        """Return asyncpg's arguments for new connections, with the current login."""
+        kwargs = connect_kwargs(self._settings, self.endpoint)
+        kwargs["user"] = self._credentials.user
+        kwargs["password"] = self._credentials.password
+        return {**kwargs, "timeout": self._settings.ping_timeout}
+
     async def _acquire(self, pool: asyncpg.Pool) -> asyncpg.Connection:
-        """Acquire a connection; on a refused login re-read the password file and try once more."""
-        used = self._password()
+        """Acquire a connection; on a refused login re-read the login files and try once more.
+
+        Open connections stay as they are: they logged in before the change and remain valid.
+        """
+        used = (self._credentials.user, self._credentials.password)
         try:
             return await pool.acquire()
         except AUTH_ERRORS:
-            self._password.reload()
-            if self._password() == used:
+            if self._credentials.reload():
+                pool.set_connect_args(**self._connect_args())
+            if (self._credentials.user, self._credentials.password) == used:
                 raise
             return await pool.acquire()
 

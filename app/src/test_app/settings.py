@@ -46,6 +46,7 @@ class Settings:
     writer: Endpoint = Endpoint("localhost", 5432)
     reader: Endpoint = Endpoint("localhost", 5432)
     user: str = "postgres"
+    user_file: str | None = None
     password: str = field(default=DEFAULT_PASSWORD, repr=False)
     password_file: str | None = None
     dbname: str = "postgres"
@@ -103,18 +104,19 @@ def read_secret_file(path: str) -> str:
     return value
 
 
-def _password(env: _Reader) -> tuple[str, str | None]:
-    """Return the password and, when it comes from POSTGRESQL_PASSWORD_FILE, that file."""
-    path = env.environ.get("POSTGRESQL_PASSWORD_FILE")
+def _value_or_file(  # noqa: PLR0913 - the arguments of `_Reader.get` plus what the file holds
+    env: _Reader, name: str, cast: Callable[[str], str], default: str, expected: str, *, what: str
+) -> tuple[str, str | None]:
+    """Return `name`'s value and, when it comes from the `<name>_FILE` variable, that file."""
+    file_name = f"{name}_FILE"
+    path = env.environ.get(file_name)
     if path is None:
-        return env.get("POSTGRESQL_PASSWORD", str, DEFAULT_PASSWORD, "a password"), None
-    if "POSTGRESQL_PASSWORD" in env.environ:
-        env.problems.append(
-            "POSTGRESQL_PASSWORD and POSTGRESQL_PASSWORD_FILE are both set: expected only one"
-        )
-        return DEFAULT_PASSWORD, None
-    expected = "the path of a readable, non-empty file holding the password"
-    return env.get("POSTGRESQL_PASSWORD_FILE", read_secret_file, DEFAULT_PASSWORD, expected), path
+        return env.get(name, cast, default, expected), None
+    if name in env.environ:
+        env.problems.append(f"{name} and {file_name} are both set: expected only one")
+        return default, None
+    expected_file = f"the path of a readable, non-empty file holding {what}"
+    return env.get(file_name, read_secret_file, default, expected_file), path
 
 
 def _text(raw: str) -> str:
@@ -187,7 +189,12 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             f"POOL_MIN_SIZE={pool_min} is larger than POOL_MAX_SIZE={pool_max}: "
             "expected POOL_MIN_SIZE <= POOL_MAX_SIZE"
         )
-    password, password_file = _password(env)
+    user, user_file = _value_or_file(
+        env, "POSTGRESQL_USER", _text, "postgres", "a non-empty user name", what="the user name"
+    )
+    password, password_file = _value_or_file(
+        env, "POSTGRESQL_PASSWORD", str, DEFAULT_PASSWORD, "a password", what="the password"
+    )
     settings = Settings(
         port=env.get("PORT", _port, 8080, port_range),
         host=env.get("HOST", _text, "0.0.0.0", "a non-empty listen address"),  # noqa: S104
@@ -196,7 +203,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             env.get("POSTGRESQL_READ_HOST", _text, writer_host, "a non-empty host name"),
             env.get("POSTGRESQL_READ_PORT", _port, writer_port, port_range),
         ),
-        user=env.get("POSTGRESQL_USER", _text, "postgres", "a non-empty user name"),
+        user=user,
+        user_file=user_file,
         password=password,
         password_file=password_file,
         dbname=env.get("POSTGRESQL_DBNAME", _text, "postgres", "a non-empty database name"),
