@@ -8,11 +8,14 @@ swaps a secret volume.
 from __future__ import annotations
 
 import json
+import os
 import secrets as pysecrets
+import subprocess
 from dataclasses import asdict, replace
 
 from rehearsal.base import postgres
 from rehearsal.base.configs import Binaries, Secrets
+from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
 
 
@@ -51,6 +54,41 @@ def write_app_password_file(topo: Topology, password: str) -> None:
     tmp.write_text(password + "\n")
     tmp.chmod(0o600)
     tmp.replace(topo.app_password_file)
+
+
+def provision_app_role(topo: Topology, bins: Binaries, secrets: Secrets) -> list[str]:
+    """Create or repair the app role with the app's own step; return the changes it made.
+
+    ``test-app-db-role`` (the step production runs as a hook) connects as the superuser through
+    the writer endpoint and gives ``test_app`` LOGIN and CONNECT only; a new role gets the
+    password in the app's password file, an existing one keeps its (rotated) password.
+    """
+    admin = topo.secrets / "postgres-password"
+    admin.write_text(secrets.postgres + "\n")
+    admin.chmod(0o600)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "POSTGRESQL_HOST": "127.0.0.1",
+        "POSTGRESQL_PORT": str(topo.port("pg-writer")),
+        "POSTGRESQL_USER": "postgres",
+        "POSTGRESQL_PASSWORD_FILE": str(admin),
+        "POSTGRESQL_DBNAME": "test_app",
+        "POSTGRESQL_SSLMODE": "disable",
+    }
+    command = [bins.python, "-m", "test_app.provision", "--role", "test_app"]
+    result = subprocess.run(  # noqa: PLW1510 - checked below
+        [*command, "--password-file", str(topo.app_password_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        raise RehearsalError(
+            f"test-app-db-role failed ({result.returncode}): {result.stderr.strip()}"
+        )
+    changes: list[str] = json.loads(result.stdout)["changes"]
+    return changes
 
 
 def rotate_app_password(topo: Topology, bins: Binaries, secrets: Secrets) -> Secrets:

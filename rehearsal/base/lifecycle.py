@@ -21,7 +21,7 @@ from pathlib import Path
 from rehearsal.base import configs, haproxy, instances, pair, postgres, supervisor
 from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import Binaries, Secrets
-from rehearsal.base.credentials import load_secrets
+from rehearsal.base.credentials import load_secrets, provision_app_role
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import APP_INSTANCES, PG_NODES, SLOTS, Topology, app_program
 from rehearsal.base.waiting import http_ok
@@ -188,7 +188,7 @@ def _start_database(
     )
     primary, standby = pair.wait_whole(topo, bins, 10)
     postgres.psql(topo, bins, topo.port(primary), postgres.bootstrap_sql(secrets))
-    progress.say(f"{primary:<22} leads; the clients' roles and database are in place")
+    progress.say(f"{primary:<22} leads; the monitoring role and the app's database are in place")
     start(
         "haproxy",
         "writer endpoint reaches the primary",
@@ -200,6 +200,11 @@ def _start_database(
         lambda: pair.role_of(topo, bins, topo.port("pg-reader")) == f"{standby} standby",
         30,
         topo,
+    )
+    changes = provision_app_role(topo, bins, secrets)
+    progress.say(
+        f"{'test_app role':<22} test-app-db-role: "
+        + ("; ".join(changes) if changes else "already as it should be")
     )
     return primary, standby
 

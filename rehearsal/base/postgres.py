@@ -172,20 +172,16 @@ def postmaster_pid(topo: Topology, node: str) -> int | None:
 
 
 def bootstrap_sql(secrets: Secrets) -> str:
-    """Roles and database of the clients, least privilege for each; safe to run again.
+    """Return the SQL of the monitoring role and the app's database; safe to run again.
 
-    Patroni creates the superuser and the replication role itself.
+    Patroni creates the superuser and the replication role; the app's own step
+    (``test-app-db-role``) creates the app role.
     """
-    # The passwords are generated hex strings (lifecycle.load_secrets), never input.
+    # The password is a generated hex string (credentials.new_password), never input.
     return f"""
-SELECT 'CREATE ROLE test_app LOGIN'
- WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'test_app') \\gexec
-ALTER ROLE test_app WITH LOGIN PASSWORD '{secrets.app}';
 SELECT 'CREATE ROLE monitor LOGIN IN ROLE pg_monitor'
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'monitor') \\gexec
 ALTER ROLE monitor WITH LOGIN PASSWORD '{secrets.monitor}';
 SELECT 'CREATE DATABASE test_app'
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'test_app') \\gexec
-REVOKE ALL ON DATABASE test_app FROM PUBLIC;
-GRANT CONNECT ON DATABASE test_app TO test_app, monitor;
 """  # noqa: S608

@@ -11,6 +11,7 @@ requests, no restart.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 from rehearsal.base import credentials, instances, postgres
 from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import Binaries
+from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
 from rehearsal.base.waiting import wait_until
 from rehearsal.measure import report
@@ -25,10 +27,14 @@ from rehearsal.measure.load import Load, LoadResult, LoadSpec
 from rehearsal.measure.sizes import Size
 
 
-# The app's log line when a refused login made it re-read its password file with a new content.
-RELOADED = "POSTGRESQL_PASSWORD_FILE changed"
-# Bound on the wait for every instance to log in again with the new password.
-RELOGIN_BUDGET_SECONDS = 30.0
+# The app's log line when a refused login made it re-read its login files with a new content:
+# JSON from the logger of test_app/credentials.py, an event that says the files "changed".
+RELOADED_LOGGER = '"logger": "test_app.credentials"'
+RELOADED_WORD = "changed"
+# Rounds of ending idle connections, and the pause between two: each round races with the
+# pool handing a connection out, so the rehearsal ends them only until every instance logged in.
+RECYCLE_ROUNDS = 5
+RECYCLE_PAUSE_SECONDS = 3.0
 TERMINATE_IDLE_APP_CONNECTIONS = (
     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
     "WHERE usename = 'test_app' AND state = 'idle'"
@@ -59,7 +65,10 @@ def _reloaded(topo: Topology, run: Rotation) -> list[str]:
     return [
         name
         for name in run.apps
-        if any(RELOADED in line for line in _log_lines(topo, name)[run.log_lines[name] :])
+        if any(
+            RELOADED_LOGGER in line and RELOADED_WORD in line
+            for line in _log_lines(topo, name)[run.log_lines[name] :]
+        )
     ]
 
 
@@ -69,21 +78,22 @@ def _rotate(topo: Topology, bins: Binaries, run: Rotation, rep: report.Report) -
     run.t_rotated = time.monotonic()
     rep.mark("test_app: new password in PostgreSQL, then in the secret file")
 
-    def everyone_relogged() -> bool:
+    for _ in range(RECYCLE_ROUNDS):
         run.terminated += int(
             postgres.psql(topo, bins, topo.port("pg-writer"), TERMINATE_IDLE_APP_CONNECTIONS)
         )
-        run.reloaded = _reloaded(topo, run)
-        if len(run.reloaded) < len(run.apps):
-            time.sleep(0.5)
-            return False
-        return True
-
-    wait_until(everyone_relogged, RELOGIN_BUDGET_SECONDS, "every instance to log in again")
+        with contextlib.suppress(RehearsalError):
+            wait_until(
+                lambda: len(_reloaded(topo, run)) == len(run.apps),
+                RECYCLE_PAUSE_SECONDS,
+                "every instance to log in again",
+            )
+            break
+    run.reloaded = _reloaded(topo, run)
     run.t_relogged = time.monotonic()
     rep.mark(
-        f"every instance re-read its file and logged in with the new password "
-        f"({run.terminated} idle connections recycled)"
+        f"{len(run.reloaded)} of {len(run.apps)} instances re-read their file and logged in "
+        f"with the new password ({run.terminated} idle connections recycled)"
     )
 
 
