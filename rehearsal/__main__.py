@@ -31,14 +31,18 @@ def main(argv: list[str] | None = None) -> int:
     rehearse_cmd.add_argument(
         "which",
         nargs="*",
-        default=list(SCENARIOS),
-        choices=SCENARIOS,
+        metavar="SCENARIO",
+        # No `choices`: argparse checks an empty list against them and refuses it.
+        help=f"one or more of {', '.join(SCENARIOS)} (default: all, in this order)",
     )
     rehearse_cmd.add_argument("--size", choices=["full", "ci"], default="full")
     rehearse_cmd.add_argument(
         "--out", type=Path, help="folder for the reports (default docs/rehearsal)"
     )
     args = parser.parse_args(argv)
+    unknown = [name for name in getattr(args, "which", []) if name not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(unknown)}: expected {', '.join(SCENARIOS)}")
 
     from rehearsal import status  # noqa: PLC0415 - after parsing: `--help` stays fast
     from rehearsal.base import haproxy, lifecycle, postgres, supervisor  # noqa: PLC0415
@@ -63,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from rehearsal import rehearse  # noqa: PLC0415
 
-            return rehearse.main(topo, args.which, args.size, args.out)
+            return rehearse.main(topo, args.which or list(SCENARIOS), args.size, args.out)
     except errors as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

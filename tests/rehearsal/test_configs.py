@@ -322,3 +322,20 @@ def test_the_command_line_offers_every_scenario_in_the_run_order():
 
     assert tuple(rehearse.RUNNERS) == cli.SCENARIOS
     assert cli.SCENARIOS[-1] == "outage", "the outage must come last: it fires the alert"
+
+
+def test_rehearse_without_names_means_every_scenario(tmp_path, capsys):
+    from rehearsal import __main__ as cli  # noqa: PLC0415
+
+    # No running topology in an empty state folder: the command gets past parsing and says so.
+    assert cli.main(["rehearse", "--state-dir", str(tmp_path / "state")]) == 1
+    assert "the rehearsal is not running" in capsys.readouterr().err
+
+
+def test_an_unknown_scenario_is_refused_by_name(capsys):
+    from rehearsal import __main__ as cli  # noqa: PLC0415
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["rehearse", "rolout"])
+    assert exit_info.value.code == 2
+    assert "unknown scenario rolout: expected rollout, failover" in capsys.readouterr().err
