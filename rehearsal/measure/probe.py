@@ -9,6 +9,7 @@ from typing import Self
 
 import httpx
 
+from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
 
 
@@ -101,7 +102,7 @@ class Prober:
             if seen:
                 return seen[0]
             time.sleep(self.interval)
-        raise TimeoutError(f"{target} did not answer {status} within {timeout:g}s")
+        raise RehearsalError(f"{target} did not answer {status} within {timeout:g}s")
 
 
 def recovered_at(observations: list[Observation], after: float, ok: int = 200) -> float | None:
