@@ -3,8 +3,9 @@
 
 REHEARSAL := $(PY) -m rehearsal
 
-.PHONY: up down status rehearse rehearse-rollout rehearse-failover rehearse-outage rehearsal-clean
-up: bootstrap ## Bring up the production topology on loopback (PostgreSQL pair, HAProxy, 3 apps, Prometheus)
+.PHONY: up down status rehearse rehearse-rollout rehearse-failover rehearse-crash-primary \
+	rehearse-kill-instance rehearse-rotate rehearse-outage rehearsal-clean
+up: bootstrap ## Bring up the production topology on loopback (Patroni pair on etcd, HAProxy, 3 apps, Prometheus)
 	@$(REHEARSAL) up
 
 down: ## Stop every process of the rehearsal and check that none is left
@@ -13,14 +14,23 @@ down: ## Stop every process of the rehearsal and check that none is left
 status: ## Table of the rehearsal's components, ports and health
 	@$(REHEARSAL) status
 
-rehearse: up ## Run the three rehearsals (rollout, failover, outage); reports in docs/rehearsal/
-	@$(REHEARSAL) rehearse rollout failover outage
+rehearse: up ## Run every rehearsal (rollout, failover, crash-primary, kill-instance, rotate, outage); reports in docs/rehearsal/
+	@$(REHEARSAL) rehearse
 
 rehearse-rollout: up ## Rolling update of the apps under load; report in docs/rehearsal/
 	@$(REHEARSAL) rehearse rollout
 
-rehearse-failover: up ## Writer failover: promote the standby, rebuild the old primary
+rehearse-failover: up ## Writer failover: stop the primary's node, Patroni promotes the standby
 	@$(REHEARSAL) rehearse failover
+
+rehearse-crash-primary: up ## kill -9 of the primary's postmaster under load: automatic promotion, pg_rewind
+	@$(REHEARSAL) rehearse crash-primary
+
+rehearse-kill-instance: up ## SIGKILL of an app instance under load: replaced, no failed request
+	@$(REHEARSAL) rehearse kill-instance
+
+rehearse-rotate: up ## Rotate the app role's password under load: no failed request, no restart
+	@$(REHEARSAL) rehearse rotate
 
 rehearse-outage: up ## Database outage: /health DOWN, alert pending/firing, recovery
 	@$(REHEARSAL) rehearse outage

@@ -6,7 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from rehearsal.topology import Topology
+from rehearsal.base.topology import Topology
+
+
+# The rehearsals, in the order `make rehearse` runs them (rehearse.RUNNERS has one for each;
+# listed here so that `--help` does not import the scenarios and their plotting).
+SCENARIOS = ("rollout", "failover", "crash-primary", "kill-instance", "rotate", "outage")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,25 +25,31 @@ def main(argv: list[str] | None = None) -> int:
     down = sub.add_parser("down", parents=[common], help="stop everything, leave nothing running")
     down.add_argument("--purge", action="store_true", help="also delete the state folder")
     sub.add_parser("status", parents=[common], help="table of components, ports and health")
-    rehearse = sub.add_parser(
+    rehearse_cmd = sub.add_parser(
         "rehearse", parents=[common], help="run rehearsals against the running topology"
     )
-    rehearse.add_argument(
+    rehearse_cmd.add_argument(
         "which",
         nargs="*",
-        default=["rollout", "failover", "outage"],
-        choices=["rollout", "failover", "outage"],
+        metavar="SCENARIO",
+        # No `choices`: argparse checks an empty list against them and refuses it.
+        help=f"one or more of {', '.join(SCENARIOS)} (default: all, in this order)",
     )
-    rehearse.add_argument("--size", choices=["full", "ci"], default="full")
-    rehearse.add_argument(
+    rehearse_cmd.add_argument("--size", choices=["full", "ci"], default="full")
+    rehearse_cmd.add_argument(
         "--out", type=Path, help="folder for the reports (default docs/rehearsal)"
     )
     args = parser.parse_args(argv)
+    unknown = [name for name in getattr(args, "which", []) if name not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(unknown)}: expected {', '.join(SCENARIOS)}")
 
-    from rehearsal import haproxy, postgres, stack, status, supervisor  # noqa: PLC0415
+    from rehearsal import status  # noqa: PLC0415 - after parsing: `--help` stays fast
+    from rehearsal.base import haproxy, lifecycle, postgres, supervisor  # noqa: PLC0415
+    from rehearsal.base.errors import RehearsalError  # noqa: PLC0415
 
     errors = (
-        stack.StackError,
+        RehearsalError,
         postgres.PostgresError,
         supervisor.SupervisorError,
         haproxy.HAProxyError,
@@ -48,15 +59,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         topo = Topology.from_env(args.state_dir)
         if args.command == "up":
-            stack.up(topo, quiet=args.quiet)
+            lifecycle.up(topo, quiet=args.quiet)
         elif args.command == "down":
-            stack.down(topo, quiet=args.quiet, purge=args.purge)
+            lifecycle.down(topo, quiet=args.quiet, purge=args.purge)
         elif args.command == "status":
             return status.print_status(topo)
         else:
-            from rehearsal import run  # noqa: PLC0415
+            from rehearsal import rehearse  # noqa: PLC0415
 
-            return run.main(topo, args.which, args.size, args.out)
+            return rehearse.main(topo, args.which or list(SCENARIOS), args.size, args.out)
     except errors as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import httpx
 
-from rehearsal import haproxy, postgres, supervisor
-from rehearsal.configs import Binaries
-from rehearsal.stack import find_binaries, role_of
-from rehearsal.topology import PG_NODES, Topology, app_programs
+from rehearsal.base import haproxy, postgres, supervisor
+from rehearsal.base.binaries import find_binaries
+from rehearsal.base.configs import Binaries
+from rehearsal.base.pair import role_of
+from rehearsal.base.topology import PG_NODES, Topology, app_programs
 
 
 def _http(url: str, expect: str | None = None) -> str:
@@ -37,6 +39,15 @@ def _prometheus(topo: Topology) -> str:
         by_state.setdefault(alert["state"], set()).add(alert["labels"]["alertname"])
     text = "; ".join(f"{state}: {', '.join(sorted(names))}" for state, names in by_state.items())
     return f"targets {up}/{len(active)} up; alerts {text or 'none'}"
+
+
+def _patroni(url: str) -> str:
+    """Patroni's view of its node: role, state, timeline."""
+    try:
+        data = httpx.get(url, timeout=2).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return f"unreachable ({type(exc).__name__})"
+    return f"{data.get('role', '?')} {data.get('state', '?')} timeline {data.get('timeline', '?')}"
 
 
 def _pg(topo: Topology, bins: Binaries, port: int) -> str:
@@ -67,27 +78,21 @@ def rows(topo: Topology) -> list[tuple[str, str, str, str]]:
         ("writer endpoint", "pg-writer", lambda: _pg(topo, bins, topo.port("pg-writer"))),
         ("reader endpoint", "pg-reader", lambda: _pg(topo, bins, topo.port("pg-reader"))),
     ]
+
+    def app_health(name: str) -> str:
+        return f"{_http(topo.url(name, '/readyz'))}, haproxy {lb.get(name, '?')}"
+
     for node in PG_NODES:
-        checks.append((node, node, lambda n=node: _pg(topo, bins, topo.port(n))))  # type: ignore[misc]
-        checks.append(
-            (
-                f"agent-{node}",
-                f"agent-{node}",
-                lambda n=node: _http(topo.url(f"agent-{n}", "/role")),
-            )  # type: ignore[misc]
-        )
+        checks.append((node, node, partial(_pg, topo, bins, topo.port(node))))
+        api = f"patroni-{node}"
+        checks.append((api, api, partial(_patroni, topo.url(api, "/patroni"))))
     for name in app_programs():
         if procs.get(name) is None or procs[name].state != "RUNNING":
             checks.append((name, name, lambda: "stopped"))
             continue
-        checks.append(
-            (
-                name,
-                name,
-                lambda n=name: f"{_http(topo.url(n, '/readyz'))}, haproxy {lb.get(n, '?')}",
-            )  # type: ignore[misc]
-        )
+        checks.append((name, name, partial(app_health, name)))
     checks += [
+        ("etcd", "etcd", partial(_http, topo.url("etcd", "/health"), '"health":"true"')),
         ("node-exporter", "node-exporter", lambda: _http(topo.url("node-exporter", "/metrics"))),
         (
             "pg-exporter-writer",
@@ -112,6 +117,9 @@ def rows(topo: Topology) -> list[tuple[str, str, str, str]]:
         "haproxy-stats": "haproxy",
         "pg-writer": "haproxy",
         "pg-reader": "haproxy",
+        "patroni-pg-a": "pg-a",
+        "patroni-pg-b": "pg-b",
+        "etcd-peer": "etcd",
     }
     return [
         (label, str(topo.port(port_name)), proc(process_of.get(port_name, port_name)), check())

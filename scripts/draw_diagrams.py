@@ -363,7 +363,8 @@ def rehearsal() -> _Source:
             prom = Prometheus("Prometheus\n(the same rules)", nodeid="prom")
             am = Prometheus("Alertmanager", nodeid="am")
             exporters = Prometheus("node, postgres and\nblackbox exporters", nodeid="exporters")
-            agents = Python("role agents\n(/primary, /standby)", nodeid="agents")
+            agents = Python("Patroni x2\n(/primary, /replica)", nodeid="agents")
+            etcd = Python("etcd\n(leader key)", nodeid="etcd")
         load >> lb >> apps
         for app in apps:
             app >> wlb
@@ -372,6 +373,8 @@ def rehearsal() -> _Source:
         rlb >> pgb
         pga >> Edge(label="replication", style="dashed") >> pgb
         [wlb, rlb] >> Edge(label="health checks\nfollow a promotion", style="dotted") >> agents
+        agents >> Edge(label="promotes,\npg_rewind", style="dotted") >> [pga, pgb]
+        agents >> Edge(label="leader key", style="dotted") >> etcd
         prom >> Edge(style="dotted") >> apps
         prom >> Edge(style="dotted") >> exporters
         exporters >> Edge(label="probe /health", style="dotted") >> lb

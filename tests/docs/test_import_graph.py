@@ -14,7 +14,6 @@ from test_app_tooling.tools import REPO
 
 # A cycle the rehearsal's reshaping into layers removes (a branch of its own). When it is gone,
 # test_known_cycles_still_exist fails: delete the entry then.
-KNOWN_CYCLES = [["rehearsal/failover.py", "rehearsal/rollout.py", "rehearsal/stack.py"]]
 # Which top-level folders may import which (besides themselves): the service and the tooling
 # stand alone; scripts and the rehearsal build on the tooling; tests may use everything.
 MAY_IMPORT = {
@@ -92,14 +91,9 @@ def test_the_graph_covers_the_repository():
     assert sum(len(targets) for targets in graph.edges.values()) >= 100
 
 
-def test_no_cycles_but_the_known_ones():
-    new = [cycle for cycle in repository().cycles() if cycle not in KNOWN_CYCLES]
-    assert not new, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in new)
-
-
-def test_known_cycles_still_exist():
-    gone = [cycle for cycle in KNOWN_CYCLES if cycle not in repository().cycles()]
-    assert not gone, f"no longer a cycle, delete it from KNOWN_CYCLES: {gone}"
+def test_no_cycles():
+    cycles = repository().cycles()
+    assert not cycles, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in cycles)
 
 
 def test_imports_point_one_way():

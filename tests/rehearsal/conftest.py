@@ -1,4 +1,4 @@
-"""Fixtures of the rehearsal tests: a whole stack on free ports in a temporary folder."""
+"""Fixtures of the rehearsal tests: a whole rehearsal on free ports in a temporary folder."""
 
 from __future__ import annotations
 
@@ -6,20 +6,14 @@ import os
 import random
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from rehearsal.base.topology import MAX_PORT_OFFSET, OFFSETS, Topology, app_programs
 from test_app_tooling.tools import REPO
-
-
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from rehearsal.topology import MAX_PORT_OFFSET, OFFSETS, Topology, app_programs
 
 
 # Below Linux's ephemeral range (32768-60999), so no client socket takes one of our ports.
@@ -27,7 +21,7 @@ PORT_RANGE = (20000, 32000)
 PROGRAMS = ["haproxy", "supervisord", "supervisorctl", "prometheus", "prometheus-alertmanager",
             "prometheus-node-exporter", "prometheus-postgres-exporter",
             "prometheus-blackbox-exporter", "hey", "pg_config",
-            "promtool", "amtool"]  # fmt: skip
+            "promtool", "amtool", "patroni", "etcd"]  # fmt: skip
 
 
 def _free(port: int) -> bool:
@@ -51,14 +45,14 @@ def free_port_base() -> int:
 
 
 @dataclass(frozen=True)
-class Stack:
-    """A running rehearsal stack and how to drive it."""
+class Live:
+    """A running rehearsal and how to drive it."""
 
     topo: Topology
     env: dict[str, str]
 
     def cli(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        """Run ``python -m rehearsal ARGS`` against this stack; fail the test when it fails."""
+        """Run ``python -m rehearsal ARGS`` against this rehearsal; fail the test when it fails."""
         result = subprocess.run(
             [str(REPO / ".venv" / "bin" / "python"), "-m", "rehearsal", *args],
             cwd=REPO,
@@ -78,8 +72,8 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, tool) -> Iterator[Stack]:
-    """Bring a stack up for the module and always take it down, even when a test fails."""
+def live(tmp_path_factory: pytest.TempPathFactory, tool) -> Iterator[Live]:
+    """Bring a rehearsal up for the module and always take it down, even when a test fails."""
     for program in PROGRAMS:
         tool(program)
     state = tmp_path_factory.mktemp("rehearsal") / "state"
@@ -91,7 +85,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, tool) -> Iterator[Stack]:
         "REHEARSAL_DRAIN_SECONDS": "2",
     }
     topo = Topology(port_base=base, state_dir=state, drain_seconds=2)
-    running = Stack(topo, env)
+    running = Live(topo, env)
     try:
         running.cli("up")
         yield running

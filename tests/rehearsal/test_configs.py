@@ -10,11 +10,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rehearsal import configs, outage
-from rehearsal.configs import Binaries, Secrets
-from rehearsal.load import LoadError, LoadResult, LoadSpec, parse_csv
-from rehearsal.probe import Observation, down_seconds
-from rehearsal.topology import APP_INSTANCES, Topology, app_programs, parse_port_base
+from rehearsal.base import binaries, configs
+from rehearsal.base.configs import Binaries, Secrets
+from rehearsal.base.errors import RehearsalError
+from rehearsal.base.topology import (
+    APP_INSTANCES,
+    PG_NODES,
+    Topology,
+    app_programs,
+    parse_port_base,
+)
+from rehearsal.measure.load import LoadError, LoadResult, LoadSpec, Sample, parse_csv
+from rehearsal.measure.probe import Observation, down_seconds, recovered_at
+from rehearsal.scenarios import outage
 
 
 SECRETS = Secrets(postgres="p" * 32, replicator="r" * 32, app="a" * 32, monitor="m" * 32)
@@ -36,6 +44,8 @@ def bins():
         postgres_exporter="/bin/postgres-exporter",
         blackbox_exporter="/bin/blackbox-exporter",
         app_command="/venv/bin/test-app",
+        patroni="/bin/patroni",
+        etcd="/bin/etcd",
     )
 
 
@@ -67,7 +77,8 @@ def test_haproxy_config_is_valid_and_has_the_production_shape(topo, tmp_path, to
         [tool("haproxy"), "-c", "-f", str(path)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    app_servers = [line for line in text.splitlines() if line.strip().startswith("server app")]
+    sections = _sections(text)
+    app_servers = [line for line in sections["backend app"] if line.startswith("server app")]
     assert len(app_servers) == 2 * APP_INSTANCES
     assert sum("disabled" in line for line in app_servers) == APP_INSTANCES
     for needle in (
@@ -76,11 +87,62 @@ def test_haproxy_config_is_valid_and_has_the_production_shape(topo, tmp_path, to
         "option redispatch",
         "level admin",
         "uri /primary",
-        "uri /standby",
-        "nbsrv(pg_standbys)",
+        "uri /replica",
+        "nbsrv(pg_replicas)",
         "on-marked-down shutdown-sessions",
     ):
         assert needle in text, needle
+
+
+def _sections(text: str) -> dict[str, list[str]]:
+    """HAProxy config sections (``backend app``, ...) and their stripped lines."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in text.splitlines():
+        if line and not line[0].isspace() and not line.startswith("#"):
+            current = sections.setdefault(line.strip(), [])
+        elif line.strip() and not line.strip().startswith("#"):
+            current.append(line.strip())
+    return sections
+
+
+def test_the_app_balancer_fails_open_and_forwards_the_client_address_like_an_alb(topo):
+    sections = _sections(configs.render_haproxy(topo))
+    frontend = sections["frontend app"]
+    # Ready instances while there is one; every running instance when none is ready.
+    assert "use_backend app if { nbsrv(app) gt 0 }" in frontend
+    assert "default_backend app_fail_open" in frontend
+    fail_open = sections["backend app_fail_open"]
+    servers = [line for line in fail_open if line.startswith("server app")]
+    assert len(servers) == 2 * APP_INSTANCES
+    assert not any("disabled" in line for line in servers)
+    assert "http-check send meth GET uri /livez" in fail_open
+    for backend in ("backend app", "backend app_fail_open"):
+        assert "option forwardfor" in sections[backend], backend
+
+
+def test_database_endpoints_check_patroni_rest_api(topo):
+    sections = _sections(configs.render_haproxy(topo))
+    for backend, uri in (("backend pg_primary", "/primary"), ("backend pg_replicas", "/replica")):
+        assert f"http-check send meth GET uri {uri}" in sections[backend]
+        servers = [line for line in sections[backend] if line.startswith("server pg-")]
+        assert [s.split()[1] for s in servers] == list(PG_NODES)
+        for line, node in zip(servers, PG_NODES, strict=True):
+            assert f"check port {topo.port('patroni-' + node)}" in line
+
+
+def test_patroni_fails_over_on_a_crash_and_rejoins_with_pg_rewind(topo, bins):
+    for node in PG_NODES:
+        config = yaml.safe_load(configs.render_patroni(topo, SECRETS, bins, node))
+        assert config["name"] == node
+        dcs = config["bootstrap"]["dcs"]
+        assert dcs["primary_start_timeout"] == 0, "a crashed primary must fail over"
+        assert dcs["postgresql"]["use_pg_rewind"] is True
+        assert dcs["loop_wait"] + 2 * dcs["retry_timeout"] <= dcs["ttl"]
+        assert config["etcd3"]["hosts"] == [f"127.0.0.1:{topo.port('etcd')}"]
+        assert config["restapi"]["listen"] == f"127.0.0.1:{topo.port('patroni-' + node)}"
+        assert config["postgresql"]["listen"] == f"127.0.0.1:{topo.port(node)}"
+        assert config["postgresql"]["data_dir"] == str(topo.pg_data(node))
 
 
 def test_supervisord_config_starts_nothing_by_itself_and_drains_apps(topo, bins):
@@ -90,9 +152,12 @@ def test_supervisord_config_starts_nothing_by_itself_and_drains_apps(topo, bins)
         s.split(":", 1)[1]: parser[s] for s in parser.sections() if s.startswith("program:")
     }
     assert set(app_programs()) <= set(programs)
-    assert {"pg-a", "pg-b", "haproxy", "prometheus", "alertmanager", "blackbox-exporter"} <= set(
-        programs
-    )
+    assert {
+        "pg-a", "pg-b", "etcd", "haproxy", "prometheus", "alertmanager", "blackbox-exporter"
+    } <= set(programs)  # fmt: skip
+    for node in PG_NODES:
+        assert programs[node]["command"].endswith(str(topo.patroni_conf(node)))
+        assert programs[node]["autorestart"] == "true"
     assert all(p["autostart"] == "false" for p in programs.values())
     for name in app_programs():
         assert programs[name]["stopsignal"] == "TERM"
@@ -103,16 +168,23 @@ def test_supervisord_config_starts_nothing_by_itself_and_drains_apps(topo, bins)
 
 
 def test_supervisord_refuses_values_it_would_misparse(topo, bins):
-    bad = Secrets(postgres="x", replicator="x", app="50%off", monitor="x")
-    with pytest.raises(ValueError, match="POSTGRESQL_PASSWORD"):
+    bad = Secrets(postgres="x", replicator="x", app="x", monitor="50%off")
+    with pytest.raises(ValueError, match="DATA_SOURCE_NAME"):
         configs.render_supervisord(topo, bad, bins)
 
 
 def test_app_environment_points_at_the_endpoints(topo):
-    env = configs.app_environment(topo, SECRETS, 21020, "blue")
+    env = configs.app_environment(topo, 21020, "blue")
     assert env["POSTGRESQL_PORT"] == str(topo.port("pg-writer"))
     assert env["POSTGRESQL_READ_PORT"] == str(topo.port("pg-reader"))
     assert env["HOST"] == "127.0.0.1"
+
+
+def test_the_app_reads_its_password_from_a_file_never_from_the_supervisord_config(topo, bins):
+    env = configs.app_environment(topo, 21020, "blue")
+    assert env["POSTGRESQL_PASSWORD_FILE"] == str(topo.app_password_file)
+    assert "POSTGRESQL_PASSWORD" not in env
+    assert SECRETS.app not in configs.render_supervisord(topo, SECRETS, bins)
 
 
 def test_prometheus_config_loads_the_production_rules(topo, tmp_path, tool):
@@ -214,12 +286,56 @@ def test_load_spec_nominal_duration():
 
 
 def test_missing_programs_are_named_with_the_exact_install_line(monkeypatch, tmp_path):
-    from rehearsal import stack  # noqa: PLC0415
-
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(stack.StackError) as error:
-        stack.find_binaries()
+    with pytest.raises(RehearsalError) as error:
+        binaries.find_binaries()
     message = str(error.value)
     assert "apt-get install -y --no-install-recommends" in message
-    for package in ("haproxy", "supervisor", "prometheus-alertmanager", "postgresql-15", "hey"):
+    for package in (
+        "haproxy", "supervisor", "prometheus-alertmanager", "postgresql-15", "hey", "patroni",
+        "etcd-server",
+    ):  # fmt: skip
         assert package in message
+
+
+def test_failures_are_counted_by_type():
+    samples = [Sample(0.1, 0.01, 200), Sample(0.2, 0.01, 500), Sample(0.3, 0.01, 500),
+               Sample(0.4, 0.01, 503)]  # fmt: skip
+    result = LoadResult(LoadSpec("http://x", concurrency=1, rate=1, requests=6), samples, 0.0)
+    assert result.failures_by_type() == {"HTTP 500": 2, "HTTP 503": 1, "no answer": 2}
+    assert sum(result.failures_by_type().values()) == result.failed()
+
+
+def test_recovered_at_is_the_end_of_the_last_bad_run_after_the_failure():
+    obs = [
+        Observation(t, "x", s)
+        for t, s in [(0, 200), (1, 200), (2, 500), (3, 0), (4, 200), (5, 500), (6, 200), (7, 200)]
+    ]
+    assert recovered_at(obs, after=1.5) == 6
+    assert recovered_at(obs, after=6.5) is None  # nothing went wrong after 6.5
+    assert recovered_at(obs[:6], after=1.5) is None  # still DOWN at the end
+
+
+def test_the_command_line_offers_every_scenario_in_the_run_order():
+    from rehearsal import __main__ as cli  # noqa: PLC0415
+    from rehearsal import rehearse  # noqa: PLC0415
+
+    assert tuple(rehearse.RUNNERS) == cli.SCENARIOS
+    assert cli.SCENARIOS[-1] == "outage", "the outage must come last: it fires the alert"
+
+
+def test_rehearse_without_names_means_every_scenario(tmp_path, capsys):
+    from rehearsal import __main__ as cli  # noqa: PLC0415
+
+    # No running topology in an empty state folder: the command gets past parsing and says so.
+    assert cli.main(["rehearse", "--state-dir", str(tmp_path / "state")]) == 1
+    assert "the rehearsal is not running" in capsys.readouterr().err
+
+
+def test_an_unknown_scenario_is_refused_by_name(capsys):
+    from rehearsal import __main__ as cli  # noqa: PLC0415
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["rehearse", "rolout"])
+    assert exit_info.value.code == 2
+    assert "unknown scenario rolout: expected rollout, failover" in capsys.readouterr().err

@@ -1,7 +1,8 @@
-"""CI-sized rehearsals on a whole local stack: the same assertions as `make rehearse`.
+"""CI-sized rehearsals on a whole local rehearsal: the same assertions as `make rehearse`.
 
-The tests share one stack (module fixture) and run in file order: up, rollout, failover,
-outage, down. The fixture takes the stack down even when a test fails.
+The tests share one rehearsal (module fixture) and run in file order: up, rollout, failover,
+crash-primary, kill-instance, rotate, outage, down. The fixture takes it down even when a test
+fails.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import socket
 
 import pytest
 
-from rehearsal import stack as stack_mod
-from rehearsal.topology import app_programs
+from rehearsal.base import lifecycle
+from rehearsal.base.topology import app_programs
 
 
 pytestmark = [pytest.mark.rehearsal, pytest.mark.timeout(420)]
@@ -26,11 +27,13 @@ def _report(out_dir, name):
     return data
 
 
-def test_up_brings_every_component_up_and_status_shows_it(stack):
-    out = stack.cli("status").stdout
+def test_up_brings_every_component_up_and_status_shows_it(live):
+    out = live.cli("status").stdout
     rows = {line.split()[0]: line for line in out.splitlines()[2:] if line.strip()}
-    for component in ("pg-a", "pg-b", "prometheus", "alertmanager", "node-exporter"):
+    for component in ("pg-a", "pg-b", "etcd", "prometheus", "alertmanager", "node-exporter"):
         assert "RUNNING" in rows[component], out
+    assert "master running" in rows["patroni-pg-a"] or "leader" in rows["patroni-pg-a"], out
+    assert "replica running" in rows["patroni-pg-b"], out
     assert "pg-a primary" in rows["writer"], out
     assert "pg-b standby" in rows["reader"], out
     running_apps = [name for name in app_programs() if "haproxy UP" in rows.get(name, "")]
@@ -41,8 +44,8 @@ def test_up_brings_every_component_up_and_status_shows_it(stack):
     assert "targets " in rows["prometheus"], out
 
 
-def test_rollout_under_load_fails_no_request(stack, out_dir):
-    stack.cli("rehearse", "rollout", "--size", "ci", "--out", str(out_dir))
+def test_rollout_under_load_fails_no_request(live, out_dir):
+    live.cli("rehearse", "rollout", "--size", "ci", "--out", str(out_dir))
     data = _report(out_dir, "rollout")
     numbers = data["numbers"]
     assert numbers["requests"] > 1000
@@ -55,8 +58,8 @@ def test_rollout_under_load_fails_no_request(stack, out_dir):
     assert data["passed"]
 
 
-def test_writer_failover_recovers_without_restarting_the_app(stack, out_dir):
-    stack.cli("rehearse", "failover", "--size", "ci", "--out", str(out_dir))
+def test_writer_failover_recovers_without_restarting_the_app(live, out_dir):
+    live.cli("rehearse", "failover", "--size", "ci", "--out", str(out_dir))
     numbers = _report(out_dir, "failover")["numbers"]
     assert numbers["promotion_to_up_seconds"] < 10
     assert numbers["pids_before"] == numbers["pids_after"]
@@ -64,13 +67,57 @@ def test_writer_failover_recovers_without_restarting_the_app(stack, out_dir):
     assert numbers["livez_not_200"] == 0
     assert numbers["livez_polls"] > 30
     assert all(v > 0 for v in numbers["down_seconds"].values())
-    out = stack.cli("status").stdout
+    out = live.cli("status").stdout
     assert "pg-b primary" in out
     assert "pg-a standby" in out
 
 
-def test_database_outage_raises_the_alert_and_recovers(stack, out_dir):
-    stack.cli("rehearse", "outage", "--size", "ci", "--out", str(out_dir))
+def test_crash_of_the_primary_is_failed_over_automatically(live, out_dir):
+    live.cli("rehearse", "crash-primary", "--size", "ci", "--out", str(out_dir))
+    data = _report(out_dir, "crash-primary")
+    numbers = data["numbers"]
+    assert numbers["crashed_primary"] == "pg-b"  # the primary after the failover rehearsal
+    assert numbers["new_primary"] == "pg-a"
+    assert 0 < numbers["kill_to_promoted_seconds"] < 30
+    assert numbers["kill_to_balancer_up_seconds"] is not None
+    assert numbers["kill_to_balancer_up_seconds"] < 30
+    # Fail-open: while no instance is ready, clients get the app's 500, never HAProxy's 503.
+    assert "HTTP 503" not in numbers["failed_by_type"]
+    assert numbers["pids_before"] == numbers["pids_after"]
+    assert numbers["livez_not_200"] == 0
+    assert data["passed"]
+    out = live.cli("status").stdout
+    assert "pg-a primary" in out
+    assert "pg-b standby" in out
+
+
+def test_a_killed_instance_is_replaced_without_a_failed_request(live, out_dir):
+    live.cli("rehearse", "kill-instance", "--size", "ci", "--out", str(out_dir))
+    data = _report(out_dir, "kill-instance")
+    numbers = data["numbers"]
+    assert numbers["requests"] > 1000
+    assert numbers["failed"] == 0
+    assert numbers["unanswered"] == 0
+    assert numbers["new_pid"] not in (0, numbers["old_pid"])
+    assert numbers["kill_to_in_rotation_seconds"] < 30
+    assert data["passed"]
+
+
+def test_password_rotation_under_load_fails_no_request(live, out_dir):
+    live.cli("rehearse", "rotate", "--size", "ci", "--out", str(out_dir))
+    data = _report(out_dir, "rotate")
+    numbers = data["numbers"]
+    assert numbers["requests"] > 1000
+    assert numbers["failed"] == 0
+    assert numbers["unanswered"] == 0
+    assert len(numbers["reloaded"]) == 3, "every instance must log in with the new password"
+    assert numbers["idle_connections_recycled"] > 0
+    assert numbers["pids_before"] == numbers["pids_after"]
+    assert data["passed"]
+
+
+def test_database_outage_raises_the_alert_and_recovers(live, out_dir):
+    live.cli("rehearse", "outage", "--size", "ci", "--out", str(out_dir))
     data = _report(out_dir, "outage")
     numbers = data["numbers"]
     assert numbers["alert"] == "TestAppDatabaseUnreachable"
@@ -82,9 +129,9 @@ def test_database_outage_raises_the_alert_and_recovers(stack, out_dir):
     assert data["passed"]
 
 
-def test_down_leaves_nothing_running(stack):
-    stack.cli("down")
-    assert stack_mod.leftover_pids(stack.topo) == []
-    for name, port in stack.topo.all_ports().items():
+def test_down_leaves_nothing_running(live):
+    live.cli("down")
+    assert lifecycle.leftover_pids(live.topo) == []
+    for name, port in live.topo.all_ports().items():
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"{name} still listens on {port}"

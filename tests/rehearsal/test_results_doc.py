@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from rehearsal import summary
+from rehearsal.measure import summary
 
 
-NAMES = ("rollout", "failover", "outage")
+NAMES = ("rollout", "failover", "crash-primary", "kill-instance", "rotate", "outage")
 
 
 def test_every_committed_report_has_its_markdown_plot_and_numbers():
@@ -27,6 +27,16 @@ def test_the_committed_full_rehearsal_met_the_targets():
     failover = json.loads((summary.REPORTS / "failover.json").read_text())["numbers"]
     assert failover["promotion_to_up_seconds"] < 10
     assert failover["pids_before"] == failover["pids_after"]
+    crash = json.loads((summary.REPORTS / "crash-primary.json").read_text())["numbers"]
+    assert crash["kill_to_balancer_up_seconds"] < 30
+    assert "HTTP 503" not in crash["failed_by_type"]
+    assert crash["pids_before"] == crash["pids_after"]
+    kill = json.loads((summary.REPORTS / "kill-instance.json").read_text())["numbers"]
+    assert kill["failed"] == 0
+    assert kill["new_pid"] != kill["old_pid"]
+    rotate = json.loads((summary.REPORTS / "rotate.json").read_text())["numbers"]
+    assert rotate["failed"] == 0
+    assert rotate["pids_before"] == rotate["pids_after"]
     outage = json.loads((summary.REPORTS / "outage.json").read_text())["numbers"]
     assert outage["firing_after_seconds"] >= outage["alert_for_seconds"]
     assert outage["pids_before"] == outage["pids_after"]
@@ -37,4 +47,4 @@ def test_the_guide_shows_the_numbers_of_the_committed_reports():
     assert summary.block() in text, (
         "docs/rehearsal.md's results differ from docs/rehearsal/*.json: run `make rehearse`"
     )
-    assert summary.render().count("\n") >= 4, "the results table lacks a rehearsal"
+    assert summary.render().count("\n") >= 1 + len(NAMES), "the results table lacks a rehearsal"

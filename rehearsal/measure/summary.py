@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rehearsal.topology import REPO
+from rehearsal.base.topology import REPO
 
 
 GUIDE = REPO / "docs" / "rehearsal.md"
@@ -26,6 +26,10 @@ def _load(reports: Path, name: str) -> dict[str, object] | None:
 def _restarts(numbers: dict[str, dict[str, int]]) -> int:
     before, after = numbers["pids_before"], numbers["pids_after"]
     return sum(before[name] != after.get(name) for name in before)
+
+
+def _kinds(failed_by_type: dict[str, int]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in failed_by_type.items()) or "0"
 
 
 def render(reports: Path = REPORTS) -> str:
@@ -50,10 +54,49 @@ def render(reports: Path = REPORTS) -> str:
         rows.append(
             f"| writer failover | {'passed' if failover['passed'] else '**failed**'} | "
             f"/health DOWN {min(down.values())}-{max(down.values())} s per instance; "
+            f"promoted by Patroni {n['stop_to_promoted_seconds']} s after the stop; "
             f"promotion -> UP **{n['promotion_to_up_seconds']} s** (target < 10 s); "
             f"app restarts {_restarts(n)}; /livez not 200: {n['livez_not_200']} of "
-            f"{n['livez_polls']} polls; old primary rebuilt with {n['rebuild'].split(' ')[0]} in "
+            f"{n['livez_polls']} polls; old primary back as a standby ({n['rebuild']}) in "
             f"{n['rebuild_seconds']} s | [failover](rehearsal/failover.md) |"
+        )
+    crash = _load(reports, "crash-primary")
+    if crash:
+        n = crash["numbers"]
+        assert isinstance(n, dict)  # noqa: S101
+        rows.append(
+            f"| primary crash (`kill -9` of the postmaster) | "
+            f"{'passed' if crash['passed'] else '**failed**'} | "
+            f"promoted by Patroni after {n['kill_to_promoted_seconds']} s; /health through the "
+            f"balancer UP after **{n['kill_to_balancer_up_seconds']} s** (target < 30 s); "
+            f"failed requests {_kinds(n['failed_by_type'])} of {n['load_requests']}; "
+            f"app restarts {_restarts(n)}; old primary back as a standby ({n['rejoin']}) "
+            f"{n['kill_to_rejoined_seconds']} s after the kill "
+            "| [crash-primary](rehearsal/crash-primary.md) |"
+        )
+    kill = _load(reports, "kill-instance")
+    if kill:
+        n = kill["numbers"]
+        assert isinstance(n, dict)  # noqa: S101
+        rows.append(
+            f"| app instance killed (SIGKILL) under load | "
+            f"{'passed' if kill['passed'] else '**failed**'} | "
+            f"{n['requests']} requests, **{n['failed']} failed**; replaced by supervisord and "
+            f"in rotation {n['kill_to_in_rotation_seconds']} s after the kill; HAProxy "
+            f"redispatched {n['haproxy_redispatches']} "
+            "| [kill-instance](rehearsal/kill-instance.md) |"
+        )
+    rotate = _load(reports, "rotate")
+    if rotate:
+        n = rotate["numbers"]
+        assert isinstance(n, dict)  # noqa: S101
+        rows.append(
+            f"| app role password rotation under load | "
+            f"{'passed' if rotate['passed'] else '**failed**'} | "
+            f"{n['requests']} requests, **{n['failed']} failed**; "
+            f"{len(n['reloaded'])} instances logged in with the new password within "
+            f"{n['relogin_seconds']} s; app restarts {_restarts(n)} "
+            "| [rotate](rehearsal/rotate.md) |"
         )
     outage = _load(reports, "outage")
     if outage:

@@ -1,4 +1,4 @@
-"""``make rehearse``: run the rehearsals against the running stack and write their reports."""
+"""``make rehearse``: run the rehearsals against the running topology and write their reports."""
 
 from __future__ import annotations
 
@@ -6,19 +6,30 @@ import shlex
 import sys
 from pathlib import Path
 
-from rehearsal import failover, outage, rollout, stack, summary, supervisor
-from rehearsal.sizes import SIZES
-from rehearsal.topology import REPO, Topology
+from rehearsal.base import supervisor
+from rehearsal.base.errors import RehearsalError
+from rehearsal.base.topology import REPO, Topology
+from rehearsal.measure import summary
+from rehearsal.measure.sizes import SIZES
+from rehearsal.scenarios import crash_primary, failover, kill_instance, outage, rollout, rotate
 
 
 DEFAULT_OUT = REPO / "docs" / "rehearsal"
-RUNNERS = {"rollout": rollout.run, "failover": failover.run, "outage": outage.run}
+# In the order `make rehearse` runs them: each leaves the topology whole for the next.
+RUNNERS = {
+    "rollout": rollout.run,
+    "failover": failover.run,
+    "crash-primary": crash_primary.run,
+    "kill-instance": kill_instance.run,
+    "rotate": rotate.run,
+    "outage": outage.run,
+}
 
 
 def main(topo: Topology, which: list[str], size_name: str, out: Path | None) -> int:
     """Run the chosen rehearsals in order; return 0 when every target was met."""
     if not supervisor.running(topo):
-        raise stack.StackError("the rehearsal is not running: run `make up` first")
+        raise RehearsalError("the rehearsal is not running: run `make up` first")
     out_dir = (out or DEFAULT_OUT).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     size = SIZES[size_name]

@@ -15,7 +15,15 @@ from string import Template
 
 import yaml
 
-from rehearsal.topology import APP_INSTANCES, PG_NODES, REPO, SLOTS, Topology, app_program
+from rehearsal.base.topology import (
+    APP_INSTANCES,
+    PG_NODES,
+    REPO,
+    SLOTS,
+    Topology,
+    app_program,
+    app_programs,
+)
 
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -47,12 +55,92 @@ class Binaries:
     postgres_exporter: str
     blackbox_exporter: str
     app_command: str
+    patroni: str = "patroni"
+    etcd: str = "etcd"
     python: str = sys.executable
 
 
-def slot_name(node: str) -> str:
-    """Replication slot a node uses while it is a standby (``pg-a`` -> ``pg_a``)."""
-    return node.replace("-", "_")
+# Patroni's timings (seconds). A crashed primary is seen within one loop (``loop_wait``) and,
+# with ``primary_start_timeout: 0``, failed over at once instead of restarted in place; a lost
+# node (Patroni gone too) is replaced when its leader key expires (``ttl``). Patroni requires
+# loop_wait + 2 * retry_timeout <= ttl.
+PATRONI_TTL = 20
+PATRONI_LOOP_WAIT = 2
+PATRONI_RETRY_TIMEOUT = 5
+PATRONI_SCOPE = "test-app-rehearsal"
+
+# The same for both nodes, set in the cluster-wide configuration at bootstrap.
+PG_CLUSTER_PARAMETERS: dict[str, object] = {
+    "max_connections": 100,
+    "wal_level": "replica",
+    "max_wal_senders": 5,
+    "max_replication_slots": 5,
+    "wal_keep_size": "128MB",
+    "hot_standby": "on",
+    "wal_log_hints": "on",  # pg_rewind can rebuild a former primary
+}
+# Each node's own settings.
+PG_LOCAL_PARAMETERS: dict[str, object] = {
+    "unix_socket_directories": "",
+    "shared_buffers": "64MB",
+    "password_encryption": "scram-sha-256",
+    "hot_standby_feedback": "on",
+    "wal_retrieve_retry_interval": "1s",  # a standby finds a new primary quickly
+    "wal_receiver_timeout": "10s",
+    "log_line_prefix": "%m [%p] %q%u@%d ",
+    "log_connections": "off",
+    "log_min_messages": "warning",
+}
+# TCP on loopback only, passwords (SCRAM) for everyone.
+PG_HBA = [
+    "host all all 127.0.0.1/32 scram-sha-256",
+    "host replication replicator 127.0.0.1/32 scram-sha-256",
+]
+
+
+def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) -> str:
+    """Patroni's config of one node: etcd as the store, automatic failover, pg_rewind."""
+    config = {
+        "scope": PATRONI_SCOPE,
+        "name": node,
+        "log": {"level": "INFO", "format": "%(asctime)s %(levelname)s: %(message)s"},
+        "restapi": {
+            "listen": f"127.0.0.1:{topo.port('patroni-' + node)}",
+            "connect_address": f"127.0.0.1:{topo.port('patroni-' + node)}",
+        },
+        "etcd3": {"hosts": [f"127.0.0.1:{topo.port('etcd')}"], "protocol": "http"},
+        "bootstrap": {
+            "dcs": {
+                "ttl": PATRONI_TTL,
+                "loop_wait": PATRONI_LOOP_WAIT,
+                "retry_timeout": PATRONI_RETRY_TIMEOUT,
+                "maximum_lag_on_failover": 16 * 1024 * 1024,
+                # A crashed primary is failed over, not restarted in place (as Aurora does).
+                "primary_start_timeout": 0,
+                "postgresql": {
+                    "use_pg_rewind": True,
+                    "use_slots": True,
+                    "parameters": PG_CLUSTER_PARAMETERS,
+                },
+            },
+            "initdb": [{"encoding": "UTF8"}, {"locale": "C"}, {"auth": "scram-sha-256"}],
+        },
+        "postgresql": {
+            "listen": f"127.0.0.1:{topo.port(node)}",
+            "connect_address": f"127.0.0.1:{topo.port(node)}",
+            "data_dir": str(topo.pg_data(node)),
+            "bin_dir": str(bins.pg_bindir),
+            "pgpass": str(topo.patroni_pgpass(node)),
+            "authentication": {
+                "superuser": {"username": "postgres", "password": secrets.postgres},
+                "replication": {"username": "replicator", "password": secrets.replicator},
+                "rewind": {"username": "postgres", "password": secrets.postgres},
+            },
+            "parameters": PG_LOCAL_PARAMETERS,
+            "pg_hba": PG_HBA,
+        },
+    }
+    return yaml.safe_dump(config, sort_keys=False)
 
 
 def render_haproxy(topo: Topology, active_slot: dict[int, str] | None = None) -> str:
@@ -67,7 +155,8 @@ def render_haproxy(topo: Topology, active_slot: dict[int, str] | None = None) ->
 
     def pg_lines() -> str:
         return "\n".join(
-            f"    server {node} 127.0.0.1:{topo.port(node)} check port {topo.port('agent-' + node)}"
+            f"    server {node} 127.0.0.1:{topo.port(node)} "
+            f"check port {topo.port('patroni-' + node)}"
             for node in PG_NODES
         )
 
@@ -75,10 +164,13 @@ def render_haproxy(topo: Topology, active_slot: dict[int, str] | None = None) ->
         haproxy_sock=topo.haproxy_sock,
         app_lb_port=topo.port("app-lb"),
         app_servers="\n".join(app_lines),
+        app_fail_open_servers="\n".join(
+            f"    server {name} 127.0.0.1:{topo.port(name)}" for name in app_programs()
+        ),
         writer_port=topo.port("pg-writer"),
         reader_port=topo.port("pg-reader"),
         pg_primary_servers=pg_lines(),
-        pg_standby_servers=pg_lines(),
+        pg_replica_servers=pg_lines(),
         stats_port=topo.port("haproxy-stats"),
     )
 
@@ -105,15 +197,7 @@ def _program(name: str, command: list[str], log_dir: Path, **options: str) -> st
     return "\n".join(lines) + "\n"
 
 
-def primary_conninfo(topo: Topology, node: str) -> str:
-    """Return a standby's primary_conninfo: the writer endpoint, so it follows the primary."""
-    return (
-        f"host=127.0.0.1 port={topo.port('pg-writer')} user=replicator "
-        f"passfile={topo.pg_pgpass} application_name={node} connect_timeout=2"
-    )
-
-
-def app_environment(topo: Topology, secrets: Secrets, port: int, slot: str) -> dict[str, str]:
+def app_environment(topo: Topology, port: int, slot: str) -> dict[str, str]:
     """Return the app's environment: the contract in docs/conventions.md, on the endpoints."""
     return {
         "PORT": str(port),
@@ -123,7 +207,8 @@ def app_environment(topo: Topology, secrets: Secrets, port: int, slot: str) -> d
         "POSTGRESQL_READ_HOST": "127.0.0.1",
         "POSTGRESQL_READ_PORT": str(topo.port("pg-reader")),
         "POSTGRESQL_USER": "test_app",
-        "POSTGRESQL_PASSWORD": secrets.app,
+        # A file, as the chart mounts the secret: re-read when a new login is refused.
+        "POSTGRESQL_PASSWORD_FILE": str(topo.app_password_file),
         "POSTGRESQL_DBNAME": "test_app",
         # HAProxy passes TCP through and the local servers have no certificate.
         "POSTGRESQL_SSLMODE": "disable",
@@ -140,49 +225,42 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
     """Render supervisord's config: one program per process, all started stopped."""
     programs: list[str] = []
     as_pg = {"user": topo.pg_os_user} if _is_root() else {}
-    for node in PG_NODES:
-        command = [
-            str(bins.pg_bindir / "postgres"),
-            "-D",
-            str(topo.pg_data(node)),
-            "-p",
-            str(topo.port(node)),
-            "-c",
-            f"cluster_name={node}",
-            "-c",
-            f"primary_conninfo={primary_conninfo(topo, node)}",
-            "-c",
-            f"primary_slot_name={slot_name(node)}",
-        ]
-        programs.append(
-            _program(
-                node,
-                command,
-                topo.logs,
-                stopsignal="INT",  # fast shutdown
-                stopwaitsecs="30",
-                autorestart="false",  # a node comes back only through the failover runbook
-                directory=str(topo.pg_root),
-                **as_pg,
-            )
+    programs.append(
+        _program(
+            "etcd",
+            [
+                bins.etcd,
+                "--name=rehearsal",
+                f"--data-dir={topo.etcd_data}",
+                f"--listen-client-urls=http://127.0.0.1:{topo.port('etcd')}",
+                f"--advertise-client-urls=http://127.0.0.1:{topo.port('etcd')}",
+                f"--listen-peer-urls=http://127.0.0.1:{topo.port('etcd-peer')}",
+                f"--initial-advertise-peer-urls=http://127.0.0.1:{topo.port('etcd-peer')}",
+                f"--initial-cluster=rehearsal=http://127.0.0.1:{topo.port('etcd-peer')}",
+                "--logger=zap",
+                "--log-level=warn",
+            ],
+            topo.logs,
+            autorestart="true",
+            stopwaitsecs="10",
         )
-        programs.append(
-            _program(
-                f"agent-{node}",
-                [
-                    bins.python,
-                    "-m",
-                    "rehearsal.roleagent",
-                    "--listen",
-                    f"127.0.0.1:{topo.port('agent-' + node)}",
-                    "--pg-port",
-                    str(topo.port(node)),
-                ],
-                topo.logs,
-                autorestart="true",
-                environment=_env({"PGPASSWORD": secrets.monitor, "PGUSER": "monitor"}),
-            )
+    )
+    programs.extend(
+        _program(
+            node,
+            [bins.patroni, str(topo.patroni_conf(node))],
+            topo.logs,
+            # Patroni stops PostgreSQL (fast) and hands the leader key over on SIGTERM.
+            stopsignal="TERM",
+            stopwaitsecs="40",
+            killasgroup="true",
+            # Patroni is the HA agent: supervisord keeps it running, it keeps PostgreSQL.
+            autorestart="true",
+            directory=str(topo.pg_root),
+            **as_pg,
         )
+        for node in PG_NODES
+    )
     programs.append(
         _program(
             "haproxy",
@@ -206,7 +284,7 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
                     # Like Kubernetes: SIGTERM to the main process only, SIGKILL to all at the end.
                     stopasgroup="false",
                     killasgroup="true",
-                    environment=_env(app_environment(topo, secrets, topo.port(name), slot)),
+                    environment=_env(app_environment(topo, topo.port(name), slot)),
                 )
             )
     programs.append(

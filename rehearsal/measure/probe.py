@@ -9,6 +9,12 @@ from typing import Self
 
 import httpx
 
+from rehearsal.base.errors import RehearsalError
+from rehearsal.base.topology import Topology
+
+
+HTTP_OK = 200
+
 
 @dataclass(frozen=True)
 class Observation:
@@ -17,6 +23,25 @@ class Observation:
     at: float
     target: str
     status: int
+
+
+def instance_targets(topo: Topology, apps: list[str]) -> dict[str, str]:
+    """Return /health and /livez of each instance, polled directly like a kubelet would."""
+    targets = {}
+    for name in apps:
+        targets[f"{name} /health"] = topo.url(name, "/health")
+        targets[f"{name} /livez"] = topo.url(name, "/livez")
+    return targets
+
+
+def promotion_label(node: str) -> str:
+    """Label of the probe of ``node``'s Patroni ``GET /primary`` (200 once it leads)."""
+    return f"{node} Patroni /primary"
+
+
+def promotion_target(topo: Topology, node: str) -> dict[str, str]:
+    """Return the probe of ``node``'s Patroni ``GET /primary``: the moment it is promoted."""
+    return {promotion_label(node): topo.url(f"patroni-{node}", "/primary")}
 
 
 class Prober:
@@ -64,6 +89,11 @@ class Prober:
         with self._lock:
             return sorted((o for o in self.observations if o.target == target), key=lambda o: o.at)
 
+    def livez_failures(self, apps: list[str]) -> tuple[int, int]:
+        """(answers not 200, polls) of every instance's ``/livez``."""
+        polls = [o for name in apps for o in self.of(f"{name} /livez")]
+        return sum(1 for o in polls if o.status != HTTP_OK), len(polls)
+
     def wait_for(self, target: str, status: int, after: float, timeout: float) -> float:
         """Wait until ``target`` answered ``status`` after time ``after``; return that time."""
         deadline = time.monotonic() + timeout
@@ -72,7 +102,21 @@ class Prober:
             if seen:
                 return seen[0]
             time.sleep(self.interval)
-        raise TimeoutError(f"{target} did not answer {status} within {timeout:g}s")
+        raise RehearsalError(f"{target} did not answer {status} within {timeout:g}s")
+
+
+def recovered_at(observations: list[Observation], after: float, ok: int = 200) -> float | None:
+    """Time of the first ``ok`` answer after the last bad one since ``after`` (None: never bad).
+
+    For "UP again": the answer that ended the last DOWN run, not an UP from before the failure.
+    """
+    last_bad: float | None = None
+    for obs in observations:
+        if obs.at >= after and obs.status != ok:
+            last_bad = obs.at
+    if last_bad is None:
+        return None
+    return next((o.at for o in observations if o.at > last_bad and o.status == ok), None)
 
 
 def down_seconds(observations: list[Observation], ok: int = 200) -> float:

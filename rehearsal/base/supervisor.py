@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from rehearsal.topology import Topology
+from rehearsal.base.topology import Topology
 
 
 class SupervisorError(RuntimeError):

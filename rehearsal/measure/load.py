@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import shutil
 import signal
 import subprocess
@@ -42,6 +43,11 @@ class LoadSpec:
     requests: int
     timeout_seconds: int = 5
 
+    @classmethod
+    def for_seconds(cls, url: str, concurrency: int, rate: int, seconds: float) -> LoadSpec:
+        """Enough requests for ``seconds`` at the nominal rate (a scenario stops it when done)."""
+        return cls(url, concurrency, rate, requests=concurrency * rate * math.ceil(seconds))
+
     @property
     def nominal_seconds(self) -> float:
         """Duration at the nominal rate."""
@@ -73,6 +79,17 @@ class LoadResult:
         """Non-2xx answers between offsets ``start`` and ``end``, plus every unanswered request."""
         bad = sum(1 for s in self.samples if start <= s.offset < end and not 200 <= s.status < 300)  # noqa: PLR2004
         return bad + (self.unanswered if start == 0 and end == float("inf") else 0)
+
+    def failures_by_type(self) -> dict[str, int]:
+        """Failed requests by kind: ``HTTP <status>`` for each non-2xx status, ``no answer``."""
+        kinds: dict[str, int] = {}
+        for sample in self.samples:
+            if not 200 <= sample.status < 300:  # noqa: PLR2004
+                key = f"HTTP {sample.status}"
+                kinds[key] = kinds.get(key, 0) + 1
+        if self.unanswered:
+            kinds["no answer"] = self.unanswered
+        return dict(sorted(kinds.items()))
 
     def latency_ms(self, start: float = 0, end: float = float("inf")) -> dict[str, float]:
         """p50, p99 and max latency (ms) of requests started between ``start`` and ``end``."""

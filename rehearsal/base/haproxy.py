@@ -64,6 +64,22 @@ def wait_status(
         time.sleep(0.1)
 
 
+def server_checks(sock_path: Path, backend: str, server: str) -> dict[str, int]:
+    """One server's check counters: failed checks, UP -> DOWN transitions."""
+    for row in stats(sock_path):
+        if row["pxname"] == backend and row["svname"] == server:
+            return {key: int(row.get(key) or 0) for key in ("chkfail", "chkdown")}
+    raise HAProxyError(f"server {backend}/{server} not found in `show stat`")
+
+
+def in_rotation_and_checked(sock_path: Path, backend: str, server: str) -> bool:
+    """Return whether the server is UP and its last health check passed (``L7OK``)."""
+    for row in stats(sock_path):
+        if row["pxname"] == backend and row["svname"] == server:
+            return row["status"] == "UP" and row.get("check_status") == "L7OK"
+    raise HAProxyError(f"server {backend}/{server} not found in `show stat`")
+
+
 def counters(sock_path: Path, backend: str) -> dict[str, int]:
     """Backend totals: retries, redispatches, 5xx answers, connection errors."""
     for row in stats(sock_path):

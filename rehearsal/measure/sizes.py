@@ -23,3 +23,6 @@ FULL = Size("full", concurrency=8, rate=25, baseline_seconds=20, tail_seconds=10
 CI = Size("ci", concurrency=4, rate=25, baseline_seconds=6, tail_seconds=4,
           probe_interval=0.1, outage_until_firing=False)  # fmt: skip
 SIZES = {s.name: s for s in (FULL, CI)}
+
+# After the database is back (a promotion, the end of an outage): every instance UP within this.
+RECOVERY_TARGET_SECONDS = 10.0

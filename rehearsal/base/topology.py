@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PORT_BASE = 15400
 DEFAULT_STATE_DIR = REPO / ".state" / "rehearsal"
 APP_INSTANCES = 3
@@ -29,8 +29,11 @@ OFFSETS: dict[str, int] = {
     "pg-reader": 3,
     "pg-a": 10,
     "pg-b": 11,
-    "agent-pg-a": 12,
-    "agent-pg-b": 13,
+    # Patroni's REST API of each node (HAProxy checks /primary and /replica there).
+    "patroni-pg-a": 12,
+    "patroni-pg-b": 13,
+    "etcd": 14,
+    "etcd-peer": 15,
     # app slots: app<N>-<slot> at 20 + 2*(N-1) + slot index
     "node-exporter": 30,
     "pg-exporter-writer": 31,
@@ -136,6 +139,11 @@ class Topology:
         return self.state_dir / "secrets"
 
     @property
+    def app_password_file(self) -> Path:
+        """The app role's password, read by every instance (``POSTGRESQL_PASSWORD_FILE``)."""
+        return self.secrets / "test_app-password"
+
+    @property
     def pg_link(self) -> Path:
         """``pg`` in the state folder: the folder itself, or a link when the state is private."""
         return self.state_dir / "pg"
@@ -149,10 +157,18 @@ class Topology:
         """Return the data directory of one PostgreSQL node."""
         return self.pg_root / node / "data"
 
+    def patroni_conf(self, node: str) -> Path:
+        """Patroni's config of one node (holds passwords: owned by the PostgreSQL OS user)."""
+        return self.pg_root / node / "patroni.yml"
+
+    def patroni_pgpass(self, node: str) -> Path:
+        """Password file Patroni writes for pg_basebackup and pg_rewind of one node."""
+        return self.pg_root / node / "pgpass"
+
     @property
-    def pg_pgpass(self) -> Path:
-        """Password file readable by the PostgreSQL OS user (pg_basebackup, pg_rewind)."""
-        return self.pg_root / "pgpass"
+    def etcd_data(self) -> Path:
+        """Data directory of the local etcd (Patroni's distributed configuration store)."""
+        return self.state_dir / "etcd"
 
     @property
     def pgpass(self) -> Path:

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import platform
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,8 +18,8 @@ mpl.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rehearsal.load import LoadResult
-from rehearsal.probe import Observation
+from rehearsal.measure.load import LoadResult
+from rehearsal.measure.probe import Observation
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,17 @@ class Report:
     timeline: list[tuple[float, str]] = field(default_factory=list)
     numbers: dict[str, object] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    t0: float = 0.0  # time.monotonic() of the scenario's start (the load's start)
+
+    def start_clock(self, t0: float) -> None:
+        """Count the timeline from ``t0`` (a ``time.monotonic()`` value)."""
+        self.t0 = t0
+
+    def mark(self, text: str) -> float:
+        """Add ``text`` to the timeline now; return the seconds since the clock started."""
+        at = time.monotonic() - self.t0
+        self.timeline.append((round(at, 2), text))
+        return at
 
     @property
     def passed(self) -> bool:
@@ -80,7 +92,7 @@ def plot(  # noqa: PLR0913, PLR0917
     title: str,
     result: LoadResult,
     events: list[tuple[float, str]],
-    spans: list[tuple[float, float, str]] = (),  # type: ignore[assignment]
+    spans: list[tuple[float, float, str]] | None = None,
     probes: dict[str, list[Observation]] | None = None,
 ) -> None:
     """Requests/s, errors/s and latency over time, with the rehearsal's events marked."""
@@ -112,7 +124,7 @@ def plot(  # noqa: PLR0913, PLR0917
         ax_probe.set_ylim(-0.7, len(labels) - 0.3)
         ax_probe.set_ylabel("probes\n(green 200)")
     for ax in axes:
-        for start, end, label in spans:
+        for start, end, label in spans or []:
             ax.axvspan(start, end, color="grey", alpha=0.12, label=None)
             if ax is ax_rate:
                 ax.text(start, 1.01, label, transform=ax.get_xaxis_transform(), fontsize=7)

@@ -1,0 +1,1 @@
+"""The topology: ports, generated configs, supervised processes, PostgreSQL, the balancer."""

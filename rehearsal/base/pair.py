@@ -1,0 +1,113 @@
+"""The PostgreSQL pair under Patroni: which node leads, whether the other streams, rejoining.
+
+Patroni (one per node, etcd as its store) decides the roles; this module only asks: Patroni's
+REST API for the leader, PostgreSQL itself for what an endpoint leads to and for replication.
+"""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from rehearsal.base import postgres, supervisor
+from rehearsal.base.configs import Binaries
+from rehearsal.base.errors import RehearsalError
+from rehearsal.base.topology import PG_NODES, Topology
+from rehearsal.base.waiting import wait_until
+
+
+LEADER_ROLES = ("leader", "master", "primary")
+# Patroni's log lines that say how a former primary came back.
+REWIND_LINE = re.compile(r"pg_rewind", re.IGNORECASE)
+
+
+def other(node: str) -> str:
+    """Return the other node of the pair."""
+    return PG_NODES[1 - PG_NODES.index(node)]
+
+
+def node_of_port(topo: Topology, port: int) -> str:
+    """Return the node listening on ``port``."""
+    for node in PG_NODES:
+        if topo.port(node) == port:
+            return node
+    raise ValueError(f"port {port} is not a PostgreSQL node's port")
+
+
+def leader(topo: Topology) -> str | None:
+    """Return the node Patroni reports as the running leader, asking each node's REST API."""
+    for node in PG_NODES:
+        try:
+            members = httpx.get(topo.url(f"patroni-{node}", "/cluster"), timeout=2).json()
+        except (httpx.HTTPError, ValueError):
+            continue
+        for member in members.get("members", []):
+            if member.get("role") in LEADER_ROLES and member.get("state") == "running":
+                return str(member["name"])
+    return None
+
+
+def role_of(topo: Topology, bins: Binaries, port: int) -> str:
+    """``<node> primary`` or ``<node> standby``: which node a port leads to, and its role."""
+    answer = postgres.psql(
+        topo,
+        bins,
+        port,
+        "SELECT inet_server_port() || ' ' || CASE WHEN pg_is_in_recovery() "
+        "THEN 'standby' ELSE 'primary' END",
+    )
+    server_port, role = answer.split()
+    return f"{node_of_port(topo, int(server_port))} {role}"
+
+
+def streaming(topo: Topology, bins: Binaries, primary: str, standby: str) -> bool:
+    """Return whether ``standby`` streams from ``primary``."""
+    state = postgres.psql(
+        topo,
+        bins,
+        topo.port(primary),
+        # standby is one of PG_NODES (Patroni's application_name), never user input.
+        f"SELECT state FROM pg_stat_replication WHERE application_name = '{standby}'",  # noqa: S608
+    )
+    return state == "streaming"
+
+
+def whole(topo: Topology, bins: Binaries) -> tuple[str, str] | None:
+    """Return (primary, standby) when there is a leader and the other node streams from it."""
+    primary = leader(topo)
+    if primary is None:
+        return None
+    standby = other(primary)
+    return (primary, standby) if streaming(topo, bins, primary, standby) else None
+
+
+def wait_whole(topo: Topology, bins: Binaries, timeout: float) -> tuple[str, str]:
+    """Wait until the pair is whole; return (primary, standby)."""
+    wait_until(lambda: whole(topo, bins) is not None, timeout, "a leader with a streaming standby")
+    roles = whole(topo, bins)
+    if roles is None:
+        raise RehearsalError("the pair was whole and is not any more")
+    return roles
+
+
+def rejoin(topo: Topology, bins: Binaries, node: str, primary: str) -> str:
+    """Start ``node`` again; Patroni rejoins it as a replica. Return how (from its log)."""
+    log = topo.logs / f"{node}.log"
+    before = len(log.read_text(errors="replace").splitlines()) if log.exists() else 0
+    supervisor.start(topo, node)
+    wait_until(lambda: streaming(topo, bins, primary, node), 120, f"{node} to stream")
+    wait_until(
+        lambda: role_of(topo, bins, topo.port("pg-reader")) == f"{node} standby",
+        30,
+        "the reader endpoint to reach the new standby",
+    )
+    return rejoined_how(topo, node, before)
+
+
+def rejoined_how(topo: Topology, node: str, after_line: int) -> str:
+    """``pg_rewind`` when Patroni's log for ``node`` shows a rewind after ``after_line``."""
+    log = topo.logs / f"{node}.log"
+    lines = log.read_text(errors="replace").splitlines()[after_line:] if log.exists() else []
+    rewound = any(REWIND_LINE.search(line) for line in lines)
+    return "pg_rewind" if rewound else "restart as a replica (no rewind needed)"

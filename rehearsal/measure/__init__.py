@@ -1,0 +1,1 @@
+"""Measurement shared by every scenario: bounded load, probes, sizes and reports."""

@@ -1,0 +1,1 @@
+"""The rehearsals, one module each; a scenario never imports another one."""
