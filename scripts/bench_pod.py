@@ -118,12 +118,17 @@ def arguments() -> argparse.Namespace:
 
 
 def app_env(pod: PodSpec, site: Path, database: dict[str, str], port: int) -> dict[str, str]:
-    """Return the container's environment, pointed at the local database and a loopback port."""
+    """Return the container's environment, pointed at the local database and a loopback port.
+
+    The local database replaces every connection setting of the chart, in either form (a value
+    or a mounted `_FILE`), and the CA bundle: the loopback server speaks no TLS.
+    """
+    replaced = {*database, *(f"{name}_FILE" for name in database), "PGSSLROOTCERT"}
     return {
         "PATH": os.environ["PATH"],
         "PYTHONPATH": str(site),
         "PYTHONDONTWRITEBYTECODE": "1",
-        **pod.env,
+        **{name: value for name, value in pod.env.items() if name not in replaced},
         **database,
         "HOST": "127.0.0.1",
         "PORT": str(port),
