@@ -35,6 +35,13 @@ variable "deploy_namespaces" {
   default     = ["test-app"]
 }
 
+variable "deploy_kubernetes_groups" {
+  description = "Kubernetes groups of the deploy role's access entry. Default `[\"test-app-deployers\"]`, the group platform/manifests/deploy-rbac.yaml binds to the chart's custom resources in `deploy_namespaces`."
+  type        = list(string)
+  default     = ["test-app-deployers"]
+  nullable    = false
+}
+
 variable "create_cluster_access_entry" {
   description = "Gives the deploy role its access entry in the cluster. Only the emulator profile sets `false`."
   type        = bool
