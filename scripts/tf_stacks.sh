@@ -6,7 +6,8 @@
 #   scripts/tf_stacks.sh apply ENV STACK...   plan, then apply exactly that plan
 #
 # Backend: infra/envs/ENV/backend.tfbackend + bucket TF_STATE_BUCKET + key ENV/STACK.tfstate.
-# Variables: infra/envs/ENV/STACK.tfvars. Terraform runs through scripts/terraform/tf.
+# Variables: infra/envs/ENV/STACK.tfvars, then the repository and account identifiers of
+# infra/envs/project.toml (scripts/terraform/project_vars.py). Terraform runs through scripts/terraform/tf.
 # Each plan is printed and, in GitHub Actions, appended to the job summary for
 # reviewers. Plan files never leave the runner (they can hold secret values).
 set -euo pipefail
@@ -24,6 +25,8 @@ tf="$root/scripts/terraform/tf"
 summary="${GITHUB_STEP_SUMMARY:-/dev/null}"
 # A job summary holds at most 1 MiB; keep each plan well below it.
 max_chars=60000
+project_vars="$(mktemp)"
+trap 'rm -f "$project_vars"' EXIT
 
 for stack in "$@"; do
   [[ "$stack" =~ ^[a-z0-9-]+$ && -d "$root/infra/stacks/$stack" ]] || die "unknown stack '$stack'"
@@ -46,7 +49,8 @@ for stack in "$@"; do
     -backend-config="key=$env_name/$stack.tfstate"
   lock=()
   [[ "$action" == plan ]] && lock=(-lock=false)
-  "$tf" -chdir="$dir" plan -input=false "${lock[@]}" -var-file="$vars" -out=tfplan
+  python3 "$root/scripts/terraform/project_vars.py" "$env_name" "$stack" "$project_vars"
+  "$tf" -chdir="$dir" plan -input=false "${lock[@]}" -var-file="$vars" -var-file="$project_vars" -out=tfplan
   plan_text="$("$tf" -chdir="$dir" show -no-color tfplan)"
   echo "::endgroup::"
   {

@@ -1,7 +1,6 @@
 variable "github_repository" {
-  description = "GitHub repository (`owner/name`) whose workflows may assume the roles. Default `acme/test-app`: change it to yours."
+  description = "GitHub repository (`owner/name`) whose workflows may assume the roles. Required; set once in infra/envs/project.toml."
   type        = string
-  default     = "acme/test-app"
 }
 
 variable "repository_name" {
