@@ -279,10 +279,10 @@ variable "access_entries" {
 
   validation {
     condition = alltrue([for e in values(var.access_entries) :
-      can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:(role|user|assumed-role)/.+$", e.principal_arn)) &&
+      can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", e.principal_arn)) &&
       contains(["AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy", "AmazonEKSEditPolicy", "AmazonEKSViewPolicy"], e.policy_name)
     ])
-    error_message = "access_entries: principal_arn must be an IAM role or user ARN and policy_name one of AmazonEKSClusterAdminPolicy, AmazonEKSAdminPolicy, AmazonEKSEditPolicy, AmazonEKSViewPolicy."
+    error_message = "access_entries: principal_arn must be an IAM role or user ARN (arn:aws:iam::<account>:role/<name>; EKS rejects sts assumed-role session ARNs) and policy_name one of AmazonEKSClusterAdminPolicy, AmazonEKSAdminPolicy, AmazonEKSEditPolicy, AmazonEKSViewPolicy."
   }
 }
 

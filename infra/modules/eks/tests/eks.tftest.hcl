@@ -351,6 +351,20 @@ run "invalid_access_entry" {
   expect_failures = [var.access_entries]
 }
 
+# What `aws sts get-caller-identity` prints for an SSO session: EKS refuses it as an access entry.
+run "assumed_role_session_is_not_an_access_entry" {
+  command = plan
+  variables {
+    access_entries = {
+      session = {
+        principal_arn = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/jane"
+        policy_name   = "AmazonEKSClusterAdminPolicy"
+      }
+    }
+  }
+  expect_failures = [var.access_entries]
+}
+
 run "invalid_pod_identity_namespace" {
   command = plan
   variables {
