@@ -148,7 +148,6 @@ def write_backend(stack_dir: Path, stack: str, bucket: str, endpoint: str) -> Pa
         f"""bucket                      = "{bucket}"
 key                         = "staging/{stack}.tfstate"
 region                      = "{REGION}"
-encrypt                     = true
 use_lockfile                = true
 use_path_style              = true
 skip_credentials_validation = true
