@@ -198,6 +198,7 @@ resource "aws_rds_cluster_instance" "this" {
   count = local.create ? 1 + local.reader_count : 0
 
   #checkov:skip=CKV_AWS_118:Enhanced monitoring is an input (`monitoring_interval`); Performance Insights and CloudWatch cover the defaults
+  #checkov:skip=CKV_AWS_226:Minor versions are pinned in code and upgraded by a reviewed bump (docs/adr/0011-database-minor-versions-in-code.md); automatic upgrades would make plans propose downgrades
   identifier                            = "${var.name}-${count.index + 1}"
   cluster_identifier                    = aws_rds_cluster.this[0].id
   engine                                = aws_rds_cluster.this[0].engine
