@@ -5,6 +5,7 @@
 #   make infra-bootstrap ENV=staging  once per account: the state bucket
 #   make infra ENV=staging            plan each stack in order, apply after confirmation
 #   make infra-destroy ENV=staging    destroy the stacks in reverse order, each confirmed
+#   make day-one-rehearsal            the walkthrough's phases in order, stacks on the emulator
 
 ENV ?=
 TF_WRAPPER := scripts/terraform/tf
@@ -17,6 +18,10 @@ infra-validate: bootstrap ## Terraform: fmt, validate, mock tests, checkov, READ
 .PHONY: infra-emulator
 infra-emulator: bootstrap ## Terraform: apply, re-plan and destroy every stack on the AWS emulator
 	$(PY) scripts/terraform/emulator_roundtrip.py
+
+.PHONY: day-one-rehearsal
+day-one-rehearsal: bootstrap ## The walkthrough's phases in order (docs/getting-started.phases.yaml), stacks applied on the AWS emulator
+	$(PY) scripts/day_one.py --emulator
 
 .PHONY: infra-docs
 infra-docs: ## Terraform: regenerate the module README input/output tables

@@ -28,8 +28,18 @@ namespace="${NAMESPACE:-test-app}"
 timeout="${HELM_TIMEOUT:-10m}"
 
 args=(rollback "$release")
-# No revision: Helm rolls back to the previous one.
-[[ -n "$revision" ]] && args+=("$revision")
+# No revision: Helm rolls back to the previous one, which the first release does not have.
+if [[ -z "$revision" ]]; then
+  revisions="$("$helm" history "$release" --namespace "$namespace" --max 2 -o json |
+    python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')"
+  if ((revisions < 2)); then
+    echo "rollback: $release in $env_name has only its first revision: nothing to roll back to." >&2
+    echo "rollback: fix forward with a new deploy, or remove it: helm uninstall $release -n $namespace" >&2
+    exit 1
+  fi
+else
+  args+=("$revision")
+fi
 echo "rollback: $release in $env_name ($namespace) to revision ${revision:-previous}" >&2
 "$helm" "${args[@]}" --namespace "$namespace" --wait --timeout "$timeout" --cleanup-on-fail
 "$helm" history "$release" --namespace "$namespace" --max 5 >&2

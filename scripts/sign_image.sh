@@ -23,7 +23,7 @@ ref="$1" sbom="$2" git_sha="$3"
 : "${GITHUB_WORKFLOW_REF:?GITHUB_WORKFLOW_REF is not set (run inside GitHub Actions)}"
 
 # The certificate identity of this workflow run, e.g.
-# https://github.com/acme/test-app/.github/workflows/ci.yml@refs/heads/main
+# https://github.com/<owner>/<repository>/.github/workflows/ci.yml@refs/heads/main
 identity="${GITHUB_SERVER_URL:-https://github.com}/${GITHUB_WORKFLOW_REF}"
 issuer="https://token.actions.githubusercontent.com"
 

@@ -7,6 +7,11 @@ bounded by `--timeout`. Python standard library only, so it runs on a CI runner,
 laptop or a bastion without installing anything.
 
     scripts/smoke_test.py https://staging.example.com --expect-sha "$GITHUB_SHA"
+    scripts/smoke_test.py https://staging.example.com --connect-to k8s-....elb.amazonaws.com
+
+`--connect-to` opens the connections to another address (the load balancer, before DNS points
+at it) while the URL's host stays the TLS server name, the certificate's expected name and the
+Host header, like `curl --connect-to`.
 
 The last line printed is the verdict (`SMOKE PASS ...` or `SMOKE FAIL ...`).
 Exit codes: 0 pass, 1 fail, 2 bad arguments.
@@ -15,7 +20,10 @@ Exit codes: 0 pass, 1 fail, 2 bad arguments.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
+import socket
+import ssl
 import sys
 import time
 import urllib.error
@@ -61,12 +69,39 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def fetch(url: str, timeout: float, host_header: str | None) -> Response:
+def _connect_to(address: str) -> list[urllib.request.BaseHandler]:
+    """Handlers that connect to `address` but keep the URL's host for TLS and Host."""
+    context = ssl.create_default_context()
+
+    class _Http(http.client.HTTPConnection):
+        def connect(self) -> None:
+            self.sock = socket.create_connection((address, self.port), self.timeout)
+
+    class _Https(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            raw = socket.create_connection((address, self.port), self.timeout)
+            self.sock = context.wrap_socket(raw, server_hostname=self.host)
+
+    class _HttpHandler(urllib.request.HTTPHandler):
+        def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(_Http, req)
+
+    class _HttpsHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(_Https, req, context=context)
+
+    return [_HttpHandler(), _HttpsHandler()]
+
+
+def fetch(
+    url: str, timeout: float, host_header: str | None, connect_to: str | None = None
+) -> Response:
     """GET `url`; HTTP error statuses are returned, transport errors raise OSError."""
     request = urllib.request.Request(url, headers={"User-Agent": "test-app-smoke/1"})  # noqa: S310 (scheme checked in parse_args)
     if host_header:
         request.add_header("Host", host_header)
-    opener = urllib.request.build_opener(_NoRedirect)
+    extra = _connect_to(connect_to) if connect_to else []
+    opener = urllib.request.build_opener(_NoRedirect, *extra)
     try:
         with opener.open(request, timeout=timeout) as answer:
             body = answer.read(MAX_BODY_BYTES).decode("utf-8", errors="replace")
@@ -90,7 +125,7 @@ def check_once(args: argparse.Namespace) -> Round:
     base = args.base_url.rstrip("/")
     for path, want_body in (("/health", "UP"), ("/readyz", None)):
         try:
-            answer = fetch(base + path, args.timeout, args.host_header)
+            answer = fetch(base + path, args.timeout, args.host_header, args.connect_to)
         except OSError as error:
             outcome.failures.append(f"{path}: {_describe(error)}")
             continue
@@ -106,7 +141,7 @@ def check_once(args: argparse.Namespace) -> Round:
 
 def _check_version(args: argparse.Namespace, base: str, outcome: Round) -> None:
     try:
-        answer = fetch(base + "/version", args.timeout, args.host_header)
+        answer = fetch(base + "/version", args.timeout, args.host_header, args.connect_to)
     except OSError as error:
         outcome.failures.append(f"/version: {_describe(error)}")
         return
@@ -232,6 +267,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="consecutive clean rounds required (catches a flapping release)",
     )
     parser.add_argument("--host-header", help="send this Host header (testing through an IP)")
+    parser.add_argument(
+        "--connect-to",
+        help="connect to this address (e.g. the ALB's DNS name) instead of the URL's host, "
+        "which stays the TLS server name and Host header",
+    )
     args = parser.parse_args(argv)
     url = urllib.parse.urlsplit(args.base_url)
     if url.scheme not in {"http", "https"} or not url.netloc:

@@ -1,6 +1,7 @@
 """Terraform round trip on the AWS emulator: apply every stack, re-plan, destroy.
 
     python scripts/terraform/emulator_roundtrip.py [--workdir DIR] [--keep-workdir]
+                                                   [--outputs FILE]
 
 1. Copies `infra/` into a scratch folder (no state, lock or `.terraform` ever lands in
    the work tree) and starts moto on loopback (`moto_server.py`, patched).
@@ -12,6 +13,8 @@
 4. Always destroys what was applied, in reverse order, and stops moto, even after
    a failure or Ctrl-C.
 
+With `--outputs FILE`, writes every applied stack's outputs (`terraform output -json`, keyed
+by stack) to FILE before the teardown: scripts/day_one.py checks the walkthrough against them.
 Prints one line per stack and `N passed, N failed`; exits non-zero on any failure.
 Every Terraform command is bounded by a timeout.
 """
@@ -151,7 +154,6 @@ def write_backend(stack_dir: Path, stack: str, bucket: str, endpoint: str) -> Pa
         f"""bucket                      = "{bucket}"
 key                         = "staging/{stack}.tfstate"
 region                      = "{REGION}"
-encrypt                     = true
 use_lockfile                = true
 use_path_style              = true
 skip_credentials_validation = true
@@ -212,6 +214,7 @@ class RoundTrip:
         self.env: dict[str, str] = {}
         self.applied: list[str] = []
         self.bucket = ""
+        self.outputs: dict[str, dict[str, Any]] = {}
 
     # --- emulator --------------------------------------------------------------
     def start_moto(self) -> None:
@@ -317,6 +320,9 @@ class RoundTrip:
                 "apply",
                 log_file,
             )
+            self.outputs[stack] = json.loads(
+                run_tf(stack_dir, ["output", "-json"], self.env, "show", log_file)
+            )
             if stack == "bootstrap":
                 self.bucket = run_tf(
                     stack_dir, ["output", "-raw", "state_bucket_name"], self.env, "show", log_file
@@ -376,6 +382,9 @@ def main() -> int:
     parser.add_argument(
         "--keep-workdir", action="store_true", help="keep the scratch folder and its logs"
     )
+    parser.add_argument(
+        "--outputs", type=Path, help="write every applied stack's outputs (JSON) to this file"
+    )
     args = parser.parse_args()
 
     workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="tf-emulator-"))).resolve()
@@ -407,6 +416,8 @@ def main() -> int:
         log(f"FAIL setup: {exc}")
         results.append(Result("setup", error=str(exc)))
     finally:
+        if args.outputs:
+            args.outputs.write_text(json.dumps(trip.outputs, indent=2) + "\n", encoding="utf-8")
         for stack in reversed(trip.applied):
             t0 = time.monotonic()
             error = (

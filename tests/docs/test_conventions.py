@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,8 @@ def test_region_kubernetes_version_and_names_match_the_environments(env):
     assert tfvars(env, "network")["region"] == region
     assert tfvars(env, "cluster")["cluster_version"] == convention("EKS / Kubernetes version")
     assert tfvars(env, "registry")["repository_name"] == convention("app, image, chart")
-    assert tfvars(env, "ci")["github_repository"] == convention("GitHub repository")
+    project = tomllib.loads((REPO / "infra" / "envs" / "project.toml").read_text())
+    assert project["github_repository"] == convention("GitHub repository")
     assert chart_values(f"values-{env}.yaml")["environment"] == env
     assert (
         f'region       = "{region}"'

@@ -3,15 +3,19 @@
 Runs scripts/terraform/emulator_roundtrip.py: moto on loopback, every stack applied with its
 real S3 backend, re-planned (only the documented emulator drift may remain) and destroyed in
 reverse order. The runner always tears down and stops moto, even when a stack fails.
+The same run writes the stacks' outputs, and the walkthrough's phases (scripts/day_one.py)
+must find every Terraform output they use among them, non-empty.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 
 import pytest
+from infra.test_day_one import load_script
 
 
 STACKS = ["bootstrap", "network", "registry", "cluster", "database", "ci"]
@@ -29,6 +33,8 @@ def test_round_trip_on_the_emulator(repo_root, tool, tmp_path):
             str(repo_root / "scripts" / "terraform" / "emulator_roundtrip.py"),
             "--workdir",
             str(tmp_path / "emulator"),
+            "--outputs",
+            str(tmp_path / "outputs.json"),
         ],
         capture_output=True,
         text=True,
@@ -45,3 +51,7 @@ def test_round_trip_on_the_emulator(repo_root, tool, tmp_path):
         assert f"PASS {stack} apply+replan" in output, output
         assert f"PASS {stack} destroy" in output, output
     assert "moto on http://127.0.0.1:" in output
+    outputs = json.loads((tmp_path / "outputs.json").read_text(encoding="utf-8"))
+    assert set(outputs) == set(STACKS)
+    day_one = load_script()
+    assert day_one.check_emulator_outputs(day_one.load(), outputs) == []

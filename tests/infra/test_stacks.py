@@ -56,6 +56,10 @@ def test_plan_uses_the_env_backend_without_a_lock_and_shows_the_plan(fakes, tmp_
     assert "-backend-config=key=staging/network.tfstate" in init
     assert "-lock=false" in plan
     assert f"-var-file={REPO}/infra/envs/staging/network.tfvars" in plan
+    # Then the identifiers of infra/envs/project.toml (a temporary file, so they win).
+    var_files = [a for a in plan if a.startswith("-var-file=")]
+    assert len(var_files) == 2
+    assert var_files[0].endswith("network.tfvars")
     assert show[-3:] == ["show", "-no-color", ".terraform/staging.tfplan"]
     assert "Plan: 3 to add, 0 to change" in summary.read_text()
     assert "<code>staging/network</code>" in summary.read_text()

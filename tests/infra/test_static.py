@@ -53,7 +53,15 @@ def test_every_stack_has_variables_for_each_environment(repo_root):
     for env in ("staging", "prod"):
         backend = (repo_root / "infra" / "envs" / env / "backend.tfbackend").read_text()
         assert re.search(r"^use_lockfile\s*=\s*true", backend, re.MULTILINE), backend
-        assert re.search(r"^encrypt\s*=\s*true", backend, re.MULTILINE), backend
+        # `encrypt = true` without `kms_key_id` makes Terraform ask S3 for SSE-S3 (AES256) on
+        # every write, overriding the bucket's default SSE-KMS with the state key.
+        sse_s3 = re.search(r"^encrypt\s*=\s*true", backend, re.MULTILINE) and not re.search(
+            r"^kms_key_id\s*=", backend, re.MULTILINE
+        )
+        assert not sse_s3, f"infra/envs/{env}/backend.tfbackend requests SSE-S3:\n{backend}"
+    bucket = (repo_root / "infra" / "modules" / "state-bucket" / "main.tf").read_text()
+    assert re.search(r'sse_algorithm\s*=\s*"aws:kms"', bucket)
+    assert re.search(r"kms_master_key_id\s*=\s*local\.kms_key_arn", bucket)
 
 
 def test_prod_keeps_the_protections(repo_root):

@@ -1,9 +1,11 @@
 """The platform and the chart agree with the Terraform stacks they run on: the controllers'
 ServiceAccounts are the ones the cluster stack gives Pod Identity roles to, and the chart's
-NetworkPolicy CIDRs are the environments' VPC CIDRs."""
+NetworkPolicy CIDRs are the subnets the network stack carves out of the environments' VPC CIDRs
+(public subnets for the load balancer, private subnets for the database)."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import hcl2
@@ -85,14 +87,39 @@ def test_controllers_use_the_service_accounts_with_pod_identity(step, account_pa
     assert pod_identity_service_accounts()[step] == (entry["namespace"], account)
 
 
+def subnets(vpc_cidr: str, newbits: int, first: int, count: int = 3) -> list[str]:
+    """Terraform's `cidrsubnet(vpc_cidr, newbits, first + i)` for i in 0..count-1."""
+    network = ipaddress.ip_network(vpc_cidr)
+    step = 2 ** (network.max_prefixlen - network.prefixlen - newbits)
+    base = int(network.network_address)
+    prefix = network.prefixlen + newbits
+    return [str(ipaddress.ip_network((base + (first + i) * step, prefix))) for i in range(count)]
+
+
+def test_subnets_follow_terraform_cidrsubnet():
+    assert subnets("10.10.0.0/16", 8, 0) == ["10.10.0.0/24", "10.10.1.0/24", "10.10.2.0/24"]
+    assert subnets("10.10.0.0/16", 3, 4)[0] == "10.10.128.0/19"
+
+
 @pytest.mark.parametrize("environment", ["staging", "prod"])
-def test_network_policy_cidrs_are_the_vpc_cidr(environment):
+def test_network_policy_cidrs_are_the_public_and_private_subnets(environment):
+    # With the VPC CNI every pod has a VPC address: the whole VPC CIDR would let any pod of the
+    # cluster reach the app. The ALB's nodes are in the public subnets only.
     network = hcl2.loads((INFRA / "envs" / environment / "network.tfvars").read_text())
     vpc_cidr = unquote(network["vpc_cidr"])
+    defaults = variable_defaults("modules/vpc/variables.tf")
+    public_newbits = int(defaults["public_subnet_newbits"])
+    private_newbits = int(defaults["private_subnet_newbits"])
+    main = (INFRA / "modules" / "vpc" / "main.tf").read_text()
+    assert "cidrsubnet(var.cidr, var.public_subnet_newbits, i)" in main
+    private = "pow(2, var.private_subnet_newbits - 1) + i"
+    assert f"cidrsubnet(var.cidr, var.private_subnet_newbits, {private})" in main
     values = yaml.safe_load((CHART / f"values-{environment}.yaml").read_text())
     policy = values["networkPolicy"]
-    assert policy["ingress"]["loadBalancerCidrs"] == [vpc_cidr]
-    assert policy["egress"]["databaseCidrs"] == [vpc_cidr]
+    assert policy["ingress"]["loadBalancerCidrs"] == subnets(vpc_cidr, public_newbits, 0)
+    assert policy["egress"]["databaseCidrs"] == subnets(
+        vpc_cidr, private_newbits, 2 ** (private_newbits - 1)
+    )
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])

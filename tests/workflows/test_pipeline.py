@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -160,6 +161,38 @@ def test_terraform_plans_on_pull_requests_and_applies_on_main_behind_environment
     assert tf.jobs["apply-staging"]["if"].startswith(
         "github.event_name == 'push' && github.ref == 'refs/heads/main'"
     )
+
+
+@pytest.mark.parametrize(
+    ("configured", "planned"),
+    [
+        ({"STAGING_BUCKET", "STAGING_ROLE"}, ["staging"]),
+        ({"STAGING_BUCKET", "STAGING_ROLE", "PROD_BUCKET"}, ["staging"]),
+        ({"STAGING_BUCKET", "STAGING_ROLE", "PROD_BUCKET", "PROD_ROLE"}, ["staging", "prod"]),
+        (set(), []),
+    ],
+)
+def test_pull_requests_plan_only_environments_whose_variables_are_set(
+    tool, tmp_path, configured, planned
+):
+    # Prod's variables come late in the walkthrough: until then, no red prod plan.
+    tool("jq")
+    tf = load("terraform.yml")
+    [step] = [s for s in steps(tf.jobs["changes"]) if s.get("id") == "environments"]
+    assert set(step["env"]) == {"STAGING_BUCKET", "STAGING_ROLE", "PROD_BUCKET", "PROD_ROLE"}
+    output = tmp_path / "output"
+    env = {"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(output)}
+    env |= {name: ("set" if name in configured else "") for name in step["env"]}
+    subprocess.run(["bash", "-euo", "pipefail", "-c", step["run"]], env=env, check=True, timeout=30)
+    key, _, value = output.read_text().strip().partition("=")
+    assert key == "plan-matrix"
+    assert [entry["environment"] for entry in json.loads(value)] == planned
+    plan = tf.jobs["plan"]
+    assert plan["strategy"]["matrix"]["include"] == (
+        "${{ fromJSON(needs.changes.outputs.plan-matrix) }}"
+    )
+    assert "needs.changes.outputs.plan-matrix != '[]'" in plan["if"]
+    assert "vars.TF_STATE_BUCKET_PROD != ''" in tf.jobs["apply-prod"]["if"]
 
 
 # --- one source of truth: workflows call project commands ---------------------------

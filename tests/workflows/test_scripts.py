@@ -127,11 +127,85 @@ def test_rollback_to_a_chosen_revision_waits(fakes):
     assert history[:3] == ["helm", "history", "test-app"]
 
 
+HISTORY_OF = 'if [[ "$1" == history && "$*" == *json* ]]; then echo \'{}\'; fi'
+TWO_REVISIONS = '[{"revision": 1}, {"revision": 2}]'
+
+
 def test_rollback_without_revision_goes_to_the_previous_one(fakes):
     bin_dir, log, env = fakes
-    fake(bin_dir, "helm")
+    fake(bin_dir, "helm", HISTORY_OF.format(TWO_REVISIONS))
     assert run("rollback.sh", "staging", "", env=env).returncode == 0
-    assert calls(log)[0][:4] == ["helm", "rollback", "test-app", "--namespace"]
+    assert calls(log)[1][:4] == ["helm", "rollback", "test-app", "--namespace"]
+
+
+def test_rollback_of_the_first_release_says_there_is_nothing_before_it(fakes):
+    # The first pipeline deploy that fails its smoke test has no previous revision.
+    bin_dir, log, env = fakes
+    fake(bin_dir, "helm", HISTORY_OF.format('[{"revision": 1}]'))
+    result = run("rollback.sh", "staging", "", env=env)
+    assert result.returncode == 1
+    assert "only its first revision: nothing to roll back to" in result.stderr
+    assert [argv[1] for argv in calls(log)] == ["history"]
+
+
+# --- release_endpoint.sh ---------------------------------------------------------------
+
+INGRESS = """
+case "$*" in
+  *spec.rules*) printf '%s' "$HOST" ;;
+  *certificate-arn*) printf '%s' "$CERT" ;;
+  *status.loadBalancer*)
+    n=$(( $(cat "$COUNT" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$COUNT"
+    if (( n >= READY_AFTER )); then printf "%s" "$ALB"; fi ;;
+esac
+"""
+ALB = "k8s-testapp-testapp-0123456789-0123456789.eu-central-1.elb.amazonaws.com"
+
+
+@pytest.mark.parametrize(
+    ("host", "cert", "url"),
+    [
+        ("test-app.example.com", "arn:aws:acm:eu-central-1:111122223333:certificate/x",
+         "https://test-app.example.com"),
+        ("", "", f"http://{ALB}"),
+    ],
+)  # fmt: skip
+def test_release_endpoint_waits_for_the_alb_then_prints_url_and_address(
+    fakes, tmp_path, host, cert, url
+):
+    bin_dir, _, env = fakes
+    kubectl = fake(bin_dir, "kubectl", INGRESS)
+    env = env | {
+        "KUBECTL": str(kubectl),
+        "HOST": host,
+        "CERT": cert,
+        "ALB": ALB,
+        "COUNT": str(tmp_path / "count"),
+        "READY_AFTER": "2",
+        "ENDPOINT_INTERVAL": "1",
+    }
+    result = run("release_endpoint.sh", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"url={url}", f"address={ALB}"]
+    assert (tmp_path / "count").read_text().strip() == "2"
+
+
+def test_release_endpoint_gives_up_when_no_alb_appears(fakes, tmp_path):
+    bin_dir, _, env = fakes
+    kubectl = fake(bin_dir, "kubectl", INGRESS)
+    env = env | {
+        "KUBECTL": str(kubectl),
+        "HOST": "h",
+        "CERT": "",
+        "ALB": ALB,
+        "COUNT": str(tmp_path / "count"),
+        "READY_AFTER": "99",
+        "ENDPOINT_TIMEOUT": "2",
+        "ENDPOINT_INTERVAL": "1",
+    }
+    result = run("release_endpoint.sh", env=env)
+    assert result.returncode == 1
+    assert "has no load balancer after 2s" in result.stderr
 
 
 @pytest.mark.parametrize("revision", ["0", "abc", "-1", "1; rm -rf /"])

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -232,6 +234,71 @@ def test_a_release_that_recovers_passes(stub, capsys):
     handler.answers["/health"] = [(500, "DOWN\n"), (500, "DOWN\n"), (200, "UP\n")]
     code, line = run_inline(capsys, url)
     assert code == 0, line
+
+
+# --- through the load balancer before DNS points at it (--connect-to) ----------------
+
+HOST = "test-app.example.test"  # .test never resolves (RFC 2606)
+
+
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, check=True, timeout=60)
+
+
+@pytest.fixture
+def tls_stub(stub, tool, tmp_path) -> Iterator[tuple[int, dict[str, str]]]:
+    """The stub (its answers) over HTTPS with a certificate for HOST from a throwaway CA."""
+    _, handler = stub
+    assert handler is Stub
+    tool("openssl")
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=ca",
+            "-keyout", "ca.key", "-out", "ca.pem", cwd=tmp_path)  # fmt: skip
+    (tmp_path / "san.ext").write_text(f"subjectAltName=DNS:{HOST}\n")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={HOST}",
+            "-keyout", "server.key", "-out", "server.csr", cwd=tmp_path)  # fmt: skip
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "1", "-extfile", "san.ext", "-out", "server.pem",
+            cwd=tmp_path)  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "server.pem", tmp_path / "server.key")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stub)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], {**os.environ, "SSL_CERT_FILE": str(tmp_path / "ca.pem")}
+    server.shutdown()
+    server.server_close()
+
+
+def smoke_env(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args, *FAST, "--deadline", "1.5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+
+
+def test_connect_to_keeps_the_host_for_tls_and_host_header(tls_stub):
+    port, env = tls_stub
+    result = smoke_env(env, f"https://{HOST}:{port}", "--connect-to", "127.0.0.1")
+    assert verdict(result).startswith("SMOKE PASS"), result.stdout + result.stderr
+
+
+def test_without_connect_to_the_host_is_not_reachable_yet(tls_stub):
+    port, env = tls_stub
+    result = smoke_env(env, f"https://{HOST}:{port}")
+    assert result.returncode == 1
+    assert "/health: unreachable" in verdict(result)
+
+
+def test_connect_to_still_checks_the_certificate_name(tls_stub):
+    port, env = tls_stub
+    result = smoke_env(env, f"https://other.example.test:{port}", "--connect-to", "127.0.0.1")
+    assert result.returncode == 1
+    assert "CERTIFICATE_VERIFY_FAILED" in verdict(result)
 
 
 @pytest.mark.parametrize(

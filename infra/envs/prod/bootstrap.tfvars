@@ -1,3 +1,3 @@
 environment = "prod"
 region      = "eu-central-1"
-# allowed_account_ids = ["222222222222"]  # your prod account
+# allowed_account_ids: environments.prod.account_id in infra/envs/project.toml.

@@ -11,5 +11,4 @@ node_min_size       = 3
 node_desired_size   = 3
 node_max_size       = 11 # maxReplicas (10) + 1 for the rolling-update surge: one app pod per node
 
-# admin_principal_arns = ["arn:aws:iam::222222222222:role/AWSReservedSSO_AdministratorAccess_0123456789abcdef"]
-admin_principal_arns = []
+# admin_principal_arns: environments.prod.admin_principal_arns in infra/envs/project.toml.

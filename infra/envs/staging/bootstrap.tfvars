@@ -1,3 +1,4 @@
 environment = "staging"
 region      = "eu-central-1"
-# allowed_account_ids = ["111111111111"]  # your staging account: a guard against the wrong credentials
+# allowed_account_ids (a guard against the wrong credentials): environments.staging.account_id
+# in infra/envs/project.toml.

@@ -13,6 +13,5 @@ node_min_size       = 3
 node_desired_size   = 3
 node_max_size       = 7 # maxReplicas (6) + 1 for the rolling-update surge: one app pod per node
 
-# Your administrator role, e.g. the SSO role you use in the console:
-# admin_principal_arns = ["arn:aws:iam::111111111111:role/AWSReservedSSO_AdministratorAccess_0123456789abcdef"]
-admin_principal_arns = []
+# admin_principal_arns (your administrator role, e.g. the SSO role you use in the console):
+# environments.staging.admin_principal_arns in infra/envs/project.toml.

@@ -172,10 +172,14 @@ resource "aws_rds_cluster" "this" {
 # Instances (one writer and the minimum readers, spread over the zones)
 ################################################################################
 
+# `auto_minor_version_upgrade` is off: `engine_version` pins the minor, and AWS upgrading it in a
+# maintenance window would make every later plan propose a downgrade. Minor upgrades are a
+# reviewed bump of `engine_version`, staging first (docs/adr/0011-database-minor-versions-in-code.md).
 resource "aws_rds_cluster_instance" "this" {
   count = local.create ? 1 + local.reader_count : 0
 
   #checkov:skip=CKV_AWS_118:Enhanced monitoring is an input (`monitoring_interval`); Performance Insights and CloudWatch cover the defaults
+  #checkov:skip=CKV_AWS_226:Minor versions are pinned in code and upgraded by a reviewed bump (docs/adr/0011-database-minor-versions-in-code.md); automatic upgrades would make plans propose downgrades
   identifier                            = "${var.name}-${count.index + 1}"
   cluster_identifier                    = aws_rds_cluster.this[0].id
   engine                                = aws_rds_cluster.this[0].engine
@@ -184,7 +188,7 @@ resource "aws_rds_cluster_instance" "this" {
   availability_zone                     = length(var.availability_zones) > 0 ? var.availability_zones[count.index % length(var.availability_zones)] : null
   db_parameter_group_name               = aws_db_parameter_group.this[0].name
   publicly_accessible                   = false
-  auto_minor_version_upgrade            = true
+  auto_minor_version_upgrade            = false
   promotion_tier                        = count.index
   performance_insights_enabled          = var.performance_insights_enabled
   performance_insights_kms_key_id       = var.performance_insights_enabled ? module.kms.key_arn : null

@@ -193,8 +193,17 @@ resource "aws_vpc_security_group_egress_rule" "node" {
 }
 
 ################################################################################
-# Managed node group
+# Managed node groups (one per availability zone)
 ################################################################################
+
+# One group per zone: Cluster Autoscaler can then add a node in the zone a pending pod needs
+# (zone spread `DoNotSchedule`, hard anti-affinity, zonal EBS volumes), which it cannot do with
+# one group over three zones. `balance-similar-node-groups` keeps the groups even. The
+# `node_*_size` inputs are totals, split evenly over the zones (rounded up).
+locals {
+  node_groups = local.create ? { for i, subnet in var.subnet_ids : tostring(i + 1) => subnet } : {}
+  zone_count  = length(var.subnet_ids)
+}
 
 resource "aws_launch_template" "node" {
   count = local.create ? 1 : 0
@@ -230,20 +239,20 @@ resource "aws_launch_template" "node" {
 }
 
 resource "aws_eks_node_group" "this" {
-  count = local.create ? 1 : 0
+  for_each = local.node_groups
 
   cluster_name    = aws_eks_cluster.this[0].name
-  node_group_name = "${var.cluster_name}-default"
+  node_group_name = "${var.cluster_name}-${each.key}"
   node_role_arn   = aws_iam_role.node[0].arn
-  subnet_ids      = var.subnet_ids
+  subnet_ids      = [each.value]
   ami_type        = var.node_ami_type
   capacity_type   = var.node_capacity_type
   instance_types  = var.node_instance_types
 
   scaling_config {
-    min_size     = var.node_min_size
-    desired_size = var.node_desired_size
-    max_size     = var.node_max_size
+    min_size     = ceil(var.node_min_size / local.zone_count)
+    desired_size = ceil(var.node_desired_size / local.zone_count)
+    max_size     = ceil(var.node_max_size / local.zone_count)
   }
 
   update_config {
@@ -261,11 +270,13 @@ resource "aws_eks_node_group" "this" {
     delete = var.node_group_timeouts.delete
   }
 
-  tags = merge({ Name = "${var.cluster_name}-default" }, var.tags)
+  tags = merge({ Name = "${var.cluster_name}-${each.key}" }, var.tags)
 
-  # The cluster autoscaler changes desired_size; Terraform keeps min and max.
+  # The cluster autoscaler changes desired_size; Terraform keeps min and max. A replaced group
+  # (new name) comes up before the old one goes, so the app never loses its nodes.
   lifecycle {
-    ignore_changes = [scaling_config[0].desired_size]
+    ignore_changes        = [scaling_config[0].desired_size]
+    create_before_destroy = true
   }
 
   depends_on = [aws_iam_role_policy_attachment.node]
@@ -330,8 +341,11 @@ resource "aws_eks_access_policy_association" "this" {
 # Pod identity (IAM roles for workloads)
 ################################################################################
 
+# Each role trusts only its own cluster, namespace and service account: EKS Pod Identity passes
+# them as session tags (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html), so an
+# association made for another service account (or cluster) cannot use the role.
 data "aws_iam_policy_document" "pod_identity_assume" {
-  count = local.create ? 1 : 0
+  for_each = local.create ? var.pod_identity_roles : {}
 
   statement {
     actions = ["sts:AssumeRole", "sts:TagSession"]
@@ -346,6 +360,24 @@ data "aws_iam_policy_document" "pod_identity_assume" {
       variable = "aws:SourceAccount"
       values   = [local.account_id]
     }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/eks-cluster-name"
+      values   = [var.cluster_name]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/kubernetes-namespace"
+      values   = [each.value.namespace]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/kubernetes-service-account"
+      values   = [each.value.service_account]
+    }
   }
 }
 
@@ -354,7 +386,7 @@ resource "aws_iam_role" "pod_identity" {
 
   name               = "${var.cluster_name}-${each.key}"
   description        = "Pod identity of ${each.value.namespace}/${each.value.service_account} in ${var.cluster_name}"
-  assume_role_policy = data.aws_iam_policy_document.pod_identity_assume[0].json
+  assume_role_policy = data.aws_iam_policy_document.pod_identity_assume[each.key].json
 
   tags = var.tags
 }

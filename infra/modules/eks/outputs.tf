@@ -43,9 +43,9 @@ output "node_iam_role_arn" {
   value       = try(aws_iam_role.node[0].arn, null)
 }
 
-output "node_group_name" {
-  description = "Name of the managed node group."
-  value       = try(aws_eks_node_group.this[0].node_group_name, null)
+output "node_group_names" {
+  description = "Names of the managed node groups, one per availability zone."
+  value       = [for group in aws_eks_node_group.this : group.node_group_name]
 }
 
 output "kms_key_arn" {

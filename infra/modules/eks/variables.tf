@@ -178,7 +178,7 @@ variable "node_disk_size" {
 }
 
 variable "node_min_size" {
-  description = "Minimum number of nodes. Must be at least `1` and at most `node_desired_size`; use `3` or more so every zone keeps a node."
+  description = "Minimum number of nodes in total, split evenly over the per-zone node groups (rounded up). Must be at least `1` and at most `node_desired_size`; use `3` or more so every zone keeps a node."
   type        = number
   default     = 3
 
@@ -189,7 +189,7 @@ variable "node_min_size" {
 }
 
 variable "node_desired_size" {
-  description = "Initial number of nodes (the cluster autoscaler changes it afterwards). Must be between `node_min_size` and `node_max_size`."
+  description = "Initial number of nodes in total, split evenly over the zones (rounded up; the cluster autoscaler changes it afterwards). Must be between `node_min_size` and `node_max_size`."
   type        = number
   default     = 3
 
@@ -200,7 +200,7 @@ variable "node_desired_size" {
 }
 
 variable "node_max_size" {
-  description = "Maximum number of nodes the autoscaler may reach. Must be between `node_min_size` and `100`."
+  description = "Maximum number of nodes in total the autoscaler may reach, split evenly over the zones (rounded up, so the real ceiling can be up to two nodes higher). Must be between `node_min_size` and `100`."
   type        = number
   default     = 6
 
@@ -279,10 +279,10 @@ variable "access_entries" {
 
   validation {
     condition = alltrue([for e in values(var.access_entries) :
-      can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:(role|user|assumed-role)/.+$", e.principal_arn)) &&
+      can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", e.principal_arn)) &&
       contains(["AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy", "AmazonEKSEditPolicy", "AmazonEKSViewPolicy"], e.policy_name)
     ])
-    error_message = "access_entries: principal_arn must be an IAM role or user ARN and policy_name one of AmazonEKSClusterAdminPolicy, AmazonEKSAdminPolicy, AmazonEKSEditPolicy, AmazonEKSViewPolicy."
+    error_message = "access_entries: principal_arn must be an IAM role or user ARN (arn:aws:iam::<account>:role/<name>; EKS rejects sts assumed-role session ARNs) and policy_name one of AmazonEKSClusterAdminPolicy, AmazonEKSAdminPolicy, AmazonEKSEditPolicy, AmazonEKSViewPolicy."
   }
 }
 

@@ -18,6 +18,11 @@ output "public_subnet_ids" {
   value       = aws_subnet.public[*].id
 }
 
+output "public_subnet_cidr_blocks" {
+  description = "CIDR blocks of the public subnets (where an internet-facing load balancer's nodes are)."
+  value       = aws_subnet.public[*].cidr_block
+}
+
 output "private_subnet_ids" {
   description = "IDs of the private subnets, one per zone."
   value       = aws_subnet.private[*].id

@@ -157,12 +157,16 @@ module "github_oidc" {
 # Cluster access of the deploy role (namespace-scoped edit rights)
 ################################################################################
 
+# The edit access policy grants nothing on custom resources (ExternalSecret, ServiceMonitor,
+# PrometheusRule, Probe); the Kubernetes groups get those through the RBAC the platform creates
+# (platform/manifests/deploy-rbac.yaml).
 resource "aws_eks_access_entry" "deploy" {
   count = var.create_cluster_access_entry ? 1 : 0
 
-  cluster_name  = data.aws_eks_cluster.this.name
-  principal_arn = module.github_oidc.role_arns["github-deploy"]
-  type          = "STANDARD"
+  cluster_name      = data.aws_eks_cluster.this.name
+  principal_arn     = module.github_oidc.role_arns["github-deploy"]
+  type              = "STANDARD"
+  kubernetes_groups = var.deploy_kubernetes_groups
 }
 
 resource "aws_eks_access_policy_association" "deploy" {

@@ -1,7 +1,6 @@
 variable "github_repository" {
-  description = "GitHub repository (`owner/name`) whose workflows may assume the roles. Default `acme/test-app`: change it to yours."
+  description = "GitHub repository (`owner/name`) whose workflows may assume the roles. Required; set once in infra/envs/project.toml."
   type        = string
-  default     = "acme/test-app"
 }
 
 variable "repository_name" {
@@ -33,6 +32,13 @@ variable "deploy_namespaces" {
   description = "Namespaces the deploy role may edit."
   type        = list(string)
   default     = ["test-app"]
+}
+
+variable "deploy_kubernetes_groups" {
+  description = "Kubernetes groups of the deploy role's access entry. Default `[\"test-app-deployers\"]`, the group platform/manifests/deploy-rbac.yaml binds to the chart's custom resources in `deploy_namespaces`."
+  type        = list(string)
+  default     = ["test-app-deployers"]
+  nullable    = false
 }
 
 variable "create_cluster_access_entry" {

@@ -93,7 +93,7 @@ module "eks" {
 data "aws_iam_policy_document" "external_secrets" {
   statement {
     sid       = "ReadAlertmanagerReceivers"
-    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy", "secretsmanager:ListSecretVersionIds"]
     resources = ["arn:${local.partition}:secretsmanager:${var.region}:${data.aws_caller_identity.current.account_id}:secret:${local.name}/alertmanager-receivers-*"]
   }
 }
@@ -130,44 +130,14 @@ data "aws_iam_policy_document" "cluster_autoscaler" {
   }
 }
 
-# The controller's permissions, limited to load balancers, target groups and
-# security groups it tags as its own (elbv2.k8s.aws/cluster).
+# The controller's permissions: the upstream policy of the pinned controller version
+# (platform/iam-policies/, held against this document by tests/infra/test_controller_iam.py).
+# Writes to load balancers, target groups and security groups are limited to the ones it tags
+# as its own (elbv2.k8s.aws/cluster), except the ingress rules: the controller adds its
+# ALB -> pod rule to the EKS cluster security group, which EKS creates without that tag.
 data "aws_iam_policy_document" "load_balancer_controller" {
   #checkov:skip=CKV_AWS_111:Load balancers and target groups are created with generated names; writes are limited by the elbv2.k8s.aws/cluster tag conditions
   #checkov:skip=CKV_AWS_356:Describe APIs and resources with generated names take no fixed ARNs; see the tag conditions
-  statement {
-    sid = "Describe"
-    actions = [
-      "ec2:DescribeAccountAttributes",
-      "ec2:DescribeAddresses",
-      "ec2:DescribeAvailabilityZones",
-      "ec2:DescribeCoipPools",
-      "ec2:DescribeInstances",
-      "ec2:DescribeInternetGateways",
-      "ec2:DescribeNetworkInterfaces",
-      "ec2:DescribeRouteTables",
-      "ec2:DescribeSecurityGroups",
-      "ec2:DescribeSubnets",
-      "ec2:DescribeTags",
-      "ec2:DescribeVpcPeeringConnections",
-      "ec2:DescribeVpcs",
-      "ec2:GetCoipPoolUsage",
-      "ec2:GetSecurityGroupsForVpc",
-      "elasticloadbalancing:Describe*",
-      "acm:DescribeCertificate",
-      "acm:ListCertificates",
-      "iam:ListServerCertificates",
-      "iam:GetServerCertificate",
-      "cognito-idp:DescribeUserPoolClient",
-      "waf-regional:GetWebACL",
-      "waf-regional:GetWebACLForResource",
-      "wafv2:GetWebACL",
-      "wafv2:GetWebACLForResource",
-      "shield:GetSubscriptionState",
-    ]
-    resources = ["*"]
-  }
-
   statement {
     sid       = "ServiceLinkedRole"
     actions   = ["iam:CreateServiceLinkedRole"]
@@ -181,8 +151,129 @@ data "aws_iam_policy_document" "load_balancer_controller" {
   }
 
   statement {
-    sid       = "CreateTaggedResources"
-    actions   = ["ec2:CreateSecurityGroup", "elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"]
+    sid = "Describe"
+    actions = [
+      "ec2:DescribeAccountAttributes",
+      "ec2:DescribeAddresses",
+      "ec2:DescribeAvailabilityZones",
+      "ec2:DescribeCoipPools",
+      "ec2:DescribeInstances",
+      "ec2:DescribeInternetGateways",
+      "ec2:DescribeIpamPools",
+      "ec2:DescribeNetworkInterfaces",
+      "ec2:DescribeRouteTables",
+      "ec2:DescribeSecurityGroups",
+      "ec2:DescribeSubnets",
+      "ec2:DescribeTags",
+      "ec2:DescribeVpcPeeringConnections",
+      "ec2:DescribeVpcs",
+      "ec2:GetCoipPoolUsage",
+      "ec2:GetSecurityGroupsForVpc",
+      "elasticloadbalancing:DescribeCapacityReservation",
+      "elasticloadbalancing:DescribeListenerAttributes",
+      "elasticloadbalancing:DescribeListenerCertificates",
+      "elasticloadbalancing:DescribeListeners",
+      "elasticloadbalancing:DescribeLoadBalancerAttributes",
+      "elasticloadbalancing:DescribeLoadBalancers",
+      "elasticloadbalancing:DescribeRules",
+      "elasticloadbalancing:DescribeSSLPolicies",
+      "elasticloadbalancing:DescribeTags",
+      "elasticloadbalancing:DescribeTargetGroupAttributes",
+      "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:DescribeTargetHealth",
+      "elasticloadbalancing:DescribeTrustStores",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "CertificatesWafShield"
+    actions = [
+      "acm:DescribeCertificate",
+      "acm:ListCertificates",
+      "cognito-idp:DescribeUserPoolClient",
+      "iam:GetServerCertificate",
+      "iam:ListServerCertificates",
+      "shield:CreateProtection",
+      "shield:DeleteProtection",
+      "shield:DescribeProtection",
+      "shield:GetSubscriptionState",
+      "waf-regional:AssociateWebACL",
+      "waf-regional:DisassociateWebACL",
+      "waf-regional:GetWebACL",
+      "waf-regional:GetWebACLForResource",
+      "wafv2:AssociateWebACL",
+      "wafv2:DisassociateWebACL",
+      "wafv2:GetWebACL",
+      "wafv2:GetWebACLForResource",
+    ]
+    resources = ["*"]
+  }
+
+  # The ALB -> pod rule goes into the cluster security group (no elbv2.k8s.aws/cluster tag).
+  statement {
+    sid       = "PodIngressRules"
+    actions   = ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "CreateSecurityGroup"
+    actions   = ["ec2:CreateSecurityGroup"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "TagSecurityGroupOnCreate"
+    actions   = ["ec2:CreateTags"]
+    resources = ["arn:${local.partition}:ec2:*:*:security-group/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:CreateAction"
+      values   = ["CreateSecurityGroup"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "aws:RequestTag/elbv2.k8s.aws/cluster"
+      values   = ["false"]
+    }
+  }
+
+  statement {
+    sid       = "RetagOwnSecurityGroups"
+    actions   = ["ec2:CreateTags", "ec2:DeleteTags"]
+    resources = ["arn:${local.partition}:ec2:*:*:security-group/*"]
+
+    condition {
+      test     = "Null"
+      variable = "aws:RequestTag/elbv2.k8s.aws/cluster"
+      values   = ["true"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/elbv2.k8s.aws/cluster"
+      values   = ["false"]
+    }
+  }
+
+  statement {
+    sid       = "ManageOwnSecurityGroups"
+    actions   = ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"]
+    resources = ["*"]
+
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/elbv2.k8s.aws/cluster"
+      values   = ["false"]
+    }
+  }
+
+  statement {
+    sid       = "CreateTaggedLoadBalancers"
+    actions   = ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"]
     resources = ["*"]
 
     condition {
@@ -193,43 +284,63 @@ data "aws_iam_policy_document" "load_balancer_controller" {
   }
 
   statement {
-    sid     = "TagOnCreate"
-    actions = ["ec2:CreateTags", "elasticloadbalancing:AddTags"]
+    sid = "ListenersAndRules"
+    actions = [
+      "elasticloadbalancing:CreateListener",
+      "elasticloadbalancing:CreateRule",
+      "elasticloadbalancing:DeleteListener",
+      "elasticloadbalancing:DeleteRule",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid     = "RetagOwnLoadBalancers"
+    actions = ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"]
     resources = [
-      "arn:${local.partition}:ec2:*:*:security-group/*",
-      "arn:${local.partition}:elasticloadbalancing:*:*:loadbalancer/*",
       "arn:${local.partition}:elasticloadbalancing:*:*:targetgroup/*/*",
-      "arn:${local.partition}:elasticloadbalancing:*:*:listener/*",
-      "arn:${local.partition}:elasticloadbalancing:*:*:listener-rule/*",
+      "arn:${local.partition}:elasticloadbalancing:*:*:loadbalancer/net/*/*",
+      "arn:${local.partition}:elasticloadbalancing:*:*:loadbalancer/app/*/*",
     ]
 
     condition {
       test     = "Null"
       variable = "aws:RequestTag/elbv2.k8s.aws/cluster"
+      values   = ["true"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/elbv2.k8s.aws/cluster"
       values   = ["false"]
     }
   }
 
   statement {
-    sid = "ManageOwnResources"
+    sid     = "TagListenersAndRules"
+    actions = ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"]
+    resources = [
+      "arn:${local.partition}:elasticloadbalancing:*:*:listener/net/*/*/*",
+      "arn:${local.partition}:elasticloadbalancing:*:*:listener/app/*/*/*",
+      "arn:${local.partition}:elasticloadbalancing:*:*:listener-rule/net/*/*/*",
+      "arn:${local.partition}:elasticloadbalancing:*:*:listener-rule/app/*/*/*",
+    ]
+  }
+
+  statement {
+    sid = "ManageOwnLoadBalancers"
     actions = [
-      "ec2:AuthorizeSecurityGroupIngress",
-      "ec2:RevokeSecurityGroupIngress",
-      "ec2:DeleteSecurityGroup",
-      "ec2:CreateTags",
-      "ec2:DeleteTags",
-      "elasticloadbalancing:AddTags",
-      "elasticloadbalancing:RemoveTags",
+      "elasticloadbalancing:DeleteLoadBalancer",
+      "elasticloadbalancing:DeleteTargetGroup",
+      "elasticloadbalancing:ModifyCapacityReservation",
+      "elasticloadbalancing:ModifyIpPools",
+      "elasticloadbalancing:ModifyListenerAttributes",
       "elasticloadbalancing:ModifyLoadBalancerAttributes",
+      "elasticloadbalancing:ModifyTargetGroup",
+      "elasticloadbalancing:ModifyTargetGroupAttributes",
       "elasticloadbalancing:SetIpAddressType",
       "elasticloadbalancing:SetSecurityGroups",
       "elasticloadbalancing:SetSubnets",
-      "elasticloadbalancing:DeleteLoadBalancer",
-      "elasticloadbalancing:ModifyTargetGroup",
-      "elasticloadbalancing:ModifyTargetGroupAttributes",
-      "elasticloadbalancing:DeleteTargetGroup",
-      "elasticloadbalancing:RegisterTargets",
-      "elasticloadbalancing:DeregisterTargets",
     ]
     resources = ["*"]
 
@@ -241,24 +352,43 @@ data "aws_iam_policy_document" "load_balancer_controller" {
   }
 
   statement {
-    sid = "Listeners"
-    actions = [
-      "elasticloadbalancing:CreateListener",
-      "elasticloadbalancing:DeleteListener",
-      "elasticloadbalancing:CreateRule",
-      "elasticloadbalancing:DeleteRule",
-      "elasticloadbalancing:ModifyListener",
-      "elasticloadbalancing:ModifyRule",
-      "elasticloadbalancing:AddListenerCertificates",
-      "elasticloadbalancing:RemoveListenerCertificates",
-      "elasticloadbalancing:SetWebAcl",
+    sid     = "TagLoadBalancersOnCreate"
+    actions = ["elasticloadbalancing:AddTags"]
+    resources = [
+      "arn:${local.partition}:elasticloadbalancing:*:*:targetgroup/*/*",
+      "arn:${local.partition}:elasticloadbalancing:*:*:loadbalancer/net/*/*",
+      "arn:${local.partition}:elasticloadbalancing:*:*:loadbalancer/app/*/*",
     ]
-    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "elasticloadbalancing:CreateAction"
+      values   = ["CreateTargetGroup", "CreateLoadBalancer"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "aws:RequestTag/elbv2.k8s.aws/cluster"
+      values   = ["false"]
+    }
   }
 
   statement {
-    sid       = "ShieldAndWafOnOwnLoadBalancers"
-    actions   = ["wafv2:AssociateWebACL", "wafv2:DisassociateWebACL", "waf-regional:AssociateWebACL", "waf-regional:DisassociateWebACL", "shield:CreateProtection", "shield:DeleteProtection", "shield:DescribeProtection"]
+    sid       = "Targets"
+    actions   = ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"]
+    resources = ["arn:${local.partition}:elasticloadbalancing:*:*:targetgroup/*/*"]
+  }
+
+  statement {
+    sid = "ListenerSettings"
+    actions = [
+      "elasticloadbalancing:AddListenerCertificates",
+      "elasticloadbalancing:ModifyListener",
+      "elasticloadbalancing:ModifyRule",
+      "elasticloadbalancing:RemoveListenerCertificates",
+      "elasticloadbalancing:SetRulePriorities",
+      "elasticloadbalancing:SetWebAcl",
+    ]
     resources = ["*"]
   }
 }

@@ -27,3 +27,13 @@ output "nat_public_ips" {
   description = "Egress IPs of the NAT gateways."
   value       = module.vpc.nat_public_ips
 }
+
+output "public_subnet_cidr_blocks" {
+  description = "CIDR blocks of the public subnets: the chart's `networkPolicy.ingress.loadBalancerCidrs`."
+  value       = module.vpc.public_subnet_cidr_blocks
+}
+
+output "private_subnet_cidr_blocks" {
+  description = "CIDR blocks of the private subnets (nodes, pods, Aurora): the chart's `networkPolicy.egress.databaseCidrs`."
+  value       = module.vpc.private_subnet_cidr_blocks
+}

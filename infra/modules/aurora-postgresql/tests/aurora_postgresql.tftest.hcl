@@ -19,6 +19,11 @@ run "secure_cluster_defaults" {
   }
 
   assert {
+    condition     = alltrue([for i in aws_rds_cluster_instance.this : !i.auto_minor_version_upgrade])
+    error_message = "The pinned engine_version is the only minor-version control: AWS must not upgrade behind it (plans would propose downgrades)."
+  }
+
+  assert {
     condition     = aws_rds_cluster.this[0].storage_encrypted && module.kms.key_rotation_enabled
     error_message = "Storage must be encrypted with a rotating customer-managed key."
   }

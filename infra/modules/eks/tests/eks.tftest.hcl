@@ -87,13 +87,13 @@ run "nodes_in_private_subnets_over_three_zones" {
   command = plan
 
   assert {
-    condition     = aws_eks_node_group.this[0].subnet_ids == toset(var.subnet_ids) && length(aws_eks_node_group.this[0].subnet_ids) == 3
-    error_message = "Nodes must run only in the three private subnets."
+    condition     = length(aws_eks_node_group.this) == 3 && alltrue([for g in aws_eks_node_group.this : length(g.subnet_ids) == 1]) && toset(flatten([for g in aws_eks_node_group.this : tolist(g.subnet_ids)])) == toset(var.subnet_ids)
+    error_message = "One node group per zone: each group in exactly one of the three private subnets, together all three."
   }
 
   assert {
-    condition     = aws_eks_node_group.this[0].scaling_config[0].min_size == 3 && aws_eks_node_group.this[0].scaling_config[0].desired_size == 3 && aws_eks_node_group.this[0].scaling_config[0].max_size == 6
-    error_message = "Default scaling must be min 3 (one per zone), desired 3, max 6."
+    condition     = alltrue([for g in aws_eks_node_group.this : g.scaling_config[0].min_size == 1 && g.scaling_config[0].desired_size == 1 && g.scaling_config[0].max_size == 2])
+    error_message = "Default scaling (totals min 3, desired 3, max 6) must split into min 1, desired 1, max 2 per zone."
   }
 
   assert {
@@ -159,10 +159,19 @@ run "pod_identity" {
   }
 
   assert {
-    condition = anytrue([for s in data.aws_iam_policy_document.pod_identity_assume[0].statement :
+    condition = anytrue([for s in data.aws_iam_policy_document.pod_identity_assume["ebs-csi"].statement :
       contains(s.actions, "sts:AssumeRole") && contains(s.actions, "sts:TagSession") && anytrue([for p in s.principals : contains(p.identifiers, "pods.eks.amazonaws.com")])
     ])
     error_message = "Workload roles must trust only the EKS Pod Identity service."
+  }
+
+  assert {
+    condition = alltrue([for s in data.aws_iam_policy_document.pod_identity_assume["ebs-csi"].statement :
+      anytrue([for c in s.condition : c.variable == "aws:RequestTag/kubernetes-namespace" && c.values == tolist(["kube-system"])]) &&
+      anytrue([for c in s.condition : c.variable == "aws:RequestTag/kubernetes-service-account" && c.values == tolist(["ebs-csi-controller-sa"])]) &&
+      anytrue([for c in s.condition : c.variable == "aws:RequestTag/eks-cluster-name" && c.values == tolist([var.cluster_name])])
+    ])
+    error_message = "Each workload role must trust only its own cluster, namespace and service account (Pod Identity session tags)."
   }
 }
 
@@ -191,6 +200,21 @@ run "disabled" {
   assert {
     condition     = length(aws_eks_cluster.this) == 0 && length(aws_eks_node_group.this) == 0 && length(aws_iam_role.pod_identity) == 0
     error_message = "create = false must create nothing."
+  }
+}
+
+run "zone_totals_round_up" {
+  command = plan
+
+  variables {
+    node_min_size     = 3
+    node_desired_size = 4
+    node_max_size     = 7
+  }
+
+  assert {
+    condition     = alltrue([for g in aws_eks_node_group.this : g.scaling_config[0].desired_size == 2 && g.scaling_config[0].max_size == 3])
+    error_message = "Totals split over three zones round up (desired 4 -> 2 per zone, max 7 -> 3 per zone), never below the total."
   }
 }
 
@@ -345,6 +369,20 @@ run "invalid_access_entry" {
       bad = {
         principal_arn = "arn:aws:iam::123456789012:role/Administrator"
         policy_name   = "SuperUser"
+      }
+    }
+  }
+  expect_failures = [var.access_entries]
+}
+
+# What `aws sts get-caller-identity` prints for an SSO session: EKS refuses it as an access entry.
+run "assumed_role_session_is_not_an_access_entry" {
+  command = plan
+  variables {
+    access_entries = {
+      session = {
+        principal_arn = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/jane"
+        policy_name   = "AmazonEKSClusterAdminPolicy"
       }
     }
   }

@@ -19,7 +19,8 @@ override_data {
 }
 
 variables {
-  environment = "staging"
+  environment       = "staging"
+  github_repository = "acme/test-app"
 }
 
 run "push_role_may_push_only_to_the_repository" {

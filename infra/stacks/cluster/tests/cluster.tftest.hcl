@@ -31,7 +31,7 @@ run "external_secrets_reads_only_the_alertmanager_receivers_secret" {
   }
 
   assert {
-    condition     = toset(one(data.aws_iam_policy_document.external_secrets.statement).actions) == toset(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"])
+    condition     = toset(one(data.aws_iam_policy_document.external_secrets.statement).actions) == toset(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy", "secretsmanager:ListSecretVersionIds"])
     error_message = "External Secrets gets read-only Secrets Manager actions on the receivers secret."
   }
 

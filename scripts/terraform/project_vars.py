@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Write the values of infra/envs/project.toml that one stack declares, as a Terraform var file.
+
+    scripts/terraform/project_vars.py ENV STACK OUT.tfvars.json [--project FILE]
+
+infra/envs/project.toml is the one place for the repository- and account-specific identifiers
+(docs/infrastructure.md). Each stack gets only the variables it declares, so Terraform never
+warns about undeclared ones. Standard library only: CI runs it with the runner's python3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECT = REPO / "infra" / "envs" / "project.toml"
+ENVIRONMENTS = ("staging", "prod")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+VARIABLE = re.compile(r'^variable\s+"([a-z0-9_]+)"', re.MULTILINE)
+
+
+class ProjectError(ValueError):
+    """infra/envs/project.toml holds a value of the wrong form."""
+
+
+def declared(stack: str) -> set[str]:
+    """Return the variables a stack declares (every `variable "x"` of its .tf files)."""
+    folder = REPO / "infra" / "stacks" / stack
+    if not folder.is_dir():
+        msg = f"unknown stack {stack!r} (no folder infra/stacks/{stack})"
+        raise ProjectError(msg)
+    return {m for tf in folder.glob("*.tf") for m in VARIABLE.findall(tf.read_text("utf-8"))}
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Read project.toml and check it: every bad value is named with what was expected."""
+    project = tomllib.loads(path.read_text(encoding="utf-8"))
+    repository = project.get("github_repository", "")
+    if not isinstance(repository, str) or not REPOSITORY.match(repository):
+        msg = f"{path}: github_repository must be owner/name, got {repository!r}"
+        raise ProjectError(msg)
+    if project.get("registry_environment") not in ENVIRONMENTS:
+        msg = f"{path}: registry_environment must be staging or prod"
+        raise ProjectError(msg)
+    for env in ENVIRONMENTS:
+        table = project.get("environments", {}).get(env)
+        if not isinstance(table, dict):
+            msg = f"{path}: [environments.{env}] is missing"
+            raise ProjectError(msg)
+        account = table.get("account_id", "")
+        if account and not ACCOUNT_ID.match(str(account)):
+            msg = f"{path}: environments.{env}.account_id must be 12 digits in quotes or empty"
+            raise ProjectError(msg)
+        arns = table.get("admin_principal_arns", [])
+        if not isinstance(arns, list) or any(":assumed-role/" in str(a) for a in arns):
+            msg = (
+                f"{path}: environments.{env}.admin_principal_arns must be a list of IAM role or "
+                "user ARNs (EKS rejects sts assumed-role session ARNs)"
+            )
+            raise ProjectError(msg)
+    return project
+
+
+def values(project: dict[str, Any], env: str) -> dict[str, Any]:
+    """Return every Terraform variable the project file decides for one environment."""
+    envs = project["environments"]
+    account = envs[env].get("account_id", "")
+    registry_env = project["registry_environment"]
+    registry_account = envs[registry_env].get("account_id", "")
+    others = [
+        envs[e]["account_id"]
+        for e in ENVIRONMENTS
+        if e != env and envs[e].get("account_id") and envs[e]["account_id"] != account
+    ]
+    out: dict[str, Any] = {
+        "github_repository": project["github_repository"],
+        "admin_principal_arns": list(envs[env].get("admin_principal_arns", [])),
+    }
+    if account:
+        out["allowed_account_ids"] = [account]
+    if env == registry_env:
+        out["pull_account_ids"] = others
+    elif registry_account and account and registry_account != account:
+        out["registry_account_id"] = registry_account
+    if env != registry_env and account and account == registry_account:
+        # One account for both environments: the registry environment's ci stack made the
+        # account's GitHub OIDC provider already.
+        out["create_oidc_provider"] = False
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("env", choices=ENVIRONMENTS)
+    parser.add_argument("stack")
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--project", type=Path, default=PROJECT)
+    args = parser.parse_args(argv)
+    try:
+        chosen = {
+            k: v
+            for k, v in values(load(args.project), args.env).items()
+            if k in declared(args.stack)
+        }
+    except (ProjectError, tomllib.TOMLDecodeError) as error:
+        print(f"project_vars: {error}", file=sys.stderr)
+        return 2
+    args.out.write_text(json.dumps(chosen, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Day one as a script (scripts/day_one.py): the walkthrough's phases in dependency order.
+
+The repository's walkthrough must pass every check; each check must also catch its defect on a
+small example: a phase that uses a later phase's output, a workflow reading a GitHub variable
+set later, a Terraform output the stack does not declare, a page that differs from the phases.
+The emulator half (the stacks really produce the outputs) runs in tests/infra/test_emulator.py
+on the same round trip.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from test_app_tooling.tools import REPO
+
+
+SCRIPT = REPO / "scripts" / "day_one.py"
+
+
+def load_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("day_one", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["day_one"] = module  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+day_one = load_script()
+Phase = day_one.Phase
+
+
+def test_the_walkthrough_passes_every_check():
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    phases = day_one.load()
+    assert len(phases) >= 10
+    assert f"day one: {len(phases)} phases, 0 problems" in result.stdout
+
+
+def test_every_phase_says_what_it_costs():
+    assert all(p.cost.strip() for p in day_one.load())
+
+
+def test_a_phase_using_what_a_later_phase_makes_fails():
+    phases = [
+        Phase("deploy", "Deploy", "free", uses=["alb-address"], produces=["release"]),
+        Phase("dns", "DNS", "free", uses=["release"], produces=["alb-address"]),
+    ]
+    assert day_one.check_order(phases) == [
+        "phase 'deploy' uses alb-address, but only phase 'dns' (later) produces it"
+    ]
+
+
+def test_a_workflow_reading_a_variable_set_later_fails(tmp_path: Path):
+    workflow = tmp_path / "deploy.yml"
+    workflow.write_text("jobs:\n  d:\n    env:\n      URL: ${{ vars.APP_URL }}\n")
+    phases = [
+        Phase("deploy", "Deploy", "free", runs=[{"workflow": str(workflow)}]),
+        Phase("dns", "DNS", "free", produces=["github-variable:APP_URL"]),
+    ]
+    assert day_one.check_order(phases) == [
+        "phase 'deploy' uses github-variable:APP_URL, but only phase 'dns' (later) produces it"
+    ]
+    phases[0].runs[0]["optional_vars"] = ["APP_URL"]
+    assert day_one.check_order(phases) == []
+
+
+def test_a_terraform_output_the_stack_lacks_fails():
+    phases = [Phase("x", "X", "free", produces=["terraform:database.cluster_reader_host"])]
+    [problem] = day_one.check_terraform_outputs(phases)
+    assert problem == (
+        "phase 'x': terraform:database.cluster_reader_host is not an output of "
+        "infra/stacks/database"
+    )
+
+
+def test_a_page_with_other_phases_or_no_cost_fails():
+    phases = [Phase("a", "First", "free"), Phase("b", "Second", "$1 a month")]
+    good = "## 1. First\n\nfree\n\n## 2. Second\n\n$1 a month\n"
+    assert day_one.check_walkthrough(phases, good) == []
+    swapped = "## 1. Second\n\n## 2. First\n\nfree $1 a month\n"
+    assert "phases differ" in day_one.check_walkthrough(phases, swapped)[0]
+    no_cost = "## 1. First\n\nfree\n\n## 2. Second\n"
+    assert day_one.check_walkthrough(phases, no_cost) == [
+        "docs/getting-started.md does not state the cost of phase 'b': '$1 a month'"
+    ]
+
+
+def test_emulator_outputs_must_hold_every_output_a_phase_produces():
+    phases = [Phase("stacks", "S", "free", produces=["terraform:network.vpc_id"])]
+    assert day_one.check_emulator_outputs(phases, {"network": {"vpc_id": {"value": "vpc-1"}}}) == []
+    assert day_one.check_emulator_outputs(phases, {"network": {"vpc_id": {"value": ""}}}) == [
+        "phase 'stacks': the emulator run produced no terraform:network.vpc_id"
+    ]

@@ -1,0 +1,176 @@
+"""A fork changes one file: infra/envs/project.toml holds every repository and account identifier.
+
+The scan fails on a copy of the project file's values (the GitHub repository, account IDs,
+administrator ARNs), or on any other 12-digit account ID, in the files that configure a
+deployment. The AWS documentation's example account 111122223333 is allowed: it is a
+placeholder no real account has. The script that hands the values to each stack is tested on
+the cases the walkthrough names (one account, two accounts, the registry account).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from test_app_tooling.tools import REPO
+
+
+PROJECT = REPO / "infra" / "envs" / "project.toml"
+SCRIPT = REPO / "scripts" / "terraform" / "project_vars.py"
+EXAMPLE_ACCOUNT = "111122223333"
+ACCOUNT_LITERAL = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
+# What configures a deployment: workflows, environments, stacks, scripts, the platform and the
+# chart's environment values. Documentation links elsewhere (chart `home`, runbook URLs in alert
+# rules, docs/) point at the published project and stay valid in a fork.
+SCANNED = [
+    ".github/workflows/*",
+    "infra/envs/staging/*",
+    "infra/envs/prod/*",
+    "infra/stacks/*/*.tf",
+    "scripts/*",
+    "scripts/terraform/*",
+    "platform/**",
+    "charts/test-app/values*.yaml",
+    "Makefile",
+    "mk/*",
+]
+
+
+def tracked(patterns: list[str]) -> list[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "--", *patterns],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
+    return [REPO / p for p in listed if (REPO / p).resolve() != PROJECT]
+
+
+def identifiers(project: dict[str, Any]) -> set[str]:
+    found = {project["github_repository"]}
+    for table in project["environments"].values():
+        if table.get("account_id"):
+            found.add(str(table["account_id"]))
+        found |= {str(a) for a in table.get("admin_principal_arns", [])}
+    return found
+
+
+def leftovers(files: list[Path], values: set[str]) -> list[str]:
+    hits = []
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), start=1):
+            where = f"{path.relative_to(REPO) if path.is_relative_to(REPO) else path}:{number}"
+            hits += [f"{where}: {v}" for v in sorted(values) if v in line]
+            hits += [
+                f"{where}: account ID {m}"
+                for m in ACCOUNT_LITERAL.findall(line)
+                if m != EXAMPLE_ACCOUNT and m not in values
+            ]
+    return hits
+
+
+def test_identifiers_live_only_in_the_project_file():
+    project = tomllib.loads(PROJECT.read_text(encoding="utf-8"))
+    files = tracked(SCANNED)
+    assert len(files) > 50, f"the scan found only {len(files)} files: the patterns are wrong"
+    hits = leftovers(files, identifiers(project))
+    assert not hits, "identifiers outside infra/envs/project.toml:\n" + "\n".join(hits)
+
+
+def test_the_scan_finds_a_planted_literal(tmp_path):
+    planted = tmp_path / "ci.tfvars"
+    planted.write_text('github_repository = "someone/fork"\n# registry 222222222222\n')
+    assert len(leftovers([planted], {"someone/fork"})) == 2
+
+
+PROJECT_TEMPLATE = """
+github_repository = "someone/fork"
+registry_environment = "staging"
+[environments.staging]
+account_id = "{staging}"
+admin_principal_arns = ["arn:aws:iam::{staging}:role/admin"]
+[environments.prod]
+account_id = "{prod}"
+admin_principal_arns = []
+"""
+
+
+def project_vars(tmp_path: Path, env: str, stack: str, **accounts: str) -> dict[str, Any]:
+    project = tmp_path / "project.toml"
+    project.write_text(PROJECT_TEMPLATE.format(**accounts), encoding="utf-8")
+    out = tmp_path / "out.tfvars.json"
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), env, stack, str(out), "--project", str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return loaded
+
+
+ARN = "arn:aws:iam::123456789012"
+TWO = {"staging": "123456789012", "prod": "210987654321"}
+ONE = {"staging": "123456789012", "prod": "123456789012"}
+
+
+@pytest.mark.parametrize(
+    ("env", "stack", "accounts", "expected"),
+    [
+        ("staging", "ci", TWO, {"github_repository": "someone/fork",
+                                "allowed_account_ids": ["123456789012"]}),
+        ("prod", "ci", TWO, {"github_repository": "someone/fork",
+                             "allowed_account_ids": ["210987654321"],
+                             "registry_account_id": "123456789012"}),
+        ("prod", "ci", ONE, {"github_repository": "someone/fork",
+                             "allowed_account_ids": ["123456789012"],
+                             "create_oidc_provider": False}),
+        ("staging", "registry", TWO, {"allowed_account_ids": ["123456789012"],
+                                      "pull_account_ids": ["210987654321"]}),
+        ("staging", "registry", ONE, {"allowed_account_ids": ["123456789012"],
+                                      "pull_account_ids": []}),
+        ("staging", "cluster", TWO, {"allowed_account_ids": ["123456789012"],
+                                     "admin_principal_arns": [f"{ARN}:role/admin"]}),
+        ("prod", "network", TWO, {"allowed_account_ids": ["210987654321"]}),
+    ],
+)  # fmt: skip
+def test_each_stack_gets_the_values_it_declares(tmp_path, env, stack, accounts, expected):
+    assert project_vars(tmp_path, env, stack, **accounts) == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("someone/fork", "not a repo"), "github_repository must be owner/name"),
+        (('account_id = "123456789012"', 'account_id = "1234"'), "account_id must be 12 digits"),
+        (("role/admin", "assumed-role/admin/session"), "EKS rejects sts assumed-role"),
+    ],
+)
+def test_bad_values_are_named(tmp_path, change, message):
+    project = tmp_path / "project.toml"
+    old, new = change
+    text = PROJECT_TEMPLATE.format(**TWO).replace(old, new, 1)
+    text = text.replace(":role/assumed-role/", ":assumed-role/")
+    project.write_text(text, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "staging", "ci", str(tmp_path / "o.json"),
+         "--project", str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert message in proc.stderr
