@@ -445,6 +445,15 @@ def test_ingress_for_the_alb(rendered_sets, name):
     }
 
 
+@pytest.mark.parametrize("name", ["ingress", "staging", "prod"])
+def test_ingress_exposes_the_health_api_only(rendered_sets, name):
+    paths = one(rendered_sets[name], "Ingress")["spec"]["rules"][0]["http"]["paths"]
+    assert [(path["path"], path["pathType"]) for path in paths] == [
+        ("/health", "Exact"),
+        ("/health/read", "Exact"),
+    ]
+
+
 def test_prod_ingress_serves_tls_and_redirects(rendered_sets):
     annotations = one(rendered_sets["prod"], "Ingress")["metadata"]["annotations"]
     assert annotations["alb.ingress.kubernetes.io/certificate-arn"].startswith("arn:aws:acm:")

@@ -117,6 +117,11 @@ REJECTED: list[tuple[str, dict[str, Any], str]] = [
         r"/ingress/alb/targetType'",
     ),
     (
+        "metrics on the public load balancer",
+        {"ingress": {"publicPaths": ["/health", "/metrics"]}},
+        r"/ingress/publicPaths/1'",
+    ),
+    (
         "open to the internet",
         {"networkPolicy": {"ingress": {"loadBalancerCidrs": ["0.0.0.0/0"]}}},
         r"/networkPolicy/ingress/loadBalancerCidrs'",
