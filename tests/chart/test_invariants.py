@@ -9,6 +9,8 @@ import pytest
 import yaml
 from chart.helm_render import CHART, app_container, by_kind, load_values, one, render
 
+from test_app.server import HEADER_READ_TIMEOUT_MS
+
 
 DATABASE_ENDPOINTS = {"/health", "/health/read", "/readyz"}
 
@@ -452,6 +454,15 @@ def test_ingress_exposes_the_health_api_only(rendered_sets, name):
         ("/health", "Exact"),
         ("/health/read", "Exact"),
     ]
+
+
+@pytest.mark.parametrize("name", ["ingress", "staging", "prod"])
+def test_alb_closes_idle_connections_before_the_app_does(rendered_sets, name):
+    annotations = one(rendered_sets[name], "Ingress")["metadata"]["annotations"]
+    attribute = annotations["alb.ingress.kubernetes.io/load-balancer-attributes"]
+    key, _, seconds = attribute.partition("=")
+    assert key == "idle_timeout.timeout_seconds"
+    assert 0 < int(seconds) * 1000 < HEADER_READ_TIMEOUT_MS
 
 
 def test_prod_ingress_serves_tls_and_redirects(rendered_sets):
