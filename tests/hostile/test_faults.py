@@ -189,3 +189,18 @@ def test_a_database_outage_is_logged_once_per_transition(solo, run_app):
     assert down[0]["target"] == "writer"
     assert down[0]["cause"]
     assert float(up[0]["down_seconds"]) > 0  # type: ignore[arg-type]
+
+
+def test_a_refused_password_is_retried_in_the_window_and_logged_at_once(postgres, run_app):
+    env = {**postgres.env(), "POSTGRESQL_PASSWORD": "wrong", "STARTUP_TIMEOUT_SECONDS": "3"}
+    app = run_app(env, wait_ready=False)
+    assert app.wait(timeout=30) == 1
+    lines = json_lines(app.log)
+    waits = [line for line in lines if line["event"] == "waiting for PostgreSQL"]
+    assert len(waits) == 1, waits  # several attempts, one line per kind of cause
+    assert waits[0]["level"] == "warning"
+    assert "password authentication failed" in str(waits[0]["cause"])
+    first_error = next(i for i, line in enumerate(lines) if line["level"] == "error")
+    assert lines.index(waits[0]) < first_error
+    # ADR 0013: retried for the whole window, not failed fast.
+    assert "within 3s" in str(lines[-1]["event"])
