@@ -85,6 +85,15 @@ def test_a_connection_sending_headers_too_slowly_is_closed(app):
     assert waited >= HEADER_TIMEOUT - 0.5
 
 
+@pytest.mark.parametrize(("size", "status"), [(16_000, b"200"), (100_000, b"431")])
+def test_request_heads_are_bounded(app, size, status):
+    header = b"X-Big: " + b"a" * size + b"\r\n"
+    request = b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + header + b"\r\n"
+    assert raw(app.port, request).split(b"\r\n")[0] == b"HTTP/1.1 " + status + (
+        b" OK" if status == b"200" else b" Request Header Fields Too Large"
+    )
+
+
 def test_every_response_is_uncacheable_and_not_sniffed(app):
     for path in ("/health", "/health/read", "/livez", "/readyz", "/metrics", "/version", "/x"):
         headers = app.get(path).headers
