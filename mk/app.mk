@@ -21,3 +21,14 @@ lock: bootstrap ## Regenerate app/requirements.lock (hashes, all platforms) from
 	$(VENV)/bin/uv pip compile app/pyproject.toml --universal --python-version 3.11 \
 	  --generate-hashes --no-header --quiet -o app/requirements.lock
 	sed -i '1i # The app image installs exactly these (pip --require-hashes). Regenerate with `make lock`.' app/requirements.lock
+
+HOSTILE_ARGS ?=
+SOAK_ARGS ?=
+
+.PHONY: hostile
+hostile: bootstrap ## Hostile clients and a killed main process vs one instance; docs/benchmarks/hostile-*.md
+	$(PY) scripts/hostile.py $(HOSTILE_ARGS)
+
+.PHONY: soak
+soak: up ## 30 min of mixed hostile load against the rehearsal (SOAK_ARGS="--duration 600"); docs/benchmarks/soak.md
+	$(PY) scripts/soak.py $(SOAK_ARGS)

@@ -46,6 +46,12 @@ def test_password_never_appears_in_repr():
         ("POSTGRESQL_SSLMODE", "maybe", "expected one of"),
         ("ACCESS_LOG", "yes", "expected true, false, 1 or 0"),
         ("LOG_LEVEL", "loud", "expected one of"),
+        ("PORT", "18_081", "expected an integer port between 1 and 65535"),
+        ("PORT", "\u0661\u0668\u0660\u0668\u0661", "expected an integer port between 1 and 65535"),
+        ("WORKERS", "+2", "expected an integer between 1 and 64"),
+        ("HOST", "not-an-address", "expected an IPv4 or IPv6 address"),
+        ("HOST", "localhost", "expected an IPv4 or IPv6 address"),
+        ("TRUSTED_PROXIES", "10.0.0.0/8, proxy", "expected comma-separated CIDRs"),
     ],
 )
 def test_bad_values_name_the_variable_the_value_and_the_expectation(name, value, expected):
@@ -122,3 +128,10 @@ def test_user_file_follows_the_same_rules(tmp_path):
     assert err.value.problems == [
         "POSTGRESQL_USER and POSTGRESQL_USER_FILE are both set: expected only one"
     ]
+
+
+def test_listen_address_and_trusted_proxies_are_parsed():
+    settings = load_settings({"HOST": " ::1 ", "TRUSTED_PROXIES": "10.0.0.0/16, 192.0.2.7"})
+    assert settings.host == "::1"
+    assert [str(net) for net in settings.trusted_proxies] == ["10.0.0.0/16", "192.0.2.7/32"]
+    assert load_settings({}).trusted_proxies == ()

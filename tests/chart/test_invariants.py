@@ -11,6 +11,7 @@ import hcl2
 import pytest
 import yaml
 
+from test_app.server import HEADER_READ_TIMEOUT_MS
 from test_app_tooling.helm_render import CHART, app_container, by_kind, load_values, one, render
 from test_app_tooling.tools import REPO
 
@@ -605,6 +606,24 @@ def test_ingress_for_the_alb(rendered_sets, name):
         "name": one(rendered_sets[name], "Service")["metadata"]["name"],
         "port": {"name": "http"},
     }
+
+
+@pytest.mark.parametrize("name", ["ingress", "staging", "prod"])
+def test_ingress_exposes_the_health_api_only(rendered_sets, name):
+    paths = one(rendered_sets[name], "Ingress")["spec"]["rules"][0]["http"]["paths"]
+    assert [(path["path"], path["pathType"]) for path in paths] == [
+        ("/health", "Exact"),
+        ("/health/read", "Exact"),
+    ]
+
+
+@pytest.mark.parametrize("name", ["ingress", "staging", "prod"])
+def test_alb_closes_idle_connections_before_the_app_does(rendered_sets, name):
+    annotations = one(rendered_sets[name], "Ingress")["metadata"]["annotations"]
+    attribute = annotations["alb.ingress.kubernetes.io/load-balancer-attributes"]
+    key, _, seconds = attribute.partition("=")
+    assert key == "idle_timeout.timeout_seconds"
+    assert 0 < int(seconds) * 1000 < HEADER_READ_TIMEOUT_MS
 
 
 def test_prod_ingress_serves_tls_and_redirects(rendered_sets):

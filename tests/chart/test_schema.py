@@ -118,6 +118,16 @@ REJECTED: list[tuple[str, dict[str, Any], str]] = [
         r"/ingress/alb/targetType'",
     ),
     (
+        "ALB idle timeout above the app's",
+        {"ingress": {"alb": {"idleTimeoutSeconds": 60}}},
+        r"/ingress/alb/idleTimeoutSeconds'",
+    ),
+    (
+        "metrics on the public load balancer",
+        {"ingress": {"publicPaths": ["/health", "/metrics"]}},
+        r"/ingress/publicPaths/1'",
+    ),
+    (
         "open to the internet",
         {"networkPolicy": {"ingress": {"loadBalancerCidrs": ["0.0.0.0/0"]}}},
         r"/networkPolicy/ingress/loadBalancerCidrs'",

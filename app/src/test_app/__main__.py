@@ -1,7 +1,8 @@
 """`test-app`: parse the settings, wait for PostgreSQL, then serve.
 
-Exit status: 0 after a clean drain, 1 when PostgreSQL cannot be reached in the startup window
-or a worker died, 2 for invalid configuration.
+Exit status: 0 after a clean drain, 1 when PostgreSQL cannot be reached in the startup window,
+the listen address cannot be bound or a worker died, 2 for invalid configuration, 130 when
+interrupted (SIGINT) while waiting for PostgreSQL. Each failure is one JSON line, no traceback.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 import uvloop
 
 from test_app.logs import configure_logging, get_logger
-from test_app.server import run
+from test_app.server import BindError, run
 from test_app.settings import ConfigError, load_settings
 from test_app.startup import wait_for_database
 
@@ -40,6 +41,9 @@ def main() -> None:
     except ConnectionError as err:
         log.error(str(err))  # noqa: TRY400 - one clear line, no traceback
         sys.exit(1)
+    except KeyboardInterrupt:
+        log.info("interrupted while waiting for PostgreSQL")
+        sys.exit(130)
     log.info(
         "starting",
         port=settings.port,
@@ -48,7 +52,12 @@ def main() -> None:
         reader=f"{settings.reader.host}:{settings.reader.port}",
         database=settings.dbname,
     )
-    sys.exit(run(settings))
+    try:
+        status = run(settings)
+    except BindError as err:
+        log.error(err.strerror)  # noqa: TRY400 - one clear line, no traceback
+        sys.exit(1)
+    sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,11 @@ ASGI here, ADR 0001); the ASGI entry point keeps it portable to any ASGI server.
 | `/readyz`      | `200 READY` when the writer answers and we are not draining, else 503 |
 | `/metrics`     | Prometheus text format                                               |
 | `/version`     | `{"version": ..., "git_sha": ...}`                                   |
+
+Every response carries `Cache-Control: no-store` (a cached health answer is a lie) and
+`X-Content-Type-Options: nosniff`. An HTTP/1.1 request without `Host` gets 400 (RFC 9112).
+Metric labels come from closed sets: the route (`other` for any unknown path), the method
+(`other` for any but the standard ones) and the status codes this module returns.
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ from http import HTTPStatus
 from importlib.metadata import version as package_version
 from typing import TYPE_CHECKING, Any
 
-from test_app import metrics
+from test_app import lifeline, metrics
 from test_app.database import Target, sample_replica_lag
 from test_app.logs import configure_logging, get_logger
+from test_app.proxies import client_address
 from test_app.settings import load_settings
 
 
@@ -54,6 +60,11 @@ TEXT = "text/plain; charset=utf-8"
 JSON = "application/json"
 PROBES = frozenset({"/health", "/health/read", "/livez", "/readyz", "/metrics"})
 POOL_METRICS_INTERVAL = 1.0
+ALWAYS: tuple[tuple[str, str], ...] = (
+    ("cache-control", "no-store"),
+    ("x-content-type-options", "nosniff"),
+)
+MAX_LOGGED_PATH = 256  # characters of the path in the access log; the rest is cut
 
 
 class App:
@@ -93,13 +104,21 @@ class App:
         started = time.perf_counter()
         path: str = scope["path"]
         method: str = scope["method"]
-        route, status, body, headers = await self._dispatch(path, method)
+        request_headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+        has_host = scope.get("http_version") != "1.1" or any(
+            n == b"host" for n, _ in request_headers
+        )
+        route, status, body, headers = await self._dispatch(path, method, has_host=has_host)
         raw = [(name.encode(), value.encode()) for name, value in headers]
         raw.append((b"content-length", b"%d" % len(body)))
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
         client = (scope.get("client") or ("", 0))[0]
-        self._done(route, method, status, started, path, client)
+        forwarded = None
+        if self.settings.trusted_proxies:
+            values = [v.decode("latin-1") for n, v in request_headers if n == b"x-forwarded-for"]
+            forwarded = ",".join(values) or None
+        self._done(route, method, status, started, path, client, forwarded)
 
     # -- RSGI (granian's native interface: one call per response, no message dicts) ------------
 
@@ -115,17 +134,27 @@ class App:
         """Answer one RSGI request."""
         started = time.perf_counter()
         path, method = scope.path, scope.method
-        route, status, body, headers = await self._dispatch(path, method)
+        has_host = scope.http_version != "1.1" or "host" in scope.headers
+        route, status, body, headers = await self._dispatch(path, method, has_host=has_host)
         proto.response_bytes(status, headers, b"" if method == "HEAD" else body)
-        self._done(route, method, status, started, path, scope.client.rpartition(":")[0])
+        forwarded = None
+        if self.settings.trusted_proxies:
+            values = [v for n, v in scope.headers.items() if n == "x-forwarded-for"]
+            forwarded = ",".join(values) or None
+        client = scope.client.rpartition(":")[0]
+        self._done(route, method, status, started, path, client, forwarded)
 
     # -- shared by both interfaces ---------------------------------------------------------------
 
-    async def _dispatch(self, path: str, method: str) -> tuple[str, int, bytes, list[Header]]:
+    async def _dispatch(
+        self, path: str, method: str, *, has_host: bool
+    ) -> tuple[str, int, bytes, list[Header]]:
         handler = self._routes.get(path)
         route = path if handler is not None else "other"
-        headers: list[Header] = []
-        if handler is None:
+        headers: list[Header] = list(ALWAYS)
+        if not has_host:
+            status, body, content_type = 400, b"Bad Request: Host header required\n", TEXT
+        elif handler is None:
             status, body, content_type = 404, b"Not Found\n", TEXT
         elif method not in {"GET", "HEAD"}:
             status, body, content_type = (
@@ -143,21 +172,30 @@ class App:
         return route, status, body, headers
 
     def _done(  # noqa: PLR0913, PLR0917 - the facts of one finished request
-        self, route: str, method: str, status: int, started: float, path: str, client: str
+        self,
+        route: str,
+        method: str,
+        status: int,
+        started: float,
+        path: str,
+        peer: str,
+        forwarded_for: str | None = None,
     ) -> None:
         elapsed = time.perf_counter() - started
-        self._observe(route, method, status, elapsed)
+        self._observe(route, metrics.method_label(method), status, elapsed)
         if self.settings.access_log and (self.settings.access_log_probes or route not in PROBES):
             log.info(
                 "request",
-                method=method,
-                path=path,
+                method=method[:MAX_LOGGED_PATH],
+                path=path[:MAX_LOGGED_PATH],
                 status=status,
                 duration_ms=round(elapsed * 1000, 3),
-                client=client,
+                client=client_address(peer, forwarded_for, self.settings.trusted_proxies),
+                peer=peer,
             )
 
     def _observe(self, route: str, method: str, status: int, elapsed: float) -> None:
+        """Count one request; `route` and `method` are already labels from closed sets."""
         key = (route, method, status)
         children = self._children.get(key)
         if children is None:
@@ -190,6 +228,10 @@ class App:
     async def startup(self) -> None:
         """Open the pools and start the background samplers."""
         metrics.set_build_info(VERSION, self.settings.git_sha)
+        # Under test_app.server: die with the main process and prove every second we run.
+        beat = lifeline.attach(os.environ)
+        if beat is not None:
+            self._tasks.append(beat)
         # The main process asks for a drain with SIGUSR1 (see test_app.server).
         asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, self.begin_drain)
         await self.writer.open()

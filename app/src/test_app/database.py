@@ -3,6 +3,10 @@
 `Target.ping()` guarantees that the round trip it waits for *started after* the call: callers
 arriving while a ping is in flight share the next one instead of starting their own. Under load
 the database sees at most one ping at a time per target and process, whatever the request rate.
+
+An outage is logged once per state change and process, not once per failed ping: a warning
+when a target goes down (with the cause) and an info line when it is back (with how long it
+was down).
 """
 
 from __future__ import annotations
@@ -92,6 +96,7 @@ class Target:
         self._waiting = 0
         self._ping = Coalescer(self._ping_once)
         self._labels = {"target": name}
+        self._down_since: float | None = None  # the startup gate saw the database up
         # Create the series at zero so rate() and absent() work before the first failure.
         metrics.PING_FAILURES.labels(**self._labels)
 
@@ -153,10 +158,28 @@ class Target:
             metrics.PING_FAILURES.labels(**self._labels).inc()
             metrics.DB_UP.labels(**self._labels).set(0)
             log.debug("ping failed", target=self.name, error=repr(err))
+            self._went_down(err)
             raise
         finally:
             metrics.PING_DURATION.labels(**self._labels).observe(time.perf_counter() - started)
         metrics.DB_UP.labels(**self._labels).set(1)
+        self._came_back()
+
+    def _went_down(self, err: BaseException) -> None:
+        if self._down_since is None and not isinstance(err, asyncio.CancelledError):
+            self._down_since = time.monotonic()
+            log.warning(
+                "database down",
+                target=self.name,
+                endpoint=f"{self.endpoint.host}:{self.endpoint.port}",
+                cause=f"{type(err).__name__}: {err}",
+            )
+
+    def _came_back(self) -> None:
+        if self._down_since is not None:
+            down = time.monotonic() - self._down_since
+            self._down_since = None
+            log.info("database up again", target=self.name, down_seconds=round(down, 3))
 
     async def fetchval(self, query: str) -> object:
         """Run `query` on a pooled connection and return the first column of the first row."""

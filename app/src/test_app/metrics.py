@@ -25,6 +25,10 @@ from prometheus_client import (
 HTTP_BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 PING_BUCKETS: Final = (0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
+# RFC 9110's methods and PATCH (RFC 5789); any other method is counted as `other`.
+METHODS: Final = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+)
 
 HTTP_REQUESTS = Counter(
     "test_app_http_requests",
@@ -94,6 +98,15 @@ BUILD_INFO = Gauge(
     ["version", "git_sha", "python_version"],
     multiprocess_mode="livemax",
 )
+
+
+def method_label(method: str) -> str:
+    """Return the `method` label: the request method if it is a standard one, else `other`.
+
+    A label from the raw method would let any client create series at will (one per made-up
+    method name), growing /metrics and every worker's memory without bound.
+    """
+    return method if method in METHODS else "other"
 
 
 def set_build_info(version: str, git_sha: str) -> None:

@@ -8,22 +8,36 @@ A second signal stops at once. The exit status is 0 after a drain, 1 if a worker
 
 Kubernetes and supervisord signal the main process only, which is what this relies on; a
 terminal's Ctrl-C reaches every process of the group and stops the workers without a drain.
+
+Limits against hostile clients (docs/security.md explains each number):
+- HTTP/1.1 only (no h2c): the header-read timeout then starts at accept, so a connection that
+  never sends a byte is closed after `HEADER_READ_TIMEOUT_MS`, like one that sends headers too
+  slowly or idles between keep-alive requests.
+- `CONNECTIONS_PER_WORKER` open connections per worker (granian's backpressure), far above
+  what the load balancer and the probes use, so idle connections cannot starve `/livez`.
+- Workers die with the main process and a silent worker ends the process (`test_app.lifeline`).
 """
 
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import os
+import re
 import shutil
 import signal
+import socket
 import tempfile
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from granian.constants import Interfaces, Loops
+from granian.constants import HTTPModes, Interfaces, Loops
+from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server.mp import MPServer
 
+from test_app import lifeline
 from test_app.logs import get_logger, granian_log_config
 
 
@@ -34,6 +48,22 @@ log = get_logger(__name__)
 
 DRAIN_SIGNAL = signal.SIGUSR1
 APP_FACTORY = "test_app.app:create_app"
+# Open connections per worker. Each idle one costs a few KiB; see docs/security.md.
+CONNECTIONS_PER_WORKER = 4096
+# Request headers must arrive within this after accept or after the previous response (it is
+# also hyper's keep-alive idle timeout). Above the load balancer's idle timeout (the chart sets
+# the ALB's to 4 s) so that the load balancer, never the app, closes an idle connection.
+HEADER_READ_TIMEOUT_MS = 5000
+# granian's HTTP/1 read buffer (its default is about 400 KiB, which let a 500 KB request head
+# through). At 32 KiB a 30 KB head is served and a 50 KB head gets 431 (measured). Our
+# requests are a few hundred bytes; the bound caps what each slow sender makes a worker hold.
+MAX_HEAD_BYTES = 32 * 1024
+RUN_DIR_PREFIX = "test-app-run-"
+_RUN_DIR = re.compile(rf"^{RUN_DIR_PREFIX}(?P<pid>\d+)-")
+
+
+class BindError(OSError):
+    """The listen address cannot be bound; the message names HOST and PORT."""
 
 
 class DrainingServer(MPServer):
@@ -44,6 +74,16 @@ class DrainingServer(MPServer):
         self.drain_seconds = drain_seconds
         self.draining = False
         self._timer: threading.Timer | None = None
+        self.watchdog: lifeline.Watchdog | None = None
+
+    def _spawn_workers(self, spawn_target: Any, target_loader: Any) -> None:  # noqa: ANN401 - granian's own signature
+        super()._spawn_workers(spawn_target, target_loader)  # type: ignore[no-untyped-call]
+        if self.watchdog is not None:
+            self.watchdog.start()
+
+    def worker_pids(self) -> list[int | None]:
+        """Return the pids of the current workers."""
+        return [worker.inner.pid for worker in self.wrks]
 
     def signal_handler_interrupt(self, *args: object, **kwargs: object) -> None:
         """First signal: drain for `drain_seconds`, then stop. Second signal: stop now."""
@@ -66,13 +106,68 @@ class DrainingServer(MPServer):
         super().signal_handler_interrupt()  # type: ignore[no-untyped-call]
 
 
+def check_bind(host: str, port: int) -> None:
+    """Bind and release the listen address once, so a failure is one line naming HOST and PORT.
+
+    Without SO_REUSEPORT: a port held by anyone, a stray worker of a killed instance included,
+    is reported instead of being silently shared.
+    """
+    family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET  # noqa: PLR2004
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            raise BindError(
+                err.errno, f"cannot listen on HOST={host} PORT={port}: {err.strerror}"
+            ) from None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_run_dirs(root: Path, own: Path) -> list[Path]:
+    """Delete the run folders of instances that are gone (killed before they could clean up).
+
+    A folder is stale when its pid no longer runs, or is ours (a container restarted in place:
+    every instance is pid 1) and the folder is not the one we just made.
+    """
+    removed = []
+    for folder in root.glob(f"{RUN_DIR_PREFIX}*"):
+        match = _RUN_DIR.match(folder.name)
+        if match is None or folder == own:
+            continue
+        pid = int(match["pid"])
+        if pid == os.getpid() or not _pid_alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 def run(settings: Settings) -> int:
     """Serve until stopped; return the process exit status."""
-    metrics_dir = None
+    check_bind(settings.host, settings.port)
+    root = Path(tempfile.gettempdir())
+    run_dir = Path(tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{os.getpid()}-", dir=root))
+    stale = sweep_run_dirs(root, run_dir)
+    if stale:
+        log.info("removed run folders of instances that are gone", folders=[str(f) for f in stale])
+    beats = run_dir / "heartbeat"
+    beats.mkdir()
+    os.environ[lifeline.ENV_FOLDER] = str(beats)
+    os.environ[lifeline.ENV_PARENT] = str(os.getpid())
     if settings.workers > 1:
         # Every worker writes its samples here; /metrics in any worker shows the sum.
-        metrics_dir = tempfile.mkdtemp(prefix="test-app-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        metrics_dir = run_dir / "metrics"
+        metrics_dir.mkdir()
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     # Workers inherit this until the app installs its handler: a drain request that arrives
     # while a worker is still starting must not kill it (SIGUSR1's default action).
     signal.signal(DRAIN_SIGNAL, signal.SIG_IGN)
@@ -88,6 +183,12 @@ def run(settings: Settings) -> int:
         workers=settings.workers,
         loop=Loops.uvloop,
         backlog=2048,
+        http=HTTPModes.http1,
+        websockets=False,
+        backpressure=CONNECTIONS_PER_WORKER,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=HEADER_READ_TIMEOUT_MS, max_buffer_size=MAX_HEAD_BYTES
+        ),
         log_level=LogLevels(settings.log_level),
         log_dictconfig=granian_log_config(),
         log_access=False,  # the app writes its own JSON access log
@@ -97,12 +198,23 @@ def run(settings: Settings) -> int:
         workers_kill_timeout=10,
         drain_seconds=settings.drain_seconds,
     )
+    server.watchdog = lifeline.Watchdog(
+        beats,
+        server.worker_pids,
+        lambda: server.interrupt_signal or bool(server.interrupt_children),
+    )
     try:
         server.serve()
-    finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
-    if server.interrupt_children:
-        log.error("a worker exited unexpectedly", workers=list(server.interrupt_children))
+    except SystemExit as done:
+        # granian exits with 1 itself after stopping the other workers when one died.
+        if not server.interrupt_children:
+            raise
+        log.error(  # noqa: TRY400 - one line, no traceback: the worker's own log has the cause
+            "a worker exited unexpectedly",
+            workers=list(server.interrupt_children),
+            status=done.code,
+        )
         return 1
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
     return 0

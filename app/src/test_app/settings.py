@@ -6,11 +6,14 @@ process can exit with one clear message instead of failing later on a request.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+
+from test_app.proxies import Network, parse_networks
 
 
 T = TypeVar("T")
@@ -62,6 +65,7 @@ class Settings:
     access_log: bool = True
     access_log_probes: bool = False
     git_sha: str = "unknown"
+    trusted_proxies: tuple[Network, ...] = ()
 
     @property
     def uses_default_password(self) -> bool:
@@ -128,12 +132,21 @@ def _text(raw: str) -> str:
 
 def _int_in(low: int, high: int) -> Callable[[str], int]:
     def cast(raw: str) -> int:
+        if not re.fullmatch(r"[0-9]+", raw.strip()):  # int() also takes "18_081" and "١٢"
+            raise ValueError("")
         value = int(raw.strip())
         if not low <= value <= high:
             raise ValueError("")
         return value
 
     return cast
+
+
+def _listen_address(raw: str) -> str:
+    try:
+        return str(ipaddress.ip_address(raw.strip()))
+    except ValueError:
+        raise ValueError("") from None
 
 
 def _port(raw: str) -> int:
@@ -197,7 +210,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     )
     settings = Settings(
         port=env.get("PORT", _port, 8080, port_range),
-        host=env.get("HOST", _text, "0.0.0.0", "a non-empty listen address"),  # noqa: S104
+        host=env.get("HOST", _listen_address, "0.0.0.0", "an IPv4 or IPv6 address"),  # noqa: S104
         writer=Endpoint(writer_host, writer_port),
         reader=Endpoint(
             env.get("POSTGRESQL_READ_HOST", _text, writer_host, "a non-empty host name"),
@@ -226,6 +239,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         access_log=env.get("ACCESS_LOG", _bool, True, "true, false, 1 or 0"),
         access_log_probes=env.get("ACCESS_LOG_PROBES", _bool, False, "true, false, 1 or 0"),
         git_sha=env.get("GIT_SHA", _text, "unknown", "a non-empty commit id"),
+        trusted_proxies=env.get(
+            "TRUSTED_PROXIES", parse_networks, (), "comma-separated CIDRs of trusted proxies"
+        ),
     )
     if env.problems:
         raise ConfigError(env.problems)

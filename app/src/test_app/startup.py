@@ -2,6 +2,11 @@
 
 Kept apart from `test_app.database` on purpose: the main process runs this before the workers
 start and must not import the metrics (see `test_app.server`).
+
+Every error is retried until the window ends, a refused password or a missing database too
+(ADR 0013): both heal without a restart while a secret is being rotated or the database is
+still being created. Each new kind of cause is logged once, as soon as it is seen, so an
+operator does not have to wait for the window to end to read it.
 """
 
 from __future__ import annotations
@@ -12,9 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from test_app.logs import get_logger
+
 
 if TYPE_CHECKING:
     from test_app.settings import Endpoint, Settings
+
+log = get_logger(__name__)
 
 
 def connect_kwargs(settings: Settings, endpoint: Endpoint) -> dict[str, Any]:
@@ -39,6 +48,7 @@ async def wait_for_database(settings: Settings) -> None:
     delay = 0.1
     writer = settings.writer
     cause: BaseException | None = None
+    seen: set[str] = set()
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -54,6 +64,14 @@ async def wait_for_database(settings: Settings) -> None:
                 await conn.close()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as err:
             cause = err
+            if type(err).__name__ not in seen:
+                seen.add(type(err).__name__)
+                log.warning(
+                    "waiting for PostgreSQL",
+                    endpoint=f"{writer.host}:{writer.port}",
+                    cause=f"{type(err).__name__}: {err}",
+                    window_seconds=settings.startup_timeout,
+                )
         else:
             return
         await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))

@@ -1,0 +1,64 @@
+"""The client's address behind trusted proxies (the ALB, HAProxy), from `X-Forwarded-For`.
+
+Each proxy appends the address it received the connection from, so the header reads
+`client, proxy1, proxy2` and the peer is the last proxy. Only entries written by a trusted
+proxy can be believed: walking from the right, every hop that is a trusted proxy is skipped
+and the first one that is not is the client. A client that sends its own `X-Forwarded-For`
+only adds entries on the left, which the walk never reaches. With no trusted proxy listed
+(`TRUSTED_PROXIES` empty, the default) the header is ignored and the peer is the client.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Final, TypeAlias
+
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+MAX_HOPS: Final = 16  # entries looked at, from the right; more is an attack, not a proxy chain
+
+
+def parse_networks(raw: str) -> tuple[Network, ...]:
+    """Comma-separated CIDRs or addresses; raise ValueError naming the bad entry."""
+    networks = []
+    for entry in (item.strip() for item in raw.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"{entry!r} is not a CIDR or an IP address") from None
+    return tuple(networks)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+def client_address(peer: str, forwarded_for: str | None, trusted: Sequence[Network]) -> str:
+    """Return the client's address: `peer`, or the right-most untrusted forwarded entry.
+
+    The header counts only when `peer` is a trusted proxy. An entry that is not an IP address
+    ends the walk at the last trusted hop (a garbled header never puts arbitrary text in the log).
+    """
+    if not trusted or not forwarded_for:
+        return peer
+    current = _address(peer)
+    if current is None or not any(current in net for net in trusted):
+        return peer
+    client = peer
+    for entry in reversed(forwarded_for.split(",")[-MAX_HOPS:]):
+        hop = _address(entry)
+        if hop is None:
+            return client
+        client = str(hop)
+        if not any(hop in net for net in trusted):
+            return client
+    return client

@@ -1,0 +1,44 @@
+"""The client address behind trusted proxies: only what a trusted hop wrote is believed."""
+
+import pytest
+
+from test_app.proxies import MAX_HOPS, client_address, parse_networks
+
+
+ALB = parse_networks("10.0.0.0/16")
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded_for", "trusted", "client"),
+    [
+        # no trusted proxy configured: the header is ignored
+        ("10.0.1.5", "203.0.113.9", (), "10.0.1.5"),
+        # from the load balancer: the entry it appended is the client
+        ("10.0.1.5", "203.0.113.9", ALB, "203.0.113.9"),
+        # a client-written entry on the left is never reached
+        ("10.0.1.5", "198.51.100.1, 203.0.113.9", ALB, "203.0.113.9"),
+        # two trusted hops (HAProxy behind the ALB): skip both
+        ("10.0.1.5", "203.0.113.9, 10.0.2.8", ALB, "203.0.113.9"),
+        # a direct client (not a trusted peer) cannot choose its address
+        ("203.0.113.50", "10.0.0.1", ALB, "203.0.113.50"),
+        # garbage stops the walk at the last trusted hop, never logged
+        ("10.0.1.5", "<script>, 10.0.2.8", ALB, "10.0.2.8"),
+        ("10.0.1.5", "", ALB, "10.0.1.5"),
+        ("10.0.1.5", None, ALB, "10.0.1.5"),
+        # IPv6, with and without brackets
+        ("10.0.1.5", "[2001:db8::1]", ALB, "2001:db8::1"),
+        ("::1", "2001:db8::2", parse_networks("::1"), "2001:db8::2"),
+    ],
+)
+def test_client_address(peer, forwarded_for, trusted, client):
+    assert client_address(peer, forwarded_for, trusted) == client
+
+
+def test_only_the_last_hops_are_walked():
+    chain = ", ".join(["10.0.9.9"] * (MAX_HOPS + 5))
+    assert client_address("10.0.1.5", "203.0.113.9, " + chain, ALB) == "10.0.9.9"
+
+
+def test_bad_network_names_the_entry():
+    with pytest.raises(ValueError, match="'proxy' is not a CIDR or an IP address"):
+        parse_networks("10.0.0.0/8, proxy")

@@ -1,0 +1,206 @@
+"""Process faults against a real instance: killed, stopped, unbindable, interrupted, outages.
+
+Whatever breaks, no process of the service is left serving unmanaged, failures are one JSON
+line, and a database outage is logged once per state change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from test_app_tooling.postgres import free_port, start_cluster
+from test_app_tooling.process import children
+
+
+pytestmark = [pytest.mark.integration, pytest.mark.hostile]
+
+SILENCE = 10.0  # test_app.lifeline.SILENCE_SECONDS
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+
+
+def wait_gone(pids: list[int], timeout: float) -> list[int]:
+    """Poll until none of `pids` runs or `timeout` passes; return those still running."""
+    deadline = time.monotonic() + timeout
+    while (left := [pid for pid in pids if alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+def json_lines(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def solo():
+    """A primary of our own: the outage test stops and restarts it."""
+    cluster = start_cluster(with_replica=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def test_no_process_survives_a_sigkill_of_the_main_process(postgres, run_app):
+    app = run_app({**postgres.env(), "WORKERS": "2"})
+    workers = children(app.proc.pid)
+    assert len(workers) == 2
+    os.kill(app.proc.pid, signal.SIGKILL)
+    app.proc.wait(timeout=5)
+    try:
+        assert wait_gone(workers, timeout=5) == []
+    finally:
+        for pid in workers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    # Nothing answers on the port any more, so a replacement binds it alone.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", app.port))
+
+
+def test_a_stopped_worker_ends_the_process(postgres, run_app):
+    app = run_app({**postgres.env(), "WORKERS": "2"})
+    workers = children(app.proc.pid)
+    os.kill(workers[0], signal.SIGSTOP)
+    try:
+        status = app.wait(timeout=SILENCE + 30)
+    finally:
+        for pid in workers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert status == 1
+    events = [line["event"] for line in json_lines(app.log)]
+    assert "worker unresponsive: killing it, the process exits for a replacement" in events
+    assert "a worker exited unexpectedly" in events
+    assert wait_gone(workers, timeout=5) == []
+
+
+def test_a_healthy_instance_is_not_killed_by_its_watchdog(postgres, run_app):
+    app = run_app({**postgres.env(), "WORKERS": "2"})
+    deadline = time.monotonic() + SILENCE + 3
+    while time.monotonic() < deadline:
+        assert app.get("/livez").status_code == 200
+        time.sleep(0.5)
+    assert app.proc.poll() is None
+
+
+def bind_failure(app) -> dict[str, object]:
+    status = app.wait(timeout=30)
+    lines = json_lines(app.log)  # every line is JSON: a traceback would fail here
+    errors = [line for line in lines if line["level"] == "error"]
+    assert len(errors) == 1, app.log
+    assert "Traceback" not in app.log
+    return {"status": status, "error": errors[0]["event"]}
+
+
+def test_port_in_use_is_one_line(postgres, run_app):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        app = run_app({**postgres.env(), "PORT": str(port)}, wait_ready=False)
+        failure = bind_failure(app)
+    assert failure["status"] == 1
+    assert failure["error"] == (
+        f"cannot listen on HOST=127.0.0.1 PORT={port}: Address already in use"
+    )
+
+
+def test_an_address_not_on_this_host_is_one_line(postgres, run_app):
+    app = run_app({**postgres.env(), "HOST": "10.99.99.99"}, wait_ready=False)
+    failure = bind_failure(app)
+    assert failure["status"] == 1
+    assert str(failure["error"]).startswith("cannot listen on HOST=10.99.99.99 PORT=")
+    assert str(failure["error"]).endswith("Cannot assign requested address")
+
+
+def test_a_host_that_is_not_an_address_is_one_line(postgres, run_app):
+    app = run_app({**postgres.env(), "HOST": "not-an-address"}, wait_ready=False)
+    failure = bind_failure(app)
+    assert failure["status"] == 2
+    assert "HOST='not-an-address': expected an IPv4 or IPv6 address" in str(failure["error"])
+
+
+def test_sigint_while_waiting_for_the_database_is_one_line(run_app):
+    env = {
+        "POSTGRESQL_HOST": "127.0.0.1",
+        "POSTGRESQL_PORT": str(free_port()),  # nothing listens here
+        "POSTGRESQL_PASSWORD": "x",
+        "STARTUP_TIMEOUT_SECONDS": "30",
+    }
+    app = run_app(env, wait_ready=False)
+    time.sleep(1.5)  # well inside the startup window
+    app.signal(signal.SIGINT)
+    assert app.wait(timeout=10) == 130
+    assert "Traceback" not in app.log
+    assert json_lines(app.log)[-1]["event"] == "interrupted while waiting for PostgreSQL"
+
+
+def run_folders(pid: int) -> list[Path]:
+    return list(Path(tempfile.gettempdir()).glob(f"test-app-run-{pid}-*"))
+
+
+def test_a_killed_instance_leaves_no_folder_behind_the_next_start(postgres, run_app):
+    killed = run_app({**postgres.env(), "WORKERS": "2"})
+    workers = children(killed.proc.pid)
+    (folder,) = run_folders(killed.proc.pid)
+    os.kill(killed.proc.pid, signal.SIGKILL)
+    killed.proc.wait(timeout=5)
+    assert wait_gone(workers, timeout=5) == []
+    assert folder.exists()  # nobody could clean up
+    run_app(postgres.env())
+    assert not folder.exists()
+
+
+def test_a_database_outage_is_logged_once_per_transition(solo, run_app):
+    app = run_app({**solo.env(reader=False), "WORKERS": "1", "ACCESS_LOG": "false"})
+    assert app.get("/health").status_code == 200
+    solo.primary.stop()
+    try:
+        for _ in range(20):
+            assert app.get("/health").status_code == 500
+    finally:
+        solo.primary.start()
+    deadline = time.monotonic() + 15
+    while app.get("/health").status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for _ in range(20):
+        assert app.get("/health").status_code == 200
+    lines = json_lines(app.log)
+    down = [line for line in lines if line["event"] == "database down"]
+    up = [line for line in lines if line["event"] == "database up again"]
+    assert len(down) == 1, down
+    assert len(up) == 1, up
+    assert down[0]["level"] == "warning"
+    assert down[0]["target"] == "writer"
+    assert down[0]["cause"]
+    assert float(up[0]["down_seconds"]) > 0  # type: ignore[arg-type]
+
+
+def test_a_refused_password_is_retried_in_the_window_and_logged_at_once(postgres, run_app):
+    env = {**postgres.env(), "POSTGRESQL_PASSWORD": "wrong", "STARTUP_TIMEOUT_SECONDS": "3"}
+    app = run_app(env, wait_ready=False)
+    assert app.wait(timeout=30) == 1
+    lines = json_lines(app.log)
+    waits = [line for line in lines if line["event"] == "waiting for PostgreSQL"]
+    assert len(waits) == 1, waits  # several attempts, one line per kind of cause
+    assert waits[0]["level"] == "warning"
+    assert "password authentication failed" in str(waits[0]["cause"])
+    first_error = next(i for i, line in enumerate(lines) if line["level"] == "error")
+    assert lines.index(waits[0]) < first_error
+    # ADR 0013: retried for the whole window, not failed fast.
+    assert "within 3s" in str(lines[-1]["event"])
