@@ -2,44 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
 
 from infra_azure.conftest import AZURE
 
+from test_app_tooling.checkov import scan_terraform
+
 
 def test_checkov_clean(tool, tmp_path):
-    checkov = tool("checkov")
-    env = dict(os.environ, BC_SKIP_MAPPING="TRUE", CKV_SKIP_PACKAGE_UPDATE_CHECK="true")
-    proc = subprocess.run(
-        [
-            checkov,
-            "--directory",
-            str(AZURE),
-            "--framework",
-            "terraform",
-            "--skip-download",
-            "--output",
-            "json",
-            "--output-file-path",
-            str(tmp_path),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    report = tmp_path / "results_json.json"
-    assert report.is_file(), proc.stdout[-2000:] + proc.stderr[-2000:]
-    data = json.loads(report.read_text())
-    runs = data if isinstance(data, list) else [data]
-    terraform = [r for r in runs if r.get("check_type") == "terraform"]
-    assert terraform, f"checkov reported no terraform results: {proc.stderr[-2000:]}"
-    summary = terraform[0]["summary"]
-    results = terraform[0]["results"]
+    scan = scan_terraform(tool("checkov"), AZURE, tmp_path)
+    summary, results = scan.summary, scan.results
     # Parsed the real tree with the Azure policies: every module's resources were checked.
     assert summary["parsing_errors"] == 0, summary
     assert summary["resource_count"] >= 45, summary
@@ -54,10 +26,7 @@ def test_checkov_clean(tool, tmp_path):
         "azurerm_postgresql_flexible_server",
     ):
         assert kind in checked, f"checkov checked no {kind}"
-    failed = [
-        f"{c['check_id']} {c['resource']} ({c['file_path']})" for c in results["failed_checks"]
-    ]
-    assert summary["failed"] == 0, "\n".join(failed)
+    assert summary["failed"] == 0, "\n".join(scan.failed())
 
 
 def test_every_checkov_skip_gives_a_reason():
