@@ -1,10 +1,11 @@
 """The app authenticates the database server: `verify-full` with the CA bundle the image carries.
 
 The chart sets `POSTGRESQL_SSLMODE=verify-full` and `PGSSLROOTCERT` (read by asyncpg) to the
-path where app/Dockerfile puts the RDS CA bundle, for the app and for the db-role hook Job alike, fetched with a pinned SHA-256. The integration
-test turns TLS on in a real PostgreSQL with a certificate from a throwaway CA and runs the real
-app: trusting that CA it answers `/health` UP over TLS; trusting another CA (a server that is
-not who it claims to be) it never gets a connection.
+path where app/Dockerfile puts the RDS CA bundle, fetched with a pinned SHA-256, for the app and
+for the db-role hook Job alike. The integration test turns TLS on in a real PostgreSQL with a
+certificate from a throwaway CA and runs the real app: trusting that CA it answers `/health` UP
+over TLS; trusting another CA (a server that is not who it claims to be) it never gets a
+connection.
 """
 
 from __future__ import annotations
