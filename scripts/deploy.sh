@@ -7,7 +7,8 @@
 # `helm upgrade --install --atomic --wait`: Helm waits until the new ReplicaSet is ready
 # (readiness = /readyz) and rolls the release back by itself when it is not within
 # HELM_TIMEOUT, so a failed rollout never stays live. The pod spec pins the image by
-# digest; the tag (the git SHA) is kept for people reading `kubectl get pods`.
+# digest; the tag (the git SHA) is kept for people reading `kubectl get pods`. `helm test` (the
+# chart's test pod) checks that /version reports the same SHA (tests.gitSha).
 # Uses the current kubeconfig context (CI: `aws eks update-kubeconfig --name test-app-ENV`).
 #
 # Environment: HELM (default helm), RELEASE (test-app), NAMESPACE (test-app),
@@ -60,6 +61,7 @@ exec "$helm" upgrade "$release" "$chart" \
   --set-string "image.registry=$registry" \
   --set-string "image.tag=$git_sha" \
   --set-string "image.digest=$digest" \
+  --set-string "tests.gitSha=$git_sha" \
   --atomic \
   --wait \
   --timeout "$timeout" \

@@ -63,7 +63,12 @@ def test_deploy_runs_an_atomic_waiting_upgrade_pinned_by_digest(fakes):
     assert argv[argv.index("--namespace") + 1] == "test-app"
     assert argv[argv.index("--values") + 1].endswith("charts/test-app/values-staging.yaml")
     sets = [argv[i + 1] for i, a in enumerate(argv) if a == "--set-string"]
-    assert sets == [f"image.registry={REGISTRY}", f"image.tag={SHA}", f"image.digest={DIGEST}"]
+    assert sets == [
+        f"image.registry={REGISTRY}",
+        f"image.tag={SHA}",
+        f"image.digest={DIGEST}",
+        f"tests.gitSha={SHA}",  # what `helm test` expects /version to report
+    ]
 
 
 def test_deploy_adds_the_environment_values_last(fakes, tmp_path):
