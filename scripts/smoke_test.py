@@ -215,9 +215,13 @@ def run(args: argparse.Namespace) -> int:
             streak += 1
             print(f"round {attempt} ({elapsed:.1f}s): ok ({streak}/{args.passes})", flush=True)
             if streak >= args.passes:
+                build = (
+                    f" version={last.version} git_sha={last.git_sha}"
+                    if args.scope == "service"
+                    else ""
+                )
                 print(
-                    f"SMOKE PASS {args.base_url} version={last.version} git_sha={last.git_sha} "
-                    f"after {elapsed:.1f}s ({attempt} rounds)",
+                    f"SMOKE PASS {args.base_url}{build} after {elapsed:.1f}s ({attempt} rounds)",
                     flush=True,
                 )
                 return EXIT_PASS

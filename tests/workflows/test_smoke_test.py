@@ -221,6 +221,7 @@ def test_through_the_load_balancer_only_the_public_paths_are_asked(stub, capsys)
     handler.answers = {path: [(200, "UP\n")] for path in public_paths()}
     code, line = run_inline(capsys, url)
     assert (code, line.split()[:2]) == (0, ["SMOKE", "PASS"]), line
+    assert "git_sha" not in line, "the build is not asked through the load balancer"
 
 
 def test_the_read_path_is_checked_through_the_load_balancer(stub, capsys):
