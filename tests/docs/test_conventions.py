@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -106,5 +107,27 @@ def test_docs_and_make_files_speak_without_the_issue_tracker():
         for path in files
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if TRACKER_WORDS.search(line)
+    ]
+    assert not found, "\n".join(found)
+
+
+# The groups keep this pattern's own source from matching it.
+PATH_HACKS = re.compile(
+    r"\bspec_from_(file)_location\b|\bsys\.path\s*(\.(insert|append|extend)|\+?=)"
+)
+
+
+def test_project_code_imports_without_path_hacks():
+    """One way to import project code: installed packages or pytest's pythonpath."""
+    listed = subprocess.run(
+        ["git", "ls-files", "*.py"], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    files = [REPO / name for name in listed.stdout.split()]
+    assert len(files) > 50, files
+    found = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if PATH_HACKS.search(line)
     ]
     assert not found, "\n".join(found)
