@@ -131,3 +131,26 @@ def test_project_code_imports_without_path_hacks():
         if PATH_HACKS.search(line)
     ]
     assert not found, "\n".join(found)
+
+
+SCRIPT_PATH = re.compile(r"\bscripts/[A-Za-z0-9_/.-]*[A-Za-z0-9_]")
+
+
+def test_every_script_the_repository_names_exists():
+    """Docs, workflows, make files and configuration name only scripts that exist (not tests)."""
+    listed = subprocess.run(
+        ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    files = [REPO / name for name in listed.stdout.split() if not name.startswith("tests/")]
+    named = [
+        (f"{path.relative_to(REPO)}:{number}", match)
+        for path in files
+        if path.is_file()
+        for number, line in enumerate(
+            path.read_text(encoding="utf-8", errors="replace").splitlines(), 1
+        )
+        for match in SCRIPT_PATH.findall(line)
+    ]
+    assert len(named) > 100, "the scan found almost no script names"
+    missing = [f"{where}: {name}" for where, name in named if not (REPO / name).exists()]
+    assert not missing, "\n".join(missing)
