@@ -65,7 +65,7 @@ def test_image_comes_from_the_registry_stacks_acr(rendered_sets, name):
 
 @pytest.mark.parametrize("name", AKS_SETS)
 def test_secret_comes_from_the_database_stacks_key_vault_secret(rendered_sets, name):
-    external = one(rendered_sets[name], "ExternalSecret")
+    external = one(rendered_sets[name], "ExternalSecret", "test-app-db")
     assert external["spec"]["secretStoreRef"] == {
         "kind": "ClusterSecretStore",
         "name": "azure-key-vault",
@@ -79,6 +79,48 @@ def test_secret_comes_from_the_database_stacks_key_vault_secret(rendered_sets, n
         "username",
         "password",
     }
+
+
+@pytest.mark.parametrize("name", AKS_SETS)
+def test_role_hook_reads_the_administrators_key_vault_secret(rendered_sets, name):
+    """The app logs in as its own role; the server administrator's secret reaches only the hook."""
+    objects = rendered_sets[name]
+    job = one(objects, "Job", "test-app-db-role")
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"][:3] == [
+        "test-app-db-role",
+        "--role",
+        "test_app",
+    ]
+    admin = one(objects, "ExternalSecret", "test-app-db-admin")
+    assert admin["spec"]["secretStoreRef"] == {
+        "kind": "ClusterSecretStore",
+        "name": "azure-key-vault",
+    }
+    # The database stack names the administrator's secret "${local.name}-database-admin".
+    stack = (REPO / "infra" / "azure" / "stacks" / "database" / "main.tf").read_text()
+    assert 'name         = "${local.name}-database-admin"' in stack
+    keys = {d["secretKey"]: d["remoteRef"]["key"] for d in admin["spec"]["data"]}
+    env = ENVIRONMENT[name]
+    assert keys == {
+        "admin-user": f"test-app-{env}-database-admin",
+        "admin-password": f"test-app-{env}-database-admin",
+        "app-password": f"test-app-{env}-database",
+    }
+    app = one(objects, "ExternalSecret", "test-app-db")
+    assert {d["remoteRef"]["key"] for d in app["spec"]["data"]} == {f"test-app-{env}-database"}
+
+
+def test_prod_pods_are_sized_like_the_measured_aws_prod_pods(rendered_sets):
+    """ADR 0010: the requests and limits come from `make bench-pod`, whichever cloud runs them."""
+    assert (
+        app_container(rendered_sets["aks-prod"])["resources"]
+        == (app_container(rendered_sets["prod"])["resources"])
+    )
+    hpa = {
+        name: one(rendered_sets[name], "HorizontalPodAutoscaler")["spec"]
+        for name in ("prod", "aks-prod")
+    }
+    assert hpa["aks-prod"]["metrics"] == hpa["prod"]["metrics"]
 
 
 @pytest.mark.parametrize("name", AKS_SETS)

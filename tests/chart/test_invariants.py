@@ -12,7 +12,15 @@ import pytest
 import yaml
 
 from test_app.server import HEADER_READ_TIMEOUT_MS
-from test_app_tooling.helm_render import CHART, app_container, by_kind, load_values, one, render
+from test_app_tooling.helm_render import (
+    CHART,
+    VALUE_SETS,
+    app_container,
+    by_kind,
+    load_values,
+    one,
+    render,
+)
 from test_app_tooling.tools import REPO
 
 
@@ -362,16 +370,18 @@ def test_role_hook_runs_before_install_and_upgrade_in_order(objects):
         assert "hook-succeeded" in policy, f"the {name} must not outlive a successful hook"
 
 
-def test_role_hook_reads_the_master_secret_and_nothing_else_does(objects):
+def test_role_hook_reads_the_master_secret_and_nothing_else_does(objects, value_set):
     if not by_kind(objects, "Job"):
         return
+    files, extra = VALUE_SETS[value_set]
+    master = load_values(files, extra)["dbRole"]["adminRemoteSecretName"]
+    assert master, f"{value_set} runs the hook without the master secret"
     admin = one(objects, "ExternalSecret", "test-app-db-admin")
     assert admin["spec"]["target"]["deletionPolicy"] == "Delete"
     keys = {
         d["secretKey"]: (d["remoteRef"]["key"], d["remoteRef"]["property"])
         for d in admin["spec"]["data"]
     }
-    master = "arn:aws:secretsmanager:eu-central-1:111122223333:secret:rds!cluster-0a1b2c3d-AbCdEf"
     assert keys["admin-user"] == (master, "username")
     assert keys["admin-password"] == (master, "password")
     assert keys["app-password"][1] == "password"

@@ -87,6 +87,46 @@ def test_database_requires_tls_12_and_it_cannot_be_overridden():
     assert re.search(r'ssl_min_protocol_version\s*=\s*"TLSv1\.2"', enforced[1])
 
 
+def _stack_variable_default(stack: str, name: str) -> object:
+    for group in parse(AZURE / "stacks" / stack / "variables.tf")["variable"]:
+        for label, body in group.items():
+            if literal(label) == name:
+                return literal(body.get("default"))
+    raise AssertionError(f"stack {stack} has no variable {name}")
+
+
+def test_the_app_never_logs_in_as_the_server_administrator(decls):
+    """Two Key Vault secrets: the administrator's, read only by the chart's db-role hook, and the
+    app role's, with its own login and password (the least-privilege role of ADR 0015)."""
+    stack = parse(AZURE / "stacks" / "database" / "main.tf")
+    [server] = [
+        body
+        for group in stack["module"]
+        for name, body in group.items()
+        if literal(name) == "postgresql"
+    ]
+    assert server["administrator_login"] == "${var.administrator_login}"
+    assert server["administrator_password"] == "${random_password.administrator.result}"
+    admin_login = _stack_variable_default("database", "administrator_login")
+    app_login = _stack_variable_default("database", "app_role_name")
+    assert admin_login != app_login
+    assert _variable_default("postgresql-flexible", "administrator_login") != app_login
+
+    def secret(name: str) -> tuple[str, str]:
+        body = one(decls, "azurerm_key_vault_secret", name, folder="database").body
+        return str(literal(body["name"])), str(body["value"])
+
+    admin_name, admin_value = secret("administrator")
+    app_name, app_value = secret("database")
+    assert admin_name == "${local.name}-database-admin"
+    assert app_name == "${local.name}-database"
+    assert "var.administrator_login" in admin_value
+    assert "random_password.administrator.result" in admin_value
+    assert "var.app_role_name" in app_value
+    assert "random_password.app.result" in app_value
+    assert "administrator" not in app_value
+
+
 def test_vault_keeps_deleted_secrets(decls):
     vault = one(decls, "azurerm_key_vault").body
     assert vault["purge_protection_enabled"] is True

@@ -228,7 +228,7 @@ def test_prometheus_volumes_use_the_platform_storage_class():
 def test_cluster_secret_store_is_the_one_the_chart_reads(installer):
     text = (PLATFORM / "manifests" / "cluster-secret-store.yaml").read_text()
     store = yaml.safe_load(installer.substitute(text, {"AWS_REGION": "eu-central-1"}))
-    external = one(render(load_values(["ci/default-values.yaml"])), "ExternalSecret")
+    external = one(render(load_values(["ci/default-values.yaml"])), "ExternalSecret", "test-app-db")
     assert store["apiVersion"] == external["apiVersion"] == "external-secrets.io/v1"
     assert external["spec"]["secretStoreRef"] == {
         "kind": store["kind"],

@@ -3,6 +3,8 @@ the sign-in, the kubeconfig, the registry and the chart's values file follow it.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from workflows.hygiene import steps
 from workflows.test_pipeline import load, step_using
@@ -179,3 +181,19 @@ def test_publish_copies_the_signed_digest_to_acr_when_one_is_configured():
     assert azure["if"] == "vars.ACR_LOGIN_SERVER != ''"
     assert azure["with"]["client-id"] == "${{ vars.AZURE_CI_PUSH_CLIENT_ID }}"
     assert "cosign copy" in steps(publish)[copy]["run"]
+
+
+# --- docs/getting-started-azure.md ---------------------------------------------------------------
+
+
+def test_every_variable_the_azure_walkthrough_sets_is_read_by_a_workflow():
+    text = (REPO / "docs" / "getting-started-azure.md").read_text(encoding="utf-8")
+    paragraph = text.split("set the variables", 1)[1].split("None of these is a secret", 1)[0]
+    told = set(re.findall(r"`([A-Z][A-Z0-9_]+)(?:=[^`]*)?`", paragraph))
+    assert len(told) >= 5, f"no variable list found in getting-started-azure.md: {told}"
+    read = {
+        name
+        for path in (REPO / ".github" / "workflows").glob("*.yml")
+        for name in re.findall(r"\bvars\.([A-Z][A-Z0-9_]+)", path.read_text(encoding="utf-8"))
+    }
+    assert told - read == set(), f"no workflow reads {sorted(told - read)}"

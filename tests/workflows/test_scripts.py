@@ -197,16 +197,23 @@ def test_rollback_of_the_first_release_says_there_is_nothing_before_it(fakes):
 
 # --- release_endpoint.sh ---------------------------------------------------------------
 
+# An Ingress whose status gets the load balancer on the READY_AFTER-th look: its DNS name ($ALB,
+# EKS) or, when that is empty, its IP ($IP, AKS application routing).
 INGRESS = """
 case "$*" in
   *spec.rules*) printf '%s' "$HOST" ;;
   *certificate-arn*) printf '%s' "$CERT" ;;
-  *status.loadBalancer*)
+  *spec.tls*) printf '%s' "${TLS:-}" ;;
+  *ingress[[]0].hostname*)
     n=$(( $(cat "$COUNT" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$COUNT"
     if (( n >= READY_AFTER )); then printf "%s" "$ALB"; fi ;;
+  *ingress[[]0].ip*)
+    if (( $(cat "$COUNT") >= READY_AFTER )); then printf "%s" "${IP:-}"; fi ;;
 esac
 """
 ALB = "k8s-testapp-testapp-0123456789-0123456789.eu-central-1.elb.amazonaws.com"
+IP = "20.79.64.10"
+TLS = '[{"hosts":["test-app.example.com"],"secretName":"keyvault-test-app"}]'
 
 
 @pytest.mark.parametrize(
@@ -234,6 +241,36 @@ def test_release_endpoint_waits_for_the_alb_then_prints_url_and_address(
     result = run("release_endpoint.sh", env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [f"url={url}", f"address={ALB}"]
+    assert (tmp_path / "count").read_text().strip() == "2"
+
+
+@pytest.mark.parametrize(
+    ("host", "tls", "url"),
+    [
+        ("test-app.example.com", TLS, "https://test-app.example.com"),
+        ("test-app.example.com", "[]", "http://test-app.example.com"),
+        ("", "", f"http://{IP}"),
+    ],
+)  # fmt: skip
+def test_release_endpoint_takes_the_ip_and_tls_of_application_routing(
+    fakes, tmp_path, host, tls, url
+):
+    bin_dir, _, env = fakes
+    kubectl = fake(bin_dir, "kubectl", INGRESS)
+    env = env | {
+        "KUBECTL": str(kubectl),
+        "HOST": host,
+        "CERT": "",
+        "TLS": tls,
+        "ALB": "",
+        "IP": IP,
+        "COUNT": str(tmp_path / "count"),
+        "READY_AFTER": "2",
+        "ENDPOINT_INTERVAL": "1",
+    }
+    result = run("release_endpoint.sh", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"url={url}", f"address={IP}"]
     assert (tmp_path / "count").read_text().strip() == "2"
 
 

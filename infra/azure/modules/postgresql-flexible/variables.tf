@@ -72,9 +72,14 @@ variable "delegated_subnet_id" {
 }
 
 variable "administrator_login" {
-  description = "Name of the administrator (password authentication); the app's user."
+  description = "Name of the administrator (password authentication). Only the chart's db-role hook logs in with it, to create the app's least-privilege role; never the app. Must not be a reserved name such as `azure_superuser`, `admin` or `postgres`."
   type        = string
-  default     = "test_app"
+  default     = "test_app_admin"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.administrator_login)) && !contains(["azure_superuser", "azure_pg_admin", "admin", "administrator", "root", "guest", "public", "postgres"], var.administrator_login) && !startswith(var.administrator_login, "pg_")
+    error_message = "administrator_login must be a lower-case PostgreSQL name (letters, digits, _) that is not reserved (azure_superuser, azure_pg_admin, admin, administrator, root, guest, public, postgres, pg_*)."
+  }
 }
 
 variable "administrator_password" {

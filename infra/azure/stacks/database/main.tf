@@ -31,6 +31,8 @@ resource "azurerm_resource_group" "this" {
   tags = local.tags
 }
 
+# The server administrator: only the chart's db-role hook logs in with it (through External
+# Secrets, while the hook runs), to create the app's least-privilege role (ADR 0015).
 resource "random_password" "administrator" {
   length  = 32
   special = false
@@ -48,6 +50,7 @@ module "postgresql" {
   delegated_subnet_id          = data.azurerm_subnet.database.id
   virtual_network_id           = data.azurerm_virtual_network.this.id
   tenant_id                    = data.azurerm_client_config.current.tenant_id
+  administrator_login          = var.administrator_login
   administrator_password       = random_password.administrator.result
   backup_retention_days        = var.backup_retention_days
   geo_redundant_backup_enabled = var.geo_redundant_backup_enabled
@@ -57,19 +60,39 @@ module "postgresql" {
 }
 
 ################################################################################
-# Credentials for the app (External Secrets copies them into the cluster)
+# Credentials (External Secrets copies them into the cluster)
 ################################################################################
 
-# JSON with `username` and `password`, the shape the chart's ExternalSecret maps
-# (`externalSecret.remoteProperties`), like the Aurora-managed secret on AWS.
+# JSON with `username` and `password`, the shape the chart's ExternalSecrets map, like the
+# Aurora-managed master secret on AWS. Only the db-role hook reads it (`dbRole.adminRemoteSecretName`).
+resource "azurerm_key_vault_secret" "administrator" {
+  #checkov:skip=CKV_AZURE_41:The password itself does not expire; an expiry date on the secret would only make External Secrets' reads fail after it
+  name         = "${local.name}-database-admin"
+  key_vault_id = data.azurerm_key_vault.this.id
+  content_type = "application/json"
+  value = jsonencode({
+    username = var.administrator_login
+    password = random_password.administrator.result
+  })
+
+  tags = local.tags
+}
+
+# The app's own role: the db-role hook creates `app_role_name` with this password (only when the
+# role does not exist yet), and the pods log in with it (`externalSecret.remoteSecretName`).
+resource "random_password" "app" {
+  length  = 32
+  special = false
+}
+
 resource "azurerm_key_vault_secret" "database" {
   #checkov:skip=CKV_AZURE_41:The password itself does not expire; an expiry date on the secret would only make External Secrets' reads fail after it
   name         = "${local.name}-database"
   key_vault_id = data.azurerm_key_vault.this.id
   content_type = "application/json"
   value = jsonencode({
-    username = "test_app"
-    password = random_password.administrator.result
+    username = var.app_role_name
+    password = random_password.app.result
   })
 
   tags = local.tags

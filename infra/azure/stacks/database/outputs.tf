@@ -12,3 +12,8 @@ output "database_secret_name" {
   description = "Key Vault secret with the app's user and password: the chart's `externalSecret.remoteSecretName`."
   value       = azurerm_key_vault_secret.database.name
 }
+
+output "database_admin_secret_name" {
+  description = "Key Vault secret with the administrator's login and password: the chart's `dbRole.adminRemoteSecretName` (only the db-role hook reads it)."
+  value       = azurerm_key_vault_secret.administrator.name
+}

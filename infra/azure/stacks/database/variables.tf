@@ -39,3 +39,25 @@ variable "replica_zones" {
   default     = ["3"]
   nullable    = false
 }
+
+variable "administrator_login" {
+  description = "Name of the server administrator, read only by the chart's db-role hook (Key Vault secret `<name>-database-admin`). Must differ from `app_role_name`: the app never logs in as the administrator."
+  type        = string
+  default     = "test_app_admin"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.administrator_login))
+    error_message = "administrator_login must be a lower-case SQL identifier of at most 63 characters."
+  }
+}
+
+variable "app_role_name" {
+  description = "PostgreSQL role of the app, created by the chart's pre-install hook (`test-app-db-role`) with the password of the Key Vault secret `<name>-database`. A lower-case identifier of at most 57 characters, other than `administrator_login`."
+  type        = string
+  default     = "test_app"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,56}$", var.app_role_name))
+    error_message = "app_role_name must be a lower-case SQL identifier of at most 57 characters."
+  }
+}
