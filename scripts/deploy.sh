@@ -76,6 +76,6 @@ status=0
 if [[ $status -ne 0 ]]; then
   "${KUBECTL:-kubectl}" delete externalsecret --namespace "$namespace" --ignore-not-found \
     --selector "app.kubernetes.io/name=test-app-db-role,app.kubernetes.io/instance=$release" >&2 ||
-    echo "deploy: could not delete the db-role hook's ExternalSecret; delete it by hand (docs/runbooks)" >&2
+    echo "deploy: could not delete the db-role hook's ExternalSecret; delete it by hand (docs/deployment.md)" >&2
 fi
 exit "$status"
