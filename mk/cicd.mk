@@ -26,6 +26,6 @@ cicd-test: bootstrap ## Run the CI/CD tests: workflow hygiene, linters, smoke te
 	$(PYTEST) tests/workflows $(PYTEST_ARGS)
 
 .PHONY: smoke-test
-smoke-test: ## Smoke-test a deployed release: make smoke-test URL=https://host [SHA=..] [VERSION=..]
-	@test -n "$(URL)" || { echo "usage: make smoke-test URL=https://host [SHA=<git sha>] [VERSION=<x.y.z>]" >&2; exit 2; }
-	$(PY) scripts/smoke_test.py "$(URL)" $(if $(SHA),--expect-sha "$(SHA)") $(if $(VERSION),--expect-version "$(VERSION)")
+smoke-test: ## Smoke-test a deployed release: make smoke-test URL=https://host [SCOPE=service SHA=.. VERSION=..]
+	@test -n "$(URL)" || { echo "usage: make smoke-test URL=https://host [SCOPE=service [SHA=<git sha>] [VERSION=<x.y.z>]]" >&2; exit 2; }
+	$(PY) scripts/smoke_test.py "$(URL)" $(if $(SCOPE),--scope "$(SCOPE)") $(if $(SHA),--expect-sha "$(SHA)") $(if $(VERSION),--expect-version "$(VERSION)")

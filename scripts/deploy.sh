@@ -7,10 +7,16 @@
 # `helm upgrade --install --atomic --wait`: Helm waits until the new ReplicaSet is ready
 # (readiness = /readyz) and rolls the release back by itself when it is not within
 # HELM_TIMEOUT, so a failed rollout never stays live. The pod spec pins the image by
-# digest; the tag (the git SHA) is kept for people reading `kubectl get pods`.
+# digest; the tag (the git SHA) is kept for people reading `kubectl get pods`. `helm test` (the
+# chart's test pod) checks that /version reports the same SHA (tests.gitSha).
 # Uses the current kubeconfig context (CI: `aws eks update-kubeconfig --name test-app-ENV`).
 #
-# Environment: HELM (default helm), RELEASE (test-app), NAMESPACE (test-app),
+# When helm fails, the db-role hook's ExternalSecret (the master login, and the Secret it owns)
+# is deleted: Helm removes earlier hooks (hook-succeeded) only when every hook of the event
+# succeeded, so a failed role Job would leave the master password in the namespace until the
+# next deploy (ADR 0015). The exit status stays helm's.
+#
+# Environment: HELM (default helm), KUBECTL (kubectl), RELEASE (test-app), NAMESPACE (test-app),
 # HELM_TIMEOUT (10m), VALUES_FILE (the chart's values file of the environment, default
 # values-ENV.yaml; values-aks-ENV.yaml on Azure), EXTRA_VALUES (a values file applied after it:
 # what only the target account knows, e.g. database.host, externalSecret.remoteSecretName,
@@ -52,7 +58,8 @@ namespace="${NAMESPACE:-test-app}"
 timeout="${HELM_TIMEOUT:-10m}"
 
 echo "deploy: $release -> $env_name ($namespace), image $registry/test-app:$git_sha@$digest" >&2
-exec "$helm" upgrade "$release" "$chart" \
+status=0
+"$helm" upgrade "$release" "$chart" \
   --install \
   --namespace "$namespace" \
   --values "$values" \
@@ -60,8 +67,15 @@ exec "$helm" upgrade "$release" "$chart" \
   --set-string "image.registry=$registry" \
   --set-string "image.tag=$git_sha" \
   --set-string "image.digest=$digest" \
+  --set-string "tests.gitSha=$git_sha" \
   --atomic \
   --wait \
   --timeout "$timeout" \
   --history-max 20 \
-  --description "git_sha=$git_sha digest=$digest"
+  --description "git_sha=$git_sha digest=$digest" || status=$?
+if [[ $status -ne 0 ]]; then
+  "${KUBECTL:-kubectl}" delete externalsecret --namespace "$namespace" --ignore-not-found \
+    --selector "app.kubernetes.io/name=test-app-db-role,app.kubernetes.io/instance=$release" >&2 ||
+    echo "deploy: could not delete the db-role hook's ExternalSecret; delete it by hand (docs/deployment.md)" >&2
+fi
+exit "$status"

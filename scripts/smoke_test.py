@@ -1,13 +1,21 @@
 #!/usr/bin/env python3
 """Post-deploy smoke test: is the release behind a URL up, ready and the expected build.
 
-Polls `/health`, `/readyz` and `/version` of BASE_URL until every check passes in
-`--passes` consecutive rounds, or the overall `--deadline` runs out. Each request is
-bounded by `--timeout`. Python standard library only, so it runs on a CI runner, a
-laptop or a bastion without installing anything.
+Polls BASE_URL until every check passes in `--passes` consecutive rounds, or the overall
+`--deadline` runs out. Each request is bounded by `--timeout`. Python standard library only, so
+it runs on a CI runner, a laptop or a bastion without installing anything.
 
-    scripts/smoke_test.py https://staging.example.com --expect-sha "$GITHUB_SHA"
+What it checks depends on where BASE_URL leads (`--scope`):
+
+- `public` (default), through the load balancer or DNS: only the paths the Ingress forwards
+  (`ingress.publicPaths` of the chart: `/health` and `/health/read`, both `200 UP`). The load
+  balancer answers any other path itself (the ALB's fixed 404), so they are not asked.
+- `service`, straight to the Service or a pod (`kubectl port-forward`): also `/readyz` and
+  `/version`, which `--expect-sha` and `--expect-version` compare with the build. The pipeline
+  checks the build in the cluster with `helm test` instead (the chart's test pod).
+
     scripts/smoke_test.py https://staging.example.com --connect-to k8s-....elb.amazonaws.com
+    scripts/smoke_test.py http://127.0.0.1:8080 --scope service --expect-sha "$GITHUB_SHA"
 
 `--connect-to` opens the connections to another address (the load balancer, before DNS points
 at it) while the URL's host stays the TLS server name, the certificate's expected name and the
@@ -38,6 +46,10 @@ EXIT_FAIL = 1
 EXIT_USAGE = 2
 # The body is only ever read for short answers ("UP\n", a small JSON document).
 MAX_BODY_BYTES = 64 * 1024
+# What the Ingress forwards (the chart's ingress.publicPaths, a test keeps them equal), each
+# answering `200 UP`: the write path and the read path through the database.
+PUBLIC_PATHS = ("/health", "/health/read")
+SCOPES = ("public", "service")
 
 
 @dataclass(frozen=True)
@@ -123,7 +135,10 @@ def check_once(args: argparse.Namespace) -> Round:
     """Query every endpoint once and collect what is wrong."""
     outcome = Round()
     base = args.base_url.rstrip("/")
-    for path, want_body in (("/health", "UP"), ("/readyz", None)):
+    checks: list[tuple[str, str | None]] = [(path, "UP") for path in PUBLIC_PATHS]
+    if args.scope == "service":
+        checks.append(("/readyz", None))
+    for path, want_body in checks:
         try:
             answer = fetch(base + path, args.timeout, args.host_header, args.connect_to)
         except OSError as error:
@@ -135,7 +150,8 @@ def check_once(args: argparse.Namespace) -> Round:
             outcome.failures.append(
                 f"{path}: body {answer.body.strip()[:80]!r}, want {want_body!r}"
             )
-    _check_version(args, base, outcome)
+    if args.scope == "service":
+        _check_version(args, base, outcome)
     return outcome
 
 
@@ -199,9 +215,13 @@ def run(args: argparse.Namespace) -> int:
             streak += 1
             print(f"round {attempt} ({elapsed:.1f}s): ok ({streak}/{args.passes})", flush=True)
             if streak >= args.passes:
+                build = (
+                    f" version={last.version} git_sha={last.git_sha}"
+                    if args.scope == "service"
+                    else ""
+                )
                 print(
-                    f"SMOKE PASS {args.base_url} version={last.version} git_sha={last.git_sha} "
-                    f"after {elapsed:.1f}s ({attempt} rounds)",
+                    f"SMOKE PASS {args.base_url}{build} after {elapsed:.1f}s ({attempt} rounds)",
                     flush=True,
                 )
                 return EXIT_PASS
@@ -238,12 +258,23 @@ def _positive(name: str, cast: type[float | int]) -> Callable[[str], float | int
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse and validate the command line; bad values exit 2 naming the option."""
     parser = argparse.ArgumentParser(
-        description="Smoke-test a deployed test-app: /health, /readyz and /version.",
+        description="Smoke-test a deployed test-app: its public paths (/health, /health/read), "
+        "or with --scope service also /readyz and /version.",
     )
-    parser.add_argument("base_url", help="public base URL, e.g. https://staging.example.com")
-    parser.add_argument("--expect-version", help="fail unless /version reports this version")
+    parser.add_argument("base_url", help="base URL, e.g. https://staging.example.com")
     parser.add_argument(
-        "--expect-sha", help="fail unless /version reports this git SHA (7+ hex digits)"
+        "--scope",
+        choices=SCOPES,
+        default="public",
+        help="public: the paths the Ingress forwards (default); service: also /readyz and "
+        "/version (the Service or a pod, e.g. through kubectl port-forward)",
+    )
+    parser.add_argument(
+        "--expect-version", help="fail unless /version reports this version (--scope service)"
+    )
+    parser.add_argument(
+        "--expect-sha",
+        help="fail unless /version reports this git SHA, 7+ hex digits (--scope service)",
     )
     parser.add_argument(
         "--timeout", type=_positive("--timeout", float), default=5.0, help="seconds per request"
@@ -278,6 +309,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(
             f"base_url must be an http(s) URL like https://host[:port], got {args.base_url!r}"
         )
+    for option, value in (
+        ("--expect-sha", args.expect_sha),
+        ("--expect-version", args.expect_version),
+    ):
+        if value is not None and args.scope != "service":
+            parser.error(
+                f"{option} needs --scope service: /version is not a public path "
+                f"(the load balancer forwards only {', '.join(PUBLIC_PATHS)})"
+            )
     if args.expect_sha is not None:
         sha = args.expect_sha.lower()
         if not 7 <= len(sha) <= 40 or any(c not in "0123456789abcdef" for c in sha):

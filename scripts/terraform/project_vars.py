@@ -2,6 +2,10 @@
 """Write the values of infra/envs/project.toml that one stack declares, as a Terraform var file.
 
     scripts/terraform/project_vars.py ENV STACK OUT.tfvars.json [--project FILE]
+    scripts/terraform/project_vars.py --image-source [--project FILE] >> "$GITHUB_OUTPUT"
+
+The second form prints `image-source=https://github.com/<github_repository>`, the image's
+`org.opencontainers.image.source` label (ci.yml passes it to app/Dockerfile as IMAGE_SOURCE).
 
 infra/envs/project.toml is the one place for the repository- and account-specific identifiers
 (docs/infrastructure.md). Each stack gets only the variables it declares, so Terraform never
@@ -99,11 +103,26 @@ def values(project: dict[str, Any], env: str) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("env", choices=ENVIRONMENTS)
-    parser.add_argument("stack")
-    parser.add_argument("out", type=Path)
+    parser.add_argument("env", nargs="?", choices=ENVIRONMENTS)
+    parser.add_argument("stack", nargs="?")
+    parser.add_argument("out", nargs="?", type=Path)
     parser.add_argument("--project", type=Path, default=PROJECT)
+    parser.add_argument(
+        "--image-source",
+        action="store_true",
+        help="print image-source=<the repository's URL> (a GitHub step output) instead",
+    )
     args = parser.parse_args(argv)
+    if args.image_source:
+        try:
+            repository = load(args.project)["github_repository"]
+        except (ProjectError, tomllib.TOMLDecodeError) as error:
+            print(f"project_vars: {error}", file=sys.stderr)
+            return 2
+        print(f"image-source=https://github.com/{repository}")
+        return 0
+    if args.out is None:
+        parser.error("ENV, STACK and OUT are required (or --image-source)")
     try:
         chosen = {
             k: v

@@ -405,6 +405,11 @@ def test_role_job_runs_the_provisioning_command_restricted(objects):
     assert env["POSTGRESQL_USER_FILE"]["value"] == mount["mountPath"] + "/admin-user"
     assert env["POSTGRESQL_PASSWORD_FILE"]["value"] == mount["mountPath"] + "/admin-password"
     assert container["command"][-1] == mount["mountPath"] + "/app-password"
+    # The same endpoints and TLS settings as the app: only the login differs.
+    app_env = env_of(app_container(objects))
+    login = {"POSTGRESQL_USER_FILE", "POSTGRESQL_PASSWORD_FILE"}
+    database = {k for k in app_env if k.startswith(("POSTGRESQL_", "PGSSL"))} - login
+    assert {k: env.get(k) for k in database} == {k: app_env[k] for k in database}
     assert container["securityContext"] == app_container(objects)["securityContext"]
     assert pod["spec"]["automountServiceAccountToken"] is False
     assert pod["spec"]["restartPolicy"] == "Never"

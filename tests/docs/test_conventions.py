@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -108,3 +109,48 @@ def test_docs_and_make_files_speak_without_the_issue_tracker():
         if TRACKER_WORDS.search(line)
     ]
     assert not found, "\n".join(found)
+
+
+# The groups keep this pattern's own source from matching it.
+PATH_HACKS = re.compile(
+    r"\bspec_from_(file)_location\b|\bsys\.path\s*(\.(insert|append|extend)|\+?=)"
+)
+
+
+def test_project_code_imports_without_path_hacks():
+    """One way to import project code: installed packages or pytest's pythonpath."""
+    listed = subprocess.run(
+        ["git", "ls-files", "*.py"], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    files = [REPO / name for name in listed.stdout.split()]
+    assert len(files) > 50, files
+    found = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if PATH_HACKS.search(line)
+    ]
+    assert not found, "\n".join(found)
+
+
+SCRIPT_PATH = re.compile(r"\bscripts/[A-Za-z0-9_/.-]*[A-Za-z0-9_]")
+
+
+def test_every_script_the_repository_names_exists():
+    """Docs, workflows, make files and configuration name only scripts that exist (not tests)."""
+    listed = subprocess.run(
+        ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    files = [REPO / name for name in listed.stdout.split() if not name.startswith("tests/")]
+    named = [
+        (f"{path.relative_to(REPO)}:{number}", match)
+        for path in files
+        if path.is_file()
+        for number, line in enumerate(
+            path.read_text(encoding="utf-8", errors="replace").splitlines(), 1
+        )
+        for match in SCRIPT_PATH.findall(line)
+    ]
+    assert len(named) > 100, "the scan found almost no script names"
+    missing = [f"{where}: {name}" for where, name in named if not (REPO / name).exists()]
+    assert not missing, "\n".join(missing)

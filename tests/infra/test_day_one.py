@@ -9,29 +9,17 @@ on the same round trip.
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
+import day_one
 from test_app_tooling.tools import REPO
 
 
 SCRIPT = REPO / "scripts" / "day_one.py"
 
 
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("day_one", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["day_one"] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-day_one = load_script()
 Phase = day_one.Phase
 
 

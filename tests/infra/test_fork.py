@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from test_app_tooling.tools import REPO
 
@@ -25,11 +26,18 @@ from test_app_tooling.tools import REPO
 PROJECT = REPO / "infra" / "envs" / "project.toml"
 SCRIPT = REPO / "scripts" / "terraform" / "project_vars.py"
 EXAMPLE_ACCOUNT = "111122223333"
-ACCOUNT_LITERAL = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
-# What configures a deployment: workflows, environments, stacks, scripts, the platform and the
-# chart's environment values. Documentation links elsewhere (chart `home`, runbook URLs in alert
-# rules, docs/) point at the published project and stay valid in a fork.
+# Twelve digits standing alone: inside a hash (lock files, checksums) they touch letters.
+ACCOUNT_LITERAL = re.compile(r"(?<![0-9A-Za-z])[0-9]{12}(?![0-9A-Za-z])")
+# Accounts AWS publishes from, the same for every fork.
+PUBLIC_ACCOUNTS = {
+    "297356227824",  # Serverless Application Repository: AWS's secret rotation functions
+}
+# What configures a deployment: the image (app/, its labels), workflows, environments, stacks,
+# scripts, the platform and the chart's environment values. Documentation links elsewhere
+# (chart `home`, runbook URLs in alert rules, docs/) point at the published project and stay
+# valid in a fork.
 SCANNED = [
+    "app/**",
     ".github/workflows/*",
     "infra/envs/staging/*",
     "infra/envs/prod/*",
@@ -74,7 +82,7 @@ def leftovers(files: list[Path], values: set[str]) -> list[str]:
             hits += [
                 f"{where}: account ID {m}"
                 for m in ACCOUNT_LITERAL.findall(line)
-                if m != EXAMPLE_ACCOUNT and m not in values
+                if m != EXAMPLE_ACCOUNT and m not in PUBLIC_ACCOUNTS and m not in values
             ]
     return hits
 
@@ -89,8 +97,11 @@ def test_identifiers_live_only_in_the_project_file():
 
 def test_the_scan_finds_a_planted_literal(tmp_path):
     planted = tmp_path / "ci.tfvars"
-    planted.write_text('github_repository = "someone/fork"\n# registry 222222222222\n')
-    assert len(leftovers([planted], {"someone/fork"})) == 2
+    planted.write_text(
+        'github_repository = "someone/fork"\n# registry 222222222222\n'
+        "arn:aws:iam::333333333333:role/x sha256:ab333333333333cd\n"
+    )
+    assert len(leftovers([planted], {"someone/fork"})) == 3
 
 
 PROJECT_TEMPLATE = """
@@ -174,3 +185,45 @@ def test_bad_values_are_named(tmp_path, change, message):
     )  # fmt: skip
     assert proc.returncode == 2
     assert message in proc.stderr
+
+
+def test_the_image_source_label_comes_from_the_project_file(tmp_path):
+    # app/Dockerfile takes the label as a build argument; both CI builds pass the project file's.
+    dockerfile = (REPO / "app" / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^ARG IMAGE_SOURCE$", dockerfile, re.MULTILINE), "no ARG IMAGE_SOURCE"
+    assert 'org.opencontainers.image.source="${IMAGE_SOURCE}"' in dockerfile
+    ci = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
+    builds = [
+        step
+        for job in ci["jobs"].values()
+        for step in job.get("steps", [])
+        if str(step.get("uses", "")).startswith("docker/build-push-action@")
+    ]
+    assert len(builds) == 2, "the pull-request build and the release build"
+    for build in builds:
+        assert (
+            "IMAGE_SOURCE=${{ steps.project.outputs.image-source }}" in build["with"]["build-args"]
+        )
+    for job in ci["jobs"].values():
+        steps = job.get("steps", [])
+        if any(step in builds for step in steps):
+            [project] = [step for step in steps if step.get("id") == "project"]
+            assert "scripts/terraform/project_vars.py --image-source" in project["run"]
+    project = tmp_path / "project.toml"
+    project.write_text(PROJECT_TEMPLATE.format(**TWO), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--image-source", "--project", str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stdout) == (0, "image-source=https://github.com/someone/fork\n")
+
+
+def test_the_stack_arguments_are_named_when_missing():
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "staging"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 2
+    assert "ENV, STACK and OUT are required" in proc.stderr

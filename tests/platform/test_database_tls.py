@@ -1,10 +1,11 @@
 """The app authenticates the database server: `verify-full` with the CA bundle the image carries.
 
 The chart sets `POSTGRESQL_SSLMODE=verify-full` and `PGSSLROOTCERT` (read by asyncpg) to the
-path where app/Dockerfile puts the RDS CA bundle, fetched with a pinned SHA-256. The integration
-test turns TLS on in a real PostgreSQL with a certificate from a throwaway CA and runs the real
-app: trusting that CA it answers `/health` UP over TLS; trusting another CA (a server that is
-not who it claims to be) it never gets a connection.
+path where app/Dockerfile puts the RDS CA bundle, fetched with a pinned SHA-256, for the app and
+for the db-role hook Job alike. The integration test turns TLS on in a real PostgreSQL with a
+certificate from a throwaway CA and runs the real app: trusting that CA it answers `/health` UP
+over TLS; trusting another CA (a server that is not who it claims to be) it never gets a
+connection.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from test_app_tooling.helm_render import VALUE_SETS, app_container, load_values, render
+from test_app_tooling.helm_render import VALUE_SETS, app_container, load_values, one, render
 from test_app_tooling.postgres import SERVER_USER
 from test_app_tooling.tools import REPO
 
@@ -44,11 +45,13 @@ def test_the_chart_verifies_the_server_with_the_bundle_in_the_image(value_set):
     assert region, f"infra/envs/{value_set}/database.tfvars names no region"
     assert match["region"] == region[1], "the bundle must be the database's region's"
     files, extra = VALUE_SETS[value_set]
-    env = {
-        e["name"]: e.get("value") for e in app_container(render(load_values(files, extra)))["env"]
-    }
-    assert env["POSTGRESQL_SSLMODE"] == "verify-full"
-    assert env["PGSSLROOTCERT"] == match["dest"]
+    objects = render(load_values(files, extra))
+    job = one(objects, "Job")["spec"]["template"]["spec"]["containers"][0]
+    # The app and the role hook (which runs before it, as the master user) connect alike.
+    for name, container in (("app", app_container(objects)), ("db-role Job", job)):
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env.get("POSTGRESQL_SSLMODE") == "verify-full", name
+        assert env.get("PGSSLROOTCERT") == match["dest"], f"{name} does not trust the bundle"
 
 
 def openssl(*args: str, cwd: Path) -> None:

@@ -122,13 +122,28 @@ def test_deploy_verifies_deploys_smoke_tests_and_rolls_back_in_that_order():
         next(i for i, n in enumerate(names) if "cosign verify" in n),
         next(i for i, n in enumerate(names) if "scripts/deploy.sh" in n),
         next(i for i, n in enumerate(names) if "scripts/smoke_test.py" in n),
+        next(i for i, n in enumerate(names) if n.startswith("helm test")),
         next(i for i, n in enumerate(names) if "scripts/rollback.sh" in n),
     ]
     assert order == sorted(order)
     [rollback] = [s for s in steps(job) if "scripts/rollback.sh" in str(s.get("run"))]
     assert rollback["if"] == "failure() && steps.deploy.outcome == 'success'"
-    smoke = next(s for s in steps(job) if "scripts/smoke_test.py" in str(s.get("run")))
-    assert '--expect-sha "$GIT_SHA"' in smoke["run"]
+
+
+@pytest.mark.parametrize(
+    ("workflow", "job"), [("deploy.yml", "deploy"), ("rollback.yml", "rollback")]
+)
+def test_the_load_balancer_sees_public_paths_and_helm_test_checks_the_build(workflow, job):
+    # The Ingress forwards only the public paths: /version (the build) is asked in the cluster.
+    runs = [str(s.get("run", "")) for s in steps(load(workflow).jobs[job])]
+    [smoke] = [r for r in runs if "scripts/smoke_test.py" in r]
+    assert "--connect-to" in smoke
+    assert "--scope" not in smoke
+    assert "--expect-" not in smoke
+    [helm_test] = [r for r in runs if r.startswith("helm test")]
+    assert runs.index(helm_test) > runs.index(smoke)
+    assert "--logs" in helm_test
+    assert "--namespace test-app" in helm_test
 
 
 def test_deploys_and_rollbacks_share_one_queue_per_environment():

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from test_app_tooling.fakes import Fakes, make_fakes
-from test_app_tooling.helm_render import deep_merge
+from test_app_tooling.helm_render import VALUE_SETS, deep_merge, load_values, render
 from test_app_tooling.tools import REPO
 
 
@@ -63,7 +63,12 @@ def test_deploy_runs_an_atomic_waiting_upgrade_pinned_by_digest(fakes):
     assert argv[argv.index("--namespace") + 1] == "test-app"
     assert argv[argv.index("--values") + 1].endswith("charts/test-app/values-staging.yaml")
     sets = [argv[i + 1] for i, a in enumerate(argv) if a == "--set-string"]
-    assert sets == [f"image.registry={REGISTRY}", f"image.tag={SHA}", f"image.digest={DIGEST}"]
+    assert sets == [
+        f"image.registry={REGISTRY}",
+        f"image.tag={SHA}",
+        f"image.digest={DIGEST}",
+        f"tests.gitSha={SHA}",  # what `helm test` expects /version to report
+    ]
 
 
 def test_deploy_adds_the_environment_values_last(fakes, tmp_path):
@@ -105,12 +110,54 @@ def test_deploy_rejects_bad_input_naming_the_field(fakes, args, message):
     assert calls(log) == []
 
 
-def test_deploy_passes_helm_failure_through(fakes):
-    bin_dir, _, env = fakes
+# The db-role hook's ExternalSecret (the master login), by the labels the chart gives it.
+HOOK_SECRET = [
+    "kubectl", "delete", "externalsecret", "--namespace", "test-app", "--ignore-not-found",
+    "--selector", "app.kubernetes.io/name=test-app-db-role,app.kubernetes.io/instance=test-app",
+]  # fmt: skip
+
+
+def test_deploy_passes_helm_failure_through_and_removes_the_hook_secret(fakes):
+    # Helm deletes a failed hook's earlier hooks (the ExternalSecret) only when all succeed.
+    bin_dir, log, env = fakes
     fake(bin_dir, "helm", "echo 'UPGRADE FAILED: timed out; rolled back' >&2; exit 1")
+    fake(bin_dir, "kubectl")
     result = run("deploy.sh", "prod", REGISTRY, DIGEST, SHA, env=env)
     assert result.returncode == 1
     assert "rolled back" in result.stderr
+    assert calls(log)[1:] == [HOOK_SECRET]
+
+
+def test_deploy_keeps_helm_failure_when_the_cleanup_fails_too(fakes):
+    bin_dir, _, env = fakes
+    fake(bin_dir, "helm", "exit 1")
+    fake(bin_dir, "kubectl", "echo 'forbidden' >&2; exit 1")
+    result = run("deploy.sh", "prod", REGISTRY, DIGEST, SHA, env=env)
+    assert result.returncode == 1
+    assert "could not delete the db-role hook's ExternalSecret" in result.stderr
+
+
+def test_deploy_that_succeeds_leaves_the_cleanup_to_helm(fakes):
+    bin_dir, log, env = fakes
+    fake(bin_dir, "helm")
+    fake(bin_dir, "kubectl")
+    assert run("deploy.sh", "prod", REGISTRY, DIGEST, SHA, env=env).returncode == 0
+    assert [argv[0] for argv in calls(log)] == ["helm"]
+
+
+def test_the_cleanup_selector_matches_the_hook_secret_only():
+    files, extra = VALUE_SETS["prod"]
+    objects = render(load_values(files, extra))
+    selector = dict(
+        pair.split("=") for pair in HOOK_SECRET[HOOK_SECRET.index("--selector") + 1].split(",")
+    )
+    matched = [
+        (o["kind"], o["metadata"]["name"])
+        for o in objects
+        if selector.items() <= o["metadata"].get("labels", {}).items()
+        and o["kind"] == "ExternalSecret"
+    ]
+    assert matched == [("ExternalSecret", "test-app-db-admin")]
 
 
 # --- rollback.sh --------------------------------------------------------------------

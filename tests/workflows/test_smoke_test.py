@@ -15,6 +15,7 @@ from contextlib import suppress
 from pathlib import Path
 
 import pytest
+import yaml
 
 import smoke_test
 from test_app_tooling.tools import REPO
@@ -23,6 +24,8 @@ from test_app_tooling.tools import REPO
 SCRIPT = REPO / "scripts" / "smoke_test.py"
 SHA = "0123456789abcdef0123456789abcdef01234567"
 FAST = ["--interval", "0.2", "--passes", "2", "--timeout", "2"]
+# Straight to the app (not through the Ingress): /readyz and /version too.
+SERVICE = ["--scope", "service"]
 
 
 def smoke(*args: str, deadline: float = 15) -> subprocess.CompletedProcess[str]:
@@ -100,7 +103,7 @@ def proxy(postgres) -> Iterator[TcpProxy]:
 @pytest.mark.integration
 def test_passes_against_the_running_app(postgres, run_app):
     app = run_app(env=postgres.env() | {"GIT_SHA": SHA})
-    result = smoke(app.url, "--expect-sha", SHA, "--expect-version", "1.0.0")
+    result = smoke(app.url, *SERVICE, "--expect-sha", SHA, "--expect-version", "1.0.0")
     assert result.returncode == 0, result.stdout + result.stderr
     assert verdict(result).startswith(f"SMOKE PASS {app.url} version=1.0.0 git_sha={SHA}")
 
@@ -108,14 +111,14 @@ def test_passes_against_the_running_app(postgres, run_app):
 @pytest.mark.integration
 def test_a_short_sha_matches_the_full_one(postgres, run_app):
     app = run_app(env=postgres.env() | {"GIT_SHA": SHA})
-    result = smoke(app.url, "--expect-sha", SHA[:7])
+    result = smoke(app.url, *SERVICE, "--expect-sha", SHA[:7])
     assert result.returncode == 0, result.stdout
 
 
 @pytest.mark.integration
 def test_fails_when_another_build_is_live(postgres, run_app):
     app = run_app(env=postgres.env() | {"GIT_SHA": SHA})
-    result = smoke(app.url, "--expect-sha", "fedcba9", deadline=2)
+    result = smoke(app.url, *SERVICE, "--expect-sha", "fedcba9", deadline=2)
     assert result.returncode == 1
     line = verdict(result)
     assert line.startswith(f"SMOKE FAIL {app.url}")
@@ -125,7 +128,7 @@ def test_fails_when_another_build_is_live(postgres, run_app):
 @pytest.mark.integration
 def test_fails_when_the_version_is_not_the_expected_one(postgres, run_app):
     app = run_app(env=postgres.env() | {"GIT_SHA": SHA})
-    result = smoke(app.url, "--expect-version", "9.9.9", deadline=2)
+    result = smoke(app.url, *SERVICE, "--expect-version", "9.9.9", deadline=2)
     assert result.returncode == 1
     assert "version '1.0.0', want '9.9.9'" in verdict(result)
 
@@ -134,9 +137,9 @@ def test_fails_when_the_version_is_not_the_expected_one(postgres, run_app):
 def test_fails_when_the_database_goes_away(postgres, run_app, proxy):
     env = postgres.env() | {"GIT_SHA": SHA, "POSTGRESQL_PORT": str(proxy.port)}
     app = run_app(env=env)
-    assert smoke(app.url, deadline=10).returncode == 0
+    assert smoke(app.url, *SERVICE, deadline=10).returncode == 0
     proxy.cut()
-    result = smoke(app.url, deadline=4)
+    result = smoke(app.url, *SERVICE, deadline=4)
     assert result.returncode == 1, result.stdout
     line = verdict(result)
     assert "/health: HTTP 500 'DOWN'" in line
@@ -178,6 +181,7 @@ class Stub(http.server.BaseHTTPRequestHandler):
 def stub() -> Iterator[tuple[str, type[Stub]]]:
     Stub.answers = {
         "/health": [(200, "UP\n")],
+        "/health/read": [(200, "UP\n")],
         "/readyz": [(200, "READY\n")],
         "/version": [(200, json.dumps({"version": "1.0.0", "git_sha": SHA}))],
     }
@@ -196,8 +200,36 @@ def run_inline(capsys, *args: str) -> tuple[int, str]:
 
 def test_stub_passes(stub, capsys):
     url, _ = stub
-    code, line = run_inline(capsys, url, "--expect-sha", SHA)
+    code, line = run_inline(capsys, url, *SERVICE, "--expect-sha", SHA)
     assert (code, line.split()[:2]) == (0, ["SMOKE", "PASS"])
+
+
+def public_paths() -> list[str]:
+    values = yaml.safe_load((REPO / "charts" / "test-app" / "values.yaml").read_text())
+    paths: list[str] = values["ingress"]["publicPaths"]
+    assert paths, "the chart forwards no path"
+    return paths
+
+
+def test_the_public_paths_are_the_ones_the_ingress_forwards():
+    assert list(smoke_test.PUBLIC_PATHS) == public_paths()
+
+
+def test_through_the_load_balancer_only_the_public_paths_are_asked(stub, capsys):
+    # Like the ALB: the Ingress's paths reach the app, any other gets the default 404.
+    url, handler = stub
+    handler.answers = {path: [(200, "UP\n")] for path in public_paths()}
+    code, line = run_inline(capsys, url)
+    assert (code, line.split()[:2]) == (0, ["SMOKE", "PASS"]), line
+    assert "git_sha" not in line, "the build is not asked through the load balancer"
+
+
+def test_the_read_path_is_checked_through_the_load_balancer(stub, capsys):
+    url, handler = stub
+    handler.answers["/health/read"] = [(500, "DOWN\n")]
+    code, line = run_inline(capsys, url)
+    assert code == 1
+    assert "/health/read: HTTP 500 'DOWN'" in line
 
 
 def test_a_redirect_is_a_failure_not_followed(stub, capsys):
@@ -211,11 +243,11 @@ def test_a_redirect_is_a_failure_not_followed(stub, capsys):
 def test_version_must_be_json_with_both_fields(stub, capsys):
     url, handler = stub
     handler.answers["/version"] = [(200, json.dumps({"version": "1.0.0"}))]
-    code, line = run_inline(capsys, url)
+    code, line = run_inline(capsys, url, *SERVICE)
     assert code == 1
     assert "field 'git_sha' missing" in line
     handler.answers["/version"] = [(200, "<html>")]
-    code, line = run_inline(capsys, url)
+    code, line = run_inline(capsys, url, *SERVICE)
     assert code == 1
     assert "/version: not JSON" in line
 
@@ -305,8 +337,11 @@ def test_connect_to_still_checks_the_certificate_name(tls_stub):
     ("args", "message"),
     [
         (["ftp://example.com"], "base_url must be an http(s) URL"),
-        (["http://x", "--expect-sha", "xyz"], "--expect-sha must be 7 to 40 hex digits"),
+        (["http://x", *SERVICE, "--expect-sha", "xyz"], "--expect-sha must be 7 to 40 hex digits"),
         (["http://x", "--timeout", "0"], "--timeout must be positive"),
+        (["http://x", "--expect-sha", SHA], "--expect-sha needs --scope service"),
+        (["http://x", "--expect-version", "1.0.0"], "--expect-version needs --scope service"),
+        (["http://x", "--scope", "lb"], "argument --scope: invalid choice"),
         (["http://x", "--passes", "two"], "--passes must be a positive int"),
     ],
 )

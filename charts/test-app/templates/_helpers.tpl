@@ -245,3 +245,26 @@ NetworkPolicy egress rule: the database port, to the CIDRs or the selector of ne
     - port: {{ .Values.database.port }}
       protocol: TCP
 {{- end }}
+
+{{/*
+How a container reaches the database (app and db-role Job alike): endpoints, database name and
+TLS (mode and CA bundle). The login is not here: each container mounts its own.
+*/}}
+{{- define "test-app.databaseEnv" -}}
+- name: POSTGRESQL_HOST
+  value: {{ .Values.database.host | quote }}
+- name: POSTGRESQL_PORT
+  value: {{ .Values.database.port | quote }}
+{{- with .Values.database.readHost }}
+- name: POSTGRESQL_READ_HOST
+  value: {{ . | quote }}
+{{- end }}
+- name: POSTGRESQL_DBNAME
+  value: {{ .Values.database.name | quote }}
+- name: POSTGRESQL_SSLMODE
+  value: {{ .Values.database.sslMode | quote }}
+{{- with .Values.database.sslRootCert }}
+- name: PGSSLROOTCERT
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
