@@ -156,7 +156,6 @@ data "aws_iam_policy_document" "terraform_plan" {
   }
 
   statement {
-    #checkov:skip=CKV_AWS_356:GetRandomPassword acts on no resource; IAM accepts only "*" for it
     sid       = "OpenTheInitialPassword"
     actions   = ["secretsmanager:GetRandomPassword"]
     resources = ["*"]
