@@ -13,26 +13,39 @@ stack makes two calls beyond that, found in the AWS provider 5.100.0 source:
 * Terraform opens the ephemeral `aws_secretsmanager_random_password` at plan time, which calls
   GetRandomPassword (no resource).
 
-The tests hold those calls against the two policies and check the grant stays that narrow.
+The tests hold those calls against the two policies and check the grant stays that narrow. The
+emulator test (marker `emulator`) applies the same two blocks to moto with the pinned provider,
+plans again and holds every Secrets Manager call of that plan against the role, so the list
+above is the provider's behaviour, not a belief. (moto does not encrypt with KMS; the key's
+condition is checked by the fast tests only.)
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
-from collections.abc import Callable
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import hcl2
 import pytest
+from infra.conftest import TF_WRAPPER
 from infra.iam import Request, allows, terraform_policy
 
+from test_app_tooling.postgres import free_port
 from test_app_tooling.tools import REPO
 
 
 CI_MAIN = REPO / "infra" / "stacks" / "ci" / "main.tf"
 DATABASE_MAIN = REPO / "infra" / "stacks" / "database" / "main.tf"
 ENVIRONMENT = "test-app-staging"
-ACCOUNT = "111122223333"
+ACCOUNT = "123456789012"  # moto's account, for the emulator test below
 REGION = "eu-central-1"
 BASE_VALUES = {
     "data.aws_partition.current.partition": "aws",
@@ -177,3 +190,110 @@ MASTER_SECRET = f"{SECRETS}:rds!cluster-0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9-XyZ
 )
 def test_the_plan_role_reads_no_other_secret_and_writes_none(request_):
     assert not plan_role_allows(request_), request_
+
+
+# The same two blocks as the database stack, against the emulator: which Secrets Manager calls
+# does the provider really make in a plan after the apply?
+PROBE = """
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws", version = "5.100.0" }
+  }
+}
+
+provider "aws" {
+  region                      = "%(region)s"
+  access_key                  = "emulator"
+  secret_key                  = "emulator"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  endpoints {
+    secretsmanager = "%(endpoint)s"
+  }
+}
+
+ephemeral "aws_secretsmanager_random_password" "app" {
+  password_length = 32
+}
+
+resource "aws_secretsmanager_secret" "app" {
+  name = "%(name)s"
+}
+
+resource "aws_secretsmanager_secret_version" "app" {
+  secret_id                = aws_secretsmanager_secret.app.id
+  secret_string_wo         = ephemeral.aws_secretsmanager_random_password.app.random_password
+  secret_string_wo_version = 1
+}
+
+output "secret_arn" {
+  value = aws_secretsmanager_secret.app.arn
+}
+"""
+MOTO_START_SECONDS = 30
+TF_SECONDS = 300
+
+
+@pytest.fixture
+def moto_endpoint(tool, tmp_path) -> Iterator[str]:
+    port = free_port()
+    with (tmp_path / "moto.log").open("wb") as log:
+        moto = subprocess.Popen(
+            [tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + MOTO_START_SECONDS
+        while True:
+            try:
+                with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2):  # noqa: S310
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "moto did not answer"
+                time.sleep(0.3)
+        yield endpoint
+    finally:
+        os.killpg(moto.pid, signal.SIGTERM)
+        moto.wait(timeout=15)
+
+
+def _terraform(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(TF_WRAPPER), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TF_SECONDS,
+        check=False,
+    )
+
+
+@pytest.mark.emulator
+def test_the_plan_role_allows_every_call_of_a_real_plan(moto_endpoint, terraform_env, tmp_path):
+    work = tmp_path / "probe"
+    work.mkdir()
+    name = app_secret_arn().split(":secret:")[1].rsplit("-", 1)[0]
+    (work / "main.tf").write_text(
+        PROBE % {"region": REGION, "endpoint": moto_endpoint, "name": name}, encoding="utf-8"
+    )
+    env = terraform_env | {"TF_LOG_PROVIDER": "debug"}
+    for args in (("init", "-input=false"), ("apply", "-auto-approve", "-input=false")):
+        done = _terraform(work, env, *args)
+        assert done.returncode == 0, done.stdout + done.stderr
+    arn = json.loads(_terraform(work, env, "output", "-json").stdout)["secret_arn"]["value"]
+    plan = _terraform(work, env, "plan", "-input=false", "-detailed-exitcode")
+    assert plan.returncode == 0, plan.stdout + plan.stderr  # refreshed, nothing to change
+    called = set(re.findall(r"rpc\.method=(\w+)", plan.stderr + plan.stdout))
+    # The refresh reads the value, the ephemeral password is opened: the two calls at issue.
+    assert {"GetSecretValue", "GetRandomPassword"} <= called, called
+    requests = [
+        Request(f"secretsmanager:{op}", "*" if op == "GetRandomPassword" else arn)
+        for op in sorted(called)
+    ]
+    denied = [r for r in requests if not plan_role_allows(r)]
+    assert not denied, f"the plan role would be refused {denied}"
