@@ -241,13 +241,16 @@ resource "aws_launch_template" "node" {
 resource "aws_eks_node_group" "this" {
   for_each = local.node_groups
 
-  cluster_name    = aws_eks_cluster.this[0].name
-  node_group_name = "${var.cluster_name}-${each.key}"
-  node_role_arn   = aws_iam_role.node[0].arn
-  subnet_ids      = [each.value]
-  ami_type        = var.node_ami_type
-  capacity_type   = var.node_capacity_type
-  instance_types  = var.node_instance_types
+  cluster_name = aws_eks_cluster.this[0].name
+  # A prefix, not a fixed name: EKS refuses a second group with the same name in a cluster, so
+  # create_before_destroy needs the replacement to get a new name (Terraform appends a
+  # 26-character unique suffix).
+  node_group_name_prefix = "${var.cluster_name}-${each.key}-"
+  node_role_arn          = aws_iam_role.node[0].arn
+  subnet_ids             = [each.value]
+  ami_type               = var.node_ami_type
+  capacity_type          = var.node_capacity_type
+  instance_types         = var.node_instance_types
 
   scaling_config {
     min_size     = ceil(var.node_min_size / local.zone_count)
@@ -273,7 +276,7 @@ resource "aws_eks_node_group" "this" {
   tags = merge({ Name = "${var.cluster_name}-${each.key}" }, var.tags)
 
   # The cluster autoscaler changes desired_size; Terraform keeps min and max. A replaced group
-  # (new name) comes up before the old one goes, so the app never loses its nodes.
+  # (new name from the prefix) comes up before the old one goes, so the app never loses its nodes.
   lifecycle {
     ignore_changes        = [scaling_config[0].desired_size]
     create_before_destroy = true

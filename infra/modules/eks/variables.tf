@@ -31,12 +31,12 @@ variable "kms_key_deletion_window_in_days" {
 ################################################################################
 
 variable "cluster_name" {
-  description = "Name of the EKS cluster, e.g. `test-app-staging`. Lowercase letters, digits and hyphens, at most 38 characters (IAM role names derive from it)."
+  description = "Name of the EKS cluster, e.g. `test-app-staging`. Lowercase letters, digits and hyphens, at most 34 characters: the node group name prefixes `<cluster_name>-<n>-` plus Terraform's 26-character unique suffix must fit the 63 characters EKS allows (IAM role names derive from it too)."
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{0,37}$", var.cluster_name))
-    error_message = "cluster_name must start with a lowercase letter and hold at most 38 lowercase letters, digits or hyphens."
+    condition     = can(regex("^[a-z][a-z0-9-]{0,33}$", var.cluster_name))
+    error_message = "cluster_name must start with a lowercase letter and hold at most 34 lowercase letters, digits or hyphens."
   }
 }
 

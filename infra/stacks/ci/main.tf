@@ -115,6 +115,53 @@ data "aws_iam_policy_document" "terraform_state" {
   }
 }
 
+# What a plan of the database stack reads beyond ReadOnlyAccess (whose Secrets Manager part is
+# Describe*, GetResourcePolicy and List*, and whose KMS part is Describe*, Get* and List*):
+# - AWS provider 5.x refreshes `aws_secretsmanager_secret_version.app` with GetSecretValue even
+#   though its value is write-only (hashicorp/terraform-provider-aws#42383; the read without the
+#   value came in 6.x), which decrypts with the database's KMS key through Secrets Manager;
+# - Terraform opens the ephemeral `aws_secretsmanager_random_password.app` at every plan
+#   (GetRandomPassword, which names no resource).
+# Exactly that one secret, and its key only through Secrets Manager for that secret
+# (docs/adr/0015-app-role-rotation-with-alternating-users.md says what it exposes).
+locals {
+  app_secret_arn = "arn:${data.aws_partition.current.partition}:secretsmanager:${var.region}:${data.aws_caller_identity.current.account_id}:secret:${local.name}/database-app-??????"
+}
+
+data "aws_iam_policy_document" "terraform_plan" {
+  source_policy_documents = [data.aws_iam_policy_document.terraform_state.json]
+
+  statement {
+    sid       = "RefreshTheAppSecretVersion"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [local.app_secret_arn]
+  }
+
+  statement {
+    sid       = "AppSecretKeyThroughSecretsManager"
+    actions   = ["kms:Decrypt"]
+    resources = ["arn:${data.aws_partition.current.partition}:kms:${var.region}:${data.aws_caller_identity.current.account_id}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${var.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:EncryptionContext:SecretARN"
+      values   = [local.app_secret_arn]
+    }
+  }
+
+  statement {
+    sid       = "OpenTheInitialPassword"
+    actions   = ["secretsmanager:GetRandomPassword"]
+    resources = ["*"]
+  }
+}
+
 module "github_oidc" {
   source = "../../modules/github-oidc"
 
@@ -134,11 +181,12 @@ module "github_oidc" {
       subjects    = coalescelist(var.deploy_subjects, ["environment:${var.environment}"])
       policy_json = data.aws_iam_policy_document.deploy.json
     }
-    # Plans of pull requests: read everything, write nothing but lock files.
+    # Plans of pull requests: read everything but secret values, write nothing but lock files;
+    # the one secret value a plan refreshes is the database stack's app secret (above).
     terraform-plan = {
       description         = "GitHub Actions of ${var.github_repository}: terraform plan of ${local.name} (read-only)"
       subjects            = ["pull_request"]
-      policy_json         = data.aws_iam_policy_document.terraform_state.json
+      policy_json         = data.aws_iam_policy_document.terraform_plan.json
       managed_policy_arns = ["arn:${data.aws_partition.current.partition}:iam::aws:policy/ReadOnlyAccess"]
     }
     # Applies from main: creates IAM roles, EKS, VPCs, databases, so it is an

@@ -97,6 +97,11 @@ run "nodes_in_private_subnets_over_three_zones" {
   }
 
   assert {
+    condition     = alltrue([for k, g in aws_eks_node_group.this : g.node_group_name_prefix == "test-app-staging-${k}-"])
+    error_message = "Node groups must be named by prefix (test-app-staging-<n>-): with create_before_destroy a fixed name makes every replacement fail, EKS refuses a second group of the same name."
+  }
+
+  assert {
     condition     = aws_launch_template.node[0].metadata_options[0].http_tokens == "required" && aws_launch_template.node[0].metadata_options[0].http_put_response_hop_limit == 1
     error_message = "Nodes must require IMDSv2 and keep pods away from the instance metadata."
   }
@@ -230,6 +235,28 @@ run "invalid_cluster_name" {
   command = plan
   variables {
     cluster_name = "Test_App"
+  }
+  expect_failures = [var.cluster_name]
+}
+
+# EKS allows 63 characters for a node group name; Terraform appends a 26-character unique suffix
+# to the prefix, so the prefix may hold 37.
+run "longest_cluster_name_fits_the_node_group_prefix" {
+  command = plan
+  variables {
+    cluster_name = "a234567890123456789012345678901234"
+  }
+
+  assert {
+    condition     = alltrue([for g in aws_eks_node_group.this : length(g.node_group_name_prefix) + 26 <= 63])
+    error_message = "With the longest cluster_name allowed, every node group name (prefix and unique suffix) must fit 63 characters."
+  }
+}
+
+run "cluster_name_too_long_for_the_node_group_prefix" {
+  command = plan
+  variables {
+    cluster_name = "a2345678901234567890123456789012345"
   }
   expect_failures = [var.cluster_name]
 }

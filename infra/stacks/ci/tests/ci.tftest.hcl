@@ -123,6 +123,36 @@ run "terraform_roles" {
   }
 }
 
+# A plan of the database stack refreshes the app secret's version (GetSecretValue with the
+# database key through Secrets Manager) and opens the ephemeral initial password
+# (GetRandomPassword); ReadOnlyAccess grants neither.
+run "plan_role_reads_the_app_secret_and_no_other" {
+  command = plan
+
+  assert {
+    condition = alltrue([for s in data.aws_iam_policy_document.terraform_plan.statement :
+      s.resources == toset(["arn:aws:secretsmanager:eu-central-1:123456789012:secret:test-app-staging/database-app-??????"]) if contains(s.actions, "secretsmanager:GetSecretValue")
+    ]) && anytrue([for s in data.aws_iam_policy_document.terraform_plan.statement : contains(s.actions, "secretsmanager:GetSecretValue")])
+    error_message = "The plan role may read the value of the environment's app secret, and of no other secret."
+  }
+
+  assert {
+    condition = alltrue([for s in data.aws_iam_policy_document.terraform_plan.statement :
+      anytrue([for c in s.condition : c.variable == "kms:ViaService" && join(",", c.values) == "secretsmanager.eu-central-1.amazonaws.com"]) &&
+      anytrue([for c in s.condition : c.variable == "kms:EncryptionContext:SecretARN" && join(",", c.values) == "arn:aws:secretsmanager:eu-central-1:123456789012:secret:test-app-staging/database-app-??????"])
+      if contains(s.actions, "kms:Decrypt")
+    ])
+    error_message = "The plan role may decrypt only through Secrets Manager, only for the app secret."
+  }
+
+  assert {
+    condition = alltrue([for s in data.aws_iam_policy_document.terraform_plan.statement :
+      s.actions == toset(["secretsmanager:GetRandomPassword"]) if contains(s.resources, "*")
+    ])
+    error_message = "Only GetRandomPassword, which names no resource, may use a wildcard resource."
+  }
+}
+
 run "terraform_roles_follow_the_environment" {
   command = plan
 
