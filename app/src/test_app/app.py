@@ -8,9 +8,14 @@ ASGI here, ADR 0001); the ASGI entry point keeps it portable to any ASGI server.
 | `/health`      | `200 UP` / `500 DOWN` from a fresh writer ping (the original contract) |
 | `/health/read` | the same for the reader endpoint                                     |
 | `/livez`       | `200 OK` while the process serves; never touches the database        |
-| `/readyz`      | `200 READY` when the writer answers and we are not draining, else 503 |
+| `/readyz`      | `200 READY` from the first answered writer ping until draining, else 503 |
 | `/metrics`     | Prometheus text format                                               |
 | `/version`     | `{"version": ..., "git_sha": ...}`                                   |
+
+Readiness is about this process, not the database (ADR 0014): once the writer has answered a
+ping (each worker pings it as it starts; until then `/readyz` pings), `/readyz` answers 200
+without looking at the database again, until the drain begins. A database outage shows in
+`/health` (`500 DOWN`), `test_app_db_up` and the alerts, and the pods stay in service.
 
 Every response carries `Cache-Control: no-store` (a cached health answer is a lie) and
 `X-Content-Type-Options: nosniff`. An HTTP/1.1 request without `Host` gets 400 (RFC 9112).
@@ -79,6 +84,7 @@ class App:
             else self.writer
         )
         self.draining = False
+        self.reached_writer = False  # a writer ping succeeded since this process started
         self._tasks: list[asyncio.Task[None]] = []
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._routes: dict[str, Callable[[], Awaitable[Response]]] = {
@@ -234,12 +240,15 @@ class App:
             self._tasks.append(beat)
         # The main process asks for a drain with SIGUSR1 (see test_app.server).
         asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, self.begin_drain)
+        metrics.READY.set(0)
         await self.writer.open()
         if self.reader is not self.writer:
             await self.reader.open()
             self._tasks.append(asyncio.create_task(self._sample_lag()))
         self._tasks.append(asyncio.create_task(self._publish_pool_metrics()))
-        metrics.READY.set(1)
+        # Ready as soon as the writer answers once: the main process's startup gate has just
+        # reached it, so this ping normally succeeds; if not, /readyz keeps trying.
+        await self._ping_writer()
 
     def begin_drain(self) -> None:
         """Fail readiness from now on; requests keep being served until the server stops."""
@@ -274,8 +283,18 @@ class App:
 
     # -- routes --------------------------------------------------------------------------------
 
+    async def _ping_writer(self) -> bool:
+        """Ping the writer; the first success makes this process ready for good."""
+        up = await self.writer.ping()
+        if up and not self.reached_writer:
+            self.reached_writer = True
+            if not self.draining:
+                metrics.READY.set(1)
+                log.info("ready: the writer answered")
+        return up
+
     async def _health(self) -> Response:
-        if await self.writer.ping():
+        if await self._ping_writer():
             return 200, b"UP\n", TEXT
         return 500, b"DOWN\n", TEXT
 
@@ -290,9 +309,7 @@ class App:
     async def _readyz(self) -> Response:
         if self.draining:
             return 503, b"DRAINING\n", TEXT
-        ready = await self.writer.ping()
-        metrics.READY.set(1 if ready and not self.draining else 0)
-        if ready:
+        if self.reached_writer or await self._ping_writer():
             return 200, b"READY\n", TEXT
         return 503, b"NOT READY\n", TEXT
 
