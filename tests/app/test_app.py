@@ -13,7 +13,7 @@ from test_app.settings import load_settings
 from test_app_tooling.postgres import free_port
 
 
-async def call(app, method, path):
+async def call(app, method, path, headers=()):
     sent = []
 
     async def receive():
@@ -22,7 +22,13 @@ async def call(app, method, path):
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "method": method, "path": path, "client": ("127.0.0.1", 5000)}
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "client": ("127.0.0.1", 5000),
+        "headers": [(name.encode(), value.encode()) for name, value in headers],
+    }
     await app(scope, receive, send)
     start, body = sent
     headers = {k.decode(): v.decode() for k, v in start["headers"]}
@@ -53,6 +59,15 @@ async def test_asgi_head_has_no_body_and_drain_closes_connections(app):
     app.begin_drain()
     status, headers, body = await call(app, "GET", "/readyz")
     assert (status, body, headers["connection"]) == (503, b"DRAINING\n", "close")
+
+
+async def test_asgi_logs_the_client_a_trusted_proxy_forwarded(capsys):
+    app = App(load_settings({"TRUSTED_PROXIES": "127.0.0.1/32", "ACCESS_LOG": "true"}))
+    forwarded = [("x-forwarded-for", "203.0.113.9"), ("x-forwarded-for", "198.51.100.7")]
+    await call(app, "GET", "/version", forwarded)
+    logged = capsys.readouterr().out
+    assert "client=198.51.100.7" in logged, logged
+    assert "peer=127.0.0.1" in logged, logged
 
 
 def ready_gauge() -> float | None:

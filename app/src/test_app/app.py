@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from test_app import lifeline, metrics
 from test_app.database import Target, sample_replica_lag
 from test_app.logs import configure_logging, get_logger
-from test_app.proxies import client_address
+from test_app.proxies import client_address, forwarded_for
 from test_app.settings import load_settings
 
 
@@ -122,8 +122,9 @@ class App:
         client = (scope.get("client") or ("", 0))[0]
         forwarded = None
         if self.settings.trusted_proxies:
-            values = [v.decode("latin-1") for n, v in request_headers if n == b"x-forwarded-for"]
-            forwarded = ",".join(values) or None
+            forwarded = forwarded_for(
+                (n.decode("latin-1"), v.decode("latin-1")) for n, v in request_headers
+            )
         self._done(route, method, status, started, path, client, forwarded)
 
     # -- RSGI (granian's native interface: one call per response, no message dicts) ------------
@@ -143,10 +144,7 @@ class App:
         has_host = scope.http_version != "1.1" or "host" in scope.headers
         route, status, body, headers = await self._dispatch(path, method, has_host=has_host)
         proto.response_bytes(status, headers, b"" if method == "HEAD" else body)
-        forwarded = None
-        if self.settings.trusted_proxies:
-            values = [v for n, v in scope.headers.items() if n == "x-forwarded-for"]
-            forwarded = ",".join(values) or None
+        forwarded = forwarded_for(scope.headers.items()) if self.settings.trusted_proxies else None
         client = scope.client.rpartition(":")[0]
         self._done(route, method, status, started, path, client, forwarded)
 
