@@ -213,8 +213,9 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
         "(`primary_start_timeout: 0`), and rejoins the old primary with pg_rewind."
     )
     rep.notes.append(
-        "While the writer is gone, every instance fails /readyz and the balancer fails open "
-        "like an ALB: clients get the app's `500 DOWN`, not the balancer's 503."
+        "While the writer is gone, every instance stays ready (/readyz does not depend on the "
+        "database after the first answer, ADR 0014), so the balancer keeps routing to them: "
+        "clients get the app's `500 DOWN`, not the balancer's 503."
     )
     png = out_dir / "crash-primary.png"
     probes = {label: prober.of(label) for label in prober.targets if "/livez" not in label}

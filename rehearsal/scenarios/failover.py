@@ -168,8 +168,8 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
     _record(rep, failover, prober, result)
     rep.notes.append(
         f"{result.failed()} of {result.sent} requests through HAProxy failed: while the writer is "
-        "gone /health answers 500 DOWN (HAProxy fails open like an ALB once /readyz has failed "
-        "on every instance, so clients see the app's answer). That is /health doing its job, "
+        "gone /health answers 500 DOWN (every instance stays ready, ADR 0014, so HAProxy keeps "
+        "routing to them and clients see the app's answer). That is /health doing its job, "
         "not an outage of the app."
     )
     rep.notes.append(
