@@ -40,6 +40,7 @@ from test_app.database import Target, sample_replica_lag
 from test_app.logs import configure_logging, get_logger
 from test_app.proxies import client_address, forwarded_for
 from test_app.settings import load_settings
+from test_app.startup import ping_writer_once
 
 
 if TYPE_CHECKING:
@@ -246,7 +247,13 @@ class App:
         self._tasks.append(asyncio.create_task(self._publish_pool_metrics()))
         # Ready as soon as the writer answers once: the main process's startup gate has just
         # reached it, so this ping normally succeeds; if not, /readyz keeps trying.
-        await self._ping_writer()
+        try:
+            async with asyncio.timeout(self.settings.ping_timeout):
+                await ping_writer_once(self.settings, self.settings.ping_timeout)
+        except Exception as err:  # noqa: BLE001 - not ready yet; /readyz pings until it is
+            log.warning("not ready: the writer did not answer at start", cause=repr(err))
+        else:
+            self._became_ready()
 
     def begin_drain(self) -> None:
         """Fail readiness from now on; requests keep being served until the server stops."""
@@ -285,11 +292,14 @@ class App:
         """Ping the writer; the first success makes this process ready for good."""
         up = await self.writer.ping()
         if up and not self.reached_writer:
-            self.reached_writer = True
-            if not self.draining:
-                metrics.READY.set(1)
-                log.info("ready: the writer answered")
+            self._became_ready()
         return up
+
+    def _became_ready(self) -> None:
+        self.reached_writer = True
+        if not self.draining:
+            metrics.READY.set(1)
+            log.info("ready: the writer answered")
 
     async def _health(self) -> Response:
         if await self._ping_writer():
