@@ -216,8 +216,8 @@ def service_dashboard() -> dict[str, Any]:
         _panel(
             "timeseries",
             "Readiness failures by pod",
-            "Rate of /readyz answers other than 200: the writer is unreachable or the pod "
-            "is draining after SIGTERM.",
+            "Rate of /readyz answers other than 200: the pod is draining after SIGTERM, or "
+            "its writer has not answered once since it started (ADR 0014).",
             [
                 (
                     (
@@ -258,7 +258,8 @@ def service_dashboard() -> dict[str, Any]:
         _panel(
             "timeseries",
             "Ready by pod",
-            "1 when the pod reports ready, 0 when not ready or draining (test_app_ready).",
+            "1 from the pod's first answered writer ping until it drains, else 0 "
+            "(test_app_ready). A database outage does not change it: see Database.",
             [(f"max by (pod) (test_app_ready{{{NS}}})", "{{pod}}")],
             "none",
             minimum=0,

@@ -217,6 +217,9 @@ def app_environment(topo: Topology, port: int, slot: str) -> dict[str, str]:
         "STARTUP_TIMEOUT_SECONDS": "30",
         # One JSON line per request would cost more CPU than the app under load on 2 cores.
         "ACCESS_LOG": "false",
+        # HAProxy (the ALB's stand-in) connects from loopback and appends the client to
+        # X-Forwarded-For: believe it, as the chart does with the ALB's subnets.
+        "TRUSTED_PROXIES": "127.0.0.1/32",
         "REHEARSAL_SLOT": slot,
     }
 

@@ -26,11 +26,11 @@ class Observation:
 
 
 def instance_targets(topo: Topology, apps: list[str]) -> dict[str, str]:
-    """Return /health and /livez of each instance, polled directly like a kubelet would."""
+    """Return /health, /livez and /readyz of each instance, polled directly like a kubelet would."""
     targets = {}
     for name in apps:
-        targets[f"{name} /health"] = topo.url(name, "/health")
-        targets[f"{name} /livez"] = topo.url(name, "/livez")
+        for path in ("/health", "/livez", "/readyz"):
+            targets[f"{name} {path}"] = topo.url(name, path)
     return targets
 
 
@@ -89,9 +89,9 @@ class Prober:
         with self._lock:
             return sorted((o for o in self.observations if o.target == target), key=lambda o: o.at)
 
-    def livez_failures(self, apps: list[str]) -> tuple[int, int]:
-        """(answers not 200, polls) of every instance's ``/livez``."""
-        polls = [o for name in apps for o in self.of(f"{name} /livez")]
+    def failures(self, apps: list[str], path: str) -> tuple[int, int]:
+        """(answers not 200, polls) of every instance's ``path`` (``/livez``, ``/readyz``)."""
+        polls = [o for name in apps for o in self.of(f"{name} {path}")]
         return sum(1 for o in polls if o.status != HTTP_OK), len(polls)
 
     def wait_for(self, target: str, status: int, after: float, timeout: float) -> float:

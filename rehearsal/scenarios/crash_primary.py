@@ -102,7 +102,8 @@ def _record(rep: report.Report, run: Crash, prober: Prober, result: LoadResult) 
     """Record the checks and numbers of the report."""
     apps = run.apps
     down = {name: round(down_for(prober.of(f"{name} /health")), 2) for name in apps}
-    livez_bad, livez_total = prober.livez_failures(apps)
+    livez_bad, livez_total = prober.failures(apps, "/livez")
+    readyz_bad, readyz_total = prober.failures(apps, "/readyz")
     restarted = sum(run.pids_before.get(n) != run.pids_after.get(n) for n in apps)
     balancer_up = None if run.t_balancer_up is None else run.t_balancer_up - run.t_kill
     rep.check(
@@ -137,6 +138,12 @@ def _record(rep: report.Report, run: Crash, prober: Prober, result: LoadResult) 
         ok=livez_bad == 0 and livez_total > 0,
     )
     rep.check(
+        "/readyz answers not 200",
+        f"{readyz_bad} of {readyz_total}",
+        "0 (readiness is the instance's, not the database's: ADR 0014)",
+        ok=readyz_bad == 0 and readyz_total > 0,
+    )
+    rep.check(
         "crashed node back as a standby (s after the kill)",
         f"{round(run.t_rejoined - run.t_kill, 1)} ({run.rejoin})",
         "rejoins by itself",
@@ -155,6 +162,8 @@ def _record(rep: report.Report, run: Crash, prober: Prober, result: LoadResult) 
         "load_requests": result.sent,
         "livez_not_200": livez_bad,
         "livez_polls": livez_total,
+        "readyz_not_200": readyz_bad,
+        "readyz_polls": readyz_total,
         "pids_before": run.pids_before,
         "pids_after": run.pids_after,
         "rejoin": run.rejoin,
@@ -213,11 +222,16 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
         "(`primary_start_timeout: 0`), and rejoins the old primary with pg_rewind."
     )
     rep.notes.append(
-        "While the writer is gone, every instance fails /readyz and the balancer fails open "
-        "like an ALB: clients get the app's `500 DOWN`, not the balancer's 503."
+        "While the writer is gone, every instance stays ready (/readyz does not depend on the "
+        "database after the first answer, ADR 0014), so the balancer keeps routing to them: "
+        "clients get the app's `500 DOWN`, not the balancer's 503."
     )
     png = out_dir / "crash-primary.png"
-    probes = {label: prober.of(label) for label in prober.targets if "/livez" not in label}
+    probes = {
+        label: prober.of(label)
+        for label in prober.targets
+        if label.endswith(("/health", "/primary"))
+    }
     spans = [(crash.t_kill - rep.t0, crash.t_up - rep.t0, "kill -9 -> every instance UP")]
     report.plot(
         png, "Primary crash: kill -9 of the postmaster (GET /health)", result,

@@ -85,7 +85,7 @@ def _record(rep: report.Report, run: Failover, prober: Prober, result: LoadResul
     """Record the checks and numbers of the report."""
     apps = run.apps
     down_seconds = {name: round(down_for(prober.of(f"{name} /health")), 2) for name in apps}
-    livez_bad, livez_total = prober.livez_failures(apps)
+    livez_bad, livez_total = prober.failures(apps, "/livez")
     promotion_to_up = run.t_up - run.t_promoted
     restarted = sum(run.pids_before.get(n) != run.pids_after.get(n) for n in apps)
     rep.check(
@@ -168,8 +168,8 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
     _record(rep, failover, prober, result)
     rep.notes.append(
         f"{result.failed()} of {result.sent} requests through HAProxy failed: while the writer is "
-        "gone /health answers 500 DOWN (HAProxy fails open like an ALB once /readyz has failed "
-        "on every instance, so clients see the app's answer). That is /health doing its job, "
+        "gone /health answers 500 DOWN (every instance stays ready, ADR 0014, so HAProxy keeps "
+        "routing to them and clients see the app's answer). That is /health doing its job, "
         "not an outage of the app."
     )
     rep.notes.append(
@@ -177,7 +177,11 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
         f"poll (every {size.probe_interval:g}s, each instance polled directly)."
     )
     png = out_dir / "failover.png"
-    probes = {label: prober.of(label) for label in prober.targets if "/livez" not in label}
+    probes = {
+        label: prober.of(label)
+        for label in prober.targets
+        if label.endswith(("/health", "/primary"))
+    }
     spans = [(failover.t_stop - rep.t0, failover.t_up - rep.t0, "writer lost -> UP")]
     report.plot(png, "Writer failover (GET /health)", result, list(rep.timeline), spans, probes)
     report.write(rep, out_dir, png)

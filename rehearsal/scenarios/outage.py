@@ -1,9 +1,10 @@
 """Rehearsal 3: the database is gone for a bounded time.
 
-Both PostgreSQL nodes stop. Every instance answers ``/health`` 500 DOWN while ``/livez`` stays
-200 and no process restarts; Prometheus, loading the production rule files, moves the
-database-unreachable alert to pending (and to firing in the full rehearsal, where Alertmanager
-receives it). Then the database returns and everything recovers by itself.
+Both PostgreSQL nodes stop. Every instance answers ``/health`` 500 DOWN while ``/livez`` and
+``/readyz`` stay 200 (ADR 0014) and no process restarts; Prometheus, loading the production
+rule files, moves the database-unreachable alert to pending (and to firing in the full
+rehearsal, where Alertmanager receives it). Then the database returns and everything recovers
+by itself.
 """
 
 from __future__ import annotations
@@ -161,7 +162,8 @@ def _record(rep: report.Report, run: Outage, prober: Prober) -> None:
     """Record the checks and numbers of the report."""
     apps = run.apps
     down = {name: round(down_for(prober.of(f"{name} /health")), 2) for name in apps}
-    livez_bad, livez_total = prober.livez_failures(apps)
+    livez_bad, livez_total = prober.failures(apps, "/livez")
+    readyz_bad, readyz_total = prober.failures(apps, "/readyz")
     restarted = sum(run.pids_before.get(n) != run.pids_after.get(n) for n in apps)
     rep.check(
         "outage length (s)",
@@ -180,6 +182,12 @@ def _record(rep: report.Report, run: Outage, prober: Prober) -> None:
         f"{livez_bad} of {livez_total}",
         "0",
         ok=livez_bad == 0 and livez_total > 0,
+    )
+    rep.check(
+        "/readyz answers not 200",
+        f"{readyz_bad} of {readyz_total}",
+        "0 (readiness is the instance's, not the database's: ADR 0014)",
+        ok=readyz_bad == 0 and readyz_total > 0,
     )
     rep.check("app processes restarted", restarted, "0 (same pids)", ok=restarted == 0)
     _check_alerting(rep, run)
@@ -206,6 +214,8 @@ def _record(rep: report.Report, run: Outage, prober: Prober) -> None:
         "resolved_after_seconds": round(run.t_resolved - run.t_back, 2),
         "down_seconds": down,
         "livez_not_200": livez_bad,
+        "readyz_not_200": readyz_bad,
+        "readyz_polls": readyz_total,
         "pids_before": run.pids_before,
         "pids_after": run.pids_after,
         "scrape_and_eval_interval_seconds": configs.SCRAPE_INTERVAL_SECONDS,

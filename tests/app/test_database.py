@@ -2,9 +2,11 @@
 
 import asyncio
 
+import asyncpg
 import pytest
 
-from test_app.database import Coalescer
+from test_app.database import Coalescer, Target
+from test_app.settings import load_settings
 
 
 class Work:
@@ -102,3 +104,39 @@ async def test_a_cancelled_caller_does_not_break_the_run_for_others():
     await first
     with pytest.raises(asyncio.CancelledError):
         await shared[0]
+
+
+def target_whose_query(fails_with: BaseException | None, started: asyncio.Event) -> Target:
+    """A writer Target whose round trip raises `fails_with`, or hangs when it is None."""
+    settings = load_settings({})
+    target = Target("writer", settings.writer, settings)
+
+    async def fetchval(_query):
+        started.set()
+        if fails_with is None:
+            await asyncio.Event().wait()
+        else:
+            raise fails_with
+
+    target.fetchval = fetchval  # type: ignore[method-assign]
+    return target
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.exceptions.InternalClientError("cannot switch to state 12"),
+        RuntimeError("anything else"),
+    ],
+)
+async def test_any_failure_of_a_ping_is_down_not_an_exception(error):
+    assert await target_whose_query(error, asyncio.Event()).ping() is False
+
+
+async def test_a_cancelled_ping_is_cancelled_not_down():
+    started = asyncio.Event()
+    ping = asyncio.create_task(target_whose_query(None, started).ping())
+    await started.wait()
+    ping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await ping

@@ -78,16 +78,20 @@ def test_startup_retries_until_the_database_arrives(solo, run_app):
 
 
 def test_database_outage_turns_health_down_then_up_without_a_restart(solo, run_app):
-    app = run_app(env_for(solo))
+    app = run_app(env_for(solo, WORKERS=2))
     pid = app.proc.pid
     assert app.get("/health").status_code == 200
     solo.primary.stop()
     try:
         down = app.get("/health")
         assert (down.status_code, down.text) == (500, "DOWN\n")
-        assert app.get("/readyz").status_code == 503
+        # Readiness is the pod's, not the database's (ADR 0014): every worker stays ready.
+        ready = [(r.status_code, r.text) for r in (app.get("/readyz") for _ in range(10))]
+        assert ready == [(200, "READY\n")] * 10
         assert app.get("/livez").status_code == 200
-        assert re.search(r'test_app_db_up\{target="writer"\} 0\.0', app.get("/metrics").text)
+        metrics = app.get("/metrics").text
+        assert re.search(r'test_app_db_up\{target="writer"\} 0\.0', metrics)
+        assert re.search(r"^test_app_ready 1\.0$", metrics, re.MULTILINE)
     finally:
         solo.primary.start()
     deadline = time.monotonic() + 10

@@ -2,7 +2,7 @@
 
 import pytest
 
-from test_app.proxies import MAX_HOPS, client_address, parse_networks
+from test_app.proxies import MAX_HOPS, client_address, forwarded_for, parse_networks
 
 
 ALB = parse_networks("10.0.0.0/16")
@@ -42,3 +42,14 @@ def test_only_the_last_hops_are_walked():
 def test_bad_network_names_the_entry():
     with pytest.raises(ValueError, match="'proxy' is not a CIDR or an IP address"):
         parse_networks("10.0.0.0/8, proxy")
+
+
+def test_forwarded_for_joins_repeated_headers_in_order_and_ignores_others():
+    headers = [
+        ("host", "x"),
+        ("x-forwarded-for", "203.0.113.9"),
+        ("x-real-ip", "192.0.2.1"),
+        ("x-forwarded-for", "10.0.2.8"),
+    ]
+    assert forwarded_for(headers) == "203.0.113.9,10.0.2.8"
+    assert forwarded_for([("host", "x")]) is None

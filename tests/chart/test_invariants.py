@@ -641,6 +641,52 @@ def test_alb_closes_idle_connections_before_the_app_does(rendered_sets, name):
     assert 0 < int(seconds) * 1000 < HEADER_READ_TIMEOUT_MS
 
 
+def _alb_cidrs(objects: list[dict[str, Any]]) -> list[str]:
+    """The CIDRs the app's NetworkPolicy lets the load balancer send from (none without one)."""
+    policies = [p for p in by_kind(objects, "NetworkPolicy") if p["metadata"]["name"] == "test-app"]
+    return [
+        peer["ipBlock"]["cidr"]
+        for policy in policies
+        for rule in policy["spec"].get("ingress", [])
+        for peer in rule["from"]
+        if "ipBlock" in peer
+    ]
+
+
+def _trusted_proxies(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in app_container(objects)["env"] if e["name"] == "TRUSTED_PROXIES"]
+
+
+def test_behind_the_alb_the_app_trusts_its_subnets_for_the_client_address(objects):
+    """The ALB appends the client to X-Forwarded-For; the app believes it from those subnets."""
+    cidrs = _alb_cidrs(objects)
+    if by_kind(objects, "Ingress") and cidrs:
+        assert _trusted_proxies(objects) == [{"name": "TRUSTED_PROXIES", "value": ",".join(cidrs)}]
+    else:
+        assert _trusted_proxies(objects) == []
+
+
+@pytest.mark.parametrize("name", ["ingress", "staging", "prod"])
+def test_every_alb_value_set_sets_trusted_proxies(rendered_sets, name):
+    assert _alb_cidrs(rendered_sets[name])
+    assert len(_trusted_proxies(rendered_sets[name])) == 1
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"name": "TRUSTED_PROXIES", "value": "10.99.0.0/16"},
+        {
+            "name": "TRUSTED_PROXIES",
+            "valueFrom": {"configMapKeyRef": {"name": "net", "key": "alb"}},
+        },
+    ],
+)
+def test_trusted_proxies_from_extra_env_wins_and_appears_once(entry):
+    objects = render(load_values(["ci/ingress-values.yaml"], {"app": {"extraEnv": [entry]}}))
+    assert _trusted_proxies(objects) == [entry]
+
+
 def test_prod_ingress_serves_tls_and_redirects(rendered_sets):
     annotations = one(rendered_sets["prod"], "Ingress")["metadata"]["annotations"]
     assert annotations["alb.ingress.kubernetes.io/certificate-arn"].startswith("arn:aws:acm:")

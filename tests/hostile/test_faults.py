@@ -11,9 +11,12 @@ import os
 import signal
 import socket
 import tempfile
+import threading
 import time
+from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 
 from test_app_tooling.postgres import free_port, start_cluster
@@ -189,6 +192,48 @@ def test_a_database_outage_is_logged_once_per_transition(solo, run_app):
     assert down[0]["target"] == "writer"
     assert down[0]["cause"]
     assert float(up[0]["down_seconds"]) > 0  # type: ignore[arg-type]
+
+
+TERMINATE_APP_BACKENDS = (
+    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+    " WHERE application_name = 'test-app'"
+)
+
+
+def test_backends_terminated_under_load_give_up_or_down_never_a_bare_500(solo, run_app):
+    """The server ends the app's pooled connections again and again while /health is requested.
+
+    asyncpg reports some of these as `InternalClientError`; every answer must still be the
+    contract's `200 UP` or `500 DOWN`, and the pool must recover. Bounded: 5 s, 4 clients.
+    """
+    app = run_app({**solo.env(reader=False), "WORKERS": "1", "POOL_MIN_SIZE": "4"})
+    answers: Counter[tuple[int, str]] = Counter()
+    stop = threading.Event()
+
+    def client() -> None:
+        with httpx.Client(base_url=app.url, timeout=5) as http:
+            while not stop.is_set():
+                response = http.get("/health")
+                answers[response.status_code, response.text] += 1
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    terminated = 0
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            terminated += int(solo.primary.sql(TERMINATE_APP_BACKENDS))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert terminated > 0, "no backend of the app was terminated: nothing was tested"
+    assert sum(answers.values()) > 0
+    assert set(answers) <= {(200, "UP\n"), (500, "DOWN\n")}, answers
+    for _ in range(5):  # the pool replaced what the server ended
+        assert (app.get("/health").status_code, app.get("/health").text) == (200, "UP\n")
+    assert "Traceback" not in app.log
 
 
 def test_a_refused_password_is_retried_in_the_window_and_logged_at_once(postgres, run_app):

@@ -23,6 +23,7 @@ from rehearsal.base.topology import (
 from rehearsal.measure.load import LoadError, LoadResult, LoadSpec, Sample, parse_csv
 from rehearsal.measure.probe import Observation, down_seconds, recovered_at
 from rehearsal.scenarios import outage
+from test_app.proxies import client_address, parse_networks
 
 
 SECRETS = Secrets(postgres="p" * 32, replicator="r" * 32, app="a" * 32, monitor="m" * 32)
@@ -178,6 +179,15 @@ def test_app_environment_points_at_the_endpoints(topo):
     assert env["POSTGRESQL_PORT"] == str(topo.port("pg-writer"))
     assert env["POSTGRESQL_READ_PORT"] == str(topo.port("pg-reader"))
     assert env["HOST"] == "127.0.0.1"
+
+
+def test_the_app_logs_the_client_haproxy_forwards(topo):
+    env = configs.app_environment(topo, 21020, "blue")
+    trusted = parse_networks(env["TRUSTED_PROXIES"])
+    # HAProxy connects to the app from loopback and appends the client it saw.
+    assert client_address("127.0.0.1", "198.51.100.7", trusted) == "198.51.100.7"
+    # Only HAProxy is trusted: a peer elsewhere cannot choose the logged address.
+    assert client_address("192.0.2.10", "198.51.100.7", trusted) == "192.0.2.10"
 
 
 def test_the_app_reads_its_password_from_a_file_never_from_the_supervisord_config(topo, bins):

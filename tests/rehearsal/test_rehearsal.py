@@ -81,8 +81,10 @@ def test_crash_of_the_primary_is_failed_over_automatically(live, out_dir):
     assert 0 < numbers["kill_to_promoted_seconds"] < 30
     assert numbers["kill_to_balancer_up_seconds"] is not None
     assert numbers["kill_to_balancer_up_seconds"] < 30
-    # Fail-open: while no instance is ready, clients get the app's 500, never HAProxy's 503.
+    # Every instance stays ready (ADR 0014): clients get the app's 500, never HAProxy's 503.
     assert "HTTP 503" not in numbers["failed_by_type"]
+    assert numbers["readyz_not_200"] == 0
+    assert numbers["readyz_polls"] > 0
     assert numbers["pids_before"] == numbers["pids_after"]
     assert numbers["livez_not_200"] == 0
     assert data["passed"]
@@ -124,6 +126,8 @@ def test_database_outage_raises_the_alert_and_recovers(live, out_dir):
     assert numbers["pending_after_seconds"] > 0
     assert numbers["recovery_seconds"] < 10
     assert numbers["livez_not_200"] == 0
+    assert numbers["readyz_not_200"] == 0, "the database is gone, the instances stay ready"
+    assert numbers["readyz_polls"] > 0
     assert numbers["pids_before"] == numbers["pids_after"]
     assert all(v > 0 for v in numbers["down_seconds"].values())
     assert data["passed"]

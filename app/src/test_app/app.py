@@ -8,9 +8,14 @@ ASGI here, ADR 0001); the ASGI entry point keeps it portable to any ASGI server.
 | `/health`      | `200 UP` / `500 DOWN` from a fresh writer ping (the original contract) |
 | `/health/read` | the same for the reader endpoint                                     |
 | `/livez`       | `200 OK` while the process serves; never touches the database        |
-| `/readyz`      | `200 READY` when the writer answers and we are not draining, else 503 |
+| `/readyz`      | `200 READY` from the first answered writer ping until draining, else 503 |
 | `/metrics`     | Prometheus text format                                               |
 | `/version`     | `{"version": ..., "git_sha": ...}`                                   |
+
+Readiness is about this process, not the database (ADR 0014): once the writer has answered a
+ping (each worker pings it as it starts; until then `/readyz` pings), `/readyz` answers 200
+without looking at the database again, until the drain begins. A database outage shows in
+`/health` (`500 DOWN`), `test_app_db_up` and the alerts, and the pods stay in service.
 
 Every response carries `Cache-Control: no-store` (a cached health answer is a lie) and
 `X-Content-Type-Options: nosniff`. An HTTP/1.1 request without `Host` gets 400 (RFC 9112).
@@ -33,8 +38,9 @@ from typing import TYPE_CHECKING, Any
 from test_app import lifeline, metrics
 from test_app.database import Target, sample_replica_lag
 from test_app.logs import configure_logging, get_logger
-from test_app.proxies import client_address
+from test_app.proxies import client_address, forwarded_for
 from test_app.settings import load_settings
+from test_app.startup import ping_writer_once
 
 
 if TYPE_CHECKING:
@@ -79,6 +85,7 @@ class App:
             else self.writer
         )
         self.draining = False
+        self.reached_writer = False  # a writer ping succeeded since this process started
         self._tasks: list[asyncio.Task[None]] = []
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._routes: dict[str, Callable[[], Awaitable[Response]]] = {
@@ -116,8 +123,9 @@ class App:
         client = (scope.get("client") or ("", 0))[0]
         forwarded = None
         if self.settings.trusted_proxies:
-            values = [v.decode("latin-1") for n, v in request_headers if n == b"x-forwarded-for"]
-            forwarded = ",".join(values) or None
+            forwarded = forwarded_for(
+                (n.decode("latin-1"), v.decode("latin-1")) for n, v in request_headers
+            )
         self._done(route, method, status, started, path, client, forwarded)
 
     # -- RSGI (granian's native interface: one call per response, no message dicts) ------------
@@ -137,10 +145,7 @@ class App:
         has_host = scope.http_version != "1.1" or "host" in scope.headers
         route, status, body, headers = await self._dispatch(path, method, has_host=has_host)
         proto.response_bytes(status, headers, b"" if method == "HEAD" else body)
-        forwarded = None
-        if self.settings.trusted_proxies:
-            values = [v for n, v in scope.headers.items() if n == "x-forwarded-for"]
-            forwarded = ",".join(values) or None
+        forwarded = forwarded_for(scope.headers.items()) if self.settings.trusted_proxies else None
         client = scope.client.rpartition(":")[0]
         self._done(route, method, status, started, path, client, forwarded)
 
@@ -234,12 +239,21 @@ class App:
             self._tasks.append(beat)
         # The main process asks for a drain with SIGUSR1 (see test_app.server).
         asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, self.begin_drain)
+        metrics.READY.set(0)
         await self.writer.open()
         if self.reader is not self.writer:
             await self.reader.open()
             self._tasks.append(asyncio.create_task(self._sample_lag()))
         self._tasks.append(asyncio.create_task(self._publish_pool_metrics()))
-        metrics.READY.set(1)
+        # Ready as soon as the writer answers once: the main process's startup gate has just
+        # reached it, so this ping normally succeeds; if not, /readyz keeps trying.
+        try:
+            async with asyncio.timeout(self.settings.ping_timeout):
+                await ping_writer_once(self.settings, self.settings.ping_timeout)
+        except Exception as err:  # noqa: BLE001 - not ready yet; /readyz pings until it is
+            log.warning("not ready: the writer did not answer at start", cause=repr(err))
+        else:
+            self._became_ready()
 
     def begin_drain(self) -> None:
         """Fail readiness from now on; requests keep being served until the server stops."""
@@ -274,8 +288,21 @@ class App:
 
     # -- routes --------------------------------------------------------------------------------
 
+    async def _ping_writer(self) -> bool:
+        """Ping the writer; the first success makes this process ready for good."""
+        up = await self.writer.ping()
+        if up and not self.reached_writer:
+            self._became_ready()
+        return up
+
+    def _became_ready(self) -> None:
+        self.reached_writer = True
+        if not self.draining:
+            metrics.READY.set(1)
+            log.info("ready: the writer answered")
+
     async def _health(self) -> Response:
-        if await self.writer.ping():
+        if await self._ping_writer():
             return 200, b"UP\n", TEXT
         return 500, b"DOWN\n", TEXT
 
@@ -290,9 +317,7 @@ class App:
     async def _readyz(self) -> Response:
         if self.draining:
             return 503, b"DRAINING\n", TEXT
-        ready = await self.writer.ping()
-        metrics.READY.set(1 if ready and not self.draining else 0)
-        if ready:
+        if self.reached_writer or await self._ping_writer():
             return 200, b"READY\n", TEXT
         return 503, b"NOT READY\n", TEXT
 

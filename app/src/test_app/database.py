@@ -4,6 +4,12 @@
 arriving while a ping is in flight share the next one instead of starting their own. Under load
 the database sees at most one ping at a time per target and process, whatever the request rate.
 
+A ping turns *any* failure into "down", not only asyncpg's documented errors: when the server
+ends pooled connections (`pg_terminate_backend`, a failover), asyncpg sometimes reports it as
+`InternalClientError` ("cannot switch to state ..."), outside its error hierarchy. The
+connection that failed is terminated, so the pool replaces it and stays usable. Cancellation
+(`CancelledError`, not an `Exception`) is never swallowed.
+
 An outage is logged once per state change and process, not once per failed ping: a warning
 when a target goes down (with the cause) and an info line when it is back (with how long it
 was down).
@@ -122,7 +128,7 @@ class Target:
 
     async def _warm(self, count: int) -> None:
         pool = self._require_pool()
-        with suppress(OSError, asyncpg.PostgresError, TimeoutError):
+        with suppress(Exception):  # a cold pool is no reason not to start; pings report it
             conns = [await pool.acquire(timeout=self._settings.ping_timeout) for _ in range(count)]
             for conn in conns:
                 await pool.release(conn)
@@ -145,7 +151,7 @@ class Target:
         """Return True if a `SELECT 1` that started after this call succeeded in time."""
         try:
             await self._ping.run()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+        except Exception:  # noqa: BLE001 - any failure is "down" (see the module docstring)
             return False
         return True
 
@@ -244,7 +250,7 @@ async def sample_replica_lag(reader: Target) -> None:
     try:
         async with asyncio.timeout(reader.ping_timeout):
             lag = await reader.fetchval(LAG_QUERY)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as err:
+    except Exception as err:  # noqa: BLE001 - any failure skips one sample, never the sampler
         log.debug("replica lag sample failed", error=repr(err))
         return
     if lag is not None:

@@ -89,7 +89,7 @@ REPLICA_LAG = Gauge(
 )
 READY = Gauge(
     "test_app_ready",
-    "1 when the process reports ready (writer reachable, not draining), else 0.",
+    "1 from the first answered writer ping until the drain begins (readiness), else 0.",
     multiprocess_mode="livemin",
 )
 BUILD_INFO = Gauge(

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Final, TypeAlias
 
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
 Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 MAX_HOPS: Final = 16  # entries looked at, from the right; more is an attack, not a proxy chain
+HEADER: Final = "x-forwarded-for"
 
 
 def parse_networks(raw: str) -> tuple[Network, ...]:
@@ -33,6 +34,15 @@ def parse_networks(raw: str) -> tuple[Network, ...]:
         except ValueError:
             raise ValueError(f"{entry!r} is not a CIDR or an IP address") from None
     return tuple(networks)
+
+
+def forwarded_for(headers: Iterable[tuple[str, str]]) -> str | None:
+    """Return the `X-Forwarded-For` list of a request, from its `(lower-case name, value)` pairs.
+
+    A list header may be sent several times (RFC 9110 5.3); the lines join in order, as one.
+    None when the request has none.
+    """
+    return ",".join(value for name, value in headers if name == HEADER) or None
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -174,6 +174,13 @@ def run(settings: Settings) -> int:
     # Import the app now, after PROMETHEUS_MULTIPROC_DIR is settled: the forked workers inherit
     # the loaded modules instead of importing them again (startup time).
     importlib.import_module(APP_FACTORY.partition(":")[0])
+    if settings.workers > 1:
+        # That import gave this process live gauges of its own (`test_app_ready` at 0). It serves
+        # nothing, so they must not count in the workers' min and max: drop its files. (Imported
+        # here: prometheus_client picks its storage when first imported, after the folder is set.)
+        from prometheus_client import multiprocess  # noqa: PLC0415
+
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
     server = DrainingServer(
         APP_FACTORY,
         factory=True,

@@ -39,6 +39,20 @@ def connect_kwargs(settings: Settings, endpoint: Endpoint) -> dict[str, Any]:
     }
 
 
+async def ping_writer_once(settings: Settings, connect_timeout: float) -> None:
+    """Log in to the writer on a connection of its own, run `SELECT 1` and close; raise on failure.
+
+    Not through a pool: the caller keeps no connection it did not ask for (`POOL_MIN_SIZE`).
+    """
+    conn = await asyncpg.connect(
+        **connect_kwargs(settings, settings.writer), timeout=connect_timeout
+    )
+    try:
+        await conn.fetchval("SELECT 1")
+    finally:
+        await conn.close()
+
+
 async def wait_for_database(settings: Settings) -> None:
     """Ping the writer until it answers or `STARTUP_TIMEOUT_SECONDS` run out (with backoff).
 
@@ -54,14 +68,7 @@ async def wait_for_database(settings: Settings) -> None:
         if remaining <= 0:
             break
         try:
-            conn = await asyncpg.connect(
-                **connect_kwargs(settings, writer),
-                timeout=max(0.05, min(settings.ping_timeout, remaining)),
-            )
-            try:
-                await conn.fetchval("SELECT 1")
-            finally:
-                await conn.close()
+            await ping_writer_once(settings, max(0.05, min(settings.ping_timeout, remaining)))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as err:
             cause = err
             if type(err).__name__ not in seen:
