@@ -180,7 +180,7 @@ def test_app_environment_points_at_the_endpoints(topo):
     assert env["HOST"] == "127.0.0.1"
 
 
-def test_the_app_reads_its_password_from_a_file_never_from_the_supervisord_config(topo, bins):
+def test_the_app_reads_its_login_from_files_never_from_the_supervisord_config(topo, bins):
     env = configs.app_environment(topo, 21020, "blue")
     assert env["POSTGRESQL_PASSWORD_FILE"] == str(topo.app_password_file)
     assert "POSTGRESQL_PASSWORD" not in env
