@@ -5,12 +5,13 @@ Production rotates the app's secret with AWS's multi-user function: each rotatio
 so the login the instances hold stays valid until the rotation after next. The first rotation
 creates ``test_app_clone`` WITH LOGIN and grants it ``test_app``. Two rotations run here, each as
 production orders it: the function's SQL on the writer (``credentials.rotate_app_secret``), then
-the idle pooled connections of both users end (connection recycling, forced so that every
-instance logs in again during the run), then the user and password files change together (the
-kubelet's swap, after External Secrets). The rotation that changes the password of the user the
-instances hold makes each of them be refused once, re-read both files and log in as the other
-user. Targets: 0 failed requests, no session left with a rotated-away password, every instance
-switched user, no restart, and the provisioning step finds both users least-privileged.
+the idle sessions of the user whose password changed end (connection recycling, forced so that
+every instance holding that user logs in again during the run), then the user and password
+files change together (the kubelet's swap, after External Secrets). The rotation that changes
+the password of the user the instances hold makes each of them be refused once, re-read both
+files and log in as the other user. Targets: 0 failed requests, no session left with a
+rotated-away password, every instance switched user, no restart, and the provisioning step
+finds both users least-privileged.
 
 Not rehearsed: Secrets Manager's API and staging labels, Lambda, the schedule, and External
 Secrets' delay (up to 12 minutes in production; here the files change right after the
@@ -48,10 +49,17 @@ RECYCLE_ROUNDS = 5
 RECYCLE_PAUSE_SECONDS = 2.0
 USERS = (credentials.APP_ROLE, credentials.APP_ROLE + credentials.CLONE_SUFFIX)
 _CLIENTS = "backend_type = 'client backend' AND pid <> pg_backend_pid()"
-TERMINATE_IDLE_APP_CONNECTIONS = (
-    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "  # noqa: S608 - constants
-    f"WHERE usename IN {USERS!r} AND state = 'idle' AND {_CLIENTS}"
-)
+
+
+def terminate_idle_sql(user: str) -> str:
+    """Return the SQL that ends ``user``'s idle sessions and counts them."""
+    if user not in USERS:
+        raise RehearsalError(f"user {user!r}: expected one of {', '.join(USERS)}")
+    return (
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "  # noqa: S608 - checked
+        f"WHERE usename = '{user}' AND state = 'idle' AND {_CLIENTS}"
+    )
+
 
 CLONE_MEMBERSHIP = (
     "SELECT string_agg(DISTINCT r.rolname, ',') FROM pg_auth_members m "  # noqa: S608 - constants
@@ -111,28 +119,37 @@ def _sessions_of(topo: Topology, bins: Binaries, user: str) -> int:
 
 
 def _rotate_once(topo: Topology, bins: Binaries, run: Rotation, rep: report.Report) -> None:
-    """One rotation: the function's SQL, recycled connections, then the files."""
+    """One rotation: the function's SQL, recycled connections of the rotated user, the files."""
     started = time.monotonic()
+    offsets = {name: len(_log_lines(topo, name)) for name in run.apps}
     step = credentials.rotate_app_secret(topo, bins)
     rotated = step.pending.username
+    held = _sessions_of(topo, bins, rotated)
     rep.mark(
         f"rotation {len(run.steps) + 1}: {'; '.join(step.statements) or 'no SQL needed'}; "
-        f"{rotated} is current"
+        f"{rotated} is current; {held} session(s) of {rotated} open"
     )
-    for _ in range(RECYCLE_ROUNDS):
-        run.terminated += _on_both_endpoints(topo, bins, TERMINATE_IDLE_APP_CONNECTIONS)
+
+    def everyone_moved() -> bool:
+        if _sessions_of(topo, bins, rotated):
+            return False
+        return all(switched_users(_log_lines(topo, name)[offsets[name] :]) for name in run.apps)
+
+    # Only sessions of the rotated user must log in again; ending others would only race with
+    # the pools for nothing (see the notes of the report).
+    for _ in range(RECYCLE_ROUNDS if held else 0):
+        run.terminated += _on_both_endpoints(topo, bins, terminate_idle_sql(rotated))
         with contextlib.suppress(RehearsalError):
-            wait_until(
-                lambda: _sessions_of(topo, bins, rotated) == 0,
-                RECYCLE_PAUSE_SECONDS,
-                f"no session of {rotated} with its old password",
-            )
+            wait_until(everyone_moved, RECYCLE_PAUSE_SECONDS, f"every instance to leave {rotated}")
             break
     left = _sessions_of(topo, bins, rotated)
     credentials.write_login_files(topo, step.pending)
     run.spans.append((started, time.monotonic()))
-    rep.mark(f"idle connections recycled, {left} session(s) of {rotated} left; files: {rotated}")
-    run.steps.append({"user": rotated, "statements": step.statements, "sessions_left": left})
+    rep.mark(f"{left} session(s) of {rotated} left with its old password; files: {rotated}")
+    run.steps.append(
+        {"user": rotated, "statements": step.statements, "sessions_held": held,
+         "sessions_left": left}
+    )  # fmt: skip
 
 
 def _record(rep: report.Report, run: Rotation, result: LoadResult, *, load_covered: bool) -> None:
@@ -221,9 +238,11 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
     _record(rep, rotation, result, load_covered=load_covered)
     rep.notes.append(
         "PostgreSQL checks a password at login only, so open connections outlive a rotation; "
-        "the idle ones were ended on purpose so that every instance had to log in again "
-        "during the run. External Secrets' delay is not waited for: the files change as soon "
-        "as no session of the rotated user is left."
+        "the idle sessions of the rotated user were ended on purpose so that every instance "
+        "holding it had to log in again during the run. Ending a session from the server "
+        "races with a pool handing it out at that instant (production recycles connections "
+        "from the client side), so only the sessions that must move are ended. External "
+        "Secrets' delay is not waited for: the files change as soon as every instance moved."
     )
     png = out_dir / "rotate.png"
     spans = [

@@ -102,3 +102,11 @@ def test_the_instances_switch_is_read_from_the_apps_json_log():
     ]
     assert rotate.switched_users(lines) == ["test_app_clone"]
     assert rotate.switched_users(lines[:1]) == []
+
+
+def test_the_rehearsal_ends_sessions_of_the_app_users_only():
+    assert "usename = 'test_app_clone' AND state = 'idle'" in rotate.terminate_idle_sql(
+        "test_app_clone"
+    )
+    with pytest.raises(RehearsalError, match="user 'postgres': expected one of test_app, test"):
+        rotate.terminate_idle_sql("postgres")

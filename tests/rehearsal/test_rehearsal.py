@@ -118,10 +118,13 @@ def test_login_rotation_with_alternating_users_fails_no_request(live, out_dir):
         "GRANT test_app TO test_app_clone",
     ]
     assert second["statements"] == ["ALTER USER test_app WITH PASSWORD '<new password>'"]
+    assert first["sessions_held"] == 0, "nobody uses the clone yet: nothing to recycle"
+    assert second["sessions_held"] > 0
     assert first["sessions_left"] == second["sessions_left"] == 0
-    # Refused once with test_app's old password, every instance moved to the clone.
+    # Refused once with test_app's old password, every instance moved to the clone (a reader
+    # connection that logs in again only after the files changed takes test_app's new login).
     assert len(numbers["switched"]) == 3
-    assert all(set(users) == {"test_app_clone"} for users in numbers["switched"].values())
+    assert all("test_app_clone" in users for users in numbers["switched"].values())
     assert numbers["idle_connections_recycled"] > 0
     assert numbers["clone_member_of"] == "test_app"
     assert numbers["provision_changes"] == [], "both users must already be least-privileged"
