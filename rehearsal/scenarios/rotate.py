@@ -6,7 +6,8 @@ so the login the instances hold stays valid until the rotation after next. The f
 creates ``test_app_clone`` WITH LOGIN and grants it ``test_app``. Two rotations run here, each as
 production orders it: the function's SQL on the writer (``credentials.rotate_app_secret``), then
 the idle sessions of the user whose password changed end (connection recycling, forced so that
-every instance holding that user logs in again during the run), then the user and password
+every instance holding that user logs in again during the run; one instance at a time leaves the
+balancer meanwhile, so that no session ends while a pool hands it out), then the user and password
 files change together (the kubelet's swap, after External Secrets). The rotation that changes
 the password of the user the instances hold makes each of them be refused once, re-read both
 files and log in as the other user. Targets: 0 failed requests, no session left with a
@@ -21,12 +22,13 @@ recycling, so the instances switch to the login that was current before the rota
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rehearsal.base import credentials, instances, postgres
+from rehearsal.base import credentials, haproxy, instances, postgres
 from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import Binaries
 from rehearsal.base.errors import RehearsalError
@@ -43,10 +45,14 @@ RELOADED_LOGGER = '"logger": "test_app.credentials"'
 RELOADED_WORD = "changed"
 ROTATIONS = 2
 ROTATION_SECONDS = 12  # load time budgeted per rotation
-# Rounds of ending idle connections, and the pause between two: each round races with the
-# pool handing a connection out, so the rehearsal ends them only until no session is left.
+# Rounds of recycling, and how long one instance may take to log in again afterwards.
 RECYCLE_ROUNDS = 5
 RECYCLE_PAUSE_SECONDS = 2.0
+# Ending a session from the server races with a pool handing it out. So one instance at a time
+# leaves the balancer (as a draining pod) and, after this pause, its sessions are idle; only
+# sessions idle that long end, so the instances still serving keep their busy ones.
+DRAIN_SETTLE_SECONDS = 0.5
+IDLE_MILLISECONDS = 300
 USERS = (credentials.APP_ROLE, credentials.APP_ROLE + credentials.CLONE_SUFFIX)
 _CLIENTS = "backend_type = 'client backend' AND pid <> pg_backend_pid()"
 
@@ -57,7 +63,8 @@ def terminate_idle_sql(user: str) -> str:
         raise RehearsalError(f"user {user!r}: expected one of {', '.join(USERS)}")
     return (
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "  # noqa: S608 - checked
-        f"WHERE usename = '{user}' AND state = 'idle' AND {_CLIENTS}"
+        f"WHERE usename = '{user}' AND state = 'idle' AND {_CLIENTS} "
+        f"AND state_change < now() - interval '{IDLE_MILLISECONDS} milliseconds'"
     )
 
 
@@ -130,18 +137,8 @@ def _rotate_once(topo: Topology, bins: Binaries, run: Rotation, rep: report.Repo
         f"{rotated} is current; {held} session(s) of {rotated} open"
     )
 
-    def everyone_moved() -> bool:
-        if _sessions_of(topo, bins, rotated):
-            return False
-        return all(switched_users(_log_lines(topo, name)[offsets[name] :]) for name in run.apps)
-
-    # Only sessions of the rotated user must log in again; ending others would only race with
-    # the pools for nothing (see the notes of the report).
-    for _ in range(RECYCLE_ROUNDS if held else 0):
-        run.terminated += _on_both_endpoints(topo, bins, terminate_idle_sql(rotated))
-        with contextlib.suppress(RehearsalError):
-            wait_until(everyone_moved, RECYCLE_PAUSE_SECONDS, f"every instance to leave {rotated}")
-            break
+    if held:
+        _recycle(topo, bins, run, rotated, offsets)
     left = _sessions_of(topo, bins, rotated)
     credentials.write_login_files(topo, step.pending)
     run.spans.append((started, time.monotonic()))
@@ -150,6 +147,29 @@ def _rotate_once(topo: Topology, bins: Binaries, run: Rotation, rep: report.Repo
         {"user": rotated, "statements": step.statements, "sessions_held": held,
          "sessions_left": left}
     )  # fmt: skip
+
+
+def _recycle(
+    topo: Topology, bins: Binaries, run: Rotation, rotated: str, offsets: dict[str, int]
+) -> None:
+    """End the rotated user's sessions, one instance out of the balancer at a time."""
+
+    def moved(name: str) -> bool:
+        return bool(switched_users(_log_lines(topo, name)[offsets[name] :]))
+
+    for _ in range(RECYCLE_ROUNDS):
+        waiting = [name for name in run.apps if not moved(name)]
+        if not waiting and not _sessions_of(topo, bins, rotated):
+            return
+        for name in waiting or run.apps:
+            haproxy.set_state(topo.haproxy_sock, "app", name, "drain")
+            try:
+                time.sleep(DRAIN_SETTLE_SECONDS)
+                run.terminated += _on_both_endpoints(topo, bins, terminate_idle_sql(rotated))
+            finally:
+                haproxy.set_state(topo.haproxy_sock, "app", name, "ready")
+            with contextlib.suppress(RehearsalError):
+                wait_until(functools.partial(moved, name), RECYCLE_PAUSE_SECONDS, f"{name} to move")
 
 
 def _record(rep: report.Report, run: Rotation, result: LoadResult, *, load_covered: bool) -> None:
@@ -241,8 +261,10 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
         "the idle sessions of the rotated user were ended on purpose so that every instance "
         "holding it had to log in again during the run. Ending a session from the server "
         "races with a pool handing it out at that instant (production recycles connections "
-        "from the client side), so only the sessions that must move are ended. External "
-        "Secrets' delay is not waited for: the files change as soon as every instance moved."
+        "from the client side), so each instance in turn left the balancer for "
+        f"{DRAIN_SETTLE_SECONDS} s while its sessions idle for {IDLE_MILLISECONDS} ms ended, "
+        "and only the rotated user's. External Secrets' delay is not waited for: the files "
+        "change as soon as every instance moved."
     )
     png = out_dir / "rotate.png"
     spans = [
