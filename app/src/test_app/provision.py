@@ -18,8 +18,9 @@ function): on its first run the function creates the clone with LOGIN and a pass
 clone exists, every run checks it against the same target: no forbidden attribute, no CREATE or
 TEMPORARY of its own, no membership but the role, nothing more held through another role. The
 clone is never created here and its password never touched: the rotation owns both.
-Every run compares the catalog with the target state and changes only what
-differs, so a second run changes nothing. Prints one JSON line: `{"role": ..., "changes": [...]}`.
+
+Every run compares the catalog with the target state and changes only what differs, so a
+second run changes nothing. Prints one JSON line: `{"role": ..., "changes": [...]}`.
 
 Exit status: 0 done, 1 database error or a privilege that could not be removed, 2 bad input.
 """
