@@ -29,7 +29,7 @@ rehearse-crash-primary: up ## kill -9 of the primary's postmaster under load: au
 rehearse-kill-instance: up ## SIGKILL of an app instance under load: replaced, no failed request
 	@$(REHEARSAL) rehearse kill-instance
 
-rehearse-rotate: up ## Rotate the app role's password under load: no failed request, no restart
+rehearse-rotate: up ## Rotate the app login twice with alternating users (test_app, test_app_clone) under load
 	@$(REHEARSAL) rehearse rotate
 
 rehearse-outage: up ## Database outage: /health DOWN, alert pending/firing, recovery

@@ -206,8 +206,9 @@ def app_environment(topo: Topology, port: int, slot: str) -> dict[str, str]:
         "POSTGRESQL_PORT": str(topo.port("pg-writer")),
         "POSTGRESQL_READ_HOST": "127.0.0.1",
         "POSTGRESQL_READ_PORT": str(topo.port("pg-reader")),
-        "POSTGRESQL_USER": "test_app",
-        # A file, as the chart mounts the secret: re-read when a new login is refused.
+        # Files, as the chart mounts the secret: both re-read when a new login is refused
+        # (rotation alternates the user between test_app and test_app_clone).
+        "POSTGRESQL_USER_FILE": str(topo.app_user_file),
         "POSTGRESQL_PASSWORD_FILE": str(topo.app_password_file),
         "POSTGRESQL_DBNAME": "test_app",
         # HAProxy passes TCP through and the local servers have no certificate.

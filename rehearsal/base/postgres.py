@@ -60,13 +60,20 @@ def psql(  # noqa: PLR0913 - every argument has a sensible default but the first
     *,
     user: str = "postgres",
     timeout: float = 10,
+    password: str | None = None,
+    dbname: str = "postgres",
 ) -> str:
-    """Run SQL as ``user`` over TCP; return the unaligned output."""
+    """Run SQL as ``user`` over TCP; return the unaligned output.
+
+    The password comes from the rehearsal's password file, or is ``password`` when given.
+    """
     env = {**os.environ, "PGPASSFILE": str(topo.pgpass), "PGCONNECT_TIMEOUT": "2"}
+    if password is not None:
+        env["PGPASSWORD"] = password
     result = subprocess.run(  # noqa: PLW1510 - checked below
         [
             str(bins.pg_bindir / "psql"),
-            f"host=127.0.0.1 port={port} user={user} dbname=postgres sslmode=disable",
+            f"host=127.0.0.1 port={port} user={user} dbname={dbname} sslmode=disable",
             "-XAtq",
             "-v",
             "ON_ERROR_STOP=1",

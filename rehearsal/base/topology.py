@@ -139,9 +139,24 @@ class Topology:
         return self.state_dir / "secrets"
 
     @property
+    def app_secret(self) -> Path:
+        """The app's secret, as Secrets Manager keeps it: the current and the previous login."""
+        return self.secrets / "app-secret.json"
+
+    @property
+    def app_login_dir(self) -> Path:
+        """The app's login as the kubelet mounts a Secret: files swapped together, atomically."""
+        return self.secrets / "test-app-login"
+
+    @property
+    def app_user_file(self) -> Path:
+        """The app role's user name, read by every instance (``POSTGRESQL_USER_FILE``)."""
+        return self.app_login_dir / "user"
+
+    @property
     def app_password_file(self) -> Path:
         """The app role's password, read by every instance (``POSTGRESQL_PASSWORD_FILE``)."""
-        return self.secrets / "test_app-password"
+        return self.app_login_dir / "password"
 
     @property
     def pg_link(self) -> Path:

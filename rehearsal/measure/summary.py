@@ -23,6 +23,22 @@ def _load(reports: Path, name: str) -> dict[str, object] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _rotations(numbers: dict[str, object]) -> str:
+    """Say which user each rotation changed, e.g. ``2 rotations (test_app_clone, test_app)``."""
+    steps = numbers["rotations"]
+    assert isinstance(steps, list)  # noqa: S101
+    return f"{len(steps)} rotations ({', '.join(str(step['user']) for step in steps)})"
+
+
+def _switched(numbers: dict[str, object]) -> str:
+    """Say how many instances switched user and to which users."""
+    switched = numbers["switched"]
+    assert isinstance(switched, dict)  # noqa: S101
+    users = sorted({user for seen in switched.values() for user in seen})
+    moved = sum(bool(seen) for seen in switched.values())
+    return f"{moved} instances switched user (to {', '.join(users) or 'none'})"
+
+
 def _restarts(numbers: dict[str, dict[str, int]]) -> int:
     before, after = numbers["pids_before"], numbers["pids_after"]
     return sum(before[name] != after.get(name) for name in before)
@@ -91,11 +107,10 @@ def render(reports: Path = REPORTS) -> str:
         n = rotate["numbers"]
         assert isinstance(n, dict)  # noqa: S101
         rows.append(
-            f"| app role password rotation under load | "
+            f"| app login rotation with alternating users under load | "
             f"{'passed' if rotate['passed'] else '**failed**'} | "
             f"{n['requests']} requests, **{n['failed']} failed**; "
-            f"{len(n['reloaded'])} instances logged in with the new password within "
-            f"{n['relogin_seconds']} s; app restarts {_restarts(n)} "
+            f"{_rotations(n)}; {_switched(n)}; app restarts {_restarts(n)} "
             "| [rotate](rehearsal/rotate.md) |"
         )
     outage = _load(reports, "outage")

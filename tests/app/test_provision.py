@@ -29,6 +29,7 @@ class Database:
         self.postgres = postgres
         suffix = secrets.token_hex(4)
         self.name, self.role = f"prov_{suffix}", f"app_{suffix}"
+        self.clone = f"{self.role}_clone"
         self.password = secrets.token_urlsafe(16)
         self.password_file = tmp_path / "app-password"
         self.password_file.write_text(self.password + "\n")
@@ -78,7 +79,15 @@ class Database:
 
     def drop(self):
         self.postgres.primary.sql(f"DROP DATABASE {self.name} WITH (FORCE)")
+        self.postgres.primary.sql(f"DROP ROLE IF EXISTS {self.clone}")
         self.postgres.primary.sql(f"DROP ROLE IF EXISTS {self.role}")
+
+    def clone_as_rotation_does(self, password):
+        """What AWS's multi-user rotation function runs on its first rotation (setSecret)."""
+        self.postgres.primary.sql(
+            f"CREATE ROLE {self.clone} WITH LOGIN PASSWORD '{password}'; "
+            f"GRANT {self.role} TO {self.clone}"
+        )
 
 
 @pytest.fixture
@@ -184,3 +193,47 @@ def test_an_unusable_password_file_is_refused_before_connecting(database):
         done.stderr
     )
     assert "printable ASCII" in done.stderr
+
+
+async def test_the_rotation_clone_inherits_the_role_and_can_create_nothing(database):
+    database.changes()
+    clone_password = secrets.token_hex(16)
+    database.clone_as_rotation_does(clone_password)
+    assert database.changes() == [], "the clone as the rotation creates it is already right"
+    conn = await asyncpg.connect(
+        host="127.0.0.1",
+        port=database.postgres.port,
+        user=database.clone,
+        password=clone_password,
+        database=database.name,
+        ssl=False,
+    )
+    try:
+        assert await conn.fetchval("SELECT 1") == 1
+        for statement in ("CREATE TABLE public.t (id int)", "CREATE TEMPORARY TABLE t (id int)"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def test_a_clone_with_more_than_the_role_is_repaired_but_keeps_its_password(database):
+    database.changes()
+    database.clone_as_rotation_does(secrets.token_hex(16))
+    database.postgres.primary.sql(
+        f"ALTER ROLE {database.clone} CREATEDB NOLOGIN; "
+        f"GRANT pg_read_all_data TO {database.clone}; REVOKE {database.role} FROM {database.clone}"
+    )
+    await database.sql(
+        f"GRANT CREATE, TEMPORARY ON DATABASE {database.name} TO {database.clone}; "
+        f"GRANT CREATE ON SCHEMA public TO {database.clone}"
+    )
+    clone = f'"{database.clone}"'
+    assert database.changes() == [
+        f"ALTER ROLE {clone} NOCREATEDB LOGIN",
+        f"REVOKE pg_read_all_data FROM {clone}",
+        f'GRANT "{database.role}" TO {clone}',
+        f"REVOKE CREATE, TEMPORARY ON DATABASE {database.name} FROM {clone}",
+        f"REVOKE CREATE ON SCHEMA public FROM {clone}",
+    ]
+    assert database.changes() == []

@@ -190,7 +190,7 @@ def test_the_app_logs_the_client_haproxy_forwards(topo):
     assert client_address("192.0.2.10", "198.51.100.7", trusted) == "192.0.2.10"
 
 
-def test_the_app_reads_its_password_from_a_file_never_from_the_supervisord_config(topo, bins):
+def test_the_app_reads_its_login_from_files_never_from_the_supervisord_config(topo, bins):
     env = configs.app_environment(topo, 21020, "blue")
     assert env["POSTGRESQL_PASSWORD_FILE"] == str(topo.app_password_file)
     assert "POSTGRESQL_PASSWORD" not in env

@@ -37,6 +37,10 @@ def test_the_committed_full_rehearsal_met_the_targets():
     rotate = json.loads((summary.REPORTS / "rotate.json").read_text())["numbers"]
     assert rotate["failed"] == 0
     assert rotate["pids_before"] == rotate["pids_after"]
+    assert [step["user"] for step in rotate["rotations"]] == ["test_app_clone", "test_app"]
+    assert len(rotate["switched"]) == 3
+    assert all(rotate["switched"].values()), "every instance switched user"
+    assert rotate["provision_changes"] == []
     outage = json.loads((summary.REPORTS / "outage.json").read_text())["numbers"]
     assert outage["firing_after_seconds"] >= outage["alert_for_seconds"]
     assert outage["pids_before"] == outage["pids_after"]

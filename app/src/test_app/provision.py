@@ -10,8 +10,17 @@ It runs as an administrator (the master user), connecting with the service's own
 (`POSTGRESQL_HOST`, `POSTGRESQL_USER[_FILE]`, `POSTGRESQL_PASSWORD[_FILE]`, ...). A new role
 gets the password from `--password-file`, sent as a SCRAM-SHA-256 verifier so the clear text
 never reaches the server or its logs; an existing role's password is never touched, because
-rotation owns it. Every run compares the catalog with the target state and changes only what
-differs, so a second run changes nothing. Prints one JSON line: `{"role": ..., "changes": [...]}`.
+rotation owns it.
+
+Rotation alternates the login between the role and `<role>_clone` (AWS's multi-user rotation
+function): on its first run the function creates the clone with LOGIN and a password, then
+`GRANT <role> TO <clone>`, so the clone holds the role's privileges through membership. When the
+clone exists, every run checks it against the same target: no forbidden attribute, no CREATE or
+TEMPORARY of its own, no membership but the role, nothing more held through another role. The
+clone is never created here and its password never touched: the rotation owns both.
+
+Every run compares the catalog with the target state and changes only what differs, so a
+second run changes nothing. Prints one JSON line: `{"role": ..., "changes": [...]}`.
 
 Exit status: 0 done, 1 database error or a privilege that could not be removed, 2 bad input.
 """
@@ -40,6 +49,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 DEFAULT_ROLE = "test_app"
+# The suffix AWS's multi-user rotation function appends to the role for its alternate user.
+CLONE_SUFFIX = "_clone"
 SCRAM_ITERATIONS = 4096  # PostgreSQL's default (scram_iterations)
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _PRINTABLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
@@ -70,6 +81,13 @@ _SCHEMA_ACL = """
 SELECT privilege_type FROM pg_namespace,
   aclexplode(coalesce(nspacl, acldefault('n', nspowner)))
 WHERE nspname = 'public' AND grantee = $1
+"""
+# The roles `$1` is a direct member of (several grantors give one row each since PostgreSQL 16).
+_MEMBER_OF = """
+SELECT DISTINCT r.rolname FROM pg_auth_members m
+  JOIN pg_roles r ON r.oid = m.roleid
+  JOIN pg_roles u ON u.oid = m.member
+WHERE u.rolname = $1 ORDER BY 1
 """
 _EFFECTIVE = """
 SELECT has_database_privilege($1, current_database(), 'CREATE'),
@@ -118,8 +136,7 @@ class _Run:
         return {row[0] for row in await self.conn.fetch(query, grantee)}
 
     async def ensure_role(self, password: str | None) -> None:
-        row = await self.conn.fetchrow(_ROLE_QUERY, self.role)
-        if row is None:
+        if not await self.ensure_attributes():
             if password is None:
                 raise ProvisionError(
                     f"role {self.role} does not exist and no --password-file was given"
@@ -127,18 +144,35 @@ class _Run:
             create = f"CREATE ROLE {self.name} LOGIN {' '.join(_FORBIDDEN.values())} PASSWORD"
             verifier = scram_verifier(password)
             await self.execute(f"{create} '{verifier}'", f"{create} '<scram-sha-256 verifier>'")
-            return
+
+    async def ensure_attributes(self) -> bool:
+        """Give an existing role LOGIN and none of the forbidden attributes; False if absent."""
+        row = await self.conn.fetchrow(_ROLE_QUERY, self.role)
+        if row is None:
+            return False
         wrong = [keyword for column, keyword in _FORBIDDEN.items() if row[column]]
         if not row["rolcanlogin"]:
             wrong.append("LOGIN")
         if wrong:
             await self.execute(f"ALTER ROLE {self.name} {' '.join(wrong)}")
+        return True
 
-    async def ensure_grants(self) -> None:
+    async def ensure_member_of_only(self, parent: str) -> None:
+        """Make the role a member of `parent` and of no other role."""
+        held = [row[0] for row in await self.conn.fetch(_MEMBER_OF, self.role)]
+        for other in held:
+            if other != parent:
+                quoted = await self.conn.fetchval("SELECT quote_ident($1)", other)
+                await self.execute(f"REVOKE {quoted} FROM {self.name}")
+        if parent not in held:
+            await self.execute(f'GRANT "{parent}" TO {self.name}')
+
+    async def ensure_grants(self, *, connect: bool = True) -> None:
+        """Leave the role CONNECT (when `connect`) and no CREATE or TEMPORARY of its own."""
         database = await self.conn.fetchval("SELECT quote_ident(current_database())")
         oid = await self.conn.fetchval("SELECT oid FROM pg_roles WHERE rolname = $1", self.role)
         own = await self.privileges(_DATABASE_ACL, oid)
-        if "CONNECT" not in own:
+        if connect and "CONNECT" not in own:
             await self.execute(f"GRANT CONNECT ON DATABASE {database} TO {self.name}")
         if own & {"CREATE", "TEMPORARY"}:
             await self.execute(f"REVOKE CREATE, TEMPORARY ON DATABASE {database} FROM {self.name}")
@@ -161,9 +195,9 @@ class _Run:
 
 
 async def provision_role(conn: asyncpg.Connection, role: str, password: str | None) -> list[str]:
-    """Bring `role` to the least-privilege target state; return the statements that ran.
+    """Bring `role`, and its rotation clone when it exists, to the least-privilege target state.
 
-    `password` is used only when the role does not exist yet.
+    Return the statements that ran. `password` is used only when the role does not exist yet.
     """
     if not _ROLE_NAME.match(role):
         raise ProvisionError(f"role {role!r}: expected a lower-case SQL identifier")
@@ -173,6 +207,12 @@ async def provision_role(conn: asyncpg.Connection, role: str, password: str | No
         await run.ensure_role(password)
         await run.ensure_grants()
         await run.check_effective()
+        clone = _Run(conn, role + CLONE_SUFFIX)
+        if _ROLE_NAME.match(clone.role) and await clone.ensure_attributes():
+            await clone.ensure_member_of_only(role)
+            await clone.ensure_grants(connect=False)  # CONNECT comes through the role
+            await clone.check_effective()
+            run.changes += clone.changes
     return run.changes
 
 

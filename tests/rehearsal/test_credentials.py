@@ -1,0 +1,112 @@
+"""The rehearsal's app login: the secret, its files and the alternating users (no servers)."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from rehearsal.base import configs, credentials
+from rehearsal.base.credentials import AppSecret, Login
+from rehearsal.base.errors import RehearsalError
+from rehearsal.base.topology import Topology
+from rehearsal.scenarios import rotate
+
+
+@pytest.fixture
+def topo(tmp_path):
+    return Topology(port_base=21000, state_dir=tmp_path / "state", pg_os_user="postgres")
+
+
+def test_the_app_reads_user_and_password_from_the_files_rotation_rewrites(topo):
+    env = configs.app_environment(topo, 21020, "blue")
+    assert env["POSTGRESQL_USER_FILE"] == str(topo.app_user_file)
+    assert env["POSTGRESQL_PASSWORD_FILE"] == str(topo.app_password_file)
+    assert "POSTGRESQL_USER" not in env
+    assert "POSTGRESQL_PASSWORD" not in env
+    assert topo.app_user_file.parent == topo.app_password_file.parent
+
+
+@pytest.mark.parametrize(
+    ("user", "other"), [("test_app", "test_app_clone"), ("test_app_clone", "test_app")]
+)
+def test_the_users_alternate_like_the_functions_get_alt_username(user, other):
+    assert credentials.alternate_user(user) == other
+
+
+def test_a_user_too_long_for_a_clone_is_refused_by_name():
+    with pytest.raises(RehearsalError, match=r"user a{58}: with _clone it exceeds 63"):
+        credentials.alternate_user("a" * 58)
+    assert credentials.alternate_user("a" * 57) == "a" * 57 + "_clone"
+
+
+def test_a_new_state_starts_with_test_app_in_the_secret_and_the_files(topo):
+    secrets = credentials.load_secrets(topo)
+    assert credentials.load_app_secret(topo) == AppSecret(Login("test_app", secrets.app))
+    assert topo.app_user_file.read_text() == "test_app\n"
+    assert topo.app_password_file.read_text() == secrets.app + "\n"
+    assert credentials.load_secrets(topo) == secrets, "generated once"
+
+
+def test_the_secret_keeps_the_current_and_the_previous_login(topo):
+    secret = AppSecret(Login("test_app_clone", "b" * 32), Login("test_app", "a" * 32))
+    credentials.save_app_secret(topo, secret)
+    assert credentials.load_app_secret(topo) == secret
+    assert oct(topo.app_secret.stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_login_files_change_together_like_a_kubelet_secret_volume(topo):
+    credentials.write_login_files(topo, Login("test_app", "a" * 32))
+    first = (topo.app_login_dir / credentials.DATA_LINK).resolve()
+    seen: set[tuple[str, str]] = set()
+    half_written: list[str] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            # Through the link, one version at a time (what a reader of ..data sees).
+            folder = (topo.app_login_dir / credentials.DATA_LINK).resolve()
+            try:
+                seen.add(((folder / "user").read_text(), (folder / "password").read_text()))
+            except FileNotFoundError as err:
+                if folder.exists():  # else removed after the reader resolved the link: fine
+                    half_written.append(str(err))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for n in range(50):
+        user = "test_app_clone" if n % 2 == 0 else "test_app"
+        credentials.write_login_files(topo, Login(user, ("b" if n % 2 == 0 else "a") * 32))
+    stop.set()
+    reader.join()
+    assert half_written == []
+    assert seen <= {("test_app\n", "a" * 32 + "\n"), ("test_app_clone\n", "b" * 32 + "\n")}
+    assert topo.app_user_file.is_symlink()
+    assert topo.app_password_file.is_symlink()
+    assert not first.exists(), "the previous version is removed"
+    assert len([p for p in topo.app_login_dir.iterdir() if p.name.startswith("..2")]) == 1
+
+
+def test_the_instances_switch_is_read_from_the_apps_json_log():
+    lines = [
+        json.dumps({"logger": "test_app.database", "event": "database up again"}),
+        json.dumps(
+            {
+                "logger": "test_app.credentials",
+                "event": "database login files changed: new connections use them",
+                "user": "test_app_clone",
+            }
+        ),
+        "not json",
+    ]
+    assert rotate.switched_users(lines) == ["test_app_clone"]
+    assert rotate.switched_users(lines[:1]) == []
+
+
+def test_the_rehearsal_ends_sessions_of_the_app_users_only():
+    assert "usename = 'test_app_clone' AND state = 'idle'" in rotate.terminate_idle_sql(
+        "test_app_clone"
+    )
+    with pytest.raises(RehearsalError, match="user 'postgres': expected one of test_app, test"):
+        rotate.terminate_idle_sql("postgres")
