@@ -140,3 +140,56 @@ async def test_a_cancelled_ping_is_cancelled_not_down():
     ping.cancel()
     with pytest.raises(asyncio.CancelledError):
         await ping
+
+
+def target_whose_attempts(*outcomes: BaseException | int) -> tuple[Target, list[int]]:
+    """A writer Target whose pooled attempts raise or return `outcomes` in turn."""
+    settings = load_settings({})
+    target = Target("writer", settings.writer, settings)
+    calls: list[int] = []
+
+    async def attempt(_query):
+        calls.append(1)
+        outcome = outcomes[len(calls) - 1]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    target._fetchval_once = attempt  # type: ignore[method-assign]  # noqa: SLF001 - one attempt
+    return target, calls
+
+
+@pytest.mark.parametrize(
+    "ended",
+    [
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator"),
+        asyncpg.exceptions.InterfaceError("connection has been released back to the pool"),
+        asyncpg.exceptions.InternalClientError("cannot switch to state 12"),
+    ],
+)
+async def test_a_pooled_connection_the_server_ended_is_retried_once_on_another(ended):
+    target, calls = target_whose_attempts(ended, 1)
+    assert await target.ping() is True
+    assert len(calls) == 2
+
+
+async def test_an_ended_connection_twice_is_down():
+    ended = asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
+    target, calls = target_whose_attempts(ended, ended)
+    assert await target.ping() is False
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectionRefusedError("the database is down"),
+        asyncpg.exceptions.InvalidPasswordError("password authentication failed"),
+        RuntimeError("anything else"),
+    ],
+)
+async def test_other_failures_are_not_retried(error):
+    target, calls = target_whose_attempts(error, 1)
+    assert await target.ping() is False
+    assert len(calls) == 1

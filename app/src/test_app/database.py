@@ -37,6 +37,18 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
+# What asyncpg raises when a pooled connection's session was already ended by the server:
+# terminated while idle (`ConnectionDoesNotExistError`, or an `InterfaceError` about a closed or
+# released connection), ended by an administrator mid-query (`AdminShutdownError`, 57P01), or
+# caught between states (`InternalClientError`).
+ENDED_CONNECTION_ERRORS = (
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    ConnectionResetError,
+)
+
 # Lag of a standby: 0 when it has replayed everything it received, else the age of the last
 # replayed transaction. NULL on a primary.
 LAG_QUERY = """
@@ -188,7 +200,22 @@ class Target:
             log.info("database up again", target=self.name, down_seconds=round(down, 3))
 
     async def fetchval(self, query: str) -> object:
-        """Run `query` on a pooled connection and return the first column of the first row."""
+        """Run `query` on a pooled connection and return the first column of the first row.
+
+        A pooled connection that the server has already ended (an idle session terminated, a
+        restart) fails on first use; that says nothing about the database now, so the query runs
+        once more on another connection, inside the caller's timeout. A second failure, a
+        timeout or any other error is the caller's.
+        """
+        try:
+            return await self._fetchval_once(query)
+        except ENDED_CONNECTION_ERRORS as err:
+            log.debug(
+                "pooled connection was ended, retrying once", target=self.name, error=repr(err)
+            )
+            return await self._fetchval_once(query)
+
+    async def _fetchval_once(self, query: str) -> object:
         pool = self._require_pool()
         self._waiting += 1
         try:
