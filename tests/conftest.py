@@ -47,6 +47,17 @@ def postgres() -> Iterator[PostgresCluster]:
         cluster.stop()
 
 
+@pytest.fixture(scope="module")
+def solo() -> Iterator[PostgresCluster]:
+    """A primary of the module's own, without a standby: for tests that stop, freeze or
+    restart it."""
+    cluster = start_cluster(with_replica=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
 def run_app(tmp_path: Path) -> Iterator[Callable[..., AppProcess]]:
     started: list[AppProcess] = []

@@ -14,21 +14,11 @@ from typing import Self
 import httpx
 import pytest
 
-from test_app_tooling.postgres import free_port, start_cluster
+from test_app_tooling.postgres import free_port
 from test_app_tooling.process import children
 
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def solo():
-    """A primary of our own: these tests stop, freeze and restart it."""
-    cluster = start_cluster(with_replica=False)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 def env_for(cluster, **extra):

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from test_app_tooling.postgres import free_port, start_cluster
+from test_app_tooling.postgres import free_port
 from test_app_tooling.process import children
 
 
@@ -46,16 +46,6 @@ def wait_gone(pids: list[int], timeout: float) -> list[int]:
 
 def json_lines(text: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-@pytest.fixture(scope="module")
-def solo():
-    """A primary of our own: the outage test stops and restarts it."""
-    cluster = start_cluster(with_replica=False)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 def test_no_process_survives_a_sigkill_of_the_main_process(postgres, run_app):
