@@ -60,8 +60,10 @@ def test_no_process_survives_a_sigkill_of_the_main_process(postgres, run_app):
         for pid in workers:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
-    # Nothing answers on the port any more, so a replacement binds it alone.
+    # Nothing listens on the port any more, so a replacement binds it alone. Like any server it
+    # sets SO_REUSEADDR: the killed processes' closed connections may linger in TIME_WAIT.
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", app.port))
 
 
