@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from test_app_tooling.postgres import free_port
-from test_app_tooling.process import children
+from test_app_tooling.process import wait_children
 
 
 pytestmark = [pytest.mark.integration, pytest.mark.hostile]
@@ -50,7 +50,7 @@ def json_lines(text: str) -> list[dict[str, object]]:
 
 def test_no_process_survives_a_sigkill_of_the_main_process(postgres, run_app):
     app = run_app({**postgres.env(), "WORKERS": "2"})
-    workers = children(app.proc.pid)
+    workers = wait_children(app.proc.pid, 2)
     assert len(workers) == 2
     os.kill(app.proc.pid, signal.SIGKILL)
     app.proc.wait(timeout=5)
@@ -61,15 +61,30 @@ def test_no_process_survives_a_sigkill_of_the_main_process(postgres, run_app):
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
     # Nothing listens on the port any more, so a replacement binds it alone. Like any server it
-    # sets SO_REUSEADDR: the killed processes' closed connections may linger in TIME_WAIT.
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind(("127.0.0.1", app.port))
+    # sets SO_REUSEADDR (the killed processes' closed connections may linger in TIME_WAIT), and
+    # it allows the kernel a moment to close the sockets of processes that have just exited.
+    assert port_bindable(app.port, timeout=10)
+
+
+def port_bindable(port: int, timeout: float) -> bool:
+    """Whether a new listener can bind `port` on loopback within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                if time.monotonic() > deadline:
+                    return False
+            else:
+                return True
+        time.sleep(0.1)
 
 
 def test_a_stopped_worker_ends_the_process(postgres, run_app):
     app = run_app({**postgres.env(), "WORKERS": "2"})
-    workers = children(app.proc.pid)
+    workers = wait_children(app.proc.pid, 2)
     os.kill(workers[0], signal.SIGSTOP)
     try:
         status = app.wait(timeout=SILENCE + 30)
@@ -151,7 +166,7 @@ def run_folders(pid: int) -> list[Path]:
 
 def test_a_killed_instance_leaves_no_folder_behind_the_next_start(postgres, run_app):
     killed = run_app({**postgres.env(), "WORKERS": "2"})
-    workers = children(killed.proc.pid)
+    workers = wait_children(killed.proc.pid, 2)
     (folder,) = run_folders(killed.proc.pid)
     os.kill(killed.proc.pid, signal.SIGKILL)
     killed.proc.wait(timeout=5)

@@ -71,6 +71,20 @@ def children(pid: int) -> list[int]:
     return [child for child, parent in _parent_pids().items() if parent == pid]
 
 
+def wait_children(pid: int, count: int, timeout: float = 30.0) -> list[int]:
+    """The direct children of `pid` once there are `count` of them, or those there at `timeout`.
+
+    A server answers before every worker has forked; on a loaded machine the last one can
+    come seconds later.
+    """
+    deadline = time.monotonic() + timeout
+    found = children(pid)
+    while len(found) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+        found = children(pid)
+    return found
+
+
 def descendants(pid: int) -> list[int]:
     """Every process below `pid` in the process tree."""
     parents = _parent_pids()
