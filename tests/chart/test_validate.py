@@ -1,6 +1,6 @@
 """Every rendered object is valid: built-in kinds against the Kubernetes 1.33 OpenAPI schema
 (kubernetes-validate, strict: unknown fields fail), custom resources against the schemas in
-crd_schemas.py, and only kinds from the allow-list."""
+test_app_tooling.crd_schemas, and only kinds from the allow-list."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from chart.crd_schemas import CRD_SCHEMAS
+
+from test_app_tooling.crd_schemas import CRD_SCHEMAS
 
 
 KUBERNETES_VERSION = "1.33.0"  # EKS / Kubernetes version of docs/conventions.md

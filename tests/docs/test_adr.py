@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
-from docs.mdlinks import REPO, parse, resolve
+
+from test_app_tooling.mdlinks import parse, resolve
+from test_app_tooling.tools import REPO
 
 
 ADR_DIR = REPO / "docs" / "adr"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from docs.mdlinks import REPO, markdown_files, parse
+from test_app_tooling.mdlinks import markdown_files, parse
+from test_app_tooling.tools import REPO
 
 
 MAKE = re.compile(r"(?:^|[\s;&|(`$])make\s+(?:-\S+\s+)*(?:[A-Z_]+=\S*\s+)*([a-z][\w.-]*)")

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 import yaml
-from docs.mdlinks import REPO, broken_links, check_link, markdown_files, parse, slug
+
+from test_app_tooling.mdlinks import broken_links, check_link, markdown_files, parse, slug
+from test_app_tooling.tools import REPO
 
 
 RULE_FILES = sorted((REPO / "observability" / "rules").glob("*.yaml")) + sorted(

@@ -15,7 +15,8 @@ from typing import Any
 import hcl2
 import pytest
 import yaml
-from infra.iam import (
+
+from test_app_tooling.infra.iam import (
     PLATFORM_POLICIES,
     Request,
     actions,
@@ -25,7 +26,6 @@ from infra.iam import (
     upstream_index,
     upstream_policy,
 )
-
 from test_app_tooling.tools import REPO
 
 

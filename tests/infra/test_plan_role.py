@@ -36,8 +36,8 @@ from typing import Any
 import hcl2
 import pytest
 from infra.conftest import TF_WRAPPER
-from infra.iam import Request, allows, terraform_policy
 
+from test_app_tooling.infra.iam import Request, allows, terraform_policy
 from test_app_tooling.postgres import free_port
 from test_app_tooling.tools import REPO
 

@@ -2,8 +2,8 @@
 
 No azurerm provider binary exists here, so `terraform validate`, plan and apply never run for
 Azure. These tests check what can be checked offline: formatting, HCL syntax, every argument and
-nested block against the azurerm 4.55.0 schema (azurerm_schema.py), checkov's Azure policies and
-the invariants the AWS side also holds.
+nested block against the azurerm 4.55.0 schema (`test_app_tooling.infra.azurerm_schema`), checkov's
+Azure policies and the invariants the AWS side also holds.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from infra_azure.azurerm_schema import Schema, assembly_path, load_schema
-from infra_azure.hcl_check import Declaration, declarations, parse
 
+from test_app_tooling.infra.azurerm_schema import Schema, assembly_path, load_schema
+from test_app_tooling.infra.hcl_check import Declaration, declarations, parse
 from test_app_tooling.tools import REPO
 
 

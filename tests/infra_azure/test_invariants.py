@@ -8,7 +8,8 @@ import re
 from typing import Any
 
 from infra_azure.conftest import AZURE, ENVIRONMENTS, block, literal, one
-from infra_azure.hcl_check import parse
+
+from test_app_tooling.infra.hcl_check import parse
 
 
 def _variable_default(module: str, name: str) -> object:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from infra_azure.conftest import AZURE
-from infra_azure.references import check_folder
+
+from test_app_tooling.infra.references import check_folder
 
 
 FIXTURE = Path(__file__).parent / "fixtures" / "references" / "stack"

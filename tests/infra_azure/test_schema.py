@@ -7,10 +7,10 @@ from pathlib import Path
 
 import hcl2
 import pytest
-from infra_azure.azurerm_schema import PROVIDER_VERSION
 from infra_azure.conftest import AZURE, literal
-from infra_azure.hcl_check import check_declaration, declarations, parse
 
+from test_app_tooling.infra.azurerm_schema import PROVIDER_VERSION
+from test_app_tooling.infra.hcl_check import check_declaration, declarations, parse
 from test_app_tooling.tools import REPO
 
 

@@ -7,7 +7,8 @@ import subprocess
 from pathlib import Path
 
 from infra_azure.conftest import AZURE, ENVIRONMENTS, STACKS, literal
-from infra_azure.hcl_check import COMMENTS, parse
+
+from test_app_tooling.infra.hcl_check import COMMENTS, parse
 
 
 def test_terraform_fmt(tool, tmp_path):

@@ -12,9 +12,9 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from chart.crd_schemas import CRD_SCHEMAS
 
 import install
+from test_app_tooling.crd_schemas import CRD_SCHEMAS
 from test_app_tooling.helm_render import by_kind, load_values, one, render
 from test_app_tooling.tools import REPO
 

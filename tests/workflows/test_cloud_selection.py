@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from workflows.hygiene import steps
 from workflows.test_pipeline import load, step_using
 from workflows.test_scripts import DIGEST, REGISTRY, SHA, calls, fake, fakes, run
 
 from test_app_tooling.tools import REPO
+from test_app_tooling.workflows.hygiene import steps
 
 
 __all__ = ["fakes"]  # the fixture, used by name below

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from workflows.conftest import FIXTURES, workflow_files
-from workflows.hygiene import RULES, Workflow, check
+
+from test_app_tooling.workflows.hygiene import RULES, Workflow, check
 
 
 GOOD = (FIXTURES / "good.yml").read_text(encoding="utf-8")

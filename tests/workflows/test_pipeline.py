@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 from workflows.conftest import WORKFLOWS, workflow_files
-from workflows.hygiene import USES_LINE, Workflow, ancestors, steps
 
 from test_app_tooling.tools import REPO
+from test_app_tooling.workflows.hygiene import USES_LINE, Workflow, ancestors, steps
 
 
 def load(name: str) -> Workflow:

@@ -44,7 +44,7 @@ class Request:
         return found
 
 
-def _as_list(value: Any) -> list[str]:
+def _as_list(value: object) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
@@ -64,7 +64,7 @@ def _condition_holds(operator: str, key: str, expected: list[str], req: Request)
     elif base in {"StringLike", "ArnLike"}:
         match = [any(_wild(e, v) for e in expected) for v in present]
     else:
-        msg = f"condition operator {operator!r} is not modelled; extend tests/infra/iam.py"
+        msg = f"condition operator {operator!r} is not modelled; extend test_app_tooling.infra.iam"
         raise ValueError(msg)
     return all(match) if quantifier == "ForAllValues" else any(match)
 
@@ -90,10 +90,11 @@ def allows(policy: dict[str, Any], req: Request) -> bool:
 
 
 def actions(policy: dict[str, Any]) -> set[str]:
+    """Every action a policy names."""
     return {a for s in policy["Statement"] for a in _as_list(s["Action"])}
 
 
-def _unquote(value: Any) -> str:
+def _unquote(value: object) -> str:
     return str(value).strip('"')
 
 
@@ -138,6 +139,7 @@ def terraform_policy(stack_file: Path, name: str, values: dict[str, str]) -> dic
 
 
 def upstream_index() -> dict[str, Any]:
+    """platform/iam-policies/policies.yaml: which upstream policy each add-on takes."""
     loaded: dict[str, Any] = yaml.safe_load(
         (PLATFORM_POLICIES / "policies.yaml").read_text(encoding="utf-8")
     )
@@ -145,11 +147,13 @@ def upstream_index() -> dict[str, Any]:
 
 
 def upstream_policy(addon: str) -> dict[str, Any]:
+    """The upstream policy document of one add-on, as committed."""
     entry = upstream_index()["policies"][addon]
     loaded: dict[str, Any] = json.loads((PLATFORM_POLICIES / entry["file"]).read_text("utf-8"))
     return loaded
 
 
 def resource_tags(kind: str, values: dict[str, str]) -> dict[str, str]:
+    """The tags an add-on's upstream policy conditions on, filled with `values`."""
     tags = upstream_index()["resource_tags"][kind]
     return {_fill(k, values): _fill(str(v), values) for k, v in tags.items()}

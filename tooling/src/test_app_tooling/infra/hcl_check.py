@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import hcl2
-from infra_azure.azurerm_schema import Block, Schema
+
+from test_app_tooling.infra.azurerm_schema import Block, Schema
 
 
 # Terraform's own arguments of every resource and data block, not the provider's.
@@ -45,7 +46,7 @@ class Declaration:
 
 
 def unquote(name: str) -> str:
-    """python-hcl2 keeps the quotes of block labels (`"\\"azurerm_x\\""`)."""
+    r"""python-hcl2 keeps the quotes of block labels (`"\\"azurerm_x\\""`)."""
     return name.strip('"')
 
 

@@ -41,7 +41,7 @@ LONG_LIVED_KEYS = re.compile(
     re.IGNORECASE,
 )
 TEST_COMMAND = re.compile(r"(^|[\s;&|(])(bash\s+)?(\./)?\.ci/run\b|(^|[\s;&|(])make\s+test(\s|$)")
-DEPLOY_COMMAND = re.compile(r"scripts/deploy\.sh|\bhelm\s+(upgrade|install)\b")
+DEPLOY_COMMAND = re.compile(r"scripts/(deploy)\.sh|\bhelm\s+(upgrade|install)\b")
 CLUSTER_COMMAND = re.compile(
     r"scripts/(deploy|rollback)\.sh|\bhelm\s+(upgrade|install|rollback|uninstall)\b"
     r"|\bkubectl\s+(apply|delete|rollout|patch|scale)\b"
@@ -73,7 +73,7 @@ class Workflow:
         return self.path.name
 
     @property
-    def on(self) -> Any:
+    def on(self) -> Any:  # noqa: ANN401 - YAML: a string, list or mapping
         """The workflow's `on` section (PyYAML reads the bare key `on` as True, YAML 1.1)."""
         return self.data["on"] if "on" in self.data else self.data.get(True)
 
@@ -106,11 +106,13 @@ class Workflow:
 
 
 def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """A job's steps (those that are mappings)."""
     found = job.get("steps")
     return [s for s in found if isinstance(s, dict)] if isinstance(found, list) else []
 
 
 def run_text(job: dict[str, Any]) -> str:
+    """Every `run:` script of a job, joined."""
     return "\n".join(str(s.get("run", "")) for s in steps(job))
 
 
@@ -124,6 +126,7 @@ def _direct_role(job: dict[str, Any]) -> bool:
 
 
 def assumes_role(workflow: Workflow, job: dict[str, Any]) -> bool:
+    """Whether a job signs in to a cloud (itself or through a composite action)."""
     if _direct_role(job):
         return True
     callee = workflow.callee(job)
@@ -131,14 +134,17 @@ def assumes_role(workflow: Workflow, job: dict[str, Any]) -> bool:
 
 
 def is_test_job(job: dict[str, Any]) -> bool:
+    """Whether a job runs the tests."""
     return any(TEST_COMMAND.search(line) for line in run_text(job).splitlines())
 
 
 def is_cluster_job(job: dict[str, Any]) -> bool:
+    """Whether a job talks to a cluster."""
     return bool(CLUSTER_COMMAND.search(run_text(job)))
 
 
 def is_deploy_job(workflow: Workflow, job: dict[str, Any]) -> bool:
+    """Whether a job deploys."""
     if DEPLOY_COMMAND.search(run_text(job)):
         return True
     callee = workflow.callee(job)
@@ -146,6 +152,7 @@ def is_deploy_job(workflow: Workflow, job: dict[str, Any]) -> bool:
 
 
 def needs_of(job: dict[str, Any]) -> list[str]:
+    """A job's `needs`, always a list."""
     needs = job.get("needs", [])
     return [needs] if isinstance(needs, str) else [str(n) for n in needs or []]
 
@@ -164,6 +171,7 @@ def ancestors(workflow: Workflow, job_id: str) -> set[str]:
 
 
 def environment_name(job: dict[str, Any]) -> str | None:
+    """The GitHub environment a job runs in, if any."""
     env = job.get("environment")
     if isinstance(env, dict):
         env = env.get("name")

@@ -1,7 +1,9 @@
-"""What `terraform validate` would check inside one folder, short of the provider: every
-`var.`, `local.`, `module.<name>.<output>` and resource or data reference points at something
+"""What `terraform validate` would check inside one folder, short of the provider.
+
+Every `var.`, `local.`, `module.<name>.<output>` and resource or data reference points at something
 the folder (or the called module) declares, and every module call passes only declared inputs
-and all required ones."""
+and all required ones.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from infra_azure.hcl_check import COMMENTS, IGNORED_KEYS, parse, unquote
+from test_app_tooling.infra.hcl_check import COMMENTS, IGNORED_KEYS, parse, unquote
 
 
 MODULE_META = {"source", "count", "for_each", "depends_on", "providers", "version"}

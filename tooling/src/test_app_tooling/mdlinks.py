@@ -16,8 +16,9 @@ from urllib.parse import unquote
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from test_app_tooling.tools import REPO
 
-REPO = Path(__file__).resolve().parents[2]
+
 # Absolute links to this repository's files on GitHub resolve to the working tree.
 GITHUB_BLOB = re.compile(r"^https://github\.com/acme/test-app/(?:blob|tree)/main/(?P<path>[^#?]*)")
 # Hidden folders hold tools, caches and state, except .github (workflows, templates).
@@ -40,6 +41,8 @@ class Document:
 
 
 def markdown_files(root: Path = REPO) -> list[Path]:
+    """The repository's Markdown files, skipping environments and caches."""
+
     def kept(path: Path) -> bool:
         folders = path.relative_to(root).parts[:-1]
         hidden = [p for p in folders if p.startswith(".") and p != ".github"]
@@ -49,6 +52,7 @@ def markdown_files(root: Path = REPO) -> list[Path]:
 
 
 def slug(text: str) -> str:
+    """GitHub's anchor for a heading's text."""
     text = text.strip().lower()
     text = re.sub(r"[^\w\- ]", "", text)
     return text.replace(" ", "-")
@@ -87,6 +91,7 @@ def _without_front_matter(text: str) -> str:
 
 @cache
 def parse(path: Path) -> Document:
+    """The headings, anchors and links of one Markdown file (cached)."""
     doc = Document(path)
     tokens = _MD.parse(_without_front_matter(path.read_text(encoding="utf-8")))
     seen: dict[str, int] = {}

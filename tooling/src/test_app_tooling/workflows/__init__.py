@@ -1,0 +1,1 @@
+"""Checkers for the GitHub Actions workflows."""
