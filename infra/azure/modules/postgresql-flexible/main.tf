@@ -149,7 +149,8 @@ resource "azurerm_postgresql_flexible_server" "replica" {
 resource "azurerm_postgresql_flexible_server_virtual_endpoint" "this" {
   count = local.create && length(var.replica_zones) > 0 ? 1 : 0
 
-  name              = var.name
+  # A DNS name of its own (`<name>.writer.postgres.database.azure.com`), distinct from the servers'.
+  name              = "${var.name}-endpoint"
   source_server_id  = azurerm_postgresql_flexible_server.this[0].id
   replica_server_id = azurerm_postgresql_flexible_server.replica[sort(var.replica_zones)[0]].id
   type              = "ReadWrite"

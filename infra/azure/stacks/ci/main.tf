@@ -5,7 +5,7 @@
 data "azurerm_subscription" "current" {}
 
 data "azurerm_container_registry" "this" {
-  name                = var.registry_name
+  name                = local.registry_name
   resource_group_name = "${local.name}-registry"
 }
 
@@ -15,7 +15,7 @@ data "azurerm_kubernetes_cluster" "this" {
 }
 
 data "azurerm_key_vault" "this" {
-  name                = var.key_vault_name
+  name                = local.key_vault_name
   resource_group_name = "${local.name}-cluster"
 }
 
@@ -23,8 +23,8 @@ locals {
   # Built from names: reading the account would need more than the blob role CI holds on it.
   state_container_id = join("/", [
     data.azurerm_subscription.current.id,
-    "resourceGroups", var.state_resource_group_name,
-    "providers/Microsoft.Storage/storageAccounts", var.state_storage_account_name,
+    "resourceGroups", local.state_resource_group_name,
+    "providers/Microsoft.Storage/storageAccounts", local.state_storage_account_name,
     "blobServices/default/containers", var.state_container_name,
   ])
   # The environment's resource groups: the only scopes the apply identity may change.

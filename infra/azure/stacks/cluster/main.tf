@@ -22,7 +22,7 @@ data "azurerm_subnet" "private_endpoints" {
 }
 
 data "azurerm_container_registry" "this" {
-  name                = var.registry_name
+  name                = local.registry_name
   resource_group_name = "${local.name}-registry"
 }
 
@@ -72,7 +72,7 @@ module "aks" {
 module "key_vault" {
   source = "../../modules/key-vault"
 
-  name                       = var.key_vault_name
+  name                       = local.key_vault_name
   resource_group_name        = azurerm_resource_group.this.name
   location                   = var.location
   tenant_id                  = data.azurerm_client_config.current.tenant_id

@@ -1,12 +1,7 @@
 variable "kubernetes_version" {
-  description = "Kubernetes minor version of the cluster, e.g. `1.33`."
+  description = "Kubernetes minor version of the cluster, e.g. `1.36` (in AKS standard support until Jun 2027)."
   type        = string
-  default     = "1.33"
-}
-
-variable "registry_name" {
-  description = "Name of the registry stack's registry (the kubelet identity gets AcrPull on it)."
-  type        = string
+  default     = "1.36"
 }
 
 variable "admin_group_object_ids" {
@@ -57,11 +52,6 @@ variable "external_secrets_service_account" {
   description = "ServiceAccount of the External Secrets Operator."
   type        = string
   default     = "external-secrets"
-}
-
-variable "key_vault_name" {
-  description = "Name of the Key Vault, unique across Azure (3 to 24 characters)."
-  type        = string
 }
 
 variable "key_vault_secret_officer_object_ids" {

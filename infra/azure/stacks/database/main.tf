@@ -16,7 +16,7 @@ data "azurerm_subnet" "database" {
 }
 
 data "azurerm_key_vault" "this" {
-  name                = var.key_vault_name
+  name                = local.key_vault_name
   resource_group_name = "${local.name}-cluster"
 }
 
@@ -41,7 +41,7 @@ resource "random_password" "administrator" {
 module "postgresql" {
   source = "../../modules/postgresql-flexible"
 
-  name                         = local.name
+  name                         = local.global_name
   resource_group_name          = azurerm_resource_group.this.name
   location                     = var.location
   engine_version               = var.engine_version
