@@ -27,7 +27,7 @@ DOC_LINK = re.compile(
     r"registry\.terraform\.io/providers/hashicorp/azurerm/(?P<version>[\d.]+)/docs/"
     r"(?P<kind>resources|data-sources)/(?P<type>\w+)#(?P<arg>\w+)"
 )
-META_STRUCT = "cdktf.TerraformMetaArguments"
+META_STRUCTS = {"cdktf.TerraformMetaArguments", "cdktn.TerraformMetaArguments"}
 
 
 @dataclass
@@ -126,7 +126,7 @@ def load_schema(path: Path | None = None) -> Schema:
     data_sources: dict[str, Block] = {}
     versions: set[str] = set()
     for fqn, struct in types.items():
-        if META_STRUCT not in struct.get("interfaces", []) or not struct.get("datatype"):
+        if not META_STRUCTS & set(struct.get("interfaces", [])) or not struct.get("datatype"):
             continue
         links = [m for p in struct.get("properties", []) if (m := _doc_link(p))]
         if not links:
