@@ -82,7 +82,9 @@ resource "azurerm_postgresql_flexible_server" "this" {
 
   lifecycle {
     # The standby swaps zones on every failover; following it back would force a move.
-    ignore_changes = [zone, high_availability[0].standby_availability_zone]
+    # Auto-grow raises storage_mb; the configured (smaller) value would force a new server.
+    # infra/azure/drift.yaml lists what Azure changes by itself (tests/infra_azure/test_drift.py).
+    ignore_changes = [zone, high_availability[0].standby_availability_zone, storage_mb]
   }
 }
 
@@ -144,6 +146,11 @@ resource "azurerm_postgresql_flexible_server" "replica" {
   tags = merge(var.tags, var.server_tags)
 
   depends_on = [azurerm_postgresql_flexible_server_configuration.this]
+
+  lifecycle {
+    # As for the primary: auto-grow raises storage_mb; a promoted replica may move zones.
+    ignore_changes = [zone, storage_mb]
+  }
 }
 
 resource "azurerm_postgresql_flexible_server_virtual_endpoint" "this" {
