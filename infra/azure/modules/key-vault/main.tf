@@ -104,3 +104,13 @@ resource "azurerm_role_assignment" "secrets_officer" {
   role_definition_name = "Key Vault Secrets Officer"
   principal_id         = each.value
 }
+
+# Importing a certificate (`az keyvault certificate import`, the prod TLS certificate) needs the
+# certificates role; the secrets role does not cover it.
+resource "azurerm_role_assignment" "certificates_officer" {
+  for_each = local.create ? var.certificate_officer_principal_ids : {}
+
+  scope                = azurerm_key_vault.this[0].id
+  role_definition_name = "Key Vault Certificates Officer"
+  principal_id         = each.value
+}

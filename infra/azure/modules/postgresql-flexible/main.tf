@@ -70,8 +70,9 @@ resource "azurerm_postgresql_flexible_server" "this" {
   backup_retention_days        = var.backup_retention_days
   geo_redundant_backup_enabled = var.geo_redundant_backup_enabled
 
+  # Sunday (0) 03:00 UTC, one hour: apart from AKS's Tuesday and Thursday windows (modules/aks).
   maintenance_window {
-    day_of_week  = 2
+    day_of_week  = 0
     start_hour   = 3
     start_minute = 0
   }

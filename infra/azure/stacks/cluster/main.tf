@@ -82,11 +82,15 @@ module "key_vault" {
 
   secret_reader_principal_ids = {
     external-secrets = module.aks.workload_identity_principal_ids["external-secrets"]
+    # Application routing reads the TLS certificate (what `--attach-kv` would grant).
+    app-routing = module.aks.app_routing_principal_id
   }
   # The people who apply the database stack by hand (it writes the app's credentials); the
   # pipeline's apply identity gets the same role from the ci stack. Listed by object ID, not
   # "whoever runs this", so a run by another principal changes nothing.
   secret_officer_principal_ids = var.key_vault_secret_officer_object_ids
+  # The same people import the prod TLS certificate (docs/getting-started-azure.md, phase 6).
+  certificate_officer_principal_ids = var.key_vault_secret_officer_object_ids
 
   tags = local.tags
 }

@@ -55,7 +55,7 @@ variable "external_secrets_service_account" {
 }
 
 variable "key_vault_secret_officer_object_ids" {
-  description = "Entra ID object IDs (users or groups) that may write Key Vault secrets, keyed by a stable name, e.g. `{ operator = \"...\" }` (`az ad signed-in-user show --query id`)."
+  description = "Entra ID object IDs (users or groups) that may write Key Vault secrets and import certificates (Secrets and Certificates Officer), keyed by a stable name, e.g. `{ operator = \"...\" }` (`az ad signed-in-user show --query id`)."
   type        = map(string)
   default     = {}
   nullable    = false
