@@ -9,7 +9,7 @@ import tomllib
 import pytest
 from infra_azure.conftest import AZURE, ENVIRONMENTS
 
-from test_app_tooling.infra.azure_names import NamingError, load_rules, names
+from test_app_tooling.infra.azure_names import Name, NamingError, load_rules, names
 from test_app_tooling.tools import REPO
 
 
@@ -19,7 +19,7 @@ PROJECT = tomllib.loads((REPO / "infra" / "envs" / "project.toml").read_text(enc
 LONGEST = "zq9x7k1"
 
 
-def evaluated(env: str, unique: str) -> list:
+def evaluated(env: str, unique: str) -> list[Name]:
     return names(AZURE, env, {"unique_name": unique, "environment": env}, RULES)
 
 
