@@ -432,3 +432,34 @@ def test_the_bootstrap_stack_never_needs_the_state_accounts_data_plane():
     provider = parse(AZURE / "stacks" / "bootstrap" / "providers.tf")["provider"][0]
     features = provider['"azurerm"']["features"][0]
     assert block(features, "storage")["data_plane_available"] is False
+
+
+FORBIDDEN_ROLE_IDS = {
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",  # Owner
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",  # User Access Administrator
+    "f58310d9-a9f6-439a-9e8d-f62e7b41a168",  # Role Based Access Control Administrator
+    "b24988ac-6180-42a0-ab88-20f7382dd24c",  # Contributor
+}
+
+
+def test_the_apply_identity_assigns_only_the_roles_the_stacks_need(decls):
+    ci = parse(AZURE / "stacks" / "ci" / "main.tf")
+    roles = {literal(k): literal(v) for k, v in ci["locals"][0]["assignable_roles"].items()}
+    assert not set(roles.values()) & FORBIDDEN_ROLE_IDS
+    # Every role the environment stacks and their modules assign (bootstrap and ci run by hand).
+    assigned = {
+        str(literal(d.body["role_definition_name"]))
+        for d in decls
+        if d.type == "azurerm_role_assignment"
+        and not {"bootstrap", "ci", "github-oidc"} & set(d.path.parts)
+        and "${" not in str(d.body.get("role_definition_name"))
+    }
+    assert len(assigned) >= 5
+    assert assigned <= set(roles), (
+        f"roles the apply identity could not assign: {assigned - set(roles)}"
+    )
+    text = (AZURE / "stacks" / "ci" / "main.tf").read_text(encoding="utf-8")
+    assert re.search(
+        r'"Role Based Access Control Administrator", condition = local\.role_assignment_condition',
+        text,
+    )

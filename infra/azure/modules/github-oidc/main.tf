@@ -61,4 +61,6 @@ resource "azurerm_role_assignment" "this" {
   principal_id                     = azurerm_user_assigned_identity.this[each.value.role].principal_id
   principal_type                   = "ServicePrincipal"
   skip_service_principal_aad_check = true
+  condition                        = each.value.condition
+  condition_version                = each.value.condition == null ? null : "2.0"
 }
