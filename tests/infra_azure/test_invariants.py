@@ -463,3 +463,20 @@ def test_the_apply_identity_assigns_only_the_roles_the_stacks_need(decls):
         r'"Role Based Access Control Administrator", condition = local\.role_assignment_condition',
         text,
     )
+
+
+def test_cluster_vault_and_database_send_audit_logs_to_log_analytics(decls):
+    settings = {
+        str(d.body["target_resource_id"]): d.body
+        for d in decls
+        if d.type == "azurerm_monitor_diagnostic_setting"
+    }
+    for target in (
+        "module.aks.cluster_id",
+        "module.key_vault.key_vault_id",
+        "module.postgresql.server_id",
+    ):
+        body = settings.get("${" + target + "}")
+        assert body is not None, f"no diagnostic setting for {target}"
+        assert "log_analytics_workspace_id" in body
+        assert body.get("enabled_log"), target

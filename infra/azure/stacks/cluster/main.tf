@@ -94,3 +94,44 @@ module "key_vault" {
 
   tags = local.tags
 }
+
+################################################################################
+# Diagnostics (Log Analytics)
+################################################################################
+
+# Who did what to the cluster, the vault and the database, kept outside them. Metrics and
+# workload logs stay in the in-cluster stack (observability/).
+resource "azurerm_log_analytics_workspace" "this" {
+  name                = local.name
+  resource_group_name = azurerm_resource_group.this.name
+  location            = var.location
+  sku                 = "PerGB2018"
+  retention_in_days   = var.log_retention_days
+
+  tags = local.tags
+}
+
+resource "azurerm_monitor_diagnostic_setting" "cluster" {
+  name                       = "audit"
+  target_resource_id         = module.aks.cluster_id
+  log_analytics_workspace_id = azurerm_log_analytics_workspace.this.id
+
+  # Control-plane audit of every change (not reads), and Entra ID sign-ins to the API server.
+  enabled_log {
+    category = "kube-audit-admin"
+  }
+
+  enabled_log {
+    category = "guard"
+  }
+}
+
+resource "azurerm_monitor_diagnostic_setting" "key_vault" {
+  name                       = "audit"
+  target_resource_id         = module.key_vault.key_vault_id
+  log_analytics_workspace_id = azurerm_log_analytics_workspace.this.id
+
+  enabled_log {
+    category = "AuditEvent"
+  }
+}

@@ -67,3 +67,14 @@ variable "key_vault_allowed_ip_ranges" {
   default     = []
   nullable    = false
 }
+
+variable "log_retention_days" {
+  description = "Days the Log Analytics workspace keeps the audit logs of the cluster, the vault and the database. Default `90`."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.log_retention_days >= 30 && var.log_retention_days <= 730
+    error_message = "log_retention_days must be between 30 and 730."
+  }
+}

@@ -116,3 +116,23 @@ resource "azurerm_key_vault_secret" "database" {
     ignore_changes = [value]
   }
 }
+
+################################################################################
+# Diagnostics (the cluster stack's Log Analytics workspace)
+################################################################################
+
+data "azurerm_log_analytics_workspace" "this" {
+  name                = local.name
+  resource_group_name = "${local.name}-cluster"
+}
+
+resource "azurerm_monitor_diagnostic_setting" "database" {
+  name                       = "logs"
+  target_resource_id         = module.postgresql.server_id
+  log_analytics_workspace_id = data.azurerm_log_analytics_workspace.this.id
+
+  # The server log: connections, disconnections and checkpoints (the module turns them on).
+  enabled_log {
+    category = "PostgreSQLLogs"
+  }
+}
