@@ -22,8 +22,8 @@ def test_assembly_is_the_pinned_provider_version(azurerm_schema):
     assert len(azurerm_schema.resources) > 1000
     assert len(azurerm_schema.data_sources) > 300
     requirement = (REPO / "requirements" / "venv-azurerm.txt").read_text(encoding="utf-8")
-    # 14.23.1 is the bindings release generated from azurerm 4.55.0.
-    assert re.search(r"^cdktf-cdktf-provider-azurerm==14\.23\.1$", requirement, re.MULTILINE)
+    # 18.9.0 is the cdktn bindings release generated from azurerm 5.10.0.
+    assert re.search(r"^cdktn-provider-azurerm==18\.9\.0$", requirement, re.MULTILINE)
 
 
 def test_versions_pin_the_checked_provider():
@@ -76,8 +76,8 @@ def test_a_correct_fixture_passes(azurerm_schema):
         ("misspelled_nested_argument.tf", ".high_availability: unknown argument 'standby_zone'"),
         ("misspelled_dynamic_block.tf", "unknown nested block 'api_server_access_profiles'"),
         ("missing_required.tf", "required ['resource_group_name'] not set"),
-        ("missing_required_block.tf", "required ['default_node_pool'] not set"),
-        ("unknown_type.tf", "no such resource in azurerm 4.55.0"),
+        ("missing_required_block.tf", "required ['default_node_pool', 'node_provisioning_profile']"),
+        ("unknown_type.tf", "no such resource in azurerm 5.10.0"),
         ("block_as_argument.tf", "'identity' is a nested block, written as an argument"),
         ("removed_in_v4.tf", ".default_node_pool: unknown argument 'enable_auto_scaling'"),
     ],

@@ -113,6 +113,12 @@ resource "azurerm_kubernetes_cluster" "this" {
     load_balancer_sku   = "standard"
   }
 
+  # Nodes come from the node pools below and the cluster autoscaler (not node auto-provisioning):
+  # azurerm 5 wants the mode stated.
+  node_provisioning_profile {
+    mode = "Manual"
+  }
+
   # The cluster autoscaler is managed by AKS; one user pool per zone lets it grow the zone
   # that needs a node, and balancing keeps the zones even.
   auto_scaler_profile {
@@ -225,10 +231,9 @@ resource "azurerm_user_assigned_identity" "workload" {
 resource "azurerm_federated_identity_credential" "workload" {
   for_each = local.create ? var.workload_identities : {}
 
-  name                = "${var.cluster_name}-${each.key}"
-  resource_group_name = var.resource_group_name
-  parent_id           = azurerm_user_assigned_identity.workload[each.key].id
-  audience            = ["api://AzureADTokenExchange"]
-  issuer              = azurerm_kubernetes_cluster.this[0].oidc_issuer_url
-  subject             = "system:serviceaccount:${each.value.namespace}:${each.value.service_account}"
+  name                      = "${var.cluster_name}-${each.key}"
+  user_assigned_identity_id = azurerm_user_assigned_identity.workload[each.key].id
+  audience                  = ["api://AzureADTokenExchange"]
+  issuer                    = azurerm_kubernetes_cluster.this[0].oidc_issuer_url
+  subject                   = "system:serviceaccount:${each.value.namespace}:${each.value.service_account}"
 }

@@ -33,12 +33,11 @@ locals {
 resource "azurerm_federated_identity_credential" "this" {
   for_each = local.create ? local.credentials : {}
 
-  name                = "${var.name_prefix}-${each.key}"
-  resource_group_name = var.resource_group_name
-  parent_id           = azurerm_user_assigned_identity.this[each.value.role].id
-  audience            = ["api://AzureADTokenExchange"]
-  issuer              = "https://token.actions.githubusercontent.com"
-  subject             = "repo:${var.github_repository}:${each.value.subject}"
+  name                      = "${var.name_prefix}-${each.key}"
+  user_assigned_identity_id = azurerm_user_assigned_identity.this[each.value.role].id
+  audience                  = ["api://AzureADTokenExchange"]
+  issuer                    = "https://token.actions.githubusercontent.com"
+  subject                   = "repo:${var.github_repository}:${each.value.subject}"
 }
 
 ################################################################################

@@ -49,11 +49,10 @@ resource "azurerm_private_dns_zone" "this" {
 resource "azurerm_private_dns_zone_virtual_network_link" "this" {
   count = local.create ? 1 : 0
 
-  name                  = var.name
-  resource_group_name   = var.resource_group_name
-  private_dns_zone_name = azurerm_private_dns_zone.this[0].name
-  virtual_network_id    = var.virtual_network_id
-  registration_enabled  = false
+  name                 = var.name
+  private_dns_zone_id  = azurerm_private_dns_zone.this[0].id
+  virtual_network_id   = var.virtual_network_id
+  registration_enabled = false
 
   tags = var.tags
 }

@@ -1,7 +1,7 @@
-"""The azurerm provider schema, read offline from the prebuilt CDKTF bindings' jsii assembly.
+"""The azurerm provider schema, read offline from the prebuilt CDK Terrain bindings' jsii assembly.
 
-PyPI's `cdktf-cdktf-provider-azurerm` (installed in `.venvs/azurerm` from
-requirements/venv-azurerm.txt) ships `_jsii/provider-azurerm@<version>.jsii.tgz`, whose
+PyPI's `cdktn-provider-azurerm` (the maintained fork of CDKTF's bindings, installed in
+`.venvs/azurerm` from requirements/venv-azurerm.txt) ships `_jsii/provider-azurerm@<version>.jsii.tgz`, whose
 `package/.jsii` describes every resource and data source as a config struct: one property per
 argument or nested block, `optional` unless Terraform requires it, and a docs link
 `.../docs/<resources|data-sources>/<type>#<argument>` whose anchor is the Terraform name (the
@@ -21,8 +21,8 @@ from typing import Any
 from test_app_tooling.tools import REPO
 
 
-PROVIDER_VERSION = "4.55.0"
-PACKAGE_GLOB = "lib/python3*/site-packages/cdktf_cdktf_provider_azurerm/_jsii/*.jsii.tgz"
+PROVIDER_VERSION = "5.10.0"
+PACKAGE_GLOB = "lib/python3*/site-packages/cdktn_provider_azurerm/_jsii/*.jsii.tgz"
 DOC_LINK = re.compile(
     r"registry\.terraform\.io/providers/hashicorp/azurerm/(?P<version>[\d.]+)/docs/"
     r"(?P<kind>resources|data-sources)/(?P<type>\w+)#(?P<arg>\w+)"
