@@ -76,7 +76,7 @@ def test_a_correct_fixture_passes(azurerm_schema):
         ("misspelled_nested_argument.tf", ".high_availability: unknown argument 'standby_zone'"),
         ("misspelled_dynamic_block.tf", "unknown nested block 'api_server_access_profiles'"),
         ("missing_required.tf", "required ['resource_group_name'] not set"),
-        ("missing_required_block.tf", "required ['default_node_pool', 'node_provisioning_profile']"),
+        ("missing_required_block.tf", "['default_node_pool', 'node_provisioning_profile'] not set"),
         ("unknown_type.tf", "no such resource in azurerm 5.10.0"),
         ("block_as_argument.tf", "'identity' is a nested block, written as an argument"),
         ("removed_in_v4.tf", ".default_node_pool: unknown argument 'enable_auto_scaling'"),

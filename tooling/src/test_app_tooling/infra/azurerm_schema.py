@@ -1,7 +1,8 @@
 """The azurerm provider schema, read offline from the prebuilt CDK Terrain bindings' jsii assembly.
 
 PyPI's `cdktn-provider-azurerm` (the maintained fork of CDKTF's bindings, installed in
-`.venvs/azurerm` from requirements/venv-azurerm.txt) ships `_jsii/provider-azurerm@<version>.jsii.tgz`, whose
+`.venvs/azurerm` from requirements/venv-azurerm.txt) ships
+`_jsii/provider-azurerm@<version>.jsii.tgz`, whose
 `package/.jsii` describes every resource and data source as a config struct: one property per
 argument or nested block, `optional` unless Terraform requires it, and a docs link
 `.../docs/<resources|data-sources>/<type>#<argument>` whose anchor is the Terraform name (the
