@@ -10,7 +10,7 @@ import pytest
 from infra_azure.conftest import AZURE, literal
 
 from test_app_tooling.infra.azurerm_schema import PROVIDER_VERSION
-from test_app_tooling.infra.hcl_check import check_declaration, declarations, parse
+from test_app_tooling.infra.hcl_check import check_body, check_declaration, declarations, parse
 from test_app_tooling.tools import REPO
 
 
@@ -85,3 +85,26 @@ def test_a_correct_fixture_passes(azurerm_schema):
 def test_schema_check_catches_mistakes(azurerm_schema, fixture, expected):
     errors = _fixture_errors(fixture, azurerm_schema)
     assert any(expected in e for e in errors), errors
+
+
+def test_every_provider_block_matches_the_schema(azurerm_schema):
+    """`provider "azurerm"` too: a feature flag such as storage.data_plane_available must exist."""
+    assert (
+        "data_plane_available"
+        in azurerm_schema.provider.blocks["features"][1].blocks["storage"][1].arguments
+    )
+    errors = []
+    checked = 0
+    for path in sorted((AZURE / "stacks").glob("*/providers.tf")):
+        for group in parse(path).get("provider", []):
+            for name, body in group.items():
+                if literal(name) == "azurerm":
+                    checked += 1
+                    errors += check_body(body, azurerm_schema.provider, f"{path}: provider")
+    assert checked == 6
+    assert not errors, "\n".join(errors)
+    wrong = {"features": [{"storage": [{"data_plane_availble": False, "__is_block__": True}],
+                           "__is_block__": True}]}  # fmt: skip
+    assert check_body(wrong, azurerm_schema.provider, "p") == [
+        "p.features.storage: unknown argument 'data_plane_availble'"
+    ]

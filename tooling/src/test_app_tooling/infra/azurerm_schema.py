@@ -54,6 +54,8 @@ class Schema:
     version: str
     resources: dict[str, Block]
     data_sources: dict[str, Block]
+    # The `provider "azurerm"` block itself (features, authentication settings).
+    provider: Block = field(default_factory=Block)
 
 
 def assembly_path(venv: Path | None = None) -> Path:
@@ -138,4 +140,8 @@ def load_schema(path: Path | None = None) -> Schema:
     if len(versions) != 1:
         msg = f"expected one provider version in the assembly's doc links, found {versions}"
         raise ValueError(msg)
-    return Schema(versions.pop(), resources, data_sources)
+    provider = next((f for f in types if f.endswith(".provider.AzurermProviderConfig")), None)
+    if provider is None:
+        msg = "the azurerm assembly has no provider config struct (AzurermProviderConfig)"
+        raise ValueError(msg)
+    return Schema(versions.pop(), resources, data_sources, builder.block(provider))
