@@ -11,3 +11,12 @@ infra-azure-check: bootstrap ## Azure Terraform: fmt, schema check, checkov, inv
 .PHONY: infra-azure-fmt
 infra-azure-fmt: ## Azure Terraform: format every .tf and .tfvars file under infra/azure
 	terraform fmt -recursive infra/azure
+
+.PHONY: day-one-azure
+day-one-azure: bootstrap ## The Azure walkthrough's phases in order: outputs, roles, feature waits, image tags (no cloud)
+	$(PY) scripts/day_one.py --cloud azure
+
+.PHONY: azure-delivery-check
+azure-delivery-check: bootstrap ## Azure delivery: secret store completeness, both registries, day one as phases (no cloud)
+	$(PYTEST) tests/platform/test_secret_store.py tests/workflows/test_both_registries.py \
+		tests/infra_azure/test_day_one.py $(PYTEST_ARGS)
