@@ -8,6 +8,7 @@ The real files must pass; each rule must also catch its defect on a small break 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import jsonschema
@@ -28,6 +29,7 @@ FILLED = {
     "AZURE_TENANT_ID": "72f988bf-86f1-41af-91ab-2d7cd011db47",
     "KEY_VAULT_URI": "https://acme-test-app-stg.vault.azure.net/",
     "EXTERNAL_SECRETS_CLIENT_ID": "0b9d3c4e-1111-4222-8333-944455556666",
+    "CLUSTER_NAME": "test-app-staging",
 }
 
 
@@ -65,11 +67,40 @@ def test_the_aks_store_service_account_and_pods_are_complete(chart):
     assert problems == []
 
 
-def test_the_aks_store_matches_its_schema():
-    stores = [o for o in platform_objects() if o["kind"] == "ClusterSecretStore"]
-    assert stores
-    for store in stores:
-        jsonschema.validate(store, CRD_SCHEMAS[(store["apiVersion"], store["kind"])])
+def test_the_aks_platform_objects_match_their_schemas():
+    objects = platform_objects()
+    assert {o["kind"] for o in objects} == {"ClusterSecretStore", "ExternalSecret"}
+    for obj in objects:
+        jsonschema.validate(obj, CRD_SCHEMAS[(obj["apiVersion"], obj["kind"])])
+
+
+def test_alertmanager_receivers_come_from_the_key_vault_store():
+    [external] = [o for o in platform_objects() if o["kind"] == "ExternalSecret"]
+    assert external["metadata"]["namespace"] == "monitoring"
+    assert external["spec"]["secretStoreRef"] == {
+        "kind": "ClusterSecretStore",
+        "name": "azure-key-vault",
+    }
+    assert "/" not in external["spec"]["dataFrom"][0]["extract"]["key"], (
+        "Key Vault names allow no /"
+    )
+
+
+def test_the_store_is_the_identity_the_cluster_stack_federates():
+    # The cluster stack's workload identity for External Secrets trusts exactly
+    # system:serviceaccount:<external_secrets_namespace>:<external_secrets_service_account>.
+    variables = (REPO / "infra" / "azure" / "stacks" / "cluster" / "variables.tf").read_text()
+    defaults = {
+        name: re.search(rf'variable "{name}" {{[^}}]*?default\s*=\s*"([^"]+)"', variables, re.S)
+        for name in ("external_secrets_namespace", "external_secrets_service_account")
+    }
+    assert all(defaults.values()), defaults
+    ref = _store()["spec"]["provider"]["azurekv"]["serviceAccountRef"]
+    assert ref == {
+        "name": defaults["external_secrets_service_account"].group(1),
+        "namespace": defaults["external_secrets_namespace"].group(1),
+    }
+    assert controller().service_account["metadata"]["name"] == ref["name"]
 
 
 def _store() -> dict[str, Any]:
@@ -121,6 +152,14 @@ def test_without_service_account_ref_the_controller_pod_needs_the_label(chart):
     assert any("its pods lack the label" in p for p in problems), problems
     labelled = controller({"podLabels": {secret_store.USE_LABEL: "true"}})
     assert secret_store.check(chart, [store], labelled) == []
+
+
+def test_an_external_secret_of_a_namespace_the_store_refuses_fails(chart):
+    store = _store()
+    store["spec"]["conditions"] = [{"namespaces": ["test-app"]}]
+    externals = [o for o in platform_objects() if o["kind"] == "ExternalSecret"]
+    problems = secret_store.check(chart, [store, *externals], controller())
+    assert any("admits only namespaces ['test-app']" in p for p in problems), problems
 
 
 def test_a_chart_store_the_platform_lacks_fails(chart):

@@ -298,7 +298,7 @@ def check(
     }
     if not used:
         return ["the chart renders no ExternalSecret: nothing to check"]
-    problems = check_external_secrets(chart_objects, stores)
+    problems = check_external_secrets([*chart_objects, *platform_objects], stores)
     for store in stores:
         if _meta(store).get("name") in used:
             problems += check_store(store, accounts, controller)
