@@ -91,7 +91,9 @@ def test_the_store_is_the_identity_the_cluster_stack_federates():
     # system:serviceaccount:<external_secrets_namespace>:<external_secrets_service_account>.
     variables = (REPO / "infra" / "azure" / "stacks" / "cluster" / "variables.tf").read_text()
     defaults = {
-        name: re.search(rf'variable "{name}" {{[^}}]*?default\s*=\s*"([^"]+)"', variables, re.S)
+        name: re.search(
+            rf'variable "{name}" {{[^}}]*?default\s*=\s*"([^"]+)"', variables, re.DOTALL
+        )
         for name in ("external_secrets_namespace", "external_secrets_service_account")
     }
     assert all(defaults.values()), defaults
