@@ -48,7 +48,7 @@ HELM_CHART = re.compile(
     r"helm upgrade --install test-app charts/test-app(?P<args>(?:[^\n]*\\\n)*[^\n]*)"
 )
 PUSHED_TAG = re.compile(r"tags:[^\n]*:\$\{\{\s*github\.sha\s*\}\}")
-DEPLOY_SCRIPT = re.compile(r"scripts/deploy\.sh\b")
+DEPLOY_SCRIPT = re.compile(re.escape("scripts/deploy.sh"))
 
 # Commands that need an Azure role of whoever runs them (Azure RBAC for Key Vault data actions:
 # https://learn.microsoft.com/azure/key-vault/general/rbac-guide).
