@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from test_app_tooling import walkthrough
+from test_app_tooling import walkthrough as phases_lib
 from test_app_tooling.tools import REPO
 from test_app_tooling.walkthrough import (
     AWS,
@@ -50,12 +50,12 @@ CLOUDS = {"aws": AWS, "azure": AZURE}
 
 def load(path: Path = PHASES) -> list[Phase]:
     """Read the AWS phases (every phase states its cost)."""
-    return walkthrough.load_phases(path)
+    return phases_lib.load_phases(path)
 
 
 def check_terraform_outputs(phases: list[Phase]) -> list[str]:
     """Check that every `terraform:<stack>.<output>` named is declared by the AWS stack."""
-    return walkthrough.check_terraform_outputs(phases, AWS.terraform)
+    return phases_lib.check_terraform_outputs(phases, AWS.terraform)
 
 
 def check_emulator_outputs(phases: list[Phase], outputs: dict[str, Any]) -> list[str]:
@@ -81,6 +81,15 @@ def run_emulator(outputs_file: Path) -> None:
     )
 
 
+def check(phases: list[Phase], walkthrough: str, outputs: dict[str, Any] | None) -> list[str]:
+    """Run every check of the AWS walkthrough; return the problems found, in phase order."""
+    problems = check_order(phases) + check_terraform_outputs(phases)
+    problems += check_walkthrough(phases, walkthrough)
+    if outputs is not None:
+        problems += check_emulator_outputs(phases, outputs)
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cloud", choices=sorted(CLOUDS), default="aws")
@@ -89,19 +98,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     chosen = CLOUDS[args.cloud]
     phases = chosen.load()
-    if args.cloud == "azure" and (args.emulator or args.outputs):
-        parser.error("--emulator and --outputs are AWS only (there is no Azure emulator)")
-    problems = walkthrough.check(chosen)
-    outputs = None
-    if args.emulator:
-        with tempfile.TemporaryDirectory(prefix="day-one-") as scratch:
-            path = Path(scratch) / "outputs.json"
-            run_emulator(path)
-            outputs = json.loads(path.read_text(encoding="utf-8"))
-    elif args.outputs:
-        outputs = json.loads(args.outputs.read_text(encoding="utf-8"))
-    if outputs is not None:
-        problems += check_emulator_outputs(phases, outputs)
+    if args.cloud == "azure":
+        if args.emulator or args.outputs:
+            parser.error("--emulator and --outputs are AWS only (there is no Azure emulator)")
+        problems = phases_lib.check(chosen)
+    else:
+        outputs = None
+        if args.emulator:
+            with tempfile.TemporaryDirectory(prefix="day-one-") as scratch:
+                path = Path(scratch) / "outputs.json"
+                run_emulator(path)
+                outputs = json.loads(path.read_text(encoding="utf-8"))
+        elif args.outputs:
+            outputs = json.loads(args.outputs.read_text(encoding="utf-8"))
+        problems = check(phases, (REPO / AWS.page).read_text(encoding="utf-8"), outputs)
     for index, phase in enumerate(phases, start=1):
         cost = f" ({phase.cost})" if phase.cost else ""
         print(f"{index:>2}. {phase.id}: {phase.title}{cost}")
