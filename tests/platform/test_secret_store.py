@@ -90,17 +90,17 @@ def test_the_store_is_the_identity_the_cluster_stack_federates():
     # The cluster stack's workload identity for External Secrets trusts exactly
     # system:serviceaccount:<external_secrets_namespace>:<external_secrets_service_account>.
     variables = (REPO / "infra" / "azure" / "stacks" / "cluster" / "variables.tf").read_text()
-    defaults = {
-        name: re.search(
+    defaults = {}
+    for name in ("external_secrets_namespace", "external_secrets_service_account"):
+        found = re.search(
             rf'variable "{name}" {{[^}}]*?default\s*=\s*"([^"]+)"', variables, re.DOTALL
         )
-        for name in ("external_secrets_namespace", "external_secrets_service_account")
-    }
-    assert all(defaults.values()), defaults
+        assert found, f"{name} has no default in the cluster stack"
+        defaults[name] = found.group(1)
     ref = _store()["spec"]["provider"]["azurekv"]["serviceAccountRef"]
     assert ref == {
-        "name": defaults["external_secrets_service_account"].group(1),
-        "namespace": defaults["external_secrets_namespace"].group(1),
+        "name": defaults["external_secrets_service_account"],
+        "namespace": defaults["external_secrets_namespace"],
     }
     assert controller().service_account["metadata"]["name"] == ref["name"]
 
