@@ -14,3 +14,13 @@ infra-azure-check: bootstrap ## Azure Terraform: fmt, schema, checkov, invariant
 .PHONY: infra-azure-fmt
 infra-azure-fmt: ## Azure Terraform: format every .tf and .tfvars file under infra/azure
 	terraform fmt -recursive infra/azure
+
+.PHONY: day-one-azure
+day-one-azure: bootstrap ## The Azure walkthrough's phases in order: outputs, roles, feature waits, image tags (no cloud)
+	$(PY) scripts/day_one.py --cloud azure
+
+.PHONY: azure-delivery-check
+azure-delivery-check: bootstrap ## Azure delivery: secret store, both registries, day one as phases, login rotation (no cloud)
+	$(PYTEST) tests/platform/test_secret_store.py tests/workflows/test_both_registries.py \
+		tests/infra_azure/test_day_one.py tests/chart/test_rotation.py tests/app/test_rotation.py \
+		$(PYTEST_ARGS)

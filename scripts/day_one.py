@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """Day one as a script: check the walkthrough's phases in order against what produces what.
 
-    scripts/day_one.py                      the checks below (no cloud, seconds)
+    scripts/day_one.py                      the AWS walkthrough's checks (no cloud, seconds)
+    scripts/day_one.py --cloud azure        the same for docs/getting-started-azure.md
     scripts/day_one.py --emulator           also apply every stack on the AWS emulator and check
                                             the Terraform outputs the phases use are produced
     scripts/day_one.py --outputs FILE       check against outputs an emulator run already wrote
 
-The phases live in docs/getting-started.phases.yaml. A phase fails when it uses something no
-earlier phase produces, when it names a Terraform output its stack does not declare, when a
-workflow it lets run reads a GitHub variable or environment no earlier phase creates, and when
-docs/getting-started.md does not walk the same phases in the same order with their costs.
+The phases live in docs/getting-started.phases.yaml (AWS) and
+docs/getting-started-azure.phases.yaml; the checks are test_app_tooling.walkthrough's. A phase
+fails when it uses something no earlier phase produces, when it names a Terraform output its
+stack does not declare, when a workflow it lets run reads a GitHub variable or environment no
+earlier phase creates, when the page does not walk the same phases in the same order, when a
+command needs an Azure role no earlier phase grants, when a preview feature is not waited for,
+and when a phase installs an image tag no earlier phase pushed.
 Prints one line per problem and `day one: N phases, N problems`; exits 1 on any problem.
 """
 
@@ -17,125 +21,41 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from test_app_tooling import walkthrough as phases_lib
+from test_app_tooling.tools import REPO
+from test_app_tooling.walkthrough import (
+    AWS,
+    AZURE,
+    Phase,
+    check_order,
+    check_walkthrough,
+    stack_outputs,
+    workflow_needs,
+)
 
 
-REPO = Path(__file__).resolve().parents[1]
-PHASES = REPO / "docs" / "getting-started.phases.yaml"
-WALKTHROUGH = REPO / "docs" / "getting-started.md"
+__all__ = ["Phase", "check_order", "check_walkthrough", "stack_outputs", "workflow_needs"]
+
+PHASES = REPO / AWS.phases
 ROUNDTRIP = REPO / "scripts" / "terraform" / "emulator_roundtrip.py"
-OUTPUT = re.compile(r'^output\s+"([a-z0-9_]+)"', re.MULTILINE)
-VARS = re.compile(r"\bvars\.([A-Z0-9_]+)")
-ENVIRONMENT = re.compile(r"^\s+environment:\s*([a-z][a-z0-9-]*)\s*$", re.MULTILINE)
-HEADING = re.compile(r"^## (\d+)\. (.+)$", re.MULTILINE)
 EMULATOR_BUDGET_SECONDS = 1500
-
-
-@dataclass
-class Phase:
-    """One phase of the walkthrough."""
-
-    id: str
-    title: str
-    cost: str
-    uses: list[str] = field(default_factory=list)
-    produces: list[str] = field(default_factory=list)
-    runs: list[dict[str, Any]] = field(default_factory=list)
+CLOUDS = {"aws": AWS, "azure": AZURE}
 
 
 def load(path: Path = PHASES) -> list[Phase]:
-    """Read the phases; a phase without id, title or cost is named in the error."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    phases = []
-    for index, raw in enumerate(document.get("phases") or [], start=1):
-        missing = [key for key in ("id", "title", "cost") if not raw.get(key)]
-        if missing:
-            msg = f"{path.name}: phase {index} lacks {', '.join(missing)}"
-            raise ValueError(msg)
-        phases.append(Phase(**raw))
-    if not phases:
-        msg = f"{path.name}: no phases"
-        raise ValueError(msg)
-    return phases
-
-
-def stack_outputs(stack: str) -> set[str]:
-    """Return the outputs a stack declares in its outputs.tf."""
-    path = REPO / "infra" / "stacks" / stack / "outputs.tf"
-    return set(OUTPUT.findall(path.read_text(encoding="utf-8"))) if path.is_file() else set()
-
-
-def workflow_needs(workflow: str) -> set[str]:
-    """Return the GitHub variables and environments a workflow reads, as phase names."""
-    text = (REPO / workflow).read_text(encoding="utf-8")  # absolute paths stay as they are
-    needs = {f"github-variable:{name}" for name in VARS.findall(text)}
-    needs |= {f"github-environment:{name}" for name in ENVIRONMENT.findall(text)}
-    return needs
-
-
-def check_order(phases: list[Phase]) -> list[str]:
-    """Check that each phase (and each workflow it runs) uses only what came earlier."""
-    problems = []
-    produced: dict[str, str] = {}
-    later = {item: p.id for p in phases for item in p.produces}
-    for phase in phases:
-        wanted = set(phase.uses)
-        for run in phase.runs:
-            optional = {f"github-variable:{v}" for v in run.get("optional_vars", [])}
-            wanted |= workflow_needs(run["workflow"]) - optional
-        for item in sorted(wanted):
-            if item in produced:
-                continue
-            origin = later.get(item)
-            where = f"only phase {origin!r} (later) produces it" if origin else "no phase does"
-            problems.append(f"phase {phase.id!r} uses {item}, but {where}")
-        produced |= dict.fromkeys(phase.produces, phase.id)
-    return problems
+    """Read the AWS phases (every phase states its cost)."""
+    return phases_lib.load_phases(path)
 
 
 def check_terraform_outputs(phases: list[Phase]) -> list[str]:
-    """Check that every `terraform:<stack>.<output>` named is declared by the stack."""
-    problems = []
-    for phase in phases:
-        for item in phase.uses + phase.produces:
-            if not item.startswith("terraform:"):
-                continue
-            stack, _, name = item.removeprefix("terraform:").partition(".")
-            if name not in stack_outputs(stack):
-                problems.append(
-                    f"phase {phase.id!r}: {item} is not an output of infra/stacks/{stack}"
-                )
-    return problems
-
-
-def check_walkthrough(phases: list[Phase], text: str) -> list[str]:
-    """Check that docs/getting-started.md walks the same phases in order, with costs."""
-    headings = HEADING.findall(text)
-    found = [title.strip() for _, title in headings]
-    wanted = [p.title for p in phases]
-    problems = []
-    if found != wanted:
-        problems.append(
-            "docs/getting-started.md phases differ from the phases file:\n"
-            f"  doc:   {found}\n  file:  {wanted}"
-        )
-    numbers = [int(n) for n, _ in headings]
-    if numbers != list(range(1, len(numbers) + 1)):
-        problems.append(f"docs/getting-started.md phases are not numbered 1..n: {numbers}")
-    problems += [
-        f"docs/getting-started.md does not state the cost of phase {p.id!r}: {p.cost!r}"
-        for p in phases
-        if p.cost not in text
-    ]
-    return problems
+    """Check that every `terraform:<stack>.<output>` named is declared by the AWS stack."""
+    return phases_lib.check_terraform_outputs(phases, AWS.terraform)
 
 
 def check_emulator_outputs(phases: list[Phase], outputs: dict[str, Any]) -> list[str]:
@@ -162,7 +82,7 @@ def run_emulator(outputs_file: Path) -> None:
 
 
 def check(phases: list[Phase], walkthrough: str, outputs: dict[str, Any] | None) -> list[str]:
-    """Run every check; return the problems found, in phase order."""
+    """Run every check of the AWS walkthrough; return the problems found, in phase order."""
     problems = check_order(phases) + check_terraform_outputs(phases)
     problems += check_walkthrough(phases, walkthrough)
     if outputs is not None:
@@ -172,21 +92,29 @@ def check(phases: list[Phase], walkthrough: str, outputs: dict[str, Any] | None)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cloud", choices=sorted(CLOUDS), default="aws")
     parser.add_argument("--emulator", action="store_true", help="apply the stacks on moto too")
     parser.add_argument("--outputs", type=Path, help="outputs JSON of an emulator run")
     args = parser.parse_args(argv)
-    phases = load()
-    outputs = None
-    if args.emulator:
-        with tempfile.TemporaryDirectory(prefix="day-one-") as scratch:
-            path = Path(scratch) / "outputs.json"
-            run_emulator(path)
-            outputs = json.loads(path.read_text(encoding="utf-8"))
-    elif args.outputs:
-        outputs = json.loads(args.outputs.read_text(encoding="utf-8"))
+    chosen = CLOUDS[args.cloud]
+    phases = chosen.load()
+    if args.cloud == "azure":
+        if args.emulator or args.outputs:
+            parser.error("--emulator and --outputs are AWS only (there is no Azure emulator)")
+        problems = phases_lib.check(chosen)
+    else:
+        outputs = None
+        if args.emulator:
+            with tempfile.TemporaryDirectory(prefix="day-one-") as scratch:
+                path = Path(scratch) / "outputs.json"
+                run_emulator(path)
+                outputs = json.loads(path.read_text(encoding="utf-8"))
+        elif args.outputs:
+            outputs = json.loads(args.outputs.read_text(encoding="utf-8"))
+        problems = check(phases, (REPO / AWS.page).read_text(encoding="utf-8"), outputs)
     for index, phase in enumerate(phases, start=1):
-        print(f"{index:>2}. {phase.id}: {phase.title} ({phase.cost})")
-    problems = check(phases, WALKTHROUGH.read_text(encoding="utf-8"), outputs)
+        cost = f" ({phase.cost})" if phase.cost else ""
+        print(f"{index:>2}. {phase.id}: {phase.title}{cost}")
     for problem in problems:
         print(f"PROBLEM {problem}")
     print(f"day one: {len(phases)} phases, {len(problems)} problems")

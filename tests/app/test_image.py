@@ -178,7 +178,7 @@ def test_db_role_command_runs_unprivileged_on_a_read_only_root(tool, image_root,
     # The chart's hook Job runs `test-app-db-role`: pip writes it into the image's venv bin
     # (on PATH) from this entry point.
     (entry_points,) = image_root.glob("test_app-*.dist-info/entry_points.txt")
-    assert "test-app-db-role = test_app.provision:main" in entry_points.read_text()
+    assert "test-app-db-role = test_app.db_role:main" in entry_points.read_text()
     suffix = os.urandom(4).hex()
     database, role = f"image_{suffix}", f"image_app_{suffix}"
     postgres.primary.sql(f"CREATE DATABASE {database}")

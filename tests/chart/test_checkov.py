@@ -15,11 +15,12 @@ import pytest
 # check id -> kinds where the chart skips it, with the reason given in the annotation.
 DOCUMENTED_SKIPS = {
     # Tag-pinned images (immutable ECR tags) outside prod; prod pins a digest and passes both.
-    "CKV_K8S_43": {"Deployment", "Pod", "Job"},
-    "CKV_K8S_15": {"Deployment", "Pod", "Job"},
-    # The `helm test` pod and the database role Job run to completion: no liveness or readiness.
-    "CKV_K8S_8": {"Pod", "Job"},
-    "CKV_K8S_9": {"Pod", "Job"},
+    "CKV_K8S_43": {"Deployment", "Pod", "Job", "CronJob"},
+    "CKV_K8S_15": {"Deployment", "Pod", "Job", "CronJob"},
+    # The `helm test` pod, the database role Job and the rotation CronJob (AKS) run to
+    # completion: no liveness or readiness.
+    "CKV_K8S_8": {"Pod", "Job", "CronJob"},
+    "CKV_K8S_9": {"Pod", "Job", "CronJob"},
 }
 
 

@@ -40,12 +40,13 @@ EXPECTED_KINDS = {
     "prod": ALWAYS
     | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
     | {"ConfigMap", "Ingress", "Probe"},
+    # On AKS the login rotates in the cluster: the rotation CronJob (rotation.enabled).
     "aks-staging": ALWAYS
     | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
-    | {"ConfigMap", "Ingress"},
+    | {"ConfigMap", "Ingress", "CronJob"},
     "aks-prod": ALWAYS
     | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
-    | {"ConfigMap", "Ingress", "Probe"},
+    | {"ConfigMap", "Ingress", "Probe", "CronJob"},
     "autoscaling-off": ALWAYS | {"ExternalSecret", "ServiceMonitor", "PrometheusRule", "ConfigMap"},
     "ingress": ALWAYS
     | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}

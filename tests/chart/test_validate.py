@@ -24,6 +24,7 @@ BUILT_IN = {
     ("v1", "ServiceAccount"),
     ("apps/v1", "Deployment"),
     ("batch/v1", "Job"),
+    ("batch/v1", "CronJob"),
     ("autoscaling/v2", "HorizontalPodAutoscaler"),
     ("policy/v1", "PodDisruptionBudget"),
     ("networking.k8s.io/v1", "Ingress"),

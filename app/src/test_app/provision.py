@@ -194,13 +194,18 @@ class _Run:
             )
 
 
+def check_role_name(role: str) -> None:
+    """Refuse a role name that is not a plain lower-case SQL identifier (it is written into SQL)."""
+    if not _ROLE_NAME.match(role) or not _ROLE_NAME.match(role + CLONE_SUFFIX):
+        raise ProvisionError(f"role {role!r}: expected a lower-case SQL identifier")
+
+
 async def provision_role(conn: asyncpg.Connection, role: str, password: str | None) -> list[str]:
     """Bring `role`, and its rotation clone when it exists, to the least-privilege target state.
 
     Return the statements that ran. `password` is used only when the role does not exist yet.
     """
-    if not _ROLE_NAME.match(role):
-        raise ProvisionError(f"role {role!r}: expected a lower-case SQL identifier")
+    check_role_name(role)
     run = _Run(conn, role)
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)

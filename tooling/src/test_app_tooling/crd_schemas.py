@@ -284,6 +284,34 @@ EXTERNAL_SECRET["properties"]["spec"]["properties"]["dataFrom"] = {
     "items": _EXTRACT,
 }
 
+# spec.provider.azurekv (AzureKVProvider): the fields of workload identity and service principal
+# authentication; `authSecretRef` holds secret references, not values.
+_AZURE_KV = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["vaultUrl"],
+    "properties": {
+        "authType": {"enum": ["ServicePrincipal", "ManagedIdentity", "WorkloadIdentity"]},
+        "vaultUrl": {"type": "string", "pattern": r"^https://"},
+        "tenantId": {"type": "string"},
+        "environmentType": {
+            "enum": ["PublicCloud", "USGovernmentCloud", "ChinaCloud", "GermanCloud"]
+        },
+        "identityId": {"type": "string"},
+        "serviceAccountRef": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name"],
+            "properties": {
+                "name": _NAME,
+                "namespace": _NAME,
+                "audiences": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "authSecretRef": {"type": "object"},
+    },
+}
+
 CLUSTER_SECRET_STORE = {
     "type": "object",
     "additionalProperties": False,
@@ -305,8 +333,10 @@ CLUSTER_SECRET_STORE = {
                 "provider": {
                     "type": "object",
                     "additionalProperties": False,
-                    "required": ["aws"],
+                    "minProperties": 1,
+                    "maxProperties": 1,
                     "properties": {
+                        "azurekv": _AZURE_KV,
                         "aws": {
                             "type": "object",
                             "additionalProperties": False,
@@ -320,7 +350,7 @@ CLUSTER_SECRET_STORE = {
                                 "role": {"type": "string"},
                                 "auth": {"type": "object"},
                             },
-                        }
+                        },
                     },
                 },
                 "conditions": {

@@ -55,6 +55,11 @@ AKS_INSTALL_TIME = {
         "host": "test-app-prod.writer.postgres.database.azure.com",
         "readHost": "test-app-prod.reader.postgres.database.azure.com",
     },
+    # The cluster stack's vault and rotation identity (the rotation CronJob's workload identity).
+    "rotation": {
+        "keyVaultUrl": "https://acme-test-app-prod.vault.azure.net/",
+        "clientId": "0b9d3c4e-1111-4222-8333-944455556666",
+    },
 }
 AKS_PROD_INSTALL_TIME = {
     **AKS_INSTALL_TIME,
