@@ -19,7 +19,14 @@ from test_app_tooling.podbench.cgroup import (
 )
 from test_app_tooling.podbench.cgroup2 import CgroupV2, is_unified, pod_cgroup
 from test_app_tooling.podbench.chart import ChartError, parse_cpu, parse_memory, pod_spec
-from test_app_tooling.podbench.report import Slo, capacity, cpu_row, overload_row, step_passes
+from test_app_tooling.podbench.report import (
+    Slo,
+    capacity,
+    cpu_row,
+    load_row,
+    overload_row,
+    step_passes,
+)
 
 
 HTTPERF_OUTPUT = """\
@@ -290,3 +297,20 @@ def test_the_overload_error_share_is_over_the_requests_sent():
     row = overload_row(load, Slo(threshold_ms=250, percentile=99), factor=4, recovery_s=1.5)
     assert (row["errors"], row["error_share"]) == (300, 0.75)  # 300 timeouts / 400 sent
     assert (row["p99_ms"], row["factor"], row["recovery_s"]) == (6.0, 4, 1.5)
+
+
+def test_a_step_row_counts_rates_errors_and_the_slo():
+    # 500 planned, 480 sent (20 hit the generator's limit): 470 replies, 460 of them 2xx;
+    # 4 timeouts, 3 refused, 2 reset, 1 other error.
+    load = httperf.LoadResult(
+        offered_rate=250, duration_s=2.0, planned=500, connections=480, replies=470,
+        status_2xx=460, status_other=10, timeouts=4, refused=3, reset=2, client_limit=20,
+        other_errors=1, histogram={3: 400, 7: 69, 300: 1},
+    )  # fmt: skip
+    row = load_row(load, Slo(threshold_ms=250, percentile=99))
+    assert (row["served_rps"], row["attempted"], row["planned"]) == (230.0, 480, 500)
+    # 10 non-2xx + 4 + 3 + 2 + 1 + 0 unanswered (480 - 470 - 10 ended otherwise)
+    assert (row["errors"], row["unanswered"]) == (20, 0)
+    # p50 falls in the 3 ms bin, p99 (466th of 470) in the 7 ms bin: within 250 ms
+    assert (row["p50_ms"], row["p99_ms"], row["holds_slo"]) == (4.0, 8.0, True)
+    assert load_row(load, Slo(threshold_ms=5, percentile=99))["holds_slo"] is False

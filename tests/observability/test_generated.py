@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,17 +49,37 @@ def test_drift_is_detected(observability_module, monkeypatch: pytest.MonkeyPatch
     assert fake in generate.stale_files(files)
 
 
-def test_the_slo_thresholds_are_derived_from_the_objective(observability_module):
+# Each alert's threshold, computed by hand from observability/slo.yaml: burn rate x error budget,
+# the budget being 100% minus the objective (99.5% -> 0.005, 99% -> 0.01).
+EXPECTED_THRESHOLDS = {
+    (slo, window, threshold)
+    for slo, budget in (("availability", "0.005"), ("latency", "0.01"))
+    for window, threshold in (
+        ("1h", f"(14.4 * {budget})"),
+        ("5m", f"(14.4 * {budget})"),
+        ("6h", f"(6 * {budget})"),
+        ("30m", f"(6 * {budget})"),
+        ("1d", f"(3 * {budget})"),
+        ("2h", f"(3 * {budget})"),
+        ("3d", f"(1 * {budget})"),
+        ("6h", f"(1 * {budget})"),
+    )
+}
+THRESHOLD = re.compile(r'ratio_rate(\w+)\{slo="(\w+)",service="test-app"\} > (\([^)]*\))')
+
+
+def test_the_slo_thresholds_are_derived_from_the_objective(observability_module, tmp_path: Path):
     slo = observability_module("slo")
-    slo_file = slo.load(REPO / "observability" / "slo.yaml")
-    text = slo.render_rules(slo_file)
-    for objective in slo_file.slos:
-        budget = slo._number(objective.error_budget)  # noqa: SLF001 - the formatter under test
-        for alert in slo_file.alerts:
-            for pair in alert.windows:
-                assert f"> ({slo._number(pair.burn_rate)} * {budget})" in text  # noqa: SLF001
-    assert "(14.4 * 0.005)" in text  # availability 99.5% -> budget 0.005
-    assert "(14.4 * 0.01)" in text  # latency 99% -> budget 0.01
+    text = slo.render_rules(slo.load(REPO / "observability" / "slo.yaml"))
+    found = {(name, window, threshold) for window, name, threshold in THRESHOLD.findall(text)}
+    assert found == EXPECTED_THRESHOLDS
+    # Another objective, another budget: 99.9% leaves 0.001.
+    tighter = tmp_path / "slo.yaml"
+    source = (REPO / "observability" / "slo.yaml").read_text(encoding="utf-8")
+    tighter.write_text(source.replace("objective: 99.5", "objective: 99.9"), encoding="utf-8")
+    text = slo.render_rules(slo.load(tighter))
+    assert 'ratio_rate1h{slo="availability",service="test-app"} > (14.4 * 0.001)' in text
+    assert 'ratio_rate3d{slo="availability",service="test-app"} > (1 * 0.001)' in text
 
 
 @pytest.mark.parametrize(
