@@ -56,7 +56,7 @@ def dashboards() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture
 def observability_module():
-    """Import a module of observability/ by bare name (pytest's `pythonpath`, like the generator)."""
+    """Import a module of observability/ by bare name (pytest's `pythonpath`)."""
 
     def load(name: str) -> ModuleType:
         return importlib.import_module(name)
