@@ -63,7 +63,7 @@ def _panel(spec: Spec) -> timeseries.Panel | stat.Panel:
             common_builder.VizLegendOptions()
             .display_mode(common.LegendDisplayMode.TABLE)
             .placement(common.LegendPlacement.BOTTOM)
-            .show_legend(True)
+            .show_legend(show_legend=True)
         )
         if len(spec.thresholds) > 1:
             panel = panel.thresholds_style(
@@ -73,7 +73,10 @@ def _panel(spec: Spec) -> timeseries.Panel | stat.Panel:
             )
     else:
         panel = stat.Panel().reduce_options(
-            common_builder.ReduceDataOptions().calcs(["lastNotNull"]).fields("").values(False)
+            common_builder.ReduceDataOptions()
+            .calcs(["lastNotNull"])
+            .fields("")
+            .values(values=False)
         )
     panel = (
         panel.title(spec.title)
@@ -114,16 +117,16 @@ def _variables() -> list[Any]:
         .label("Namespace")
         .datasource(DATASOURCE)
         .query("label_values(test_app_build_info, namespace)")
-        .include_all(True)
+        .include_all(include_all=True)
         .all_value(".*")
-        .multi(False)
+        .multi(multi=False)
         .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
         .current(VariableOption(selected=True, text="All", value="$__all"))
         .hide(VariableHide.DONT_HIDE),
     ]
 
 
-def _dashboard(  # noqa: PLR0913 - the dashboard's identity and its contents
+def _dashboard(
     uid: str, title: str, description: str, sections: list[Section], since: str = "now-6h"
 ) -> dict[str, Any]:
     builder = (
@@ -157,8 +160,10 @@ def _quantiles(metric: str, by: str, title: str, description: str, legend: str) 
             description.format(q=quantile),
             (
                 (
-                    f"histogram_quantile({quantile}, sum by ({by}, le) (rate("
-                    f"{metric}_bucket{{{NS}}}[{RATE}])))",
+                    (
+                        f"histogram_quantile({quantile}, sum by ({by}, le) "
+                        f"(rate({metric}_bucket{{{NS}}}[{RATE}])))"
+                    ),
                     legend,
                 ),
             ),
@@ -191,7 +196,12 @@ SERVICE: list[Section] = [
                 "timeseries",
                 "Request rate by route and status",
                 "Which endpoints are called and how they answer; `other` is any unknown path.",
-                ((f"sum by (route, status) (rate({_requests()}[{RATE}]))", "{{route}} {{status}}"),),
+                (
+                    (
+                        f"sum by (route, status) (rate({_requests()}[{RATE}]))",
+                        "{{route}} {{status}}",
+                    ),
+                ),
                 "reqps",
             ),
         ],
@@ -206,8 +216,10 @@ SERVICE: list[Section] = [
                 "writer does not answer a ping.",
                 (
                     (
-                        f"sum by (pod) (rate({_requests(SERVER_ERRORS)}[{RATE}]))\n/\n"
-                        f"sum by (pod) (rate({_requests()}[{RATE}]))",
+                        (
+                            f"sum by (pod) (rate({_requests(SERVER_ERRORS)}[{RATE}]))\n/\n"
+                            f"sum by (pod) (rate({_requests()}[{RATE}]))"
+                        ),
                         "{{pod}}",
                     ),
                 ),
@@ -427,8 +439,10 @@ def _slo_sections(slo_file: SLOFile) -> list[Section]:
                         "burn rates.",
                         tuple(
                             (
-                                f"slo:sli_error:ratio_rate{window}{{{sel}}}\n/ ignoring "
-                                f"(namespace) group_left\nslo:error_budget:ratio{{{sel}}}",
+                                (
+                                    f"slo:sli_error:ratio_rate{window}{{{sel}}}\n/ ignoring "
+                                    f"(namespace) group_left\nslo:error_budget:ratio{{{sel}}}"
+                                ),
                                 f"{window} {{{{namespace}}}}",
                             )
                             for window in windows
