@@ -21,9 +21,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_ARGS ?=
 
 .PHONY: help
-help: ## List the targets
-	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort | \
-	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+help: ## List the targets, grouped by area (colour only on a terminal without NO_COLOR)
+	@color=0; if [[ -t 1 && -z "$${NO_COLOR:-}" ]]; then color=1; fi; \
+	  awk -v color="$$color" -f scripts/make_help.awk $(HELP_FILES) $(HELP_FILES)
 
 .PHONY: bootstrap
 bootstrap: ## Install Debian packages and Python environments (safe to rerun)
@@ -61,3 +61,5 @@ lock: bootstrap ## Regenerate every lock file (hashes, all platforms): app/requi
 	done
 
 -include mk/*.mk
+
+HELP_FILES := Makefile $(sort $(wildcard mk/*.mk))

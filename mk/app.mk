@@ -1,4 +1,4 @@
-# The service (app/): benchmark, lock file, local run.
+# The service (app/): benchmarks, hostile clients, soak.
 
 BENCH_ARGS ?=
 
