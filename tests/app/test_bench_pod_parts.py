@@ -202,20 +202,21 @@ def test_cgroup_paths_come_from_proc_self_cgroup():
 
 def test_the_latency_slo_comes_from_the_slo_file(tmp_path):
     slo = latency_slo()
-    assert slo.threshold_ms > 0
-    assert 0 < slo.percentile < 100
+    assert (slo.threshold_ms, slo.percentile) == (250.0, 99.0)  # observability/slo.yaml
     custom = tmp_path / "slo.yaml"
+    query = 'sum(rate(x_count[{{.window}}])) - sum(rate(x_bucket{route="/",le="0.1"}[{{.window}}]))'
     custom.write_text(
-        "slos:\n  - name: latency\n    objective: 99.9\n    sli: {threshold_seconds: 0.1}\n"
+        "slos:\n  - name: latency\n    objective: 99.9\n"
+        f"    sli: {{events: {{error_query: '{query}'}}}}\n"
     )
     assert (latency_slo(custom).threshold_ms, latency_slo(custom).percentile) == (100.0, 99.9)
-    custom.write_text(
-        "slos:\n  - name: latency\n    objective: 120\n    sli: {threshold_seconds: 0.1}\n"
-    )
+    custom.write_text(custom.read_text().replace("99.9", "120"))
     with pytest.raises(SloError, match=r"slos\[latency\].objective: expected a percentage"):
         latency_slo(custom)
     custom.write_text("slos: []\n")
-    with pytest.raises(SloError, match=r"no SLO with `sli\.threshold_seconds`"):
+    with pytest.raises(
+        SloError, match=r"no SLO whose `sli\.events\.error_query` reads a histogram"
+    ):
         latency_slo(custom)
 
 
