@@ -49,15 +49,18 @@ class Report:
     numbers: dict[str, object] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     t0: float = 0.0  # time.monotonic() of the scenario's start (the load's start)
+    echo: bool = True  # print each timeline event as it happens (`make rehearse` progress)
 
     def start_clock(self, t0: float) -> None:
         """Count the timeline from ``t0`` (a ``time.monotonic()`` value)."""
         self.t0 = t0
 
     def mark(self, text: str) -> float:
-        """Add ``text`` to the timeline now; return the seconds since the clock started."""
+        """Add ``text`` to the timeline now and print it; return the seconds since the start."""
         at = time.monotonic() - self.t0
         self.timeline.append((round(at, 2), text))
+        if self.echo:
+            print(f"    {at:7.1f}s  {text}", flush=True)
         return at
 
     @property

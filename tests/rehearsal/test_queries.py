@@ -98,7 +98,7 @@ def prometheus(live) -> str:
     while not series(url, "slo:sli_error:ratio_rate5m") and time.monotonic() < wait_until:
         time.sleep(2)
     time.sleep(12)
-    return url
+    return str(url)
 
 
 def test_every_dashboard_query_returns_data(prometheus):
