@@ -185,7 +185,7 @@ def cloud() -> _Source:
 
 def cloud_azure() -> _Source:
     """Draw the Azure architecture of one environment (infra/azure: not applied from here)."""
-    title = "test-app on Azure: one environment (germanywestcentral, 3 zones)"
+    title = "test-app on Azure: one environment (westeurope, 3 zones)"
     with _diagram(title, "cloud-azure") as d:
         users = Users("users", nodeid="users")
         dns = DNSZones("Azure DNS\n(your zone)", nodeid="dns")

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Write the values of infra/envs/project.toml that one stack declares, as a Terraform var file.
 
-    scripts/terraform/project_vars.py ENV STACK OUT.tfvars.json [--project FILE]
+    scripts/terraform/project_vars.py ENV STACK OUT.tfvars.json [--project FILE] [--cloud azure]
     scripts/terraform/project_vars.py --image-source [--project FILE] >> "$GITHUB_OUTPUT"
 
+`--cloud azure` reads the stacks of infra/azure/stacks and hands them the `[azure]` values
+(`unique_name`, the environment's `subscription_id`) and `github_repository`.
 The second form prints `image-source=https://github.com/<github_repository>`, the image's
 `org.opencontainers.image.source` label (ci.yml passes it to app/Dockerfile as IMAGE_SOURCE).
 
@@ -28,6 +30,9 @@ PROJECT = REPO / "infra" / "envs" / "project.toml"
 ENVIRONMENTS = ("staging", "prod")
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+UNIQUE_NAME = re.compile(r"^[a-z][a-z0-9]{2,6}$")
+SUBSCRIPTION = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+STACK_ROOTS = {"aws": REPO / "infra" / "stacks", "azure": REPO / "infra" / "azure" / "stacks"}
 VARIABLE = re.compile(r'^variable\s+"([a-z0-9_]+)"', re.MULTILINE)
 
 
@@ -35,11 +40,11 @@ class ProjectError(ValueError):
     """infra/envs/project.toml holds a value of the wrong form."""
 
 
-def declared(stack: str) -> set[str]:
+def declared(stack: str, cloud: str = "aws") -> set[str]:
     """Return the variables a stack declares (every `variable "x"` of its .tf files)."""
-    folder = REPO / "infra" / "stacks" / stack
+    folder = STACK_ROOTS[cloud] / stack
     if not folder.is_dir():
-        msg = f"unknown stack {stack!r} (no folder infra/stacks/{stack})"
+        msg = f"unknown stack {stack!r} (no folder {folder.relative_to(REPO)})"
         raise ProjectError(msg)
     return {m for tf in folder.glob("*.tf") for m in VARIABLE.findall(tf.read_text("utf-8"))}
 
@@ -70,7 +75,43 @@ def load(path: Path) -> dict[str, Any]:
                 "user ARNs (EKS rejects sts assumed-role session ARNs)"
             )
             raise ProjectError(msg)
+    _check_azure(path, project)
     return project
+
+
+def _check_azure(path: Path, project: dict[str, Any]) -> None:
+    azure = project.get("azure")
+    if azure is None:
+        return
+    unique = azure.get("unique_name", "") if isinstance(azure, dict) else ""
+    if not isinstance(unique, str) or not UNIQUE_NAME.match(unique):
+        msg = (
+            f"{path}: azure.unique_name must be 3 to 7 lower-case letters and digits starting "
+            f"with a letter, got {unique!r}"
+        )
+        raise ProjectError(msg)
+    for env in ENVIRONMENTS:
+        table = azure.get("environments", {}).get(env, {})
+        subscription = table.get("subscription_id", "") if isinstance(table, dict) else None
+        if subscription is None or (subscription and not SUBSCRIPTION.match(str(subscription))):
+            msg = f"{path}: azure.environments.{env}.subscription_id must be a GUID or empty"
+            raise ProjectError(msg)
+
+
+def azure_values(project: dict[str, Any], env: str) -> dict[str, Any]:
+    """Return every Terraform variable the project file decides for one Azure environment."""
+    azure = project.get("azure")
+    if not isinstance(azure, dict):
+        msg = "infra/envs/project.toml has no [azure] table (azure.unique_name is needed)"
+        raise ProjectError(msg)
+    out: dict[str, Any] = {
+        "github_repository": project["github_repository"],
+        "unique_name": azure["unique_name"],
+    }
+    subscription = azure.get("environments", {}).get(env, {}).get("subscription_id", "")
+    if subscription:
+        out["subscription_id"] = subscription
+    return out
 
 
 def values(project: dict[str, Any], env: str) -> dict[str, Any]:
@@ -107,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stack", nargs="?")
     parser.add_argument("out", nargs="?", type=Path)
     parser.add_argument("--project", type=Path, default=PROJECT)
+    parser.add_argument("--cloud", choices=sorted(STACK_ROOTS), default="aws")
     parser.add_argument(
         "--image-source",
         action="store_true",
@@ -124,11 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is None:
         parser.error("ENV, STACK and OUT are required (or --image-source)")
     try:
-        chosen = {
-            k: v
-            for k, v in values(load(args.project), args.env).items()
-            if k in declared(args.stack)
-        }
+        project = load(args.project)
+        decided = (
+            azure_values(project, args.env) if args.cloud == "azure" else values(project, args.env)
+        )
+        wanted = declared(args.stack, args.cloud)
+        chosen = {k: v for k, v in decided.items() if k in wanted}
     except (ProjectError, tomllib.TOMLDecodeError) as error:
         print(f"project_vars: {error}", file=sys.stderr)
         return 2

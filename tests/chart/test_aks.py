@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import tomllib
 
 import hcl2
 import pytest
@@ -58,7 +59,9 @@ def test_prod_on_aks_refuses_plain_http():
 
 @pytest.mark.parametrize("name", AKS_SETS)
 def test_image_comes_from_the_registry_stacks_acr(rendered_sets, name):
-    registry = _unquote(_tfvars(ENVIRONMENT[name], "registry")["registry_name"])
+    # The registry stack names it `<azure.unique_name>testapp<env>` (infra/envs/project.toml).
+    project = tomllib.loads((REPO / "infra" / "envs" / "project.toml").read_text(encoding="utf-8"))
+    registry = f"{project['azure']['unique_name']}testapp{ENVIRONMENT[name]}"
     image = app_container(rendered_sets[name])["image"]
     assert image.startswith(f"{registry}.azurecr.io/test-app:1.0.0"), image
 

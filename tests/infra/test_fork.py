@@ -42,6 +42,9 @@ SCANNED = [
     "infra/envs/staging/*",
     "infra/envs/prod/*",
     "infra/stacks/*/*.tf",
+    "infra/azure/envs/staging/*",
+    "infra/azure/envs/prod/*",
+    "infra/azure/stacks/*/*.tf",
     "scripts/*",
     "scripts/terraform/*",
     "platform/**",
@@ -185,6 +188,53 @@ def test_bad_values_are_named(tmp_path, change, message):
     )  # fmt: skip
     assert proc.returncode == 2
     assert message in proc.stderr
+
+
+AZURE_PROJECT = """
+[azure]
+unique_name = "{unique}"
+[azure.environments.staging]
+subscription_id = ""
+[azure.environments.prod]
+subscription_id = "00000000-0000-0000-0000-0000000000aa"
+"""
+
+
+def azure_vars(
+    tmp_path: Path, env: str, stack: str, unique: str
+) -> subprocess.CompletedProcess[str]:
+    project = tmp_path / "project.toml"
+    text = PROJECT_TEMPLATE.format(**TWO) + AZURE_PROJECT.format(unique=unique)
+    project.write_text(text, encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), env, stack, str(tmp_path / "o.json"),
+         "--project", str(project), "--cloud", "azure"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("env", "stack", "expected"),
+    [
+        ("staging", "ci", {"github_repository": "someone/fork", "unique_name": "zz9"}),
+        ("staging", "network", {"unique_name": "zz9"}),
+        ("prod", "database", {"unique_name": "zz9",
+                              "subscription_id": "00000000-0000-0000-0000-0000000000aa"}),
+    ],
+)  # fmt: skip
+def test_azure_stacks_get_the_unique_name_and_the_repository(tmp_path, env, stack, expected):
+    proc = azure_vars(tmp_path, env, stack, "zz9")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "o.json").read_text(encoding="utf-8")) == expected
+
+
+def test_a_bad_azure_unique_name_is_named(tmp_path):
+    proc = azure_vars(tmp_path, "staging", "ci", "Acme-1")
+    assert proc.returncode == 2
+    assert "azure.unique_name must be 3 to 7 lower-case letters" in proc.stderr
 
 
 def test_the_image_source_label_comes_from_the_project_file(tmp_path):

@@ -2,7 +2,7 @@
 
 No azurerm provider binary exists here, so `terraform validate`, plan and apply never run for
 Azure. These tests check what can be checked offline: formatting, HCL syntax, every argument and
-nested block against the azurerm 4.55.0 schema (`test_app_tooling.infra.azurerm_schema`), checkov's
+nested block against the azurerm 5.10.0 schema (`test_app_tooling.infra.azurerm_schema`), checkov's
 Azure policies and the invariants the AWS side also holds.
 """
 

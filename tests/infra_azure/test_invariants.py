@@ -337,3 +337,146 @@ def test_workloads_read_secrets_only(decls):
     assert reader["scope"] == "${azurerm_key_vault.this[0].id}"
     pull = one(decls, "azurerm_role_assignment", "acr_pull").body
     assert literal(pull["role_definition_name"]) == "AcrPull"
+
+
+################################################################################
+# Maintenance windows
+################################################################################
+
+DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+WEEK = 7 * 24 * 60
+
+
+def _aks_window(cluster: dict[str, Any], name: str) -> tuple[str, int, int]:
+    window = block(cluster, name)
+    assert literal(window["frequency"]) == "Weekly"
+    assert literal(window["utc_offset"]) == "+00:00"
+    hour, minute = map(int, str(literal(window["start_time"])).split(":"))
+    start = DAYS.index(str(literal(window["day_of_week"]))) * 1440 + hour * 60 + minute
+    return name, start, int(window["duration"]) * 60
+
+
+def _overlap(a: tuple[str, int, int], b: tuple[str, int, int]) -> bool:
+    """Whether two weekly windows (start minute of the week, length) share a minute."""
+    return any(
+        a[1] + shift < b[1] + b[2] and b[1] < a[1] + shift + a[2] for shift in (-WEEK, 0, WEEK)
+    )
+
+
+def test_maintenance_windows_never_overlap(decls):
+    cluster = one(decls, "azurerm_kubernetes_cluster").body
+    server = block(one(decls, "azurerm_postgresql_flexible_server").body, "maintenance_window")
+    # PostgreSQL's custom window: day_of_week 0 is Sunday; Azure uses one hour from the start.
+    database = (
+        "postgresql",
+        int(server["day_of_week"]) * 1440
+        + int(server["start_hour"]) * 60
+        + int(server["start_minute"]),
+        60,
+    )
+    windows = [
+        _aks_window(cluster, "maintenance_window_auto_upgrade"),
+        _aks_window(cluster, "maintenance_window_node_os"),
+        database,
+    ]
+    clashes = [
+        (a[0], b[0]) for i, a in enumerate(windows) for b in windows[i + 1 :] if _overlap(a, b)
+    ]
+    assert not clashes, f"maintenance windows overlap: {clashes}"
+
+
+def test_the_overlap_check_sees_a_clash():
+    assert _overlap(("aks", 2 * 1440 + 180, 240), ("pg", 2 * 1440 + 180, 60))
+    assert _overlap(("a", WEEK - 30, 60), ("b", 0, 10))  # across Saturday midnight
+    assert not _overlap(("aks", 2 * 1440 + 180, 240), ("pg", 180, 60))
+
+
+################################################################################
+# What a later apply must not undo or break
+################################################################################
+
+
+def test_the_app_login_belongs_to_the_rotation_after_the_first_apply(decls):
+    secret = one(decls, "azurerm_key_vault_secret", "database", folder="database").body
+    ignored = [
+        str(literal(x)).removeprefix("${").removesuffix("}")
+        for x in block(secret, "lifecycle")["ignore_changes"]
+    ]
+    assert ignored == ["value"]
+    app = one(decls, "random_password", "app", folder="database").body
+    assert app["keepers"] == {"role": "${var.app_role_name}"}
+
+
+def test_generated_passwords_hold_every_character_class(decls):
+    for name in ("administrator", "app"):
+        body = one(decls, "random_password", name, folder="database").body
+        for key in ("min_upper", "min_lower", "min_numeric"):
+            assert body.get(key, 0) >= 1, f"random_password.{name}: {key}"
+
+
+def test_app_routing_key_vault_integration_is_declared(decls):
+    cluster = one(decls, "azurerm_kubernetes_cluster").body
+    assert block(cluster, "key_vault_secrets_provider")["secret_rotation_enabled"] is True
+    main = (AZURE / "stacks" / "cluster" / "main.tf").read_text(encoding="utf-8")
+    assert "app-routing = module.aks.app_routing_principal_id" in main
+
+
+def test_operators_may_import_the_tls_certificate(decls):
+    role = one(decls, "azurerm_role_assignment", "certificates_officer", folder="key-vault").body
+    assert literal(role["role_definition_name"]) == "Key Vault Certificates Officer"
+    main = (AZURE / "stacks" / "cluster" / "main.tf").read_text(encoding="utf-8")
+    assert "certificate_officer_principal_ids = var.key_vault_secret_officer_object_ids" in main
+
+
+def test_the_bootstrap_stack_never_needs_the_state_accounts_data_plane():
+    provider = parse(AZURE / "stacks" / "bootstrap" / "providers.tf")["provider"][0]
+    features = provider['"azurerm"']["features"][0]
+    assert block(features, "storage")["data_plane_available"] is False
+
+
+FORBIDDEN_ROLE_IDS = {
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",  # Owner
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",  # User Access Administrator
+    "f58310d9-a9f6-439a-9e8d-f62e7b41a168",  # Role Based Access Control Administrator
+    "b24988ac-6180-42a0-ab88-20f7382dd24c",  # Contributor
+}
+
+
+def test_the_apply_identity_assigns_only_the_roles_the_stacks_need(decls):
+    ci = parse(AZURE / "stacks" / "ci" / "main.tf")
+    roles = {literal(k): literal(v) for k, v in ci["locals"][0]["assignable_roles"].items()}
+    assert not set(roles.values()) & FORBIDDEN_ROLE_IDS
+    # Every role the environment stacks and their modules assign (bootstrap and ci run by hand).
+    assigned = {
+        str(literal(d.body["role_definition_name"]))
+        for d in decls
+        if d.type == "azurerm_role_assignment"
+        and not {"bootstrap", "ci", "github-oidc"} & set(d.path.parts)
+        and "${" not in str(d.body.get("role_definition_name"))
+    }
+    assert len(assigned) >= 5
+    assert assigned <= set(roles), (
+        f"roles the apply identity could not assign: {assigned - set(roles)}"
+    )
+    text = (AZURE / "stacks" / "ci" / "main.tf").read_text(encoding="utf-8")
+    assert re.search(
+        r'"Role Based Access Control Administrator", condition = local\.role_assignment_condition',
+        text,
+    )
+
+
+def test_cluster_vault_and_database_send_audit_logs_to_log_analytics(decls):
+    settings = {
+        str(d.body["target_resource_id"]): d.body
+        for d in decls
+        if d.type == "azurerm_monitor_diagnostic_setting"
+    }
+    for target in (
+        "module.aks.cluster_id",
+        "module.key_vault.key_vault_id",
+        "module.postgresql.server_id",
+    ):
+        body = settings.get("${" + target + "}")
+        assert body is not None, f"no diagnostic setting for {target}"
+        assert "log_analytics_workspace_id" in body
+        assert body.get("enabled_log"), target

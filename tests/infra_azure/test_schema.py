@@ -10,7 +10,7 @@ import pytest
 from infra_azure.conftest import AZURE, literal
 
 from test_app_tooling.infra.azurerm_schema import PROVIDER_VERSION
-from test_app_tooling.infra.hcl_check import check_declaration, declarations, parse
+from test_app_tooling.infra.hcl_check import check_body, check_declaration, declarations, parse
 from test_app_tooling.tools import REPO
 
 
@@ -22,8 +22,8 @@ def test_assembly_is_the_pinned_provider_version(azurerm_schema):
     assert len(azurerm_schema.resources) > 1000
     assert len(azurerm_schema.data_sources) > 300
     requirement = (REPO / "requirements" / "venv-azurerm.txt").read_text(encoding="utf-8")
-    # 14.23.1 is the bindings release generated from azurerm 4.55.0.
-    assert re.search(r"^cdktf-cdktf-provider-azurerm==14\.23\.1$", requirement, re.MULTILINE)
+    # 18.9.0 is the cdktn bindings release generated from azurerm 5.10.0.
+    assert re.search(r"^cdktn-provider-azurerm==18\.9\.0$", requirement, re.MULTILINE)
 
 
 def test_versions_pin_the_checked_provider():
@@ -76,8 +76,8 @@ def test_a_correct_fixture_passes(azurerm_schema):
         ("misspelled_nested_argument.tf", ".high_availability: unknown argument 'standby_zone'"),
         ("misspelled_dynamic_block.tf", "unknown nested block 'api_server_access_profiles'"),
         ("missing_required.tf", "required ['resource_group_name'] not set"),
-        ("missing_required_block.tf", "required ['default_node_pool'] not set"),
-        ("unknown_type.tf", "no such resource in azurerm 4.55.0"),
+        ("missing_required_block.tf", "['default_node_pool', 'node_provisioning_profile'] not set"),
+        ("unknown_type.tf", "no such resource in azurerm 5.10.0"),
         ("block_as_argument.tf", "'identity' is a nested block, written as an argument"),
         ("removed_in_v4.tf", ".default_node_pool: unknown argument 'enable_auto_scaling'"),
     ],
@@ -85,3 +85,26 @@ def test_a_correct_fixture_passes(azurerm_schema):
 def test_schema_check_catches_mistakes(azurerm_schema, fixture, expected):
     errors = _fixture_errors(fixture, azurerm_schema)
     assert any(expected in e for e in errors), errors
+
+
+def test_every_provider_block_matches_the_schema(azurerm_schema):
+    """`provider "azurerm"` too: a feature flag such as storage.data_plane_available must exist."""
+    assert (
+        "data_plane_available"
+        in azurerm_schema.provider.blocks["features"][1].blocks["storage"][1].arguments
+    )
+    errors = []
+    checked = 0
+    for path in sorted((AZURE / "stacks").glob("*/providers.tf")):
+        for group in parse(path).get("provider", []):
+            for name, body in group.items():
+                if literal(name) == "azurerm":
+                    checked += 1
+                    errors += check_body(body, azurerm_schema.provider, f"{path}: provider")
+    assert checked == 6
+    assert not errors, "\n".join(errors)
+    wrong = {"features": [{"storage": [{"data_plane_availble": False, "__is_block__": True}],
+                           "__is_block__": True}]}  # fmt: skip
+    assert check_body(wrong, azurerm_schema.provider, "p") == [
+        "p.features.storage: unknown argument 'data_plane_availble'"
+    ]

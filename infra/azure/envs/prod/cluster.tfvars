@@ -1,15 +1,13 @@
 environment        = "prod"
-location           = "germanywestcentral"
-kubernetes_version = "1.33"
-registry_name      = "acmetestappprod"
-key_vault_name     = "acme-test-app-prod"
+location           = "westeurope"
+kubernetes_version = "1.36"
 
 # Your administrators' Entra ID group:
-# admin_group_object_ids = ["00000000-0000-0000-0000-000000000000"]
+# admin_group_object_ids = ["<the group's object ID>"]
 admin_group_object_ids = []
 
 # Who may write the app's database secret when applying the database stack by hand:
-# key_vault_secret_officer_object_ids = { operator = "00000000-0000-0000-0000-000000000000" }
+# key_vault_secret_officer_object_ids = { operator = "<your object ID>" }
 key_vault_secret_officer_object_ids = {}
 
 user_node_min_count_per_zone = 1

@@ -1,6 +1,5 @@
 environment    = "prod"
-location       = "germanywestcentral"
-key_vault_name = "acme-test-app-prod"
+location       = "westeurope"
 engine_version = "16"
 sku_name       = "GP_Standard_D4ds_v5"
 

@@ -1,3 +1,3 @@
 environment   = "prod"
-location      = "germanywestcentral"
+location      = "westeurope"
 address_space = "10.40.0.0/16"

@@ -1,3 +1,2 @@
-environment   = "prod"
-location      = "germanywestcentral"
-registry_name = "acmetestappprod" # unique across Azure: replace acme with yours
+environment = "prod"
+location    = "westeurope"

@@ -1,4 +1,4 @@
 environment = "staging"
-location    = "germanywestcentral"
+location    = "westeurope"
 # Your workstation's and CI's public egress addresses; everything else is denied.
 state_allowed_ip_ranges = []

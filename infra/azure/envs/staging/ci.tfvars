@@ -1,8 +1,4 @@
-environment                = "staging"
-location                   = "germanywestcentral"
-github_repository          = "acme/test-app"
-push_subjects              = ["ref:refs/heads/main"]
-deploy_namespaces          = ["test-app"]
-registry_name              = "acmetestappstaging"
-key_vault_name             = "acme-test-app-staging"
-state_storage_account_name = "testapptf000000000000" # the bootstrap stack's output
+environment       = "staging"
+location          = "westeurope"
+push_subjects     = ["ref:refs/heads/main"]
+deploy_namespaces = ["test-app"]

@@ -1,6 +1,5 @@
 environment    = "staging"
-location       = "germanywestcentral"
-key_vault_name = "acme-test-app-staging"
+location       = "westeurope"
 engine_version = "16"
 sku_name       = "GP_Standard_D2ds_v5"
 

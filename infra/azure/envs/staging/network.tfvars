@@ -1,3 +1,3 @@
 environment   = "staging"
-location      = "germanywestcentral"
+location      = "westeurope"
 address_space = "10.30.0.0/16"

@@ -1,3 +1,2 @@
-environment   = "staging"
-location      = "germanywestcentral"
-registry_name = "acmetestappstaging" # unique across Azure: replace acme with yours
+environment = "staging"
+location    = "westeurope"

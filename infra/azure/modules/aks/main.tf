@@ -36,7 +36,6 @@ resource "azurerm_kubernetes_cluster" "this" {
   #checkov:skip=CKV_AZURE_6:The authorized ranges are an input (`api_server_authorized_ip_ranges`); empty means the public API with Entra ID authentication, as the EKS endpoint on AWS
   #checkov:skip=CKV_AZURE_4:Metrics and logs go to the in-cluster kube-prometheus-stack (observability/), not Container Insights
   #checkov:skip=CKV_AZURE_117:OS disks are ephemeral (no managed disk to encrypt) and host encryption is on; `disk_encryption_set_id` adds a customer key for volumes
-  #checkov:skip=CKV_AZURE_172:Secrets reach pods through External Secrets with workload identity, not the Secrets Store CSI driver
   count = local.create ? 1 : 0
 
   name                = var.cluster_name
@@ -114,6 +113,12 @@ resource "azurerm_kubernetes_cluster" "this" {
     load_balancer_sku   = "standard"
   }
 
+  # Nodes come from the node pools below and the cluster autoscaler (not node auto-provisioning):
+  # azurerm 5 wants the mode stated.
+  node_provisioning_profile {
+    mode = "Manual"
+  }
+
   # The cluster autoscaler is managed by AKS; one user pool per zone lets it grow the zone
   # that needs a node, and balancing keeps the zones even.
   auto_scaler_profile {
@@ -128,11 +133,32 @@ resource "azurerm_kubernetes_cluster" "this" {
     dns_zone_ids = var.app_routing_dns_zone_ids
   }
 
+  # What `az aks approuting update --enable-kv` turns on: the Key Vault secrets provider, through
+  # which application routing reads the TLS certificate (`tls-cert-keyvault-uri`). Declared here
+  # so the next apply keeps it; the add-on's identity gets read access on the vault in the
+  # cluster stack (what `--attach-kv` would grant).
+  key_vault_secrets_provider {
+    secret_rotation_enabled  = true
+    secret_rotation_interval = "2m"
+  }
+
+  # Maintenance never overlaps: control plane and node image upgrades on Tuesday 03:00-07:00 UTC,
+  # node OS patches on Thursday 03:00-07:00 UTC; the PostgreSQL module keeps Sunday 03:00 UTC
+  # (tests/infra_azure/test_invariants.py checks the three windows apart).
   maintenance_window_auto_upgrade {
     frequency   = "Weekly"
     interval    = 1
     duration    = 4
     day_of_week = "Tuesday"
+    start_time  = "03:00"
+    utc_offset  = "+00:00"
+  }
+
+  maintenance_window_node_os {
+    frequency   = "Weekly"
+    interval    = 1
+    duration    = 4
+    day_of_week = "Thursday"
     start_time  = "03:00"
     utc_offset  = "+00:00"
   }
@@ -205,10 +231,9 @@ resource "azurerm_user_assigned_identity" "workload" {
 resource "azurerm_federated_identity_credential" "workload" {
   for_each = local.create ? var.workload_identities : {}
 
-  name                = "${var.cluster_name}-${each.key}"
-  resource_group_name = var.resource_group_name
-  parent_id           = azurerm_user_assigned_identity.workload[each.key].id
-  audience            = ["api://AzureADTokenExchange"]
-  issuer              = azurerm_kubernetes_cluster.this[0].oidc_issuer_url
-  subject             = "system:serviceaccount:${each.value.namespace}:${each.value.service_account}"
+  name                      = "${var.cluster_name}-${each.key}"
+  user_assigned_identity_id = azurerm_user_assigned_identity.workload[each.key].id
+  audience                  = ["api://AzureADTokenExchange"]
+  issuer                    = azurerm_kubernetes_cluster.this[0].oidc_issuer_url
+  subject                   = "system:serviceaccount:${each.value.namespace}:${each.value.service_account}"
 }

@@ -32,3 +32,8 @@ output "workload_identity_principal_ids" {
   description = "Principal (object) ID of each workload identity, keyed like `workload_identities`, for role assignments."
   value       = { for k, v in azurerm_user_assigned_identity.workload : k => v.principal_id }
 }
+
+output "app_routing_principal_id" {
+  description = "Object ID of the application routing add-on's identity: it reads TLS certificates from Key Vault (Key Vault Secrets User)."
+  value       = try(azurerm_kubernetes_cluster.this[0].web_app_routing[0].web_app_routing_identity[0].object_id, null)
+}

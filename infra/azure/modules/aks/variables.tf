@@ -40,12 +40,15 @@ variable "location" {
 }
 
 variable "kubernetes_version" {
-  description = "Kubernetes minor version, e.g. `1.33`; AKS applies patches (`automatic_upgrade_channel = patch`)."
+  description = "Kubernetes minor version, e.g. `1.36`; AKS applies patches (`automatic_upgrade_channel = patch`). Only minors in AKS standard support are accepted (platform/versions.yaml holds the end of support of the one in use)."
   type        = string
 
   validation {
-    condition     = can(regex("^1\\.[0-9]{2}$", var.kubernetes_version))
-    error_message = "kubernetes_version must be a minor version such as 1.33."
+    # The AKS release calendar (learn.microsoft.com/azure/aks/supported-kubernetes-versions):
+    # 1.35 until Mar 2027, 1.36 until Jun 2027, 1.37 until Oct 2027. AKS refuses new clusters
+    # on a minor past its end of life.
+    condition     = contains(["1.35", "1.36", "1.37"], var.kubernetes_version)
+    error_message = "kubernetes_version must be a minor AKS supports for new clusters: 1.35, 1.36 or 1.37."
   }
 }
 

@@ -33,12 +33,11 @@ locals {
 resource "azurerm_federated_identity_credential" "this" {
   for_each = local.create ? local.credentials : {}
 
-  name                = "${var.name_prefix}-${each.key}"
-  resource_group_name = var.resource_group_name
-  parent_id           = azurerm_user_assigned_identity.this[each.value.role].id
-  audience            = ["api://AzureADTokenExchange"]
-  issuer              = "https://token.actions.githubusercontent.com"
-  subject             = "repo:${var.github_repository}:${each.value.subject}"
+  name                      = "${var.name_prefix}-${each.key}"
+  user_assigned_identity_id = azurerm_user_assigned_identity.this[each.value.role].id
+  audience                  = ["api://AzureADTokenExchange"]
+  issuer                    = "https://token.actions.githubusercontent.com"
+  subject                   = "repo:${var.github_repository}:${each.value.subject}"
 }
 
 ################################################################################
@@ -61,4 +60,6 @@ resource "azurerm_role_assignment" "this" {
   principal_id                     = azurerm_user_assigned_identity.this[each.value.role].principal_id
   principal_type                   = "ServicePrincipal"
   skip_service_principal_aad_check = true
+  condition                        = each.value.condition
+  condition_version                = each.value.condition == null ? null : "2.0"
 }

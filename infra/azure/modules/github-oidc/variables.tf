@@ -37,6 +37,8 @@ variable "identities" {
     role_assignments = list(object({
       scope                = string
       role_definition_name = string
+      # An ABAC condition (version 2.0), e.g. which roles a role administrator may assign.
+      condition = optional(string)
     }))
   }))
   nullable = false

@@ -49,11 +49,10 @@ resource "azurerm_private_dns_zone" "this" {
 resource "azurerm_private_dns_zone_virtual_network_link" "this" {
   count = local.create ? 1 : 0
 
-  name                  = var.name
-  resource_group_name   = var.resource_group_name
-  private_dns_zone_name = azurerm_private_dns_zone.this[0].name
-  virtual_network_id    = var.virtual_network_id
-  registration_enabled  = false
+  name                 = var.name
+  private_dns_zone_id  = azurerm_private_dns_zone.this[0].id
+  virtual_network_id   = var.virtual_network_id
+  registration_enabled = false
 
   tags = var.tags
 }
@@ -102,5 +101,15 @@ resource "azurerm_role_assignment" "secrets_officer" {
 
   scope                = azurerm_key_vault.this[0].id
   role_definition_name = "Key Vault Secrets Officer"
+  principal_id         = each.value
+}
+
+# Importing a certificate (`az keyvault certificate import`, the prod TLS certificate) needs the
+# certificates role; the secrets role does not cover it.
+resource "azurerm_role_assignment" "certificates_officer" {
+  for_each = local.create ? var.certificate_officer_principal_ids : {}
+
+  scope                = azurerm_key_vault.this[0].id
+  role_definition_name = "Key Vault Certificates Officer"
   principal_id         = each.value
 }

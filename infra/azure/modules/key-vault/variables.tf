@@ -96,3 +96,10 @@ variable "secret_officer_principal_ids" {
   default     = {}
   nullable    = false
 }
+
+variable "certificate_officer_principal_ids" {
+  description = "Principals (people who import the TLS certificate) given \"Key Vault Certificates Officer\", keyed by a stable name. Empty (default) grants nothing."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}

@@ -76,7 +76,10 @@ locals {
 }
 
 # Azure's default rules (VNet to VNet, load balancer probes in, nothing else from the
-# internet) are the policy; each subnet gets its own group so rules can be added per tier.
+# internet) plus the rules below are the policy; each subnet gets its own group. AKS never
+# edits a group on a subnet you bring: what the ingress needs from the internet is declared
+# here. infra/azure/network-paths.yaml lists the paths these rules must allow and refuse
+# (tests/infra_azure/test_network_paths.py evaluates them).
 resource "azurerm_network_security_group" "this" {
   for_each = local.create ? toset(["nodes", "private-endpoints", "database"]) : toset([])
 
@@ -92,6 +95,27 @@ resource "azurerm_subnet_network_security_group_association" "this" {
 
   subnet_id                 = local.subnet_ids[each.key]
   network_security_group_id = azurerm_network_security_group.this[each.key].id
+}
+
+# The application routing add-on's load balancer forwards 80 and 443 to the nodes with floating
+# IP: the packets keep the frontend's public address as destination, which AKS assigns at
+# runtime, so the destination is `*` (the nodes have no public address of their own); only
+# these two ports, only TCP.
+resource "azurerm_network_security_rule" "nodes_ingress" {
+  #checkov:skip=CKV_AZURE_160:Port 80 serves the staging walkthrough and the redirect to HTTPS; the ingress controller is the only listener on it
+  count = local.create ? 1 : 0
+
+  name                        = "allow-internet-ingress-http-https"
+  resource_group_name         = var.resource_group_name
+  network_security_group_name = azurerm_network_security_group.this["nodes"].name
+  priority                    = 100
+  direction                   = "Inbound"
+  access                      = "Allow"
+  protocol                    = "Tcp"
+  source_address_prefix       = "Internet"
+  source_port_range           = "*"
+  destination_address_prefix  = "*"
+  destination_port_ranges     = ["80", "443"]
 }
 
 ################################################################################

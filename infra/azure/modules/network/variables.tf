@@ -15,7 +15,7 @@ variable "resource_group_name" {
 }
 
 variable "location" {
-  description = "Azure region, e.g. `germanywestcentral`."
+  description = "Azure region, e.g. `westeurope`."
   type        = string
 }
 

@@ -19,11 +19,10 @@ resource "azurerm_private_dns_zone" "this" {
 resource "azurerm_private_dns_zone_virtual_network_link" "this" {
   count = local.create ? 1 : 0
 
-  name                  = var.name
-  resource_group_name   = var.resource_group_name
-  private_dns_zone_name = azurerm_private_dns_zone.this[0].name
-  virtual_network_id    = var.virtual_network_id
-  registration_enabled  = false
+  name                 = var.name
+  private_dns_zone_id  = azurerm_private_dns_zone.this[0].id
+  virtual_network_id   = var.virtual_network_id
+  registration_enabled = false
 
   tags = var.tags
 }
@@ -70,8 +69,9 @@ resource "azurerm_postgresql_flexible_server" "this" {
   backup_retention_days        = var.backup_retention_days
   geo_redundant_backup_enabled = var.geo_redundant_backup_enabled
 
+  # Sunday (0) 03:00 UTC, one hour: apart from AKS's Tuesday and Thursday windows (modules/aks).
   maintenance_window {
-    day_of_week  = 2
+    day_of_week  = 0
     start_hour   = 3
     start_minute = 0
   }
@@ -82,7 +82,9 @@ resource "azurerm_postgresql_flexible_server" "this" {
 
   lifecycle {
     # The standby swaps zones on every failover; following it back would force a move.
-    ignore_changes = [zone, high_availability[0].standby_availability_zone]
+    # Auto-grow raises storage_mb; the configured (smaller) value would force a new server.
+    # infra/azure/drift.yaml lists what Azure changes by itself (tests/infra_azure/test_drift.py).
+    ignore_changes = [zone, high_availability[0].standby_availability_zone, storage_mb]
   }
 }
 
@@ -144,12 +146,18 @@ resource "azurerm_postgresql_flexible_server" "replica" {
   tags = merge(var.tags, var.server_tags)
 
   depends_on = [azurerm_postgresql_flexible_server_configuration.this]
+
+  lifecycle {
+    # As for the primary: auto-grow raises storage_mb; a promoted replica may move zones.
+    ignore_changes = [zone, storage_mb]
+  }
 }
 
 resource "azurerm_postgresql_flexible_server_virtual_endpoint" "this" {
   count = local.create && length(var.replica_zones) > 0 ? 1 : 0
 
-  name              = var.name
+  # A DNS name of its own (`<name>.writer.postgres.database.azure.com`), distinct from the servers'.
+  name              = "${var.name}-endpoint"
   source_server_id  = azurerm_postgresql_flexible_server.this[0].id
   replica_server_id = azurerm_postgresql_flexible_server.replica[sort(var.replica_zones)[0]].id
   type              = "ReadWrite"

@@ -121,7 +121,7 @@ variable "standby_zone" {
 }
 
 variable "storage_mb" {
-  description = "Storage of every server in MB, e.g. `32768` (default); grows automatically."
+  description = "Initial storage of every server in MB, e.g. `32768` (default). Auto-grow owns it afterwards: later changes here are ignored (`ignore_changes`), so grow by hand with `az postgres flexible-server update --storage-size`."
   type        = number
   default     = 32768
 }

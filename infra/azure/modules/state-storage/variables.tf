@@ -31,7 +31,7 @@ variable "resource_group_name" {
 }
 
 variable "location" {
-  description = "Azure region of the storage account, e.g. `germanywestcentral`."
+  description = "Azure region of the storage account, e.g. `westeurope`."
   type        = string
 }
 
@@ -62,6 +62,13 @@ variable "allowed_ip_ranges" {
   type        = list(string)
   default     = []
   nullable    = false
+
+  validation {
+    # Storage IP rules take single addresses as `a.b.c.d` and ranges up to /30; Azure refuses /31
+    # and /32 (learn.microsoft.com/azure/storage/common/storage-network-security, IP network rules).
+    condition     = alltrue([for r in var.allowed_ip_ranges : can(cidrhost(strcontains(r, "/") ? r : "${r}/32", 0)) && !can(regex("/3[12]$", r))])
+    error_message = "allowed_ip_ranges must be addresses (1.2.3.4) or ranges of /30 or larger: Azure Storage refuses /31 and /32."
+  }
 }
 
 variable "storage_account_tags" {

@@ -1,16 +1,11 @@
 data "azurerm_client_config" "current" {}
 
-locals {
-  # Storage account names are global: derive a stable, unique one from the subscription.
-  state_storage_account_name = coalesce(var.state_storage_account_name, "testapptf${substr(sha256(data.azurerm_client_config.current.subscription_id), 0, 12)}")
-}
-
 ################################################################################
 # State storage
 ################################################################################
 
 resource "azurerm_resource_group" "this" {
-  name     = var.state_resource_group_name
+  name     = local.state_resource_group_name
   location = var.location
 
   tags = local.tags

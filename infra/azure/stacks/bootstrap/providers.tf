@@ -4,7 +4,14 @@ provider "azurerm" {
   subscription_id     = var.subscription_id
   storage_use_azuread = true
 
-  features {}
+  # Everything here goes through Azure Resource Manager (containers by storage_account_id), so a
+  # changed operator address does not lock the stack out of its own plan (the account's
+  # firewall guards only the data plane).
+  features {
+    storage {
+      data_plane_available = false
+    }
+  }
 }
 
 locals {

@@ -1,15 +1,3 @@
-variable "state_resource_group_name" {
-  description = "Resource group of the state storage account."
-  type        = string
-  default     = "test-app-tfstate"
-}
-
-variable "state_storage_account_name" {
-  description = "Name of the state storage account. Null (default) gives `testapptf<12 hex of the subscription's hash>`, unique per subscription."
-  type        = string
-  default     = null
-}
-
 variable "state_replication_type" {
   description = "Redundancy of the state: `ZRS`, `GZRS` (default) or `RAGZRS`."
   type        = string

@@ -5,7 +5,7 @@
 data "azurerm_subscription" "current" {}
 
 data "azurerm_container_registry" "this" {
-  name                = var.registry_name
+  name                = local.registry_name
   resource_group_name = "${local.name}-registry"
 }
 
@@ -15,7 +15,7 @@ data "azurerm_kubernetes_cluster" "this" {
 }
 
 data "azurerm_key_vault" "this" {
-  name                = var.key_vault_name
+  name                = local.key_vault_name
   resource_group_name = "${local.name}-cluster"
 }
 
@@ -23,9 +23,33 @@ locals {
   # Built from names: reading the account would need more than the blob role CI holds on it.
   state_container_id = join("/", [
     data.azurerm_subscription.current.id,
-    "resourceGroups", var.state_resource_group_name,
-    "providers/Microsoft.Storage/storageAccounts", var.state_storage_account_name,
+    "resourceGroups", local.state_resource_group_name,
+    "providers/Microsoft.Storage/storageAccounts", local.state_storage_account_name,
     "blobServices/default/containers", var.state_container_name,
+  ])
+  # The only roles the apply identity may assign or remove (the ones the network, registry,
+  # cluster and database stacks assign), by built-in role ID: never Owner, User Access
+  # Administrator, Role Based Access Control Administrator or Contributor, so it cannot raise
+  # itself. The ci stack itself, which grants the pipeline its roles, is applied by a person.
+  assignable_roles = {
+    "AcrPull"                                    = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+    "AcrPush"                                    = "8311e382-0749-4cb8-b61a-304f252e45ec"
+    "Azure Kubernetes Service Cluster User Role" = "4abbcc35-e782-43d8-92c5-2d3f1bd2253f"
+    "Azure Kubernetes Service RBAC Writer"       = "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb"
+    "Key Vault Certificates Officer"             = "a4417e6f-fecd-4de8-b567-7b0420556985"
+    "Key Vault Secrets Officer"                  = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+    "Key Vault Secrets User"                     = "4633458b-17de-408a-b874-0445c86b69e6"
+    "Network Contributor"                        = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+    "Reader"                                     = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+  }
+  assignable_role_ids = join(", ", sort(values(local.assignable_roles)))
+  # learn.microsoft.com/azure/role-based-access-control/delegate-role-assignments-examples
+  role_assignment_condition = join("", [
+    "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR ",
+    "(@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${local.assignable_role_ids}}))",
+    " AND ",
+    "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR ",
+    "(@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${local.assignable_role_ids}}))",
   ])
   # The environment's resource groups: the only scopes the apply identity may change.
   resource_group_ids = [
@@ -93,7 +117,7 @@ module "github_oidc" {
       subjects = ["environment:infra-${var.environment}"]
       role_assignments = concat(
         [for id in local.resource_group_ids : { scope = id, role_definition_name = "Contributor" }],
-        [for id in local.resource_group_ids : { scope = id, role_definition_name = "Role Based Access Control Administrator" }],
+        [for id in local.resource_group_ids : { scope = id, role_definition_name = "Role Based Access Control Administrator", condition = local.role_assignment_condition }],
         [
           { scope = local.state_container_id, role_definition_name = "Storage Blob Data Contributor" },
           { scope = data.azurerm_key_vault.this.id, role_definition_name = "Key Vault Secrets Officer" },

@@ -17,27 +17,6 @@ variable "deploy_namespaces" {
   nullable    = false
 }
 
-variable "registry_name" {
-  description = "Name of the registry stack's registry."
-  type        = string
-}
-
-variable "key_vault_name" {
-  description = "Name of the cluster stack's Key Vault."
-  type        = string
-}
-
-variable "state_resource_group_name" {
-  description = "Resource group of the state storage account (bootstrap stack output)."
-  type        = string
-  default     = "test-app-tfstate"
-}
-
-variable "state_storage_account_name" {
-  description = "Name of the state storage account (bootstrap stack output)."
-  type        = string
-}
-
 variable "state_container_name" {
   description = "Name of the state container (bootstrap stack output)."
   type        = string

@@ -22,7 +22,7 @@ data "azurerm_subnet" "private_endpoints" {
 }
 
 data "azurerm_container_registry" "this" {
-  name                = var.registry_name
+  name                = local.registry_name
   resource_group_name = "${local.name}-registry"
 }
 
@@ -72,7 +72,7 @@ module "aks" {
 module "key_vault" {
   source = "../../modules/key-vault"
 
-  name                       = var.key_vault_name
+  name                       = local.key_vault_name
   resource_group_name        = azurerm_resource_group.this.name
   location                   = var.location
   tenant_id                  = data.azurerm_client_config.current.tenant_id
@@ -82,11 +82,56 @@ module "key_vault" {
 
   secret_reader_principal_ids = {
     external-secrets = module.aks.workload_identity_principal_ids["external-secrets"]
+    # Application routing reads the TLS certificate (what `--attach-kv` would grant).
+    app-routing = module.aks.app_routing_principal_id
   }
   # The people who apply the database stack by hand (it writes the app's credentials); the
   # pipeline's apply identity gets the same role from the ci stack. Listed by object ID, not
   # "whoever runs this", so a run by another principal changes nothing.
   secret_officer_principal_ids = var.key_vault_secret_officer_object_ids
+  # The same people import the prod TLS certificate (docs/getting-started-azure.md, phase 6).
+  certificate_officer_principal_ids = var.key_vault_secret_officer_object_ids
 
   tags = local.tags
+}
+
+################################################################################
+# Diagnostics (Log Analytics)
+################################################################################
+
+# Who did what to the cluster, the vault and the database, kept outside them. Metrics and
+# workload logs stay in the in-cluster stack (observability/).
+resource "azurerm_log_analytics_workspace" "this" {
+  name                = local.name
+  resource_group_name = azurerm_resource_group.this.name
+  location            = var.location
+  sku                 = "PerGB2018"
+  retention_in_days   = var.log_retention_days
+
+  tags = local.tags
+}
+
+resource "azurerm_monitor_diagnostic_setting" "cluster" {
+  name                       = "audit"
+  target_resource_id         = module.aks.cluster_id
+  log_analytics_workspace_id = azurerm_log_analytics_workspace.this.id
+
+  # Control-plane audit of every change (not reads), and Entra ID sign-ins to the API server.
+  enabled_log {
+    category = "kube-audit-admin"
+  }
+
+  enabled_log {
+    category = "guard"
+  }
+}
+
+resource "azurerm_monitor_diagnostic_setting" "key_vault" {
+  name                       = "audit"
+  target_resource_id         = module.key_vault.key_vault_id
+  log_analytics_workspace_id = azurerm_log_analytics_workspace.this.id
+
+  enabled_log {
+    category = "AuditEvent"
+  }
 }

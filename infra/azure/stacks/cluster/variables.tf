@@ -1,12 +1,7 @@
 variable "kubernetes_version" {
-  description = "Kubernetes minor version of the cluster, e.g. `1.33`."
+  description = "Kubernetes minor version of the cluster, e.g. `1.36` (in AKS standard support until Jun 2027)."
   type        = string
-  default     = "1.33"
-}
-
-variable "registry_name" {
-  description = "Name of the registry stack's registry (the kubelet identity gets AcrPull on it)."
-  type        = string
+  default     = "1.36"
 }
 
 variable "admin_group_object_ids" {
@@ -59,13 +54,8 @@ variable "external_secrets_service_account" {
   default     = "external-secrets"
 }
 
-variable "key_vault_name" {
-  description = "Name of the Key Vault, unique across Azure (3 to 24 characters)."
-  type        = string
-}
-
 variable "key_vault_secret_officer_object_ids" {
-  description = "Entra ID object IDs (users or groups) that may write Key Vault secrets, keyed by a stable name, e.g. `{ operator = \"...\" }` (`az ad signed-in-user show --query id`)."
+  description = "Entra ID object IDs (users or groups) that may write Key Vault secrets and import certificates (Secrets and Certificates Officer), keyed by a stable name, e.g. `{ operator = \"...\" }` (`az ad signed-in-user show --query id`)."
   type        = map(string)
   default     = {}
   nullable    = false
@@ -76,4 +66,15 @@ variable "key_vault_allowed_ip_ranges" {
   type        = list(string)
   default     = []
   nullable    = false
+}
+
+variable "log_retention_days" {
+  description = "Days the Log Analytics workspace keeps the audit logs of the cluster, the vault and the database. Default `90`."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.log_retention_days >= 30 && var.log_retention_days <= 730
+    error_message = "log_retention_days must be between 30 and 730."
+  }
 }

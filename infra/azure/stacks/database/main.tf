@@ -16,7 +16,7 @@ data "azurerm_subnet" "database" {
 }
 
 data "azurerm_key_vault" "this" {
-  name                = var.key_vault_name
+  name                = local.key_vault_name
   resource_group_name = "${local.name}-cluster"
 }
 
@@ -36,12 +36,16 @@ resource "azurerm_resource_group" "this" {
 resource "random_password" "administrator" {
   length  = 32
   special = false
+  # PostgreSQL flexible server wants three of four character classes: never leave it to chance.
+  min_upper   = 2
+  min_lower   = 2
+  min_numeric = 2
 }
 
 module "postgresql" {
   source = "../../modules/postgresql-flexible"
 
-  name                         = local.name
+  name                         = local.global_name
   resource_group_name          = azurerm_resource_group.this.name
   location                     = var.location
   engine_version               = var.engine_version
@@ -80,9 +84,20 @@ resource "azurerm_key_vault_secret" "administrator" {
 
 # The app's own role: the db-role hook creates `app_role_name` with this password (only when the
 # role does not exist yet), and the pods log in with it (`externalSecret.remoteSecretName`).
+# Terraform writes the first login only: from then on the scheduled rotation (test-app-db-role in
+# the cluster, alternating users) owns the secret's value, so `ignore_changes` keeps Terraform
+# from writing back an old or a replaced password the database does not know. The keeper ties
+# the password to the role name; a new role name gives a new first password.
 resource "random_password" "app" {
-  length  = 32
-  special = false
+  length      = 32
+  special     = false
+  min_upper   = 2
+  min_lower   = 2
+  min_numeric = 2
+
+  keepers = {
+    role = var.app_role_name
+  }
 }
 
 resource "azurerm_key_vault_secret" "database" {
@@ -96,4 +111,28 @@ resource "azurerm_key_vault_secret" "database" {
   })
 
   tags = local.tags
+
+  lifecycle {
+    ignore_changes = [value]
+  }
+}
+
+################################################################################
+# Diagnostics (the cluster stack's Log Analytics workspace)
+################################################################################
+
+data "azurerm_log_analytics_workspace" "this" {
+  name                = local.name
+  resource_group_name = "${local.name}-cluster"
+}
+
+resource "azurerm_monitor_diagnostic_setting" "database" {
+  name                       = "logs"
+  target_resource_id         = module.postgresql.server_id
+  log_analytics_workspace_id = data.azurerm_log_analytics_workspace.this.id
+
+  # The server log: connections, disconnections and checkpoints (the module turns them on).
+  enabled_log {
+    category = "PostgreSQLLogs"
+  }
 }

@@ -1,8 +1,3 @@
-variable "key_vault_name" {
-  description = "Name of the cluster stack's Key Vault, where the app's credentials are stored."
-  type        = string
-}
-
 variable "engine_version" {
   description = "PostgreSQL major version (`15`, `16`, `17`)."
   type        = string

@@ -12,7 +12,7 @@ resource "azurerm_resource_group" "this" {
 module "acr" {
   source = "../../modules/acr"
 
-  name                          = var.registry_name
+  name                          = local.registry_name
   resource_group_name           = azurerm_resource_group.this.name
   location                      = var.location
   public_network_access_enabled = var.public_network_access_enabled

@@ -1,8 +1,3 @@
-variable "registry_name" {
-  description = "Name of the registry, unique across Azure (5 to 50 letters and digits); the login server is `<name>.azurecr.io`."
-  type        = string
-}
-
 variable "public_network_access_enabled" {
   description = "Lets GitHub-hosted runners push (with an Entra ID token). Default `true`."
   type        = bool

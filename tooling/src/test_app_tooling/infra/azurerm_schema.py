@@ -1,7 +1,8 @@
-"""The azurerm provider schema, read offline from the prebuilt CDKTF bindings' jsii assembly.
+"""The azurerm provider schema, read offline from the prebuilt CDK Terrain bindings' jsii assembly.
 
-PyPI's `cdktf-cdktf-provider-azurerm` (installed in `.venvs/azurerm` from
-requirements/venv-azurerm.txt) ships `_jsii/provider-azurerm@<version>.jsii.tgz`, whose
+PyPI's `cdktn-provider-azurerm` (the maintained fork of CDKTF's bindings, installed in
+`.venvs/azurerm` from requirements/venv-azurerm.txt) ships
+`_jsii/provider-azurerm@<version>.jsii.tgz`, whose
 `package/.jsii` describes every resource and data source as a config struct: one property per
 argument or nested block, `optional` unless Terraform requires it, and a docs link
 `.../docs/<resources|data-sources>/<type>#<argument>` whose anchor is the Terraform name (the
@@ -21,13 +22,13 @@ from typing import Any
 from test_app_tooling.tools import REPO
 
 
-PROVIDER_VERSION = "4.55.0"
-PACKAGE_GLOB = "lib/python3*/site-packages/cdktf_cdktf_provider_azurerm/_jsii/*.jsii.tgz"
+PROVIDER_VERSION = "5.10.0"
+PACKAGE_GLOB = "lib/python3*/site-packages/cdktn_provider_azurerm/_jsii/*.jsii.tgz"
 DOC_LINK = re.compile(
     r"registry\.terraform\.io/providers/hashicorp/azurerm/(?P<version>[\d.]+)/docs/"
     r"(?P<kind>resources|data-sources)/(?P<type>\w+)#(?P<arg>\w+)"
 )
-META_STRUCT = "cdktf.TerraformMetaArguments"
+META_STRUCTS = {"cdktf.TerraformMetaArguments", "cdktn.TerraformMetaArguments"}
 
 
 @dataclass
@@ -53,6 +54,8 @@ class Schema:
     version: str
     resources: dict[str, Block]
     data_sources: dict[str, Block]
+    # The `provider "azurerm"` block itself (features, authentication settings).
+    provider: Block = field(default_factory=Block)
 
 
 def assembly_path(venv: Path | None = None) -> Path:
@@ -126,7 +129,7 @@ def load_schema(path: Path | None = None) -> Schema:
     data_sources: dict[str, Block] = {}
     versions: set[str] = set()
     for fqn, struct in types.items():
-        if META_STRUCT not in struct.get("interfaces", []) or not struct.get("datatype"):
+        if not META_STRUCTS & set(struct.get("interfaces", [])) or not struct.get("datatype"):
             continue
         links = [m for p in struct.get("properties", []) if (m := _doc_link(p))]
         if not links:
@@ -137,4 +140,8 @@ def load_schema(path: Path | None = None) -> Schema:
     if len(versions) != 1:
         msg = f"expected one provider version in the assembly's doc links, found {versions}"
         raise ValueError(msg)
-    return Schema(versions.pop(), resources, data_sources)
+    provider = next((f for f in types if f.endswith(".provider.AzurermProviderConfig")), None)
+    if provider is None:
+        msg = "the azurerm assembly has no provider config struct (AzurermProviderConfig)"
+        raise ValueError(msg)
+    return Schema(versions.pop(), resources, data_sources, builder.block(provider))
