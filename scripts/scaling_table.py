@@ -175,14 +175,6 @@ def load_pod_benchmark(path: Path) -> PodBenchmark:
     )
 
 
-def parse_cpu(value: object, where: str) -> float:
-    """Kubernetes CPU quantity (`250m`, `1`, `0.5`) in cores."""
-    try:
-        return cpu_cores(value, where)
-    except QuantityError as error:
-        raise InputError(str(error)) from None
-
-
 @dataclass(frozen=True)
 class Environment:
     """The scaling bounds of one environment, from the chart values and the tfvars."""
@@ -234,7 +226,7 @@ def load_environment(env: str, repo: Path = REPO) -> Environment:
         raise InputError(f"database.tfvars.instance_class: no size known for {db_class!r}")
     return Environment(
         name=env,
-        cpu_request=parse_cpu(container["resources"]["requests"]["cpu"], "resources.requests.cpu"),
+        cpu_request=cpu_cores(container["resources"]["requests"]["cpu"], "resources.requests.cpu"),
         workers=int(variables["WORKERS"]),
         pool_max=int(variables["POOL_MAX_SIZE"]),
         hpa_min=int(hpa["spec"]["minReplicas"]),
@@ -411,7 +403,7 @@ def main() -> int:
             return 0
         current = DOC.read_text()
         wanted = splice(current, block)
-    except InputError as err:
+    except (InputError, QuantityError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.check:
