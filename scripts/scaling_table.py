@@ -28,8 +28,7 @@ from typing import Any
 
 import hcl2
 
-from test_app_tooling.helm_render import VALUE_SETS, app_container, load_values, one
-from test_app_tooling.helm_render import render as render_chart
+from test_app_tooling.helm_render import app_container, literal_env, one, render_value_set
 from test_app_tooling.podbench.chart import hpa_cpu_target
 from test_app_tooling.quantities import QuantityError, cpu_cores
 
@@ -204,12 +203,12 @@ def _tfvars(path: Path) -> dict[str, Any]:
 
 def load_environment(env: str, repo: Path = REPO) -> Environment:
     """Read an environment's bounds: pod and HPA from the chart as Helm renders it, then tfvars."""
-    if env not in VALUE_SETS:
-        raise InputError(f"environment: expected one of {sorted(VALUE_SETS)}, got {env!r}")
-    files, extra = VALUE_SETS[env]
-    objects = render_chart(load_values(files, extra))
+    try:
+        objects = render_value_set(env)
+    except KeyError as error:
+        raise InputError(error.args[0]) from None
     container = app_container(objects)
-    variables = {e["name"]: str(e["value"]) for e in container["env"] if "value" in e}
+    variables = literal_env(container)
     hpa = one(objects, "HorizontalPodAutoscaler")
     affinity = one(objects, "Deployment")["spec"]["template"]["spec"]["affinity"]
     required = "requiredDuringSchedulingIgnoredDuringExecution" in affinity["podAntiAffinity"]

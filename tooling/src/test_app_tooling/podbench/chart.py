@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from test_app_tooling.helm_render import VALUE_SETS, app_container, load_values, one, render
+from test_app_tooling.helm_render import (
+    VALUE_SETS,
+    app_container,
+    literal_env,
+    one,
+    render_value_set,
+)
 from test_app_tooling.quantities import QuantityError, cpu_cores, memory_bytes
 
 
@@ -67,17 +73,17 @@ def hpa_cpu_target(hpa: dict[str, Any]) -> int:
 
 def pod_spec(value_set: str = "prod") -> PodSpec:
     """Render the chart with `value_set` and read the pod from it."""
-    if value_set not in VALUE_SETS:
-        raise ChartError(f"value set: expected one of {sorted(VALUE_SETS)}, got {value_set!r}")
-    files, extra = VALUE_SETS[value_set]
-    objects = render(load_values(files, extra))
+    try:
+        objects = render_value_set(value_set)
+    except KeyError as error:
+        raise ChartError(error.args[0]) from None
     container = app_container(objects)
-    env = {item["name"]: str(item["value"]) for item in container["env"] if "value" in item}
+    env = literal_env(container)
     limits = _get(container, "resources.limits")
     requests = _get(container, "resources.requests")
     return PodSpec(
         value_set=value_set,
-        values_files=["values.yaml", *files],
+        values_files=["values.yaml", *VALUE_SETS[value_set][0]],
         env=env,
         cpu_request=parse_cpu(_get(requests, "cpu"), "resources.requests.cpu"),
         cpu_limit=parse_cpu(_get(limits, "cpu"), "resources.limits.cpu"),
