@@ -21,9 +21,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_ARGS ?=
 
 .PHONY: help
-help: ## List the targets
-	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort | \
-	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+help: ## List the targets, grouped by area (colour only on a terminal without NO_COLOR)
+	@color=0; if [[ -t 1 && -z "$${NO_COLOR:-}" ]]; then color=1; fi; \
+	  awk -v color="$$color" -f scripts/make_help.awk $(HELP_FILES) $(HELP_FILES)
 
 .PHONY: bootstrap
 bootstrap: ## Install Debian packages and Python environments (safe to rerun)
@@ -36,11 +36,30 @@ lint: bootstrap ## Lint and type-check the Python code
 	$(VENV)/bin/mypy
 
 .PHONY: test
-test: bootstrap lint ## Run every test tier (what CI runs)
+test: bootstrap ## Run every test tier (CI's test job; `make lint` is CI's lint job)
 	$(PYTEST) $(PYTEST_ARGS)
 
 .PHONY: test-fast
-test-fast: bootstrap lint ## Everything except the slow tiers (emulator, rehearsal)
+test-fast: bootstrap ## Everything except the slow tiers (emulator, rehearsal)
 	$(PYTEST) -m "not emulator and not rehearsal" $(PYTEST_ARGS)
 
+.PHONY: check
+check: lint test ## Lint, then every test tier: both CI jobs, in order
+
+# LOCK_ARGS=--upgrade moves the unpinned (transitive) packages to their newest releases too.
+LOCK_ARGS ?=
+UV_COMPILE := $(VENV)/bin/uv pip compile --universal --python-version 3.11 --generate-hashes --quiet $(LOCK_ARGS)
+
+.PHONY: lock
+lock: bootstrap ## Regenerate every lock file (hashes, all platforms): app/requirements.lock, requirements/*.lock
+	$(UV_COMPILE) --no-header app/pyproject.toml -o app/requirements.lock
+	sed -i '1i # The app image installs exactly these (pip --require-hashes). Regenerate with `make lock`.' app/requirements.lock
+	$(UV_COMPILE) --custom-compile-command "make lock" \
+	  requirements/dev.txt app/pyproject.toml tooling/pyproject.toml -o requirements/dev.lock
+	for req in requirements/venv-*.txt; do \
+	  $(UV_COMPILE) --custom-compile-command "make lock" "$$req" -o "$${req%.txt}.lock"; \
+	done
+
 -include mk/*.mk
+
+HELP_FILES := Makefile $(sort $(wildcard mk/*.mk))

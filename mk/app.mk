@@ -1,4 +1,4 @@
-# The service (app/): benchmark, lock file, local run.
+# The service (app/): benchmarks, hostile clients, soak.
 
 BENCH_ARGS ?=
 
@@ -15,12 +15,6 @@ BENCH_POD_ARGS ?=
 .PHONY: bench-pod
 bench-pod: bootstrap ## One pod's capacity inside the chart's limits (root, cgroups); writes docs/benchmarks/pod.md
 	$(PY) scripts/bench_pod.py $(BENCH_POD_ARGS)
-
-.PHONY: lock
-lock: bootstrap ## Regenerate app/requirements.lock (hashes, all platforms) from app/pyproject.toml
-	$(VENV)/bin/uv pip compile app/pyproject.toml --universal --python-version 3.11 \
-	  --generate-hashes --no-header --quiet -o app/requirements.lock
-	sed -i '1i # The app image installs exactly these (pip --require-hashes). Regenerate with `make lock`.' app/requirements.lock
 
 HOSTILE_ARGS ?=
 SOAK_ARGS ?=

@@ -11,6 +11,10 @@ VPC_ID       ?= vpc-00000000
 chart-test: ## Render, lint, validate (k8s 1.33 strict), checkov and invariant-test the chart and platform/
 	$(PYTEST) tests/chart tests/platform $(PYTEST_ARGS)
 
+.PHONY: chart-readme
+chart-readme: bootstrap ## Regenerate the parameters table of charts/test-app/README.md from values.yaml's ## comments
+	$(PY) -m test_app_tooling.chart_readme
+
 .PHONY: chart-template
 chart-template: ## Print the chart rendered with Helm's engine (CHART_VALUES=file[,file...])
 	@$(PY) -m test_app_tooling.chart_template "$(CHART_VALUES)"

@@ -9,6 +9,10 @@ docs-diagrams: bootstrap ## Regenerate docs/diagrams/*.png from scripts/draw_dia
 scaling-table: ## Regenerate the scaling table in docs/scaling.md from docs/benchmarks/pod.json and health.json
 	$(PY) scripts/scaling_table.py --write
 
+.PHONY: docs-mermaid
+docs-mermaid: bootstrap ## Render the Mermaid diagrams of README.md, docs/architecture.md, docs/rehearsal.md (mermaid-cli, chromium)
+	$(PY) -m test_app_tooling.mermaid
+
 .PHONY: docs-check
 docs-check: ## Diagrams and scaling table current, links and anchors, commands, ADR index
 	$(PY) scripts/draw_diagrams.py --check

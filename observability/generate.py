@@ -5,7 +5,7 @@
     python observability/generate.py --explain # budget, burn rates and detection times
 
 Outputs:
-  observability/rules/test-app-slo.yaml        from observability/slo.yaml
+  observability/rules/test-app-slo.yaml        from observability/slo.yaml and slo-windows.yaml
   observability/dashboards/<name>.json         from observability/dashboards.py
   charts/test-app/files/rules/*.yaml           copies of observability/rules/*.yaml
   charts/test-app/files/dashboards/*.json      copies of observability/dashboards/*.json

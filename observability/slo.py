@@ -1,24 +1,40 @@
 """Turn `observability/slo.yaml` into Prometheus recording rules and burn-rate alerts.
 
-The SLO file is the only place where objectives, windows and burn rates are written; every
-threshold in the generated rules is derived here, so nothing is copied by hand.
+The SLO file is in Sloth's `prometheus/v1` shape and its alert windows in Sloth's AlertWindows
+shape (`observability/slo-windows.yaml`), each validated by a JSON Schema under
+`observability/schemas/`. Every threshold in the generated rules is derived here, so nothing
+is copied by hand; the recording rules carry Sloth's names (`slo:sli_error:ratio_rate<window>`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 
 
+HERE = Path(__file__).resolve().parent
+WINDOWS_FILE = HERE / "slo-windows.yaml"
+SLO_SCHEMA = HERE / "schemas" / "sloth-prometheus-v1.schema.json"
+WINDOWS_SCHEMA = HERE / "schemas" / "sloth-alert-windows-v1.schema.json"
 DURATION = re.compile(r"^[1-9][0-9]*[mhd]$")
 SEVERITIES = ("critical", "warning")
 # The windows every SLO records, whatever the alerts use, so dashboards can show any of them.
 RECORDED_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+_MINUTES = {"m": 1, "h": 60, "d": 1440}
+WINDOW = re.compile(r"\{\{\s*\.window\s*\}\}")
+# Sloth's two alerts per SLO, as this project names them and how long each must hold: Sloth's
+# spec has no `for`; ours waits 2 minutes before a page and 15 before a ticket.
+ALERT_KINDS = (
+    ("page", "BudgetBurnFast", "critical", "2m"),
+    ("ticket", "BudgetBurnSlow", "warning", "15m"),
+)
 
 
 class SLOError(ValueError):
@@ -36,7 +52,7 @@ class WindowPair:
 
 @dataclass(frozen=True)
 class AlertClass:
-    """One alert per SLO: a severity, a `for` and its window pairs."""
+    """One alert per SLO: a name suffix, a severity, a `for` and its window pairs."""
 
     name: str
     severity: str
@@ -46,13 +62,14 @@ class AlertClass:
 
 @dataclass(frozen=True)
 class SLO:
-    """One objective and how its SLI is measured."""
+    """One objective and how its SLI is measured (Sloth's events SLI)."""
 
     name: str
     alert_prefix: str
     objective: Decimal  # percent, e.g. 99.5
     description: str
-    sli: dict[str, Any]
+    sli: dict[str, str]  # error_query and total_query, with Sloth's `{{.window}}`
+    runbooks: dict[str, str]  # alert name suffix (BudgetBurnFast, ...) -> runbook URL
 
     @property
     def error_budget(self) -> Decimal:
@@ -62,109 +79,88 @@ class SLO:
 
 @dataclass(frozen=True)
 class SLOFile:
-    """The whole SLO file, validated."""
+    """The whole SLO file with its alert windows, validated."""
 
     service: str
     team: str
     period: str
-    aggregate_by: tuple[str, ...]
-    runbook_base: str
     alerts: tuple[AlertClass, ...]
     slos: tuple[SLO, ...]
 
 
-def _get(data: dict[str, Any], key: str, where: str, kind: type) -> Any:  # noqa: ANN401
-    if key not in data:
-        raise SLOError(f"{where}.{key}: missing (expected {kind.__name__})")
-    value = data[key]
-    if kind is Decimal:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise SLOError(f"{where}.{key}: expected a number, got {value!r}")
-        return Decimal(str(value))
-    if not isinstance(value, kind):
-        raise SLOError(f"{where}.{key}: expected {kind.__name__}, got {value!r}")
-    return value
+def _field(path: Any) -> str:  # noqa: ANN401 - jsonschema's deque of keys and indexes
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text.lstrip(".") or "(top level)"
 
 
-def _duration(data: dict[str, Any], key: str, where: str) -> str:
-    value = _get(data, key, where, str)
-    if not DURATION.match(value):
-        raise SLOError(f"{where}.{key}: expected a duration like 5m, 1h or 3d, got {value!r}")
-    return str(value)
+def validate(data: object, schema_path: Path, name: str) -> None:
+    """Raise SLOError naming the first invalid field of `data` and what the schema expected."""
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        raise SLOError(f"{name}: {_field(error.absolute_path)}: {error.message}")
 
 
-def _parse_alert(raw: object, where: str) -> AlertClass:
-    if not isinstance(raw, dict):
-        raise SLOError(f"{where}: expected a mapping")
-    severity = _get(raw, "severity", where, str)
-    if severity not in SEVERITIES:
-        raise SLOError(f"{where}.severity: expected one of {SEVERITIES}, got {severity!r}")
-    windows_raw = _get(raw, "windows", where, list)
-    if not windows_raw:
-        raise SLOError(f"{where}.windows: expected at least one window pair")
-    windows = []
-    for index, pair in enumerate(windows_raw):
-        pair_where = f"{where}.windows[{index}]"
-        if not isinstance(pair, dict):
-            raise SLOError(f"{pair_where}: expected a mapping")
-        long, short = _duration(pair, "long", pair_where), _duration(pair, "short", pair_where)
-        for key, value in (("long", long), ("short", short)):
-            if value not in RECORDED_WINDOWS:
-                raise SLOError(f"{pair_where}.{key}: expected one of {RECORDED_WINDOWS}")
-        burn_rate = _get(pair, "burn_rate", pair_where, Decimal)
-        if burn_rate <= 0:
-            raise SLOError(f"{pair_where}.burn_rate: expected a positive number")
-        windows.append(WindowPair(long, short, burn_rate))
-    return AlertClass(
-        name=_get(raw, "name", where, str),
-        severity=severity,
-        for_=_duration(raw, "for", where),
-        windows=tuple(windows),
-    )
+def _yaml(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise SLOError(f"{path.name}: not YAML: {error}") from error
 
 
-def _parse_slo(raw: object, where: str) -> SLO:
-    if not isinstance(raw, dict):
-        raise SLOError(f"{where}: expected a mapping")
-    objective = _get(raw, "objective", where, Decimal)
-    if not Decimal(90) <= objective < Decimal(100):
-        raise SLOError(f"{where}.objective: expected a percentage in [90, 100), got {objective}")
-    sli = _get(raw, "sli", where, dict)
-    ratio_keys, histogram_keys = {"errors", "total"}, {"histogram", "selector", "threshold_seconds"}
-    if set(sli) not in (ratio_keys, histogram_keys):
-        raise SLOError(
-            f"{where}.sli: expected either keys {sorted(ratio_keys)} "
-            f"or {sorted(histogram_keys)}, got {sorted(sli)}"
-        )
-    return SLO(
-        name=_get(raw, "name", where, str),
-        alert_prefix=_get(raw, "alert_prefix", where, str),
-        objective=objective,
-        description=_get(raw, "description", where, str),
-        sli=sli,
-    )
+def _minutes_decimal(window: str) -> Decimal:
+    return Decimal(int(window[:-1]) * _MINUTES[window[-1]])
 
 
-def load(path: Path) -> SLOFile:
-    """Read and validate the SLO file."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise SLOError(f"{path}: expected a mapping at the top level")
-    alerts = tuple(
-        _parse_alert(raw, f"alerts[{i}]") for i, raw in enumerate(_get(data, "alerts", "", list))
-    )
+def _alert_classes(windows: dict[str, Any]) -> tuple[AlertClass, ...]:
+    period = _minutes_decimal(windows["sloPeriod"])
+    classes = []
+    for kind, suffix, severity, hold in ALERT_KINDS:
+        pairs = []
+        for speed in ("quick", "slow"):
+            raw = windows[kind][speed]
+            long = raw["longWindow"]
+            # Burn rate: the share of the budget spent in the long window, over the window's
+            # share of the period (2% in 1h of 30d: 0.02 x 720 = 14.4).
+            share = Decimal(str(raw["errorBudgetPercent"])) / Decimal(100)
+            pairs.append(
+                WindowPair(long, raw["shortWindow"], share * period / _minutes_decimal(long))
+            )
+        classes.append(AlertClass(suffix, severity, hold, tuple(pairs)))
+    return tuple(classes)
+
+
+def load(path: Path, windows_path: Path = WINDOWS_FILE) -> SLOFile:
+    """Read and validate the SLO file and its alert windows."""
+    data = _yaml(path)
+    validate(data, SLO_SCHEMA, path.name)
+    windows = _yaml(windows_path)
+    validate(windows, WINDOWS_SCHEMA, windows_path.name)
+    assert isinstance(data, dict)  # noqa: S101 - validated above
+    assert isinstance(windows, dict)  # noqa: S101 - validated above
     slos = tuple(
-        _parse_slo(raw, f"slos[{i}]") for i, raw in enumerate(_get(data, "slos", "", list))
+        SLO(
+            name=raw["name"],
+            alert_prefix=raw["alerting"]["name"],
+            objective=Decimal(str(raw["objective"])),
+            description=raw["description"],
+            sli=dict(raw["sli"]["events"]),
+            runbooks={
+                suffix: raw["alerting"][f"{kind}_alert"]["annotations"]["runbook_url"]
+                for kind, suffix, _, _ in ALERT_KINDS
+            },
+        )
+        for raw in data["slos"]
     )
-    if not slos:
-        raise SLOError("slos: expected at least one SLO")
     return SLOFile(
-        service=_get(data, "service", "", str),
-        team=_get(data, "team", "", str),
-        period=_duration(data, "period", ""),
-        aggregate_by=tuple(_get(data, "aggregate_by", "", list)),
-        runbook_base=_get(data, "runbook_base", "", str).rstrip("/"),
-        alerts=alerts,
+        service=data["service"],
+        team=data.get("labels", {}).get("team", data["service"]),
+        period=windows["spec"]["sloPeriod"],
+        alerts=_alert_classes(windows["spec"]),
         slos=slos,
     )
 
@@ -175,24 +171,16 @@ def _number(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _with_selector(metric: str, selector: str) -> str:
-    return f"{metric}{{{selector}}}"
+def _indent(query: str) -> str:
+    return "\n  ".join(query.strip().splitlines())
 
 
-def error_ratio_expr(slo: SLO, window: str, by: str) -> str:
-    """PromQL for the share of bad events over `window`, one series per `by` label set."""
-    sli = slo.sli
-    if "errors" in sli:
-        total = f"sum by ({by}) (rate({sli['total']}[{window}]))"
-        errors = f"sum by ({by}) (rate({sli['errors']}[{window}]))"
-        # No error series exists until the first error; `or ... * 0` keeps the ratio at 0.
-        return f"(\n  {errors}\n  or\n  {total} * 0\n)\n/\n{total}\n"
-    histogram, selector = sli["histogram"], sli["selector"]
-    threshold = _number(Decimal(str(sli["threshold_seconds"])))
-    count = f"sum by ({by}) (rate({_with_selector(histogram + '_count', selector)}[{window}]))"
-    bucket = _with_selector(f"{histogram}_bucket", selector + f',le="{threshold}"')
-    good = f"sum by ({by}) (rate({bucket}[{window}]))"
-    return f"(\n  {count}\n  -\n  {good}\n)\n/\n{count}\n"
+def error_ratio_expr(slo: SLO, window: str) -> str:
+    """PromQL for the share of bad events over `window` (Sloth's `{{.window}}` filled in)."""
+    errors = _indent(WINDOW.sub(window, slo.sli["error_query"]))
+    total = WINDOW.sub(window, slo.sli["total_query"]).strip()
+    # No error series exists until the first error; `or ... * 0` keeps the ratio at 0.
+    return f"(\n  {errors}\n  or\n  {_indent(total)} * 0\n)\n/\n{total}\n"
 
 
 def _humanize(window: str) -> str:
@@ -236,14 +224,13 @@ def _burn_alert(slo_file: SLOFile, slo: SLO, alert: AlertClass) -> dict[str, Any
                 f"against an objective of {_number(slo.objective)}% (error budget {budget}); "
                 f"alerting threshold: burn rate {windows}."
             ),
-            "runbook_url": f"{slo_file.runbook_base}/{slo_file.service}/{name}.md",
+            "runbook_url": slo.runbooks[alert.name],
         },
     }
 
 
 def rule_groups(slo_file: SLOFile) -> dict[str, Any]:
     """Build the Prometheus rule file (recording rules, then alerts) for every SLO."""
-    by = ", ".join(slo_file.aggregate_by)
     groups: list[dict[str, Any]] = []
     for slo in slo_file.slos:
         labels = {"slo": slo.name, "service": slo_file.service}
@@ -252,7 +239,7 @@ def rule_groups(slo_file: SLOFile) -> dict[str, Any]:
         rules: list[dict[str, Any]] = [
             {
                 "record": f"slo:sli_error:ratio_rate{window}",
-                "expr": error_ratio_expr(slo, window, by),
+                "expr": error_ratio_expr(slo, window),
                 "labels": labels,
             }
             for window in RECORDED_WINDOWS
@@ -305,9 +292,6 @@ def render_rules(slo_file: SLOFile) -> str:
         rule_groups(slo_file), Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True
     )
     return HEADER + body
-
-
-_MINUTES = {"m": 1, "h": 60, "d": 1440}
 
 
 def minutes(window: str) -> int:

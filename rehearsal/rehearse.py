@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import time
 from pathlib import Path
 
 from rehearsal.base import supervisor
@@ -40,8 +41,12 @@ def main(topo: Topology, which: list[str], size_name: str, out: Path | None) -> 
             if size.name == "full" and out is None
             else ("python -m rehearsal rehearse " + shlex.join([name, "--size", size.name]))
         )
-        print(f"==> rehearsal: {name} ({size.name})", flush=True)
+        print(
+            f"==> rehearsal: {name} ({size.name}): events, seconds since the load began", flush=True
+        )
+        began = time.monotonic()
         rep = RUNNERS[name](topo, size, out_dir, command)
+        print(f"    {name}: {time.monotonic() - began:.1f}s in all", flush=True)
         for check in rep.checks:
             mark = "ok  " if check.ok else "FAIL"
             print(f"    {mark} {check.name}: {check.value} (target {check.target})", flush=True)

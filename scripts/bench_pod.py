@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import sys
@@ -52,20 +53,27 @@ class SloError(ValueError):
     """observability/slo.yaml has no usable latency SLO."""
 
 
+LATENCY_BOUND = re.compile(r'_bucket\{[^}]*\ble="([0-9.]+)"')
+
+
 def latency_slo(path: Path = SLO_FILE) -> Slo:
-    """Read the latency SLO: `objective` % of requests within `sli.threshold_seconds`."""
+    """Read the latency SLO: `objective` % of requests within the `le` of its error query."""
     data = yaml.safe_load(path.read_text())
     for slo in data.get("slos", []) if isinstance(data, dict) else []:
-        threshold = slo.get("sli", {}).get("threshold_seconds")
-        if threshold is not None:
+        query = str(slo.get("sli", {}).get("events", {}).get("error_query", ""))
+        bound = LATENCY_BOUND.search(query)
+        if bound is not None:
             objective = slo.get("objective")
             if not isinstance(objective, int | float) or not 0 < objective < 100:
                 raise SloError(
                     f"{path.name}: slos[{slo.get('name')}].objective: expected a "
                     f"percentage between 0 and 100, got {objective!r}"
                 )
-            return Slo(threshold_ms=float(threshold) * 1000, percentile=float(objective))
-    raise SloError(f"{path.name}: no SLO with `sli.threshold_seconds` (the latency SLO)")
+            return Slo(threshold_ms=float(bound.group(1)) * 1000, percentile=float(objective))
+    raise SloError(
+        f"{path.name}: no SLO whose `sli.events.error_query` reads a histogram bucket "
+        '(`..._bucket{...,le="0.25"}`: the latency SLO)'
+    )
 
 
 def _number(kind: type[float | int], *, zero: bool = False) -> Any:  # noqa: ANN401 - argparse type

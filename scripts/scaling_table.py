@@ -9,7 +9,8 @@ Inputs, all read from the repository (nothing is typed in twice):
     CPU and memory limits, and its CPU cost per request;
   * docs/benchmarks/health.json  (`make bench`): pgbench tps (readers) and, as a cross-check, the
     old per-core arithmetic from an unconstrained machine;
-  * charts/test-app/values.yaml + values-<env>.yaml: CPU request, workers, pool, HPA bounds;
+  * charts/test-app rendered by Helm's engine with values-<env>.yaml: CPU request, workers,
+    pool, HPA bounds, anti-affinity;
   * infra/envs/<env>/cluster.tfvars and database.tfvars: node and reader bounds, classes.
 
 The model and its assumptions are printed with the table, so the arithmetic is reviewable.
@@ -26,7 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import hcl2
-import yaml
+
+from test_app_tooling.helm_render import app_container, literal_env, one, render_value_set
+from test_app_tooling.podbench.chart import hpa_cpu_target
+from test_app_tooling.quantities import QuantityError, cpu_cores
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -170,27 +174,6 @@ def load_pod_benchmark(path: Path) -> PodBenchmark:
     )
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def parse_cpu(value: object, where: str) -> float:
-    """Kubernetes CPU quantity (`250m`, `1`, `0.5`) in cores."""
-    text = str(value)
-    try:
-        return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
-    except ValueError:
-        raise InputError(
-            f"{where}: expected a CPU quantity like 250m or 1, got {value!r}"
-        ) from None
-
-
 @dataclass(frozen=True)
 class Environment:
     """The scaling bounds of one environment, from the chart values and the tfvars."""
@@ -219,15 +202,16 @@ def _tfvars(path: Path) -> dict[str, Any]:
 
 
 def load_environment(env: str, repo: Path = REPO) -> Environment:
-    chart = repo / "charts" / "test-app"
-    values: dict[str, Any] = {}
-    for path in (chart / "values.yaml", chart / f"values-{env}.yaml"):
-        if not path.is_file():
-            raise InputError(f"{path.relative_to(repo)}: missing")
-        values = _merge(values, yaml.safe_load(path.read_text()) or {})
-    app = _field(values, "app", "values", dict)
-    hpa = _field(values, "autoscaling", "values", dict)
-    request = _field(_field(values, "resources", "values", dict), "requests", "resources", dict)
+    """Read an environment's bounds: pod and HPA from the chart as Helm renders it, then tfvars."""
+    try:
+        objects = render_value_set(env)
+    except KeyError as error:
+        raise InputError(error.args[0]) from None
+    container = app_container(objects)
+    variables = literal_env(container)
+    hpa = one(objects, "HorizontalPodAutoscaler")
+    affinity = one(objects, "Deployment")["spec"]["template"]["spec"]["affinity"]
+    required = "requiredDuringSchedulingIgnoredDuringExecution" in affinity["podAntiAffinity"]
     cluster = _tfvars(repo / "infra" / "envs" / env / "cluster.tfvars")
     database = _tfvars(repo / "infra" / "envs" / env / "database.tfvars")
     node_types = _field(cluster, "node_instance_types", "cluster.tfvars", list)
@@ -241,16 +225,13 @@ def load_environment(env: str, repo: Path = REPO) -> Environment:
         raise InputError(f"database.tfvars.instance_class: no size known for {db_class!r}")
     return Environment(
         name=env,
-        cpu_request=parse_cpu(
-            _field(request, "cpu", "resources.requests", (str, int, float)),
-            "resources.requests.cpu",
-        ),
-        workers=_field(app, "workers", "app", int),
-        pool_max=_field(app, "poolMaxSize", "app", int),
-        hpa_min=_field(hpa, "minReplicas", "autoscaling", int),
-        hpa_max=_field(hpa, "maxReplicas", "autoscaling", int),
-        hpa_target=_field(hpa, "targetCPUUtilizationPercentage", "autoscaling", int),
-        anti_affinity=str(values.get("scheduling", {}).get("podAntiAffinity", "hard")),
+        cpu_request=cpu_cores(container["resources"]["requests"]["cpu"], "resources.requests.cpu"),
+        workers=int(variables["WORKERS"]),
+        pool_max=int(variables["POOL_MAX_SIZE"]),
+        hpa_min=int(hpa["spec"]["minReplicas"]),
+        hpa_max=int(hpa["spec"]["maxReplicas"]),
+        hpa_target=hpa_cpu_target(hpa),
+        anti_affinity="hard" if required else "soft",
         node_type=node_type,
         node_min=_field(cluster, "node_min_size", "cluster.tfvars", int),
         node_max=_field(cluster, "node_max_size", "cluster.tfvars", int),
@@ -421,7 +402,7 @@ def main() -> int:
             return 0
         current = DOC.read_text()
         wanted = splice(current, block)
-    except InputError as err:
+    except (InputError, QuantityError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.check:

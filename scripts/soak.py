@@ -277,6 +277,26 @@ def sample(ports: list[int], shared: Shared, started: float) -> dict[str, object
     }
 
 
+def _count(sample: dict[str, object] | None, key: str) -> float:
+    value = sample[key] if sample else 0
+    assert isinstance(value, int | float)  # noqa: S101 - the numbers `sample` writes
+    return value
+
+
+def interval_line(now: dict[str, object], before: dict[str, object] | None) -> str:
+    """One readable line per interval: time, load since the last line, and the bounded figures."""
+    done = int(_count(now, "requests") - _count(before, "requests"))
+    failed = int(_count(now, "errors") - _count(before, "errors"))
+    p99 = "-" if now["p99_ms"] is None else f"{now['p99_ms']} ms"
+    minutes, seconds = divmod(int(_count(now, "t")), 60)
+    return (
+        f"{minutes:3d}m{seconds:02d}s  requests +{done} ({now['requests']} in all), "
+        f"errors +{failed}, p99 {p99} | rss {now['rss_mib']} MiB, fds {now['fds']}, "
+        f"processes {now['processes']}, series {now['series_max']} | "
+        f"slow {now['slow_opened']}, idle {now['idle_opened']}, blips {now['blips']}"
+    )
+
+
 def growth(samples: list[dict[str, object]], key: str) -> float | None:
     """Mean of the last quarter over the mean of the second quarter."""
     values = [float(s[key]) for s in samples if s[key] is not None]  # type: ignore[arg-type]
@@ -404,7 +424,7 @@ def main() -> None:
         while time.monotonic() - started < args.duration:
             shared.stop.wait(args.interval)
             samples.append(sample(ports, shared, started))
-            print(json.dumps(samples[-1]), flush=True)
+            print(interval_line(samples[-1], samples[-2] if len(samples) > 1 else None), flush=True)
     finally:
         shared.stop.set()
         for thread in threads:

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import matplotlib as mpl
 
@@ -20,6 +21,10 @@ import numpy as np
 
 from rehearsal.measure.load import LoadResult
 from rehearsal.measure.probe import Observation
+
+
+class ReportError(ValueError):
+    """A report's JSON document lacks what its page shows."""
 
 
 @dataclass(frozen=True)
@@ -44,15 +49,18 @@ class Report:
     numbers: dict[str, object] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     t0: float = 0.0  # time.monotonic() of the scenario's start (the load's start)
+    echo: bool = True  # print each timeline event as it happens (`make rehearse` progress)
 
     def start_clock(self, t0: float) -> None:
         """Count the timeline from ``t0`` (a ``time.monotonic()`` value)."""
         self.t0 = t0
 
     def mark(self, text: str) -> float:
-        """Add ``text`` to the timeline now; return the seconds since the clock started."""
+        """Add ``text`` to the timeline now and print it; return the seconds since the start."""
         at = time.monotonic() - self.t0
         self.timeline.append((round(at, 2), text))
+        if self.echo:
+            print(f"    {at:7.1f}s  {text}", flush=True)
         return at
 
     @property
@@ -138,49 +146,77 @@ def plot(  # noqa: PLR0913, PLR0917
     plt.close(fig)
 
 
-def write(report: Report, out_dir: Path, png: Path | None) -> Path:
-    """Write ``<name>.md`` and ``<name>.json``; return the markdown path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    verdict = "PASSED" if report.passed else "FAILED"
+def as_json(report: Report, png: Path | None) -> dict[str, object]:
+    """Everything the markdown page shows, as the JSON document written beside it."""
+    return {
+        "name": report.name,
+        "title": report.title,
+        "command": report.command,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "host": f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
+        "passed": report.passed,
+        "checks": [c.__dict__ for c in report.checks],
+        "numbers": report.numbers,
+        "timeline": report.timeline,
+        "notes": report.notes,
+        "plot": png.name if png is not None else None,
+    }
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise ReportError(f"{key}: expected a string, found {value!r}")
+    return value
+
+
+def render(data: dict[str, Any]) -> str:
+    """Render the markdown page of a report from its JSON document alone."""
+    title = _text(data, "title")
+    verdict = "PASSED" if data.get("passed") else "FAILED"
     lines = [
-        f"# {report.title}",
+        f"# {title}",
         "",
         (
-            f"**{verdict}** on {now}, {os.cpu_count()} CPUs, {platform.system()} "
-            f"{platform.release()}. Produced by `{report.command}`."
+            f"**{verdict}** on {_text(data, 'date')}, {_text(data, 'host')}. "
+            f"Produced by `{_text(data, 'command')}`."
         ),
         "",
         "| measurement | value | target | met |",
         "| --- | --- | --- | --- |",
         *[
-            f"| {c.name} | {c.value} | {c.target} | {'yes' if c.ok else '**no**'} |"
-            for c in report.checks
+            f"| {c['name']} | {c['value']} | {c['target']} | {'yes' if c['ok'] else '**no**'} |"
+            for c in data["checks"]
         ],
         "",
     ]
-    if png is not None:
-        lines += [f"![{report.title}]({png.name})", ""]
-    if report.timeline:
+    if data.get("plot"):
+        lines += [f"![{title}]({data['plot']})", ""]
+    if data["timeline"]:
         lines += ["## Timeline", "", "| t (s) | event |", "| ---: | --- |"]
-        lines += [f"| {at:.2f} | {text} |" for at, text in report.timeline]
+        lines += [f"| {at:.2f} | {text} |" for at, text in data["timeline"]]
         lines.append("")
-    if report.notes:
-        lines += ["## Notes", "", *[f"- {note}" for note in report.notes], ""]
+    if data.get("notes"):
+        lines += ["## Notes", "", *[f"- {note}" for note in data["notes"]], ""]
+    return "\n".join(lines)
+
+
+def write(report: Report, out_dir: Path, png: Path | None) -> Path:
+    """Write ``<name>.json`` and the ``<name>.md`` rendered from it; return the markdown path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = json.loads(json.dumps(as_json(report, png), default=str))
+    (out_dir / f"{report.name}.json").write_text(json.dumps(data, indent=2) + "\n")
     md = out_dir / f"{report.name}.md"
-    md.write_text("\n".join(lines))
-    (out_dir / f"{report.name}.json").write_text(
-        json.dumps(
-            {
-                "name": report.name,
-                "passed": report.passed,
-                "checks": [c.__dict__ for c in report.checks],
-                "numbers": report.numbers,
-                "timeline": report.timeline,
-            },
-            indent=2,
-            default=str,
-        )
-        + "\n"
-    )
+    md.write_text(render(data))
     return md
+
+
+def stale_pages(reports: Path) -> list[Path]:
+    """List the markdown pages under ``reports`` that differ from their JSON's rendering."""
+    stale = []
+    for path in sorted(reports.glob("*.json")):
+        page = path.with_suffix(".md")
+        want = render(json.loads(path.read_text()))
+        if not page.exists() or page.read_text() != want:
+            stale.append(page)
+    return stale

@@ -13,7 +13,6 @@ import sys
 import pytest
 
 from test_app_tooling.podbench.chart import pod_spec
-from test_app_tooling.podbench.report import capacity, step_passes
 from test_app_tooling.tools import REPO
 
 
@@ -67,25 +66,32 @@ def test_the_app_ran_in_a_cgroup_with_the_charts_limits(report):
 
 
 def test_every_step_adds_up(report):
+    # The formulas themselves are checked against hand-computed literals in
+    # test_bench_pod_parts.py; here only relations no formula of the report restates.
     _, result = report
     assert 1 <= len(result["steps"]) <= 2 + 1  # max steps, plus one refinement
+    parts = ("timeouts", "refused", "reset", "non_2xx", "other_errors", "unanswered")
     for step in result["steps"]:
         assert step["attempted"] > 0
         assert step["attempted"] + step["client_limit"] <= step["planned"]
         assert step["unanswered"] >= 0
-        assert step["served_rps"] == round(step["served_2xx"] / step["duration_s"], 1)
-        parts = ("timeouts", "refused", "reset", "non_2xx", "other_errors", "unanswered")
-        assert step["errors"] == sum(step[part] for part in parts)
+        assert 0 <= step["served_2xx"] <= step["attempted"]
+        assert step["served_2xx"] + sum(step[part] for part in parts) == step["attempted"]
         assert step["throttled_periods"] <= step["periods"]
-        if step["periods"]:
-            assert step["throttled_share"] == round(step["throttled_periods"] / step["periods"], 3)
-        assert step["holds_slo"] == (
-            step["p99_ms"] is not None and step["p99_ms"] <= result["slo"]["threshold_ms"]
-        )
-        assert step["pass"] == step_passes(step)
+        assert 0 <= step["throttled_share"] <= 1
+        if step["pass"]:
+            assert step["errors"] == 0
+            assert step["client_limit"] == 0
+            assert step["p99_ms"] <= result["slo"]["threshold_ms"]
         assert step["p50_ms"] <= step["p99_ms"]
         assert 0 < step["peak_mib"] <= result["pod"]["memory_limit_mib"]
-    assert result["capacity"] == capacity(result["steps"], result["pod"]["cpu_limit"])
+    passing = {s["offered_rps"] for s in result["steps"] if s["pass"]}
+    failing = {s["offered_rps"] for s in result["steps"] if not s["pass"]}
+    if result["capacity"] is None:
+        assert not passing or min(passing) > min(failing)
+    else:
+        assert result["capacity"]["rps"] in passing
+        assert all(result["capacity"]["rps"] < rate for rate in failing)
 
 
 def test_ceiling_overload_and_memory_are_reported(report):

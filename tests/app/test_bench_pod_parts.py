@@ -19,7 +19,14 @@ from test_app_tooling.podbench.cgroup import (
 )
 from test_app_tooling.podbench.cgroup2 import CgroupV2, is_unified, pod_cgroup
 from test_app_tooling.podbench.chart import ChartError, parse_cpu, parse_memory, pod_spec
-from test_app_tooling.podbench.report import Slo, capacity, cpu_row, overload_row, step_passes
+from test_app_tooling.podbench.report import (
+    Slo,
+    capacity,
+    cpu_row,
+    load_row,
+    overload_row,
+    step_passes,
+)
 
 
 HTTPERF_OUTPUT = """\
@@ -195,20 +202,21 @@ def test_cgroup_paths_come_from_proc_self_cgroup():
 
 def test_the_latency_slo_comes_from_the_slo_file(tmp_path):
     slo = latency_slo()
-    assert slo.threshold_ms > 0
-    assert 0 < slo.percentile < 100
+    assert (slo.threshold_ms, slo.percentile) == (250.0, 99.0)  # observability/slo.yaml
     custom = tmp_path / "slo.yaml"
+    query = 'sum(rate(x_count[{{.window}}])) - sum(rate(x_bucket{route="/",le="0.1"}[{{.window}}]))'
     custom.write_text(
-        "slos:\n  - name: latency\n    objective: 99.9\n    sli: {threshold_seconds: 0.1}\n"
+        "slos:\n  - name: latency\n    objective: 99.9\n"
+        f"    sli: {{events: {{error_query: '{query}'}}}}\n"
     )
     assert (latency_slo(custom).threshold_ms, latency_slo(custom).percentile) == (100.0, 99.9)
-    custom.write_text(
-        "slos:\n  - name: latency\n    objective: 120\n    sli: {threshold_seconds: 0.1}\n"
-    )
+    custom.write_text(custom.read_text().replace("99.9", "120"))
     with pytest.raises(SloError, match=r"slos\[latency\].objective: expected a percentage"):
         latency_slo(custom)
     custom.write_text("slos: []\n")
-    with pytest.raises(SloError, match=r"no SLO with `sli\.threshold_seconds`"):
+    with pytest.raises(
+        SloError, match=r"no SLO whose `sli\.events\.error_query` reads a histogram"
+    ):
         latency_slo(custom)
 
 
@@ -290,3 +298,20 @@ def test_the_overload_error_share_is_over_the_requests_sent():
     row = overload_row(load, Slo(threshold_ms=250, percentile=99), factor=4, recovery_s=1.5)
     assert (row["errors"], row["error_share"]) == (300, 0.75)  # 300 timeouts / 400 sent
     assert (row["p99_ms"], row["factor"], row["recovery_s"]) == (6.0, 4, 1.5)
+
+
+def test_a_step_row_counts_rates_errors_and_the_slo():
+    # 500 planned, 480 sent (20 hit the generator's limit): 470 replies, 460 of them 2xx;
+    # 4 timeouts, 3 refused, 2 reset, 1 other error.
+    load = httperf.LoadResult(
+        offered_rate=250, duration_s=2.0, planned=500, connections=480, replies=470,
+        status_2xx=460, status_other=10, timeouts=4, refused=3, reset=2, client_limit=20,
+        other_errors=1, histogram={3: 400, 7: 69, 300: 1},
+    )  # fmt: skip
+    row = load_row(load, Slo(threshold_ms=250, percentile=99))
+    assert (row["served_rps"], row["attempted"], row["planned"]) == (230.0, 480, 500)
+    # 10 non-2xx + 4 + 3 + 2 + 1 + 0 unanswered (480 - 470 - 10 ended otherwise)
+    assert (row["errors"], row["unanswered"]) == (20, 0)
+    # p50 falls in the 3 ms bin, p99 (466th of 470) in the 7 ms bin: within 250 ms
+    assert (row["p50_ms"], row["p99_ms"], row["holds_slo"]) == (4.0, 8.0, True)
+    assert load_row(load, Slo(threshold_ms=5, percentile=99))["holds_slo"] is False

@@ -541,11 +541,16 @@ def test_network_policy_database_by_selector(rendered_sets):
 
 
 def test_every_policy_rule_names_ports(objects):
-    for policy in by_kind(objects, "NetworkPolicy"):
-        for rule in policy["spec"].get("ingress", []) + policy["spec"].get("egress", []):
-            assert rule["ports"], policy["metadata"]["name"]
-            for peer in rule.get("from", []) + rule.get("to", []):
-                assert peer.get("ipBlock", {}).get("cidr") != "0.0.0.0/0"
+    rules = [
+        (policy["metadata"]["name"], rule)
+        for policy in by_kind(objects, "NetworkPolicy")
+        for rule in policy["spec"].get("ingress", []) + policy["spec"].get("egress", [])
+    ]
+    assert rules, "no NetworkPolicy rule rendered: nothing to check"
+    for name, rule in rules:
+        assert rule.get("ports"), f"{name}: a rule without ports allows every port"
+        for peer in rule.get("from", []) + rule.get("to", []):
+            assert peer.get("ipBlock", {}).get("cidr") != "0.0.0.0/0", name
 
 
 def test_test_pod_is_covered_by_a_policy(objects):

@@ -5,6 +5,7 @@ test_app_tooling.crd_schemas, and only kinds from the allow-list."""
 from __future__ import annotations
 
 import subprocess
+from collections import Counter
 
 import jsonschema
 import kubernetes_validate
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 from test_app_tooling.crd_schemas import CRD_SCHEMAS
+from test_app_tooling.tools import REPO
 
 
 KUBERNETES_VERSION = "1.33.0"  # EKS / Kubernetes version of docs/conventions.md
@@ -30,6 +32,21 @@ BUILT_IN = {
     ("networking.k8s.io/v1", "Ingress"),
     ("networking.k8s.io/v1", "NetworkPolicy"),
 }
+
+TEMPLATES = REPO / "charts" / "test-app" / "templates"
+
+
+def template_kinds() -> set[str]:
+    """Every `kind:` the chart's templates write at the top level."""
+    kinds = {
+        line.split(":", 1)[1].strip()
+        for path in TEMPLATES.rglob("*.yaml")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.startswith("kind:")
+    }
+    if not kinds:
+        pytest.fail(f"no `kind:` found in {TEMPLATES}: nothing to check")
+    return kinds
 
 
 def test_kubernetes_validate_has_the_target_version():
@@ -53,11 +70,18 @@ def test_built_in_kinds_are_valid_kubernetes_strict(objects):
     assert checked > 0
 
 
-def test_custom_resources_match_their_schema(objects):
-    for obj in objects:
-        schema = CRD_SCHEMAS.get((obj["apiVersion"], obj["kind"]))
-        if schema is not None:
-            jsonschema.validate(obj, schema)
+def test_custom_resources_match_their_schema(rendered_sets):
+    checked: Counter[tuple[str, str]] = Counter()
+    for objs in rendered_sets.values():
+        for obj in objs:
+            key = (obj["apiVersion"], obj["kind"])
+            if key in CRD_SCHEMAS:
+                jsonschema.validate(obj, CRD_SCHEMAS[key])
+                checked[key] += 1
+    # Every custom kind a template writes is validated at least once across the value sets.
+    custom = template_kinds() - {kind for _, kind in BUILT_IN}
+    assert custom, "the templates write no custom resource: nothing to check"
+    assert {kind for _, kind in checked} == custom
 
 
 def test_strict_validation_catches_an_unknown_field(rendered_sets):

@@ -55,9 +55,8 @@ def dashboards() -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture
-def observability_module(monkeypatch: pytest.MonkeyPatch):
-    """Import a module of observability/ (they import each other as top-level modules)."""
-    monkeypatch.syspath_prepend(str(OBSERVABILITY))
+def observability_module():
+    """Import a module of observability/ by bare name (pytest's `pythonpath`)."""
 
     def load(name: str) -> ModuleType:
         return importlib.import_module(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,41 +49,97 @@ def test_drift_is_detected(observability_module, monkeypatch: pytest.MonkeyPatch
     assert fake in generate.stale_files(files)
 
 
-def test_the_slo_thresholds_are_derived_from_the_objective(observability_module):
+# Each alert's threshold, computed by hand from observability/slo.yaml: burn rate x error budget,
+# the budget being 100% minus the objective (99.5% -> 0.005, 99% -> 0.01).
+EXPECTED_THRESHOLDS = {
+    (slo, window, threshold)
+    for slo, budget in (("availability", "0.005"), ("latency", "0.01"))
+    for window, threshold in (
+        ("1h", f"(14.4 * {budget})"),
+        ("5m", f"(14.4 * {budget})"),
+        ("6h", f"(6 * {budget})"),
+        ("30m", f"(6 * {budget})"),
+        ("1d", f"(3 * {budget})"),
+        ("2h", f"(3 * {budget})"),
+        ("3d", f"(1 * {budget})"),
+        ("6h", f"(1 * {budget})"),
+    )
+}
+THRESHOLD = re.compile(r'ratio_rate(\w+)\{slo="(\w+)",service="test-app"\} > (\([^)]*\))')
+
+
+def test_the_slo_thresholds_are_derived_from_the_objective(observability_module, tmp_path: Path):
     slo = observability_module("slo")
-    slo_file = slo.load(REPO / "observability" / "slo.yaml")
-    text = slo.render_rules(slo_file)
-    for objective in slo_file.slos:
-        budget = slo._number(objective.error_budget)  # noqa: SLF001 - the formatter under test
-        for alert in slo_file.alerts:
-            for pair in alert.windows:
-                assert f"> ({slo._number(pair.burn_rate)} * {budget})" in text  # noqa: SLF001
-    assert "(14.4 * 0.005)" in text  # availability 99.5% -> budget 0.005
-    assert "(14.4 * 0.01)" in text  # latency 99% -> budget 0.01
+    text = slo.render_rules(slo.load(REPO / "observability" / "slo.yaml"))
+    found = {(name, window, threshold) for window, name, threshold in THRESHOLD.findall(text)}
+    assert found == EXPECTED_THRESHOLDS
+    # Another objective, another budget: 99.9% leaves 0.001.
+    tighter = tmp_path / "slo.yaml"
+    source = (REPO / "observability" / "slo.yaml").read_text(encoding="utf-8")
+    tighter.write_text(source.replace("objective: 99.5", "objective: 99.9"), encoding="utf-8")
+    text = slo.render_rules(slo.load(tighter))
+    assert 'ratio_rate1h{slo="availability",service="test-app"} > (14.4 * 0.001)' in text
+    assert 'ratio_rate3d{slo="availability",service="test-app"} > (1 * 0.001)' in text
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("file", "change", "message"),
     [
-        (("objective: 99.5", "objective: 100"), "slos[0].objective: expected a percentage"),
-        (("severity: critical", "severity: page"), "alerts[0].severity: expected one of"),
-        (("{long: 1h,", "{long: 90m,"), "alerts[0].windows[0].long: expected one of"),
         (
-            ("burn_rate: 14.4", "burn_rate: fast"),
-            "alerts[0].windows[0].burn_rate: expected a number",
+            "slo.yaml",
+            ("objective: 99.5", "objective: 100"),
+            "slo.yaml: slos[0].objective: 100 is greater than or equal to the maximum of 100",
         ),
-        (("threshold_seconds: 0.25", "threshold: 0.25"), "slos[1].sli: expected either keys"),
+        (
+            "slo.yaml",
+            ("labels: {severity: critical}", "labels: {severity: page}"),
+            "slo.yaml: slos[0].alerting.page_alert.labels.severity: 'critical' was expected",
+        ),
+        (
+            "slo.yaml",
+            ("[{{.window}}]))\n", "[5m]))\n"),
+            "slo.yaml: slos[0].sli.events.error_query: 'sum by",
+        ),
+        ("slo.yaml", ("version: prometheus/v1", "version: v1"), "slo.yaml: version: "),
+        (
+            "slo-windows.yaml",
+            ("longWindow: 1h}", "longWindow: 90m}"),
+            "slo-windows.yaml: spec.page.quick.longWindow: '90m' is not one of",
+        ),
+        (
+            "slo-windows.yaml",
+            ("errorBudgetPercent: 2,", "errorBudgetPercent: fast,"),
+            "slo-windows.yaml: spec.page.quick.errorBudgetPercent: 'fast' is not of type 'number'",
+        ),
     ],
 )
-def test_bad_slo_file_names_the_field(observability_module, tmp_path: Path, change, message):
+def test_bad_slo_file_names_the_field(observability_module, tmp_path: Path, file, change, message):
     slo = observability_module("slo")
-    text = (REPO / "observability" / "slo.yaml").read_text(encoding="utf-8")
-    old, new = change
-    assert old in text
-    path = tmp_path / "slo.yaml"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    with pytest.raises(slo.SLOError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        slo.load(path)
+    paths = {}
+    for name in ("slo.yaml", "slo-windows.yaml"):
+        text = (REPO / "observability" / name).read_text(encoding="utf-8")
+        if name == file:
+            old, new = change
+            assert old in text
+            text = text.replace(old, new, 1)
+        paths[name] = tmp_path / name
+        paths[name].write_text(text, encoding="utf-8")
+    with pytest.raises(slo.SLOError) as error:
+        slo.load(paths["slo.yaml"], paths["slo-windows.yaml"])
+    assert str(error.value).startswith(message)
+
+
+def test_the_slo_files_are_in_sloths_shapes(observability_module):
+    slo = observability_module("slo")
+    spec = yaml.safe_load((REPO / "observability" / "slo.yaml").read_text(encoding="utf-8"))
+    assert spec["version"] == "prometheus/v1"
+    assert all(set(s["sli"]) == {"events"} for s in spec["slos"])
+    windows = yaml.safe_load(slo.WINDOWS_FILE.read_text(encoding="utf-8"))
+    assert (windows["apiVersion"], windows["kind"]) == ("sloth.slok.dev/v1", "AlertWindows")
+    # Sloth's default windows give the Workbook's burn rates: 14.4, 6, 3 and 1.
+    loaded = slo.load(REPO / "observability" / "slo.yaml")
+    rates = [str(pair.burn_rate.normalize()) for a in loaded.alerts for pair in a.windows]
+    assert rates == ["14.4", "6", "3", "1"]
 
 
 def test_kube_prometheus_stack_overlay_carries_the_tested_alertmanager_config():

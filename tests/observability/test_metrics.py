@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import promql_parser
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
+
+from test_app_tooling.promql import selectors, substitute
 
 
 # metric -> the exporter (or Prometheus itself) that provides it.
@@ -31,33 +32,10 @@ TARGET_LABELS = {"namespace", "pod", "job", "instance", "service", "container"}
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$namespace": "test-app"}
 
 
-def _selectors(node: Any) -> list[Any]:
-    """Every VectorSelector in a parsed PromQL expression."""
-    if isinstance(node, promql_parser.VectorSelector):
-        return [node]
-    if isinstance(node, promql_parser.MatrixSelector):
-        return [node.vector_selector]
-    children: list[Any] = []
-    if isinstance(node, promql_parser.BinaryExpr):
-        children = [node.lhs, node.rhs]
-    elif isinstance(node, promql_parser.AggregateExpr):
-        children = [node.expr, node.param]
-    elif isinstance(node, promql_parser.Call):
-        children = list(node.args)
-    elif isinstance(
-        node, promql_parser.ParenExpr | promql_parser.UnaryExpr | promql_parser.SubqueryExpr
-    ):
-        children = [node.expr]
-    return [s for child in children if child is not None for s in _selectors(child)]
-
-
 def _queries(rules, dashboard_queries) -> list[tuple[str, str]]:
     found = [(f"{r['_file']}: {r.get('alert') or r.get('record')}", r["expr"]) for r in rules]
     for dashboard, title, expr in dashboard_queries:
-        query = expr
-        for variable, value in GRAFANA_VARIABLES.items():
-            query = query.replace(variable, value)
-        found.append((f"{dashboard}: {title}", query))
+        found.append((f"{dashboard}: {title}", substitute(expr, GRAFANA_VARIABLES)))
     return found
 
 
@@ -66,7 +44,7 @@ def references(rules, dashboard_queries) -> dict[str, list[tuple[str, dict[str, 
     """metric name -> [(where, {label: value} of its equality matchers)]."""
     found: dict[str, list[tuple[str, dict[str, str]]]] = {}
     for where, expr in _queries(rules, dashboard_queries):
-        for selector in _selectors(promql_parser.parse(expr)):
+        for selector in selectors(promql_parser.parse(expr)):
             assert selector.name, f"{where}: a selector without a metric name: {expr}"
             equal = {
                 m.name: m.value

@@ -60,13 +60,15 @@ def test_rollout_under_load_fails_no_request(live, out_dir):
 
 def test_writer_failover_recovers_without_restarting_the_app(live, out_dir):
     live.cli("rehearse", "failover", "--size", "ci", "--out", str(out_dir))
-    numbers = _report(out_dir, "failover")["numbers"]
+    data = _report(out_dir, "failover")
+    numbers = data["numbers"]
     assert numbers["promotion_to_up_seconds"] < 10
     assert numbers["pids_before"] == numbers["pids_after"]
     assert len(numbers["pids_before"]) == 3
     assert numbers["livez_not_200"] == 0
     assert numbers["livez_polls"] > 30
     assert all(v > 0 for v in numbers["down_seconds"].values())
+    assert data["passed"]
     out = live.cli("status").stdout
     assert "pg-b primary" in out
     assert "pg-a standby" in out
@@ -140,6 +142,8 @@ def test_database_outage_raises_the_alert_and_recovers(live, out_dir):
     numbers = data["numbers"]
     assert numbers["alert"] == "TestAppDatabaseUnreachable"
     assert numbers["pending_after_seconds"] > 0
+    assert numbers["firing_after_seconds"] is not None, "the alert never fired"
+    assert numbers["firing_after_seconds"] >= numbers["alert_for_seconds"]
     assert numbers["recovery_seconds"] < 10
     assert numbers["livez_not_200"] == 0
     assert numbers["readyz_not_200"] == 0, "the database is gone, the instances stay ready"

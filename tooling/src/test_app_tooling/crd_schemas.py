@@ -1,8 +1,11 @@
 """Structural schemas of the custom resources the chart renders.
 
-The upstream CRD OpenAPI schemas are not shipped by any package reachable offline here (PyPI,
-npm, Debian), so these schemas are written from the CRD references below and cover every field
-the chart sets: required fields, types, enums and no unknown keys in the parts the chart writes.
+No package reachable here (PyPI, npm, Debian) ships the upstream CRD OpenAPI schemas as data
+with the CRD version recorded: npm's @kubernetes-models/prometheus-operator 6.0.0 and
+@kubernetes-models/external-secrets 2.0.0 carry only compiled JavaScript validators and name no
+operator version, and PyPI's cloudcoil-models-prometheus-operator stops at 0.80.1. So these
+schemas are written from the CRD references below and cover every field the chart sets:
+required fields, types, enums and no unknown keys in the parts the chart writes.
 Refs:
 - ServiceMonitor, PrometheusRule, Probe: https://prometheus-operator.dev/docs/api-reference/api/
 - ExternalSecret, ClusterSecretStore (external-secrets.io/v1):

@@ -133,6 +133,14 @@ def render(values: dict[str, Any], chart: Path = CHART) -> list[dict[str, Any]]:
     return parse_manifests(manifests)
 
 
+def render_value_set(name: str) -> list[dict[str, Any]]:
+    """Render one of VALUE_SETS by name; a `KeyError` names the sets there are."""
+    if name not in VALUE_SETS:
+        raise KeyError(f"value set: expected one of {sorted(VALUE_SETS)}, got {name!r}")
+    files, extra = VALUE_SETS[name]
+    return render(load_values(files, extra))
+
+
 def render_error(values: dict[str, Any]) -> str:
     """The error message of a render that must fail (`AssertionError` if it renders)."""
     try:
@@ -166,3 +174,10 @@ def app_container(objects: list[dict[str, Any]]) -> dict[str, Any]:
     matching = [c for c in containers if c["name"] == "test-app"]
     assert len(matching) == 1, f"expected one container named test-app, found {containers}"
     return matching[0]
+
+
+def literal_env(container: dict[str, Any]) -> dict[str, str]:
+    """The container's environment variables with a literal value (references left out)."""
+    return {
+        item["name"]: str(item["value"]) for item in container.get("env", []) if "value" in item
+    }

@@ -9,6 +9,8 @@ from pathlib import Path
 
 # tooling/src/test_app_tooling/tools.py -> the repository root (installed editable).
 REPO = Path(__file__).resolve().parents[3]
+# The Node.js tools scripts/bootstrap installs from tooling/node/package-lock.json.
+NODE_BIN = REPO / "tooling" / "node" / "node_modules" / ".bin"
 
 
 class MissingToolError(FileNotFoundError):
@@ -18,10 +20,12 @@ class MissingToolError(FileNotFoundError):
 def find_tool(name: str) -> str:
     """Return the path of `name`, looking in the project's environments first, then PATH.
 
+    The environments are .venv, .venvs/* and the Node.js tools of tooling/node.
+
     Raises `MissingToolError` with an install hint when the tool is missing (the tests' `tool`
     fixture turns it into a failure, never a skip).
     """
-    candidates = [REPO / ".venv" / "bin" / name]
+    candidates = [REPO / ".venv" / "bin" / name, NODE_BIN / name]
     venvs = REPO / ".venvs"
     if venvs.is_dir():
         candidates += sorted(venvs.glob(f"*/bin/{name}"))

@@ -7,22 +7,17 @@ HPA's CPU target come from the rendered Deployment and HorizontalPodAutoscaler o
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from test_app_tooling.helm_render import VALUE_SETS, app_container, load_values, one, render
-
-
-MEMORY_UNITS = {
-    "": 1,
-    "k": 1000,
-    "M": 1000**2,
-    "G": 1000**3,
-    "Ki": 1024,
-    "Mi": 1024**2,
-    "Gi": 1024**3,
-}
+from test_app_tooling.helm_render import (
+    VALUE_SETS,
+    app_container,
+    literal_env,
+    one,
+    render_value_set,
+)
+from test_app_tooling.quantities import QuantityError, cpu_cores, memory_bytes
 
 
 class ChartError(ValueError):
@@ -31,20 +26,18 @@ class ChartError(ValueError):
 
 def parse_cpu(value: object, where: str) -> float:
     """Parse a Kubernetes CPU quantity (`250m`, `1`, `0.5`) in cores."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)(m?)", str(value))
-    if match is None:
-        raise ChartError(f"{where}: expected a CPU quantity like 250m or 1, got {value!r}")
-    number, milli = match.groups()
-    return float(number) / (1000 if milli else 1)
+    try:
+        return cpu_cores(value, where)
+    except QuantityError as error:
+        raise ChartError(str(error)) from None
 
 
 def parse_memory(value: object, where: str) -> int:
     """Parse a Kubernetes memory quantity (`512Mi`, `1Gi`, `500M`, `1048576`) in bytes."""
-    match = re.fullmatch(r"(\d+)(|k|M|G|Ki|Mi|Gi)", str(value))
-    if match is None:
-        raise ChartError(f"{where}: expected a memory quantity like 512Mi or 1Gi, got {value!r}")
-    number, unit = match.groups()
-    return int(number) * MEMORY_UNITS[unit]
+    try:
+        return memory_bytes(value, where)
+    except QuantityError as error:
+        raise ChartError(str(error)) from None
 
 
 @dataclass(frozen=True)
@@ -80,17 +73,17 @@ def hpa_cpu_target(hpa: dict[str, Any]) -> int:
 
 def pod_spec(value_set: str = "prod") -> PodSpec:
     """Render the chart with `value_set` and read the pod from it."""
-    if value_set not in VALUE_SETS:
-        raise ChartError(f"value set: expected one of {sorted(VALUE_SETS)}, got {value_set!r}")
-    files, extra = VALUE_SETS[value_set]
-    objects = render(load_values(files, extra))
+    try:
+        objects = render_value_set(value_set)
+    except KeyError as error:
+        raise ChartError(error.args[0]) from None
     container = app_container(objects)
-    env = {item["name"]: str(item["value"]) for item in container["env"] if "value" in item}
+    env = literal_env(container)
     limits = _get(container, "resources.limits")
     requests = _get(container, "resources.requests")
     return PodSpec(
         value_set=value_set,
-        values_files=["values.yaml", *files],
+        values_files=["values.yaml", *VALUE_SETS[value_set][0]],
         env=env,
         cpu_request=parse_cpu(_get(requests, "cpu"), "resources.requests.cpu"),
         cpu_limit=parse_cpu(_get(limits, "cpu"), "resources.limits.cpu"),
