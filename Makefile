@@ -36,15 +36,12 @@ lint: bootstrap ## Lint and type-check the Python code
 	$(VENV)/bin/mypy
 
 .PHONY: test
-test: bootstrap ## Run every test tier (CI's test job; `make lint` is CI's lint job)
+test: bootstrap lint ## Lint, then every test tier (what CI runs, .ci/run)
 	$(PYTEST) $(PYTEST_ARGS)
 
 .PHONY: test-fast
 test-fast: bootstrap ## Everything except the slow tiers (emulator, rehearsal)
 	$(PYTEST) -m "not emulator and not rehearsal" $(PYTEST_ARGS)
-
-.PHONY: check
-check: lint test ## Lint, then every test tier: both CI jobs, in order
 
 # LOCK_ARGS=--upgrade moves the unpinned (transitive) packages to their newest releases too.
 LOCK_ARGS ?=

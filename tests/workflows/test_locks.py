@@ -4,7 +4,7 @@
   is in the lock at the same version, every package carries hashes, and scripts/bootstrap
   installs the locks with pip --require-hashes;
 - the app's dependencies in requirements/dev.lock are the versions of app/requirements.lock;
-- `make test` does not lint (CI's lint job does, once);
+- `make test` lints once (CI's only lint: no workflow job runs `make lint` besides it);
 - .pre-commit-config.yaml's hooks are the commands of `make lint`.
 """
 
@@ -116,11 +116,14 @@ def lint_commands() -> list[str]:
     return commands
 
 
-def test_make_test_does_not_lint_again():
+def test_make_test_lints_once_and_no_workflow_lints_again():
     lint = lint_commands()
     ran = make_dry_run("test")
-    assert not [command for command in lint if command in ran], "CI's lint job already lints"
-    assert ".venv/bin/pytest" in ran
+    assert [ran.count(command) for command in lint] == [1] * len(lint), ".ci/run must lint, once"
+    assert ran.index(lint[-1]) < ran.index(".venv/bin/pytest"), "lint before the tests"
+    workflows = (REPO / ".github" / "workflows").glob("*.yml")
+    again = [p.name for p in workflows if re.search(r"make\s+lint\b", p.read_text("utf-8"))]
+    assert not again, f"{again} lint again besides make test"
 
 
 def test_the_pre_commit_hooks_run_what_make_lint_runs():
