@@ -16,8 +16,10 @@ from test_app_tooling.hostile import (
     _read_response,
     closed_by_server,
     hold_idle,
+    hold_unread,
     random_methods,
     random_paths,
+    send_queues,
     series,
 )
 
@@ -27,6 +29,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.hostile]
 ATTACK = 2000  # requests per attack; series would grow by 16 per request without the fix
 IDLE = 3000  # idle connections: above granian's old per-worker limit of 1024 x 2 workers
 HEADER_TIMEOUT = 5.0  # test_app.server.HEADER_READ_TIMEOUT_MS
+SEND_STALL = 10.0  # test_app.listener.SEND_STALL_TIMEOUT_MS
+UNREAD = 40  # connections that pipeline requests and never read
+# test_app.listener.SEND_BUFFER_BYTES doubled by the kernel, and some slack for its accounting;
+# without the bound each such connection held about 3 MB here.
+MAX_SEND_QUEUE = 64 * 1024
 
 
 @pytest.fixture
@@ -71,6 +78,22 @@ def test_livez_answers_while_3000_idle_connections_are_held(app):
         while closed_by_server(sockets) < IDLE and time.monotonic() < deadline:
             time.sleep(0.5)
         assert closed_by_server(sockets) == IDLE
+
+
+def test_clients_that_never_read_are_closed_and_hold_little(app):
+    # The clients' unread answers stay readable after the server has gone, so the server's own
+    # connections are counted (the kernel's table), not EOFs on the clients' side.
+    with hold_unread(app.port, UNREAD):
+        held = send_queues(app.port)
+        assert len(held) == UNREAD
+        largest = max(held)
+        assert app.get("/livez", timeout=2).status_code == 200
+        deadline = time.monotonic() + SEND_STALL + 20
+        while (held := send_queues(app.port)) and time.monotonic() < deadline:
+            largest = max([largest, *held])
+            time.sleep(0.5)
+        assert held == [], f"{len(held)} stalled writers were left open"
+    assert 0 < largest <= MAX_SEND_QUEUE, largest
 
 
 def test_a_connection_sending_headers_too_slowly_is_closed(app):

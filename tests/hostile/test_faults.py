@@ -94,7 +94,7 @@ def test_a_stopped_worker_ends_the_process(postgres, run_app):
                 os.kill(pid, signal.SIGKILL)
     assert status == 1
     events = [line["event"] for line in json_lines(app.log)]
-    assert "worker unresponsive: killing it, the process exits for a replacement" in events
+    assert "worker unresponsive: killed it, the process exits for a replacement" in events
     assert "a worker exited unexpectedly" in events
     assert wait_gone(workers, timeout=5) == []
 

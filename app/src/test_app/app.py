@@ -12,6 +12,12 @@ ASGI here, ADR 0001); the ASGI entry point keeps it portable to any ASGI server.
 | `/metrics`     | Prometheus text format                                               |
 | `/version`     | `{"version": ..., "git_sha": ...}`                                   |
 
+Admission control: a worker with more than `MAX_IN_FLIGHT` requests in flight (every route
+counts) answers `/health` and `/health/read` with `503 OVERLOADED` and `Retry-After: 1` at once,
+without a database call, and counts it in `test_app_http_shed_requests_total{route}`. `/livez`,
+`/readyz` and `/metrics` are never shed: the probes keep an overloaded pod in rotation, and
+shedding keeps its latency bounded instead of letting a queue grow without end.
+
 Readiness is about this process, not the database (ADR 0014): once the writer has answered a
 ping (each worker pings it as it starts; until then `/readyz` pings), `/readyz` answers 200
 without looking at the database again, until the drain begins. A database outage shows in
@@ -65,6 +71,9 @@ VERSION = package_version("test-app")
 TEXT = "text/plain; charset=utf-8"
 JSON = "application/json"
 PROBES = frozenset({"/health", "/health/read", "/livez", "/readyz", "/metrics"})
+# The routes that cost a database round trip; only they are shed under overload.
+SHEDDABLE = frozenset({"/health", "/health/read"})
+RETRY_AFTER_SECONDS = "1"
 POOL_METRICS_INTERVAL = 1.0
 ALWAYS: tuple[tuple[str, str], ...] = (
     ("cache-control", "no-store"),
@@ -86,6 +95,7 @@ class App:
         )
         self.draining = False
         self.reached_writer = False  # a writer ping succeeded since this process started
+        self.in_flight = 0  # requests of this worker between arrival and answer
         self._tasks: list[asyncio.Task[None]] = []
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._routes: dict[str, Callable[[], Awaitable[Response]]] = {
@@ -96,6 +106,8 @@ class App:
             "/metrics": self._metrics,
             "/version": self._version,
         }
+        for route in SHEDDABLE:  # the series exist at zero, for rate() and absent()
+            metrics.SHED_REQUESTS.labels(route)
         self._version_body = json.dumps({"version": VERSION, "git_sha": settings.git_sha}).encode()
 
     # -- ASGI ----------------------------------------------------------------------------------
@@ -115,7 +127,11 @@ class App:
         has_host = scope.get("http_version") != "1.1" or any(
             n == b"host" for n, _ in request_headers
         )
-        route, status, body, headers = await self._dispatch(path, method, has_host=has_host)
+        self.in_flight += 1
+        try:
+            route, status, body, headers = await self._dispatch(path, method, has_host=has_host)
+        finally:
+            self.in_flight -= 1
         raw = [(name.encode(), value.encode()) for name, value in headers]
         raw.append((b"content-length", b"%d" % len(body)))
         await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -143,7 +159,11 @@ class App:
         started = time.perf_counter()
         path, method = scope.path, scope.method
         has_host = scope.http_version != "1.1" or "host" in scope.headers
-        route, status, body, headers = await self._dispatch(path, method, has_host=has_host)
+        self.in_flight += 1
+        try:
+            route, status, body, headers = await self._dispatch(path, method, has_host=has_host)
+        finally:
+            self.in_flight -= 1
         proto.response_bytes(status, headers, b"" if method == "HEAD" else body)
         forwarded = forwarded_for(scope.headers.items()) if self.settings.trusted_proxies else None
         client = scope.client.rpartition(":")[0]
@@ -168,6 +188,10 @@ class App:
                 TEXT,
             )
             headers.append(("allow", "GET, HEAD"))
+        elif route in SHEDDABLE and self.in_flight > self.settings.max_in_flight:
+            status, body, content_type = 503, b"OVERLOADED\n", TEXT
+            headers.append(("retry-after", RETRY_AFTER_SECONDS))
+            metrics.SHED_REQUESTS.labels(route).inc()
         else:
             status, body, content_type = await handler()
         headers.append(("content-type", content_type))

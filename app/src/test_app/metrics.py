@@ -41,6 +41,12 @@ HTTP_DURATION = Histogram(
     ["route", "method", "status"],
     buckets=HTTP_BUCKETS,
 )
+SHED_REQUESTS = Counter(
+    "test_app_http_shed_requests",
+    "Requests answered 503 at once because the worker had MAX_IN_FLIGHT requests in flight, "
+    "by route.",
+    ["route"],
+)
 PING_DURATION = Histogram(
     "test_app_db_ping_duration_seconds",
     "Duration of one database ping round trip (acquire + SELECT 1), by target.",

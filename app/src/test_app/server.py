@@ -38,6 +38,7 @@ from granian.log import LogLevels
 from granian.server.mp import MPServer
 
 from test_app import lifeline
+from test_app.listener import apply_connection_limits
 from test_app.logs import get_logger, granian_log_config
 
 
@@ -75,6 +76,20 @@ class DrainingServer(MPServer):
         self.draining = False
         self._timer: threading.Timer | None = None
         self.watchdog: lifeline.Watchdog | None = None
+
+    def _init_shared_socket(self) -> None:
+        """Build the listening socket here, once, with the limits (`test_app.listener`)."""
+        super()._init_shared_socket()  # type: ignore[no-untyped-call]
+        if self._ssp is not None:  # Linux: granian would let every worker bind its own
+            self._shd = self._ssp.build()
+            self._sfd = self._shd.get_fd()
+            self._ssp = None
+            listening = socket.socket(fileno=self._sfd)
+            listening.set_inheritable(True)
+            self._sso = listening
+        if self._sso is None:
+            raise BindError(0, "granian made no listening socket")
+        apply_connection_limits(self._sso)
 
     def _spawn_workers(self, spawn_target: Any, target_loader: Any) -> None:  # noqa: ANN401 - granian's own signature
         super()._spawn_workers(spawn_target, target_loader)  # type: ignore[no-untyped-call]

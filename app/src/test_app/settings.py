@@ -66,6 +66,7 @@ class Settings:
     access_log_probes: bool = False
     git_sha: str = "unknown"
     trusted_proxies: tuple[Network, ...] = ()
+    max_in_flight: int = 300
 
     @property
     def uses_default_password(self) -> bool:
@@ -241,6 +242,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         git_sha=env.get("GIT_SHA", _text, "unknown", "a non-empty commit id"),
         trusted_proxies=env.get(
             "TRUSTED_PROXIES", parse_networks, (), "comma-separated CIDRs of trusted proxies"
+        ),
+        max_in_flight=env.get(
+            "MAX_IN_FLIGHT", _int_in(1, 100_000), 300, "an integer between 1 and 100000"
         ),
     )
     if env.problems:
