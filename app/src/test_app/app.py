@@ -41,7 +41,7 @@ from http import HTTPStatus
 from importlib.metadata import version as package_version
 from typing import TYPE_CHECKING, Any
 
-from test_app import lifeline, metrics
+from test_app import lifeline, logs, metrics
 from test_app.database import Target, sample_replica_lag
 from test_app.logs import configure_logging, get_logger
 from test_app.proxies import client_address, forwarded_for
@@ -268,7 +268,7 @@ class App:
         if self.reader is not self.writer:
             await self.reader.open()
             self._tasks.append(asyncio.create_task(self._sample_lag()))
-        self._tasks.append(asyncio.create_task(self._publish_pool_metrics()))
+        self._tasks.append(asyncio.create_task(self._publish_process_metrics()))
         # Ready as soon as the writer answers once: the main process's startup gate has just
         # reached it, so this ping normally succeeds; if not, /readyz keeps trying.
         try:
@@ -297,12 +297,18 @@ class App:
         if self.reader is not self.writer:
             await self.reader.close()
         log.info("shutdown complete")
+        logs.flush()  # a worker ends with os._exit: no atexit runs there
 
-    async def _publish_pool_metrics(self) -> None:
+    async def _publish_process_metrics(self) -> None:
+        published_drops = 0
         while True:
             self.writer.publish_pool_metrics()
             if self.reader is not self.writer:
                 self.reader.publish_pool_metrics()
+            drops = logs.dropped_lines()
+            if drops > published_drops:
+                metrics.LOG_LINES_DROPPED.inc(drops - published_drops)
+                published_drops = drops
             await asyncio.sleep(POOL_METRICS_INTERVAL)
 
     async def _sample_lag(self) -> None:
@@ -359,4 +365,14 @@ def create_app() -> App:
     """Build the app from the environment (granian calls this in every worker)."""
     settings = load_settings(os.environ)
     configure_logging(settings.log_level)
+    try:
+        metrics.reserve_files()  # before any metric is touched (see test_app.metrics)
+    except OSError as err:
+        log.error(  # noqa: TRY400 - one clear line; the main process then exits 1
+            "cannot reserve the metrics files: the worker stops",
+            folder=os.environ.get("PROMETHEUS_MULTIPROC_DIR"),
+            cause=f"{type(err).__name__}: {err.strerror}",
+        )
+        logs.flush()
+        raise SystemExit(1) from None
     return App(settings)

@@ -20,6 +20,7 @@ Limits against hostile clients (docs/security.md explains each number):
 
 from __future__ import annotations
 
+import errno
 import importlib
 import ipaddress
 import os
@@ -67,6 +68,22 @@ class BindError(OSError):
     """The listen address cannot be bound; the message names HOST and PORT."""
 
 
+class NoSpaceError(OSError):
+    """The run folder's filesystem has no room for the metrics files; the message says so."""
+
+
+def check_space(folder: Path, needed: int) -> None:
+    """Raise NoSpaceError unless `folder`'s filesystem has `needed` bytes free."""
+    stat = os.statvfs(folder)
+    free = stat.f_bavail * stat.f_frsize
+    if free < needed:
+        raise NoSpaceError(
+            errno.ENOSPC,
+            f"not enough space for the metrics files in {folder}: {needed // 1024} KiB needed "
+            f"(1 MiB per file and worker), {free // 1024} KiB free",
+        )
+
+
 class DrainingServer(MPServer):
     """A granian server whose first exit signal starts a drain instead of stopping at once."""
 
@@ -95,6 +112,16 @@ class DrainingServer(MPServer):
         super()._spawn_workers(spawn_target, target_loader)  # type: ignore[no-untyped-call]
         if self.watchdog is not None:
             self.watchdog.start()
+
+    def worker_exits(self) -> list[str]:
+        """How each worker that ended did: `exit 1`, or the signal that killed it (`SIGBUS`)."""
+        exits = []
+        for worker in self.wrks:
+            code = worker.inner.exitcode
+            if code is None:
+                continue
+            exits.append(f"exit {code}" if code >= 0 else signal.Signals(-code).name)
+        return exits
 
     def worker_pids(self) -> list[int | None]:
         """Return the pids of the current workers."""
@@ -196,6 +223,15 @@ def run(settings: Settings) -> int:
         from prometheus_client import multiprocess  # noqa: PLC0415
 
         multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+        # Each worker reserves its files' blocks as it starts (test_app.metrics); say it here,
+        # once, when they cannot fit, rather than let the workers fail one by one.
+        from test_app import metrics  # noqa: PLC0415 - after the folder is set, as above
+
+        try:
+            check_space(metrics_dir, metrics.reserved_bytes(settings.workers))
+        except NoSpaceError:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
     server = DrainingServer(
         APP_FACTORY,
         factory=True,
@@ -234,6 +270,7 @@ def run(settings: Settings) -> int:
         log.error(  # noqa: TRY400 - one line, no traceback: the worker's own log has the cause
             "a worker exited unexpectedly",
             workers=list(server.interrupt_children),
+            exits=server.worker_exits(),
             status=done.code,
         )
         return 1
