@@ -125,10 +125,10 @@ FILE_BYTES: Final = 1 << 20
 
 def file_kinds() -> frozenset[str]:
     """Return the multiprocess file kind of each metric: `counter`, `histogram`, `gauge_<mode>`."""
-    kinds = set()
+    kinds: set[str] = set()
     for value in globals().values():
         if isinstance(value, MetricWrapperBase):
-            kind = value._type  # noqa: SLF001 - prometheus_client names its files after it
+            kind = str(value._type)  # noqa: SLF001 - prometheus_client names its files after it
             if isinstance(value, Gauge):
                 kind += "_" + value._multiprocess_mode  # noqa: SLF001 - the same
             kinds.add(kind)
