@@ -204,6 +204,16 @@ def test_a_host_that_is_not_an_address_is_one_line(postgres, run_app):
     assert "HOST='not-an-address': expected an IPv4 or IPv6 address" in str(failure["error"])
 
 
+@pytest.mark.parametrize(
+    "host", ["db..example.com", "a" * 64 + ".example.com", "d\u00e9j\u00e0.db"]
+)
+def test_a_database_host_the_resolver_cannot_encode_is_one_line(postgres, run_app, host):
+    app = run_app({**postgres.env(), "POSTGRESQL_HOST": host}, wait_ready=False)
+    failure = bind_failure(app)
+    assert failure["status"] == 2
+    assert f"POSTGRESQL_HOST={host!r}: expected a non-empty host name" in str(failure["error"])
+
+
 def test_sigint_while_waiting_for_the_database_is_one_line(run_app):
     env = {
         "POSTGRESQL_HOST": "127.0.0.1",
