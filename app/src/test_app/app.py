@@ -275,7 +275,12 @@ class App:
             async with asyncio.timeout(self.settings.ping_timeout):
                 await ping_writer_once(self.settings, self.settings.ping_timeout)
         except Exception as err:  # noqa: BLE001 - not ready yet; /readyz pings until it is
-            log.warning("not ready: the writer did not answer at start", cause=repr(err))
+            log.warning(
+                "not ready: the writer did not answer at start",
+                cause=logs.describe(
+                    err, during=f"PING_TIMEOUT_SECONDS={self.settings.ping_timeout:g}"
+                ),
+            )
         else:
             self._became_ready()
 

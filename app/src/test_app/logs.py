@@ -25,11 +25,37 @@ from typing import Any, Final
 import structlog
 
 
+MAX_FIELD_CHARS: Final = 1024  # a longer logged value is cut (a 100 KB header stays 1 KB)
+
+
+def describe(err: BaseException, *, during: str = "") -> str:
+    """Name a failure for a log line: its type and message, and what timed out if it did.
+
+    `TimeoutError()` has no message; `during` says what the bound covered ("connect, login and
+    SELECT 1 within PING_TIMEOUT_SECONDS=1"), so the line never reads just "TimeoutError: ".
+    """
+    text = str(err)
+    if isinstance(err, TimeoutError) and not text:
+        text = f"no answer in time ({during})" if during else "no answer in time"
+    return f"{type(err).__name__}: {text}"[:MAX_FIELD_CHARS]
+
+
+def _cap_fields(
+    _logger: object, _name: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """Cut every string value of a log line to `MAX_FIELD_CHARS`."""
+    for key, value in event.items():
+        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+            event[key] = value[:MAX_FIELD_CHARS] + "...[cut]"
+    return event
+
+
 _SHARED: list[structlog.types.Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
+    _cap_fields,
 ]
 
 
