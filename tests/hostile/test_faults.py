@@ -158,6 +158,21 @@ def log_lines_dropped(metrics_text: str) -> float:
     return 0.0
 
 
+def test_sighup_respawns_nothing_and_counts_nothing_twice(postgres, run_app):
+    app = run_app({**postgres.env(), "WORKERS": "2", "POOL_MAX_SIZE": "4"})
+    workers = sorted(wait_children(app.proc.pid, 2))
+    for _ in range(3):
+        app.signal(signal.SIGHUP)
+        time.sleep(0.5)
+    time.sleep(4)  # granian respawned the first worker at once and the next 3.5 s later
+    assert sorted(wait_children(app.proc.pid, 2)) == workers
+    assert app.proc.poll() is None
+    metrics = app.get("/metrics").text
+    assert 'test_app_db_pool_max_size{target="writer"} 8.0' in metrics, metrics
+    events = [line["event"] for line in json_lines(app.log)]
+    assert events.count("SIGHUP ignored: restart the process to change its configuration") == 3
+
+
 def test_a_healthy_instance_is_not_killed_by_its_watchdog(postgres, run_app):
     app = run_app({**postgres.env(), "WORKERS": "2"})
     deadline = time.monotonic() + SILENCE + 3

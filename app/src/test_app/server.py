@@ -143,6 +143,19 @@ class DrainingServer(MPServer):
         self._timer.daemon = True
         self._timer.start()
 
+    def signal_handler_reload(self, *_args: object, **_kwargs: object) -> None:
+        """Ignore SIGHUP (granian would respawn every worker).
+
+        A respawned worker's gauges stay in the multiprocess files (4 SIGHUPs:
+        `test_app_db_pool_max_size` x 4), and the dead one's last readiness and database gauges
+        can hold the `livemin` views down. A new configuration means a new pod.
+        """
+        threading.Thread(  # not from the signal handler itself: it may interrupt a log call
+            target=log.warning,
+            args=("SIGHUP ignored: restart the process to change its configuration",),
+            daemon=True,
+        ).start()
+
     def _stop(self) -> None:
         log.info("drain period over: stopping workers")
         super().signal_handler_interrupt()  # type: ignore[no-untyped-call]
