@@ -20,6 +20,7 @@ from test_app_tooling.hostile import (
     random_methods,
     random_paths,
     send_queues,
+    send_requests,
     series,
 )
 
@@ -131,7 +132,33 @@ def test_http11_without_host_is_rejected_http10_is_served(app):
     assert raw(app.port, b"GET /livez HTTP/1.0\r\n\r\n").split(b"\r\n")[0].endswith(b"200 OK")
 
 
-def test_cleartext_http2_is_not_offered(app):
+def test_duplicate_host_headers_are_rejected(app):
+    request = b"GET /livez HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n"
+    assert raw(app.port, request).startswith(b"HTTP/1.1 400")
+
+
+ROUTES = ["/health", "/health/read", "/livez", "/readyz", "/metrics", "/version", "/x"]
+METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "XQ"]
+
+
+def test_refused_requests_are_counted_without_the_clients_route_and_method(app):
+    crafted = [
+        b"%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n" % (m.encode(), r.encode())
+        for r in ROUTES
+        for m in METHODS
+        if m != "CONNECT"  # CONNECT takes an authority, not a path
+    ]
+    crafted += [b"GET %s HTTP/1.1\r\nContent-Length: 0\r\n\r\n" % r.encode() for r in ROUTES]
+    assert send_requests(app.port, crafted) == len(crafted)
+    refused = [
+        line
+        for line in series(app.get("/metrics").text)
+        if line.startswith("test_app_http_requests_total{")
+        and any(f'status="{code}"' in line for code in ("400", "404", "405"))
+    ]
+    assert len(refused) == 3, refused  # one series per refusal code, whatever the client sent
+    assert all('method="other",route="other"' in line for line in refused), refused
+
     preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
     settings_frame = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
     answer = raw(app.port, preface + settings_frame)

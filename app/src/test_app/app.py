@@ -24,7 +24,8 @@ without looking at the database again, until the drain begins. A database outage
 `/health` (`500 DOWN`), `test_app_db_up` and the alerts, and the pods stay in service.
 
 Every response carries `Cache-Control: no-store` (a cached health answer is a lie) and
-`X-Content-Type-Options: nosniff`. An HTTP/1.1 request without `Host` gets 400 (RFC 9112).
+`X-Content-Type-Options: nosniff`. An HTTP/1.1 request without `Host`, or any request with
+more than one, gets 400 (RFC 9112 section 3.2).
 Metric labels come from closed sets: the route (`other` for any unknown path), the method
 (`other` for any but the standard ones) and the status codes this module returns.
 """
@@ -74,6 +75,7 @@ PROBES = frozenset({"/health", "/health/read", "/livez", "/readyz", "/metrics"})
 # The routes that cost a database round trip; only they are shed under overload.
 SHEDDABLE = frozenset({"/health", "/health/read"})
 RETRY_AFTER_SECONDS = "1"
+COARSE_STATUSES = frozenset({400, 404, 405})  # counted without the client's route and method
 POOL_METRICS_INTERVAL = 1.0
 ALWAYS: tuple[tuple[str, str], ...] = (
     ("cache-control", "no-store"),
@@ -124,12 +126,11 @@ class App:
         path: str = scope["path"]
         method: str = scope["method"]
         request_headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
-        has_host = scope.get("http_version") != "1.1" or any(
-            n == b"host" for n, _ in request_headers
-        )
+        hosts = sum(1 for n, _ in request_headers if n == b"host")
+        host_ok = hosts == 1 or (hosts == 0 and scope.get("http_version") != "1.1")
         self.in_flight += 1
         try:
-            route, status, body, headers = await self._dispatch(path, method, has_host=has_host)
+            route, status, body, headers = await self._dispatch(path, method, host_ok=host_ok)
         finally:
             self.in_flight -= 1
         raw = [(name.encode(), value.encode()) for name, value in headers]
@@ -158,10 +159,11 @@ class App:
         """Answer one RSGI request."""
         started = time.perf_counter()
         path, method = scope.path, scope.method
-        has_host = scope.http_version != "1.1" or "host" in scope.headers
+        hosts = len(scope.headers.get_all("host"))
+        host_ok = hosts == 1 or (hosts == 0 and scope.http_version != "1.1")
         self.in_flight += 1
         try:
-            route, status, body, headers = await self._dispatch(path, method, has_host=has_host)
+            route, status, body, headers = await self._dispatch(path, method, host_ok=host_ok)
         finally:
             self.in_flight -= 1
         proto.response_bytes(status, headers, b"" if method == "HEAD" else body)
@@ -172,13 +174,13 @@ class App:
     # -- shared by both interfaces ---------------------------------------------------------------
 
     async def _dispatch(
-        self, path: str, method: str, *, has_host: bool
+        self, path: str, method: str, *, host_ok: bool
     ) -> tuple[str, int, bytes, list[Header]]:
         handler = self._routes.get(path)
         route = path if handler is not None else "other"
         headers: list[Header] = list(ALWAYS)
-        if not has_host:
-            status, body, content_type = 400, b"Bad Request: Host header required\n", TEXT
+        if not host_ok:
+            status, body, content_type = 400, b"Bad Request: exactly one Host header\n", TEXT
         elif handler is None:
             status, body, content_type = 404, b"Not Found\n", TEXT
         elif method not in {"GET", "HEAD"}:
@@ -224,7 +226,14 @@ class App:
             )
 
     def _observe(self, route: str, method: str, status: int, elapsed: float) -> None:
-        """Count one request; `route` and `method` are already labels from closed sets."""
+        """Count one request; `route` and `method` are already labels from closed sets.
+
+        A refused request (400, 404, 405) is counted as `route="other", method="other"`: the
+        client chose its route and method, and 7 routes x 10 methods x 3 codes of histograms
+        made 2,263 series from 140 crafted requests.
+        """
+        if status in COARSE_STATUSES:
+            route, method = "other", "other"
         key = (route, method, status)
         children = self._children.get(key)
         if children is None:
