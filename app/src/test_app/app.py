@@ -159,7 +159,7 @@ class App:
         """Answer one RSGI request."""
         started = time.perf_counter()
         path, method = scope.path, scope.method
-        hosts = len(scope.headers.get_all("host"))
+        hosts = len(scope.headers.get_all("host"))  # type: ignore[attr-defined]  # missing in its stub
         host_ok = hosts == 1 or (hosts == 0 and scope.http_version != "1.1")
         self.in_flight += 1
         try:
