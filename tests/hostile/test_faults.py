@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from test_app_tooling.hostile import send_requests
+from test_app_tooling.app import app_command
+from test_app_tooling.hostile import hold_idle, send_requests
 from test_app_tooling.postgres import free_port
 from test_app_tooling.process import wait_children
 
@@ -156,6 +157,21 @@ def log_lines_dropped(metrics_text: str) -> float:
         if line.startswith("test_app_log_lines_dropped_total "):
             return float(line.split()[1])
     return 0.0
+
+
+def test_a_low_open_file_limit_lowers_the_connection_bound_and_says_so(postgres, run_app):
+    command = ["prlimit", "--nofile=256:256", "--", *app_command()]
+    app = run_app({**postgres.env(), "WORKERS": "2"}, command=command)
+    (warning,) = [
+        line
+        for line in json_lines(app.log)
+        if str(line["event"]).startswith("the open-file limit is below the connection limit")
+    ]
+    assert warning["open_file_limit"] == 256
+    assert 0 < int(warning["connections_per_worker"]) < 256  # type: ignore[call-overload]
+    with hold_idle(app.port, 600):  # more than both workers may hold: the rest wait, no EMFILE
+        assert app.get("/livez", timeout=10).status_code == 200
+    assert app.proc.poll() is None
 
 
 def test_sighup_respawns_nothing_and_counts_nothing_twice(postgres, run_app):

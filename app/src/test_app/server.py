@@ -20,11 +20,13 @@ Limits against hostile clients (docs/security.md explains each number):
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib
 import ipaddress
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -178,6 +180,38 @@ def check_bind(host: str, port: int) -> None:
             ) from None
 
 
+# Descriptors a worker needs besides its connections: the runtime, logs, heartbeat, metrics
+# files, and the database pools (counted apart).
+RESERVED_FDS = 64
+
+
+def connections_per_worker(pool_max_size: int) -> int:
+    """Return the connection bound that fits the open-file limit, raising the soft limit first.
+
+    With more connections allowed than descriptors, accept() fails with EMFILE and the server
+    retries at once, in a loop, with no log line. So the soft limit is raised towards the hard
+    one, and if it still cannot hold `CONNECTIONS_PER_WORKER`, the bound is lowered to fit and
+    a warning says so.
+    """
+    needed = CONNECTIONS_PER_WORKER + RESERVED_FDS + 2 * pool_max_size
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        raised = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return CONNECTIONS_PER_WORKER
+    fitting = max(1, soft - RESERVED_FDS - 2 * pool_max_size)
+    log.warning(
+        "the open-file limit is below the connection limit: fewer connections per worker",
+        open_file_limit=soft,
+        needed=needed,
+        connections_per_worker=fitting,
+    )
+    return fitting
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -256,7 +290,7 @@ def run(settings: Settings) -> int:
         backlog=2048,
         http=HTTPModes.http1,
         websockets=False,
-        backpressure=CONNECTIONS_PER_WORKER,
+        backpressure=connections_per_worker(settings.pool_max_size),
         http1_settings=HTTP1Settings(
             header_read_timeout=HEADER_READ_TIMEOUT_MS, max_buffer_size=MAX_HEAD_BYTES
         ),
