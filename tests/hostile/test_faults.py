@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from test_app_tooling.app import app_command
-from test_app_tooling.hostile import hold_idle, send_requests
+from test_app_tooling.hostile import hold_idle, label_sweep, send_requests
 from test_app_tooling.postgres import free_port
 from test_app_tooling.process import wait_children
 
@@ -382,15 +382,8 @@ def test_a_full_tmp_after_start_kills_no_worker(postgres, run_app, tmp_path):
         app = run_app({**postgres.env(), "WORKERS": "2", "TMPDIR": str(tmp)})
         fill(tmp)
         assert shutil.disk_usage(tmp).free < 64 * 1024
-        # Every label combination the closed sets allow writes new samples, on new pages.
-        paths = ["/health", "/health/read", "/livez", "/readyz", "/metrics", "/version", "/x"]
-        methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "XQ"]
-        requests = [
-            b"%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n" % (m.encode(), p.encode())
-            for p in paths
-            for m in methods
-        ]
-        requests += [b"GET %s HTTP/1.1\r\n\r\n" % p.encode() for p in paths]  # 400: no Host
+        # Every label combination a client can choose writes new samples, on new pages.
+        requests = label_sweep()
         assert send_requests(app.port, requests * 3) == 3 * len(requests)
         assert app.get("/livez").status_code == 200
         assert app.proc.poll() is None, app.log
