@@ -26,7 +26,7 @@ import pytest
 from test_app_tooling.app import app_command
 from test_app_tooling.hostile import hold_idle, label_sweep, send_requests
 from test_app_tooling.postgres import free_port
-from test_app_tooling.process import wait_children
+from test_app_tooling.process import children, wait_children
 
 
 if TYPE_CHECKING:
@@ -299,6 +299,45 @@ def test_a_database_outage_is_logged_once_per_transition(solo, run_app):
     assert down[0]["target"] == "writer"
     assert down[0]["cause"]
     assert float(up[0]["down_seconds"]) > 0  # type: ignore[arg-type]
+
+
+def test_past_max_in_flight_health_is_shed_and_the_probes_answer(solo, run_app):
+    """End to end through granian: the database hangs, 20 /health requests wait for it, the
+    rest are shed with 503 and Retry-After, and the probes and /metrics still answer."""
+    env = {**solo.env(reader=False), "MAX_IN_FLIGHT": "20", "PING_TIMEOUT_SECONDS": "3"}
+    app = run_app({**env, "WORKERS": "1", "ACCESS_LOG": "false"})
+    assert app.get("/health").status_code == 200
+    postmaster = int((solo.primary.datadir / "postmaster.pid").read_text().split()[0])
+    frozen = [postmaster, *children(postmaster)]
+    answers: list[tuple[int, str | None]] = []
+
+    def health() -> None:
+        response = httpx.get(app.url + "/health", timeout=10)
+        answers.append((response.status_code, response.headers.get("retry-after")))
+
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        threads = [threading.Thread(target=health) for _ in range(60)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while len(answers) < 40 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        probes = [app.get(path).status_code for path in ("/livez", "/readyz", "/metrics")]
+        for thread in threads:
+            thread.join()
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    assert probes == [200, 200, 200]
+    assert Counter(answers) == {(503, "1"): 40, (500, None): 20}
+    shed = [
+        line
+        for line in app.get("/metrics").text.splitlines()
+        if line.startswith('test_app_http_shed_requests_total{route="/health"}')
+    ]
+    assert shed == ['test_app_http_shed_requests_total{route="/health"} 40.0']
 
 
 TERMINATE_APP_BACKENDS = (
