@@ -14,8 +14,13 @@ Limits against hostile clients (docs/security.md explains each number):
   never sends a byte is closed after `HEADER_READ_TIMEOUT_MS`, like one that sends headers too
   slowly or idles between keep-alive requests.
 - `CONNECTIONS_PER_WORKER` open connections per worker (granian's backpressure), far above
-  what the load balancer and the probes use, so idle connections cannot starve `/livez`.
+  what the load balancer and the probes use, so idle connections cannot starve `/livez`; lowered
+  to fit the open-file limit when that is smaller (`connections_per_worker`).
+- One listening socket, made here and shared by the workers, carries the write-stall timeout
+  and the send-buffer bound that every connection inherits (`test_app.listener`).
 - Workers die with the main process and a silent worker ends the process (`test_app.lifeline`).
+- SIGHUP is ignored: granian would respawn the workers, leaving the old ones' gauges counted.
+- The metrics files must fit in the run folder: checked here, reserved by each worker.
 """
 
 from __future__ import annotations
