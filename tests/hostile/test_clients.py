@@ -33,9 +33,9 @@ IDLE = 3000  # idle connections: above granian's old per-worker limit of 1024 x 
 HEADER_TIMEOUT = 5.0  # test_app.server.HEADER_READ_TIMEOUT_MS
 SEND_STALL = 10.0  # test_app.listener.SEND_STALL_TIMEOUT_MS
 UNREAD = 40  # connections that pipeline requests and never read
-# test_app.listener.SEND_BUFFER_BYTES doubled by the kernel, and some slack for its accounting;
+# test_app.listener.SEND_BUFFER_BYTES doubled by the kernel, and slack for its accounting;
 # without the bound each such connection held about 3 MB here.
-MAX_SEND_QUEUE = 64 * 1024
+MAX_SEND_QUEUE = 32 * 1024
 
 
 @pytest.fixture

@@ -79,6 +79,26 @@ class NoSpaceError(OSError):
     """The run folder's filesystem has no room for the metrics files; the message says so."""
 
 
+CGROUP_MEMORY_EVENTS = Path("/sys/fs/cgroup/memory.events")
+
+
+def oom_kills(events: Path = CGROUP_MEMORY_EVENTS) -> int | None:
+    """Return how many processes of this container the OOM killer ended (cgroup v2), or None.
+
+    A worker killed by the OOM killer dies of SIGKILL like any other; this count, logged with
+    its death, says whether memory was the cause.
+    """
+    try:
+        text = events.read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name == "oom_kill":
+            return int(value)
+    return None
+
+
 def check_space(folder: Path, needed: int) -> None:
     """Raise NoSpaceError unless `folder`'s filesystem has `needed` bytes free."""
     stat = os.statvfs(folder)
@@ -323,6 +343,7 @@ def run(settings: Settings) -> int:
             "a worker exited unexpectedly",
             workers=list(server.interrupt_children),
             exits=server.worker_exits(),
+            oom_kills=oom_kills(),
             status=done.code,
         )
         return 1
