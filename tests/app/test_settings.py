@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from test_app.settings import DEFAULT_PASSWORD, ConfigError, Endpoint, load_settings
@@ -38,6 +40,11 @@ def test_password_never_appears_in_repr():
         ("PORT", "0", "expected an integer port between 1 and 65535"),
         ("POSTGRESQL_HOST", "", "expected a non-empty host name"),
         ("POSTGRESQL_HOST", "   ", "expected a non-empty host name"),
+        ("POSTGRESQL_HOST", "db..example.com", "expected a non-empty host name"),
+        ("POSTGRESQL_HOST", "a" * 64 + ".example.com", "expected a non-empty host name"),
+        ("POSTGRESQL_HOST", "d\u00e9j\u00e0.example.com", "expected a non-empty host name"),
+        ("POSTGRESQL_HOST", "-db.example.com", "expected a non-empty host name"),
+        ("POSTGRESQL_READ_HOST", "x" * 254, "expected a non-empty host name"),
         ("POSTGRESQL_PORT", "-1", "expected an integer port"),
         ("POOL_MAX_SIZE", "-3", "expected an integer between 1 and 100"),
         ("POOL_MIN_SIZE", "-1", "expected an integer between 0 and 100"),
@@ -60,6 +67,13 @@ def test_bad_values_name_the_variable_the_value_and_the_expectation(name, value,
     (problem,) = info.value.problems
     assert problem.startswith(f"{name}={value!r}: ")
     assert expected in problem
+
+
+@pytest.mark.parametrize(
+    "host", ["db", "db.example.com.", "10.0.0.5", "::1", "/var/run/postgresql", "pg_primary"]
+)
+def test_database_hosts_take_names_addresses_and_socket_folders(host):
+    assert load_settings({"POSTGRESQL_HOST": host}).writer.host == host
 
 
 def test_kubernetes_service_link_is_explained():
@@ -87,6 +101,22 @@ def test_password_file_is_read_without_its_trailing_newline(tmp_path):
     assert settings.password_file == str(secret)
     assert "from-a-file" not in repr(settings)
     assert load_settings({"POSTGRESQL_PASSWORD": "env"}).password_file is None
+
+
+def test_a_fifo_or_a_huge_file_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # nobody writes: reading it would wait for ever
+    huge = tmp_path / "huge"
+    huge.write_bytes(b"x" * (1024 * 1024))
+    with pytest.raises(ConfigError) as err:
+        load_settings({"POSTGRESQL_USER_FILE": str(fifo), "POSTGRESQL_PASSWORD_FILE": str(huge)})
+    assert [problem.split(": expected ")[1] for problem in err.value.problems] == [
+        "the path of a readable, non-empty file holding the user name (not a regular file)",
+        (
+            "the path of a readable, non-empty file holding the password "
+            "(the file is larger than 65536 bytes)"
+        ),
+    ]
 
 
 def test_password_and_password_file_together_are_refused(tmp_path):

@@ -14,16 +14,24 @@ Limits against hostile clients (docs/security.md explains each number):
   never sends a byte is closed after `HEADER_READ_TIMEOUT_MS`, like one that sends headers too
   slowly or idles between keep-alive requests.
 - `CONNECTIONS_PER_WORKER` open connections per worker (granian's backpressure), far above
-  what the load balancer and the probes use, so idle connections cannot starve `/livez`.
+  what the load balancer and the probes use, so idle connections cannot starve `/livez`; lowered
+  to fit the open-file limit when that is smaller (`connections_per_worker`).
+- One listening socket, made here and shared by the workers, carries the write-stall timeout
+  and the send-buffer bound that every connection inherits (`test_app.listener`).
 - Workers die with the main process and a silent worker ends the process (`test_app.lifeline`).
+- SIGHUP is ignored: granian would respawn the workers, leaving the old ones' gauges counted.
+- The metrics files must fit in the run folder: checked here, reserved by each worker.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import importlib
 import ipaddress
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -38,6 +46,7 @@ from granian.log import LogLevels
 from granian.server.mp import MPServer
 
 from test_app import lifeline
+from test_app.listener import apply_connection_limits
 from test_app.logs import get_logger, granian_log_config
 
 
@@ -66,6 +75,42 @@ class BindError(OSError):
     """The listen address cannot be bound; the message names HOST and PORT."""
 
 
+class NoSpaceError(OSError):
+    """The run folder's filesystem has no room for the metrics files; the message says so."""
+
+
+CGROUP_MEMORY_EVENTS = Path("/sys/fs/cgroup/memory.events")
+
+
+def oom_kills(events: Path = CGROUP_MEMORY_EVENTS) -> int | None:
+    """Return how many processes of this container the OOM killer ended (cgroup v2), or None.
+
+    A worker killed by the OOM killer dies of SIGKILL like any other; this count, logged with
+    its death, says whether memory was the cause.
+    """
+    try:
+        text = events.read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name == "oom_kill":
+            return int(value)
+    return None
+
+
+def check_space(folder: Path, needed: int) -> None:
+    """Raise NoSpaceError unless `folder`'s filesystem has `needed` bytes free."""
+    stat = os.statvfs(folder)
+    free = stat.f_bavail * stat.f_frsize
+    if free < needed:
+        raise NoSpaceError(
+            errno.ENOSPC,
+            f"not enough space for the metrics files in {folder}: {needed // 1024} KiB needed "
+            f"(1 MiB per file and worker), {free // 1024} KiB free",
+        )
+
+
 class DrainingServer(MPServer):
     """A granian server whose first exit signal starts a drain instead of stopping at once."""
 
@@ -76,10 +121,34 @@ class DrainingServer(MPServer):
         self._timer: threading.Timer | None = None
         self.watchdog: lifeline.Watchdog | None = None
 
+    def _init_shared_socket(self) -> None:
+        """Build the listening socket here, once, with the limits (`test_app.listener`)."""
+        super()._init_shared_socket()  # type: ignore[no-untyped-call]
+        if self._ssp is not None:  # Linux: granian would let every worker bind its own
+            self._shd = self._ssp.build()
+            self._sfd = self._shd.get_fd()
+            self._ssp = None
+            listening = socket.socket(fileno=self._sfd)
+            listening.set_inheritable(True)
+            self._sso = listening
+        if self._sso is None:
+            raise BindError(0, "granian made no listening socket")
+        apply_connection_limits(self._sso)
+
     def _spawn_workers(self, spawn_target: Any, target_loader: Any) -> None:  # noqa: ANN401 - granian's own signature
         super()._spawn_workers(spawn_target, target_loader)  # type: ignore[no-untyped-call]
         if self.watchdog is not None:
             self.watchdog.start()
+
+    def worker_exits(self) -> list[str]:
+        """How each worker that ended did: `exit 1`, or the signal that killed it (`SIGBUS`)."""
+        exits = []
+        for worker in self.wrks:
+            code = worker.inner.exitcode
+            if code is None:
+                continue
+            exits.append(f"exit {code}" if code >= 0 else signal.Signals(-code).name)
+        return exits
 
     def worker_pids(self) -> list[int | None]:
         """Return the pids of the current workers."""
@@ -101,6 +170,19 @@ class DrainingServer(MPServer):
         self._timer.daemon = True
         self._timer.start()
 
+    def signal_handler_reload(self, *_args: object, **_kwargs: object) -> None:
+        """Ignore SIGHUP (granian would respawn every worker).
+
+        A respawned worker's gauges stay in the multiprocess files (4 SIGHUPs:
+        `test_app_db_pool_max_size` x 4), and the dead one's last readiness and database gauges
+        can hold the `livemin` views down. A new configuration means a new pod.
+        """
+        threading.Thread(  # not from the signal handler itself: it may interrupt a log call
+            target=log.warning,
+            args=("SIGHUP ignored: restart the process to change its configuration",),
+            daemon=True,
+        ).start()
+
     def _stop(self) -> None:
         log.info("drain period over: stopping workers")
         super().signal_handler_interrupt()  # type: ignore[no-untyped-call]
@@ -121,6 +203,38 @@ def check_bind(host: str, port: int) -> None:
             raise BindError(
                 err.errno, f"cannot listen on HOST={host} PORT={port}: {err.strerror}"
             ) from None
+
+
+# Descriptors a worker needs besides its connections: the runtime, logs, heartbeat, metrics
+# files, and the database pools (counted apart).
+RESERVED_FDS = 64
+
+
+def connections_per_worker(pool_max_size: int) -> int:
+    """Return the connection bound that fits the open-file limit, raising the soft limit first.
+
+    With more connections allowed than descriptors, accept() fails with EMFILE and the server
+    retries at once, in a loop, with no log line. So the soft limit is raised towards the hard
+    one, and if it still cannot hold `CONNECTIONS_PER_WORKER`, the bound is lowered to fit and
+    a warning says so.
+    """
+    needed = CONNECTIONS_PER_WORKER + RESERVED_FDS + 2 * pool_max_size
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        raised = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return CONNECTIONS_PER_WORKER
+    fitting = max(1, soft - RESERVED_FDS - 2 * pool_max_size)
+    log.warning(
+        "the open-file limit is below the connection limit: fewer connections per worker",
+        open_file_limit=soft,
+        needed=needed,
+        connections_per_worker=fitting,
+    )
+    return fitting
 
 
 def _pid_alive(pid: int) -> bool:
@@ -181,6 +295,15 @@ def run(settings: Settings) -> int:
         from prometheus_client import multiprocess  # noqa: PLC0415
 
         multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+        # Each worker reserves its files' blocks as it starts (test_app.metrics); say it here,
+        # once, when they cannot fit, rather than let the workers fail one by one.
+        from test_app import metrics  # noqa: PLC0415 - after the folder is set, as above
+
+        try:
+            check_space(metrics_dir, metrics.reserved_bytes(settings.workers))
+        except NoSpaceError:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
     server = DrainingServer(
         APP_FACTORY,
         factory=True,
@@ -192,7 +315,7 @@ def run(settings: Settings) -> int:
         backlog=2048,
         http=HTTPModes.http1,
         websockets=False,
-        backpressure=CONNECTIONS_PER_WORKER,
+        backpressure=connections_per_worker(settings.pool_max_size),
         http1_settings=HTTP1Settings(
             header_read_timeout=HEADER_READ_TIMEOUT_MS, max_buffer_size=MAX_HEAD_BYTES
         ),
@@ -219,6 +342,8 @@ def run(settings: Settings) -> int:
         log.error(  # noqa: TRY400 - one line, no traceback: the worker's own log has the cause
             "a worker exited unexpectedly",
             workers=list(server.interrupt_children),
+            exits=server.worker_exits(),
+            oom_kills=oom_kills(),
             status=done.code,
         )
         return 1

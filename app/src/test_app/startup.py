@@ -17,13 +17,36 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from test_app.logs import get_logger
+from test_app.logs import describe, get_logger
 
 
 if TYPE_CHECKING:
     from test_app.settings import Endpoint, Settings
 
 log = get_logger(__name__)
+
+
+ORPHANED = "Future exception was never retrieved"
+
+
+def quiet_orphaned_lookups(loop: asyncio.AbstractEventLoop) -> None:
+    """Keep a timed-out connect's late failure out of the log as a second, confusing line.
+
+    When a connect times out while the resolver is still working, the resolver's thread fails
+    later into a future nobody awaits any more, and asyncio logs "Future exception was never
+    retrieved" with a traceback. The timeout was already logged, with its cause; the late
+    network error (`OSError`, a DNS `gaierror` included) goes to the debug level. Anything
+    else keeps asyncio's default handling.
+    """
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        err = context.get("exception")
+        if context.get("message", "").startswith(ORPHANED) and isinstance(err, OSError):
+            log.debug("late failure of an abandoned connect", cause=describe(err))
+            return
+        loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handle)
 
 
 def connect_kwargs(settings: Settings, endpoint: Endpoint) -> dict[str, Any]:
@@ -58,11 +81,13 @@ async def wait_for_database(settings: Settings) -> None:
 
     Raises `ConnectionError` naming host, port, database and the last cause.
     """
+    quiet_orphaned_lookups(asyncio.get_running_loop())
     deadline = time.monotonic() + settings.startup_timeout
     delay = 0.1
     writer = settings.writer
     cause: BaseException | None = None
     seen: set[str] = set()
+    bound = f"connect, login and SELECT 1 within PING_TIMEOUT_SECONDS={settings.ping_timeout:g}"
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -76,14 +101,14 @@ async def wait_for_database(settings: Settings) -> None:
                 log.warning(
                     "waiting for PostgreSQL",
                     endpoint=f"{writer.host}:{writer.port}",
-                    cause=f"{type(err).__name__}: {err}",
+                    cause=describe(err, during=bound),
                     window_seconds=settings.startup_timeout,
                 )
         else:
             return
         await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 2, 2.0)
-    reason = f"{type(cause).__name__}: {cause}" if cause else "no attempt completed"
+    reason = describe(cause, during=bound) if cause else "no attempt completed"
     raise ConnectionError(
         f"cannot reach PostgreSQL at {writer.host}:{writer.port} database "
         f"{settings.dbname!r} within {settings.startup_timeout:g}s: {reason}"
