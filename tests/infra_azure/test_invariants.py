@@ -10,6 +10,7 @@ from typing import Any
 from infra_azure.conftest import AZURE, ENVIRONMENTS, block, literal, one
 
 from test_app_tooling.infra.hcl_check import parse
+from test_app_tooling.tools import REPO
 
 
 def _variable_default(module: str, name: str) -> object:
@@ -405,6 +406,59 @@ def test_the_app_login_belongs_to_the_rotation_after_the_first_apply(decls):
     assert ignored == ["value"]
     app = one(decls, "random_password", "app", folder="database").body
     assert app["keepers"] == {"role": "${var.app_role_name}"}
+
+
+def test_the_rotation_identity_holds_only_its_two_secrets(decls):
+    """The chart's rotation CronJob (ServiceAccount `<fullname>-rotation` in the release's
+    namespace) signs in as the cluster stack's `rotation` identity; it writes the app's login and
+    reads the administrator's, each right scoped to that one secret, never the whole vault."""
+    cluster = parse(AZURE / "stacks" / "cluster" / "main.tf")
+    aks = next(m['"aks"'] for m in cluster["module"] if '"aks"' in m)
+    rotation = aks["workload_identities"].get("rotation")
+    assert rotation is not None, "the cluster stack makes no workload identity `rotation`"
+    assert rotation == {
+        "namespace": "${var.app_namespace}",
+        "service_account": "${var.rotation_service_account}",
+    }
+    assert _stack_variable_default("cluster", "app_namespace") == "test-app"
+    assert _stack_variable_default("cluster", "rotation_service_account") == "test-app-rotation"
+    chart = REPO / "charts" / "test-app" / "templates" / "rotation-cronjob.yaml"
+    assert "kind: ServiceAccount\nmetadata:\n  name: {{ $fullname }}-rotation" in chart.read_text(
+        encoding="utf-8"
+    )
+    outputs = parse(AZURE / "stacks" / "cluster" / "outputs.tf")["output"]
+    values = {literal(k): v["value"] for o in outputs for k, v in o.items()}
+    assert values.get("rotation_client_id") == (
+        '${module.aks.workload_identity_client_ids["rotation"]}'
+    )
+
+    found = [
+        d.body
+        for d in decls
+        if d.kind == "data" and d.type == "azurerm_user_assigned_identity" and d.name == "rotation"
+    ]
+    assert len(found) == 1, "the database stack looks up the rotation identity by name once"
+    assert found[0] == {
+        "name": '"${local.name}-rotation"',
+        "resource_group_name": '"${local.name}-cluster"',
+        "__is_block__": True,
+    }
+    granted = {
+        (str(d.body["scope"]), str(literal(d.body["role_definition_name"])))
+        for d in decls
+        if d.type == "azurerm_role_assignment"
+        and "azurerm_user_assigned_identity.rotation" in str(d.body.get("principal_id"))
+    }
+    assert granted == {
+        (
+            "${azurerm_key_vault_secret.database.resource_versionless_id}",
+            "Key Vault Secrets Officer",
+        ),
+        (
+            "${azurerm_key_vault_secret.administrator.resource_versionless_id}",
+            "Key Vault Secrets User",
+        ),
+    }
 
 
 def test_generated_passwords_hold_every_character_class(decls):

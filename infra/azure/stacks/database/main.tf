@@ -118,6 +118,36 @@ resource "azurerm_key_vault_secret" "database" {
 }
 
 ################################################################################
+# Rotation (the chart's CronJob, workload identity of the cluster stack)
+################################################################################
+
+# The cluster stack makes the identity (`<name>-rotation`, federated with the ServiceAccount
+# test-app/test-app-rotation); the rights are granted here, where the secrets are made, each
+# scoped to one secret: the vault's Azure RBAC takes a single secret as scope.
+data "azurerm_user_assigned_identity" "rotation" {
+  name                = "${local.name}-rotation"
+  resource_group_name = "${local.name}-cluster"
+}
+
+# Reads the app's current login and writes the next one as a new version.
+resource "azurerm_role_assignment" "rotation_app_login" {
+  scope                            = azurerm_key_vault_secret.database.resource_versionless_id
+  role_definition_name             = "Key Vault Secrets Officer"
+  principal_id                     = data.azurerm_user_assigned_identity.rotation.principal_id
+  principal_type                   = "ServicePrincipal"
+  skip_service_principal_aad_check = true
+}
+
+# Reads the administrator's login to change the app's role; never writes it.
+resource "azurerm_role_assignment" "rotation_administrator" {
+  scope                            = azurerm_key_vault_secret.administrator.resource_versionless_id
+  role_definition_name             = "Key Vault Secrets User"
+  principal_id                     = data.azurerm_user_assigned_identity.rotation.principal_id
+  principal_type                   = "ServicePrincipal"
+  skip_service_principal_aad_check = true
+}
+
+################################################################################
 # Diagnostics (the cluster stack's Log Analytics workspace)
 ################################################################################
 
