@@ -6,6 +6,10 @@ terraform {
       source  = "hashicorp/azurerm"
       version = "5.10.0"
     }
+    azapi = {
+      source  = "Azure/azapi"
+      version = "2.13.0"
+    }
     random = {
       source  = "hashicorp/random"
       version = "3.7.2"
