@@ -154,7 +154,7 @@ def test_the_administrator_password_never_reaches_the_state(decls):
     ]
     assert password.get("ephemeral") is True
     admin = one(decls, "azapi_resource", "administrator_secret", folder="database").body
-    assert literal(admin["type"]).startswith("Microsoft.KeyVault/vaults/secrets@")
+    assert str(literal(admin["type"])).startswith("Microsoft.KeyVault/vaults/secrets@")
     assert "value" not in admin["body"]["properties"], "body is stored in the state"
     assert admin["sensitive_body_version"] == {
         '"properties.value"': "${tostring(var.administrator_password_version)}"

@@ -1,5 +1,6 @@
 terraform {
-  required_version = ">= 1.10"
+  # 1.11: write-only arguments (the administrator's password, main.tf).
+  required_version = ">= 1.11"
 
   required_providers {
     azurerm = {
