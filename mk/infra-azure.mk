@@ -1,7 +1,7 @@
 # Infrastructure on Azure (infra/azure): docs/getting-started-azure.md. No azurerm provider binary
 # runs here, so `terraform validate`, plan and apply never run for Azure in this repository.
 #
-#   make infra-azure-check   fmt, HCL parse, azurerm 5.10.0 schema check, checkov, invariants,
+#   make infra-azure-check   fmt, HCL parse, azurerm 5.10.0 and azapi 2.13.0 schema checks, checkov, invariants,
 #                            network paths (NSG evaluator), global names, regions, drift against
 #                            ignore_changes, pinned versions in support, fork settings, and the
 #                            chart rendered with the AKS values (no cloud)

@@ -101,7 +101,7 @@ def test_role_hook_reads_the_administrators_key_vault_secret(rendered_sets, name
     }
     # The database stack names the administrator's secret "${local.name}-database-admin".
     stack = (REPO / "infra" / "azure" / "stacks" / "database" / "main.tf").read_text()
-    assert 'name         = "${local.name}-database-admin"' in stack
+    assert re.search(r'\n  name\s+= "\$\{local\.name\}-database-admin"\n', stack)
     keys = {d["secretKey"]: d["remoteRef"]["key"] for d in admin["spec"]["data"]}
     env = ENVIRONMENT[name]
     assert keys == {

@@ -34,6 +34,16 @@ def azurerm_schema() -> Schema:
 
 
 @pytest.fixture(scope="session")
+def azapi_schema() -> Schema:
+    """The azapi provider schema from the same environment; a missing one fails."""
+    try:
+        path = assembly_path(provider="azapi")
+    except FileNotFoundError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return load_schema(path, provider="azapi")
+
+
+@pytest.fixture(scope="session")
 def tf_files() -> list[Path]:
     """Every .tf file under infra/azure."""
     files = sorted(AZURE.rglob("*.tf"))

@@ -29,6 +29,8 @@ def test_the_check_reports_each_kind_of_broken_reference():
         "module.missing is not called here",
         "data.azurerm_client_config.current is not declared",
         "azurerm_resource_group.other is not declared",
+        "azapi_resource.missing is not declared",
+        "ephemeral.random_password.missing is not declared",
         "module called: unknown input 'tag'",
         "module called: required inputs ['name'] not set",
     }

@@ -9,7 +9,7 @@ import hcl2
 import pytest
 from infra_azure.conftest import AZURE, literal
 
-from test_app_tooling.infra.azurerm_schema import PROVIDER_VERSION
+from test_app_tooling.infra.azurerm_schema import AZAPI_VERSION, PROVIDER_VERSION, load_schema
 from test_app_tooling.infra.hcl_check import check_body, check_declaration, declarations, parse
 from test_app_tooling.tools import REPO
 
@@ -57,7 +57,35 @@ def test_every_azurerm_block_matches_the_schema(decls, azurerm_schema):
 
 def test_only_known_other_providers(decls):
     others = {d.type for d in decls if not d.type.startswith("azurerm_")}
-    assert others == {"random_password"}
+    assert others == {"random_password", "azapi_resource"}
+
+
+def test_every_azapi_block_matches_its_schema(decls, azapi_schema):
+    """azapi 2.13.0 (cdktn-provider-azapi 1.0.0): `sensitive_body` and `sensitive_body_version`
+    exist (the write-only body the administrator's secret uses)."""
+    assert azapi_schema.version == AZAPI_VERSION
+    requirement = (REPO / "requirements" / "venv-azurerm.txt").read_text(encoding="utf-8")
+    assert re.search(r"^cdktn-provider-azapi==1\.0\.0$", requirement, re.MULTILINE)
+    assert {"sensitive_body", "sensitive_body_version"} <= set(
+        azapi_schema.resources["azapi_resource"].arguments
+    )
+    azapi = [d for d in decls if d.type.startswith("azapi_")]
+    assert azapi, "expected the administrator's secret as an azapi_resource"
+    errors = [e for d in azapi for e in check_declaration(d, azapi_schema)]
+    assert not errors, "\n".join(errors)
+    wrong = next(iter(azapi))
+    broken = type(wrong)(wrong.path, wrong.kind, wrong.type, wrong.name,
+                         {**wrong.body, "sensitive_body_versions": {}})  # fmt: skip
+    assert any("sensitive_body_versions" in e for e in check_declaration(broken, azapi_schema))
+
+
+def test_stacks_using_azapi_pin_the_checked_version():
+    users = [p for p in sorted((AZURE / "stacks").glob("*/*.tf")) if "azapi_" in p.read_text()]
+    assert users, "no stack uses azapi"
+    for folder in {p.parent for p in users}:
+        providers = parse(folder / "versions.tf")["terraform"][0]["required_providers"][0]
+        assert literal(providers["azapi"]["source"]) == "Azure/azapi", folder
+        assert literal(providers["azapi"]["version"]) == AZAPI_VERSION, folder
 
 
 def _fixture_errors(name: str, schema) -> list[str]:
@@ -101,6 +129,11 @@ def test_every_provider_block_matches_the_schema(azurerm_schema):
                 if literal(name) == "azurerm":
                     checked += 1
                     errors += check_body(body, azurerm_schema.provider, f"{path}: provider")
+                elif literal(name) == "azapi":
+                    azapi = load_schema(provider="azapi").provider
+                    errors += check_body(body, azapi, f"{path}: provider azapi")
+                else:
+                    errors.append(f"{path}: provider {name} is not checked")
     assert checked == 6
     assert not errors, "\n".join(errors)
     wrong = {"features": [{"storage": [{"data_plane_availble": False, "__is_block__": True}],

@@ -47,8 +47,10 @@ resource "azurerm_postgresql_flexible_server" "this" {
   private_dns_zone_id           = azurerm_private_dns_zone.this[0].id
   public_network_access_enabled = false
 
-  administrator_login    = var.administrator_login
-  administrator_password = var.administrator_password
+  # Write-only: the provider sends the password, the state never holds it (nor does a plan).
+  administrator_login               = var.administrator_login
+  administrator_password_wo         = var.administrator_password
+  administrator_password_wo_version = var.administrator_password_version
 
   authentication {
     active_directory_auth_enabled = true

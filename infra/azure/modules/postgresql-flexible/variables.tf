@@ -83,9 +83,17 @@ variable "administrator_login" {
 }
 
 variable "administrator_password" {
-  description = "Password of the administrator. Pass it from a generated value, never a literal."
+  description = "Password of the administrator, written only (`administrator_password_wo`): pass an ephemeral value such as `ephemeral.random_password`, never a literal; it never reaches the state. Sent when the server is created and whenever `administrator_password_version` changes."
   type        = string
   sensitive   = true
+  ephemeral   = true
+}
+
+variable "administrator_password_version" {
+  description = "Version of the administrator's password. Raise it to send a new `administrator_password`; the same version names the Key Vault secret's value, so both change together. Default `1`."
+  type        = number
+  default     = 1
+  nullable    = false
 }
 
 variable "tenant_id" {

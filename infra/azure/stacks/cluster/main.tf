@@ -60,6 +60,12 @@ module "aks" {
       namespace       = var.external_secrets_namespace
       service_account = var.external_secrets_service_account
     }
+    # The chart's rotation CronJob (`test-app-db-role rotate`). Its Key Vault rights are scoped to
+    # the two secrets it uses, which the database stack makes, so the database stack grants them.
+    rotation = {
+      namespace       = var.app_namespace
+      service_account = var.rotation_service_account
+    }
   }
 
   tags = local.tags

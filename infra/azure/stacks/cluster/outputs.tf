@@ -18,6 +18,11 @@ output "external_secrets_client_id" {
   value       = module.aks.workload_identity_client_ids["external-secrets"]
 }
 
+output "rotation_client_id" {
+  description = "Client ID of the rotation identity: the chart's `rotation.clientId` (the `azure.workload.identity/client-id` annotation of the rotation CronJob's ServiceAccount)."
+  value       = module.aks.workload_identity_client_ids["rotation"]
+}
+
 output "key_vault_uri" {
   description = "URI of the Key Vault: the `vaultUrl` of the ClusterSecretStore (platform/)."
   value       = module.key_vault.key_vault_uri

@@ -54,6 +54,18 @@ variable "external_secrets_service_account" {
   default     = "external-secrets"
 }
 
+variable "app_namespace" {
+  description = "Namespace of the app's release (the chart's `namespace`)."
+  type        = string
+  default     = "test-app"
+}
+
+variable "rotation_service_account" {
+  description = "ServiceAccount of the chart's rotation CronJob: `<fullname>-rotation`, `test-app-rotation` for the release `test-app`."
+  type        = string
+  default     = "test-app-rotation"
+}
+
 variable "key_vault_secret_officer_object_ids" {
   description = "Entra ID object IDs (users or groups) that may write Key Vault secrets and import certificates (Secrets and Certificates Officer), keyed by a stable name, e.g. `{ operator = \"...\" }` (`az ad signed-in-user show --query id`)."
   type        = map(string)

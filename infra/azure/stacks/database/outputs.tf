@@ -15,5 +15,5 @@ output "database_secret_name" {
 
 output "database_admin_secret_name" {
   description = "Key Vault secret with the administrator's login and password: the chart's `dbRole.adminRemoteSecretName` (only the db-role hook reads it)."
-  value       = azurerm_key_vault_secret.administrator.name
+  value       = azapi_resource.administrator_secret.name
 }

@@ -7,6 +7,12 @@ provider "azurerm" {
   features {}
 }
 
+# Writes the administrator's Key Vault secret through Azure Resource Manager (main.tf says why).
+# It signs in like azurerm (the ARM_* variables of the shell or the pipeline).
+provider "azapi" {
+  subscription_id = var.subscription_id
+}
+
 locals {
   tags = merge(local.common_tags, { Stack = "database" })
 }

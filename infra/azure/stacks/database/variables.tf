@@ -46,6 +46,18 @@ variable "administrator_login" {
   }
 }
 
+variable "administrator_password_version" {
+  description = "Version of the server administrator's password. Raise it (2, 3, ...) to give the server a new password and write it to Key Vault in the same apply; the password itself never reaches the state. Default `1`."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.administrator_password_version >= 1 && floor(var.administrator_password_version) == var.administrator_password_version
+    error_message = "administrator_password_version must be a whole number of at least 1."
+  }
+}
+
 variable "app_role_name" {
   description = "PostgreSQL role of the app, created by the chart's pre-install hook (`test-app-db-role`) with the password of the Key Vault secret `<name>-database`. A lower-case identifier of at most 57 characters, other than `administrator_login`."
   type        = string

@@ -23,9 +23,13 @@ from test_app_tooling.tools import REPO
 
 
 PROVIDER_VERSION = "5.10.0"
-PACKAGE_GLOB = "lib/python3*/site-packages/cdktn_provider_azurerm/_jsii/*.jsii.tgz"
+# The azapi provider (database stack: the administrator's Key Vault secret through Azure Resource
+# Manager), read from `cdktn-provider-azapi` in the same environment.
+AZAPI_VERSION = "2.13.0"
+PACKAGE_GLOB = "lib/python3*/site-packages/cdktn_provider_{provider}/_jsii/*.jsii.tgz"
 DOC_LINK = re.compile(
-    r"registry\.terraform\.io/providers/hashicorp/azurerm/(?P<version>[\d.]+)/docs/"
+    r"registry\.terraform\.io/providers/(?:hashicorp|azure)/(?:azurerm|azapi)/"
+    r"(?P<version>[\d.]+)/docs/"
     r"(?P<kind>resources|data-sources)/(?P<type>\w+)#(?P<arg>\w+)"
 )
 META_STRUCTS = {"cdktf.TerraformMetaArguments", "cdktn.TerraformMetaArguments"}
@@ -56,14 +60,19 @@ class Schema:
     data_sources: dict[str, Block]
     # The `provider "azurerm"` block itself (features, authentication settings).
     provider: Block = field(default_factory=Block)
+    # The provider's name, the prefix of its types: `azurerm` or `azapi`.
+    name: str = "azurerm"
 
 
-def assembly_path(venv: Path | None = None) -> Path:
-    """The jsii tarball of the installed bindings; raises when the environment is missing."""
+def assembly_path(venv: Path | None = None, provider: str = "azurerm") -> Path:
+    """The jsii tarball of the bindings of `provider` (`azurerm` or `azapi`).
+
+    Raises when the environment is missing.
+    """
     root = venv or REPO / ".venvs" / "azurerm"
-    found = sorted(root.glob(PACKAGE_GLOB))
+    found = sorted(root.glob(PACKAGE_GLOB.format(provider=provider)))
     if len(found) != 1:
-        msg = f"expected one azurerm jsii assembly under {root}, found {found}"
+        msg = f"expected one {provider} jsii assembly under {root}, found {found}"
         msg += ": run scripts/bootstrap"
         raise FileNotFoundError(msg)
     return found[0]
@@ -115,12 +124,15 @@ class _Builder:
         return block
 
 
-def load_schema(path: Path | None = None) -> Schema:
-    """Parse the assembly into resources and data sources by Terraform type name."""
-    with tarfile.open(path or assembly_path()) as tar:
+def load_schema(path: Path | None = None, provider: str = "azurerm") -> Schema:
+    """Parse the assembly of `provider` (`azurerm` or `azapi`).
+
+    Resources and data sources come out by Terraform type name.
+    """
+    with tarfile.open(path or assembly_path(provider=provider)) as tar:
         member = tar.extractfile("package/.jsii")
         if member is None:
-            msg = "package/.jsii is missing from the azurerm assembly"
+            msg = f"package/.jsii is missing from the {provider} assembly"
             raise FileNotFoundError(msg)
         assembly = json.load(member)
     types: dict[str, Any] = assembly["types"]
@@ -136,12 +148,13 @@ def load_schema(path: Path | None = None) -> Schema:
             continue
         versions.add(links[0].group("version"))
         target = resources if links[0].group("kind") == "resources" else data_sources
-        target[f"azurerm_{links[0].group('type')}"] = builder.block(fqn)
+        target[f"{provider}_{links[0].group('type')}"] = builder.block(fqn)
     if len(versions) != 1:
         msg = f"expected one provider version in the assembly's doc links, found {versions}"
         raise ValueError(msg)
-    provider = next((f for f in types if f.endswith(".provider.AzurermProviderConfig")), None)
-    if provider is None:
-        msg = "the azurerm assembly has no provider config struct (AzurermProviderConfig)"
+    config = f"{provider.capitalize()}ProviderConfig"
+    found = next((f for f in types if f.endswith(f".provider.{config}")), None)
+    if found is None:
+        msg = f"the {provider} assembly has no provider config struct ({config})"
         raise ValueError(msg)
-    return Schema(versions.pop(), resources, data_sources, builder.block(provider))
+    return Schema(versions.pop(), resources, data_sources, builder.block(found), provider)

@@ -120,10 +120,10 @@ def check_body(body: dict[str, Any], schema: Block, where: str) -> list[str]:
 
 
 def check_declaration(decl: Declaration, schema: Schema) -> list[str]:
-    """Errors of one resource or data block; non-azurerm types are not this check's."""
-    if not decl.type.startswith("azurerm_"):
+    """Errors of one resource or data block; other providers' types are not this check's."""
+    if not decl.type.startswith(f"{schema.name}_"):
         return []
     table = schema.resources if decl.kind == "resource" else schema.data_sources
     if decl.type not in table:
-        return [f"{decl.address}: no such {decl.kind} in azurerm {schema.version}"]
+        return [f"{decl.address}: no such {decl.kind} in {schema.name} {schema.version}"]
     return check_body(decl.body, table[decl.type], decl.address)

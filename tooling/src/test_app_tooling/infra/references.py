@@ -19,7 +19,8 @@ VAR = re.compile(r"(?<![\w.])var\.(\w+)")
 LOCAL = re.compile(r"(?<![\w.])local\.(\w+)")
 MODULE_OUTPUT = re.compile(r"(?<![\w.])module\.(\w+)\.(\w+)")
 DATA = re.compile(r"(?<![\w.])data\.(\w+)\.(\w+)")
-RESOURCE = re.compile(r"(?<![\w.])((?:azurerm|random)_\w+)\.(\w+)")
+RESOURCE = re.compile(r"(?<![\w.])((?:azurerm|azapi|random)_\w+)\.(\w+)")
+EPHEMERAL = re.compile(r"(?<![\w.])ephemeral\.(\w+)\.(\w+)")
 COMMENT_LINE = re.compile(r"^\s*(#|//).*$", re.MULTILINE)
 
 
@@ -87,6 +88,7 @@ def check_folder(folder: Path) -> list[str]:
     }
     resources = set().union(*(_pairs(c, "resource") for c in contents))
     data = set().union(*(_pairs(c, "data") for c in contents))
+    ephemeral = set().union(*(_pairs(c, "ephemeral") for c in contents))
     errors = [
         f"{folder}: var.{v} is not declared" for v in sorted(set(VAR.findall(text)) - variables)
     ]
@@ -100,6 +102,10 @@ def check_folder(folder: Path) -> list[str]:
             errors.append(f"{folder}: module.{module} has no output {output!r}")
     errors += [
         f"{folder}: data.{t}.{n} is not declared" for t, n in sorted(set(DATA.findall(text)) - data)
+    ]
+    errors += [
+        f"{folder}: ephemeral.{t}.{n} is not declared"
+        for t, n in sorted(set(EPHEMERAL.findall(text)) - ephemeral)
     ]
     referenced = set(RESOURCE.findall(text))
     errors += [f"{folder}: {t}.{n} is not declared" for t, n in sorted(referenced - resources)]
