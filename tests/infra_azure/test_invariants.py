@@ -283,6 +283,10 @@ PIPELINE_ROLES = {
     },
     "plan": {
         ("id", "Reader"),
+        (
+            '"${data.azurerm_subscription.current.id}/resourceGroups/${local.name}-cluster"',
+            "Azure Kubernetes Service Cluster User Role",
+        ),
         ("local.state_container_id", "Storage Blob Data Contributor"),
         (
             '"${data.azurerm_key_vault.this.id}/secrets/${local.name}-database"',
@@ -336,6 +340,7 @@ ROLE_DATA_ACTIONS = {
     "Reader": [],
     "Contributor": [],
     "Role Based Access Control Administrator": [],
+    "Azure Kubernetes Service Cluster User Role": [],  # actions only: listClusterUserCredential
     "Storage Blob Data Contributor": [
         "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
         "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",

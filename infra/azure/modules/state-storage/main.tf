@@ -31,7 +31,7 @@ resource "azurerm_storage_account" "this" {
   infrastructure_encryption_enabled = true
   local_user_enabled                = false
   sftp_enabled                      = false
-  public_network_access_enabled     = true
+  public_network_access             = "Enabled"
 
   blob_properties {
     versioning_enabled  = true

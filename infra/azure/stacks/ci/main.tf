@@ -103,12 +103,16 @@ module "github_oidc" {
     # Plans on pull requests: reads the environment and leases the state blob (the lock). Of the
     # vault's secret values it reads only the app's login, which the database stack's refresh of
     # `azurerm_key_vault_secret.database` fetches; the administrator's secret is refreshed through
-    # Azure Resource Manager (metadata, Reader), and its password is in no state.
+    # Azure Resource Manager (metadata, Reader), and its password is in no state. The cluster
+    # user role: azurerm's refresh of the cluster lists the user kubeconfig
+    # (listClusterUserCredential), which Reader lacks; with local accounts off and Azure RBAC that
+    # kubeconfig carries no credential of its own.
     plan = {
       subjects = ["pull_request"]
       role_assignments = concat(
         [for id in local.resource_group_ids : { scope = id, role_definition_name = "Reader" }],
         [
+          { scope = "${data.azurerm_subscription.current.id}/resourceGroups/${local.name}-cluster", role_definition_name = "Azure Kubernetes Service Cluster User Role" },
           { scope = local.state_container_id, role_definition_name = "Storage Blob Data Contributor" },
           { scope = "${data.azurerm_key_vault.this.id}/secrets/${local.name}-database", role_definition_name = "Key Vault Secrets User" },
         ],
