@@ -1,6 +1,6 @@
 environment    = "prod"
 region         = "eu-central-1"
-engine_version = "16.6"
+engine_version = "17.7"
 instance_class = "db.r6g.large"
 
 backup_retention_period = 14

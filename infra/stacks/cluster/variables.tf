@@ -1,7 +1,7 @@
 variable "cluster_version" {
-  description = "Kubernetes version. Default `1.33` (docs/conventions.md)."
+  description = "Kubernetes version. Default `1.35` (docs/conventions.md, platform/versions.yaml)."
   type        = string
-  default     = "1.33"
+  default     = "1.35"
 }
 
 variable "cluster_endpoint_public_access" {

@@ -1,7 +1,7 @@
 variable "engine_version" {
-  description = "Aurora PostgreSQL version, e.g. `16.6`."
+  description = "Aurora PostgreSQL version, e.g. `17.7` (platform/versions.yaml)."
   type        = string
-  default     = "16.6"
+  default     = "17.7"
 }
 
 variable "instance_class" {
