@@ -8,8 +8,14 @@
 
 The phases live in docs/getting-started.phases.yaml. A phase fails when it uses something no
 earlier phase produces, when it names a Terraform output its stack does not declare, when a
-workflow it lets run reads a GitHub variable or environment no earlier phase creates, and when
-docs/getting-started.md does not walk the same phases in the same order with their costs.
+workflow it lets run reads a GitHub variable or environment no earlier phase creates, when
+docs/getting-started.md does not walk the same phases in the same order with their costs, and
+when an environment cannot pull or verify the image in the registry it uses: for two separate
+accounts and for one shared account, the deploy workflow's ECR login must give credentials for
+the registry, the deploy role must read its repository, the repository policy made by the
+registry stack (with the values scripts/terraform/project_vars.py hands it) must admit the
+environment's account, and the walkthrough must re-apply the registry environment's stacks once
+the other account is known (`registry-admits:<env>`, test_app_tooling.infra.registry_access).
 Prints one line per problem and `day one: N phases, N problems`; exits 1 on any problem.
 """
 
@@ -27,11 +33,21 @@ from typing import Any
 
 import yaml
 
+from test_app_tooling.infra import registry_access
+
 
 REPO = Path(__file__).resolve().parents[1]
 PHASES = REPO / "docs" / "getting-started.phases.yaml"
 WALKTHROUGH = REPO / "docs" / "getting-started.md"
 ROUNDTRIP = REPO / "scripts" / "terraform" / "emulator_roundtrip.py"
+PROJECT_VARS = REPO / "scripts" / "terraform" / "project_vars.py"
+PROJECT = REPO / "infra" / "envs" / "project.toml"
+# Account layouts the registry check runs: two accounts, and one account for both.
+LAYOUTS = {
+    "separate accounts": {"staging": "111111111111", "prod": "222222222222"},
+    "one account": {"staging": "111111111111", "prod": "111111111111"},
+}
+GH_VARIABLE = re.compile(r"gh variable set ([A-Z0-9_]+) (.*)")
 OUTPUT = re.compile(r'^output\s+"([a-z0-9_]+)"', re.MULTILINE)
 VARS = re.compile(r"\bvars\.([A-Z0-9_]+)")
 ENVIRONMENT = re.compile(r"^\s+environment:\s*([a-z][a-z0-9-]*)\s*$", re.MULTILINE)
@@ -161,10 +177,101 @@ def run_emulator(outputs_file: Path) -> None:
     )
 
 
+def project_values(accounts: dict[str, str], scratch: Path) -> dict[str, dict[str, Any]]:
+    """Return what project_vars.py hands the registry and ci stacks of each environment."""
+    text = PROJECT.read_text(encoding="utf-8")
+    for env, account in accounts.items():
+        text = re.sub(
+            rf'(\[environments\.{env}\]\naccount_id = )""', rf'\g<1>"{account}"', text, count=1
+        )
+    project = scratch / "project.toml"
+    project.write_text(text, encoding="utf-8")
+    found: dict[str, dict[str, Any]] = {}
+    for env in accounts:
+        merged: dict[str, Any] = {}
+        for stack in ("registry", "ci"):
+            out = scratch / f"{env}-{stack}.json"
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(PROJECT_VARS),
+                    env,
+                    stack,
+                    str(out),
+                    "--project",
+                    str(project),
+                ],
+                check=True,
+                timeout=60,
+            )
+            merged |= json.loads(out.read_text(encoding="utf-8"))
+        found[env] = merged
+    return found
+
+
+def registry_environment() -> str:
+    """Return the environment whose account holds the registry (infra/envs/project.toml)."""
+    found = re.search(
+        r'^registry_environment = "([a-z]+)"', PROJECT.read_text("utf-8"), re.MULTILINE
+    )
+    if not found:
+        msg = f"{PROJECT}: no registry_environment"
+        raise LookupError(msg)
+    return found[1]
+
+
+def github_variables(
+    walkthrough: str, env: str, accounts: dict[str, str], home: str
+) -> dict[str, str]:
+    """Return the account-valued GitHub variables one environment sees, as the guide sets them.
+
+    `gh variable set NAME ... --env E` sets it for E; without `--env` it is repository-wide and
+    set from the account signed in at that point of the walkthrough (the registry environment's,
+    phase 7). Values from `aws sts get-caller-identity` are that account.
+    """
+    variables: dict[str, str] = {}
+    scoped: dict[str, str] = {}
+    for name, rest in GH_VARIABLE.findall(walkthrough):
+        if "get-caller-identity" not in rest:
+            continue
+        target = re.search(r"--env (\w+)", rest)
+        if target is None:
+            variables[name] = accounts[home]
+        elif target[1] == env:
+            scoped[name] = accounts[env]
+    return variables | scoped
+
+
+def check_registry_access(phases: list[Phase], walkthrough: str) -> list[str]:
+    """Every environment has credentials for, and is admitted by, the registry it uses."""
+    home = registry_environment()
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="day-one-registry-") as scratch:
+        for layout, accounts in LAYOUTS.items():
+            values = project_values(accounts, Path(scratch))
+            environments = [
+                registry_access.Environment(
+                    env, account, github_variables(walkthrough, env, accounts, home)
+                )
+                for env, account in accounts.items()
+            ]
+            found = registry_access.check(environments, home, values.__getitem__)
+            problems += [f"registry ({layout}): {p}" for p in found]
+    produced = {item for p in phases for item in p.produces}
+    for env in LAYOUTS["separate accounts"]:
+        if env != home and f"registry-admits:{env}" not in produced:
+            problems.append(
+                f"no phase produces registry-admits:{env}: the registry stack of {home} must be "
+                f"re-applied once {env}'s account is in infra/envs/project.toml"
+            )
+    return problems
+
+
 def check(phases: list[Phase], walkthrough: str, outputs: dict[str, Any] | None) -> list[str]:
     """Run every check; return the problems found, in phase order."""
     problems = check_order(phases) + check_terraform_outputs(phases)
     problems += check_walkthrough(phases, walkthrough)
+    problems += check_registry_access(phases, walkthrough)
     if outputs is not None:
         problems += check_emulator_outputs(phases, outputs)
     return problems
