@@ -106,7 +106,7 @@ def environments() -> list[registry_access.Environment]:
 
 
 def project_values(pull_account_ids: list[str]) -> Callable[[str], dict[str, Any]]:
-    values = {
+    values: dict[str, dict[str, Any]] = {
         "staging": {"pull_account_ids": pull_account_ids},
         "prod": {"registry_account_id": STAGING},
     }
