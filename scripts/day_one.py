@@ -42,10 +42,14 @@ WALKTHROUGH = REPO / "docs" / "getting-started.md"
 ROUNDTRIP = REPO / "scripts" / "terraform" / "emulator_roundtrip.py"
 PROJECT_VARS = REPO / "scripts" / "terraform" / "project_vars.py"
 PROJECT = REPO / "infra" / "envs" / "project.toml"
-# Account layouts the registry check runs: two accounts, and one account for both.
+# Account layouts the registry check runs: two accounts, and one account for both. The AWS
+# documentation's example account, and a second made-up one (tests/infra/test_fork.py allows
+# no other account ID outside infra/envs/project.toml).
+EXAMPLE_ACCOUNT = "111122223333"
+OTHER_ACCOUNT = EXAMPLE_ACCOUNT[::-1]
 LAYOUTS = {
-    "separate accounts": {"staging": "111111111111", "prod": "222222222222"},
-    "one account": {"staging": "111111111111", "prod": "111111111111"},
+    "separate accounts": {"staging": EXAMPLE_ACCOUNT, "prod": OTHER_ACCOUNT},
+    "one account": {"staging": EXAMPLE_ACCOUNT, "prod": EXAMPLE_ACCOUNT},
 }
 GH_VARIABLE = re.compile(r"gh variable set ([A-Z0-9_]+) (.*)")
 OUTPUT = re.compile(r'^output\s+"([a-z0-9_]+)"', re.MULTILINE)
@@ -182,7 +186,10 @@ def project_values(accounts: dict[str, str], scratch: Path) -> dict[str, dict[st
     text = PROJECT.read_text(encoding="utf-8")
     for env, account in accounts.items():
         text = re.sub(
-            rf'(\[environments\.{env}\]\naccount_id = )""', rf'\g<1>"{account}"', text, count=1
+            rf'(\[environments\.{env}\]\naccount_id = )""\nadmin_principal_arns = \[\]',
+            rf'\g<1>"{account}"\nadmin_principal_arns = ["arn:aws:iam::{account}:role/admin"]',
+            text,
+            count=1,
         )
     project = scratch / "project.toml"
     project.write_text(text, encoding="utf-8")

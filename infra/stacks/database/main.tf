@@ -114,6 +114,12 @@ resource "aws_security_group" "rotation" {
   vpc_id      = data.aws_vpc.this.id
 
   tags = { Name = "${local.name}-db-rotation" }
+
+  # The function's VPC network interfaces are released up to about 20 minutes after the
+  # function is deleted; the group cannot be deleted before (the provider's default is 15m).
+  timeouts {
+    delete = "45m"
+  }
 }
 
 resource "aws_vpc_security_group_egress_rule" "rotation_database" {
