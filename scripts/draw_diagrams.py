@@ -306,7 +306,8 @@ def delivery() -> _Source:
         ecr = EC2ContainerRegistry("ECR test-app\n(one registry,\nimmutable tags)", nodeid="ecr")
         with Cluster("deploy.yml (environment staging)"):
             stg = ElasticKubernetesService(
-                "verify signature,\nhelm upgrade --rollback-on-failure,\nsmoke test", nodeid="staging"
+                "verify signature,\nhelm upgrade --rollback-on-failure,\nsmoke test",
+                nodeid="staging",
             )
         with Cluster("deploy.yml (environment prod: reviewers)"):
             prod = ElasticKubernetesService(
