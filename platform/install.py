@@ -202,7 +202,7 @@ def commands(step: Step, variables: dict[str, str], base: Path = HERE) -> list[l
         "--create-namespace",
         *[arg for path in step.values for arg in ("--values", os.path.normpath(base / path))],
         "--wait",
-        "--atomic",
+        "--rollback-on-failure",
         "--timeout",
         step.timeout,
     ]

@@ -13,7 +13,14 @@ fails when it uses something no earlier phase produces, when it names a Terrafor
 stack does not declare, when a workflow it lets run reads a GitHub variable or environment no
 earlier phase creates, when the page does not walk the same phases in the same order, when a
 command needs an Azure role no earlier phase grants, when a preview feature is not waited for,
-and when a phase installs an image tag no earlier phase pushed.
+and when a phase installs an image tag no earlier phase pushed. For AWS it also
+checks that every environment can pull and verify the image in the registry it uses: for
+two separate accounts and for one shared account, the deploy workflow's ECR login must give
+credentials for the registry, the deploy role must read its repository, the repository policy
+made by the registry stack (with the values scripts/terraform/project_vars.py hands it) must
+admit the environment's account, and the walkthrough must re-apply the registry environment's
+stacks once the other account is known (`registry-admits:<env>`,
+test_app_tooling.infra.registry_access).
 Prints one line per problem and `day one: N phases, N problems`; exits 1 on any problem.
 """
 
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from test_app_tooling import walkthrough as phases_lib
+from test_app_tooling.infra import registry_access
 from test_app_tooling.tools import REPO
 from test_app_tooling.walkthrough import (
     AWS,
@@ -43,7 +52,20 @@ from test_app_tooling.walkthrough import (
 __all__ = ["Phase", "check_order", "check_walkthrough", "stack_outputs", "workflow_needs"]
 
 PHASES = REPO / AWS.phases
+WALKTHROUGH = REPO / AWS.page
 ROUNDTRIP = REPO / "scripts" / "terraform" / "emulator_roundtrip.py"
+PROJECT_VARS = REPO / "scripts" / "terraform" / "project_vars.py"
+PROJECT = REPO / "infra" / "envs" / "project.toml"
+# Account layouts the registry check runs: two accounts, and one account for both. The AWS
+# documentation's example account, and a second made-up one (tests/infra/test_fork.py allows
+# no other account ID outside infra/envs/project.toml).
+EXAMPLE_ACCOUNT = "111122223333"
+OTHER_ACCOUNT = EXAMPLE_ACCOUNT[::-1]
+LAYOUTS = {
+    "separate accounts": {"staging": EXAMPLE_ACCOUNT, "prod": OTHER_ACCOUNT},
+    "one account": {"staging": EXAMPLE_ACCOUNT, "prod": EXAMPLE_ACCOUNT},
+}
+GH_VARIABLE = re.compile(r"gh variable set ([A-Z0-9_]+) (.*)")
 EMULATOR_BUDGET_SECONDS = 1500
 CLOUDS = {"aws": AWS, "azure": AZURE}
 
@@ -81,10 +103,104 @@ def run_emulator(outputs_file: Path) -> None:
     )
 
 
+def project_values(accounts: dict[str, str], scratch: Path) -> dict[str, dict[str, Any]]:
+    """Return what project_vars.py hands the registry and ci stacks of each environment."""
+    text = PROJECT.read_text(encoding="utf-8")
+    for env, account in accounts.items():
+        text = re.sub(
+            rf'(\[environments\.{env}\]\naccount_id = )""\nadmin_principal_arns = \[\]',
+            rf'\g<1>"{account}"\nadmin_principal_arns = ["arn:aws:iam::{account}:role/admin"]',
+            text,
+            count=1,
+        )
+    project = scratch / "project.toml"
+    project.write_text(text, encoding="utf-8")
+    found: dict[str, dict[str, Any]] = {}
+    for env in accounts:
+        merged: dict[str, Any] = {}
+        for stack in ("registry", "ci"):
+            out = scratch / f"{env}-{stack}.json"
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(PROJECT_VARS),
+                    env,
+                    stack,
+                    str(out),
+                    "--project",
+                    str(project),
+                ],
+                check=True,
+                timeout=60,
+            )
+            merged |= json.loads(out.read_text(encoding="utf-8"))
+        found[env] = merged
+    return found
+
+
+def registry_environment() -> str:
+    """Return the environment whose account holds the registry (infra/envs/project.toml)."""
+    found = re.search(
+        r'^registry_environment = "([a-z]+)"', PROJECT.read_text("utf-8"), re.MULTILINE
+    )
+    if not found:
+        msg = f"{PROJECT}: no registry_environment"
+        raise LookupError(msg)
+    return found[1]
+
+
+def github_variables(
+    walkthrough: str, env: str, accounts: dict[str, str], home: str
+) -> dict[str, str]:
+    """Return the account-valued GitHub variables one environment sees, as the guide sets them.
+
+    `gh variable set NAME ... --env E` sets it for E; without `--env` it is repository-wide and
+    set from the account signed in at that point of the walkthrough (the registry environment's,
+    phase 7). Values from `aws sts get-caller-identity` are that account.
+    """
+    variables: dict[str, str] = {}
+    scoped: dict[str, str] = {}
+    for name, rest in GH_VARIABLE.findall(walkthrough):
+        if "get-caller-identity" not in rest:
+            continue
+        target = re.search(r"--env (\w+)", rest)
+        if target is None:
+            variables[name] = accounts[home]
+        elif target[1] == env:
+            scoped[name] = accounts[env]
+    return variables | scoped
+
+
+def check_registry_access(phases: list[Phase], walkthrough: str) -> list[str]:
+    """Every environment has credentials for, and is admitted by, the registry it uses."""
+    home = registry_environment()
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="day-one-registry-") as scratch:
+        for layout, accounts in LAYOUTS.items():
+            values = project_values(accounts, Path(scratch))
+            environments = [
+                registry_access.Environment(
+                    env, account, github_variables(walkthrough, env, accounts, home)
+                )
+                for env, account in accounts.items()
+            ]
+            found = registry_access.check(environments, home, values.__getitem__)
+            problems += [f"registry ({layout}): {p}" for p in found]
+    produced = {item for p in phases for item in p.produces}
+    for env in LAYOUTS["separate accounts"]:
+        if env != home and f"registry-admits:{env}" not in produced:
+            problems.append(
+                f"no phase produces registry-admits:{env}: the registry stack of {home} must be "
+                f"re-applied once {env}'s account is in infra/envs/project.toml"
+            )
+    return problems
+
+
 def check(phases: list[Phase], walkthrough: str, outputs: dict[str, Any] | None) -> list[str]:
     """Run every check of the AWS walkthrough; return the problems found, in phase order."""
     problems = check_order(phases) + check_terraform_outputs(phases)
     problems += check_walkthrough(phases, walkthrough)
+    problems += check_registry_access(phases, walkthrough)
     if outputs is not None:
         problems += check_emulator_outputs(phases, outputs)
     return problems
@@ -111,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                 outputs = json.loads(path.read_text(encoding="utf-8"))
         elif args.outputs:
             outputs = json.loads(args.outputs.read_text(encoding="utf-8"))
-        problems = check(phases, (REPO / AWS.page).read_text(encoding="utf-8"), outputs)
+        problems = check(phases, WALKTHROUGH.read_text(encoding="utf-8"), outputs)
     for index, phase in enumerate(phases, start=1):
         cost = f" ({phase.cost})" if phase.cost else ""
         print(f"{index:>2}. {phase.id}: {phase.title}{cost}")

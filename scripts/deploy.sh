@@ -4,7 +4,7 @@
 #   scripts/deploy.sh ENV REGISTRY DIGEST GIT_SHA
 #   scripts/deploy.sh staging 111122223333.dkr.ecr.eu-central-1.amazonaws.com sha256:<64 hex> <sha>
 #
-# `helm upgrade --install --atomic --wait`: Helm waits until the new ReplicaSet is ready
+# `helm upgrade --install --rollback-on-failure --wait`: Helm waits until the new ReplicaSet is ready
 # (readiness = /readyz) and rolls the release back by itself when it is not within
 # HELM_TIMEOUT, so a failed rollout never stays live. The pod spec pins the image by
 # digest; the tag (the git SHA) is kept for people reading `kubectl get pods`. `helm test` (the
@@ -68,7 +68,7 @@ status=0
   --set-string "image.tag=$git_sha" \
   --set-string "image.digest=$digest" \
   --set-string "tests.gitSha=$git_sha" \
-  --atomic \
+  --rollback-on-failure \
   --wait \
   --timeout "$timeout" \
   --history-max 20 \

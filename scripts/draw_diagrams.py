@@ -154,7 +154,7 @@ def cloud() -> _Source:
                     )
                     nat = NATGateway("NAT gateway(s)", nodeid="nat")
                 with Cluster("private subnets (cluster stack)"):
-                    eks = ElasticKubernetesService("EKS control plane\n1.33", nodeid="eks")
+                    eks = ElasticKubernetesService("EKS control plane\n1.35", nodeid="eks")
                     nodes = EC2AutoScaling(
                         "managed node group\n3..N nodes over 3 AZs\n(Cluster Autoscaler)",
                         nodeid="nodes",
@@ -306,11 +306,12 @@ def delivery() -> _Source:
         ecr = EC2ContainerRegistry("ECR test-app\n(one registry,\nimmutable tags)", nodeid="ecr")
         with Cluster("deploy.yml (environment staging)"):
             stg = ElasticKubernetesService(
-                "verify signature,\nhelm upgrade --atomic,\nsmoke test", nodeid="staging"
+                "verify signature,\nhelm upgrade --rollback-on-failure,\nsmoke test",
+                nodeid="staging",
             )
         with Cluster("deploy.yml (environment prod: reviewers)"):
             prod = ElasticKubernetesService(
-                "same digest,\nhelm upgrade --atomic,\nsmoke test", nodeid="prod"
+                "same digest,\nhelm upgrade --rollback-on-failure,\nsmoke test", nodeid="prod"
             )
         rollback = GithubActions("rollback.sh on a\nfailed smoke test", nodeid="rollback")
         dev >> lint >> gate

@@ -9,7 +9,10 @@
    `database` and `ci`, each with its real S3 backend in the emulator's state bucket
    and the `infra/envs/emulator/<stack>.tfvars` profile.
 3. Re-plans each stack right after its apply: the plan must be empty except for the
-   documented emulator drift (`ALLOWED_DRIFT`).
+   documented emulator drift (`ALLOWED_DRIFT`). For `database` it also checks the order of
+   rotation (`rotation_order_problems`): the first apply turns no rotation on, and the
+   rotation resource is switched by `enable_app_secret_rotation` (after the first deploy) and
+   depends on the function's network path.
 4. Always destroys what was applied, in reverse order, and stops moto, even after
    a failure or Ctrl-C.
 
@@ -35,6 +38,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from test_app_tooling.infra.rotation_order import rotation_order_problems
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -344,6 +349,12 @@ class RoundTrip:
                 run_tf(stack_dir, ["show", "-json", "replan.tfplan"], self.env, "show", log_file)
             )
             result.drift, unexpected = unexpected_drift(plan)
+            if stack == "database":
+                state = run_tf(stack_dir, ["state", "list"], self.env, "show", log_file)
+                order = rotation_order_problems(plan, state.split())
+                unexpected += [f"rotation order: {p}" for p in order]
+                if not order:
+                    log("PASS database rotation order (off at first apply, after the network)")
             result.passed = not unexpected
             if unexpected:
                 result.error = "re-plan is not empty:\n  " + "\n  ".join(unexpected)

@@ -75,6 +75,12 @@ def load(path: Path) -> dict[str, Any]:
                 "user ARNs (EKS rejects sts assumed-role session ARNs)"
             )
             raise ProjectError(msg)
+        if account and not arns:
+            msg = (
+                f"{path}: environments.{env}.admin_principal_arns is empty: the cluster of "
+                f"{env} would have no administrator (its creator gets no implicit access)"
+            )
+            raise ProjectError(msg)
     _check_azure(path, project)
     return project
 

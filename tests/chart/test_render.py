@@ -87,7 +87,7 @@ def test_object_names_are_unique(objects):
 def test_lint_is_clean(name):
     files, extra = VALUE_SETS[name]
     report = helm.lint(
-        CHART, load_values(files, extra), strict=True, namespace="test-app", kube_version="v1.33.0"
+        CHART, load_values(files, extra), strict=True, namespace="test-app", kube_version="v1.35.0"
     )
     assert report["total_charts_linted"] == 1
     problems = [m for m in report["messages"] if m["severity"] >= 2]
@@ -97,7 +97,7 @@ def test_lint_is_clean(name):
 
 def test_lint_reports_schema_errors():
     report = helm.lint(
-        CHART, {"replicaCount": "three"}, strict=True, namespace="test-app", kube_version="v1.33.0"
+        CHART, {"replicaCount": "three"}, strict=True, namespace="test-app", kube_version="v1.35.0"
     )
     assert any("/replicaCount" in error for error in report["errors"]), report
 

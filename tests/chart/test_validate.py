@@ -1,4 +1,4 @@
-"""Every rendered object is valid: built-in kinds against the Kubernetes 1.33 OpenAPI schema
+"""Every rendered object is valid: built-in kinds against the Kubernetes 1.35 OpenAPI schema
 (kubernetes-validate, strict: unknown fields fail), custom resources against the schemas in
 test_app_tooling.crd_schemas, and only kinds from the allow-list."""
 
@@ -16,7 +16,7 @@ from test_app_tooling.crd_schemas import CRD_SCHEMAS
 from test_app_tooling.tools import REPO
 
 
-KUBERNETES_VERSION = "1.33.0"  # EKS / Kubernetes version of docs/conventions.md
+KUBERNETES_VERSION = "1.35.0"  # EKS / Kubernetes version of docs/conventions.md
 
 BUILT_IN = {
     ("v1", "ConfigMap"),

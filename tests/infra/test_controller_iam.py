@@ -9,7 +9,6 @@ Scaling group (the cluster autoscaler), while still refusing resources of other 
 
 from __future__ import annotations
 
-import fnmatch
 from typing import Any
 
 import hcl2
@@ -19,8 +18,11 @@ import yaml
 from test_app_tooling.infra.iam import (
     PLATFORM_POLICIES,
     Request,
+    action_matches,
     actions,
     allows,
+    crosscheck,
+    decide,
     resource_tags,
     terraform_policy,
     upstream_index,
@@ -106,7 +108,7 @@ def test_terraform_grants_every_upstream_action(addon):
     granted = actions(cluster_policy(addon))
     wanted = {entry["renamed"].get(a, a) for a in actions(upstream_policy(addon))}
     wanted -= set(entry["not_granted"])
-    missing = sorted(a for a in wanted if not any(fnmatch.fnmatchcase(a, g) for g in granted))
+    missing = sorted(a for a in wanted if not any(action_matches(g, a) for g in granted))
     assert wanted
     assert not missing, f"{addon}: the Terraform policy lacks upstream actions {missing}"
 
@@ -261,3 +263,13 @@ def test_conditions_against_the_tags_aws_sets(addon, request_, allowed):
     if allowed and addon == "aws-load-balancer-controller":
         # The scenario is the controller's real behaviour: upstream's policy allows it too.
         assert allows(upstream_policy(addon), request_)
+
+
+def test_an_independent_evaluator_gives_the_same_verdicts():
+    # iam-simulate (npm @cloud-copilot/iam-simulate) decides every call above from the same
+    # policies; a disagreement is a bug in one of the two evaluators, never a pass.
+    cases = [([cluster_policy(a)], r) for a, _, r, _ in CALLS]
+    theirs = crosscheck(cases, ACCOUNT)
+    ours = [decide(policies, r) for policies, r in cases]
+    assert ours == theirs
+    assert [v == "Allowed" for v in theirs] == [ok for _, _, _, ok in CALLS]

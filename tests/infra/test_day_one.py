@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import day_one
+from test_app_tooling.infra import registry_access
 from test_app_tooling.tools import REPO
 
 
@@ -87,4 +90,85 @@ def test_emulator_outputs_must_hold_every_output_a_phase_produces():
     assert day_one.check_emulator_outputs(phases, {"network": {"vpc_id": {"value": "vpc-1"}}}) == []
     assert day_one.check_emulator_outputs(phases, {"network": {"vpc_id": {"value": ""}}}) == [
         "phase 'stacks': the emulator run produced no terraform:network.vpc_id"
+    ]
+
+
+# Cross-account delivery: the registry lives in staging's account; prod verifies and pulls there.
+STAGING, PROD = "111111111111", "222222222222"
+
+
+def environments() -> list[registry_access.Environment]:
+    variables = {"AWS_ACCOUNT_ID": STAGING}
+    return [
+        registry_access.Environment("staging", STAGING, variables),
+        registry_access.Environment("prod", PROD, variables),
+    ]
+
+
+def project_values(pull_account_ids: list[str]) -> Callable[[str], dict[str, Any]]:
+    values: dict[str, dict[str, Any]] = {
+        "staging": {"pull_account_ids": pull_account_ids},
+        "prod": {"registry_account_id": STAGING},
+    }
+    return values.__getitem__
+
+
+def deploy_workflow(registries: str | None) -> dict[str, Any]:
+    workflow = registry_access.load_workflow()
+    for job in workflow["jobs"].values():
+        for step in job.get("steps", []):
+            if str(step.get("uses", "")).startswith(registry_access.ECR_LOGIN):
+                step.pop("with", None)
+                if registries is not None:
+                    step["with"] = {"registries": registries}
+    return workflow
+
+
+def test_the_deploy_workflow_and_terraform_give_prod_the_staging_registry():
+    problems = registry_access.check(
+        environments(),
+        "staging",
+        project_values([PROD]),
+        deploy_workflow("${{ vars.AWS_ACCOUNT_ID }}"),
+    )
+    assert problems == []
+
+
+def test_an_ecr_login_without_registries_leaves_prod_without_credentials():
+    # The defect of deploy.yml before: amazon-ecr-login logged in to prod's own registry only.
+    problems = registry_access.check(
+        environments(), "staging", project_values([PROD]), deploy_workflow(None)
+    )
+    assert problems == [
+        (
+            "prod: no ECR credentials for 111111111111.dkr.ecr.eu-central-1.amazonaws.com (cosign "
+            "verify gets 401): name it in amazon-ecr-login's `registries`"
+        )
+    ]
+
+
+def test_a_repository_policy_without_prod_is_found():
+    problems = registry_access.check(
+        environments(), "staging", project_values([]), deploy_workflow("${{ vars.AWS_ACCOUNT_ID }}")
+    )
+    assert len(problems) == 1
+    assert problems[0].startswith("prod: the repository policy in account 111111111111")
+
+
+def test_project_vars_hand_the_registry_stack_the_other_account(tmp_path: Path):
+    values = day_one.project_values({"staging": STAGING, "prod": PROD}, tmp_path)
+    assert values["staging"]["pull_account_ids"] == [PROD]
+    assert values["prod"]["registry_account_id"] == STAGING
+
+
+def test_a_walkthrough_that_never_reapplies_the_registry_fails():
+    phases = day_one.load()
+    for phase in phases:
+        phase.produces = [i for i in phase.produces if not i.startswith("registry-admits:")]
+    text = day_one.WALKTHROUGH.read_text(encoding="utf-8")
+    assert day_one.check_registry_access(phases, text) == [
+        (
+            "no phase produces registry-admits:prod: the registry stack of staging must be "
+            "re-applied once prod's account is in infra/envs/project.toml"
+        )
     ]

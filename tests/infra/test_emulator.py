@@ -17,6 +17,7 @@ import sys
 import pytest
 
 import day_one
+from test_app_tooling.infra import rotation_order
 
 
 STACKS = ["bootstrap", "network", "registry", "cluster", "database", "ci"]
@@ -52,6 +53,37 @@ def test_round_trip_on_the_emulator(repo_root, tool, tmp_path):
         assert f"PASS {stack} apply+replan" in output, output
         assert f"PASS {stack} destroy" in output, output
     assert "moto on http://127.0.0.1:" in output
+    assert "PASS database rotation order" in output, output
     outputs = json.loads((tmp_path / "outputs.json").read_text(encoding="utf-8"))
     assert set(outputs) == set(STACKS)
     assert day_one.check_emulator_outputs(day_one.load(), outputs) == []
+
+
+def _plan(count_refs: list[str], depends_on: list[str]) -> dict[str, object]:
+    resource = {
+        "address": rotation_order.ROTATION,
+        "count_expression": {"references": count_refs},
+        "depends_on": depends_on,
+    }
+    return {"configuration": {"root_module": {"resources": [resource]}}}
+
+
+def test_rotation_order_holds_for_the_stack_as_written():
+    good = _plan(
+        ["var.create_app_secret_rotation", "var.enable_app_secret_rotation"],
+        sorted(rotation_order.ROTATION_NEEDS),
+    )
+    assert rotation_order.rotation_order_problems(good, ["aws_secretsmanager_secret.app"]) == []
+
+
+def test_rotation_turned_on_at_first_apply_or_before_the_network_is_found():
+    # The database stack before: rotation counted on create_app_secret_rotation only and
+    # depended on the secret version alone.
+    old = _plan(["var.create_app_secret_rotation"], ["aws_secretsmanager_secret_version.app"])
+    problems = rotation_order.rotation_order_problems(
+        old, ["aws_secretsmanager_secret_rotation.app[0]"]
+    )
+    assert len(problems) == 3
+    assert "first apply created" in problems[0]
+    assert "enable_app_secret_rotation" in problems[1]
+    assert "does not depend on" in problems[2]

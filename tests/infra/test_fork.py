@@ -115,7 +115,7 @@ account_id = "{staging}"
 admin_principal_arns = ["arn:aws:iam::{staging}:role/admin"]
 [environments.prod]
 account_id = "{prod}"
-admin_principal_arns = []
+admin_principal_arns = ["arn:aws:iam::{prod}:role/admin"]
 """
 
 
@@ -162,6 +162,22 @@ ONE = {"staging": "123456789012", "prod": "123456789012"}
 )  # fmt: skip
 def test_each_stack_gets_the_values_it_declares(tmp_path, env, stack, accounts, expected):
     assert project_vars(tmp_path, env, stack, **accounts) == expected
+
+
+def test_an_environment_without_administrators_is_refused(tmp_path):
+    project = tmp_path / "project.toml"
+    text = PROJECT_TEMPLATE.format(**TWO).replace(
+        'admin_principal_arns = ["arn:aws:iam::210987654321:role/admin"]',
+        "admin_principal_arns = []",
+    )
+    project.write_text(text, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "prod", "cluster", str(tmp_path / "o.json"),
+         "--project", str(project)],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "environments.prod.admin_principal_arns is empty" in proc.stderr
 
 
 @pytest.mark.parametrize(

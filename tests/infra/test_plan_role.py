@@ -37,7 +37,7 @@ import hcl2
 import pytest
 from infra.conftest import TF_WRAPPER
 
-from test_app_tooling.infra.iam import Request, allows, terraform_policy
+from test_app_tooling.infra.iam import Request, allows, crosscheck, decide, terraform_policy
 from test_app_tooling.postgres import free_port
 from test_app_tooling.tools import REPO
 
@@ -190,6 +190,33 @@ MASTER_SECRET = f"{SECRETS}:rds!cluster-0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9-XyZ
 )
 def test_the_plan_role_reads_no_other_secret_and_writes_none(request_):
     assert not plan_role_allows(request_), request_
+
+
+REFUSED = [
+    secret_read(MASTER_SECRET)[0],
+    secret_read(MASTER_SECRET)[1],
+    secret_read(f"{SECRETS}:test-app-prod/database-app-AbC123")[0],
+    secret_read(f"{SECRETS}:{ENVIRONMENT}/database-app-extra-AbC123")[0],
+    Request("kms:Decrypt", KEY, context={"kms:EncryptionContext:SecretARN": app_secret_arn()}),
+    Request("kms:GenerateDataKey", KEY),
+]
+
+
+def test_an_independent_evaluator_gives_the_same_verdicts():
+    # iam-simulate decides the plan's calls and the refusals from the same two policies, except
+    # the KMS calls keyed on kms:EncryptionContext:SecretARN, a key iam-simulate 0.1.173 drops
+    # (see test_app_tooling.infra.iam.crosscheck): those rest on this evaluator alone.
+    def checkable(r: Request) -> bool:
+        return not any(k.startswith("kms:EncryptionContext:") for k in r.context)
+
+    allowed = [r for make in PLAN_CALLS.values() for r in make() if checkable(r)]
+    refused = [r for r in REFUSED if checkable(r)]
+    assert allowed
+    assert refused
+    cases = [(plan_role_policies(), r) for r in allowed + refused]
+    theirs = crosscheck(cases, ACCOUNT)
+    assert [decide(policies, r) for policies, r in cases] == theirs
+    assert [v == "Allowed" for v in theirs] == [True] * len(allowed) + [False] * len(refused)
 
 
 # The same two blocks as the database stack, against the emulator: which Secrets Manager calls

@@ -203,7 +203,7 @@ def test_built_in_manifests_are_valid_kubernetes_objects():
         yaml.safe_load((PLATFORM / "manifests" / "storage-class.yaml").read_text()),
     ]
     for obj in objects:
-        kubernetes_validate.validate(obj, "1.33.0", strict=True)
+        kubernetes_validate.validate(obj, "1.35.0", strict=True)
     assert len(objects) == 4
 
 

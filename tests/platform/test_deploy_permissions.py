@@ -1,7 +1,7 @@
 """The pipeline's deploy identity can make every Kubernetes call of its Helm commands (EKS, AKS).
 
 Renders the chart with each cloud's prod values, lists each (apiGroup, resource, verb) that
-`helm upgrade --install --atomic --wait` (scripts/deploy.sh), `helm rollback --wait
+`helm upgrade --install --rollback-on-failure --wait` (scripts/deploy.sh), `helm rollback --wait
 --cleanup-on-fail` (scripts/rollback.sh, the rollback workflow) and `helm test` need, and proves
 the deploy identity holds each one.
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from test_app_tooling.tools import REPO
 from test_app_tooling.versions import (
     Pinned,
     Site,
@@ -81,3 +82,14 @@ def test_a_field_of_the_wrong_type_is_named(tmp_path: Path):
     )
     with pytest.raises(ValueError, match=r"versions\[0\]\.end_of_support must be a date"):
         load(bad)
+
+
+def test_the_cost_table_prices_the_pinned_eks_version_in_standard_support():
+    # docs/infrastructure.md's cost table names the pinned EKS version and bills the standard
+    # support rate; an extended-support version would cost six times as much.
+    pinned, _ = load()
+    [eks] = [p for p in pinned if p.component == "Kubernetes on EKS"]
+    text = (REPO / "docs" / "infrastructure.md").read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| EKS control plane"))
+    assert f"Kubernetes {eks.version} |" in row, row
+    assert "$0.10/h" in row.split("|")[2], row

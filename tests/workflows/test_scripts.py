@@ -51,14 +51,14 @@ def calls(log: Path) -> list[list[str]]:
 # --- deploy.sh ----------------------------------------------------------------------
 
 
-def test_deploy_runs_an_atomic_waiting_upgrade_pinned_by_digest(fakes):
+def test_deploy_runs_a_waiting_upgrade_that_rolls_back_on_failure_pinned_by_digest(fakes):
     bin_dir, log, env = fakes
     fake(bin_dir, "helm")
     result = run("deploy.sh", "staging", REGISTRY, DIGEST, SHA, env=env)
     assert result.returncode == 0, result.stderr
     [argv] = calls(log)
     assert argv[:4] == ["helm", "upgrade", "test-app", str(REPO / "charts" / "test-app")]
-    for flag in ("--install", "--atomic", "--wait"):
+    for flag in ("--install", "--rollback-on-failure", "--wait"):  # Helm 4: --atomic is deprecated
         assert flag in argv
     assert argv[argv.index("--namespace") + 1] == "test-app"
     assert argv[argv.index("--values") + 1].endswith("charts/test-app/values-staging.yaml")

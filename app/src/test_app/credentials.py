@@ -5,14 +5,21 @@ when PostgreSQL refuses a new connection's login: connections already open stay 
 password change (PostgreSQL checks the password at login only), so the moment a new connection is
 refused is the moment the files matter. The user name can come from a file too
 (`POSTGRESQL_USER_FILE`), for rotation schemes that alternate between two users.
+
+`test_app_db_login_changed_timestamp_seconds` reports when the login in use last changed: the
+modification time of the password file it was read from (the kubelet writes a new file for each
+secret version), so a restart does not make an old login look new and a rotation that stalls
+shows as a growing age (alert TestAppDatabaseLoginNotRotated).
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import asyncpg
 
+from test_app import metrics
 from test_app.logs import get_logger
 from test_app.settings import read_secret_file
 
@@ -36,6 +43,7 @@ class Credentials:
         self._files = {"POSTGRESQL_USER_FILE": settings.user_file}
         self._files["POSTGRESQL_PASSWORD_FILE"] = settings.password_file
         self._unreadable: dict[str, str] = {}  # variable -> the error last logged for it
+        self._report_change()
 
     def reload(self) -> bool:
         """Read the `_FILE` variables' files again; return True when the login changed.
@@ -51,7 +59,17 @@ class Credentials:
             return False
         self.user, self.password = user, password
         log.info("database login files changed: new connections use them", user=user)
+        self._report_change()
         return True
+
+    def _report_change(self) -> None:
+        path = self._files["POSTGRESQL_PASSWORD_FILE"]
+        if path is None:
+            return
+        try:
+            metrics.LOGIN_CHANGED.set(os.stat(path).st_mtime)  # noqa: PTH116 - follows ..data
+        except OSError as err:
+            log.warning("cannot stat the password file", error=str(err))
 
     def _read(self, variable: str, current: str) -> str:
         path = self._files[variable]

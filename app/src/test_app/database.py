@@ -298,11 +298,24 @@ async def _no_reset(_conn: asyncpg.Connection) -> None:
     """
 
 
+# Aurora readers are no streaming standbys: the query above gives NULL there (no WAL receiver,
+# no replay timestamp), so an Aurora cluster reports its own lag: this instance's row of
+# aurora_replica_status() (docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/
+# aurora_replica_status.html). The writer has no such row: NULL, as for a primary.
+AURORA_PRESENT_QUERY = "SELECT to_regprocedure('aurora_replica_status()') IS NOT NULL"
+AURORA_LAG_QUERY = """
+SELECT replica_lag_in_msec / 1000.0 FROM aurora_replica_status()
+WHERE server_id = aurora_db_instance_identifier() AND session_id <> 'MASTER_SESSION_ID'
+"""
+
+
 async def sample_replica_lag(reader: Target) -> None:
-    """Publish the reader's replication lag, if it is a standby."""
+    """Publish the reader's replication lag, if it is a standby or an Aurora reader."""
     try:
         async with asyncio.timeout(reader.ping_timeout):
             lag = await reader.fetchval(LAG_QUERY)
+            if lag is None and await reader.fetchval(AURORA_PRESENT_QUERY):
+                lag = await reader.fetchval(AURORA_LAG_QUERY)
     except Exception as err:  # noqa: BLE001 - any failure skips one sample, never the sampler
         log.debug("replica lag sample failed", error=repr(err))
         return

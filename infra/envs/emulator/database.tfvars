@@ -1,6 +1,6 @@
 environment    = "staging"
 region         = "eu-central-1"
-engine_version = "16.6"
+engine_version = "17.7"
 instance_class = "db.t4g.medium"
 
 deletion_protection     = false

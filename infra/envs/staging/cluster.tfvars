@@ -1,6 +1,6 @@
 environment     = "staging"
 region          = "eu-central-1"
-cluster_version = "1.33"
+cluster_version = "1.35"
 
 # GitHub-hosted runners deploy, so the API endpoint is public (IAM authentication
 # still applies). Narrow the CIDRs if your runners have fixed egress addresses.

@@ -115,13 +115,13 @@ variable "log_min_duration_statement_ms" {
 ################################################################################
 
 variable "engine_version" {
-  description = "Aurora PostgreSQL version as `<major>.<minor>`, e.g. `16.6`. Major versions `14` to `17` are accepted."
+  description = "Aurora PostgreSQL version as `<major>.<minor>`, e.g. `17.7`. Major versions `14` to `17` are accepted."
   type        = string
-  default     = "16.6"
+  default     = "17.7"
 
   validation {
     condition     = can(regex("^(14|15|16|17)\\.[0-9]+$", var.engine_version))
-    error_message = "engine_version must look like 16.6 with a major version between 14 and 17."
+    error_message = "engine_version must look like 17.7 with a major version between 14 and 17."
   }
 }
 

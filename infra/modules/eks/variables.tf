@@ -41,13 +41,13 @@ variable "cluster_name" {
 }
 
 variable "cluster_version" {
-  description = "Kubernetes version of the control plane. Valid values are the versions EKS supports in standard support: `1.31`, `1.32`, `1.33` (default)."
+  description = "Kubernetes version of the control plane. Valid values are the versions EKS supports in standard support (platform/versions.yaml): `1.34`, `1.35` (default)."
   type        = string
-  default     = "1.33"
+  default     = "1.35"
 
   validation {
-    condition     = contains(["1.31", "1.32", "1.33"], var.cluster_version)
-    error_message = "cluster_version must be one of 1.31, 1.32, 1.33."
+    condition     = contains(["1.34", "1.35"], var.cluster_version)
+    error_message = "cluster_version must be one of 1.34, 1.35."
   }
 }
 

@@ -1,7 +1,7 @@
 variable "cluster_version" {
-  description = "Kubernetes version. Default `1.33` (docs/conventions.md)."
+  description = "Kubernetes version. Default `1.35` (docs/conventions.md, platform/versions.yaml)."
   type        = string
-  default     = "1.33"
+  default     = "1.35"
 }
 
 variable "cluster_endpoint_public_access" {
@@ -69,10 +69,15 @@ variable "node_group_timeouts" {
 }
 
 variable "admin_principal_arns" {
-  description = "IAM roles or users given cluster-admin through access entries (e.g. your SSO administrator role). The cluster creator gets no implicit access."
+  description = "IAM roles or users given cluster-admin through access entries (e.g. your SSO administrator role). The cluster creator gets no implicit access, so at least one is required while `create_access_entries` is on (infra/envs/project.toml)."
   type        = list(string)
   default     = []
   nullable    = false
+
+  validation {
+    condition     = length(var.admin_principal_arns) > 0 || !var.create_access_entries
+    error_message = "admin_principal_arns is empty: nobody could reach the cluster (the creator gets no implicit access). Set environments.<env>.admin_principal_arns in infra/envs/project.toml."
+  }
 }
 
 variable "external_secrets_namespace" {

@@ -92,6 +92,12 @@ resource "aws_secretsmanager_secret_version" "app" {
     username  = var.app_role_name
     password  = one(ephemeral.aws_secretsmanager_random_password.app[*].random_password)
     masterarn = module.aurora.cluster_master_user_secret_arn
+    # TLS without plaintext fallback: the rotation function reads `ssl` (get_ssl_config of
+    # aws-samples' SecretsManagerRDSPostgreSQLRotationMultiUser): absent, it tries verify-full
+    # and falls back to sslmode=disable, which rds.force_ssl refuses; `true` means verify-full
+    # only. It verifies against the Lambda runtime's /etc/pki/tls/cert.pem (sslrootcert is fixed
+    # in the function); the guide checks that store with the first rotation (phase 10).
+    ssl = true
   })
   # Written once; bump only to reset the secret by hand (rotation changes it otherwise).
   secret_string_wo_version = 1
@@ -108,6 +114,12 @@ resource "aws_security_group" "rotation" {
   vpc_id      = data.aws_vpc.this.id
 
   tags = { Name = "${local.name}-db-rotation" }
+
+  # The function's VPC network interfaces are released up to about 20 minutes after the
+  # function is deleted; the group cannot be deleted before (the provider's default is 15m).
+  timeouts {
+    delete = "45m"
+  }
 }
 
 resource "aws_vpc_security_group_egress_rule" "rotation_database" {
@@ -165,8 +177,11 @@ resource "aws_serverlessapplicationrepository_cloudformation_stack" "rotation" {
   }
 }
 
+# Turned on only after the first deploy (enable_app_secret_rotation): enabling runs the
+# function's testSecret at once, which needs the app role (made by the chart's hook) and the
+# network path below.
 resource "aws_secretsmanager_secret_rotation" "app" {
-  count = var.create_app_secret_rotation ? 1 : 0
+  count = var.create_app_secret_rotation && var.enable_app_secret_rotation ? 1 : 0
 
   secret_id           = aws_secretsmanager_secret.app.id
   rotation_lambda_arn = aws_serverlessapplicationrepository_cloudformation_stack.rotation[0].outputs["RotationLambdaARN"]
@@ -179,7 +194,91 @@ resource "aws_secretsmanager_secret_rotation" "app" {
     duration                 = var.app_secret_rotation_window
   }
 
-  depends_on = [aws_secretsmanager_secret_version.app]
+  depends_on = [
+    aws_secretsmanager_secret_version.app,
+    aws_vpc_security_group_egress_rule.rotation_database,
+    aws_vpc_security_group_egress_rule.rotation_https,
+    aws_vpc_security_group_ingress_rule.database_from_rotation,
+  ]
+}
+
+################################################################################
+# Rotation failure alarms: Secrets Manager's RotationFailed event and the function's errors
+################################################################################
+
+locals {
+  alarm_topic_name = coalesce(var.alarm_topic_name, "${local.name}-alarms")
+}
+
+resource "aws_sns_topic" "alarms" {
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  name              = local.alarm_topic_name
+  kms_master_key_id = "alias/aws/sns"
+}
+
+data "aws_iam_policy_document" "alarms" {
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  statement {
+    sid       = "EventBridgeAndCloudWatchPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms[0].arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  arn    = aws_sns_topic.alarms[0].arn
+  policy = data.aws_iam_policy_document.alarms[0].json
+}
+
+# Secrets Manager sends RotationFailed through CloudTrail to EventBridge
+# (https://docs.aws.amazon.com/secretsmanager/latest/userguide/monitoring-eventbridge.html).
+resource "aws_cloudwatch_event_rule" "rotation_failed" {
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  name        = "${local.name}-db-rotation-failed"
+  description = "Rotation of ${aws_secretsmanager_secret.app.name} failed"
+  event_pattern = jsonencode({
+    source        = ["aws.secretsmanager"]
+    "detail-type" = ["AWS Service Event via CloudTrail"]
+    detail = {
+      eventName           = ["RotationFailed"]
+      additionalEventData = { SecretId = [aws_secretsmanager_secret.app.arn] }
+    }
+  })
+}
+
+resource "aws_cloudwatch_event_target" "rotation_failed" {
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  rule = aws_cloudwatch_event_rule.rotation_failed[0].name
+  arn  = aws_sns_topic.alarms[0].arn
+}
+
+resource "aws_cloudwatch_metric_alarm" "rotation_errors" {
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  alarm_name          = "${local.name}-db-rotation-errors"
+  alarm_description   = "The rotation function of ${aws_secretsmanager_secret.app.name} failed (docs/runbooks/database/TestAppDatabaseLoginNotRotated.md)"
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = "${local.name}-db-rotation" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms[0].arn]
+  ok_actions          = [aws_sns_topic.alarms[0].arn]
 }
 
 ################################################################################

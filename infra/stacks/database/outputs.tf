@@ -37,3 +37,8 @@ output "app_role_name" {
   description = "PostgreSQL role of the app (the chart's `dbRole.name`)."
   value       = var.app_role_name
 }
+
+output "alarm_topic_arn" {
+  description = "SNS topic of the rotation failure alarms (RotationFailed event, function errors); subscribe the on-call receivers to it. Empty without rotation."
+  value       = try(aws_sns_topic.alarms[0].arn, "")
+}

@@ -1,7 +1,7 @@
 variable "engine_version" {
-  description = "Aurora PostgreSQL version, e.g. `16.6`."
+  description = "Aurora PostgreSQL version, e.g. `17.7` (platform/versions.yaml)."
   type        = string
-  default     = "16.6"
+  default     = "17.7"
 }
 
 variable "instance_class" {
@@ -99,9 +99,26 @@ variable "app_role_name" {
 }
 
 variable "create_app_secret_rotation" {
-  description = "Deploys the AWS multi-user rotation function and turns rotation on for the app secret. `false` only where the Serverless Application Repository is unavailable (the emulator)."
+  description = "Deploys the AWS multi-user rotation function, its network path and its failure alarms. `false` only where the Serverless Application Repository is unavailable (the emulator)."
   type        = bool
   default     = true
+}
+
+variable "enable_app_secret_rotation" {
+  description = "Turns rotation on for the app secret. Secrets Manager tests the function when rotation is turned on (RotateSecret runs testSecret even with `rotate_immediately = false`), so this stays `false` until the first deploy's hook has created the app role (docs/getting-started.md, phase 10). Requires `create_app_secret_rotation`."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !var.enable_app_secret_rotation || var.create_app_secret_rotation
+    error_message = "enable_app_secret_rotation needs create_app_secret_rotation = true (the function and its network path)."
+  }
+}
+
+variable "alarm_topic_name" {
+  description = "Name of the SNS topic the rotation alarms publish to; subscribe the receivers Alertmanager pages (docs/runbooks/database/TestAppDatabaseLoginNotRotated.md). Empty means `<name>-alarms`."
+  type        = string
+  default     = ""
 }
 
 variable "rotation_application_version" {

@@ -14,8 +14,8 @@ run "secure_cluster_defaults" {
   command = plan
 
   assert {
-    condition     = aws_rds_cluster.this[0].engine == "aurora-postgresql" && aws_rds_cluster.this[0].engine_version == "16.6"
-    error_message = "The cluster must be Aurora PostgreSQL 16.6 by default."
+    condition     = aws_rds_cluster.this[0].engine == "aurora-postgresql" && aws_rds_cluster.this[0].engine_version == "17.7"
+    error_message = "The cluster must be Aurora PostgreSQL 17.7 by default."
   }
 
   assert {
@@ -49,7 +49,7 @@ run "secure_cluster_defaults" {
   }
 
   assert {
-    condition     = aws_rds_cluster_parameter_group.this[0].family == "aurora-postgresql16"
+    condition     = aws_rds_cluster_parameter_group.this[0].family == "aurora-postgresql17"
     error_message = "The parameter group family must follow the engine's major version."
   }
 }

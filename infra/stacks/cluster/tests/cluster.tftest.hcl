@@ -17,7 +17,8 @@ override_data {
 }
 
 variables {
-  environment = "staging"
+  environment          = "staging"
+  admin_principal_arns = ["arn:aws:iam::123456789012:role/Admin"]
 }
 
 run "external_secrets_reads_only_the_alertmanager_receivers_secret" {
@@ -90,4 +91,14 @@ run "invalid_environment" {
     environment = "dev"
   }
   expect_failures = [var.environment]
+}
+
+run "an_empty_admin_list_is_refused" {
+  command = plan
+
+  variables {
+    admin_principal_arns = []
+  }
+
+  expect_failures = [var.admin_principal_arns]
 }

@@ -64,6 +64,13 @@ override_resource {
   }
 }
 
+override_resource {
+  target = aws_sns_topic.alarms
+  values = {
+    arn = "arn:aws:sns:eu-central-1:123456789012:test-app-staging-alarms"
+  }
+}
+
 variables {
   environment               = "staging"
   generate_initial_password = false
@@ -71,6 +78,10 @@ variables {
 
 run "the_app_secret_is_rotated_with_alternating_users" {
   command = apply
+
+  variables {
+    enable_app_secret_rotation = true
+  }
 
   assert {
     condition     = aws_serverlessapplicationrepository_cloudformation_stack.rotation[0].application_id == "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationMultiUser"
@@ -168,9 +179,62 @@ run "the_emulator_switch_leaves_the_secret_without_rotation" {
   }
 
   assert {
-    condition     = length(aws_serverlessapplicationrepository_cloudformation_stack.rotation) == 0 && length(aws_secretsmanager_secret_rotation.app) == 0 && length(aws_security_group.rotation) == 0
-    error_message = "Without rotation no function, schedule or security group is created."
+    condition     = length(aws_serverlessapplicationrepository_cloudformation_stack.rotation) == 0 && length(aws_secretsmanager_secret_rotation.app) == 0 && length(aws_security_group.rotation) == 0 && length(aws_sns_topic.alarms) == 0
+    error_message = "Without rotation no function, schedule, security group or alarm is created."
   }
+}
+
+run "rotation_waits_for_the_first_deploy" {
+  command = plan
+
+  assert {
+    condition     = length(aws_secretsmanager_secret_rotation.app) == 0
+    error_message = "Turning rotation on runs testSecret at once: it must wait for the app role (enable_app_secret_rotation after the first deploy)."
+  }
+
+  assert {
+    condition     = length(aws_serverlessapplicationrepository_cloudformation_stack.rotation) == 1 && length(aws_vpc_security_group_ingress_rule.database_from_rotation) == 1
+    error_message = "The function and its network path exist from the first apply."
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_event_rule.rotation_failed) == 1 && length(aws_cloudwatch_metric_alarm.rotation_errors) == 1
+    error_message = "The RotationFailed event and the function's errors are watched from the first apply."
+  }
+}
+
+run "rotation_failure_alarms_reach_the_topic" {
+  command = apply
+
+  variables {
+    enable_app_secret_rotation = true
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.rotation_failed[0].event_pattern).detail.eventName == ["RotationFailed"] && jsondecode(aws_cloudwatch_event_rule.rotation_failed[0].event_pattern).detail.additionalEventData.SecretId == ["arn:aws:secretsmanager:eu-central-1:123456789012:secret:test-app-staging/database-app-AbCdEf"]
+    error_message = "The event rule must match RotationFailed of the app secret."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.rotation_failed[0].arn == aws_sns_topic.alarms[0].arn && aws_cloudwatch_metric_alarm.rotation_errors[0].alarm_actions == toset([aws_sns_topic.alarms[0].arn])
+    error_message = "Both alarms publish to the alarm topic."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.rotation_errors[0].dimensions["FunctionName"] == aws_serverlessapplicationrepository_cloudformation_stack.rotation[0].parameters["functionName"]
+    error_message = "The error alarm watches the rotation function."
+  }
+}
+
+run "enabling_rotation_without_the_function_is_refused" {
+  command = plan
+
+  variables {
+    create_app_secret_rotation = false
+    enable_app_secret_rotation = true
+  }
+
+  expect_failures = [var.enable_app_secret_rotation]
 }
 
 run "a_role_name_that_cannot_take_the_clone_suffix_is_refused" {

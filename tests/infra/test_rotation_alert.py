@@ -1,0 +1,56 @@
+"""The login-age alert follows the database stack's rotation period.
+
+Rotation alternates two users and a pod takes a new login when its own is changed, every second
+rotation: the app's login is at most two periods plus the rotation window plus the
+ExternalSecret's refresh old. TestAppDatabaseLoginNotRotated must wait at least that long (or it
+pages on a working rotation) and not much longer (or a stall goes unnoticed for weeks).
+"""
+
+from __future__ import annotations
+
+import re
+
+import hcl2
+import yaml
+
+from test_app_tooling.tools import REPO
+
+
+DAY = 86400
+
+
+def variable_default(name: str) -> object:
+    parsed = hcl2.loads((REPO / "infra" / "stacks" / "database" / "variables.tf").read_text())
+    [block] = [b for b in parsed["variable"] if name in b or f'"{name}"' in b]
+    return next(iter(block.values()))["default"]
+
+
+def alert_threshold_seconds() -> int:
+    rules = yaml.safe_load((REPO / "observability" / "rules" / "test-app.yaml").read_text())
+    [rule] = [
+        r
+        for g in rules["groups"]
+        for r in g["rules"]
+        if r.get("alert") == "TestAppDatabaseLoginNotRotated"
+    ]
+    found = re.search(r"> (\d+) \* 86400", rule["expr"])
+    assert found, rule["expr"]
+    return int(found[1]) * DAY
+
+
+def refresh_seconds() -> int:
+    values = yaml.safe_load((REPO / "charts" / "test-app" / "values.yaml").read_text())
+    interval = str(values["externalSecret"]["refreshInterval"])
+    found = re.fullmatch(r"(\d+)([smh])", interval)
+    assert found, interval
+    return int(found[1]) * {"s": 1, "m": 60, "h": 3600}[found[2]]
+
+
+def test_the_alert_waits_for_two_rotations_and_no_more_than_three_days_longer():
+    days = int(str(variable_default("app_secret_rotation_days")))
+    window = (
+        int(str(variable_default("app_secret_rotation_window")).strip('"').removesuffix("h")) * 3600
+    )
+    earliest = 2 * days * DAY + window + refresh_seconds()
+    threshold = alert_threshold_seconds()
+    assert earliest <= threshold <= 2 * days * DAY + 3 * DAY, (earliest, threshold)
