@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from functools import partial
 import sys
 from pathlib import Path
 
@@ -11,7 +12,15 @@ from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import REPO, Topology
 from rehearsal.measure import summary
 from rehearsal.measure.sizes import SIZES
-from rehearsal.scenarios import crash_primary, failover, kill_instance, outage, rollout, rotate
+from rehearsal.scenarios import (
+    crash_primary,
+    failover,
+    ha_faults,
+    kill_instance,
+    outage,
+    rollout,
+    rotate,
+)
 
 
 DEFAULT_OUT = REPO / "docs" / "rehearsal"
@@ -23,6 +32,8 @@ RUNNERS = {
     "kill-instance": kill_instance.run,
     "rotate": rotate.run,
     "outage": outage.run,
+    "freeze-primary": partial(ha_faults.run, "freeze-primary"),
+    "dcs-loss": partial(ha_faults.run, "dcs-loss"),
 }
 
 

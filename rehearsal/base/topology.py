@@ -18,6 +18,7 @@ DEFAULT_STATE_DIR = REPO / ".state" / "rehearsal"
 APP_INSTANCES = 3
 SLOTS = ("blue", "green")
 PG_NODES = ("pg-a", "pg-b")
+ETCD_MEMBERS = ("etcd-1", "etcd-2", "etcd-3")
 MAX_PORT_OFFSET = 99
 MIN_PORT = 1024
 
