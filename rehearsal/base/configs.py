@@ -17,6 +17,7 @@ import yaml
 
 from rehearsal.base.topology import (
     APP_INSTANCES,
+    ETCD_MEMBERS,
     PG_NODES,
     REPO,
     SLOTS,
@@ -68,6 +69,14 @@ PATRONI_TTL = 20
 PATRONI_LOOP_WAIT = 2
 PATRONI_RETRY_TIMEOUT = 5
 PATRONI_SCOPE = "test-app-rehearsal"
+# Each setting answers a failure the rehearsal has seen (ADR 0018):
+# - failsafe_mode: with the etcd quorum lost, a primary that still reaches every member's
+#   REST API keeps running instead of demoting itself (the DCS is not the database).
+# - max_slot_wal_keep_size: an inactive replication slot (a standby gone for good) may retain
+#   at most this much WAL; past it the slot is invalidated instead of filling the WAL disk.
+PATRONI_FAILSAFE_MODE = True
+MAX_SLOT_WAL_KEEP_SIZE = "1GB"
+WATCHDOG_DEVICE = Path("/dev/watchdog")
 
 # The same for both nodes, set in the cluster-wide configuration at bootstrap.
 PG_CLUSTER_PARAMETERS: dict[str, object] = {
@@ -76,6 +85,7 @@ PG_CLUSTER_PARAMETERS: dict[str, object] = {
     "max_wal_senders": 5,
     "max_replication_slots": 5,
     "wal_keep_size": "128MB",
+    "max_slot_wal_keep_size": MAX_SLOT_WAL_KEEP_SIZE,
     "hot_standby": "on",
     "wal_log_hints": "on",  # pg_rewind can rebuild a former primary
 }
@@ -98,6 +108,19 @@ PG_HBA = [
 ]
 
 
+def watchdog_config(device: Path = WATCHDOG_DEVICE) -> dict[str, object]:
+    """Patroni's watchdog: required where the machine has one, else off (and said so).
+
+    With a watchdog, a primary whose Patroni hangs past ``ttl`` is reset by the kernel before
+    the standby may be promoted. Without one (containers, most laptops and CI), nothing stops
+    a frozen node from running on when it thaws except Patroni's own checks on waking up and
+    HAProxy's: docs/rehearsal.md says what that leaves uncovered.
+    """
+    if device.exists():
+        return {"mode": "required", "device": str(device), "safety_margin": 5}
+    return {"mode": "off"}
+
+
 def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) -> str:
     """Patroni's config of one node: etcd as the store, automatic failover, pg_rewind."""
     config = {
@@ -108,7 +131,11 @@ def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) 
             "listen": f"127.0.0.1:{topo.port('patroni-' + node)}",
             "connect_address": f"127.0.0.1:{topo.port('patroni-' + node)}",
         },
-        "etcd3": {"hosts": [f"127.0.0.1:{topo.port('etcd')}"], "protocol": "http"},
+        "etcd3": {
+            "hosts": [f"127.0.0.1:{topo.port(member)}" for member in ETCD_MEMBERS],
+            "protocol": "http",
+        },
+        "watchdog": watchdog_config(),
         "bootstrap": {
             "dcs": {
                 "ttl": PATRONI_TTL,
@@ -117,6 +144,7 @@ def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) 
                 "maximum_lag_on_failover": 16 * 1024 * 1024,
                 # A crashed primary is failed over, not restarted in place (as Aurora does).
                 "primary_start_timeout": 0,
+                "failsafe_mode": PATRONI_FAILSAFE_MODE,
                 "postgresql": {
                     "use_pg_rewind": True,
                     "use_slots": True,
@@ -229,25 +257,30 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
     """Render supervisord's config: one program per process, all started stopped."""
     programs: list[str] = []
     as_pg = {"user": topo.pg_os_user} if _is_root() else {}
-    programs.append(
+    cluster = ",".join(f"{m}=http://127.0.0.1:{topo.port(m + '-peer')}" for m in ETCD_MEMBERS)
+    programs.extend(
         _program(
-            "etcd",
+            member,
             [
                 bins.etcd,
-                "--name=rehearsal",
-                f"--data-dir={topo.etcd_data}",
-                f"--listen-client-urls=http://127.0.0.1:{topo.port('etcd')}",
-                f"--advertise-client-urls=http://127.0.0.1:{topo.port('etcd')}",
-                f"--listen-peer-urls=http://127.0.0.1:{topo.port('etcd-peer')}",
-                f"--initial-advertise-peer-urls=http://127.0.0.1:{topo.port('etcd-peer')}",
-                f"--initial-cluster=rehearsal=http://127.0.0.1:{topo.port('etcd-peer')}",
+                f"--name={member}",
+                f"--data-dir={topo.etcd_data(member)}",
+                f"--listen-client-urls=http://127.0.0.1:{topo.port(member)}",
+                f"--advertise-client-urls=http://127.0.0.1:{topo.port(member)}",
+                f"--listen-peer-urls=http://127.0.0.1:{topo.port(member + '-peer')}",
+                f"--initial-advertise-peer-urls=http://127.0.0.1:{topo.port(member + '-peer')}",
+                f"--initial-cluster={cluster}",
+                f"--initial-cluster-token={PATRONI_SCOPE}-{topo.port_base}",
+                "--initial-cluster-state=new",
                 "--logger=zap",
                 "--log-level=warn",
             ],
             topo.logs,
-            autorestart="true",
+            # A killed member stays down until the rehearsal starts it (the dcs-loss fault).
+            autorestart="false",
             stopwaitsecs="10",
         )
+        for member in ETCD_MEMBERS
     )
     programs.extend(
         _program(
@@ -421,6 +454,25 @@ def render_prometheus(topo: Topology, rules_glob: Path = RULES_GLOB) -> str:
                 ],
             },
             static("haproxy", [f"127.0.0.1:{topo.port('haproxy-stats')}"]),
+            # The HA layer's own metrics: Patroni's REST API and every etcd member.
+            {
+                "job_name": "patroni",
+                "metrics_path": "/metrics",
+                "static_configs": [
+                    {
+                        "targets": [f"127.0.0.1:{topo.port('patroni-' + node)}"],
+                        "labels": {"node": node},
+                    }
+                    for node in PG_NODES
+                ],
+            },
+            {
+                "job_name": "etcd",
+                "static_configs": [
+                    {"targets": [f"127.0.0.1:{topo.port(m)}"], "labels": {"member": m}}
+                    for m in ETCD_MEMBERS
+                ],
+            },
             {
                 "job_name": "postgres",
                 "static_configs": [

@@ -23,7 +23,14 @@ from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import Binaries, Secrets
 from rehearsal.base.credentials import load_secrets, provision_app_role
 from rehearsal.base.errors import RehearsalError
-from rehearsal.base.topology import APP_INSTANCES, PG_NODES, SLOTS, Topology, app_program
+from rehearsal.base.topology import (
+    APP_INSTANCES,
+    ETCD_MEMBERS,
+    PG_NODES,
+    SLOTS,
+    Topology,
+    app_program,
+)
 from rehearsal.base.waiting import http_ok
 
 
@@ -162,11 +169,18 @@ def _start_database(
 ) -> tuple[str, str]:
     """etcd, Patroni on both nodes, the clients' roles, HAProxy's endpoints; return the roles."""
     start = _starter(topo, progress)
-    start(
-        "etcd",
-        "answers /health",
-        lambda: http_ok(topo.url("etcd", "/health"), '"health":"true"'),
-    )
+    # Together: a member alone cannot elect a leader, so none answers /health before two run.
+    since = time.monotonic()
+    start_programs(topo, *ETCD_MEMBERS)
+    for member in ETCD_MEMBERS:
+        progress.wait(
+            member,
+            "answers /health (the members elected a leader)",
+            partial(http_ok, topo.url(member, "/health"), '"health":"true"'),
+            60,
+            topo,
+            since,
+        )
     first = PG_NODES[0]
     if fresh:
         # One node bootstraps (initdb) and leads; the other then clones it.

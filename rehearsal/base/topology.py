@@ -33,8 +33,13 @@ OFFSETS: dict[str, int] = {
     # Patroni's REST API of each node (HAProxy checks /primary and /replica there).
     "patroni-pg-a": 12,
     "patroni-pg-b": 13,
-    "etcd": 14,
-    "etcd-peer": 15,
+    # Three etcd members (Patroni's store): one can be lost without losing the quorum.
+    "etcd-1": 14,
+    "etcd-1-peer": 15,
+    "etcd-2": 16,
+    "etcd-2-peer": 17,
+    "etcd-3": 18,
+    "etcd-3-peer": 19,
     # app slots: app<N>-<slot> at 20 + 2*(N-1) + slot index
     "node-exporter": 30,
     "pg-exporter-writer": 31,
@@ -181,10 +186,9 @@ class Topology:
         """Password file Patroni writes for pg_basebackup and pg_rewind of one node."""
         return self.pg_root / node / "pgpass"
 
-    @property
-    def etcd_data(self) -> Path:
-        """Data directory of the local etcd (Patroni's distributed configuration store)."""
-        return self.state_dir / "etcd"
+    def etcd_data(self, member: str) -> Path:
+        """Return the data directory of one etcd member (Patroni's store)."""
+        return self.state_dir / "etcd" / member
 
     @property
     def pgpass(self) -> Path:

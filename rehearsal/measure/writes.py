@@ -16,6 +16,7 @@ import itertools
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Self
 
 import asyncpg
 
@@ -69,7 +70,7 @@ def overlap_seconds(acks: list[Ack]) -> float:
 
 
 def switches(acks: list[Ack]) -> int:
-    """Times the acknowledging server changed, in commit order (1 for one clean failover)."""
+    """Count the changes of acknowledging server, in commit order (1 for one clean failover)."""
     ports = [ack.port for ack in sorted(acks, key=lambda a: a.at)]
     return sum(1 for a, b in itertools.pairwise(ports) if a != b)
 
@@ -115,7 +116,7 @@ class Writer:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name="writer", daemon=True)
 
-    def __enter__(self) -> Writer:
+    def __enter__(self) -> Self:
         asyncio.run(prepare(self.dsn))
         self._thread.start()
         return self

@@ -110,7 +110,10 @@ def _etcd_healthy(topo: Topology) -> bool:
 
 
 FAULTS: dict[str, tuple[str, Callable[[Topology, Run], None]]] = {
-    "freeze-primary": ("Frozen primary (SIGSTOP of the whole node, longer than ttl)", freeze_primary),
+    "freeze-primary": (
+        "Frozen primary (SIGSTOP of the whole node, longer than ttl)",
+        freeze_primary,
+    ),
     "dcs-loss": ("DCS loss (one etcd member killed, then a majority hung)", dcs_loss),
 }
 
@@ -119,7 +122,7 @@ FAULTS: dict[str, tuple[str, Callable[[Topology, Run], None]]] = {
 
 
 def writer_dsn(topo: Topology) -> str:
-    """The writer endpoint as a client sees it (the superuser: the writer's table is its own)."""
+    """Return the writer endpoint as a client sees it (the superuser owns the writer's table)."""
     secrets = load_secrets(topo)
     return (
         f"postgresql://postgres:{secrets.postgres}@127.0.0.1:{topo.port('pg-writer')}"
@@ -204,9 +207,9 @@ def run(name: str, topo: Topology, size: Size, out_dir: Path, command: str) -> r
     _record_writes(rep, writes)
     rep.check(
         "pair whole again (leader + streaming standby) without a hand step (s after the fault)",
-        round(fault.t_fault_end - fault.t_fault + whole, 1),
-        f"< {WHOLE_AGAIN_SECONDS:g} after the fault ends",
-        ok=True,
+        round(whole, 1),
+        f"< {WHOLE_AGAIN_SECONDS:g}",
+        ok=whole < WHOLE_AGAIN_SECONDS,
     )
     by_type = result.failures_by_type()
     rep.numbers.update(
