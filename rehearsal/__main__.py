@@ -17,9 +17,9 @@ SCENARIOS = (
     "crash-primary",
     "kill-instance",
     "rotate",
-    "outage",
     "freeze-primary",
     "dcs-loss",
+    "outage",
 )
 
 

@@ -31,9 +31,9 @@ RUNNERS = {
     "crash-primary": crash_primary.run,
     "kill-instance": kill_instance.run,
     "rotate": rotate.run,
-    "outage": outage.run,
     "freeze-primary": partial(ha_faults.run, "freeze-primary"),
     "dcs-loss": partial(ha_faults.run, "dcs-loss"),
+    "outage": outage.run,
 }
 
 

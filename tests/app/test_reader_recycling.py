@@ -81,7 +81,7 @@ async def test_a_new_connection_that_fails_is_counted():
     before = counter._value.get()  # noqa: SLF001
     await target.open()
     try:
-        with pytest.raises(OSError):
+        with pytest.raises(OSError, match=r"(?i)refused|connect"):
             await target.fetchval("SELECT 1")
     finally:
         await target.close()

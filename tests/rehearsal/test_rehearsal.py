@@ -30,8 +30,12 @@ def _report(out_dir, name):
 def test_up_brings_every_component_up_and_status_shows_it(live):
     out = live.cli("status").stdout
     rows = {line.split()[0]: line for line in out.splitlines()[2:] if line.strip()}
-    for component in ("pg-a", "pg-b", "etcd", "prometheus", "alertmanager", "node-exporter"):
+    for component in (
+        "pg-a", "pg-b", "etcd-1", "etcd-2", "etcd-3", "prometheus", "alertmanager", "node-exporter"
+    ):  # fmt: skip
         assert "RUNNING" in rows[component], out
+        if component.startswith("etcd"):
+            assert "ok 200" in rows[component], out
     assert "master running" in rows["patroni-pg-a"] or "leader" in rows["patroni-pg-a"], out
     assert "replica running" in rows["patroni-pg-b"], out
     assert "pg-a primary" in rows["writer"], out
@@ -132,6 +136,40 @@ def test_login_rotation_with_alternating_users_fails_no_request(live, out_dir):
     assert numbers["provision_changes"] == [], "both users must already be least-privileged"
     assert numbers["pids_before"] == numbers["pids_after"]
     assert data["passed"]
+
+
+def test_a_frozen_primary_loses_no_acknowledged_write(live, out_dir):
+    live.cli("rehearse", "freeze-primary", "--size", "ci", "--out", str(out_dir))
+    data = _report(out_dir, "freeze-primary")
+    numbers = data["numbers"]
+    assert numbers["writes_acknowledged"] > 100
+    assert numbers["writes_lost"] == 0
+    assert numbers["acknowledging_server_overlap_seconds"] == 0
+    assert numbers["frozen_seconds"] > 20, "longer than Patroni's ttl"
+    assert numbers["frozen_processes"] > 3, "Patroni and PostgreSQL's processes"
+    # The standby was promoted and kept the lead: the thawed node did not take it back.
+    assert numbers["primary_after"] != numbers["primary_before"]
+    assert data["passed"]
+
+
+def test_a_lost_etcd_member_fails_nothing_and_a_hung_majority_keeps_the_primary(live, out_dir):
+    live.cli("rehearse", "dcs-loss", "--size", "ci", "--out", str(out_dir))
+    data = _report(out_dir, "dcs-loss")
+    numbers = data["numbers"]
+    assert numbers["writes_acknowledged"] > 100
+    assert numbers["writes_lost"] == 0
+    assert numbers["failed_member_down"] == 0
+    assert numbers["failed_majority_hung"] == 0
+    assert numbers["primary_after"] == numbers["primary_before"], "no demotion, no failover"
+    assert data["passed"]
+
+
+def test_patroni_logs_no_reset_connection_from_the_health_checks(live):
+    for node in ("pg-a", "pg-b"):
+        log = (live.topo.logs / f"{node}.log").read_text(errors="replace")
+        assert "no action" in log, "not Patroni's log"
+        assert "Connection reset by peer" not in log
+        assert "ConnectionResetError" not in log
 
 
 def test_database_outage_raises_the_alert_and_recovers(live, out_dir):
