@@ -18,6 +18,7 @@ SCENARIOS = (
     "kill-instance",
     "rotate",
     "freeze-primary",
+    "partition-primary",
     "dcs-loss",
     "outage",
 )

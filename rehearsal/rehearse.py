@@ -32,6 +32,7 @@ RUNNERS = {
     "kill-instance": kill_instance.run,
     "rotate": rotate.run,
     "freeze-primary": partial(ha_faults.run, "freeze-primary"),
+    "partition-primary": partial(ha_faults.run, "partition-primary"),
     "dcs-loss": partial(ha_faults.run, "dcs-loss"),
     "outage": outage.run,
 }

@@ -108,6 +108,18 @@ PG_HBA = [
 ]
 
 
+def pg_hba(topo: Topology) -> list[str]:
+    """Loopback, plus the nodes' subnet when they run in network namespaces."""
+    if not topo.netns:
+        return PG_HBA
+    subnet = f"{topo.subnet}.0/24"
+    return [
+        *PG_HBA,
+        f"host all all {subnet} scram-sha-256",
+        f"host replication replicator {subnet} scram-sha-256",
+    ]
+
+
 def watchdog_config(device: Path = WATCHDOG_DEVICE) -> dict[str, object]:
     """Patroni's watchdog: required where the machine has one, else off (and said so).
 
@@ -128,11 +140,11 @@ def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) 
         "name": node,
         "log": {"level": "INFO", "format": "%(asctime)s %(levelname)s: %(message)s"},
         "restapi": {
-            "listen": f"127.0.0.1:{topo.port('patroni-' + node)}",
-            "connect_address": f"127.0.0.1:{topo.port('patroni-' + node)}",
+            "listen": f"{topo.host(node)}:{topo.port('patroni-' + node)}",
+            "connect_address": f"{topo.host(node)}:{topo.port('patroni-' + node)}",
         },
         "etcd3": {
-            "hosts": [f"127.0.0.1:{topo.port(member)}" for member in ETCD_MEMBERS],
+            "hosts": [f"{topo.dcs_host}:{topo.port(member)}" for member in ETCD_MEMBERS],
             "protocol": "http",
         },
         "watchdog": watchdog_config(),
@@ -154,8 +166,8 @@ def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) 
             "initdb": [{"encoding": "UTF8"}, {"locale": "C"}, {"auth": "scram-sha-256"}],
         },
         "postgresql": {
-            "listen": f"127.0.0.1:{topo.port(node)}",
-            "connect_address": f"127.0.0.1:{topo.port(node)}",
+            "listen": f"{topo.host(node)}:{topo.port(node)}",
+            "connect_address": f"{topo.host(node)}:{topo.port(node)}",
             "data_dir": str(topo.pg_data(node)),
             "bin_dir": str(bins.pg_bindir),
             "pgpass": str(topo.patroni_pgpass(node)),
@@ -165,7 +177,7 @@ def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) 
                 "rewind": {"username": "postgres", "password": secrets.postgres},
             },
             "parameters": PG_LOCAL_PARAMETERS,
-            "pg_hba": PG_HBA,
+            "pg_hba": pg_hba(topo),
         },
     }
     return yaml.safe_dump(config, sort_keys=False)
@@ -183,7 +195,7 @@ def render_haproxy(topo: Topology, active_slot: dict[int, str] | None = None) ->
 
     def pg_lines() -> str:
         return "\n".join(
-            f"    server {node} 127.0.0.1:{topo.port(node)} "
+            f"    server {node} {topo.host(node)}:{topo.port(node)} "
             f"check port {topo.port('patroni-' + node)}"
             for node in PG_NODES
         )
@@ -223,6 +235,23 @@ def _program(name: str, command: list[str], log_dir: Path, **options: str) -> st
     ]
     lines += [f"{key}={value}" for key, value in options.items()]
     return "\n".join(lines) + "\n"
+
+
+def _etcd_hosts(topo: Topology) -> list[str]:
+    """Loopback for the tools, and the bridge for the nodes in their namespaces."""
+    return ["127.0.0.1", topo.bridge_ip] if topo.netns else ["127.0.0.1"]
+
+
+def _node_command(topo: Topology, bins: Binaries, node: str) -> list[str]:
+    """Patroni of one node; in the node's network namespace, as the PostgreSQL user, as root."""
+    patroni = [bins.patroni, str(topo.patroni_conf(node))]
+    if not topo.netns:
+        return patroni
+    user = topo.pg_os_user
+    return [
+        "ip", "netns", "exec", topo.netns_name(node),
+        "setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--", *patroni,
+    ]  # fmt: skip
 
 
 def app_environment(topo: Topology, port: int, slot: str) -> dict[str, str]:
@@ -265,8 +294,9 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
                 bins.etcd,
                 f"--name={member}",
                 f"--data-dir={topo.etcd_data(member)}",
-                f"--listen-client-urls=http://127.0.0.1:{topo.port(member)}",
-                f"--advertise-client-urls=http://127.0.0.1:{topo.port(member)}",
+                "--listen-client-urls="
+                + ",".join(f"http://{h}:{topo.port(member)}" for h in _etcd_hosts(topo)),
+                f"--advertise-client-urls=http://{topo.dcs_host}:{topo.port(member)}",
                 f"--listen-peer-urls=http://127.0.0.1:{topo.port(member + '-peer')}",
                 f"--initial-advertise-peer-urls=http://127.0.0.1:{topo.port(member + '-peer')}",
                 f"--initial-cluster={cluster}",
@@ -285,7 +315,7 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
     programs.extend(
         _program(
             node,
-            [bins.patroni, str(topo.patroni_conf(node))],
+            _node_command(topo, bins, node),
             topo.logs,
             # Patroni stops PostgreSQL (fast) and hands the leader key over on SIGTERM.
             stopsignal="TERM",
@@ -294,7 +324,7 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
             # Patroni is the HA agent: supervisord keeps it running, it keeps PostgreSQL.
             autorestart="true",
             directory=str(topo.pg_root),
-            **as_pg,
+            **({} if topo.netns else as_pg),
         )
         for node in PG_NODES
     )
@@ -460,7 +490,7 @@ def render_prometheus(topo: Topology, rules_glob: Path = RULES_GLOB) -> str:
                 "metrics_path": "/metrics",
                 "static_configs": [
                     {
-                        "targets": [f"127.0.0.1:{topo.port('patroni-' + node)}"],
+                        "targets": [f"{topo.host(node)}:{topo.port('patroni-' + node)}"],
                         "labels": {"node": node},
                     }
                     for node in PG_NODES

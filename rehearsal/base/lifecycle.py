@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from rehearsal.base import configs, haproxy, instances, pair, postgres, supervisor
+from rehearsal.base import configs, haproxy, instances, network, pair, postgres, supervisor
 from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import Binaries, Secrets
 from rehearsal.base.credentials import load_secrets, provision_app_role
@@ -147,6 +147,7 @@ def _starter(topo: Topology, progress: Progress) -> Callable[..., None]:
 
 def _prepare(topo: Topology, progress: Progress, bins: Binaries, secrets: Secrets) -> bool:
     """Write configs and folders (unless running); return whether no node has data yet."""
+    network.up(topo)
     if not supervisor.running(topo):
         postgres.prepare_pg_root(topo)
         for node in PG_NODES:
@@ -389,6 +390,7 @@ def down(topo: Topology, *, quiet: bool = False, purge: bool = False) -> None:
         if left:
             raise RehearsalError(f"processes of the rehearsal are still running: {left}")
     progress.say("nothing of the rehearsal is running")
+    network.down(topo)
     if purge:
         if topo.pg_link.is_symlink():
             shutil.rmtree(topo.pg_root, ignore_errors=True)

@@ -7,6 +7,9 @@ endpoint (``rehearsal.measure.writes``). Then one fault, held longer than Patron
 * ``freeze-primary``: SIGSTOP of every process of the primary (Patroni and PostgreSQL), as a
   hung VM or a long I/O stall. The standby is promoted after ``ttl``; the thawed former primary
   must not take the leadership back (Patroni 3.0.2 did: the promoted node's rows were rewound).
+* ``partition-primary``: the primary's node cut off from everything (its veth down); the
+  standby is promoted after ``ttl``, the cut-off primary demotes itself (it reaches neither etcd
+  nor the other member, so failsafe_mode does not keep it) and rejoins when the link is back.
 * ``dcs-loss``: one etcd member killed (a quorum remains: nothing may fail), then a majority of
   etcd hung (no quorum: ``failsafe_mode`` keeps the primary while it reaches every member).
 
@@ -22,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rehearsal.base import faults, instances, pair, supervisor
+from rehearsal.base import faults, instances, network, pair, supervisor
 from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import PATRONI_TTL
 from rehearsal.base.credentials import load_secrets
@@ -76,6 +79,19 @@ def freeze_primary(topo: Topology, run: Run) -> None:
     run.numbers["frozen_processes"] = len(pids)
 
 
+def partition_primary(topo: Topology, run: Run) -> None:
+    """Cut the primary's node off from etcd, the standby and HAProxy for longer than ``ttl``."""
+    run.t_fault = time.monotonic()
+    network.cut(topo, run.primary)
+    run.rep.mark(f"{run.primary}: its link is down (cut off from etcd, the standby, HAProxy)")
+    time.sleep(run.hold_seconds())
+    network.heal(topo, run.primary)
+    run.t_fault_end = time.monotonic()
+    run.rep.mark(f"{run.primary}: link up again (cut {run.t_fault_end - run.t_fault:.1f}s)")
+    run.windows.append((run.t_fault, run.t_fault_end, "primary partitioned"))
+    run.numbers["partitioned_seconds"] = round(run.t_fault_end - run.t_fault, 1)
+
+
 def dcs_loss(topo: Topology, run: Run) -> None:
     """One etcd member killed (a quorum remains), then a majority of the members hung."""
     first, *rest = ETCD_MEMBERS
@@ -113,6 +129,10 @@ FAULTS: dict[str, tuple[str, Callable[[Topology, Run], None]]] = {
     "freeze-primary": (
         "Frozen primary (SIGSTOP of the whole node, longer than ttl)",
         freeze_primary,
+    ),
+    "partition-primary": (
+        "Partitioned primary (cut off from etcd, the standby and HAProxy, longer than ttl)",
+        partition_primary,
     ),
     "dcs-loss": ("DCS loss (one etcd member killed, then a majority hung)", dcs_loss),
 }

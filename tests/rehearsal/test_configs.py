@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -145,13 +146,13 @@ def test_patroni_fails_over_on_a_crash_and_rejoins_with_pg_rewind(topo, bins):
         assert dcs["postgresql"]["use_pg_rewind"] is True
         assert dcs["loop_wait"] + 2 * dcs["retry_timeout"] <= dcs["ttl"]
         assert config["etcd3"]["hosts"] == [
-            f"127.0.0.1:{topo.port(m)}" for m in ("etcd-1", "etcd-2", "etcd-3")
+            f"{topo.dcs_host}:{topo.port(m)}" for m in ("etcd-1", "etcd-2", "etcd-3")
         ]
         assert dcs["failsafe_mode"] is True, "a lost etcd quorum must not demote the primary"
         parameters = dcs["postgresql"]["parameters"]
         assert parameters["max_slot_wal_keep_size"] == configs.MAX_SLOT_WAL_KEEP_SIZE
-        assert config["restapi"]["listen"] == f"127.0.0.1:{topo.port('patroni-' + node)}"
-        assert config["postgresql"]["listen"] == f"127.0.0.1:{topo.port(node)}"
+        assert config["restapi"]["listen"] == f"{topo.host(node)}:{topo.port('patroni-' + node)}"
+        assert config["postgresql"]["listen"] == f"{topo.host(node)}:{topo.port(node)}"
         assert config["postgresql"]["data_dir"] == str(topo.pg_data(node))
 
 
@@ -170,7 +171,10 @@ def test_supervisord_config_starts_nothing_by_itself_and_drains_apps(topo, bins)
         command = programs[member]["command"]
         assert f"--name={member}" in command
         assert "--initial-cluster=etcd-1=http://127.0.0.1:" in command
-        assert command.count("=http://127.0.0.1:") >= 3 + 4, "every member in the cluster"
+        cluster = next(a for a in command.split() if a.startswith("--initial-cluster="))
+        assert [m.split("=")[0] for m in cluster.split("=", 1)[1].split(",")] == [
+            "etcd-1", "etcd-2", "etcd-3"
+        ], "every member in the cluster"  # fmt: skip
         assert programs[member]["autorestart"] == "false", "a killed member stays down"
     for node in PG_NODES:
         assert programs[node]["command"].endswith(str(topo.patroni_conf(node)))
@@ -381,7 +385,7 @@ def test_prometheus_scrapes_patroni_and_every_etcd_member(topo):
     config = yaml.safe_load(configs.render_prometheus(topo))
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     patroni = [t for group in jobs["patroni"]["static_configs"] for t in group["targets"]]
-    assert patroni == [f"127.0.0.1:{topo.port('patroni-' + node)}" for node in PG_NODES]
+    assert patroni == [f"{topo.host(node)}:{topo.port('patroni-' + node)}" for node in PG_NODES]
     etcd = [t for group in jobs["etcd"]["static_configs"] for t in group["targets"]]
     assert etcd == [f"127.0.0.1:{topo.port(m)}" for m in ("etcd-1", "etcd-2", "etcd-3")]
 
@@ -408,3 +412,30 @@ def test_a_flip_back_overlaps_for_as_long_as_the_other_primary_acknowledged():
     acks = [Ack(1, 10, 0.0), Ack(2, 11, 5.0), Ack(3, 11, 8.0), Ack(4, 10, 9.0)]
     assert overlap_seconds(acks) == 3.0
     assert switches(acks) == 2
+
+
+@pytest.mark.parametrize("netns", [True, False])
+def test_nodes_live_in_namespaces_as_root_and_on_loopback_otherwise(tmp_path, bins, netns):
+    topo = Topology(port_base=21000, state_dir=tmp_path / "state", netns=netns)
+    hosts = [topo.host(node) for node in PG_NODES]
+    if netns:
+        assert hosts == ["10.200.210.2", "10.200.210.3"]
+        assert topo.dcs_host == topo.bridge_ip == "10.200.210.1"
+        # Another stack's base (tests pick bases 100 apart) gets another subnet and names.
+        other = Topology(port_base=21100, state_dir=tmp_path / "other", netns=True)
+        assert other.subnet != topo.subnet
+        assert {other.netns_name(n) for n in PG_NODES}.isdisjoint(
+            topo.netns_name(n) for n in PG_NODES
+        )
+        assert all(len(topo.link(n) + "n") <= 15 for n in PG_NODES), "IFNAMSIZ"
+    else:
+        assert hosts == ["127.0.0.1", "127.0.0.1"]
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(configs.render_supervisord(topo, SECRETS, bins))
+    command = parser["program:pg-a"]["command"]
+    assert command.startswith(f"ip netns exec {topo.netns_name('pg-a')} setpriv") is netns
+    assert ("user" in parser["program:pg-a"]) is (not netns and os.geteuid() == 0)
+    haproxy_cfg = configs.render_haproxy(topo)
+    assert f"server pg-a {hosts[0]}:{topo.port('pg-a')}" in haproxy_cfg
+    assert topo.host_of_port(topo.port("patroni-pg-b")) == hosts[1]
+    assert topo.host_of_port(topo.port("pg-writer")) == "127.0.0.1"

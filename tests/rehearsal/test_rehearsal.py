@@ -1,14 +1,15 @@
 """CI-sized rehearsals on a whole local rehearsal: the same assertions as `make rehearse`.
 
 The tests share one rehearsal (module fixture) and run in file order: up, rollout, failover,
-crash-primary, kill-instance, rotate, outage, down. The fixture takes it down even when a test
-fails.
+crash-primary, kill-instance, rotate, freeze-primary, partition-primary, dcs-loss, outage, down.
+The fixture takes it down even when a test fails.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import subprocess
 
 import pytest
 
@@ -152,6 +153,18 @@ def test_a_frozen_primary_loses_no_acknowledged_write(live, out_dir):
     assert data["passed"]
 
 
+def test_a_partitioned_primary_loses_no_acknowledged_write(live, out_dir):
+    live.cli("rehearse", "partition-primary", "--size", "ci", "--out", str(out_dir))
+    data = _report(out_dir, "partition-primary")
+    numbers = data["numbers"]
+    assert numbers["writes_acknowledged"] > 100
+    assert numbers["writes_lost"] == 0
+    assert numbers["acknowledging_server_overlap_seconds"] == 0
+    assert numbers["partitioned_seconds"] > 20, "longer than Patroni's ttl"
+    assert numbers["primary_after"] != numbers["primary_before"]
+    assert data["passed"]
+
+
 def test_a_lost_etcd_member_fails_nothing_and_a_hung_majority_keeps_the_primary(live, out_dir):
     live.cli("rehearse", "dcs-loss", "--size", "ci", "--out", str(out_dir))
     data = _report(out_dir, "dcs-loss")
@@ -190,6 +203,10 @@ def test_database_outage_raises_the_alert_and_recovers(live, out_dir):
 def test_down_leaves_nothing_running(live):
     live.cli("down")
     assert lifecycle.leftover_pids(live.topo) == []
+    namespaces = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"rh{live.topo.port_base}-" not in namespaces, "the nodes' namespaces are left"
     for name, port in live.topo.all_ports().items():
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"{name} still listens on {port}"
