@@ -48,6 +48,14 @@ def _kinds(failed_by_type: dict[str, int]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in failed_by_type.items()) or "0"
 
 
+# The faults that count acknowledged rows (rehearsal/scenarios/ha_faults.py), as the table says.
+HA_FAULTS = {
+    "freeze-primary": "primary frozen (SIGSTOP of the node) past `ttl`, writer counting rows",
+    "partition-primary": "primary partitioned (its link down) past `ttl`, writer counting rows",
+    "dcs-loss": "one etcd member killed, then a majority hung, writer counting rows",
+}
+
+
 def render(reports: Path = REPORTS) -> str:
     """Markdown table of the latest full-size results."""
     rows = ["| rehearsal | result | measured | report |", "| --- | --- | --- | --- |"]
@@ -112,6 +120,25 @@ def render(reports: Path = REPORTS) -> str:
             f"{n['requests']} requests, **{n['failed']} failed**; "
             f"{_rotations(n)}; {_switched(n)}; app restarts {_restarts(n)} "
             "| [rotate](rehearsal/rotate.md) |"
+        )
+    for name, what in HA_FAULTS.items():
+        fault = _load(reports, name)
+        if not fault:
+            continue
+        n = fault["numbers"]
+        assert isinstance(n, dict)  # noqa: S101
+        dcs = (
+            f"; failed requests with one etcd member down: **{n['failed_member_down']}**, "
+            f"with a majority hung: **{n['failed_majority_hung']}**"
+            if "failed_member_down" in n
+            else f"; failed requests {_kinds(n['failed_by_type'])} of {n['load_requests']}"
+        )
+        rows.append(
+            f"| {what} | {'passed' if fault['passed'] else '**failed**'} | "
+            f"acknowledged rows lost: **{n['writes_lost']} of {n['writes_acknowledged']}**; "
+            f"two servers acknowledging: {n['acknowledging_server_overlap_seconds']} s; "
+            f"primary {n['primary_before']} -> {n['primary_after']}{dcs} "
+            f"| [{name}](rehearsal/{name}.md) |"
         )
     outage = _load(reports, "outage")
     if outage:
