@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from rehearsal.base import supervisor
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import REPO, Topology
 from rehearsal.measure import summary
-from rehearsal.measure.sizes import SIZES
+from rehearsal.measure.report import Report
+from rehearsal.measure.sizes import SIZES, Size
 from rehearsal.scenarios import (
     crash_primary,
     failover,
@@ -25,7 +27,8 @@ from rehearsal.scenarios import (
 
 DEFAULT_OUT = REPO / "docs" / "rehearsal"
 # In the order `make rehearse` runs them: each leaves the topology whole for the next.
-RUNNERS = {
+Runner = Callable[[Topology, Size, Path, str], Report]
+RUNNERS: dict[str, Runner] = {
     "rollout": rollout.run,
     "failover": failover.run,
     "crash-primary": crash_primary.run,

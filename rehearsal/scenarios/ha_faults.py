@@ -55,6 +55,8 @@ class Run:
     t_fault_end: float = 0.0
     windows: list[tuple[float, float, str]] = field(default_factory=list)  # spans to plot
     numbers: dict[str, object] = field(default_factory=dict)
+    member_down: tuple[float, float] = (0.0, 0.0)  # dcs-loss: one etcd member killed
+    majority_hung: tuple[float, float] = (0.0, 0.0)  # dcs-loss: two of three hung
 
     def hold_seconds(self) -> float:
         """How long a fault is held: longer than ``ttl``, by the size's margin."""
@@ -103,7 +105,7 @@ def dcs_loss(topo: Topology, run: Run) -> None:
     supervisor.start(topo, first)
     run.rep.mark(f"{first}: started again")
     run.windows.append((run.t_fault, t_member_back, "one etcd member down"))
-    run.numbers["member_down"] = (run.t_fault, t_member_back)
+    run.member_down = (run.t_fault, t_member_back)
     wait_until(lambda: _etcd_healthy(topo), 60, "every etcd member healthy again")
     time.sleep(run.size.baseline_seconds)
     hung = rest
@@ -116,7 +118,7 @@ def dcs_loss(topo: Topology, run: Run) -> None:
     run.t_fault_end = time.monotonic()
     run.rep.mark(f"{', '.join(hung)}: SIGCONT")
     run.windows.append((t_hang, run.t_fault_end, "etcd majority hung"))
-    run.numbers["majority_hung"] = (t_hang, run.t_fault_end)
+    run.majority_hung = (t_hang, run.t_fault_end)
 
 
 def _etcd_healthy(topo: Topology) -> bool:
@@ -239,11 +241,11 @@ def run(name: str, topo: Topology, size: Size, out_dir: Path, command: str) -> r
             "failed_by_type": by_type,
             "load_requests": result.sent,
             "load_failed": result.failed(),
-            **{k: v for k, v in fault.numbers.items() if not isinstance(v, tuple)},
+            **fault.numbers,
         }
     )
     if name == "dcs-loss":
-        start, end = fault.numbers["member_down"]  # type: ignore[misc]
+        start, end = fault.member_down
         bad = result.failed(start - result.started_at, end - result.started_at + 5)
         rep.check(
             "failed requests while one etcd member was down",
@@ -251,7 +253,7 @@ def run(name: str, topo: Topology, size: Size, out_dir: Path, command: str) -> r
             "0 (a quorum remains)",
             ok=bad == 0,
         )
-        start, end = fault.numbers["majority_hung"]  # type: ignore[misc]
+        start, end = fault.majority_hung
         bad_hung = result.failed(start - result.started_at, end - result.started_at + 5)
         rep.check(
             "failed requests while a majority of etcd was hung",
