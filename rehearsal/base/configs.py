@@ -69,7 +69,7 @@ PATRONI_TTL = 20
 PATRONI_LOOP_WAIT = 2
 PATRONI_RETRY_TIMEOUT = 5
 PATRONI_SCOPE = "test-app-rehearsal"
-# Each setting answers a failure the rehearsal has seen (ADR 0018):
+# Each setting answers a failure the rehearsal has seen (ADR 0016):
 # - failsafe_mode: with the etcd quorum lost, a primary that still reaches every member's
 #   REST API keeps running instead of demoting itself (the DCS is not the database).
 # - max_slot_wal_keep_size: an inactive replication slot (a standby gone for good) may retain
