@@ -33,6 +33,7 @@ from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import ETCD_MEMBERS, PG_NODES, Topology
 from rehearsal.base.waiting import wait_until
 from rehearsal.measure import report
+from rehearsal.measure.alerts import alert_state
 from rehearsal.measure.load import Load, LoadSpec
 from rehearsal.measure.probe import Prober, promotion_label, promotion_target
 from rehearsal.measure.sizes import Size
@@ -40,6 +41,8 @@ from rehearsal.measure.writes import Writer, WriteResult, overlap_seconds, switc
 
 
 BALANCER = "balancer /health"
+# A fault that needs a person raises its alert within this many seconds.
+ALERT_TARGET_SECONDS = 120.0
 WHOLE_AGAIN_SECONDS = 180.0
 
 
@@ -57,6 +60,7 @@ class Run:
     numbers: dict[str, object] = field(default_factory=dict)
     member_down: tuple[float, float] = (0.0, 0.0)  # dcs-loss: one etcd member killed
     majority_hung: tuple[float, float] = (0.0, 0.0)  # dcs-loss: two of three hung
+    alerts: dict[str, tuple[str, float | None]] = field(default_factory=dict)  # state, after s
 
     def hold_seconds(self) -> float:
         """How long a fault is held: longer than ``ttl``, by the size's margin."""
@@ -100,7 +104,7 @@ def dcs_loss(topo: Topology, run: Run) -> None:
     run.t_fault = time.monotonic()
     supervisor.signal(topo, first, "KILL")
     run.rep.mark(f"{first}: SIGKILL (two of three members remain: a quorum)")
-    time.sleep(run.hold_seconds())
+    _hold_until_alerted(topo, run, "EtcdMemberDown")
     t_member_back = time.monotonic()
     supervisor.start(topo, first)
     run.rep.mark(f"{first}: started again")
@@ -113,12 +117,31 @@ def dcs_loss(topo: Topology, run: Run) -> None:
     t_hang = time.monotonic()
     faults.freeze(pids)
     run.rep.mark(f"{', '.join(hung)}: SIGSTOP (a majority hung: no quorum)")
-    time.sleep(run.hold_seconds())
+    _hold_until_alerted(topo, run, "EtcdQuorumLost")
     faults.thaw(pids)
     run.t_fault_end = time.monotonic()
     run.rep.mark(f"{', '.join(hung)}: SIGCONT")
     run.windows.append((t_hang, run.t_fault_end, "etcd majority hung"))
     run.majority_hung = (t_hang, run.t_fault_end)
+
+
+def _hold_until_alerted(topo: Topology, run: Run, alert: str) -> None:
+    """Hold the fault past ``ttl`` and until ``alert`` is firing (pending at CI size).
+
+    A lost etcd member or quorum needs a person: the alert must come within
+    ``ALERT_TARGET_SECONDS``. The hold ends there at the latest; a late alert fails the check.
+    """
+    start = time.monotonic()
+    wanted = ("firing",) if run.size.outage_until_firing else ("pending", "firing")
+    seen: float | None = None
+    while time.monotonic() - start < ALERT_TARGET_SECONDS:
+        if seen is None and alert_state(topo, alert) in wanted:
+            seen = time.monotonic() - start
+            run.rep.mark(f"{alert} {alert_state(topo, alert)}")
+        if seen is not None and time.monotonic() - start >= run.hold_seconds():
+            break
+        time.sleep(1)
+    run.alerts[alert] = (wanted[0], None if seen is None else round(seen, 1))
 
 
 def _etcd_healthy(topo: Topology) -> bool:
@@ -261,6 +284,16 @@ def run(name: str, topo: Topology, size: Size, out_dir: Path, command: str) -> r
             "0 (failsafe_mode: the primary stays while it reaches every member)",
             ok=bad_hung == 0,
         )
+        for alert, (state, alerted) in fault.alerts.items():
+            rep.check(
+                f"{alert} {state} after (s)",
+                "never" if alerted is None else alerted,
+                f"< {ALERT_TARGET_SECONDS:g} (a person must act)",
+                ok=alerted is not None and alerted < ALERT_TARGET_SECONDS,
+            )
+        rep.numbers["alerts"] = {
+            a: {"state": s, "after_seconds": t} for a, (s, t) in fault.alerts.items()
+        }
         rep.numbers["failed_member_down"] = bad
         rep.numbers["failed_majority_hung"] = bad_hung
     else:

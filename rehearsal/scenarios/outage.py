@@ -24,6 +24,7 @@ from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
 from rehearsal.base.waiting import wait_until
 from rehearsal.measure import report
+from rehearsal.measure.alerts import alert_state
 from rehearsal.measure.load import Load, LoadSpec
 from rehearsal.measure.probe import Prober, instance_targets
 from rehearsal.measure.probe import down_seconds as down_for
@@ -54,17 +55,6 @@ def parse_duration(text: str) -> float:
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ValueError(f"`for` must be a Prometheus duration like 2m, got {text!r}")
     return float(sum(int(n) * units[u] for n, u in parts))
-
-
-def alert_state(topo: Topology, name: str) -> str:
-    """State of alert ``name`` in Prometheus: inactive, pending or firing."""
-    data = httpx.get(topo.url("prometheus", "/api/v1/alerts"), timeout=3).json()
-    states = [
-        str(a["state"]) for a in data["data"]["alerts"] if a["labels"].get("alertname") == name
-    ]
-    if "firing" in states:
-        return "firing"
-    return "pending" if "pending" in states else "inactive"
 
 
 def in_alertmanager(topo: Topology, name: str) -> bool:

@@ -174,6 +174,11 @@ def test_a_lost_etcd_member_fails_nothing_and_a_hung_majority_keeps_the_primary(
     assert numbers["failed_member_down"] == 0
     assert numbers["failed_majority_hung"] == 0
     assert numbers["primary_after"] == numbers["primary_before"], "no demotion, no failover"
+    # Both need a person: each alert is on its way (pending at CI size) within 2 minutes.
+    assert set(numbers["alerts"]) == {"EtcdMemberDown", "EtcdQuorumLost"}
+    for alert in numbers["alerts"].values():
+        assert alert["after_seconds"] is not None
+        assert alert["after_seconds"] < 120
     assert data["passed"]
 
 
