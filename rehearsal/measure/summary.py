@@ -44,6 +44,16 @@ def _restarts(numbers: dict[str, dict[str, int]]) -> int:
     return sum(before[name] != after.get(name) for name in before)
 
 
+def _lost(numbers: dict[str, object]) -> str:
+    """``; acknowledged rows lost: N of M`` when the report counted rows."""
+    if "writes_lost" not in numbers:
+        return ""
+    return (
+        f"; acknowledged rows lost: **{numbers['writes_lost']} of "
+        f"{numbers['writes_acknowledged']}**"
+    )
+
+
 def _kinds(failed_by_type: dict[str, int]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in failed_by_type.items()) or "0"
 
@@ -82,7 +92,7 @@ def render(reports: Path = REPORTS) -> str:
             f"promotion -> UP **{n['promotion_to_up_seconds']} s** (target < 10 s); "
             f"app restarts {_restarts(n)}; /livez not 200: {n['livez_not_200']} of "
             f"{n['livez_polls']} polls; old primary back as a standby ({n['rebuild']}) in "
-            f"{n['rebuild_seconds']} s | [failover](rehearsal/failover.md) |"
+            f"{n['rebuild_seconds']} s{_lost(n)} | [failover](rehearsal/failover.md) |"
         )
     crash = _load(reports, "crash-primary")
     if crash:
@@ -95,7 +105,7 @@ def render(reports: Path = REPORTS) -> str:
             f"balancer UP after **{n['kill_to_balancer_up_seconds']} s** (target < 30 s); "
             f"failed requests {_kinds(n['failed_by_type'])} of {n['load_requests']}; "
             f"app restarts {_restarts(n)}; old primary back as a standby ({n['rejoin']}) "
-            f"{n['kill_to_rejoined_seconds']} s after the kill "
+            f"{n['kill_to_rejoined_seconds']} s after the kill{_lost(n)} "
             "| [crash-primary](rehearsal/crash-primary.md) |"
         )
     kill = _load(reports, "kill-instance")

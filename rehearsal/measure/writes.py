@@ -20,6 +20,10 @@ from typing import Self
 
 import asyncpg
 
+from rehearsal.base.credentials import load_secrets
+from rehearsal.base.topology import Topology
+from rehearsal.measure import report
+
 
 TABLE = "rehearsal_writes"
 CONNECT_TIMEOUT_SECONDS = 1.0
@@ -170,3 +174,49 @@ class Writer:
         self.stop()
         missing = asyncio.run(find_missing(check_dsn or self.dsn, [a.row for a in self.acks]))
         return WriteResult(self.attempted, list(self.acks), self.failed, missing)
+
+
+def writer_dsn(topo: Topology) -> str:
+    """Return the writer endpoint as a client sees it (the superuser owns the writer's table)."""
+    secrets = load_secrets(topo)
+    return (
+        f"postgresql://postgres:{secrets.postgres}@127.0.0.1:{topo.port('pg-writer')}"
+        "/test_app?sslmode=disable"
+    )
+
+
+def record_writes(rep: report.Report, writes: WriteResult) -> None:
+    """Add the writer's checks (0 lost, no overlap) and numbers to a report."""
+    overlap = overlap_seconds(writes.acks)
+    rep.check(
+        "acknowledged rows lost",
+        f"{writes.lost} of {len(writes.acks)}",
+        "0",
+        ok=writes.lost == 0 and len(writes.acks) > 0,
+    )
+    rep.check(
+        "seconds two servers acknowledged writes through the writer endpoint",
+        round(overlap, 2),
+        "0 (at most one writable primary at any instant)",
+        ok=overlap == 0,
+    )
+    rep.numbers.update(
+        {
+            "writes_attempted": writes.attempted,
+            "writes_acknowledged": len(writes.acks),
+            "writes_failed_unknown_outcome": writes.failed,
+            "writes_lost": writes.lost,
+            "writes_lost_rows_first": writes.missing[:20],
+            "acknowledging_server_switches": switches(writes.acks),
+            "acknowledging_server_overlap_seconds": round(overlap, 2),
+            "acknowledged_by_port": writes_ports(writes),
+        }
+    )
+
+
+def writes_ports(writes: WriteResult) -> dict[int, int]:
+    """Count the acknowledged rows per server port."""
+    counts: dict[int, int] = {}
+    for ack in writes.acks:
+        counts[ack.port] = counts.get(ack.port, 0) + 1
+    return counts

@@ -28,7 +28,6 @@ from pathlib import Path
 from rehearsal.base import faults, instances, network, pair, supervisor
 from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import PATRONI_TTL
-from rehearsal.base.credentials import load_secrets
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import ETCD_MEMBERS, PG_NODES, Topology
 from rehearsal.base.waiting import wait_until
@@ -37,7 +36,7 @@ from rehearsal.measure.alerts import alert_state
 from rehearsal.measure.load import Load, LoadSpec
 from rehearsal.measure.probe import Prober, promotion_label, promotion_target
 from rehearsal.measure.sizes import Size
-from rehearsal.measure.writes import Writer, WriteResult, overlap_seconds, switches
+from rehearsal.measure.writes import Writer, record_writes, writer_dsn
 
 
 BALANCER = "balancer /health"
@@ -166,51 +165,6 @@ FAULTS: dict[str, tuple[str, Callable[[Topology, Run], None]]] = {
 # The frame ------------------------------------------------------------------------------------
 
 
-def writer_dsn(topo: Topology) -> str:
-    """Return the writer endpoint as a client sees it (the superuser owns the writer's table)."""
-    secrets = load_secrets(topo)
-    return (
-        f"postgresql://postgres:{secrets.postgres}@127.0.0.1:{topo.port('pg-writer')}"
-        "/test_app?sslmode=disable"
-    )
-
-
-def _record_writes(rep: report.Report, writes: WriteResult) -> None:
-    overlap = overlap_seconds(writes.acks)
-    rep.check(
-        "acknowledged rows lost",
-        f"{writes.lost} of {len(writes.acks)}",
-        "0",
-        ok=writes.lost == 0 and len(writes.acks) > 0,
-    )
-    rep.check(
-        "seconds two servers acknowledged writes through the writer endpoint",
-        round(overlap, 2),
-        "0 (at most one writable primary at any instant)",
-        ok=overlap == 0,
-    )
-    rep.numbers.update(
-        {
-            "writes_attempted": writes.attempted,
-            "writes_acknowledged": len(writes.acks),
-            "writes_failed_unknown_outcome": writes.failed,
-            "writes_lost": writes.lost,
-            "writes_lost_rows_first": writes.missing[:20],
-            "acknowledging_server_switches": switches(writes.acks),
-            "acknowledging_server_overlap_seconds": round(overlap, 2),
-            "acknowledged_by_port": writes_ports(writes),
-        }
-    )
-
-
-def writes_ports(writes: WriteResult) -> dict[int, int]:
-    """Acknowledged rows per server port."""
-    counts: dict[int, int] = {}
-    for ack in writes.acks:
-        counts[ack.port] = counts.get(ack.port, 0) + 1
-    return counts
-
-
 def run(name: str, topo: Topology, size: Size, out_dir: Path, command: str) -> report.Report:
     """Run one HA fault under load with the counting writer; return the report."""
     title, inject = FAULTS[name]
@@ -249,7 +203,7 @@ def run(name: str, topo: Topology, size: Size, out_dir: Path, command: str) -> r
         writes = writer.result()
         rep.mark("load and writer stop; every acknowledged row looked up")
     rep.timeline.sort()
-    _record_writes(rep, writes)
+    record_writes(rep, writes)
     rep.check(
         "pair whole again (leader + streaming standby) without a hand step (s after the fault)",
         round(whole, 1),

@@ -67,6 +67,8 @@ def test_writer_failover_recovers_without_restarting_the_app(live, out_dir):
     live.cli("rehearse", "failover", "--size", "ci", "--out", str(out_dir))
     numbers = _report(out_dir, "failover")["numbers"]
     assert numbers["promotion_to_up_seconds"] < 10
+    assert numbers["writes_acknowledged"] > 100
+    assert numbers["writes_lost"] == 0
     assert numbers["pids_before"] == numbers["pids_after"]
     assert len(numbers["pids_before"]) == 3
     assert numbers["livez_not_200"] == 0
@@ -84,6 +86,8 @@ def test_crash_of_the_primary_is_failed_over_automatically(live, out_dir):
     assert numbers["crashed_primary"] == "pg-b"  # the primary after the failover rehearsal
     assert numbers["new_primary"] == "pg-a"
     assert 0 < numbers["kill_to_promoted_seconds"] < 30
+    assert numbers["writes_acknowledged"] > 100
+    assert numbers["writes_lost"] == 0
     assert numbers["kill_to_balancer_up_seconds"] is not None
     assert numbers["kill_to_balancer_up_seconds"] < 30
     # Every instance stays ready (ADR 0014): clients get the app's 500, never HAProxy's 503.
