@@ -32,6 +32,7 @@ from rehearsal.measure.sizes import RECOVERY_TARGET_SECONDS, Size
 
 
 HTTP_OK = 200
+WRITER_DOWN = re.compile(r"test_app_db_up\{[^}]*writer[^}]*\}\)?\s*==\s*0")
 
 
 def database_alert(rules_glob: Path = configs.RULES_GLOB) -> tuple[str, float]:
@@ -43,7 +44,8 @@ def database_alert(rules_glob: Path = configs.RULES_GLOB) -> tuple[str, float]:
         for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
             for rule in group.get("rules", []):
                 expr = str(rule.get("expr", ""))
-                if "alert" in rule and "test_app_db_up" in expr and "writer" in expr:
+                # The writer being down (`... == 0`), not another alert that reads the gauge.
+                if "alert" in rule and WRITER_DOWN.search(expr):
                     return str(rule["alert"]), parse_duration(str(rule.get("for", "0s")))
     raise RehearsalError(f"no alert on test_app_db_up{{target='writer'}} in {rules_glob}")
 
