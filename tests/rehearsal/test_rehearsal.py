@@ -37,7 +37,7 @@ def test_up_brings_every_component_up_and_status_shows_it(live):
         assert "RUNNING" in rows[component], out
         if component.startswith("etcd"):
             assert "ok 200" in rows[component], out
-    assert "master running" in rows["patroni-pg-a"] or "leader" in rows["patroni-pg-a"], out
+    assert "primary running" in rows["patroni-pg-a"], out  # Patroni 4 says primary, not master
     assert "replica running" in rows["patroni-pg-b"], out
     assert "pg-a primary" in rows["writer"], out
     assert "pg-b standby" in rows["reader"], out
