@@ -190,8 +190,8 @@ def test_patroni_logs_no_reset_connection_from_the_health_checks(live):
     for node in ("pg-a", "pg-b"):
         log = (live.topo.logs / f"{node}.log").read_text(errors="replace")
         assert "no action" in log, "not Patroni's log"
-        assert "Connection reset by peer" not in log
-        assert "ConnectionResetError" not in log
+        # Patroni's REST API logs this (and a traceback) for a check that hangs up mid-answer.
+        assert "Exception happened during processing of request" not in log
 
 
 def test_database_outage_raises_the_alert_and_recovers(live, out_dir):
