@@ -4,8 +4,9 @@
 REHEARSAL := $(PY) -m rehearsal
 
 .PHONY: up down status rehearse rehearse-rollout rehearse-failover rehearse-crash-primary \
-	rehearse-kill-instance rehearse-rotate rehearse-outage rehearsal-clean
-up: bootstrap ## Bring up the production topology on loopback (Patroni pair on etcd, HAProxy, 3 apps, Prometheus)
+	rehearse-kill-instance rehearse-rotate rehearse-freeze-primary rehearse-partition-primary \
+	rehearse-dcs-loss rehearse-outage rehearsal-clean
+up: bootstrap ## Bring up the production topology on loopback (Patroni pair on three etcd, HAProxy, 3 apps, Prometheus)
 	@$(REHEARSAL) up
 
 down: ## Stop every process of the rehearsal and check that none is left
@@ -14,7 +15,7 @@ down: ## Stop every process of the rehearsal and check that none is left
 status: ## Table of the rehearsal's components, ports and health
 	@$(REHEARSAL) status
 
-rehearse: up ## Run every rehearsal (rollout, failover, crash-primary, kill-instance, rotate, outage); reports in docs/rehearsal/
+rehearse: up ## Run every rehearsal (rollout, failover, crash-primary, kill-instance, rotate, freeze-primary, partition-primary, dcs-loss, outage); reports in docs/rehearsal/
 	@$(REHEARSAL) rehearse
 
 rehearse-rollout: up ## Rolling update of the apps under load; report in docs/rehearsal/
@@ -31,6 +32,15 @@ rehearse-kill-instance: up ## SIGKILL of an app instance under load: replaced, n
 
 rehearse-rotate: up ## Rotate the app login twice with alternating users (test_app, test_app_clone) under load
 	@$(REHEARSAL) rehearse rotate
+
+rehearse-freeze-primary: up ## SIGSTOP of the whole primary node past ttl, with a writer counting rows: 0 acknowledged lost
+	@$(REHEARSAL) rehearse freeze-primary
+
+rehearse-partition-primary: up ## The primary's node cut off (network namespace link down) past ttl: 0 acknowledged rows lost
+	@$(REHEARSAL) rehearse partition-primary
+
+rehearse-dcs-loss: up ## One etcd member killed, then a majority hung: 0 failed requests (failsafe_mode)
+	@$(REHEARSAL) rehearse dcs-loss
 
 rehearse-outage: up ## Database outage: /health DOWN, alert pending/firing, recovery
 	@$(REHEARSAL) rehearse outage

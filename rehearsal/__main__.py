@@ -11,7 +11,17 @@ from rehearsal.base.topology import Topology
 
 # The rehearsals, in the order `make rehearse` runs them (rehearse.RUNNERS has one for each;
 # listed here so that `--help` does not import the scenarios and their plotting).
-SCENARIOS = ("rollout", "failover", "crash-primary", "kill-instance", "rotate", "outage")
+SCENARIOS = (
+    "rollout",
+    "failover",
+    "crash-primary",
+    "kill-instance",
+    "rotate",
+    "freeze-primary",
+    "partition-primary",
+    "dcs-loss",
+    "outage",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,24 +5,39 @@ from __future__ import annotations
 import shlex
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from rehearsal.base import supervisor
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import REPO, Topology
 from rehearsal.measure import summary
-from rehearsal.measure.sizes import SIZES
-from rehearsal.scenarios import crash_primary, failover, kill_instance, outage, rollout, rotate
+from rehearsal.measure.report import Report
+from rehearsal.measure.sizes import SIZES, Size
+from rehearsal.scenarios import (
+    crash_primary,
+    failover,
+    ha_faults,
+    kill_instance,
+    outage,
+    rollout,
+    rotate,
+)
 
 
 DEFAULT_OUT = REPO / "docs" / "rehearsal"
 # In the order `make rehearse` runs them: each leaves the topology whole for the next.
-RUNNERS = {
+Runner = Callable[[Topology, Size, Path, str], Report]
+RUNNERS: dict[str, Runner] = {
     "rollout": rollout.run,
     "failover": failover.run,
     "crash-primary": crash_primary.run,
     "kill-instance": kill_instance.run,
     "rotate": rotate.run,
+    "freeze-primary": partial(ha_faults.run, "freeze-primary"),
+    "partition-primary": partial(ha_faults.run, "partition-primary"),
+    "dcs-loss": partial(ha_faults.run, "dcs-loss"),
     "outage": outage.run,
 }
 

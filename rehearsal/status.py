@@ -11,7 +11,7 @@ from rehearsal.base import haproxy, postgres, supervisor
 from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import Binaries
 from rehearsal.base.pair import role_of
-from rehearsal.base.topology import PG_NODES, Topology, app_programs
+from rehearsal.base.topology import ETCD_MEMBERS, PG_NODES, Topology, app_programs
 
 
 def _http(url: str, expect: str | None = None) -> str:
@@ -92,7 +92,7 @@ def rows(topo: Topology) -> list[tuple[str, str, str, str]]:
             continue
         checks.append((name, name, partial(app_health, name)))
     checks += [
-        ("etcd", "etcd", partial(_http, topo.url("etcd", "/health"), '"health":"true"')),
+        *((m, m, partial(_http, topo.url(m, "/health"), '"health":"true"')) for m in ETCD_MEMBERS),
         ("node-exporter", "node-exporter", lambda: _http(topo.url("node-exporter", "/metrics"))),
         (
             "pg-exporter-writer",
@@ -119,7 +119,7 @@ def rows(topo: Topology) -> list[tuple[str, str, str, str]]:
         "pg-reader": "haproxy",
         "patroni-pg-a": "pg-a",
         "patroni-pg-b": "pg-b",
-        "etcd-peer": "etcd",
+        **{f"{m}-peer": m for m in ETCD_MEMBERS},
     }
     return [
         (label, str(topo.port(port_name)), proc(process_of.get(port_name, port_name)), check())

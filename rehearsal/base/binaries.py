@@ -25,7 +25,6 @@ PACKAGES = {
     "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
     "hey": "hey",
     "pg_config": "postgresql-15",
-    "patroni": "patroni",
     "etcd": "etcd-server",
 }
 
@@ -59,6 +58,12 @@ def find_binaries() -> Binaries:
     if not Path(app_command.split()[0]).exists():
         raise RehearsalError(f"the app is not installed ({app_command}): run `scripts/bootstrap`")
     venv_python = REPO / ".venv" / "bin" / "python"
+    patroni = REPO / ".venvs" / "patroni" / "bin" / "patroni"
+    if not patroni.exists():
+        raise RehearsalError(
+            f"Patroni is not installed ({patroni}, requirements/venv-patroni.txt): "
+            "run `scripts/bootstrap`"
+        )
     return Binaries(
         pg_bindir=bindir,
         haproxy=_which("haproxy"),
@@ -68,7 +73,7 @@ def find_binaries() -> Binaries:
         postgres_exporter=_which("prometheus-postgres-exporter"),
         blackbox_exporter=_which("prometheus-blackbox-exporter"),
         app_command=app_command,
-        patroni=_which("patroni"),
+        patroni=str(patroni),
         etcd=_which("etcd"),
         python=str(venv_python) if venv_python.exists() else sys.executable,
     )

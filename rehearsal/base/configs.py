@@ -17,6 +17,7 @@ import yaml
 
 from rehearsal.base.topology import (
     APP_INSTANCES,
+    ETCD_MEMBERS,
     PG_NODES,
     REPO,
     SLOTS,
@@ -68,6 +69,14 @@ PATRONI_TTL = 20
 PATRONI_LOOP_WAIT = 2
 PATRONI_RETRY_TIMEOUT = 5
 PATRONI_SCOPE = "test-app-rehearsal"
+# Each setting answers a failure the rehearsal has seen (ADR 0016):
+# - failsafe_mode: with the etcd quorum lost, a primary that still reaches every member's
+#   REST API keeps running instead of demoting itself (the DCS is not the database).
+# - max_slot_wal_keep_size: an inactive replication slot (a standby gone for good) may retain
+#   at most this much WAL; past it the slot is invalidated instead of filling the WAL disk.
+PATRONI_FAILSAFE_MODE = True
+MAX_SLOT_WAL_KEEP_SIZE = "1GB"
+WATCHDOG_DEVICE = Path("/dev/watchdog")
 
 # The same for both nodes, set in the cluster-wide configuration at bootstrap.
 PG_CLUSTER_PARAMETERS: dict[str, object] = {
@@ -76,6 +85,7 @@ PG_CLUSTER_PARAMETERS: dict[str, object] = {
     "max_wal_senders": 5,
     "max_replication_slots": 5,
     "wal_keep_size": "128MB",
+    "max_slot_wal_keep_size": MAX_SLOT_WAL_KEEP_SIZE,
     "hot_standby": "on",
     "wal_log_hints": "on",  # pg_rewind can rebuild a former primary
 }
@@ -98,6 +108,31 @@ PG_HBA = [
 ]
 
 
+def pg_hba(topo: Topology) -> list[str]:
+    """Loopback, plus the nodes' subnet when they run in network namespaces."""
+    if not topo.netns:
+        return PG_HBA
+    subnet = f"{topo.subnet}.0/24"
+    return [
+        *PG_HBA,
+        f"host all all {subnet} scram-sha-256",
+        f"host replication replicator {subnet} scram-sha-256",
+    ]
+
+
+def watchdog_config(device: Path = WATCHDOG_DEVICE) -> dict[str, object]:
+    """Patroni's watchdog: required where the machine has one, else off (and said so).
+
+    With a watchdog, a primary whose Patroni hangs past ``ttl`` is reset by the kernel before
+    the standby may be promoted. Without one (containers, most laptops and CI), nothing stops
+    a frozen node from running on when it thaws except Patroni's own checks on waking up and
+    HAProxy's: docs/rehearsal.md says what that leaves uncovered.
+    """
+    if device.exists():
+        return {"mode": "required", "device": str(device), "safety_margin": 5}
+    return {"mode": "off"}
+
+
 def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) -> str:
     """Patroni's config of one node: etcd as the store, automatic failover, pg_rewind."""
     config = {
@@ -105,10 +140,14 @@ def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) 
         "name": node,
         "log": {"level": "INFO", "format": "%(asctime)s %(levelname)s: %(message)s"},
         "restapi": {
-            "listen": f"127.0.0.1:{topo.port('patroni-' + node)}",
-            "connect_address": f"127.0.0.1:{topo.port('patroni-' + node)}",
+            "listen": f"{topo.host(node)}:{topo.port('patroni-' + node)}",
+            "connect_address": f"{topo.host(node)}:{topo.port('patroni-' + node)}",
         },
-        "etcd3": {"hosts": [f"127.0.0.1:{topo.port('etcd')}"], "protocol": "http"},
+        "etcd3": {
+            "hosts": [f"{topo.dcs_host}:{topo.port(member)}" for member in ETCD_MEMBERS],
+            "protocol": "http",
+        },
+        "watchdog": watchdog_config(),
         "bootstrap": {
             "dcs": {
                 "ttl": PATRONI_TTL,
@@ -117,6 +156,7 @@ def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) 
                 "maximum_lag_on_failover": 16 * 1024 * 1024,
                 # A crashed primary is failed over, not restarted in place (as Aurora does).
                 "primary_start_timeout": 0,
+                "failsafe_mode": PATRONI_FAILSAFE_MODE,
                 "postgresql": {
                     "use_pg_rewind": True,
                     "use_slots": True,
@@ -126,8 +166,8 @@ def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) 
             "initdb": [{"encoding": "UTF8"}, {"locale": "C"}, {"auth": "scram-sha-256"}],
         },
         "postgresql": {
-            "listen": f"127.0.0.1:{topo.port(node)}",
-            "connect_address": f"127.0.0.1:{topo.port(node)}",
+            "listen": f"{topo.host(node)}:{topo.port(node)}",
+            "connect_address": f"{topo.host(node)}:{topo.port(node)}",
             "data_dir": str(topo.pg_data(node)),
             "bin_dir": str(bins.pg_bindir),
             "pgpass": str(topo.patroni_pgpass(node)),
@@ -137,7 +177,7 @@ def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) 
                 "rewind": {"username": "postgres", "password": secrets.postgres},
             },
             "parameters": PG_LOCAL_PARAMETERS,
-            "pg_hba": PG_HBA,
+            "pg_hba": pg_hba(topo),
         },
     }
     return yaml.safe_dump(config, sort_keys=False)
@@ -155,7 +195,7 @@ def render_haproxy(topo: Topology, active_slot: dict[int, str] | None = None) ->
 
     def pg_lines() -> str:
         return "\n".join(
-            f"    server {node} 127.0.0.1:{topo.port(node)} "
+            f"    server {node} {topo.host(node)}:{topo.port(node)} "
             f"check port {topo.port('patroni-' + node)}"
             for node in PG_NODES
         )
@@ -197,6 +237,23 @@ def _program(name: str, command: list[str], log_dir: Path, **options: str) -> st
     return "\n".join(lines) + "\n"
 
 
+def _etcd_hosts(topo: Topology) -> list[str]:
+    """Loopback for the tools, and the bridge for the nodes in their namespaces."""
+    return ["127.0.0.1", topo.bridge_ip] if topo.netns else ["127.0.0.1"]
+
+
+def _node_command(topo: Topology, bins: Binaries, node: str) -> list[str]:
+    """Patroni of one node; in the node's network namespace, as the PostgreSQL user, as root."""
+    patroni = [bins.patroni, str(topo.patroni_conf(node))]
+    if not topo.netns:
+        return patroni
+    user = topo.pg_os_user
+    return [
+        "ip", "netns", "exec", topo.netns_name(node),
+        "setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--", *patroni,
+    ]  # fmt: skip
+
+
 def app_environment(topo: Topology, port: int, slot: str) -> dict[str, str]:
     """Return the app's environment: the contract in docs/conventions.md, on the endpoints."""
     return {
@@ -229,30 +286,36 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
     """Render supervisord's config: one program per process, all started stopped."""
     programs: list[str] = []
     as_pg = {"user": topo.pg_os_user} if _is_root() else {}
-    programs.append(
+    cluster = ",".join(f"{m}=http://127.0.0.1:{topo.port(m + '-peer')}" for m in ETCD_MEMBERS)
+    programs.extend(
         _program(
-            "etcd",
+            member,
             [
                 bins.etcd,
-                "--name=rehearsal",
-                f"--data-dir={topo.etcd_data}",
-                f"--listen-client-urls=http://127.0.0.1:{topo.port('etcd')}",
-                f"--advertise-client-urls=http://127.0.0.1:{topo.port('etcd')}",
-                f"--listen-peer-urls=http://127.0.0.1:{topo.port('etcd-peer')}",
-                f"--initial-advertise-peer-urls=http://127.0.0.1:{topo.port('etcd-peer')}",
-                f"--initial-cluster=rehearsal=http://127.0.0.1:{topo.port('etcd-peer')}",
+                f"--name={member}",
+                f"--data-dir={topo.etcd_data(member)}",
+                "--listen-client-urls="
+                + ",".join(f"http://{h}:{topo.port(member)}" for h in _etcd_hosts(topo)),
+                f"--advertise-client-urls=http://{topo.dcs_host}:{topo.port(member)}",
+                f"--listen-peer-urls=http://127.0.0.1:{topo.port(member + '-peer')}",
+                f"--initial-advertise-peer-urls=http://127.0.0.1:{topo.port(member + '-peer')}",
+                f"--initial-cluster={cluster}",
+                f"--initial-cluster-token={PATRONI_SCOPE}-{topo.port_base}",
+                "--initial-cluster-state=new",
                 "--logger=zap",
                 "--log-level=warn",
             ],
             topo.logs,
-            autorestart="true",
+            # A killed member stays down until the rehearsal starts it (the dcs-loss fault).
+            autorestart="false",
             stopwaitsecs="10",
         )
+        for member in ETCD_MEMBERS
     )
     programs.extend(
         _program(
             node,
-            [bins.patroni, str(topo.patroni_conf(node))],
+            _node_command(topo, bins, node),
             topo.logs,
             # Patroni stops PostgreSQL (fast) and hands the leader key over on SIGTERM.
             stopsignal="TERM",
@@ -261,7 +324,7 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
             # Patroni is the HA agent: supervisord keeps it running, it keeps PostgreSQL.
             autorestart="true",
             directory=str(topo.pg_root),
-            **as_pg,
+            **({} if topo.netns else as_pg),
         )
         for node in PG_NODES
     )
@@ -421,6 +484,25 @@ def render_prometheus(topo: Topology, rules_glob: Path = RULES_GLOB) -> str:
                 ],
             },
             static("haproxy", [f"127.0.0.1:{topo.port('haproxy-stats')}"]),
+            # The HA layer's own metrics: Patroni's REST API and every etcd member.
+            {
+                "job_name": "patroni",
+                "metrics_path": "/metrics",
+                "static_configs": [
+                    {
+                        "targets": [f"{topo.host(node)}:{topo.port('patroni-' + node)}"],
+                        "labels": {"node": node},
+                    }
+                    for node in PG_NODES
+                ],
+            },
+            {
+                "job_name": "etcd",
+                "static_configs": [
+                    {"targets": [f"127.0.0.1:{topo.port(m)}"], "labels": {"member": m}}
+                    for m in ETCD_MEMBERS
+                ],
+            },
             {
                 "job_name": "postgres",
                 "static_configs": [

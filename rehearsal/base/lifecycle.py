@@ -18,12 +18,19 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from rehearsal.base import configs, haproxy, instances, pair, postgres, supervisor
+from rehearsal.base import configs, haproxy, instances, network, pair, postgres, supervisor
 from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import Binaries, Secrets
 from rehearsal.base.credentials import load_secrets, provision_app_role
 from rehearsal.base.errors import RehearsalError
-from rehearsal.base.topology import APP_INSTANCES, PG_NODES, SLOTS, Topology, app_program
+from rehearsal.base.topology import (
+    APP_INSTANCES,
+    ETCD_MEMBERS,
+    PG_NODES,
+    SLOTS,
+    Topology,
+    app_program,
+)
 from rehearsal.base.waiting import http_ok
 
 
@@ -140,6 +147,7 @@ def _starter(topo: Topology, progress: Progress) -> Callable[..., None]:
 
 def _prepare(topo: Topology, progress: Progress, bins: Binaries, secrets: Secrets) -> bool:
     """Write configs and folders (unless running); return whether no node has data yet."""
+    network.up(topo)
     if not supervisor.running(topo):
         postgres.prepare_pg_root(topo)
         for node in PG_NODES:
@@ -162,11 +170,18 @@ def _start_database(
 ) -> tuple[str, str]:
     """etcd, Patroni on both nodes, the clients' roles, HAProxy's endpoints; return the roles."""
     start = _starter(topo, progress)
-    start(
-        "etcd",
-        "answers /health",
-        lambda: http_ok(topo.url("etcd", "/health"), '"health":"true"'),
-    )
+    # Together: a member alone cannot elect a leader, so none answers /health before two run.
+    since = time.monotonic()
+    start_programs(topo, *ETCD_MEMBERS)
+    for member in ETCD_MEMBERS:
+        progress.wait(
+            member,
+            "answers /health (the members elected a leader)",
+            partial(http_ok, topo.url(member, "/health"), '"health":"true"'),
+            60,
+            topo,
+            since,
+        )
     first = PG_NODES[0]
     if fresh:
         # One node bootstraps (initdb) and leads; the other then clones it.
@@ -375,6 +390,7 @@ def down(topo: Topology, *, quiet: bool = False, purge: bool = False) -> None:
         if left:
             raise RehearsalError(f"processes of the rehearsal are still running: {left}")
     progress.say("nothing of the rehearsal is running")
+    network.down(topo)
     if purge:
         if topo.pg_link.is_symlink():
             shutil.rmtree(topo.pg_root, ignore_errors=True)

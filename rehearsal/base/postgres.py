@@ -73,7 +73,10 @@ def psql(  # noqa: PLR0913 - every argument has a sensible default but the first
     result = subprocess.run(  # noqa: PLW1510 - checked below
         [
             str(bins.pg_bindir / "psql"),
-            f"host=127.0.0.1 port={port} user={user} dbname={dbname} sslmode=disable",
+            (
+                f"host={topo.host_of_port(port)} port={port} user={user} dbname={dbname} "
+                "sslmode=disable"
+            ),
             "-XAtq",
             "-v",
             "ON_ERROR_STOP=1",
@@ -138,7 +141,7 @@ def _pg_user_can_enter(topo: Topology, path: Path) -> bool:
 def write_pgpass(topo: Topology, secrets: Secrets) -> None:
     """Write the password file of the user driving the rehearsal (psql)."""
     lines = "".join(
-        f"127.0.0.1:*:*:{user}:{password}\n"
+        f"*:*:*:{user}:{password}\n"
         for user, password in (
             ("postgres", secrets.postgres),
             ("replicator", secrets.replicator),

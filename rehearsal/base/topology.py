@@ -18,6 +18,7 @@ DEFAULT_STATE_DIR = REPO / ".state" / "rehearsal"
 APP_INSTANCES = 3
 SLOTS = ("blue", "green")
 PG_NODES = ("pg-a", "pg-b")
+ETCD_MEMBERS = ("etcd-1", "etcd-2", "etcd-3")
 MAX_PORT_OFFSET = 99
 MIN_PORT = 1024
 
@@ -32,8 +33,13 @@ OFFSETS: dict[str, int] = {
     # Patroni's REST API of each node (HAProxy checks /primary and /replica there).
     "patroni-pg-a": 12,
     "patroni-pg-b": 13,
-    "etcd": 14,
-    "etcd-peer": 15,
+    # Three etcd members (Patroni's store): one can be lost without losing the quorum.
+    "etcd-1": 14,
+    "etcd-1-peer": 15,
+    "etcd-2": 16,
+    "etcd-2-peer": 17,
+    "etcd-3": 18,
+    "etcd-3-peer": 19,
     # app slots: app<N>-<slot> at 20 + 2*(N-1) + slot index
     "node-exporter": 30,
     "pg-exporter-writer": 31,
@@ -85,6 +91,10 @@ class Topology:
     state_dir: Path = DEFAULT_STATE_DIR
     pg_os_user: str = field(default_factory=_pg_os_user)
     drain_seconds: float = 5.0
+    # As root, each database node (Patroni + PostgreSQL) runs in a network namespace of its own
+    # on a bridge, so a fault can cut one node off from everything (partition-primary).
+    # Without root, every node listens on 127.0.0.1 and that fault cannot be rehearsed.
+    netns: bool = field(default_factory=lambda: os.geteuid() == 0)
 
     @classmethod
     def from_env(cls, state_dir: Path | None = None) -> Topology:
@@ -180,10 +190,9 @@ class Topology:
         """Password file Patroni writes for pg_basebackup and pg_rewind of one node."""
         return self.pg_root / node / "pgpass"
 
-    @property
-    def etcd_data(self) -> Path:
-        """Data directory of the local etcd (Patroni's distributed configuration store)."""
-        return self.state_dir / "etcd"
+    def etcd_data(self, member: str) -> Path:
+        """Return the data directory of one etcd member (Patroni's store)."""
+        return self.state_dir / "etcd" / member
 
     @property
     def pgpass(self) -> Path:
@@ -210,6 +219,50 @@ class Topology:
         """file_sd targets of the running app instances."""
         return self.etc / "prometheus-app-targets.json"
 
+    # Network of the database nodes ------------------------------------------
+    @property
+    def subnet(self) -> str:
+        """First three octets of the nodes' /24: one per block of 100 port bases."""
+        block = self.port_base // 100
+        return f"10.{200 + block // 256}.{block % 256}"
+
+    @property
+    def bridge_ip(self) -> str:
+        """Address of the bridge in the root namespace (etcd listens there for the nodes)."""
+        return f"{self.subnet}.1"
+
+    @property
+    def bridge(self) -> str:
+        """Name of the bridge the nodes' links are attached to."""
+        return f"rh{self.port_base}br"
+
+    def netns_name(self, node: str) -> str:
+        """Name of one node's network namespace."""
+        return f"rh{self.port_base}-{node}"
+
+    def link(self, node: str) -> str:
+        """Return the root side of one node's veth pair (set down, it partitions the node)."""
+        return f"rh{self.port_base}{node[-1]}"
+
+    def host(self, name: str) -> str:
+        """Address of a component: a node's own in its namespace, else 127.0.0.1."""
+        node = name.removeprefix("patroni-")
+        if self.netns and node in PG_NODES:
+            return f"{self.subnet}.{2 + PG_NODES.index(node)}"
+        return "127.0.0.1"
+
+    @property
+    def dcs_host(self) -> str:
+        """Where the nodes reach etcd: the bridge's address, or loopback without namespaces."""
+        return self.bridge_ip if self.netns else "127.0.0.1"
+
+    def host_of_port(self, port: int) -> str:
+        """Address of whatever listens on ``port`` (a node's, or 127.0.0.1)."""
+        for node in PG_NODES:
+            if port in (self.port(node), self.port("patroni-" + node)):
+                return self.host(node)
+        return "127.0.0.1"
+
     def url(self, name: str, path: str = "/") -> str:
-        """Return the loopback URL of a component."""
-        return f"http://127.0.0.1:{self.port(name)}{path}"
+        """Return the URL of a component (loopback, or a node's own address)."""
+        return f"http://{self.host(name)}:{self.port(name)}{path}"

@@ -44,8 +44,26 @@ def _restarts(numbers: dict[str, dict[str, int]]) -> int:
     return sum(before[name] != after.get(name) for name in before)
 
 
+def _lost(numbers: dict[str, object]) -> str:
+    """``; acknowledged rows lost: N of M`` when the report counted rows."""
+    if "writes_lost" not in numbers:
+        return ""
+    return (
+        f"; acknowledged rows lost: **{numbers['writes_lost']} of "
+        f"{numbers['writes_acknowledged']}**"
+    )
+
+
 def _kinds(failed_by_type: dict[str, int]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in failed_by_type.items()) or "0"
+
+
+# The faults that count acknowledged rows (rehearsal/scenarios/ha_faults.py), as the table says.
+HA_FAULTS = {
+    "freeze-primary": "primary frozen (SIGSTOP of the node) past `ttl`, writer counting rows",
+    "partition-primary": "primary partitioned (its link down) past `ttl`, writer counting rows",
+    "dcs-loss": "one etcd member killed, then a majority hung, writer counting rows",
+}
 
 
 def render(reports: Path = REPORTS) -> str:
@@ -74,7 +92,7 @@ def render(reports: Path = REPORTS) -> str:
             f"promotion -> UP **{n['promotion_to_up_seconds']} s** (target < 10 s); "
             f"app restarts {_restarts(n)}; /livez not 200: {n['livez_not_200']} of "
             f"{n['livez_polls']} polls; old primary back as a standby ({n['rebuild']}) in "
-            f"{n['rebuild_seconds']} s | [failover](rehearsal/failover.md) |"
+            f"{n['rebuild_seconds']} s{_lost(n)} | [failover](rehearsal/failover.md) |"
         )
     crash = _load(reports, "crash-primary")
     if crash:
@@ -87,7 +105,7 @@ def render(reports: Path = REPORTS) -> str:
             f"balancer UP after **{n['kill_to_balancer_up_seconds']} s** (target < 30 s); "
             f"failed requests {_kinds(n['failed_by_type'])} of {n['load_requests']}; "
             f"app restarts {_restarts(n)}; old primary back as a standby ({n['rejoin']}) "
-            f"{n['kill_to_rejoined_seconds']} s after the kill "
+            f"{n['kill_to_rejoined_seconds']} s after the kill{_lost(n)} "
             "| [crash-primary](rehearsal/crash-primary.md) |"
         )
     kill = _load(reports, "kill-instance")
@@ -112,6 +130,25 @@ def render(reports: Path = REPORTS) -> str:
             f"{n['requests']} requests, **{n['failed']} failed**; "
             f"{_rotations(n)}; {_switched(n)}; app restarts {_restarts(n)} "
             "| [rotate](rehearsal/rotate.md) |"
+        )
+    for name, what in HA_FAULTS.items():
+        fault = _load(reports, name)
+        if not fault:
+            continue
+        n = fault["numbers"]
+        assert isinstance(n, dict)  # noqa: S101
+        dcs = (
+            f"; failed requests with one etcd member down: **{n['failed_member_down']}**, "
+            f"with a majority hung: **{n['failed_majority_hung']}**"
+            if "failed_member_down" in n
+            else f"; failed requests {_kinds(n['failed_by_type'])} of {n['load_requests']}"
+        )
+        rows.append(
+            f"| {what} | {'passed' if fault['passed'] else '**failed**'} | "
+            f"acknowledged rows lost: **{n['writes_lost']} of {n['writes_acknowledged']}**; "
+            f"two servers acknowledging: {n['acknowledging_server_overlap_seconds']} s; "
+            f"primary {n['primary_before']} -> {n['primary_after']}{dcs} "
+            f"| [{name}](rehearsal/{name}.md) |"
         )
     outage = _load(reports, "outage")
     if outage:

@@ -33,6 +33,7 @@ from rehearsal.measure.probe import (
 )
 from rehearsal.measure.probe import down_seconds as down_for
 from rehearsal.measure.sizes import Size
+from rehearsal.measure.writes import Writer, record_writes, writer_dsn
 
 
 # /health through the balancer UP again within this many seconds of the crash.
@@ -196,7 +197,7 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
         rate=size.rate,
         seconds=size.baseline_seconds + 150 + size.tail_seconds,
     )
-    with Prober(targets, size.probe_interval) as prober:
+    with Prober(targets, size.probe_interval) as prober, Writer(writer_dsn(topo)) as writer:
         load = Load(spec, topo.state_dir / "crash-primary-hey.csv")
         rep.start_clock(load.started_at)
         rep.mark(
@@ -216,6 +217,8 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
     _rejoin(topo, bins, crash, rep)
     rep.timeline.sort()
     _record(rep, crash, prober, result)
+    # Looked up once the pair is whole again: what the crash and the rejoin kept.
+    record_writes(rep, writer.result())
     rep.notes.append(
         "Nobody promotes by hand: Patroni detects the crash within one loop "
         "(`loop_wait`), fails over instead of restarting the crashed primary in place "

@@ -24,6 +24,7 @@ from rehearsal.measure.load import Load, LoadResult, LoadSpec
 from rehearsal.measure.probe import Prober, instance_targets, promotion_label, promotion_target
 from rehearsal.measure.probe import down_seconds as down_for
 from rehearsal.measure.sizes import RECOVERY_TARGET_SECONDS, Size
+from rehearsal.measure.writes import Writer, record_writes, writer_dsn
 
 
 HTTP_OK = 200
@@ -152,7 +153,7 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
         **instance_targets(topo, apps),
         **promotion_target(topo, standby),
     }
-    with Prober(targets, size.probe_interval) as prober:
+    with Prober(targets, size.probe_interval) as prober, Writer(writer_dsn(topo)) as writer:
         load = Load(spec, topo.state_dir / "failover-hey.csv")
         rep.start_clock(load.started_at)
         rep.mark(
@@ -166,6 +167,7 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
     failover.pids_after = instances.app_pids(topo)
     _rebuild(topo, bins, failover, rep)
     _record(rep, failover, prober, result)
+    record_writes(rep, writer.result())
     rep.notes.append(
         f"{result.failed()} of {result.sent} requests through HAProxy failed: while the writer is "
         "gone /health answers 500 DOWN (every instance stays ready, ADR 0014, so HAProxy keeps "

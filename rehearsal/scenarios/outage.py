@@ -24,6 +24,7 @@ from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
 from rehearsal.base.waiting import wait_until
 from rehearsal.measure import report
+from rehearsal.measure.alerts import alert_state
 from rehearsal.measure.load import Load, LoadSpec
 from rehearsal.measure.probe import Prober, instance_targets
 from rehearsal.measure.probe import down_seconds as down_for
@@ -31,6 +32,7 @@ from rehearsal.measure.sizes import RECOVERY_TARGET_SECONDS, Size
 
 
 HTTP_OK = 200
+WRITER_DOWN = re.compile(r"test_app_db_up\{[^}]*writer[^}]*\}\)?\s*==\s*0")
 
 
 def database_alert(rules_glob: Path = configs.RULES_GLOB) -> tuple[str, float]:
@@ -42,7 +44,8 @@ def database_alert(rules_glob: Path = configs.RULES_GLOB) -> tuple[str, float]:
         for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
             for rule in group.get("rules", []):
                 expr = str(rule.get("expr", ""))
-                if "alert" in rule and "test_app_db_up" in expr and "writer" in expr:
+                # The writer being down (`... == 0`), not another alert that reads the gauge.
+                if "alert" in rule and WRITER_DOWN.search(expr):
                     return str(rule["alert"]), parse_duration(str(rule.get("for", "0s")))
     raise RehearsalError(f"no alert on test_app_db_up{{target='writer'}} in {rules_glob}")
 
@@ -54,17 +57,6 @@ def parse_duration(text: str) -> float:
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ValueError(f"`for` must be a Prometheus duration like 2m, got {text!r}")
     return float(sum(int(n) * units[u] for n, u in parts))
-
-
-def alert_state(topo: Topology, name: str) -> str:
-    """State of alert ``name`` in Prometheus: inactive, pending or firing."""
-    data = httpx.get(topo.url("prometheus", "/api/v1/alerts"), timeout=3).json()
-    states = [
-        str(a["state"]) for a in data["data"]["alerts"] if a["labels"].get("alertname") == name
-    ]
-    if "firing" in states:
-        return "firing"
-    return "pending" if "pending" in states else "inactive"
 
 
 def in_alertmanager(topo: Topology, name: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -16,12 +17,14 @@ from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import (
     APP_INSTANCES,
     PG_NODES,
+    REPO,
     Topology,
     app_programs,
     parse_port_base,
 )
 from rehearsal.measure.load import LoadError, LoadResult, LoadSpec, Sample, parse_csv
 from rehearsal.measure.probe import Observation, down_seconds, recovered_at
+from rehearsal.measure.writes import Ack, overlap_seconds, switches
 from rehearsal.scenarios import outage
 from test_app.proxies import client_address, parse_networks
 
@@ -125,7 +128,9 @@ def test_the_app_balancer_fails_open_and_forwards_the_client_address_like_an_alb
 def test_database_endpoints_check_patroni_rest_api(topo):
     sections = _sections(configs.render_haproxy(topo))
     for backend, uri in (("backend pg_primary", "/primary"), ("backend pg_replicas", "/replica")):
-        assert f"http-check send meth GET uri {uri}" in sections[backend]
+        # OPTIONS, not GET: Patroni answers without a body, and logs no reset connection.
+        assert f"http-check send meth OPTIONS uri {uri}" in sections[backend]
+        assert not any("meth GET" in line for line in sections[backend])
         servers = [line for line in sections[backend] if line.startswith("server pg-")]
         assert [s.split()[1] for s in servers] == list(PG_NODES)
         for line, node in zip(servers, PG_NODES, strict=True):
@@ -140,9 +145,14 @@ def test_patroni_fails_over_on_a_crash_and_rejoins_with_pg_rewind(topo, bins):
         assert dcs["primary_start_timeout"] == 0, "a crashed primary must fail over"
         assert dcs["postgresql"]["use_pg_rewind"] is True
         assert dcs["loop_wait"] + 2 * dcs["retry_timeout"] <= dcs["ttl"]
-        assert config["etcd3"]["hosts"] == [f"127.0.0.1:{topo.port('etcd')}"]
-        assert config["restapi"]["listen"] == f"127.0.0.1:{topo.port('patroni-' + node)}"
-        assert config["postgresql"]["listen"] == f"127.0.0.1:{topo.port(node)}"
+        assert config["etcd3"]["hosts"] == [
+            f"{topo.dcs_host}:{topo.port(m)}" for m in ("etcd-1", "etcd-2", "etcd-3")
+        ]
+        assert dcs["failsafe_mode"] is True, "a lost etcd quorum must not demote the primary"
+        parameters = dcs["postgresql"]["parameters"]
+        assert parameters["max_slot_wal_keep_size"] == configs.MAX_SLOT_WAL_KEEP_SIZE
+        assert config["restapi"]["listen"] == f"{topo.host(node)}:{topo.port('patroni-' + node)}"
+        assert config["postgresql"]["listen"] == f"{topo.host(node)}:{topo.port(node)}"
         assert config["postgresql"]["data_dir"] == str(topo.pg_data(node))
 
 
@@ -154,8 +164,18 @@ def test_supervisord_config_starts_nothing_by_itself_and_drains_apps(topo, bins)
     }
     assert set(app_programs()) <= set(programs)
     assert {
-        "pg-a", "pg-b", "etcd", "haproxy", "prometheus", "alertmanager", "blackbox-exporter"
+        "pg-a", "pg-b", "etcd-1", "etcd-2", "etcd-3", "haproxy", "prometheus", "alertmanager",
+        "blackbox-exporter",
     } <= set(programs)  # fmt: skip
+    for member in ("etcd-1", "etcd-2", "etcd-3"):
+        command = programs[member]["command"]
+        assert f"--name={member}" in command
+        assert "--initial-cluster=etcd-1=http://127.0.0.1:" in command
+        cluster = next(a for a in command.split() if a.startswith("--initial-cluster="))
+        assert [m.split("=")[0] for m in cluster.split("=", 1)[1].split(",")] == [
+            "etcd-1", "etcd-2", "etcd-3"
+        ], "every member in the cluster"  # fmt: skip
+        assert programs[member]["autorestart"] == "false", "a killed member stays down"
     for node in PG_NODES:
         assert programs[node]["command"].endswith(str(topo.patroni_conf(node)))
         assert programs[node]["autorestart"] == "true"
@@ -242,7 +262,8 @@ def test_alertmanager_config_is_valid(tmp_path, tool):
 
 def test_the_outage_rehearsal_finds_the_database_alert_in_the_production_rules():
     name, for_seconds = outage.database_alert()
-    assert name.startswith("TestApp")
+    # Not another alert that reads test_app_db_up (TestAppWriterRefusesNewConnections needs it 1).
+    assert name == "TestAppDatabaseUnreachable"
     assert for_seconds > 0
 
 
@@ -302,8 +323,7 @@ def test_missing_programs_are_named_with_the_exact_install_line(monkeypatch, tmp
     message = str(error.value)
     assert "apt-get install -y --no-install-recommends" in message
     for package in (
-        "haproxy", "supervisor", "prometheus-alertmanager", "postgresql-15", "hey", "patroni",
-        "etcd-server",
+        "haproxy", "supervisor", "prometheus-alertmanager", "postgresql-15", "hey", "etcd-server",
     ):  # fmt: skip
         assert package in message
 
@@ -349,3 +369,74 @@ def test_an_unknown_scenario_is_refused_by_name(capsys):
         cli.main(["rehearse", "rolout"])
     assert exit_info.value.code == 2
     assert "unknown scenario rolout: expected rollout, failover" in capsys.readouterr().err
+
+
+def test_the_watchdog_is_required_where_the_machine_has_one(tmp_path):
+    device = tmp_path / "watchdog"
+    assert configs.watchdog_config(device) == {"mode": "off"}
+    device.touch()
+    assert configs.watchdog_config(device) == {
+        "mode": "required",
+        "device": str(device),
+        "safety_margin": 5,
+    }
+
+
+def test_prometheus_scrapes_patroni_and_every_etcd_member(topo):
+    config = yaml.safe_load(configs.render_prometheus(topo))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    patroni = [t for group in jobs["patroni"]["static_configs"] for t in group["targets"]]
+    assert patroni == [f"{topo.host(node)}:{topo.port('patroni-' + node)}" for node in PG_NODES]
+    etcd = [t for group in jobs["etcd"]["static_configs"] for t in group["targets"]]
+    assert etcd == [f"127.0.0.1:{topo.port(m)}" for m in ("etcd-1", "etcd-2", "etcd-3")]
+
+
+def test_the_patroni_environment_is_pinned_and_locked():
+    lines = [
+        line
+        for line in (REPO / "requirements" / "venv-patroni.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert "patroni[etcd3,psycopg3]==4.1.5" in lines
+    assert all("==" in line for line in lines), "every package pinned"
+    assert any(line.startswith("python-etcd==") for line in lines), "the etcd3 extra is locked"
+
+
+def test_one_clean_failover_has_no_overlap_and_one_switch():
+    acks = [Ack(1, 10, 0.0), Ack(2, 10, 1.0), Ack(3, 11, 5.0), Ack(4, 11, 6.0)]
+    assert overlap_seconds(acks) == 0
+    assert switches(acks) == 1
+
+
+def test_a_flip_back_overlaps_for_as_long_as_the_other_primary_acknowledged():
+    # 10 leads, 11 is promoted and acknowledges from 5 to 8, then 10 takes the lead back.
+    acks = [Ack(1, 10, 0.0), Ack(2, 11, 5.0), Ack(3, 11, 8.0), Ack(4, 10, 9.0)]
+    assert overlap_seconds(acks) == 3.0
+    assert switches(acks) == 2
+
+
+@pytest.mark.parametrize("netns", [True, False])
+def test_nodes_live_in_namespaces_as_root_and_on_loopback_otherwise(tmp_path, bins, netns):
+    topo = Topology(port_base=21000, state_dir=tmp_path / "state", netns=netns)
+    hosts = [topo.host(node) for node in PG_NODES]
+    if netns:
+        assert hosts == ["10.200.210.2", "10.200.210.3"]
+        assert topo.dcs_host == topo.bridge_ip == "10.200.210.1"
+        # Another stack's base (tests pick bases 100 apart) gets another subnet and names.
+        other = Topology(port_base=21100, state_dir=tmp_path / "other", netns=True)
+        assert other.subnet != topo.subnet
+        assert {other.netns_name(n) for n in PG_NODES}.isdisjoint(
+            topo.netns_name(n) for n in PG_NODES
+        )
+        assert all(len(topo.link(n) + "n") <= 15 for n in PG_NODES), "IFNAMSIZ"
+    else:
+        assert hosts == ["127.0.0.1", "127.0.0.1"]
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(configs.render_supervisord(topo, SECRETS, bins))
+    command = parser["program:pg-a"]["command"]
+    assert command.startswith(f"ip netns exec {topo.netns_name('pg-a')} setpriv") is netns
+    assert ("user" in parser["program:pg-a"]) is (not netns and os.geteuid() == 0)
+    haproxy_cfg = configs.render_haproxy(topo)
+    assert f"server pg-a {hosts[0]}:{topo.port('pg-a')}" in haproxy_cfg
+    assert topo.host_of_port(topo.port("patroni-pg-b")) == hosts[1]
+    assert topo.host_of_port(topo.port("pg-writer")) == "127.0.0.1"

@@ -1,14 +1,15 @@
 """CI-sized rehearsals on a whole local rehearsal: the same assertions as `make rehearse`.
 
 The tests share one rehearsal (module fixture) and run in file order: up, rollout, failover,
-crash-primary, kill-instance, rotate, outage, down. The fixture takes it down even when a test
-fails.
+crash-primary, kill-instance, rotate, freeze-primary, partition-primary, dcs-loss, outage, down.
+The fixture takes it down even when a test fails.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import subprocess
 
 import pytest
 
@@ -30,9 +31,13 @@ def _report(out_dir, name):
 def test_up_brings_every_component_up_and_status_shows_it(live):
     out = live.cli("status").stdout
     rows = {line.split()[0]: line for line in out.splitlines()[2:] if line.strip()}
-    for component in ("pg-a", "pg-b", "etcd", "prometheus", "alertmanager", "node-exporter"):
+    for component in (
+        "pg-a", "pg-b", "etcd-1", "etcd-2", "etcd-3", "prometheus", "alertmanager", "node-exporter"
+    ):  # fmt: skip
         assert "RUNNING" in rows[component], out
-    assert "master running" in rows["patroni-pg-a"] or "leader" in rows["patroni-pg-a"], out
+        if component.startswith("etcd"):
+            assert "ok 200" in rows[component], out
+    assert "primary running" in rows["patroni-pg-a"], out  # Patroni 4 says primary, not master
     assert "replica running" in rows["patroni-pg-b"], out
     assert "pg-a primary" in rows["writer"], out
     assert "pg-b standby" in rows["reader"], out
@@ -63,6 +68,8 @@ def test_writer_failover_recovers_without_restarting_the_app(live, out_dir):
     data = _report(out_dir, "failover")
     numbers = data["numbers"]
     assert numbers["promotion_to_up_seconds"] < 10
+    assert numbers["writes_acknowledged"] > 100
+    assert numbers["writes_lost"] == 0
     assert numbers["pids_before"] == numbers["pids_after"]
     assert len(numbers["pids_before"]) == 3
     assert numbers["livez_not_200"] == 0
@@ -81,6 +88,8 @@ def test_crash_of_the_primary_is_failed_over_automatically(live, out_dir):
     assert numbers["crashed_primary"] == "pg-b"  # the primary after the failover rehearsal
     assert numbers["new_primary"] == "pg-a"
     assert 0 < numbers["kill_to_promoted_seconds"] < 30
+    assert numbers["writes_acknowledged"] > 100
+    assert numbers["writes_lost"] == 0
     assert numbers["kill_to_balancer_up_seconds"] is not None
     assert numbers["kill_to_balancer_up_seconds"] < 30
     # Every instance stays ready (ADR 0014): clients get the app's 500, never HAProxy's 503.
@@ -136,6 +145,57 @@ def test_login_rotation_with_alternating_users_fails_no_request(live, out_dir):
     assert data["passed"]
 
 
+def test_a_frozen_primary_loses_no_acknowledged_write(live, out_dir):
+    live.cli("rehearse", "freeze-primary", "--size", "ci", "--out", str(out_dir))
+    data = _report(out_dir, "freeze-primary")
+    numbers = data["numbers"]
+    assert numbers["writes_acknowledged"] > 100
+    assert numbers["writes_lost"] == 0
+    assert numbers["acknowledging_server_overlap_seconds"] == 0
+    assert numbers["frozen_seconds"] > 20, "longer than Patroni's ttl"
+    assert numbers["frozen_processes"] > 3, "Patroni and PostgreSQL's processes"
+    # The standby was promoted and kept the lead: the thawed node did not take it back.
+    assert numbers["primary_after"] != numbers["primary_before"]
+    assert data["passed"]
+
+
+def test_a_partitioned_primary_loses_no_acknowledged_write(live, out_dir):
+    live.cli("rehearse", "partition-primary", "--size", "ci", "--out", str(out_dir))
+    data = _report(out_dir, "partition-primary")
+    numbers = data["numbers"]
+    assert numbers["writes_acknowledged"] > 100
+    assert numbers["writes_lost"] == 0
+    assert numbers["acknowledging_server_overlap_seconds"] == 0
+    assert numbers["partitioned_seconds"] > 20, "longer than Patroni's ttl"
+    assert numbers["primary_after"] != numbers["primary_before"]
+    assert data["passed"]
+
+
+def test_a_lost_etcd_member_fails_nothing_and_a_hung_majority_keeps_the_primary(live, out_dir):
+    live.cli("rehearse", "dcs-loss", "--size", "ci", "--out", str(out_dir))
+    data = _report(out_dir, "dcs-loss")
+    numbers = data["numbers"]
+    assert numbers["writes_acknowledged"] > 100
+    assert numbers["writes_lost"] == 0
+    assert numbers["failed_member_down"] == 0
+    assert numbers["failed_majority_hung"] == 0
+    assert numbers["primary_after"] == numbers["primary_before"], "no demotion, no failover"
+    # Both need a person: each alert is on its way (pending at CI size) within 2 minutes.
+    assert set(numbers["alerts"]) == {"EtcdMemberDown", "EtcdQuorumLost"}
+    for alert in numbers["alerts"].values():
+        assert alert["after_seconds"] is not None
+        assert alert["after_seconds"] < 120
+    assert data["passed"]
+
+
+def test_patroni_logs_no_reset_connection_from_the_health_checks(live):
+    for node in ("pg-a", "pg-b"):
+        log = (live.topo.logs / f"{node}.log").read_text(errors="replace")
+        assert "no action" in log, "not Patroni's log"
+        # Patroni's REST API logs this (and a traceback) for a check that hangs up mid-answer.
+        assert "Exception happened during processing of request" not in log
+
+
 def test_database_outage_raises_the_alert_and_recovers(live, out_dir):
     live.cli("rehearse", "outage", "--size", "ci", "--out", str(out_dir))
     data = _report(out_dir, "outage")
@@ -156,6 +216,10 @@ def test_database_outage_raises_the_alert_and_recovers(live, out_dir):
 def test_down_leaves_nothing_running(live):
     live.cli("down")
     assert lifecycle.leftover_pids(live.topo) == []
+    namespaces = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"rh{live.topo.port_base}-" not in namespaces, "the nodes' namespaces are left"
     for name, port in live.topo.all_ports().items():
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"{name} still listens on {port}"

@@ -7,7 +7,17 @@ import json
 from rehearsal.measure import summary
 
 
-NAMES = ("rollout", "failover", "crash-primary", "kill-instance", "rotate", "outage")
+NAMES = (
+    "rollout",
+    "failover",
+    "crash-primary",
+    "kill-instance",
+    "rotate",
+    "freeze-primary",
+    "partition-primary",
+    "dcs-loss",
+    "outage",
+)
 
 
 def test_every_committed_report_has_its_markdown_plot_and_numbers():
@@ -43,6 +53,13 @@ def test_the_committed_reports_back_the_guides_claims():
     assert len(rotate["switched"]) == 3
     assert all(rotate["switched"].values()), "every instance switched user"
     assert rotate["provision_changes"] == []
+    for name in ("freeze-primary", "partition-primary", "dcs-loss"):
+        fault = json.loads((summary.REPORTS / f"{name}.json").read_text())["numbers"]
+        assert fault["writes_acknowledged"] > 1000
+        assert fault["writes_lost"] == 0, f"{name}: acknowledged rows lost"
+        assert fault["acknowledging_server_overlap_seconds"] == 0
+    dcs = json.loads((summary.REPORTS / "dcs-loss.json").read_text())["numbers"]
+    assert dcs["failed_member_down"] == dcs["failed_majority_hung"] == 0
     outage = json.loads((summary.REPORTS / "outage.json").read_text())["numbers"]
     assert outage["firing_after_seconds"] >= outage["alert_for_seconds"]
     assert outage["pids_before"] == outage["pids_after"]

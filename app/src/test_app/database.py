@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -47,6 +48,11 @@ ENDED_CONNECTION_ERRORS = (
     asyncpg.exceptions.InternalClientError,
     ConnectionResetError,
 )
+
+# A pooled connection is closed after this long, whatever its use, so that the pool reconnects
+# through the endpoint: after a fallback of the reader endpoint to the primary, reads return to
+# the standby within this bound (an idle-lifetime bound alone never ends a busy connection).
+CONNECTION_MAX_LIFETIME_SECONDS = 60.0
 
 # Lag of a standby: 0 when it has replayed everything it received, else the age of the last
 # replayed transaction. NULL on a primary.
@@ -104,8 +110,19 @@ class Coalescer:
 class Target:
     """One side of the database (`writer` or `reader`): a pool, a ping and pool metrics."""
 
-    def __init__(self, name: str, endpoint: Endpoint, settings: Settings) -> None:
+    def __init__(
+        self,
+        name: str,
+        endpoint: Endpoint,
+        settings: Settings,
+        max_lifetime: float = CONNECTION_MAX_LIFETIME_SECONDS,
+    ) -> None:
         self.name = name
+        self.max_lifetime = max_lifetime
+        # When each open connection was opened (weak: a connection the pool dropped is gone).
+        self._born: weakref.WeakKeyDictionary[asyncpg.Connection, float] = (
+            weakref.WeakKeyDictionary()
+        )
         self.endpoint = endpoint
         self._settings = settings
         self._pool: asyncpg.Pool | None = None
@@ -116,6 +133,7 @@ class Target:
         self._down_since: float | None = None  # the startup gate saw the database up
         # Create the series at zero so rate() and absent() work before the first failure.
         metrics.PING_FAILURES.labels(**self._labels)
+        metrics.CONNECT_FAILURES.labels(**self._labels)
 
     @property
     def _bound(self) -> str:
@@ -134,8 +152,9 @@ class Target:
         self._pool = asyncpg.create_pool(
             min_size=0,
             max_size=self._settings.pool_max_size,
-            max_inactive_connection_lifetime=300.0,
+            max_inactive_connection_lifetime=min(300.0, self.max_lifetime),
             reset=_no_reset,
+            connect=self._connect,
             **self._connect_args(),
         )
         await self._pool
@@ -256,7 +275,32 @@ class Target:
             conn.terminate()
             raise
         finally:
+            if not conn.is_closed() and self._expired(conn):
+                conn.terminate()  # the pool opens a new one, through the endpoint, when needed
             await pool.release(conn)
+
+    async def _connect(self, *args: object, **kwargs: object) -> asyncpg.Connection:
+        """Open one connection for the pool, timed and counted.
+
+        A writer that takes no new connection while pooled ones still work shows here, not in
+        the pings (they run on pooled connections).
+        """
+        started = time.perf_counter()
+        try:
+            conn = await asyncpg.connect(*args, **kwargs)
+        except BaseException:
+            metrics.CONNECT_FAILURES.labels(**self._labels).inc()
+            raise
+        finally:
+            metrics.CONNECT_DURATION.labels(**self._labels).observe(time.perf_counter() - started)
+        self._born[conn] = time.monotonic()
+        return conn
+
+    def _expired(self, conn: asyncpg.Connection) -> bool:
+        """Return whether ``conn`` has lived past ``max_lifetime`` (forget it when it has)."""
+        real = getattr(conn, "_con", conn)  # the pool lends a proxy of the connection
+        born = self._born.get(real)
+        return born is not None and time.monotonic() - born >= self.max_lifetime
 
     def _connect_args(self) -> dict[str, Any]:
         """Return asyncpg's arguments for new connections, with the current login."""
@@ -319,5 +363,6 @@ async def sample_replica_lag(reader: Target) -> None:
     except Exception as err:  # noqa: BLE001 - any failure skips one sample, never the sampler
         log.debug("replica lag sample failed", error=repr(err))
         return
-    if lag is not None:
-        metrics.REPLICA_LAG.set(float(lag))  # type: ignore[arg-type]
+    # NULL: the reader endpoint leads to a primary. The last standby's lag would be a lie.
+    metrics.READER_IS_PRIMARY.set(1 if lag is None else 0)
+    metrics.REPLICA_LAG.set(float("nan") if lag is None else float(lag))  # type: ignore[arg-type]

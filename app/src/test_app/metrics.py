@@ -101,8 +101,25 @@ POOL_WAITING = Gauge(
 )
 REPLICA_LAG = Gauge(
     "test_app_db_replica_lag_seconds",
-    "Replication lag of the reader (0 when it has replayed all it received).",
+    "Replication lag of the reader (0 when it has replayed all it received; NaN while the "
+    "reader endpoint leads to a primary).",
     multiprocess_mode="livemax",
+)
+READER_IS_PRIMARY = Gauge(
+    "test_app_db_reader_is_primary",
+    "1 while the reader endpoint leads to a primary (no standby: reads fell back), else 0.",
+    multiprocess_mode="livemax",
+)
+CONNECT_DURATION = Histogram(
+    "test_app_db_connect_duration_seconds",
+    "Duration of opening one new database connection (TCP, TLS, login), by target.",
+    ["target"],
+    buckets=PING_BUCKETS,
+)
+CONNECT_FAILURES = Counter(
+    "test_app_db_connect_failures",
+    "New database connections that failed or timed out, by target (pooled ones may still work).",
+    ["target"],
 )
 READY = Gauge(
     "test_app_ready",

@@ -1,0 +1,271 @@
+"""Rehearsals of the faults that cost data, not only answers: each one counts acknowledged rows.
+
+Every scenario here runs the same frame: load on ``GET /health`` through the balancer, probes of
+each node's Patroni ``GET /primary``, and a writer committing numbered rows through the writer
+endpoint (``rehearsal.measure.writes``). Then one fault, held longer than Patroni's ``ttl``:
+
+* ``freeze-primary``: SIGSTOP of every process of the primary (Patroni and PostgreSQL), as a
+  hung VM or a long I/O stall. The standby is promoted after ``ttl``; the thawed former primary
+  must not take the leadership back (Patroni 3.0.2 did: the promoted node's rows were rewound).
+* ``partition-primary``: the primary's node cut off from everything (its veth down); the
+  standby is promoted after ``ttl``, the cut-off primary demotes itself (it reaches neither etcd
+  nor the other member, so failsafe_mode does not keep it) and rejoins when the link is back.
+* ``dcs-loss``: one etcd member killed (a quorum remains: nothing may fail), then a majority of
+  etcd hung (no quorum: ``failsafe_mode`` keeps the primary while it reaches every member).
+
+Afterwards: every acknowledged row exists (0 lost), the servers that acknowledged writes never
+overlap in time (at most one writable primary behind the endpoint), the pair is whole again
+without a hand step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rehearsal.base import faults, instances, network, pair, supervisor
+from rehearsal.base.binaries import find_binaries
+from rehearsal.base.configs import PATRONI_TTL
+from rehearsal.base.errors import RehearsalError
+from rehearsal.base.topology import ETCD_MEMBERS, PG_NODES, Topology
+from rehearsal.base.waiting import wait_until
+from rehearsal.measure import report
+from rehearsal.measure.alerts import alert_state
+from rehearsal.measure.load import Load, LoadSpec
+from rehearsal.measure.probe import Prober, promotion_label, promotion_target
+from rehearsal.measure.sizes import Size
+from rehearsal.measure.writes import Writer, record_writes, writer_dsn
+
+
+BALANCER = "balancer /health"
+# A fault that needs a person raises its alert within this many seconds.
+ALERT_TARGET_SECONDS = 120.0
+WHOLE_AGAIN_SECONDS = 180.0
+
+
+@dataclass
+class Run:
+    """The pair before the fault and what the fault did (``time.monotonic()`` values)."""
+
+    primary: str
+    standby: str
+    size: Size
+    rep: report.Report
+    t_fault: float = 0.0
+    t_fault_end: float = 0.0
+    windows: list[tuple[float, float, str]] = field(default_factory=list)  # spans to plot
+    numbers: dict[str, object] = field(default_factory=dict)
+    member_down: tuple[float, float] = (0.0, 0.0)  # dcs-loss: one etcd member killed
+    majority_hung: tuple[float, float] = (0.0, 0.0)  # dcs-loss: two of three hung
+    alerts: dict[str, tuple[str, float | None]] = field(default_factory=dict)  # state, after s
+
+    def hold_seconds(self) -> float:
+        """How long a fault is held: longer than ``ttl``, by the size's margin."""
+        return PATRONI_TTL + self.size.fault_margin_seconds
+
+
+# The faults ------------------------------------------------------------------------------------
+
+
+def freeze_primary(topo: Topology, run: Run) -> None:
+    """SIGSTOP every process of the primary's node for longer than ``ttl``, then SIGCONT."""
+    pids = faults.node_tree(topo, run.primary)
+    run.t_fault = time.monotonic()
+    faults.freeze(pids)
+    run.rep.mark(f"{run.primary}: SIGSTOP of its {len(pids)} processes (Patroni, PostgreSQL)")
+    time.sleep(run.hold_seconds())
+    faults.thaw(pids)
+    run.t_fault_end = time.monotonic()
+    run.rep.mark(f"{run.primary}: SIGCONT (frozen {run.t_fault_end - run.t_fault:.1f}s)")
+    run.windows.append((run.t_fault, run.t_fault_end, "primary frozen"))
+    run.numbers["frozen_seconds"] = round(run.t_fault_end - run.t_fault, 1)
+    run.numbers["frozen_processes"] = len(pids)
+
+
+def partition_primary(topo: Topology, run: Run) -> None:
+    """Cut the primary's node off from etcd, the standby and HAProxy for longer than ``ttl``."""
+    run.t_fault = time.monotonic()
+    network.cut(topo, run.primary)
+    run.rep.mark(f"{run.primary}: its link is down (cut off from etcd, the standby, HAProxy)")
+    time.sleep(run.hold_seconds())
+    network.heal(topo, run.primary)
+    run.t_fault_end = time.monotonic()
+    run.rep.mark(f"{run.primary}: link up again (cut {run.t_fault_end - run.t_fault:.1f}s)")
+    run.windows.append((run.t_fault, run.t_fault_end, "primary partitioned"))
+    run.numbers["partitioned_seconds"] = round(run.t_fault_end - run.t_fault, 1)
+
+
+def dcs_loss(topo: Topology, run: Run) -> None:
+    """One etcd member killed (a quorum remains), then a majority of the members hung."""
+    first, *rest = ETCD_MEMBERS
+    run.t_fault = time.monotonic()
+    supervisor.signal(topo, first, "KILL")
+    run.rep.mark(f"{first}: SIGKILL (two of three members remain: a quorum)")
+    _hold_until_alerted(topo, run, "EtcdMemberDown")
+    t_member_back = time.monotonic()
+    supervisor.start(topo, first)
+    run.rep.mark(f"{first}: started again")
+    run.windows.append((run.t_fault, t_member_back, "one etcd member down"))
+    run.member_down = (run.t_fault, t_member_back)
+    wait_until(lambda: _etcd_healthy(topo), 60, "every etcd member healthy again")
+    time.sleep(run.size.baseline_seconds)
+    hung = rest
+    pids = [pid for name in hung for pid in faults.program_tree(topo, name)]
+    t_hang = time.monotonic()
+    faults.freeze(pids)
+    run.rep.mark(f"{', '.join(hung)}: SIGSTOP (a majority hung: no quorum)")
+    _hold_until_alerted(topo, run, "EtcdQuorumLost")
+    faults.thaw(pids)
+    run.t_fault_end = time.monotonic()
+    run.rep.mark(f"{', '.join(hung)}: SIGCONT")
+    run.windows.append((t_hang, run.t_fault_end, "etcd majority hung"))
+    run.majority_hung = (t_hang, run.t_fault_end)
+
+
+def _hold_until_alerted(topo: Topology, run: Run, alert: str) -> None:
+    """Hold the fault past ``ttl`` and until ``alert`` is firing (pending at CI size).
+
+    A lost etcd member or quorum needs a person: the alert must come within
+    ``ALERT_TARGET_SECONDS``. The hold ends there at the latest; a late alert fails the check.
+    """
+    start = time.monotonic()
+    wanted = ("firing",) if run.size.outage_until_firing else ("pending", "firing")
+    seen: float | None = None
+    while time.monotonic() - start < ALERT_TARGET_SECONDS:
+        if seen is None and alert_state(topo, alert) in wanted:
+            seen = time.monotonic() - start
+            run.rep.mark(f"{alert} {alert_state(topo, alert)}")
+        if seen is not None and time.monotonic() - start >= run.hold_seconds():
+            break
+        time.sleep(1)
+    run.alerts[alert] = (wanted[0], None if seen is None else round(seen, 1))
+
+
+def _etcd_healthy(topo: Topology) -> bool:
+    from rehearsal.base.waiting import http_ok  # noqa: PLC0415
+
+    return all(http_ok(topo.url(m, "/health"), '"health":"true"') for m in ETCD_MEMBERS)
+
+
+FAULTS: dict[str, tuple[str, Callable[[Topology, Run], None]]] = {
+    "freeze-primary": (
+        "Frozen primary (SIGSTOP of the whole node, longer than ttl)",
+        freeze_primary,
+    ),
+    "partition-primary": (
+        "Partitioned primary (cut off from etcd, the standby and HAProxy, longer than ttl)",
+        partition_primary,
+    ),
+    "dcs-loss": ("DCS loss (one etcd member killed, then a majority hung)", dcs_loss),
+}
+
+
+# The frame ------------------------------------------------------------------------------------
+
+
+def run(name: str, topo: Topology, size: Size, out_dir: Path, command: str) -> report.Report:
+    """Run one HA fault under load with the counting writer; return the report."""
+    title, inject = FAULTS[name]
+    rep = report.Report(name, title, command)
+    bins = find_binaries()
+    roles = pair.whole(topo, bins)
+    if roles is None:
+        raise RehearsalError("no leader with a streaming standby: the pair is not whole")
+    primary, standby = roles
+    fault = Run(primary, standby, size, rep)
+    apps = instances.running_apps(topo)
+    targets = {
+        BALANCER: topo.url("app-lb", "/health"),
+        **{f"{a} /health": topo.url(a, "/health") for a in apps},
+        **{k: v for node in PG_NODES for k, v in promotion_target(topo, node).items()},
+    }
+    seconds = size.baseline_seconds + 3 * fault.hold_seconds() + 240 + size.tail_seconds
+    spec = LoadSpec.for_seconds(
+        topo.url("app-lb", "/health"), concurrency=2, rate=size.rate, seconds=seconds
+    )
+    with Prober(targets, size.probe_interval) as prober, Writer(writer_dsn(topo)) as writer:
+        load = Load(spec, topo.state_dir / f"{name}-hey.csv")
+        rep.start_clock(load.started_at)
+        rep.mark("load on GET /health through HAProxy; the writer commits numbered rows")
+        time.sleep(size.baseline_seconds)
+        inject(topo, fault)
+        whole = wait_until(
+            lambda: pair.whole(topo, bins) is not None,
+            WHOLE_AGAIN_SECONDS,
+            "a leader with a streaming standby again",
+        )
+        after = pair.whole(topo, bins)
+        rep.mark(f"pair whole again: {after[0] if after else '?'} leads")
+        time.sleep(size.tail_seconds)
+        result = load.stop()
+        writes = writer.result()
+        rep.mark("load and writer stop; every acknowledged row looked up")
+    rep.timeline.sort()
+    record_writes(rep, writes)
+    rep.check(
+        "pair whole again (leader + streaming standby) without a hand step (s after the fault)",
+        round(whole, 1),
+        f"< {WHOLE_AGAIN_SECONDS:g}",
+        ok=whole < WHOLE_AGAIN_SECONDS,
+    )
+    by_type = result.failures_by_type()
+    rep.numbers.update(
+        {
+            "primary_before": primary,
+            "primary_after": after[0] if after else None,
+            "failed_by_type": by_type,
+            "load_requests": result.sent,
+            "load_failed": result.failed(),
+            **fault.numbers,
+        }
+    )
+    if name == "dcs-loss":
+        start, end = fault.member_down
+        bad = result.failed(start - result.started_at, end - result.started_at + 5)
+        rep.check(
+            "failed requests while one etcd member was down",
+            bad,
+            "0 (a quorum remains)",
+            ok=bad == 0,
+        )
+        start, end = fault.majority_hung
+        bad_hung = result.failed(start - result.started_at, end - result.started_at + 5)
+        rep.check(
+            "failed requests while a majority of etcd was hung",
+            bad_hung,
+            "0 (failsafe_mode: the primary stays while it reaches every member)",
+            ok=bad_hung == 0,
+        )
+        for alert, (state, alerted) in fault.alerts.items():
+            rep.check(
+                f"{alert} {state} after (s)",
+                "never" if alerted is None else alerted,
+                f"< {ALERT_TARGET_SECONDS:g} (a person must act)",
+                ok=alerted is not None and alerted < ALERT_TARGET_SECONDS,
+            )
+        rep.numbers["alerts"] = {
+            a: {"state": s, "after_seconds": t} for a, (s, t) in fault.alerts.items()
+        }
+        rep.numbers["failed_member_down"] = bad
+        rep.numbers["failed_majority_hung"] = bad_hung
+    else:
+        rep.check(
+            "failed requests through the balancer, by type",
+            ", ".join(f"{k}: {v}" for k, v in by_type.items()) or "none",
+            "reported (writes are the target here)",
+            ok=True,
+        )
+    png = out_dir / f"{name}.png"
+    probes = {label: prober.of(label) for label in prober.targets if "/primary" in label}
+    probes[BALANCER] = prober.of(BALANCER)
+    spans = [(s - rep.t0, e - rep.t0, label) for s, e, label in fault.windows]
+    report.plot(png, title, result, list(rep.timeline), spans, probes)
+    report.write(rep, out_dir, png)
+    return rep
+
+
+def promotion_labels() -> list[str]:
+    """Labels of the probes of each node's ``GET /primary``."""
+    return [promotion_label(node) for node in PG_NODES]
