@@ -131,7 +131,12 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         help="first offered req/s of the connection-per-request profile (httperf)",
     )
     add("--timeout", type=_number(float), default=2.0, help="per-request timeout (s)")
-    add("--max-connections", type=_number(int), default=512, help="persistent connections")
+    add(
+        "--max-connections",
+        type=_number(int),
+        default=2048,
+        help="persistent connections at most (the ALB opens them as it needs them)",
+    )
     add("--ceiling-seconds", type=_number(int), default=8, help="seconds per wrk run")
     add("--overload-factors", type=_factors, default=[2.0, 4.0], help="e.g. 2,4")
     add("--overload-seconds", type=_number(float), default=10.0)

@@ -360,9 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     import uvloop  # noqa: PLC0415 - only the generator's own process needs it
 
     args = arguments(argv)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # one descriptor per connection
     if args.burst is not None:
-        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # one descriptor per connection
         result = uvloop.run(burst(args.port, args.path, args.burst, args.timeout))
         print(json.dumps(result))  # noqa: T201 - the result is the output
         return 0

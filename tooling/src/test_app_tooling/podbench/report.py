@@ -214,19 +214,6 @@ def ratio(numerator: float, denominator: float) -> float:
     return round(numerator / denominator, 3)
 
 
-def overload_row(
-    load: LoadResult, slo: Slo, factor: float, recovery_s: float | None
-) -> dict[str, Any]:
-    """Error share, p99 of what was served and recovery of an overload run."""
-    row = load_row(load, slo)
-    row.update(
-        factor=factor,
-        error_share=round(load.errors / load.connections, 3) if load.connections else None,
-        recovery_s=recovery_s,
-    )
-    return row
-
-
 def memory_growth(samples: list[dict[str, Any]]) -> float:
     """RSS (MiB) of the last sample minus the first after warm-up (the second sample)."""
     if len(samples) < 2:
