@@ -53,7 +53,7 @@ from test_app_tooling.podbench.plot import plot
 from test_app_tooling.podbench.report import Slo, capacity, combined_capacity, mib
 from test_app_tooling.postgres import free_port, start_cluster
 from test_app_tooling.process import stop
-from test_app_tooling.tools import REPO
+from test_app_tooling.tools import REPO, MissingToolError, find_tool
 
 
 OUT = REPO / "docs" / "benchmarks"
@@ -98,6 +98,7 @@ def _number(kind: type[float | int], *, zero: bool = False) -> Any:  # noqa: ANN
 QUICK = {  # `--quick`: every phase, tiny and short; for the tests (shape and arithmetic only)
     "start_rate": 50.0, "step_seconds": 1.0, "max_steps": 2, "refine": 1, "settle": 0.2,
     "new_connection_start_rate": 50.0, "ceiling_seconds": 1, "overload_seconds": 1.0,
+    "profile_seconds": 1,
     "requests": 2000, "soak_chunk": 1, "burst_connections": 64,
 }  # fmt: skip
 
@@ -138,6 +139,12 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         help="persistent connections at most (the ALB opens them as it needs them)",
     )
     add("--ceiling-seconds", type=_number(int), default=8, help="seconds per wrk run")
+    add(
+        "--profile-seconds",
+        type=_number(int, zero=True),
+        default=6,
+        help="seconds of py-spy on /health (0: no profile)",
+    )
     add("--overload-factors", type=_factors, default=[2.0, 4.0], help="e.g. 2,4")
     add("--overload-seconds", type=_number(float), default=10.0)
     add("--burst-connections", type=_number(int), default=6000, help="new connections at once")
@@ -217,8 +224,10 @@ def write(result: dict[str, Any], output: Path) -> None:
 
 def prepare(args: argparse.Namespace) -> tuple[Slo, PodSpec, PodCgroup]:
     """Read the SLO, the pod from the chart and open its cgroup; exit on bad input."""
-    for tool in ("httperf", "wrk"):
-        if not shutil.which(tool):
+    for tool in ("httperf", "wrk", *(("py-spy",) if args.profile_seconds else ())):
+        try:
+            find_tool(tool)
+        except MissingToolError:
             sys.exit(f"error: {tool} is missing; run scripts/bootstrap")
     present = os.sched_getaffinity(0)
     for name in ("pod_cpus", "generator_cpus"):
@@ -294,6 +303,10 @@ def measurements(
                                         args.max_steps, args.refine, args.settle)  # fmt: skip
             new_steps = measure.steps(target, new_plan, measure.NEW_CONNECTION)
             ceiling = measure.ceiling(target, 64, args.ceiling_seconds)
+            if args.profile_seconds:
+                ceiling["profile"] = measure.profile(
+                    target, find_tool("py-spy"), args.profile_seconds
+                )
             base = cap["rps"] if cap else reps[-1]["steps"][-1]["offered_rps"]
             overload = [
                 measure.overload(target, base, factor, args.overload_seconds,

@@ -119,6 +119,12 @@ def test_ceiling_overload_and_memory_are_reported(report):
     assert ceiling["health_over_livez"] == round(
         ceiling["health"]["rps"] / ceiling["livez"]["rps"], 3
     )
+    prof = ceiling["profile"]
+    assert prof["samples"] > 0
+    assert 0 < sum(row["share"] for row in prof["packages"]) <= 1.001
+    assert [row["share"] for row in prof["functions"]] == sorted(
+        (row["share"] for row in prof["functions"]), reverse=True
+    )
     base = (
         result["capacity"]["rps"]
         if result["capacity"]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from bench_pod import arguments
 
-from test_app_tooling.podbench import cpus, openload
+from test_app_tooling.podbench import cpus, measure, openload
 from test_app_tooling.podbench.cgroup import CgroupV1
 from test_app_tooling.podbench.report import (
     Slo,
@@ -228,3 +228,21 @@ def test_a_v1_group_with_cpus_is_pinned_and_weighted(tmp_path):
     assert group.applied()["cpu_shares"] == 262144
     unpinned = CgroupV1("plain", 1.0, 2**29, tmp_path, proc_cgroup=proc)
     assert "cpuset" not in unpinned.enter_command(["app"])[2]
+
+
+def test_profile_samples_are_counted_per_leaf_function_and_package():
+    raw = (
+        "worker (granian/server/mp.py:10);App.__rsgi__ (test_app/app.py:146) 7\n"
+        "worker (granian/server/mp.py:10);App.__rsgi__ (test_app/app.py:148) 3\n"
+        "worker (granian/server/mp.py:10);execute (asyncpg/connection.py:2003) 5\n"
+        "idle 2\n"
+        "garbage\n"
+    )
+    functions, packages = measure.profile_counts(raw)
+    # Two lines of the same function add up; line numbers are dropped.
+    assert functions == {
+        "App.__rsgi__ (test_app/app.py)": 10,
+        "execute (asyncpg/connection.py)": 5,
+        "idle": 2,
+    }
+    assert packages == {"test_app": 10, "asyncpg": 5, "idle": 2}

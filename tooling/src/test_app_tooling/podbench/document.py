@@ -97,7 +97,7 @@ def _header(result: dict[str, Any]) -> list[str]:
 
 
 def _ceiling(ceiling: dict[str, Any]) -> list[str]:
-    return [
+    lines = [
         f"## Ceiling: /livez against /health, {ceiling['connections']} connections",
         "",
         "| path | req/s | p50 ms | p99 ms | errors | CPU cores | throttled share |",
@@ -117,6 +117,26 @@ def _ceiling(ceiling: dict[str, Any]) -> list[str]:
             f"{ceiling['seconds']} s each, same server)."
         ),
     ]
+    prof = ceiling.get("profile")
+    if prof:
+        lines += [
+            "",
+            (
+                f"Where /health's time goes: {prof['tool']}, {prof['seconds']} s of wrk on "
+                f"/health ({prof['rps']} req/s while sampled), {prof['samples']:,} samples. "
+                "Share of samples by the package of the innermost Python frame (granian's own "
+                "frame stands for its Rust I/O and the idle wait), then by function:"
+            ),
+            "",
+            "| package | share |",
+            "| --- | ---: |",
+            *(f"| {row['name']} | {row['share']:.1%} |" for row in prof["packages"]),
+            "",
+            "| function | share |",
+            "| --- | ---: |",
+            *(f"| `{row['name']}` | {row['share']:.1%} |" for row in prof["functions"]),
+        ]
+    return lines
 
 
 def _cpus(cpus: list[int]) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -338,4 +340,73 @@ def memory_soak(target: Target, requests: int, connections: int, chunk_s: int) -
         "samples": samples,
         "peak_mib": max(s["peak_mib"] for s in samples),
         "rss_growth_mib": memory_growth(samples),
+    }
+
+
+def profile_counts(raw: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Samples per leaf function and per package of the leaf, from py-spy's raw output.
+
+    A raw line is `frame;frame;...;leaf count`, a frame `function (path/file.py:line)`; the
+    function keeps its file, the package is the path's first part (`test_app`, `asyncpg`, ...).
+    """
+    functions: dict[str, int] = {}
+    packages: dict[str, int] = {}
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        leaf = stack.split(";")[-1]
+        name, _, where = leaf.partition(" (")
+        path = where.rsplit(":", 1)[0]
+        function = f"{name} ({path})" if path else name
+        package = path.split("/")[0].removesuffix(".py") if path else name
+        functions[function] = functions.get(function, 0) + int(count)
+        packages[package] = packages.get(package, 0) + int(count)
+    return functions, packages
+
+
+def profile(target: Target, py_spy: str, seconds: int, top: int = 12) -> dict[str, Any]:
+    """Sample every worker with py-spy while wrk loads /health; the leaf frames with most time.
+
+    `--native` would show granian's Rust; without it the Python frames and idle waits show, which
+    is the question: how much of a worker's time is the app's Python on /health.
+    """
+    pids = target.group.pids()
+    with tempfile.TemporaryDirectory() as folder:
+        outputs = [Path(folder) / f"{pid}.txt" for pid in pids]
+        samplers = [
+            subprocess.Popen(
+                [py_spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "250",
+                 "--format", "raw", "--output", str(out), "--nonblocking"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            for pid, out in zip(pids, outputs, strict=True)
+        ]  # fmt: skip
+        sample = run_wrk(target.url("/health"), 64, seconds)
+        for sampler in samplers:
+            sampler.wait(timeout=seconds + 30)
+        functions: dict[str, int] = {}
+        packages: dict[str, int] = {}
+        for out in outputs:
+            if out.is_file():
+                more = profile_counts(out.read_text())
+                for into, counted in zip((functions, packages), more, strict=True):
+                    for key, count in counted.items():
+                        into[key] = into.get(key, 0) + count
+    total = sum(functions.values())
+    if total == 0:
+        raise RuntimeError("py-spy recorded no sample of the workers")
+
+    def ranked(counts: dict[str, int], limit: int) -> list[dict[str, Any]]:
+        best = sorted(counts.items(), key=lambda item: -item[1])[:limit]
+        return [{"name": key, "share": round(count / total, 3)} for key, count in best]
+
+    progress(f"profile: {total} samples")
+    return {
+        "tool": "py-spy record --format raw --nonblocking, every process of the pod",
+        "seconds": seconds,
+        "rps": round(sample.rate),
+        "samples": total,
+        "packages": ranked(packages, top),
+        "functions": ranked(functions, top),
     }
