@@ -202,6 +202,33 @@ def rate_at_cpu(curve: tuple[tuple[float, float], ...], cores: float) -> float:
     return math.inf
 
 
+HEADROOM = 2 / 3  # the HPA should act while a pod still has a third of its capacity left
+HPA_TOLERANCE = 0.1  # the HPA acts only when usage / target leaves 1 +- 0.1 (its default)
+
+
+def cpu_at_rate(curve: tuple[tuple[float, float], ...], rate: float) -> float:
+    """Return the pod's CPU (cores) at `rate`, linear between the measured steps around it."""
+    points = sorted(curve)
+    if not points:
+        raise InputError("pod.json.steps: no passing step to read the CPU curve from")
+    if rate <= points[0][0]:
+        return points[0][1] * rate / points[0][0]
+    for (r0, c0), (r1, c1) in itertools.pairwise(points):
+        if r1 >= rate:
+            return c0 + (rate - r0) * (c1 - c0) / (r1 - r0)
+    return points[-1][1]
+
+
+def recommended_target(pod: PodBenchmark, cpu_request: float) -> int:
+    """Return the HPA target (% of the request, a multiple of 5, rounded down) from the curve.
+
+    The HPA scales up once usage exceeds target x (1 + tolerance); that should happen at
+    `HEADROOM` of the measured capacity: target = CPU there / (1 + tolerance) / request.
+    """
+    cores = cpu_at_rate(pod.cpu_curve, pod.capacity_rps * HEADROOM)
+    return int(cores / (1 + HPA_TOLERANCE) / cpu_request * 100 // 5 * 5)
+
+
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():
@@ -397,6 +424,15 @@ def render(bench: Benchmark, pod: PodBenchmark, env: Environment) -> str:
                 if capped
                 else f"**{m.rps_per_pod:,.0f} req/s per pod** before the HPA adds one "
                 f"({m.rps_per_pod / pod.capacity_rps:.0%} of the measured capacity)."
+            )
+            + (
+                f" The HPA acts above {1 + HPA_TOLERANCE:g} x its target; for that to happen at "
+                f"{HEADROOM:.0%} of the capacity ({pod.capacity_rps * HEADROOM:,.0f} req/s, "
+                f"{cpu_at_rate(pod.cpu_curve, pod.capacity_rps * HEADROOM):.3f} cores on the "
+                f"curve) the target is **{recommended_target(pod, env.cpu_request)} %** of the "
+                "request (rounded down to 5)."
+                if pod.cpu_curve
+                else ""
             )
         ),
         (

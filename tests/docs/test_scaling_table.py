@@ -121,6 +121,22 @@ def test_the_rate_at_the_hpa_target_is_read_from_the_measured_cpu_curve(scaling_
                                                   "p99_ms": 20.0, "valid": False})
     )  # fmt: skip
     assert "an invalid run" in scaling_script.render(bench, invalid, env)
+    # 2/3 of 16000 = 10667 req/s: 0.7 + (10667 - 8000) x 0.2 / 8000 = 0.7667 cores;
+    # / 1.1 = 0.697 of a 1-core request: 65 % (rounded down to 5).
+    assert scaling_script.cpu_at_rate(curve, 10666.67) == pytest.approx(0.7667, abs=1e-4)
+    assert scaling_script.cpu_at_rate(curve, 1000) == pytest.approx(0.2)
+    assert scaling_script.recommended_target(pod, 1.0) == 65
+    assert scaling_script.recommended_target(pod, 0.5) == 135  # a target may pass 100 %
+    assert "the target is **65 %** of the request" in scaling_script.render(bench, pod, env)
+
+
+def test_the_charts_hpa_target_is_the_one_the_measurement_recommends(scaling_script):
+    pod = scaling_script.load_pod_benchmark(scaling_script.POD_BENCHMARK)
+    prod = scaling_script.load_environment("prod")
+    assert prod.hpa_target == scaling_script.recommended_target(pod, prod.cpu_request), (
+        "charts/test-app/values-prod.yaml autoscaling.targetCPUUtilizationPercentage differs "
+        "from what docs/benchmarks/pod.json recommends; see docs/scaling.md"
+    )
 
 
 def test_the_environment_is_read_from_the_chart_and_tfvars(scaling_script):
