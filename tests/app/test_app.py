@@ -3,6 +3,7 @@
 No database, except the readiness test marked `integration` (real PostgreSQL).
 """
 
+import asyncio
 import json
 
 import pytest
@@ -116,3 +117,88 @@ async def test_ready_from_the_first_answer_until_the_drain(postgres):
         assert ready_gauge() == 0
     finally:
         await app.shutdown()
+
+
+# -- admission control: past MAX_IN_FLIGHT requests in flight, the database routes get 503 ---
+# A writer whose pings wait until released holds the requests in flight: the test, not this
+# machine's speed, decides how many there are.
+
+BOUND = 3
+
+
+class HeldTarget:
+    """A writer whose pings wait for `release`; counts every ping it is asked for."""
+
+    name = "writer"
+
+    def __init__(self) -> None:
+        self.pings = 0
+        self.release = asyncio.Event()
+        self.holding_bound = asyncio.Event()  # BOUND pings are waiting
+
+    async def ping(self) -> bool:
+        self.pings += 1
+        if self.pings >= BOUND:
+            self.holding_bound.set()
+        await self.release.wait()
+        return True
+
+    def publish_pool_metrics(self) -> None:
+        """No pool."""
+
+
+def shed_sample(route: str) -> float | None:
+    return REGISTRY.get_sample_value("test_app_http_shed_requests_total", {"route": route})
+
+
+def shed(route: str) -> float:
+    return shed_sample(route) or 0.0
+
+
+@pytest.fixture
+def held() -> tuple[App, HeldTarget]:
+    app = App(load_settings({"MAX_IN_FLIGHT": str(BOUND)}))
+    target = HeldTarget()
+    app.writer = app.reader = target  # type: ignore[assignment]
+    app.reached_writer = True
+    return app, target
+
+
+async def test_past_the_bound_health_is_shed_at_once_without_a_ping(held):
+    app, target = held
+    before = {route: shed(route) for route in ("/health", "/health/read")}
+    waiting = [asyncio.create_task(call(app, "GET", "/health")) for _ in range(BOUND)]
+    await asyncio.wait_for(target.holding_bound.wait(), timeout=5)
+    assert target.pings == BOUND
+    for path in ("/health", "/health/read", "/health"):
+        status, headers, body = await call(app, "GET", path)
+        assert (status, body) == (503, b"OVERLOADED\n"), path
+        assert headers["retry-after"] == "1"
+        assert headers["cache-control"] == "no-store"
+    assert target.pings == BOUND, "a shed request asked the database"
+    assert shed("/health") == before["/health"] + 2
+    assert shed("/health/read") == before["/health/read"] + 1
+    target.release.set()
+    assert [(await task)[0] for task in waiting] == [200] * BOUND
+    assert (await call(app, "GET", "/health"))[0] == 200  # below the bound again
+
+
+async def test_probes_and_metrics_are_never_shed(held):
+    app, target = held
+    waiting = [asyncio.create_task(call(app, "GET", "/health")) for _ in range(BOUND)]
+    await asyncio.wait_for(target.holding_bound.wait(), timeout=5)
+    for path, expected in (("/livez", b"OK\n"), ("/readyz", b"READY\n")):
+        for _ in range(3):
+            assert (await call(app, "GET", path))[::2] == (200, expected), path
+    status, _, body = await call(app, "GET", "/metrics")
+    assert status == 200
+    assert b'test_app_http_shed_requests_total{route="/health"}' in body
+    target.release.set()
+    await asyncio.gather(*waiting)
+
+
+async def test_the_bound_defaults_to_300_and_the_shed_series_exist_from_the_start():
+    app = App(load_settings({}))
+    assert app.settings.max_in_flight == 300
+    for route in ("/health", "/health/read"):
+        assert shed_sample(route) is not None, route

@@ -4,6 +4,7 @@ import asyncio
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from test_app.database import Coalescer, Target
 from test_app.settings import load_settings
@@ -193,3 +194,34 @@ async def test_other_failures_are_not_retried(error):
     target, calls = target_whose_attempts(error, 1)
     assert await target.ping() is False
     assert len(calls) == 1
+
+
+def pool_gauge(name: str) -> float | None:
+    return REGISTRY.get_sample_value(f"test_app_db_pool_{name}", {"target": "writer"})
+
+
+@pytest.mark.integration
+async def test_a_partial_warm_up_gives_back_what_it_opened_and_says_so(postgres, capsys):
+    """POOL_MIN_SIZE=3 for a role allowed 2 connections: two open, the third is refused."""
+    role = "warm_limited"
+    postgres.primary.sql(
+        f"DROP ROLE IF EXISTS {role}; "
+        f"CREATE ROLE {role} LOGIN PASSWORD 'warm-pass' CONNECTION LIMIT 2"
+    )
+    env = {
+        **postgres.env(reader=False),
+        "POSTGRESQL_USER": role,
+        "POSTGRESQL_PASSWORD": "warm-pass",
+        "POOL_MIN_SIZE": "3",
+    }
+    target = Target("writer", load_settings(env).writer, load_settings(env))
+    await target.open()
+    try:
+        target.publish_pool_metrics()
+        assert pool_gauge("size") == 2  # both opened, and both given back:
+        assert pool_gauge("in_use") == 0, "a warm-up connection was never released"
+        assert await target.ping()
+        assert "pool warm-up incomplete" in capsys.readouterr().out
+    finally:
+        await target.close()
+        postgres.primary.sql(f"DROP ROLE {role}")

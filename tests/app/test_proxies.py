@@ -1,5 +1,7 @@
 """The client address behind trusted proxies: only what a trusted hop wrote is believed."""
 
+import re
+
 import pytest
 
 from test_app.proxies import MAX_HOPS, client_address, forwarded_for, parse_networks
@@ -28,6 +30,9 @@ ALB = parse_networks("10.0.0.0/16")
         # IPv6, with and without brackets
         ("10.0.1.5", "[2001:db8::1]", ALB, "2001:db8::1"),
         ("::1", "2001:db8::2", parse_networks("::1"), "2001:db8::2"),
+        # a scoped address's zone is free text: refused like garbage, never logged
+        ("10.0.1.5", "fe80::1%" + "x" * 20_000, ALB, "10.0.1.5"),
+        ("10.0.1.5", "fe80::1%eth0, 10.0.2.8", ALB, "10.0.2.8"),
     ],
 )
 def test_client_address(peer, forwarded_for, trusted, client):
@@ -42,6 +47,19 @@ def test_only_the_last_hops_are_walked():
 def test_bad_network_names_the_entry():
     with pytest.raises(ValueError, match="'proxy' is not a CIDR or an IP address"):
         parse_networks("10.0.0.0/8, proxy")
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("0.0.0.0/0", "'0.0.0.0/0' trusts every address"),
+        ("::/0", "'::/0' trusts every address"),
+        ("10.0.0.1/8", "'10.0.0.1/8' has host bits set (did you mean 10.0.0.0/8?)"),
+    ],
+)
+def test_networks_that_trust_too_much_or_are_typos_are_refused(raw, problem):
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        parse_networks(raw)
 
 
 def test_forwarded_for_joins_repeated_headers_in_order_and_ignores_others():

@@ -38,6 +38,11 @@ def test_password_never_appears_in_repr():
         ("PORT", "0", "expected an integer port between 1 and 65535"),
         ("POSTGRESQL_HOST", "", "expected a non-empty host name"),
         ("POSTGRESQL_HOST", "   ", "expected a non-empty host name"),
+        ("POSTGRESQL_HOST", "db..example.com", "expected a non-empty host name"),
+        ("POSTGRESQL_HOST", "a" * 64 + ".example.com", "expected a non-empty host name"),
+        ("POSTGRESQL_HOST", "d\u00e9j\u00e0.example.com", "expected a non-empty host name"),
+        ("POSTGRESQL_HOST", "-db.example.com", "expected a non-empty host name"),
+        ("POSTGRESQL_READ_HOST", "x" * 254, "expected a non-empty host name"),
         ("POSTGRESQL_PORT", "-1", "expected an integer port"),
         ("POOL_MAX_SIZE", "-3", "expected an integer between 1 and 100"),
         ("POOL_MIN_SIZE", "-1", "expected an integer between 0 and 100"),
@@ -60,6 +65,13 @@ def test_bad_values_name_the_variable_the_value_and_the_expectation(name, value,
     (problem,) = info.value.problems
     assert problem.startswith(f"{name}={value!r}: ")
     assert expected in problem
+
+
+@pytest.mark.parametrize(
+    "host", ["db", "db.example.com.", "10.0.0.5", "::1", "/var/run/postgresql", "pg_primary"]
+)
+def test_database_hosts_take_names_addresses_and_socket_folders(host):
+    assert load_settings({"POSTGRESQL_HOST": host}).writer.host == host
 
 
 def test_kubernetes_service_link_is_explained():

@@ -16,8 +16,11 @@ from test_app_tooling.hostile import (
     _read_response,
     closed_by_server,
     hold_idle,
+    hold_unread,
     random_methods,
     random_paths,
+    send_queues,
+    send_requests,
     series,
 )
 
@@ -27,6 +30,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.hostile]
 ATTACK = 2000  # requests per attack; series would grow by 16 per request without the fix
 IDLE = 3000  # idle connections: above granian's old per-worker limit of 1024 x 2 workers
 HEADER_TIMEOUT = 5.0  # test_app.server.HEADER_READ_TIMEOUT_MS
+SEND_STALL = 10.0  # test_app.listener.SEND_STALL_TIMEOUT_MS
+UNREAD = 40  # connections that pipeline requests and never read
+# test_app.listener.SEND_BUFFER_BYTES doubled by the kernel, and some slack for its accounting;
+# without the bound each such connection held about 3 MB here.
+MAX_SEND_QUEUE = 64 * 1024
 
 
 @pytest.fixture
@@ -73,6 +81,22 @@ def test_livez_answers_while_3000_idle_connections_are_held(app):
         assert closed_by_server(sockets) == IDLE
 
 
+def test_clients_that_never_read_are_closed_and_hold_little(app):
+    # The clients' unread answers stay readable after the server has gone, so the server's own
+    # connections are counted (the kernel's table), not EOFs on the clients' side.
+    with hold_unread(app.port, UNREAD):
+        held = send_queues(app.port)
+        assert len(held) == UNREAD
+        largest = max(held)
+        assert app.get("/livez", timeout=2).status_code == 200
+        deadline = time.monotonic() + SEND_STALL + 20
+        while (held := send_queues(app.port)) and time.monotonic() < deadline:
+            largest = max([largest, *held])
+            time.sleep(0.5)
+        assert held == [], f"{len(held)} stalled writers were left open"
+    assert 0 < largest <= MAX_SEND_QUEUE, largest
+
+
 def test_a_connection_sending_headers_too_slowly_is_closed(app):
     with socket.create_connection(("127.0.0.1", app.port), timeout=30) as sock:
         sock.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n")  # never finishes the headers
@@ -108,7 +132,33 @@ def test_http11_without_host_is_rejected_http10_is_served(app):
     assert raw(app.port, b"GET /livez HTTP/1.0\r\n\r\n").split(b"\r\n")[0].endswith(b"200 OK")
 
 
-def test_cleartext_http2_is_not_offered(app):
+def test_duplicate_host_headers_are_rejected(app):
+    request = b"GET /livez HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n"
+    assert raw(app.port, request).startswith(b"HTTP/1.1 400")
+
+
+ROUTES = ["/health", "/health/read", "/livez", "/readyz", "/metrics", "/version", "/x"]
+METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "XQ"]
+
+
+def test_refused_requests_are_counted_without_the_clients_route_and_method(app):
+    crafted = [
+        b"%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n" % (m.encode(), r.encode())
+        for r in ROUTES
+        for m in METHODS
+        if m != "CONNECT"  # CONNECT takes an authority, not a path
+    ]
+    crafted += [b"GET %s HTTP/1.1\r\nContent-Length: 0\r\n\r\n" % r.encode() for r in ROUTES]
+    assert send_requests(app.port, crafted) == len(crafted)
+    refused = [
+        line
+        for line in series(app.get("/metrics").text)
+        if line.startswith("test_app_http_requests_total{")
+        and any(f'status="{code}"' in line for code in ("400", "404", "405"))
+    ]
+    assert len(refused) == 3, refused  # one series per refusal code, whatever the client sent
+    assert all('method="other",route="other"' in line for line in refused), refused
+
     preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
     settings_frame = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
     answer = raw(app.port, preface + settings_frame)

@@ -6,22 +6,30 @@ line, and a database outage is logged once per state change.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
+import subprocess
 import tempfile
 import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
+from test_app_tooling.hostile import send_requests
 from test_app_tooling.postgres import free_port
 from test_app_tooling.process import wait_children
 
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 pytestmark = [pytest.mark.integration, pytest.mark.hostile]
 
@@ -94,9 +102,75 @@ def test_a_stopped_worker_ends_the_process(postgres, run_app):
                 os.kill(pid, signal.SIGKILL)
     assert status == 1
     events = [line["event"] for line in json_lines(app.log)]
-    assert "worker unresponsive: killing it, the process exits for a replacement" in events
+    assert "worker unresponsive: killed it, the process exits for a replacement" in events
     assert "a worker exited unexpectedly" in events
     assert wait_gone(workers, timeout=5) == []
+
+
+def test_a_stalled_stdout_blocks_neither_requests_nor_the_watchdog(postgres, run_app):
+    """The log reader stops: requests are answered, lines dropped and counted, and a frozen
+    worker is still killed and the process still exits, all while nobody reads stdout."""
+    read_end, write_end = os.pipe()  # 64 KiB of buffer, never read until the end
+    try:
+        env = {**postgres.env(), "WORKERS": "2", "ACCESS_LOG": "true"}
+        app = run_app(env, output=write_end)
+        os.close(write_end)
+        failed = 0
+        with httpx.Client(base_url=app.url, timeout=5) as client:
+            for _ in range(4000):  # 1 MB of access log: more than the pipe and both queues hold
+                try:
+                    failed += client.get("/version").status_code != 200
+                except httpx.TransportError:
+                    failed += 1
+                if failed > 5:  # blocked on stdout: no need to wait for all of them
+                    break
+            # each worker publishes its count within a second; either may answer a scrape
+            deadline = time.monotonic() + 5
+            while (dropped := log_lines_dropped(client.get("/metrics").text)) == 0:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+        assert failed == 0
+        assert dropped > 0
+        workers = wait_children(app.proc.pid, 2)
+        os.kill(workers[0], signal.SIGSTOP)
+        try:
+            status = app.wait(timeout=SILENCE + 30)
+        finally:
+            for pid in workers:
+                if alive(pid):
+                    os.kill(pid, signal.SIGKILL)
+        assert status == 1
+        os.set_blocking(read_end, False)
+        written = b""
+        with contextlib.suppress(BlockingIOError):
+            while chunk := os.read(read_end, 65536):
+                written += chunk
+        json_lines(written.decode())  # whole lines only: none cut or interleaved
+    finally:
+        os.close(read_end)
+
+
+def log_lines_dropped(metrics_text: str) -> float:
+    for line in metrics_text.splitlines():
+        if line.startswith("test_app_log_lines_dropped_total "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def test_sighup_respawns_nothing_and_counts_nothing_twice(postgres, run_app):
+    app = run_app({**postgres.env(), "WORKERS": "2", "POOL_MAX_SIZE": "4"})
+    workers = sorted(wait_children(app.proc.pid, 2))
+    for _ in range(3):
+        app.signal(signal.SIGHUP)
+        time.sleep(0.5)
+    time.sleep(4)  # granian respawned the first worker at once and the next 3.5 s later
+    assert sorted(wait_children(app.proc.pid, 2)) == workers
+    assert app.proc.poll() is None
+    metrics = app.get("/metrics").text
+    assert 'test_app_db_pool_max_size{target="writer"} 8.0' in metrics, metrics
+    events = [line["event"] for line in json_lines(app.log)]
+    assert events.count("SIGHUP ignored: restart the process to change its configuration") == 3
 
 
 def test_a_healthy_instance_is_not_killed_by_its_watchdog(postgres, run_app):
@@ -143,6 +217,16 @@ def test_a_host_that_is_not_an_address_is_one_line(postgres, run_app):
     failure = bind_failure(app)
     assert failure["status"] == 2
     assert "HOST='not-an-address': expected an IPv4 or IPv6 address" in str(failure["error"])
+
+
+@pytest.mark.parametrize(
+    "host", ["db..example.com", "a" * 64 + ".example.com", "d\u00e9j\u00e0.db"]
+)
+def test_a_database_host_the_resolver_cannot_encode_is_one_line(postgres, run_app, host):
+    app = run_app({**postgres.env(), "POSTGRESQL_HOST": host}, wait_ready=False)
+    failure = bind_failure(app)
+    assert failure["status"] == 2
+    assert f"POSTGRESQL_HOST={host!r}: expected a non-empty host name" in str(failure["error"])
 
 
 def test_sigint_while_waiting_for_the_database_is_one_line(run_app):
@@ -256,3 +340,50 @@ def test_a_refused_password_is_retried_in_the_window_and_logged_at_once(postgres
     assert lines.index(waits[0]) < first_error
     # ADR 0013: retried for the whole window, not failed fast.
     assert "within 3s" in str(lines[-1]["event"])
+
+
+@contextlib.contextmanager
+def small_tmpfs(folder: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` mounted at `folder` (the tests run as root), unmounted on exit."""
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def fill(folder: Path) -> None:
+    """Write zeros into `folder` until its filesystem is full."""
+    with (folder / "filler").open("wb") as filler, contextlib.suppress(OSError):
+        while True:
+            filler.write(b"\0" * 65536)
+            filler.flush()
+
+
+def test_a_full_tmp_after_start_kills_no_worker(postgres, run_app, tmp_path):
+    with small_tmpfs(tmp_path / "tmp", "16m") as tmp:
+        app = run_app({**postgres.env(), "WORKERS": "2", "TMPDIR": str(tmp)})
+        fill(tmp)
+        assert shutil.disk_usage(tmp).free < 64 * 1024
+        # Every label combination the closed sets allow writes new samples, on new pages.
+        paths = ["/health", "/health/read", "/livez", "/readyz", "/metrics", "/version", "/x"]
+        methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "XQ"]
+        requests = [
+            b"%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n" % (m.encode(), p.encode())
+            for p in paths
+            for m in methods
+        ]
+        requests += [b"GET %s HTTP/1.1\r\n\r\n" % p.encode() for p in paths]  # 400: no Host
+        assert send_requests(app.port, requests * 3) == 3 * len(requests)
+        assert app.get("/livez").status_code == 200
+        assert app.proc.poll() is None, app.log
+        app.stop()
+
+
+def test_no_room_for_the_metrics_files_is_one_line_at_start(postgres, run_app, tmp_path):
+    with small_tmpfs(tmp_path / "tmp", "4m") as tmp:  # 2 workers need 10 MiB
+        app = run_app({**postgres.env(), "WORKERS": "2", "TMPDIR": str(tmp)}, wait_ready=False)
+        failure = bind_failure(app)
+    assert failure["status"] == 1
+    assert str(failure["error"]).startswith(f"not enough space for the metrics files in {tmp}/")

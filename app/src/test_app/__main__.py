@@ -1,7 +1,8 @@
 """`test-app`: parse the settings, wait for PostgreSQL, then serve.
 
 Exit status: 0 after a clean drain, 1 when PostgreSQL cannot be reached in the startup window,
-the listen address cannot be bound or a worker died, 2 for invalid configuration, 130 when
+the listen address cannot be bound, `/tmp` has no room for the metrics files or a worker
+died, 2 for invalid configuration, 130 when
 interrupted (SIGINT) while waiting for PostgreSQL. Each failure is one JSON line, no traceback.
 """
 
@@ -14,7 +15,7 @@ import sys
 import uvloop
 
 from test_app.logs import configure_logging, get_logger
-from test_app.server import BindError, run
+from test_app.server import BindError, NoSpaceError, run
 from test_app.settings import ConfigError, load_settings
 from test_app.startup import wait_for_database
 
@@ -54,7 +55,7 @@ def main() -> None:
     )
     try:
         status = run(settings)
-    except BindError as err:
+    except (BindError, NoSpaceError) as err:
         log.error(err.strerror)  # noqa: TRY400 - one clear line, no traceback
         sys.exit(1)
     sys.exit(status)

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
 from test_app import metrics
 from test_app.credentials import AUTH_ERRORS, Credentials
-from test_app.logs import get_logger
+from test_app.logs import describe, get_logger
 from test_app.startup import connect_kwargs
 
 
@@ -119,6 +118,13 @@ class Target:
         metrics.PING_FAILURES.labels(**self._labels)
 
     @property
+    def _bound(self) -> str:
+        return (
+            "a new connection's connect and login, or acquire and SELECT 1, "
+            f"within PING_TIMEOUT_SECONDS={self._settings.ping_timeout:g}"
+        )
+
+    @property
     def ping_timeout(self) -> float:
         """Upper bound of one ping, in seconds."""
         return self._settings.ping_timeout
@@ -139,9 +145,24 @@ class Target:
         self.publish_pool_metrics()
 
     async def _warm(self, count: int) -> None:
+        """Open `count` connections, then give them all back, also those of a partial warm-up.
+
+        A cold pool is no reason not to start (pings report the database): a failure is logged.
+        """
         pool = self._require_pool()
-        with suppress(Exception):  # a cold pool is no reason not to start; pings report it
-            conns = [await pool.acquire(timeout=self._settings.ping_timeout) for _ in range(count)]
+        conns: list[asyncpg.Connection] = []
+        try:
+            for _ in range(count):
+                conns.append(await pool.acquire(timeout=self._settings.ping_timeout))  # noqa: PERF401 - keep the ones opened before a failure
+        except Exception as err:  # noqa: BLE001 - any failure leaves the pool colder, that is all
+            log.warning(
+                "pool warm-up incomplete",
+                target=self.name,
+                opened=len(conns),
+                wanted=count,
+                cause=describe(err, during=self._bound),
+            )
+        finally:
             for conn in conns:
                 await pool.release(conn)
 
@@ -190,7 +211,7 @@ class Target:
                 "database down",
                 target=self.name,
                 endpoint=f"{self.endpoint.host}:{self.endpoint.port}",
-                cause=f"{type(err).__name__}: {err}",
+                cause=describe(err, during=self._bound),
             )
 
     def _came_back(self) -> None:

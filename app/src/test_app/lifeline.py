@@ -9,6 +9,10 @@
   (stopped with SIGSTOP, or its loop blocked); granian then sees a worker die and the whole
   process exits with status 1, so the orchestrator replaces it instead of half the new
   connections waiting on a frozen worker.
+- Silence is measured on the monotonic clock: the watchdog notes when it saw each file's
+  modification time *change*, never how far that time is from the wall clock, so a step of
+  the wall clock (NTP, a resumed VM), forward or back, kills no healthy worker.
+- The kill comes before the log line: if stdout is blocked, the log waits, the kill does not.
 
 Only workers started by `test_app.server` have a lifeline (`ENV_FOLDER` and `ENV_PARENT`
 are set); under another server (uvicorn) `attach()` does nothing.
@@ -83,7 +87,8 @@ class Watchdog:
         self._workers = workers
         self._stopping = stopping
         self._silence = silence
-        self._first_seen: dict[int, float] = {}
+        # pid -> (the heartbeat's last seen modification time, monotonic time it was seen)
+        self._seen: dict[int, tuple[float | None, float]] = {}
         self._thread = threading.Thread(target=self._run, name="lifeline-watchdog", daemon=True)
 
     def start(self) -> None:
@@ -91,31 +96,38 @@ class Watchdog:
         self._thread.start()
 
     def silent_for(self, pid: int, now: float) -> float:
-        """Seconds since `pid` last beat (since it was first seen, before its first beat)."""
-        first = self._first_seen.setdefault(pid, now)
+        """Monotonic seconds since `pid`'s heartbeat last changed (or since it was first seen).
+
+        `now` is `time.monotonic()`. The file's modification time is compared only with its own
+        previous value, never with a clock.
+        """
         try:
-            last = (self.folder / str(pid)).stat().st_mtime
+            mtime: float | None = (self.folder / str(pid)).stat().st_mtime_ns / 1e9
         except FileNotFoundError:
-            last = first
-        return now - max(last, first)
+            mtime = None
+        last, seen_at = self._seen.get(pid, (None, now))
+        if pid not in self._seen or (mtime is not None and mtime != last):
+            self._seen[pid] = (mtime, now)
+            return 0.0
+        return now - seen_at
 
     def check(self) -> list[int]:
         """Kill the silent workers once; return their pids."""
-        now = time.time()
+        now = time.monotonic()
         killed = []
         for pid in self._workers():
             if pid is None:
                 continue
             silent = self.silent_for(pid, now)
             if silent > self._silence:
-                log.error(
-                    "worker unresponsive: killing it, the process exits for a replacement",
-                    worker_pid=pid,
-                    silent_seconds=round(silent, 1),
-                )
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
+                log.error(
+                    "worker unresponsive: killed it, the process exits for a replacement",
+                    worker_pid=pid,
+                    silent_seconds=round(silent, 1),
+                )
         return killed
 
     def _run(self) -> None:

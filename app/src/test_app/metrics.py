@@ -3,12 +3,18 @@
 With several worker processes the parent sets `PROMETHEUS_MULTIPROC_DIR` before the workers
 import this module; every worker then writes its samples there and `/metrics` in any worker
 renders the sum over all of them.
+
+Those files are memory maps. prometheus_client makes them sparse, so on a full filesystem the
+first write to a page not yet backed gets SIGBUS and the worker dies without a word. Each worker
+therefore reserves its files' blocks before it touches a metric (`reserve_files()`), and a
+filesystem without room for them fails the start with one line naming the folder.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+from pathlib import Path
 from typing import Final
 
 from prometheus_client import (
@@ -20,6 +26,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.metrics import MetricWrapperBase
 
 
 HTTP_BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -40,6 +47,16 @@ HTTP_DURATION = Histogram(
     "Time from request to response, by route, method and status code.",
     ["route", "method", "status"],
     buckets=HTTP_BUCKETS,
+)
+SHED_REQUESTS = Counter(
+    "test_app_http_shed_requests",
+    "Requests answered 503 at once because the worker had MAX_IN_FLIGHT requests in flight, "
+    "by route.",
+    ["route"],
+)
+LOG_LINES_DROPPED = Counter(
+    "test_app_log_lines_dropped",
+    "Log lines dropped because stdout did not keep up (logging never blocks a request).",
 )
 PING_DURATION = Histogram(
     "test_app_db_ping_duration_seconds",
@@ -98,6 +115,47 @@ BUILD_INFO = Gauge(
     ["version", "git_sha", "python_version"],
     multiprocess_mode="livemax",
 )
+
+
+# Bytes reserved per metrics file and worker. The labels' closed sets bound the largest file
+# (the histograms: at most about 50 series x 16 samples x ~150 bytes, about 120 KiB) well
+# below this, so prometheus_client never grows a file past its reserved blocks.
+FILE_BYTES: Final = 1 << 20
+
+
+def file_kinds() -> frozenset[str]:
+    """Return the multiprocess file kind of each metric: `counter`, `histogram`, `gauge_<mode>`."""
+    kinds: set[str] = set()
+    for value in globals().values():
+        if isinstance(value, MetricWrapperBase):
+            kind = str(value._type)  # noqa: SLF001 - prometheus_client names its files after it
+            if isinstance(value, Gauge):
+                kind += "_" + value._multiprocess_mode  # noqa: SLF001 - the same
+            kinds.add(kind)
+    return frozenset(kinds)
+
+
+def reserved_bytes(workers: int) -> int:
+    """Return the bytes the metrics files of `workers` workers take."""
+    return workers * len(file_kinds()) * FILE_BYTES
+
+
+def reserve_files(folder: str | None = None) -> None:
+    """Allocate this process's metrics files in full before any sample is written to them.
+
+    Call it in a worker before it touches a metric. Raises OSError (ENOSPC) when there is no
+    room. Without `PROMETHEUS_MULTIPROC_DIR` (one worker, no files) it does nothing.
+    """
+    folder = folder or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return
+    for kind in sorted(file_kinds()):
+        path = Path(folder) / f"{kind}_{os.getpid()}.db"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            os.posix_fallocate(fd, 0, FILE_BYTES)
+        finally:
+            os.close(fd)
 
 
 def method_label(method: str) -> str:

@@ -24,15 +24,27 @@ HEADER: Final = "x-forwarded-for"
 
 
 def parse_networks(raw: str) -> tuple[Network, ...]:
-    """Comma-separated CIDRs or addresses; raise ValueError naming the bad entry."""
+    """Comma-separated CIDRs or addresses; raise ValueError naming the bad entry.
+
+    Refused: a network with host bits set (`10.0.0.1/8`: a typo for an address or for a
+    network, and which one cannot be guessed) and a network of prefix length 0 (`0.0.0.0/0`
+    trusts every peer, so any client would choose the address that is logged).
+    """
     networks = []
     for entry in (item.strip() for item in raw.split(",")):
         if not entry:
             continue
         try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
+            network = ipaddress.ip_network(entry, strict=False)
         except ValueError:
             raise ValueError(f"{entry!r} is not a CIDR or an IP address") from None
+        if network.prefixlen == 0:
+            raise ValueError(f"{entry!r} trusts every address")
+        if "/" in entry and network.network_address != ipaddress.ip_address(
+            entry.partition("/")[0]
+        ):
+            raise ValueError(f"{entry!r} has host bits set (did you mean {network}?)")
+        networks.append(network)
     return tuple(networks)
 
 
@@ -46,6 +58,13 @@ def forwarded_for(headers: Iterable[tuple[str, str]]) -> str | None:
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Return the address in one entry, or None.
+
+    A scoped IPv6 address (`fe80::1%eth0`) is refused: its zone is arbitrary text, which would
+    reach the log.
+    """
+    if "%" in text:
+        return None
     try:
         return ipaddress.ip_address(text.strip().strip("[]"))
     except ValueError:

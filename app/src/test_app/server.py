@@ -20,6 +20,7 @@ Limits against hostile clients (docs/security.md explains each number):
 
 from __future__ import annotations
 
+import errno
 import importlib
 import ipaddress
 import os
@@ -38,6 +39,7 @@ from granian.log import LogLevels
 from granian.server.mp import MPServer
 
 from test_app import lifeline
+from test_app.listener import apply_connection_limits
 from test_app.logs import get_logger, granian_log_config
 
 
@@ -66,6 +68,22 @@ class BindError(OSError):
     """The listen address cannot be bound; the message names HOST and PORT."""
 
 
+class NoSpaceError(OSError):
+    """The run folder's filesystem has no room for the metrics files; the message says so."""
+
+
+def check_space(folder: Path, needed: int) -> None:
+    """Raise NoSpaceError unless `folder`'s filesystem has `needed` bytes free."""
+    stat = os.statvfs(folder)
+    free = stat.f_bavail * stat.f_frsize
+    if free < needed:
+        raise NoSpaceError(
+            errno.ENOSPC,
+            f"not enough space for the metrics files in {folder}: {needed // 1024} KiB needed "
+            f"(1 MiB per file and worker), {free // 1024} KiB free",
+        )
+
+
 class DrainingServer(MPServer):
     """A granian server whose first exit signal starts a drain instead of stopping at once."""
 
@@ -76,10 +94,34 @@ class DrainingServer(MPServer):
         self._timer: threading.Timer | None = None
         self.watchdog: lifeline.Watchdog | None = None
 
+    def _init_shared_socket(self) -> None:
+        """Build the listening socket here, once, with the limits (`test_app.listener`)."""
+        super()._init_shared_socket()  # type: ignore[no-untyped-call]
+        if self._ssp is not None:  # Linux: granian would let every worker bind its own
+            self._shd = self._ssp.build()
+            self._sfd = self._shd.get_fd()
+            self._ssp = None
+            listening = socket.socket(fileno=self._sfd)
+            listening.set_inheritable(True)
+            self._sso = listening
+        if self._sso is None:
+            raise BindError(0, "granian made no listening socket")
+        apply_connection_limits(self._sso)
+
     def _spawn_workers(self, spawn_target: Any, target_loader: Any) -> None:  # noqa: ANN401 - granian's own signature
         super()._spawn_workers(spawn_target, target_loader)  # type: ignore[no-untyped-call]
         if self.watchdog is not None:
             self.watchdog.start()
+
+    def worker_exits(self) -> list[str]:
+        """How each worker that ended did: `exit 1`, or the signal that killed it (`SIGBUS`)."""
+        exits = []
+        for worker in self.wrks:
+            code = worker.inner.exitcode
+            if code is None:
+                continue
+            exits.append(f"exit {code}" if code >= 0 else signal.Signals(-code).name)
+        return exits
 
     def worker_pids(self) -> list[int | None]:
         """Return the pids of the current workers."""
@@ -100,6 +142,19 @@ class DrainingServer(MPServer):
         self._timer = threading.Timer(self.drain_seconds, self._stop)
         self._timer.daemon = True
         self._timer.start()
+
+    def signal_handler_reload(self, *_args: object, **_kwargs: object) -> None:
+        """Ignore SIGHUP (granian would respawn every worker).
+
+        A respawned worker's gauges stay in the multiprocess files (4 SIGHUPs:
+        `test_app_db_pool_max_size` x 4), and the dead one's last readiness and database gauges
+        can hold the `livemin` views down. A new configuration means a new pod.
+        """
+        threading.Thread(  # not from the signal handler itself: it may interrupt a log call
+            target=log.warning,
+            args=("SIGHUP ignored: restart the process to change its configuration",),
+            daemon=True,
+        ).start()
 
     def _stop(self) -> None:
         log.info("drain period over: stopping workers")
@@ -181,6 +236,15 @@ def run(settings: Settings) -> int:
         from prometheus_client import multiprocess  # noqa: PLC0415
 
         multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+        # Each worker reserves its files' blocks as it starts (test_app.metrics); say it here,
+        # once, when they cannot fit, rather than let the workers fail one by one.
+        from test_app import metrics  # noqa: PLC0415 - after the folder is set, as above
+
+        try:
+            check_space(metrics_dir, metrics.reserved_bytes(settings.workers))
+        except NoSpaceError:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
     server = DrainingServer(
         APP_FACTORY,
         factory=True,
@@ -219,6 +283,7 @@ def run(settings: Settings) -> int:
         log.error(  # noqa: TRY400 - one line, no traceback: the worker's own log has the cause
             "a worker exited unexpectedly",
             workers=list(server.interrupt_children),
+            exits=server.worker_exits(),
             status=done.code,
         )
         return 1

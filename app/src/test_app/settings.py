@@ -66,6 +66,7 @@ class Settings:
     access_log_probes: bool = False
     git_sha: str = "unknown"
     trusted_proxies: tuple[Network, ...] = ()
+    max_in_flight: int = 300
 
     @property
     def uses_default_password(self) -> bool:
@@ -126,6 +127,32 @@ def _value_or_file(  # noqa: PLR0913 - the arguments of `_Reader.get` plus what 
 def _text(raw: str) -> str:
     value = raw.strip()
     if not value:
+        raise ValueError("")
+    return value
+
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+HOST_NAME = (
+    "a non-empty host name (ASCII labels of 1 to 63 letters, digits, hyphens or underscores, "
+    "253 characters at most), an IP address or a socket folder"
+)
+
+
+def _db_host(raw: str) -> str:
+    """Return a database host as asyncpg takes it: a DNS name, an IP address or a socket folder.
+
+    Checked here because a name the resolver cannot even encode (an empty label, a label over
+    63 characters, non-ASCII text) fails deep in the resolver with a traceback, not a message.
+    """
+    value = _text(raw)
+    if value.startswith("/"):
+        return value
+    try:
+        return str(ipaddress.ip_address(value.strip("[]")))
+    except ValueError:
+        pass
+    name = value.removesuffix(".")
+    if len(name) > 253 or not all(_LABEL.match(label) for label in name.split(".")):  # noqa: PLR2004 - RFC 1035's limit
         raise ValueError("")
     return value
 
@@ -193,7 +220,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     """Parse every setting from `environ`; raise `ConfigError` listing all bad values."""
     env = _Reader(environ)
     port_range = "an integer port between 1 and 65535"
-    writer_host = env.get("POSTGRESQL_HOST", _text, "localhost", "a non-empty host name")
+    writer_host = env.get("POSTGRESQL_HOST", _db_host, "localhost", HOST_NAME)
     writer_port = env.get("POSTGRESQL_PORT", _port, 5432, port_range)
     pool_min = env.get("POOL_MIN_SIZE", _int_in(0, 100), 1, "an integer between 0 and 100")
     pool_max = env.get("POOL_MAX_SIZE", _int_in(1, 100), 4, "an integer between 1 and 100")
@@ -213,7 +240,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         host=env.get("HOST", _listen_address, "0.0.0.0", "an IPv4 or IPv6 address"),  # noqa: S104
         writer=Endpoint(writer_host, writer_port),
         reader=Endpoint(
-            env.get("POSTGRESQL_READ_HOST", _text, writer_host, "a non-empty host name"),
+            env.get("POSTGRESQL_READ_HOST", _db_host, writer_host, HOST_NAME),
             env.get("POSTGRESQL_READ_PORT", _port, writer_port, port_range),
         ),
         user=user,
@@ -241,6 +268,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         git_sha=env.get("GIT_SHA", _text, "unknown", "a non-empty commit id"),
         trusted_proxies=env.get(
             "TRUSTED_PROXIES", parse_networks, (), "comma-separated CIDRs of trusted proxies"
+        ),
+        max_in_flight=env.get(
+            "MAX_IN_FLIGHT", _int_in(1, 100_000), 300, "an integer between 1 and 100000"
         ),
     )
     if env.problems:

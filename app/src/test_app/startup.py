@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from test_app.logs import get_logger
+from test_app.logs import describe, get_logger
 
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ async def wait_for_database(settings: Settings) -> None:
     writer = settings.writer
     cause: BaseException | None = None
     seen: set[str] = set()
+    bound = f"connect, login and SELECT 1 within PING_TIMEOUT_SECONDS={settings.ping_timeout:g}"
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -76,14 +77,14 @@ async def wait_for_database(settings: Settings) -> None:
                 log.warning(
                     "waiting for PostgreSQL",
                     endpoint=f"{writer.host}:{writer.port}",
-                    cause=f"{type(err).__name__}: {err}",
+                    cause=describe(err, during=bound),
                     window_seconds=settings.startup_timeout,
                 )
         else:
             return
         await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 2, 2.0)
-    reason = f"{type(cause).__name__}: {cause}" if cause else "no attempt completed"
+    reason = describe(cause, during=bound) if cause else "no attempt completed"
     raise ConnectionError(
         f"cannot reach PostgreSQL at {writer.host}:{writer.port} database "
         f"{settings.dbname!r} within {settings.startup_timeout:g}s: {reason}"

@@ -52,15 +52,20 @@ class AppProcess:
         return self.proc.returncode
 
 
-def start_app(
+def start_app(  # noqa: PLR0913 - keyword-only options of one start
     env: dict[str, str],
     log_path: Path,
     *,
     wait_ready: bool = True,
     timeout: float = 15.0,
     command: list[str] | None = None,
+    output: int | None = None,
 ) -> AppProcess:
-    """Start the app with `env` added to a minimal environment; wait until `/livez` answers."""
+    """Start the app with `env` added to a minimal environment; wait until `/livez` answers.
+
+    Its stdout and stderr go to `log_path`, or to the file descriptor `output` (a pipe the
+    caller may leave unread) when given.
+    """
     port = int(env.get("PORT") or free_port())
     full_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -73,7 +78,7 @@ def start_app(
     proc = subprocess.Popen(
         command or app_command(),
         env=full_env,
-        stdout=log_file,
+        stdout=log_file if output is None else output,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: stop() can never orphan a worker
     )

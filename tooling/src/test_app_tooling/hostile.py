@@ -3,6 +3,8 @@
 - `random_methods(port, count)`: `count` requests with made-up method names to a missing path.
 - `random_paths(port, count)`: `count` GET requests to made-up paths.
 - `hold_idle(port, count)`: open `count` TCP connections that never send a byte.
+- `hold_unread(port, count)`: open `count` connections that pipeline requests and never read.
+- `send_queues(port)`: the kernel send queue of each connection the server on `port` holds.
 - `series(text)`: the sample lines of a Prometheus text exposition.
 """
 
@@ -88,6 +90,50 @@ def hold_idle(port: int, count: int) -> Iterator[list[socket.socket]]:
     finally:
         for sock in sockets:
             sock.close()
+
+
+PIPELINED = b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n" * 20_000  # about 700 KB of requests
+SMALL_RECEIVE_BUFFER = 4096
+
+
+@contextlib.contextmanager
+def hold_unread(port: int, count: int) -> Iterator[list[socket.socket]]:
+    """Open `count` connections that pipeline requests and never read an answer.
+
+    Each has a small receive buffer (set before connecting, so the window is small from the
+    start) and sends as much of `PIPELINED` as the server takes without blocking: the server's
+    answers stall once its send buffer and this receive buffer are full.
+    """
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_RECEIVE_BUFFER)
+            sock.settimeout(5)
+            sock.connect(("127.0.0.1", port))
+            sock.setblocking(False)  # noqa: FBT003 - the socket API
+            with contextlib.suppress(BlockingIOError):
+                sock.send(PIPELINED)
+            sockets.append(sock)
+        yield sockets
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def send_queues(port: int) -> list[int]:
+    """Bytes in the kernel send queue of each established connection from local `port`.
+
+    Read from /proc/net/tcp and tcp6 (`tx_queue`), like `ss -tn`'s Send-Q column.
+    """
+    queues = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, queue = fields[1], fields[3], fields[4]
+            if state == "01" and int(local.rpartition(":")[2], 16) == port:
+                queues.append(int(queue.partition(":")[0], 16))
+    return queues
 
 
 def closed_by_server(sockets: list[socket.socket]) -> int:
