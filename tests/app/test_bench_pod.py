@@ -138,6 +138,8 @@ def test_ceiling_overload_and_memory_are_reported(report):
         assert over["oom_kills"] == 0
         assert over["probes_sent"] > 0
         assert over["checks"] == overload_checks(over, base, result["pod"]["memory_limit_mib"])
+        assert over["bound"] == bound(over, result["isolation"]["pod_cores"])
+        assert over["sent_rps"] == round(over["attempted"] / over["duration_s"], 1)
     burst = result["burst"]
     assert sum(burst["outcomes"].values()) == burst["connections"] == 64
     assert burst["answered"] == sum(

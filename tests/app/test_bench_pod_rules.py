@@ -44,6 +44,11 @@ def test_a_failing_step_is_the_pods_limit_only_when_its_cpu_was_used_up():
     assert bound(_failing(0.95, generator=0.95), pod_cores=1.0) == "quota"
     # Pinned to one CPU with a 2-core limit, the pod can use only 1 core.
     assert bound(_failing(0.95), pod_cores=2.0) == "machine"
+    # Its CPU used up by the pod and the kernel's packet work for it, no other process: quota.
+    used_up = {**_failing(0.86), "pod_cpus_busy": 0.99, "pod_cpus_others": 0.05}
+    assert bound(used_up, pod_cores=1.0) == "quota"
+    assert bound({**used_up, "pod_cpus_others": 0.1}, pod_cores=1.0) == "machine"
+    assert bound({**used_up, "pod_cpus_busy": 0.96}, pod_cores=1.0) == "machine"
 
 
 def _rep(rate: float, bound_: str | None, cpu_ms: float = 0.05) -> dict[str, Any]:
@@ -144,24 +149,25 @@ def test_a_burst_is_summarized_per_outcome():
 PROC_STAT = """\
 cpu  300 0 100 600 0 0 0 0 0 0
 cpu0 100 0 50 330 20 0 0 0 0 0
-cpu1 200 0 50 250 0 0 0 0 0 0
+cpu1 180 0 50 250 0 5 15 0 0 0
 intr 1
 """
 
 
 def test_per_cpu_busy_time_and_other_work_on_the_pods_cpu():
-    busy, total = cpus.parse_stat(PROC_STAT)
-    assert (busy, total) == ({0: 150, 1: 250}, {0: 500, 1: 500})
-    before = cpus.CpuTimes(busy, total, children_s=1.0)
+    busy, total, irq = cpus.parse_stat(PROC_STAT)
+    assert (busy, total, irq) == ({0: 150, 1: 250}, {0: 500, 1: 500}, {0: 0, 1: 20})
+    before = cpus.CpuTimes(busy, total, children_s=1.0, irq=irq)
     # iowait (20 jiffies on cpu0) is idle time, not busy. 100 jiffies later: cpu0 60 busy,
-    # cpu1 all 100 busy; the reaped generator used 0.6 s in 1 s.
-    after = cpus.CpuTimes({0: 210, 1: 350}, {0: 600, 1: 600}, children_s=1.6)
+    # cpu1 all 100 busy, 10 of them irq + softirq; the reaped generator used 0.6 s in 1 s.
+    after = cpus.CpuTimes({0: 210, 1: 350}, {0: 600, 1: 600}, children_s=1.6, irq={0: 0, 1: 30})
     row = cpus.machine_row(before, after, 1.0, [1], [0], pod_cores=0.7)
     assert row == {
         "generator_cores": 0.6,
         "generator_cpus_busy": 0.6,
         "pod_cpus_busy": 1.0,
-        "pod_cpus_others": 0.3,  # CPU 1 was busy 1.0 core, of which the pod used 0.7
+        "pod_cpus_irq": 0.1,
+        "pod_cpus_others": 0.2,  # CPU 1 busy 1.0 core: the pod 0.7, packet work 0.1, others 0.2
     }
     reported = cpus.machine_row(before, after, 2.0, [1], [0], 0.7, generator_s=0.5)
     assert reported["generator_cores"] == 0.25  # its own figure wins over the children's

@@ -14,6 +14,7 @@ from pathlib import Path
 
 PROC_STAT = Path("/proc/stat")
 IDLE_FIELDS = (3, 4)  # idle and iowait, after the `cpuN` label (user nice system idle iowait ...)
+IRQ_FIELDS = (5, 6)  # irq and softirq: the kernel's packet work, charged to no process
 
 
 @dataclass(frozen=True)
@@ -23,12 +24,14 @@ class CpuTimes:
     busy: dict[int, int]
     total: dict[int, int]
     children_s: float
+    irq: dict[int, int] | None = None  # irq + softirq jiffies
 
 
-def parse_stat(text: str) -> tuple[dict[int, int], dict[int, int]]:
-    """Busy and total jiffies per CPU from the text of /proc/stat."""
+def parse_stat(text: str) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+    """Busy, total and irq + softirq jiffies per CPU from the text of /proc/stat."""
     busy: dict[int, int] = {}
     total: dict[int, int] = {}
+    irq: dict[int, int] = {}
     for line in text.splitlines():
         label, *fields = line.split()
         if not label.startswith("cpu") or label == "cpu":
@@ -37,14 +40,15 @@ def parse_stat(text: str) -> tuple[dict[int, int], dict[int, int]]:
         cpu = int(label.removeprefix("cpu"))
         total[cpu] = sum(numbers)
         busy[cpu] = total[cpu] - sum(numbers[i] for i in IDLE_FIELDS)
-    return busy, total
+        irq[cpu] = sum(numbers[i] for i in IRQ_FIELDS)
+    return busy, total, irq
 
 
 def read() -> CpuTimes:
     """Read /proc/stat and the CPU time of this process's reaped children now."""
-    busy, total = parse_stat(PROC_STAT.read_text())
+    busy, total, irq = parse_stat(PROC_STAT.read_text())
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return CpuTimes(busy, total, children.ru_utime + children.ru_stime)
+    return CpuTimes(busy, total, children.ru_utime + children.ru_stime, irq)
 
 
 def parse_cpu_list(text: str) -> list[int]:
@@ -58,9 +62,10 @@ def parse_cpu_list(text: str) -> list[int]:
     return cpus
 
 
-def busy_share(before: CpuTimes, after: CpuTimes, cpus: list[int]) -> float:
-    """The share of `cpus`' time that was busy between two readings (0..1)."""
-    busy = sum(after.busy[c] - before.busy[c] for c in cpus)
+def busy_share(before: CpuTimes, after: CpuTimes, cpus: list[int], *, irq: bool = False) -> float:
+    """The share of `cpus`' time that was busy (or in irq + softirq) between two readings."""
+    then, now = (before.irq or {}, after.irq or {}) if irq else (before.busy, after.busy)
+    busy = sum(now.get(c, 0) - then.get(c, 0) for c in cpus)
     total = sum(after.total[c] - before.total[c] for c in cpus)
     return round(busy / total, 3) if total else 0.0
 
@@ -81,10 +86,14 @@ def machine_row(  # noqa: PLR0913, PLR0917 - the facts of one step
     """
     used = generator_s if generator_s is not None else after.children_s - before.children_s
     pod_busy = busy_share(before, after, pod_cpus)
+    kernel = busy_share(before, after, pod_cpus, irq=True) * len(pod_cpus)
     return {
         "generator_cores": round(used / wall_s, 3) if wall_s else 0.0,
         "generator_cpus_busy": busy_share(before, after, generator_cpus),
         "pod_cpus_busy": pod_busy,
-        # Busy time on the pod's CPUs that was not the pod's: other work took it.
-        "pod_cpus_others": round(max(0.0, pod_busy * len(pod_cpus) - pod_cores), 3),
+        # The kernel's packet work (irq, softirq) on the pod's CPUs, charged to no process.
+        "pod_cpus_irq": round(kernel, 3),
+        # Busy time on the pod's CPUs that was neither the pod's nor the kernel's packet work:
+        # other processes took it.
+        "pod_cpus_others": round(max(0.0, pod_busy * len(pod_cpus) - pod_cores - kernel), 3),
     }

@@ -9,31 +9,34 @@ from test_app_tooling.podbench.report import bound
 
 STEP_HEADER = (
     "| offered req/s | served 2xx req/s | refused 503 req/s | p50 ms | p99 ms | errors | "
-    "pod CPU cores | throttled periods | generator cores | others on pod CPU | peak MiB | "
+    "pod CPU cores | throttled periods | generator cores | packet work on pod CPU | "
+    "others on pod CPU | peak MiB | "
     "holds SLO, 0 errors | bound if failing |"
 )
 OVERLOAD_KEYS = (
-    "offered_rps", "served_rps", "goodput_share", "refused_rps", "refused_p99_ms", "p99_ms",
-    "timeouts", "expired", "probes", "peak_mib", "oom_kills", "recovery_s", "cpu_cores",
-    "generator_cores",
+    "offered_rps", "sent_rps", "served_rps", "goodput_share", "refused_rps", "refused_p99_ms",
+    "p99_ms", "timeouts", "expired", "probes", "peak_mib", "oom_kills", "recovery_s", "cpu_cores",
+    "generator_cores", "generator_cpus_busy", "bound",
 )  # fmt: skip
 OVERLOAD_HEADER = (
-    "| factor | offered req/s | served 2xx req/s | of capacity | refused 503 req/s | "
+    "| factor | offered req/s | sent req/s | served 2xx req/s | of capacity | refused 503 req/s | "
     "refused p99 ms | p99 of served ms | timeouts | expired in client queue | probes answered | "
-    "peak MiB | OOM kills | recovery s | pod CPU cores | generator cores |"
+    "peak MiB | OOM kills | recovery s | pod CPU cores | generator cores | generator CPU busy | "
+    "bound |"
 )
 
 
 def _steps(steps: list[dict[str, Any]], pod_cores: float) -> list[str]:
     return [
         STEP_HEADER,
-        "|" + " ---: |" * 11 + " --- | --- |",
+        "|" + " ---: |" * 12 + " --- | --- |",
         *(
             (
                 f"| {s['offered_rps']:g} | {s['served_rps']:g} | {s.get('refused_rps', 0):g} | "
                 f"{s['p50_ms']} | {s['p99_ms']} | {s['errors']} | {s['cpu_cores']} | "
                 f"{s['throttled_periods']} / {s['periods']} ({s['throttled_share']:.0%}) | "
-                f"{s['generator_cores']} | {s['pod_cpus_others']} | {s['peak_mib']} | "
+                f"{s['generator_cores']} | {s['pod_cpus_irq']} | {s['pod_cpus_others']} | "
+                f"{s['peak_mib']} | "
                 f"{'yes' if s['pass'] else '**no**'} | "
                 f"{'' if s['pass'] else bound(s, pod_cores)} |"
             )
@@ -163,7 +166,7 @@ def _overload(result: dict[str, Any]) -> list[str]:
         "## Overload: persistent connections at multiples of the capacity",
         "",
         OVERLOAD_HEADER,
-        "| ---: |" + " ---: |" * len(OVERLOAD_KEYS),
+        "| ---: |" + " ---: |" * (len(OVERLOAD_KEYS) - 1) + " --- |",
         *rows,
         "",
         "| factor | " + " | ".join(name.replace("_", " ") for name in names) + " |",
@@ -179,7 +182,10 @@ def _overload(result: dict[str, Any]) -> list[str]:
             f"{result['pod']['readiness_timeout_s']:g} s timeout. Recovery = seconds from the "
             "end of the load to the first of 10 consecutive /health probes answered 200 within "
             f"{slo['threshold_ms']:g} ms. App still running afterwards: "
-            f"{'yes' if result['app_survived'] else '**no**'}."
+            f"{'yes' if result['app_survived'] else '**no**'}. Bound: `quota` when the pod's "
+            "CPU was used up; `generator` when the generator's CPU was (it could not send the "
+            "offered rate: compare sent with offered), so the row measured the generator as "
+            "much as the pod."
         ),
     ]
 

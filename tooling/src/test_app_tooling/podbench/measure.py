@@ -19,6 +19,7 @@ from test_app_tooling.podbench import cpus, httperf
 from test_app_tooling.podbench.cgroup import PodCgroup
 from test_app_tooling.podbench.report import (
     Slo,
+    bound,
     capacity,
     cpu_row,
     load_row,
@@ -297,12 +298,16 @@ def overload(  # noqa: PLR0913, PLR0917 - the facts of one overload run
         limit_hits=memory.limit_hits,
     )  # fmt: skip
     row["checks"] = overload_checks(row, capacity_rps, memory_limit_mib)
+    # What ran out: the pod's CPU (`quota`), or the generator / machine (then the row measured
+    # them as much as the pod).
+    row["bound"] = bound(row, target.pod_cores)
+    row["sent_rps"] = round(row["attempted"] / row["duration_s"], 1)
     progress(
         f"overload {factor:g}x = {rate:.0f}/s: served {row['served_rps']}/s "
         f"({row['goodput_share']} of capacity), refused {row['refused_503']}, p99 served "
         f"{row['p99_ms']} ms, refused p99 {row['refused_p99_ms']} ms, probes "
         f"{probes.answered}/{probes.sent}, recovery {recovered} s, pod cpu {row['cpu_cores']}, "
-        f"generator {row['generator_cores']}"
+        f"generator {row['generator_cores']}, bound by {row['bound']}"
     )
     return row
 

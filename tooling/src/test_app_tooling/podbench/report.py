@@ -123,16 +123,23 @@ GENERATOR_BOUND_SHARE = 0.9  # the generator's CPUs this busy: the generator ran
 OTHERS_BOUND_CORES = 0.1  # other work on the pod's CPU beyond this: the machine interfered
 
 
+SATURATED_SHARE = 0.97  # the pod's CPUs this busy, by the pod and its packet work: used up
+
+
 def bound(step: dict[str, Any], pod_cores: float) -> str:
     """Say what stopped a failing step: `quota`, `generator` or `machine`.
 
-    `quota` only when the pod used nearly all the CPU it may use (`pod_cores`: its CPU limit,
-    or its pinned CPUs when fewer): only then is the failure the pod's. Otherwise `generator`
-    when the load generator (one process) or its CPUs were busy to the end, else `machine`:
-    something else (other work on the pod's CPU, the kernel) ran out first. A step that is not
-    `quota` makes its run invalid, not a lower bound.
+    `quota` only when the pod used up the CPU it may use (`pod_cores`: its CPU limit, or its
+    pinned CPUs when fewer): it used at least 90 % of it, or its pinned CPUs were busy to the
+    end with less than 0.1 core of other processes on them (the rest being the kernel's packet
+    work for the pod, which no cgroup is charged for). Otherwise `generator` when the load
+    generator (one process) or its CPUs were busy to the end, else `machine`: something else
+    ran out first. A failing step that is not `quota` makes its run invalid, not a lower bound.
     """
-    if step["cpu_cores"] >= QUOTA_BOUND_SHARE * pod_cores:
+    if step["cpu_cores"] >= QUOTA_BOUND_SHARE * pod_cores or (
+        step.get("pod_cpus_busy", 0.0) >= SATURATED_SHARE
+        and step.get("pod_cpus_others", 1.0) < OTHERS_BOUND_CORES
+    ):
         return "quota"
     if (
         step.get("generator_cores", 0.0) >= GENERATOR_BOUND_SHARE
