@@ -147,7 +147,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add("--overload-factors", type=_factors, default=[2.0, 4.0], help="e.g. 2,4")
     add("--overload-seconds", type=_number(float), default=10.0)
-    add("--burst-connections", type=_number(int), default=6000, help="new connections at once")
+    add("--burst-connections", type=_number(int), default=10000, help="new connections at once")
     add("--requests", type=_number(int), default=400_000, help="requests of the memory soak")
     add("--soak-chunk", type=_number(int), default=10, help="seconds per soak wrk run")
     add("--quick", action="store_true", help="every phase, tiny: checks shape, not speed")

@@ -142,6 +142,8 @@ def test_ceiling_overload_and_memory_are_reported(report):
         assert over["sent_rps"] == round(over["attempted"] / over["duration_s"], 1)
     burst = result["burst"]
     assert sum(burst["outcomes"].values()) == burst["connections"] == 64
+    assert set(burst["kernel"]) == {"ListenOverflows", "ListenDrops"}
+    assert all(count >= 0 for count in burst["kernel"].values())
     assert burst["answered"] == sum(
         count for name, count in burst["outcomes"].items() if name.startswith("status_")
     )

@@ -252,3 +252,14 @@ def test_profile_samples_are_counted_per_leaf_function_and_package():
         "idle": 2,
     }
     assert packages == {"test_app": 10, "asyncpg": 5, "idle": 2}
+
+
+def test_listen_queue_counters_are_read_from_netstat():
+    text = (
+        "TcpExt: SyncookiesSent ListenOverflows ListenDrops\n"
+        "TcpExt: 0 12 15\n"
+        "IpExt: InNoRoutes\nIpExt: 0\n"
+    )
+    assert measure.listen_counters(text) == {"ListenOverflows": 12, "ListenDrops": 15}
+    with pytest.raises(ValueError, match="expected a TcpExt header and value line"):
+        measure.listen_counters("IpExt: InNoRoutes\nIpExt: 0\n")

@@ -201,8 +201,12 @@ def _burst(result: dict[str, Any]) -> list[str]:
             f"{burst['timeout_s']:g} s): {outcomes}. Answered: {burst['answered']:,} (p50 "
             f"{burst['p50_ms']} ms, p99 {burst['p99_ms']} ms, slowest {burst['max_ms']} ms; "
             f"{burst['answered_after_1s']:,} after more than 1 s, the signature of a SYN the "
-            "kernel dropped and the client retried). Recovery to 10 good /health answers in a "
-            f"row: {burst['recovery_s']} s."
+            "kernel dropped and the client retried). The kernel counted "
+            f"{burst['kernel']['ListenOverflows']:,} accept-queue overflows and "
+            f"{burst['kernel']['ListenDrops']:,} dropped handshakes meanwhile (the app's listen "
+            "backlog is set in `test_app.server`; the kernel caps it at `net.core.somaxconn`). "
+            "Recovery to "
+            f"10 good /health answers in a row: {burst['recovery_s']} s."
         ),
     ]
 

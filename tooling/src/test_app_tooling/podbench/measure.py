@@ -312,8 +312,25 @@ def overload(  # noqa: PLR0913, PLR0917 - the facts of one overload run
     return row
 
 
+NETSTAT = Path("/proc/net/netstat")
+
+
+def listen_counters(text: str) -> dict[str, int]:
+    """The kernel's listen-queue counters (TcpExt ListenOverflows, ListenDrops) from netstat."""
+    lines = [line.split() for line in text.splitlines() if line.startswith("TcpExt:")]
+    if len(lines) != 2:
+        raise ValueError("/proc/net/netstat: expected a TcpExt header and value line")
+    values = dict(zip(lines[0][1:], (int(v) for v in lines[1][1:]), strict=True))
+    return {name: values.get(name, 0) for name in ("ListenOverflows", "ListenDrops")}
+
+
 def burst(target: Target, connections: int) -> dict[str, Any]:
-    """`connections` new connections at once on /health, past the listen backlog; recovery."""
+    """`connections` new connections at once on /health, past the listen backlog; recovery.
+
+    The kernel's counters tell whether the accept queue overflowed (a handshake dropped: the
+    client retries its SYN after 1 s, then 3 s, or times out).
+    """
+    before = listen_counters(NETSTAT.read_text())
     command = [
         *(sys.executable, "-m", "test_app_tooling.podbench.openload"),
         *("--port", str(target.port), "--burst", str(connections)),
@@ -321,9 +338,13 @@ def burst(target: Target, connections: int) -> dict[str, Any]:
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
     result: dict[str, Any] = json.loads(done.stdout)
+    after = listen_counters(NETSTAT.read_text())
+    result["kernel"] = {name: after[name] - before[name] for name in after}
     result["recovery_s"] = recovery(target, good_in_a_row=10, limit_s=60)
-    progress(f"burst of {connections} connections: {result['outcomes']}, recovery "
-             f"{result['recovery_s']} s")  # fmt: skip
+    progress(
+        f"burst of {connections} connections: {result['outcomes']}, {result['kernel']}, "
+        f"recovery {result['recovery_s']} s"
+    )
     return result
 
 
