@@ -310,7 +310,8 @@ def measurements(
             base = cap["rps"] if cap else reps[-1]["steps"][-1]["offered_rps"]
             overload = [
                 measure.overload(target, base, factor, args.overload_seconds,
-                                 pod.readiness_timeout_s, mib(pod.memory_limit))
+                                 pod.readiness_timeout_s, mib(pod.memory_limit),
+                                 cap["cpu_ms_per_request"] if cap else None)
                 for factor in args.overload_factors
             ]  # fmt: skip
             burst = measure.burst(target, args.burst_connections)

@@ -18,6 +18,7 @@ from test_app_tooling.podbench.report import (
     capacity,
     combined_capacity,
     overload_checks,
+    refusal_cost,
     step_passes,
 )
 from test_app_tooling.tools import REPO
@@ -139,6 +140,9 @@ def test_ceiling_overload_and_memory_are_reported(report):
         assert over["probes_sent"] > 0
         assert over["checks"] == overload_checks(over, base, result["pod"]["memory_limit_mib"])
         assert over["bound"] == bound(over, result["isolation"]["pod_cores"])
+        assert over["refusal_cost_share"] == refusal_cost(
+            over, result["capacity"]["cpu_ms_per_request"]
+        )
         assert over["sent_rps"] == round(over["attempted"] / over["duration_s"], 1)
     burst = result["burst"]
     assert sum(burst["outcomes"].values()) == burst["connections"] == 64

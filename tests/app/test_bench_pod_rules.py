@@ -22,6 +22,7 @@ from test_app_tooling.podbench.report import (
     combined_capacity,
     openload_row,
     overload_checks,
+    refusal_cost,
     step_passes,
 )
 
@@ -263,3 +264,12 @@ def test_listen_queue_counters_are_read_from_netstat():
     assert measure.listen_counters(text) == {"ListenOverflows": 12, "ListenDrops": 15}
     with pytest.raises(ValueError, match="expected a TcpExt header and value line"):
         measure.listen_counters("IpExt: InNoRoutes\nIpExt: 0\n")
+
+
+def test_the_cost_of_a_refusal_is_what_the_served_requests_leave_of_the_cpu():
+    # 0.8 core; 2000 served at 0.05 ms = 100 ms/s; 700 ms/s over 20000 refusals = 0.035 ms
+    # each, 0.7 of a served request.
+    row = {"cpu_cores": 0.8, "served_rps": 2000.0, "refused_rps": 20000.0}
+    assert refusal_cost(row, 0.05) == 0.7
+    assert refusal_cost({**row, "refused_rps": 0.0}, 0.05) is None
+    assert refusal_cost({**row, "served_rps": 20000.0}, 0.05) == 0.0  # never below zero

@@ -16,13 +16,13 @@ STEP_HEADER = (
 OVERLOAD_KEYS = (
     "offered_rps", "sent_rps", "served_rps", "goodput_share", "refused_rps", "refused_p99_ms",
     "p99_ms", "timeouts", "expired", "probes", "peak_mib", "oom_kills", "recovery_s", "cpu_cores",
-    "generator_cores", "generator_cpus_busy", "bound",
+    "generator_cores", "generator_cpus_busy", "refusal_cost_share", "bound",
 )  # fmt: skip
 OVERLOAD_HEADER = (
     "| factor | offered req/s | sent req/s | served 2xx req/s | of capacity | refused 503 req/s | "
     "refused p99 ms | p99 of served ms | timeouts | expired in client queue | probes answered | "
     "peak MiB | OOM kills | recovery s | pod CPU cores | generator cores | generator CPU busy | "
-    "bound |"
+    "refusal cost / served | bound |"
 )
 
 
@@ -182,7 +182,9 @@ def _overload(result: dict[str, Any]) -> list[str]:
             f"{result['pod']['readiness_timeout_s']:g} s timeout. Recovery = seconds from the "
             "end of the load to the first of 10 consecutive /health probes answered 200 within "
             f"{slo['threshold_ms']:g} ms. App still running afterwards: "
-            f"{'yes' if result['app_survived'] else '**no**'}. Bound: `quota` when the pod's "
+            f"{'yes' if result['app_survived'] else '**no**'}. Refusal cost / served = (pod CPU "
+            "- served x the capacity's CPU per request) / refused, over the capacity's CPU per "
+            "request: what one 503 cost against one answer. Bound: `quota` when the pod's "
             "CPU was used up; `generator` when the generator's CPU was (it could not send the "
             "offered rate: compare sent with offered), so the row measured the generator as "
             "much as the pod."

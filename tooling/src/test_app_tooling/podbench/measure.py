@@ -29,6 +29,7 @@ from test_app_tooling.podbench.report import (
     openload_row,
     overload_checks,
     ratio,
+    refusal_cost,
     step_passes,
 )
 
@@ -252,6 +253,7 @@ def overload(  # noqa: PLR0913, PLR0917 - the facts of one overload run
     seconds: float,
     probe_timeout_s: float,
     memory_limit_mib: float,
+    cpu_ms_per_request: float | None = None,
 ) -> dict[str, Any]:
     """`factor` x capacity on /health over persistent connections; probes; then recovery."""
     group = target.group
@@ -301,6 +303,9 @@ def overload(  # noqa: PLR0913, PLR0917 - the facts of one overload run
     # What ran out: the pod's CPU (`quota`), or the generator / machine (then the row measured
     # them as much as the pod).
     row["bound"] = bound(row, target.pod_cores)
+    row["refusal_cost_share"] = (
+        refusal_cost(row, cpu_ms_per_request) if cpu_ms_per_request else None
+    )
     row["sent_rps"] = round(row["attempted"] / row["duration_s"], 1)
     progress(
         f"overload {factor:g}x = {rate:.0f}/s: served {row['served_rps']}/s "

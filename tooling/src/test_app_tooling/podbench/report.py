@@ -252,3 +252,16 @@ def overload_checks(
         "peak_memory_within_limit": row["peak_mib"] < memory_limit_mib and row["oom_kills"] == 0,
         "recovered_within_5_s": recovery_s is not None and recovery_s < RECOVERY_S,
     }
+
+
+def refusal_cost(row: dict[str, Any], cpu_ms_per_request: float) -> float | None:
+    """Estimate what a refusal cost, as a share of a served request's CPU (None: none refused).
+
+    The pod's CPU over the run, less the served requests at the capacity's CPU per request,
+    spread over the refused ones.
+    """
+    if not row["refused_rps"]:
+        return None
+    served_ms = row["served_rps"] * cpu_ms_per_request
+    per_refusal = (row["cpu_cores"] * 1000 - served_ms) / row["refused_rps"]
+    return round(max(0.0, float(per_refusal)) / cpu_ms_per_request, 3)
