@@ -401,6 +401,10 @@ def main() -> int:
             "generator_cores_max": max(
                 s["generator_cores"] for rep in measured["repetitions"] for s in rep["steps"]
             ),
+            # What the other CPU did: the generator, PostgreSQL and everyone else's work on it.
+            "generator_cpus_busy_max": max(
+                s["generator_cpus_busy"] for rep in measured["repetitions"] for s in rep["steps"]
+            ),
         },
         "pod": pod_fields(pod),
         "cgroup": measured.pop("cgroup"),

@@ -84,7 +84,9 @@ def _header(result: dict[str, Any]) -> list[str]:
             "cpu.shares, so other work on the machine waits for them. Load average "
             f"{machine['loadavg_start']} at the start and {machine['loadavg_end']} at the end"
             f"{loaded} Other work on the pod's CPU reached {iso['others_on_pod_cpus_max']} cores "
-            f"in a capacity step; the generator used at most {iso['generator_cores_max']} cores."
+            f"in a capacity step; the generator used at most {iso['generator_cores_max']} cores, "
+            f"and its CPU was at most {iso['generator_cpus_busy_max']:.0%} busy (the generator, "
+            "PostgreSQL and everyone else's work on it)."
         ),
         "",
         (
