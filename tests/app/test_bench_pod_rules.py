@@ -40,7 +40,11 @@ def test_a_failing_step_is_the_pods_limit_only_when_its_cpu_was_used_up():
     assert bound(_failing(0.89), pod_cores=1.0) == "machine"
     # The generator's one process, or its CPU, busy to the end: the generator ran out.
     assert bound(_failing(0.5, generator=0.95), pod_cores=1.0) == "generator"
-    assert bound(_failing(0.5, generator_busy=0.97), pod_cores=1.0) == "generator"
+    # Its CPU busy is not enough: other work fills it at a lower weight.
+    assert bound(_failing(0.5, generator_busy=0.97), pod_cores=1.0) == "machine"
+    # Requests written more than 50 ms late on idle connections: the generator fell behind.
+    assert bound({**_failing(0.5), "dispatch_lag_p99_ms": 50.1}, pod_cores=1.0) == "generator"
+    assert bound({**_failing(0.5), "dispatch_lag_p99_ms": 50.0}, pod_cores=1.0) == "machine"
     # The quota wins over a busy generator: the pod could not have served more anyway.
     assert bound(_failing(0.95, generator=0.95), pod_cores=1.0) == "quota"
     # Pinned to one CPU with a 2-core limit, the pod can use only 1 core.

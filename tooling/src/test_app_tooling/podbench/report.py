@@ -108,6 +108,7 @@ def openload_row(result: dict[str, Any], slo: Slo) -> dict[str, Any]:
         "p50_ms": result["p50_ms"],
         "p99_ms": p99,
         "refused_p99_ms": result["refused_p99_ms"],
+        "dispatch_lag_p99_ms": result["dispatch_lag_p99_ms"],
         "holds_slo": p99 is not None and p99 <= slo.threshold_ms,
     }
 
@@ -119,7 +120,8 @@ def step_passes(row: dict[str, Any]) -> bool:
 
 
 QUOTA_BOUND_SHARE = 0.9  # a step using this share of the pod's CPU ran out of quota
-GENERATOR_BOUND_SHARE = 0.9  # the generator's CPUs this busy: the generator ran out
+GENERATOR_BOUND_SHARE = 0.9  # the generator (one process per CPU) used this much: it ran out
+GENERATOR_LATE_MS = 50.0  # the generator wrote requests this late on idle connections
 OTHERS_BOUND_CORES = 0.1  # other work on the pod's CPU beyond this: the machine interfered
 
 
@@ -133,7 +135,8 @@ def bound(step: dict[str, Any], pod_cores: float) -> str:
     pinned CPUs when fewer): it used at least 90 % of it, or its pinned CPUs were busy to the
     end with less than 0.1 core of other processes on them (the rest being the kernel's packet
     work for the pod, which no cgroup is charged for). Otherwise `generator` when the load
-    generator (one process) or its CPUs were busy to the end, else `machine`: something else
+    generator's own CPU ran out (0.9 core: one process) or it sent requests late (its CPU being
+    busy says little: other work fills it at a lower weight), else `machine`: something else
     ran out first. A failing step that is not `quota` makes its run invalid, not a lower bound.
     """
     if step["cpu_cores"] >= QUOTA_BOUND_SHARE * pod_cores or (
@@ -143,7 +146,7 @@ def bound(step: dict[str, Any], pod_cores: float) -> str:
         return "quota"
     if (
         step.get("generator_cores", 0.0) >= GENERATOR_BOUND_SHARE
-        or step.get("generator_cpus_busy", 0.0) >= GENERATOR_BOUND_SHARE
+        or (step.get("dispatch_lag_p99_ms") or 0.0) > GENERATOR_LATE_MS
     ):
         return "generator"
     return "machine"
