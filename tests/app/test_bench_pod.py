@@ -80,7 +80,7 @@ def test_every_step_adds_up(report):
         assert step["unanswered"] >= 0
         assert step["served_rps"] == round(step["served_2xx"] / step["duration_s"], 1)
         if "expired" in step:  # persistent connections (openload): every request accounted for
-            parts = ("timeouts", "expired", "conn_errors", "non_2xx")
+            parts: tuple[str, ...] = ("timeouts", "expired", "conn_errors", "non_2xx")
             assert step["unanswered"] == 0
         else:  # a connection per request (httperf)
             parts = ("timeouts", "refused", "reset", "non_2xx", "other_errors", "unanswered")
