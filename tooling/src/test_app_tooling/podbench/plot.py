@@ -34,7 +34,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     )
     served_axis.plot(offered, offered, ":", color="grey", label="offered = served")
     served_axis.set_xlabel("offered load (req/s, open model)")
-    served_axis.set_ylabel("served req/s", color="tab:blue")
+    served_axis.set_ylabel("served / refused req/s", color="tab:blue")
     latency_axis = served_axis.twinx()
     latency_axis.plot(
         offered, [s["p99_ms"] or 0 for s in steps], "s-", color="tab:red", label="p99 latency"
