@@ -50,7 +50,13 @@ from test_app_tooling.podbench.cgroup2 import pod_cgroup
 from test_app_tooling.podbench.chart import ChartError, PodSpec, pod_spec
 from test_app_tooling.podbench.document import render
 from test_app_tooling.podbench.plot import plot
-from test_app_tooling.podbench.report import Slo, capacity, combined_capacity, mib
+from test_app_tooling.podbench.report import (
+    Slo,
+    across_runs,
+    capacity,
+    combined_capacity,
+    mib,
+)
 from test_app_tooling.postgres import free_port, start_cluster
 from test_app_tooling.process import stop
 from test_app_tooling.tools import REPO, MissingToolError, find_tool
@@ -156,6 +162,13 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--render-only",
         action="store_true",
         help="rewrite pod.md and pod.png from the pod.json in --output; measure nothing",
+    )
+    add(
+        "--runs",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="with --render-only: the pod.json of each full run, for the spread across runs",
     )
     args = parser.parse_args(argv)
     if args.quick:
@@ -370,7 +383,13 @@ def main() -> int:
         report = args.output / "pod.json"
         if not report.is_file():
             sys.exit(f"error: {report}: missing; run `make bench-pod` first")
-        write(json.loads(report.read_text()), args.output)
+        result = json.loads(report.read_text())
+        if args.runs:
+            try:
+                result["runs"] = across_runs([json.loads(path.read_text()) for path in args.runs])
+            except (OSError, ValueError, KeyError) as err:
+                sys.exit(f"error: --runs: expected pod.json files of full runs ({err})")
+        write(result, args.output)
         return 0
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)  # also when started in the background
@@ -382,6 +401,9 @@ def main() -> int:
         "command": "make bench-pod"
         + (f' BENCH_POD_ARGS="{" ".join(sys.argv[1:])}"' if sys.argv[1:] else ""),
         "date": time.strftime("%Y-%m-%d"),
+        "started_utc": time.strftime(
+            "%H:%M", time.gmtime(time.time() - (time.monotonic() - started))
+        ),
         "machine": {
             "cpus": cpu_count,
             "python": platform.python_version(),

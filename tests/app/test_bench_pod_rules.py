@@ -17,6 +17,7 @@ from test_app_tooling.podbench import cpus, measure, openload
 from test_app_tooling.podbench.cgroup import CgroupV1
 from test_app_tooling.podbench.report import (
     Slo,
+    across_runs,
     bound,
     capacity,
     combined_capacity,
@@ -277,3 +278,18 @@ def test_the_cost_of_a_refusal_is_what_the_served_requests_leave_of_the_cpu():
     assert refusal_cost(row, 0.05) == 0.7
     assert refusal_cost({**row, "refused_rps": 0.0}, 0.05) is None
     assert refusal_cost({**row, "served_rps": 20000.0}, 0.05) == 0.0  # never below zero
+
+
+def _run(rate: float | None, *, valid: bool = True) -> dict[str, Any]:
+    cap = None if rate is None else {"rps": rate, "repetitions": [rate], "valid": valid}
+    return {"started_utc": "08:30", "capacity": cap,
+            "machine": {"loadavg_start": 3.0, "minutes": 5.0}}  # fmt: skip
+
+
+def test_runs_are_compared_by_their_median_capacities():
+    runs = across_runs([_run(10000), _run(12000, valid=False), _run(11000), _run(None)])
+    assert runs["median_rps"] == 11000
+    assert runs["spread"] == 0.182  # (12000 - 10000) / 11000
+    assert [run["valid"] for run in runs["runs"]] == [True, False, True, False]
+    with pytest.raises(ValueError, match="at least one run"):
+        across_runs([])

@@ -12,6 +12,7 @@ import json
 from bench_pod import arguments
 
 from test_app_tooling.podbench.document import render
+from test_app_tooling.podbench.report import median
 from test_app_tooling.tools import REPO
 
 
@@ -46,3 +47,14 @@ def test_scaling_md_describes_the_commands_defaults():
     assert f"up to {defaults.max_connections:,}" in text
     assert f"CPU {defaults.pod_cpus[0]} of 2 by default" in text
     assert "median of three repetitions" in text.lower()
+
+
+def test_the_report_gives_the_spread_across_full_runs_and_is_one_of_them():
+    result = json.loads((POD / "pod.json").read_text())
+    runs = result["runs"]
+    rates = [run["capacity_rps"] for run in runs["runs"] if run["capacity_rps"] is not None]
+    assert len(runs["runs"]) >= 2
+    assert result["started_utc"] in [run["started_utc"] for run in runs["runs"]]
+    assert result["capacity"]["rps"] in rates
+    assert runs["median_rps"] == median(rates)
+    assert runs["spread"] == round((max(rates) - min(rates)) / runs["median_rps"], 3)

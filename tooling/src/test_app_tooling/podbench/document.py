@@ -144,6 +144,27 @@ def _ceiling(ceiling: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _runs(runs: dict[str, Any]) -> list[str]:
+    spread = "-" if runs["spread"] is None else f"{runs['spread']:.0%}"
+    return [
+        f"## Across {len(runs['runs'])} full runs on the same machine",
+        "",
+        "| started (UTC) | capacity req/s | repetitions req/s | valid | load average | minutes |",
+        "| --- | ---: | --- | --- | ---: | ---: |",
+        *(
+            f"| {run['started_utc']} | {run['capacity_rps']} | "
+            f"{', '.join(f'{rate:g}' for rate in run['repetitions'])} | "
+            f"{'yes' if run['valid'] else '**no**'} | {run['loadavg_start']} | {run['minutes']} |"
+            for run in runs["runs"]
+        ),
+        "",
+        (
+            f"Median {runs['median_rps']} req/s, spread (max - min) / median = **{spread}**. "
+            "This report is one of these runs."
+        ),
+    ]
+
+
 def _cpus(cpus: list[int]) -> str:
     return ",".join(str(cpu) for cpu in cpus)
 
@@ -290,6 +311,7 @@ def render(result: dict[str, Any]) -> str:
     sections = [
         _header(result),
         capacity,
+        *([_runs(result["runs"])] if result.get("runs") else []),
         _new_connection(result),
         _ceiling(result["ceiling"]),
         _overload(result),

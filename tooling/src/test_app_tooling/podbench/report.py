@@ -268,3 +268,30 @@ def refusal_cost(row: dict[str, Any], cpu_ms_per_request: float) -> float | None
     served_ms = row["served_rps"] * cpu_ms_per_request
     per_refusal = (row["cpu_cores"] * 1000 - served_ms) / row["refused_rps"]
     return round(max(0.0, float(per_refusal)) / cpu_ms_per_request, 3)
+
+
+def across_runs(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several full runs side by side: each one's capacity, validity and machine; the spread.
+
+    Spread = (max - min) / median of the runs' capacities (runs without a capacity left out).
+    """
+    if not results:
+        raise ValueError("expected at least one run")
+    rows = [
+        {
+            "started_utc": result.get("started_utc", "?"),
+            "capacity_rps": result["capacity"]["rps"] if result["capacity"] else None,
+            "repetitions": result["capacity"]["repetitions"] if result["capacity"] else [],
+            "valid": bool(result["capacity"] and result["capacity"]["valid"]),
+            "loadavg_start": result["machine"]["loadavg_start"],
+            "minutes": result["machine"]["minutes"],
+        }
+        for result in results
+    ]
+    rates = [float(row["capacity_rps"]) for row in rows if row["capacity_rps"] is not None]
+    middle = median(rates) if rates else None
+    return {
+        "runs": rows,
+        "median_rps": middle,
+        "spread": round((max(rates) - min(rates)) / middle, 3) if middle else None,
+    }
