@@ -10,7 +10,10 @@ Starts a throwaway PostgreSQL and the app (WORKERS=2, loopback), then:
   2. idle connections: holds `--idle` connections that never send a byte, then times
      `GET /livez` (2 s timeout) and counts how many idle connections the server closed;
   3. SIGKILL of the main process: how many workers are still alive 2 s later and whether
-     /livez still answers.
+     /livez still answers;
+  4. slow readers: holds `--unread` connections that pipeline requests and never read the
+     answers; the server's largest send queue, /livez, and how many the server still holds
+     after 1 s and after 25 s.
 Results go to docs/benchmarks/hostile-<label>.md and .json (`--label`, default `current`).
 """
 
@@ -32,8 +35,10 @@ from test_app_tooling.app import start_app
 from test_app_tooling.hostile import (
     closed_by_server,
     hold_idle,
+    hold_unread,
     random_methods,
     rss_kib,
+    send_queues,
     series,
     tree_bytes,
 )
@@ -111,6 +116,30 @@ def idle(env: dict[str, str], log: Path, count: int) -> dict[str, Any]:
         app.stop()
 
 
+def unread(env: dict[str, str], log: Path, count: int) -> dict[str, Any]:
+    app = start_app(env, log)
+    try:
+        with hold_unread(app.port, count):
+            time.sleep(1)
+            held_1s = send_queues(app.port)
+            first = livez(app.url)
+            largest = max(held_1s, default=0)
+            deadline = time.monotonic() + 24
+            while time.monotonic() < deadline:
+                largest = max([largest, *send_queues(app.port)])
+                time.sleep(0.5)
+            held_25s = len(send_queues(app.port))
+        return {
+            "unread_connections": count,
+            "held_by_server_after_1s": len(held_1s),
+            "held_by_server_after_25s": held_25s,
+            "largest_send_queue_bytes": largest,
+            "livez_seconds": None if first is None else round(first, 3),
+        }
+    finally:
+        app.stop()
+
+
 def sigkill(env: dict[str, str], log: Path) -> dict[str, Any]:
     app = start_app(env, log)
     workers = children(app.proc.pid)
@@ -128,6 +157,7 @@ def write(label: str, results: dict[str, Any]) -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"hostile-{label}.json").write_text(json.dumps(results, indent=2) + "\n")
     card, idl, kill = results["cardinality"], results["idle"], results["sigkill"]
+    unr = results["unread"]
     produced = (
         f"Produced by `make hostile` on {results['machine']} ({results['date']}), "
         f"WORKERS={results['workers']}, granian, loopback, own PostgreSQL."
@@ -142,6 +172,12 @@ def write(label: str, results: dict[str, Any]) -> Path:
     kill_line = (
         f"SIGKILL of the main process: {kill['alive_2s_after']} of {kill['workers']} workers "
         f"alive 2 s later; `/livez` still answers: {kill['livez_answers']}."
+    )
+    unread_line = (
+        f"Connections pipelining requests and never reading: {unr['unread_connections']}. "
+        f"Held by the server after 1 s: {unr['held_by_server_after_1s']}, after 25 s: "
+        f"{unr['held_by_server_after_25s']}; largest send queue "
+        f"{unr['largest_send_queue_bytes']} bytes; `/livez`: {unr['livez_seconds']} s."
     )
     rows = [
         (f"series in /metrics ({card['requests']} random methods)", "series"),
@@ -163,6 +199,8 @@ def write(label: str, results: dict[str, Any]) -> Path:
         "",
         kill_line,
         "",
+        unread_line,
+        "",
     ]
     path = OUT / f"hostile-{label}.md"
     path.write_text("\n".join(lines))
@@ -173,6 +211,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--methods", type=int, default=20000, help="random-method requests")
     parser.add_argument("--idle", type=int, default=2200, help="idle connections to hold")
+    parser.add_argument("--unread", type=int, default=200, help="never-reading connections")
     parser.add_argument("--workers", type=int, default=2, help="WORKERS of the app")
     parser.add_argument("--label", default="current", help="names the report files")
     args = parser.parse_args()
@@ -193,6 +232,7 @@ def main() -> None:
                 "cardinality": cardinality(env, logs / "cardinality.log", args.methods),
                 "idle": idle(env, logs / "idle.log", args.idle),
                 "sigkill": sigkill(env, logs / "sigkill.log"),
+                "unread": unread(env, logs / "unread.log", args.unread),
             }
     finally:
         cluster.stop()

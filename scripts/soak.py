@@ -11,6 +11,9 @@ all at once, each part bounded in rate and count:
   * slow: connections to the app slots that send half a request and stop (at most 20 open),
   * idle: connections to the app slots that never send a byte (`--idle` per slot, renewed),
   * random: requests with made-up methods and paths, through HAProxy and to the slots,
+  * refused: every route with every method, without `Host` and with two (mostly 400/404/405),
+  * unread: connections to the app slots that pipeline requests and never read the answers
+    (`--unread` per slot, reopened every 15 s),
   * database blips: every `--blip-every` seconds the app's own connections are terminated on
     the writer (pg_terminate_backend), as a failover or a restarted proxy would.
 Every `--interval` seconds it samples, per app instance (main process and workers, found by
@@ -39,7 +42,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from test_app_tooling.hostile import open_fds, rss_kib, series
+from test_app_tooling.hostile import label_sweep, open_fds, open_unread, rss_kib, series
 from test_app_tooling.process import descendants
 from test_app_tooling.tools import REPO
 
@@ -62,6 +65,8 @@ class Shared:
     random_requests: int = 0
     slow_opened: int = 0
     idle_opened: int = 0
+    unread_opened: int = 0
+    refused_requests: int = 0
     blips: int = 0
     blip_errors: list[str] = field(default_factory=list)
 
@@ -205,6 +210,49 @@ def random_load(front: int, ports: list[int], shared: Shared) -> None:
         shared.stop.wait(0.1)
 
 
+def refused_load(ports: list[int], shared: Shared) -> None:
+    """Send every route and method, without Host and with two, round the slots.
+
+    One connection each; mostly 400, 404 and 405, which must add no series.
+    """
+    requests = label_sweep()
+    counter = 0
+    while not shared.stop.is_set():
+        counter += 1
+        port = ports[counter % len(ports)]
+        request = requests[counter % len(requests)]
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+                sock.sendall(request.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
+                while sock.recv(65536):
+                    pass
+        except OSError:
+            pass
+        with shared.lock:
+            shared.refused_requests += 1
+        shared.stop.wait(0.1)
+
+
+UNREAD_RENEW_SECONDS = 15.0
+
+
+def unread_load(ports: list[int], per_slot: int, shared: Shared) -> None:
+    """Hold `per_slot` connections per slot that pipeline requests and never read; renew them."""
+    while not shared.stop.is_set():
+        held = []
+        for port in ports:
+            for _ in range(per_slot):
+                try:
+                    held.append(open_unread(port))
+                except OSError:
+                    break
+                with shared.lock:
+                    shared.unread_opened += 1
+        shared.stop.wait(UNREAD_RENEW_SECONDS)
+        for sock in held:
+            sock.close()
+
+
 def app_password(state: Path) -> tuple[str, str]:
     """Return the app's user and password from the rehearsal's generated pgpass file."""
     for line in (state / "secrets" / "pgpass").read_text().splitlines():
@@ -263,6 +311,8 @@ def sample(ports: list[int], shared: Shared, started: float) -> dict[str, object
             "random_requests": shared.random_requests,
             "slow_opened": shared.slow_opened,
             "idle_opened": shared.idle_opened,
+            "unread_opened": shared.unread_opened,
+            "refused_requests": shared.refused_requests,
             "blips": shared.blips,
         }
     p99 = statistics.quantiles(latencies, n=100)[98] if len(latencies) >= 2 else None
@@ -328,6 +378,7 @@ def report(args: argparse.Namespace, samples: list[dict[str, object]], shared: S
         "duration_s": args.duration,
         "interval_s": args.interval,
         "idle_per_slot": args.idle,
+        "unread_per_slot": args.unread,
         "blip_every_s": args.blip_every,
         "growth_limit": args.growth,
         "growth": growths,
@@ -361,9 +412,11 @@ def report(args: argparse.Namespace, samples: list[dict[str, object]], shared: S
         "",
         (
             f"Load over the run: {last['requests']} normal requests ({last['errors']} not 200), "
-            f"{last['random_requests']} random-method requests, {last['slow_opened']} slow and "
-            f"{last['idle_opened']} idle connections opened ({args.idle} idle held per slot), "
-            f"{last['blips']} database blips ({len(shared.blip_errors)} failed)."
+            f"{last['random_requests']} random-method and {last['refused_requests']} refused "
+            f"requests, {last['slow_opened']} slow, {last['idle_opened']} idle and "
+            f"{last['unread_opened']} never-reading connections opened ({args.idle} idle and "
+            f"{args.unread} never-reading held per slot), {last['blips']} database blips "
+            f"({len(shared.blip_errors)} failed)."
         ),
         "",
         "A non-200 answer during a blip is expected: `/health` reports the database as it is.",
@@ -378,6 +431,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=1800, help="seconds (default 1800)")
     parser.add_argument("--interval", type=float, default=15, help="seconds between samples")
     parser.add_argument("--idle", type=int, default=200, help="idle connections per app slot")
+    parser.add_argument(
+        "--unread", type=int, default=10, help="never-reading connections per app slot"
+    )
     parser.add_argument("--blip-every", type=float, default=120, help="seconds between blips")
     parser.add_argument("--growth", type=float, default=1.25, help="allowed growth ratio")
     args = parser.parse_args()
@@ -393,6 +449,8 @@ def main() -> None:
         threading.Thread(target=slow_load, args=(ports, shared)),
         threading.Thread(target=idle_load, args=(ports, args.idle, shared)),
         threading.Thread(target=random_load, args=(base, ports, shared)),
+        threading.Thread(target=refused_load, args=(ports, shared)),
+        threading.Thread(target=unread_load, args=(ports, args.unread, shared)),
         threading.Thread(target=blip_load, args=(base + WRITER, state, args.blip_every, shared)),
     ]
     for thread in threads:

@@ -85,6 +85,22 @@ def test_reload_picks_up_changed_files_and_keeps_the_login_otherwise(tmp_path):
     assert (login.user, login.password) == ("app_clone", "second")
 
 
+def test_an_unreadable_login_file_is_logged_once_per_state_change(tmp_path, capsys):
+    secret = tmp_path / "password"
+    write_secret(secret, "first")
+    login = Credentials(load_settings({"POSTGRESQL_PASSWORD_FILE": str(secret)}))
+    secret.unlink()
+    for _ in range(50):  # one reload per refused login: a burst of them
+        assert not login.reload()
+    write_secret(secret, "first")
+    assert not login.reload()
+    secret.write_text("")
+    assert not login.reload()
+    logged = capsys.readouterr().out
+    assert logged.count("cannot re-read a login file") == 2, logged  # missing, then empty
+    assert logged.count("login file readable again") == 1, logged
+
+
 def test_a_login_from_the_environment_is_never_reloaded():
     login = Credentials(load_settings({"POSTGRESQL_PASSWORD": "fixed"}))
     assert not login.reload()

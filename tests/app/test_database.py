@@ -143,6 +143,26 @@ async def test_a_cancelled_ping_is_cancelled_not_down():
         await ping
 
 
+async def test_a_caller_arriving_mid_ping_waits_one_timeout_not_two():
+    """The database hangs. A caller that arrives while a ping is in flight joins the next ping;
+    it gets DOWN when its own timeout ends, before that next ping has timed out too."""
+    settings = load_settings({"PING_TIMEOUT_SECONDS": "0.4"})
+    target = Target("writer", settings.writer, settings)
+    started: list[float] = []
+
+    async def hang(_query):
+        started.append(asyncio.get_running_loop().time())
+        await asyncio.Event().wait()
+
+    target.fetchval = hang  # type: ignore[method-assign]
+    first = asyncio.create_task(target.ping())
+    await asyncio.sleep(0.2)  # mid-ping
+    assert await target.ping() is False
+    assert len(started) == 2, "the next ping had not even started"
+    assert target._ping._in_flight, "the caller waited for the next ping to time out too"  # noqa: SLF001
+    assert await first is False
+
+
 def target_whose_attempts(*outcomes: BaseException | int) -> tuple[Target, list[int]]:
     """A writer Target whose pooled attempts raise or return `outcomes` in turn."""
     settings = load_settings({})

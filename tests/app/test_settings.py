@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from test_app.settings import DEFAULT_PASSWORD, ConfigError, Endpoint, load_settings
@@ -99,6 +101,22 @@ def test_password_file_is_read_without_its_trailing_newline(tmp_path):
     assert settings.password_file == str(secret)
     assert "from-a-file" not in repr(settings)
     assert load_settings({"POSTGRESQL_PASSWORD": "env"}).password_file is None
+
+
+def test_a_fifo_or_a_huge_file_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # nobody writes: reading it would wait for ever
+    huge = tmp_path / "huge"
+    huge.write_bytes(b"x" * (1024 * 1024))
+    with pytest.raises(ConfigError) as err:
+        load_settings({"POSTGRESQL_USER_FILE": str(fifo), "POSTGRESQL_PASSWORD_FILE": str(huge)})
+    assert [problem.split(": expected ")[1] for problem in err.value.problems] == [
+        "the path of a readable, non-empty file holding the user name (not a regular file)",
+        (
+            "the path of a readable, non-empty file holding the password "
+            "(the file is larger than 65536 bytes)"
+        ),
+    ]
 
 
 def test_password_and_password_file_together_are_refused(tmp_path):

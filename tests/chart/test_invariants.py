@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from test_app.server import HEADER_READ_TIMEOUT_MS
+from test_app.settings import load_settings
 from test_app_tooling.helm_render import (
     CHART,
     VALUE_SETS,
@@ -761,3 +762,11 @@ def test_probe_off_by_default_and_needs_a_host(rendered_sets):
     values = load_values(["ci/default-values.yaml"], {"probe": {"enabled": True}})
     with pytest.raises(Exception, match=r"probe\.url or ingress\.host"):
         render(values)
+
+
+def test_the_admission_bound_reaches_the_app_and_the_app_takes_it():
+    """`app.maxInFlight` becomes MAX_IN_FLIGHT, which the app's settings parse as its bound."""
+    objects = render(load_values(["ci/ingress-values.yaml"], {"app": {"maxInFlight": 123}}))
+    env = {e["name"]: e.get("value") for e in app_container(objects)["env"]}
+    assert env["MAX_IN_FLIGHT"] == "123"
+    assert load_settings({"MAX_IN_FLIGHT": env["MAX_IN_FLIGHT"]}).max_in_flight == 123

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from test_app_tooling.hostile import send_requests
+from test_app_tooling.app import app_command
+from test_app_tooling.hostile import hold_idle, label_sweep, send_requests
 from test_app_tooling.postgres import free_port
-from test_app_tooling.process import wait_children
+from test_app_tooling.process import children, wait_children
 
 
 if TYPE_CHECKING:
@@ -158,6 +159,21 @@ def log_lines_dropped(metrics_text: str) -> float:
     return 0.0
 
 
+def test_a_low_open_file_limit_lowers_the_connection_bound_and_says_so(postgres, run_app):
+    command = ["prlimit", "--nofile=256:256", "--", *app_command()]
+    app = run_app({**postgres.env(), "WORKERS": "2"}, command=command)
+    (warning,) = [
+        line
+        for line in json_lines(app.log)
+        if str(line["event"]).startswith("the open-file limit is below the connection limit")
+    ]
+    assert warning["open_file_limit"] == 256
+    assert 0 < int(warning["connections_per_worker"]) < 256  # type: ignore[call-overload]
+    with hold_idle(app.port, 600):  # more than both workers may hold: the rest wait, no EMFILE
+        assert app.get("/livez", timeout=10).status_code == 200
+    assert app.proc.poll() is None
+
+
 def test_sighup_respawns_nothing_and_counts_nothing_twice(postgres, run_app):
     app = run_app({**postgres.env(), "WORKERS": "2", "POOL_MAX_SIZE": "4"})
     workers = sorted(wait_children(app.proc.pid, 2))
@@ -285,6 +301,45 @@ def test_a_database_outage_is_logged_once_per_transition(solo, run_app):
     assert float(up[0]["down_seconds"]) > 0  # type: ignore[arg-type]
 
 
+def test_past_max_in_flight_health_is_shed_and_the_probes_answer(solo, run_app):
+    """End to end through granian: the database hangs, 20 /health requests wait for it, the
+    rest are shed with 503 and Retry-After, and the probes and /metrics still answer."""
+    env = {**solo.env(reader=False), "MAX_IN_FLIGHT": "20", "PING_TIMEOUT_SECONDS": "3"}
+    app = run_app({**env, "WORKERS": "1", "ACCESS_LOG": "false"})
+    assert app.get("/health").status_code == 200
+    postmaster = int((solo.primary.datadir / "postmaster.pid").read_text().split()[0])
+    frozen = [postmaster, *children(postmaster)]
+    answers: list[tuple[int, str | None]] = []
+
+    def health() -> None:
+        response = httpx.get(app.url + "/health", timeout=10)
+        answers.append((response.status_code, response.headers.get("retry-after")))
+
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        threads = [threading.Thread(target=health) for _ in range(60)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while len(answers) < 40 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        probes = [app.get(path).status_code for path in ("/livez", "/readyz", "/metrics")]
+        for thread in threads:
+            thread.join()
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    assert probes == [200, 200, 200]
+    assert Counter(answers) == {(503, "1"): 40, (500, None): 20}
+    shed = [
+        line
+        for line in app.get("/metrics").text.splitlines()
+        if line.startswith('test_app_http_shed_requests_total{route="/health"}')
+    ]
+    assert shed == ['test_app_http_shed_requests_total{route="/health"} 40.0']
+
+
 TERMINATE_APP_BACKENDS = (
     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
     " WHERE application_name = 'test-app'"
@@ -366,15 +421,8 @@ def test_a_full_tmp_after_start_kills_no_worker(postgres, run_app, tmp_path):
         app = run_app({**postgres.env(), "WORKERS": "2", "TMPDIR": str(tmp)})
         fill(tmp)
         assert shutil.disk_usage(tmp).free < 64 * 1024
-        # Every label combination the closed sets allow writes new samples, on new pages.
-        paths = ["/health", "/health/read", "/livez", "/readyz", "/metrics", "/version", "/x"]
-        methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "XQ"]
-        requests = [
-            b"%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n" % (m.encode(), p.encode())
-            for p in paths
-            for m in methods
-        ]
-        requests += [b"GET %s HTTP/1.1\r\n\r\n" % p.encode() for p in paths]  # 400: no Host
+        # Every label combination a client can choose writes new samples, on new pages.
+        requests = label_sweep()
         assert send_requests(app.port, requests * 3) == 3 * len(requests)
         assert app.get("/livez").status_code == 200
         assert app.proc.poll() is None, app.log

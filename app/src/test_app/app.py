@@ -47,7 +47,7 @@ from test_app.database import Target, sample_replica_lag
 from test_app.logs import configure_logging, get_logger
 from test_app.proxies import client_address, forwarded_for
 from test_app.settings import load_settings
-from test_app.startup import ping_writer_once
+from test_app.startup import ping_writer_once, quiet_orphaned_lookups
 
 
 if TYPE_CHECKING:
@@ -271,7 +271,9 @@ class App:
         if beat is not None:
             self._tasks.append(beat)
         # The main process asks for a drain with SIGUSR1 (see test_app.server).
-        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, self.begin_drain)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGUSR1, self.begin_drain)
+        quiet_orphaned_lookups(loop)
         metrics.READY.set(0)
         await self.writer.open()
         if self.reader is not self.writer:

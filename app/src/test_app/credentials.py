@@ -35,12 +35,15 @@ class Credentials:
         self.password = settings.password
         self._files = {"POSTGRESQL_USER_FILE": settings.user_file}
         self._files["POSTGRESQL_PASSWORD_FILE"] = settings.password_file
+        self._unreadable: dict[str, str] = {}  # variable -> the error last logged for it
 
     def reload(self) -> bool:
         """Read the `_FILE` variables' files again; return True when the login changed.
 
-        An unreadable or empty file keeps the current value (and is logged): a secret volume
-        being swapped must not replace a working login with nothing.
+        An unreadable or empty file keeps the current value: a secret volume being swapped
+        must not replace a working login with nothing. It is logged once per state change (a
+        new error, then readable again), not on every refused login. Blocking file reads: call
+        it off the event loop.
         """
         user = self._read("POSTGRESQL_USER_FILE", self.user)
         password = self._read("POSTGRESQL_PASSWORD_FILE", self.password)
@@ -55,7 +58,12 @@ class Credentials:
         if path is None:
             return current
         try:
-            return read_secret_file(path)
+            value = read_secret_file(path)
         except ValueError as err:
-            log.warning("cannot re-read a login file", variable=variable, error=str(err))
+            if self._unreadable.get(variable) != str(err):
+                self._unreadable[variable] = str(err)
+                log.warning("cannot re-read a login file", variable=variable, error=str(err))
             return current
+        if self._unreadable.pop(variable, None) is not None:
+            log.info("login file readable again", variable=variable)
+        return value

@@ -181,9 +181,14 @@ class Target:
         return self._pool
 
     async def ping(self) -> bool:
-        """Return True if a `SELECT 1` that started after this call succeeded in time."""
+        """Return True if a `SELECT 1` that started after this call succeeded in time.
+
+        The caller waits at most `PING_TIMEOUT_SECONDS` from its own arrival: one that arrives
+        while a ping hangs would otherwise wait for that ping's timeout and then its own.
+        """
         try:
-            await self._ping.run()
+            async with asyncio.timeout(self._settings.ping_timeout):
+                await self._ping.run()
         except Exception:  # noqa: BLE001 - any failure is "down" (see the module docstring)
             return False
         return True
@@ -269,7 +274,7 @@ class Target:
         try:
             return await pool.acquire()
         except AUTH_ERRORS:
-            if self._credentials.reload():
+            if await asyncio.to_thread(self._credentials.reload):
                 pool.set_connect_args(**self._connect_args())
             if (self._credentials.user, self._credentials.password) == used:
                 raise

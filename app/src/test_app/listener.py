@@ -25,10 +25,11 @@ from typing import Final
 # Far above any real client's pause in reading (the ALB, HAProxy and Prometheus read at once);
 # twice the header-read timeout.
 SEND_STALL_TIMEOUT_MS: Final = 10_000
-# Our answers are a few hundred bytes; /metrics is a few tens of KiB and still fits in two writes.
-# The kernel doubles the value for its own bookkeeping: about 32 KiB per connection, so 4096
-# stalled connections per worker hold at most about 128 MiB until the stall timeout ends them.
-SEND_BUFFER_BYTES: Final = 16 * 1024
+# Our answers are a few hundred bytes; /metrics (a few tens of KiB) takes a few writes. The kernel
+# doubles the value for its own bookkeeping: about 8 KiB per connection, so 4096 stalled
+# connections per worker hold about 32 MiB until the stall timeout ends them. Socket memory
+# counts against the pod's memory limit (cgroup v2), hence small.
+SEND_BUFFER_BYTES: Final = 4 * 1024
 
 
 def apply_connection_limits(sock: socket.socket) -> None:

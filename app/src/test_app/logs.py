@@ -43,11 +43,17 @@ def describe(err: BaseException, *, during: str = "") -> str:
 def _cap_fields(
     _logger: object, _name: str, event: structlog.types.EventDict
 ) -> structlog.types.EventDict:
-    """Cut every string value of a log line to `MAX_FIELD_CHARS`."""
+    """Cut every string of a log line, also in lists, to `MAX_FIELD_CHARS`."""
     for key, value in event.items():
-        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
-            event[key] = value[:MAX_FIELD_CHARS] + "...[cut]"
+        if isinstance(value, str):
+            event[key] = _cap(value)
+        elif isinstance(value, list | tuple):
+            event[key] = [_cap(item) if isinstance(item, str) else item for item in value]
     return event
+
+
+def _cap(text: str) -> str:
+    return text if len(text) <= MAX_FIELD_CHARS else text[:MAX_FIELD_CHARS] + "...[cut]"
 
 
 _SHARED: list[structlog.types.Processor] = [

@@ -14,17 +14,24 @@ Limits against hostile clients (docs/security.md explains each number):
   never sends a byte is closed after `HEADER_READ_TIMEOUT_MS`, like one that sends headers too
   slowly or idles between keep-alive requests.
 - `CONNECTIONS_PER_WORKER` open connections per worker (granian's backpressure), far above
-  what the load balancer and the probes use, so idle connections cannot starve `/livez`.
+  what the load balancer and the probes use, so idle connections cannot starve `/livez`; lowered
+  to fit the open-file limit when that is smaller (`connections_per_worker`).
+- One listening socket, made here and shared by the workers, carries the write-stall timeout
+  and the send-buffer bound that every connection inherits (`test_app.listener`).
 - Workers die with the main process and a silent worker ends the process (`test_app.lifeline`).
+- SIGHUP is ignored: granian would respawn the workers, leaving the old ones' gauges counted.
+- The metrics files must fit in the run folder: checked here, reserved by each worker.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib
 import ipaddress
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -70,6 +77,26 @@ class BindError(OSError):
 
 class NoSpaceError(OSError):
     """The run folder's filesystem has no room for the metrics files; the message says so."""
+
+
+CGROUP_MEMORY_EVENTS = Path("/sys/fs/cgroup/memory.events")
+
+
+def oom_kills(events: Path = CGROUP_MEMORY_EVENTS) -> int | None:
+    """Return how many processes of this container the OOM killer ended (cgroup v2), or None.
+
+    A worker killed by the OOM killer dies of SIGKILL like any other; this count, logged with
+    its death, says whether memory was the cause.
+    """
+    try:
+        text = events.read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name == "oom_kill":
+            return int(value)
+    return None
 
 
 def check_space(folder: Path, needed: int) -> None:
@@ -178,6 +205,38 @@ def check_bind(host: str, port: int) -> None:
             ) from None
 
 
+# Descriptors a worker needs besides its connections: the runtime, logs, heartbeat, metrics
+# files, and the database pools (counted apart).
+RESERVED_FDS = 64
+
+
+def connections_per_worker(pool_max_size: int) -> int:
+    """Return the connection bound that fits the open-file limit, raising the soft limit first.
+
+    With more connections allowed than descriptors, accept() fails with EMFILE and the server
+    retries at once, in a loop, with no log line. So the soft limit is raised towards the hard
+    one, and if it still cannot hold `CONNECTIONS_PER_WORKER`, the bound is lowered to fit and
+    a warning says so.
+    """
+    needed = CONNECTIONS_PER_WORKER + RESERVED_FDS + 2 * pool_max_size
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        raised = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return CONNECTIONS_PER_WORKER
+    fitting = max(1, soft - RESERVED_FDS - 2 * pool_max_size)
+    log.warning(
+        "the open-file limit is below the connection limit: fewer connections per worker",
+        open_file_limit=soft,
+        needed=needed,
+        connections_per_worker=fitting,
+    )
+    return fitting
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -256,7 +315,7 @@ def run(settings: Settings) -> int:
         backlog=2048,
         http=HTTPModes.http1,
         websockets=False,
-        backpressure=CONNECTIONS_PER_WORKER,
+        backpressure=connections_per_worker(settings.pool_max_size),
         http1_settings=HTTP1Settings(
             header_read_timeout=HEADER_READ_TIMEOUT_MS, max_buffer_size=MAX_HEAD_BYTES
         ),
@@ -284,6 +343,7 @@ def run(settings: Settings) -> int:
             "a worker exited unexpectedly",
             workers=list(server.interrupt_children),
             exits=server.worker_exits(),
+            oom_kills=oom_kills(),
             status=done.code,
         )
         return 1

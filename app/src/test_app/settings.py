@@ -7,10 +7,11 @@ process can exit with one clear message instead of failing later on a request.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TypeVar
 
 from test_app.proxies import Network, parse_networks
@@ -98,12 +99,32 @@ class _Reader:
             return default
 
 
+MAX_SECRET_FILE_BYTES = 64 * 1024  # a user name or password is a few hundred bytes at most
+
+
 def read_secret_file(path: str) -> str:
-    """Return a mounted secret file's content without trailing newlines (the `_FILE` convention)."""
+    """Return a mounted secret file's content without trailing newlines (the `_FILE` convention).
+
+    Only a regular file (or a link to one, as Kubernetes mounts them) of at most
+    `MAX_SECRET_FILE_BYTES`: a FIFO or a device would block or never end, a huge file would
+    take memory. The open never blocks (`O_NONBLOCK`), so a FIFO is refused, not waited on.
+    """
     try:
-        value = Path(path).read_text(encoding="utf-8").rstrip("\n")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ValueError("not a regular file")
+            data = os.read(fd, MAX_SECRET_FILE_BYTES + 1)
+        finally:
+            os.close(fd)
     except OSError as err:
         raise ValueError(err.strerror or type(err).__name__) from err
+    if len(data) > MAX_SECRET_FILE_BYTES:
+        raise ValueError(f"the file is larger than {MAX_SECRET_FILE_BYTES} bytes")
+    try:
+        value = data.decode("utf-8").rstrip("\n")
+    except UnicodeDecodeError:
+        raise ValueError("the file is not UTF-8 text") from None
     if not value:
         raise ValueError("the file is empty")
     return value

@@ -26,6 +26,29 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
+ORPHANED = "Future exception was never retrieved"
+
+
+def quiet_orphaned_lookups(loop: asyncio.AbstractEventLoop) -> None:
+    """Keep a timed-out connect's late failure out of the log as a second, confusing line.
+
+    When a connect times out while the resolver is still working, the resolver's thread fails
+    later into a future nobody awaits any more, and asyncio logs "Future exception was never
+    retrieved" with a traceback. The timeout was already logged, with its cause; the late
+    network error (`OSError`, a DNS `gaierror` included) goes to the debug level. Anything
+    else keeps asyncio's default handling.
+    """
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        err = context.get("exception")
+        if context.get("message", "").startswith(ORPHANED) and isinstance(err, OSError):
+            log.debug("late failure of an abandoned connect", cause=describe(err))
+            return
+        loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handle)
+
+
 def connect_kwargs(settings: Settings, endpoint: Endpoint) -> dict[str, Any]:
     """Keyword arguments for asyncpg: never a DSN string, so no password lands in a log."""
     return {
@@ -58,6 +81,7 @@ async def wait_for_database(settings: Settings) -> None:
 
     Raises `ConnectionError` naming host, port, database and the last cause.
     """
+    quiet_orphaned_lookups(asyncio.get_running_loop())
     deadline = time.monotonic() + settings.startup_timeout
     delay = 0.1
     writer = settings.writer

@@ -5,6 +5,7 @@
 - `hold_idle(port, count)`: open `count` TCP connections that never send a byte.
 - `hold_unread(port, count)`: open `count` connections that pipeline requests and never read.
 - `send_queues(port)`: the kernel send queue of each connection the server on `port` holds.
+- `label_sweep()`: one request per route and method, and per route without `Host` and with two.
 - `series(text)`: the sample lines of a Prometheus text exposition.
 """
 
@@ -96,6 +97,45 @@ PIPELINED = b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n" * 20_000  # about 700 KB o
 SMALL_RECEIVE_BUFFER = 4096
 
 
+def open_unread(port: int) -> socket.socket:
+    """One connection that pipelines requests and will never read (see `hold_unread`)."""
+    sock = socket.socket()
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_RECEIVE_BUFFER)
+        sock.settimeout(5)
+        sock.connect(("127.0.0.1", port))
+        sock.setblocking(False)  # noqa: FBT003 - the socket API
+        with contextlib.suppress(BlockingIOError):
+            sock.send(PIPELINED)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+ROUTES = ("/health", "/health/read", "/livez", "/readyz", "/metrics", "/version", "/x")
+METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "XQ")
+
+
+def label_sweep() -> list[bytes]:
+    """Return one request per route and method, and per route without `Host` and with two.
+
+    Every label combination a client can choose (CONNECT takes an authority, not a path): most
+    are refused (400, 404, 405), the GETs and HEADs of real routes are served.
+    """
+    requests = [
+        b"%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n" % (m.encode(), r.encode())
+        for r in ROUTES
+        for m in METHODS
+    ]
+    requests += [b"GET %s HTTP/1.1\r\nContent-Length: 0\r\n\r\n" % r.encode() for r in ROUTES]
+    requests += [
+        b"GET %s HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 0\r\n\r\n" % r.encode()
+        for r in ROUTES
+    ]
+    return requests
+
+
 @contextlib.contextmanager
 def hold_unread(port: int, count: int) -> Iterator[list[socket.socket]]:
     """Open `count` connections that pipeline requests and never read an answer.
@@ -107,14 +147,7 @@ def hold_unread(port: int, count: int) -> Iterator[list[socket.socket]]:
     sockets: list[socket.socket] = []
     try:
         for _ in range(count):
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_RECEIVE_BUFFER)
-            sock.settimeout(5)
-            sock.connect(("127.0.0.1", port))
-            sock.setblocking(False)  # noqa: FBT003 - the socket API
-            with contextlib.suppress(BlockingIOError):
-                sock.send(PIPELINED)
-            sockets.append(sock)
+            sockets.append(open_unread(port))  # noqa: PERF401 - the ones opened before a failure are closed too
         yield sockets
     finally:
         for sock in sockets:
