@@ -53,6 +53,7 @@ from test_app_tooling.podbench.plot import plot
 from test_app_tooling.podbench.report import (
     Slo,
     across_runs,
+    bound,
     capacity,
     combined_capacity,
     mib,
@@ -352,6 +353,20 @@ def measurements(
     }
 
 
+def rederive(result: dict[str, Any]) -> dict[str, Any]:
+    """Return `result` with its verdicts worked out again from its counters by today's rules."""
+    pod_cores = result["isolation"]["pod_cores"]
+    for rep in result["repetitions"]:
+        rep["capacity"] = capacity(rep["steps"], pod_cores)
+    result["capacity"] = combined_capacity([rep["capacity"] for rep in result["repetitions"]])
+    result["steps"] = representative(result["repetitions"], result["capacity"])["steps"]
+    new = result["new_connection"]
+    new["capacity"] = capacity(new["steps"], pod_cores)
+    for over in result["overload"]:
+        over["bound"] = bound(over, pod_cores)
+    return result
+
+
 def representative(reps: list[dict[str, Any]], cap: dict[str, Any] | None) -> dict[str, Any]:
     """Return the repetition whose capacity is the median (the first one when none found one)."""
     for rep in reps:
@@ -383,7 +398,7 @@ def main() -> int:
         report = args.output / "pod.json"
         if not report.is_file():
             sys.exit(f"error: {report}: missing; run `make bench-pod` first")
-        result = json.loads(report.read_text())
+        result = rederive(json.loads(report.read_text()))
         if args.runs:
             try:
                 result["runs"] = across_runs([json.loads(path.read_text()) for path in args.runs])

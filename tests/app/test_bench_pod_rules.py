@@ -55,6 +55,12 @@ def test_a_failing_step_is_the_pods_limit_only_when_its_cpu_was_used_up():
     assert bound(used_up, pod_cores=1.0) == "quota"
     assert bound({**used_up, "pod_cpus_others": 0.1}, pod_cores=1.0) == "machine"
     assert bound({**used_up, "pod_cpus_busy": 0.96}, pod_cores=1.0) == "machine"
+    # Failed only on 503s with CPU left and nothing else on it: the in-flight bound shed first.
+    shed = {**_failing(0.86), "pod_cpus_busy": 0.94, "pod_cpus_others": 0.0,
+            "refused_503": 40, "errors": 40}  # fmt: skip
+    assert bound(shed, pod_cores=1.0) == "admission"
+    assert bound({**shed, "errors": 41}, pod_cores=1.0) == "machine"  # a timeout too
+    assert bound({**shed, "pod_cpus_others": 0.2}, pod_cores=1.0) == "machine"
 
 
 def _rep(rate: float, bound_: str | None, cpu_ms: float = 0.05) -> dict[str, Any]:

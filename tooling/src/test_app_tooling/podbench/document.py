@@ -287,9 +287,10 @@ def render(result: dict[str, Any]) -> str:
             "latency runs from the time each request was due. A step holds the SLO when the "
             f"p{slo['percentile']:g} is at most {slo['threshold_ms']:g} ms ({slo['source']}) "
             "with zero errors. A failing step is the pod's limit (`quota`) only when the pod "
-            "used at least 90 % of its CPU; `generator` when the generator's CPU ran out; "
-            "`machine` otherwise. Capacity = the highest passing rate below the first failing "
-            f"one, per repetition: {_capacity(result['capacity'])}"
+            "used up its CPU; `generator` when the generator ran out; `admission` when it failed "
+            "only on 503s with CPU left (the in-flight bound shed first); `machine` otherwise. "
+            "Capacity = the highest passing rate below the first failing one, per repetition"
+            f": {_capacity(result['capacity'])}"
         ),
         "",
         "| repetition | capacity req/s | failing step req/s | bound |",

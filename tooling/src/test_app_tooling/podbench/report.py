@@ -136,14 +136,19 @@ def bound(step: dict[str, Any], pod_cores: float) -> str:
     end with less than 0.1 core of other processes on them (the rest being the kernel's packet
     work for the pod, which no cgroup is charged for). Otherwise `generator` when the load
     generator's own CPU ran out (0.9 core: one process) or it sent requests late (its CPU being
-    busy says little: other work fills it at a lower weight), else `machine`: something else
-    ran out first. A failing step that is not `quota` makes its run invalid, not a lower bound.
+    busy says little: other work fills it at a lower weight), `admission` when the only errors
+    were 503s (shed past the in-flight bound) while the pod still had CPU and no other process
+    was in its way, else `machine`: something else ran out first. A failing step that is not
+    `quota` makes its run invalid, not a lower bound.
     """
     if step["cpu_cores"] >= QUOTA_BOUND_SHARE * pod_cores or (
         step.get("pod_cpus_busy", 0.0) >= SATURATED_SHARE
         and step.get("pod_cpus_others", 1.0) < OTHERS_BOUND_CORES
     ):
         return "quota"
+    shed_only = step.get("refused_503", 0) > 0 and step["errors"] == step["refused_503"]
+    if shed_only and step.get("pod_cpus_others", 1.0) < OTHERS_BOUND_CORES:
+        return "admission"  # refused (503) with CPU left and no other work in the way
     if (
         step.get("generator_cores", 0.0) >= GENERATOR_BOUND_SHARE
         or (step.get("dispatch_lag_p99_ms") or 0.0) > GENERATOR_LATE_MS
