@@ -401,7 +401,8 @@ def main() -> int:
         result = rederive(json.loads(report.read_text()))
         if args.runs:
             try:
-                result["runs"] = across_runs([json.loads(path.read_text()) for path in args.runs])
+                runs = [rederive(json.loads(path.read_text())) for path in args.runs]
+                result["runs"] = across_runs(runs)
             except (OSError, ValueError, KeyError) as err:
                 sys.exit(f"error: --runs: expected pod.json files of full runs ({err})")
         write(result, args.output)
