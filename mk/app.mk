@@ -13,7 +13,7 @@ bench-compare: bootstrap ## The same benchmark with uvicorn instead of granian (
 BENCH_POD_ARGS ?=
 
 .PHONY: bench-pod
-bench-pod: bootstrap ## One pod's capacity inside the chart's limits (root, cgroups); writes docs/benchmarks/pod.md
+bench-pod: bootstrap ## One pod's capacity in the chart's limits, pinned to its own CPU (root, cgroups; <= 8 min); docs/benchmarks/pod.md
 	$(PY) scripts/bench_pod.py $(BENCH_POD_ARGS)
 
 HOSTILE_ARGS ?=

@@ -1,16 +1,22 @@
 """Measure one pod's capacity inside the chart's own CPU and memory limits, and its overload.
 
-    make bench-pod                                     # the full run (about 5 minutes)
-    make bench-pod BENCH_POD_ARGS="--requests 100000"  # a shorter memory soak
+    make bench-pod                                     # the full run (under 8 minutes)
+    make bench-pod BENCH_POD_ARGS="--quick"            # every phase, tiny (what the tests run)
 
 Runs the app installed like its image, with the environment and worker count of the rendered
 chart (`--values prod`: values.yaml + values-prod.yaml), inside a cgroup (v1 or v2) whose CFS
-quota and memory limit are the chart's `resources.limits` (root only). Against it:
-  1. open-model steps on /health (httperf --rate), doubling, then refined, until the p99 crosses
-     the latency SLO of observability/slo.yaml: the pod's capacity;
-  2. the ceiling: /livez (no database) and /health with wrk at 64 connections;
-  3. overload at `--overload-factor` x capacity, then the time to recover;
-  4. memory after `--requests` requests against the limit.
+quota and memory limit are the chart's `resources.limits` and whose cpuset pins it to
+`--pod-cpus` (root only); PostgreSQL and every load generator run on `--generator-cpus`.
+Against it:
+  1. capacity, `--repetitions` times: open-model steps on /health over persistent connections
+     (openload, like the ALB), doubling, then refined, until the p99 crosses the latency SLO of
+     observability/slo.yaml; capacity = the median; a failing step counts as the pod's limit
+     only when the pod used its whole CPU, else the run is marked invalid;
+  2. the same steps with a connection per request (httperf), once;
+  3. the ceiling: /livez (no database) and /health with wrk at 64 connections;
+  4. overload at each `--overload-factors` x capacity, with the probes polled, then recovery;
+  5. a burst of new connections past the listen backlog, then recovery;
+  6. memory after `--requests` requests against the limit.
 Writes docs/benchmarks/pod.md, pod.json and pod.png.
 """
 
@@ -33,16 +39,29 @@ import yaml
 
 from test_app_tooling.image import install_like_image, system_python
 from test_app_tooling.loadgen import start_app
-from test_app_tooling.podbench import measure
-from test_app_tooling.podbench.cgroup import CFS_PERIOD_US, CgroupError, PodCgroup
+from test_app_tooling.podbench import cpus, measure
+from test_app_tooling.podbench.cgroup import (
+    BENCH_SHARES,
+    CFS_PERIOD_US,
+    CgroupError,
+    PinnedSelf,
+    PodCgroup,
+)
 from test_app_tooling.podbench.cgroup2 import pod_cgroup
 from test_app_tooling.podbench.chart import ChartError, PodSpec, pod_spec
 from test_app_tooling.podbench.document import render
 from test_app_tooling.podbench.plot import plot
-from test_app_tooling.podbench.report import Slo, capacity, mib
+from test_app_tooling.podbench.report import (
+    Slo,
+    across_runs,
+    bound,
+    capacity,
+    combined_capacity,
+    mib,
+)
 from test_app_tooling.postgres import free_port, start_cluster
 from test_app_tooling.process import stop
-from test_app_tooling.tools import REPO
+from test_app_tooling.tools import REPO, MissingToolError, find_tool
 
 
 OUT = REPO / "docs" / "benchmarks"
@@ -91,38 +110,97 @@ def _number(kind: type[float | int], *, zero: bool = False) -> Any:  # noqa: ANN
     return parse
 
 
-def arguments() -> argparse.Namespace:
+QUICK = {  # `--quick`: every phase, tiny and short; for the tests (shape and arithmetic only)
+    "start_rate": 50.0, "step_seconds": 1.0, "max_steps": 2, "refine": 1, "settle": 0.2,
+    "new_connection_start_rate": 50.0, "ceiling_seconds": 1, "overload_seconds": 1.0,
+    "profile_seconds": 1,
+    "requests": 2000, "soak_chunk": 1, "burst_connections": 64,
+}  # fmt: skip
+
+
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add = parser.add_argument
     add("--values", default="prod", help="the chart value set to run as (default: prod)")
-    add("--start-rate", type=_number(float), default=200.0, help="first offered req/s")
-    add("--step-seconds", type=_number(float), default=10.0, help="seconds per step")
-    add("--max-steps", type=_number(int), default=12, help="bound on the number of steps")
+    add("--pod-cpus", default="1", help="the CPUs the pod is pinned to (cpuset list)")
+    add("--generator-cpus", default="0", help="the CPUs of the generators and PostgreSQL")
+    add("--repetitions", type=_number(int), default=3, help="step searches; capacity = median")
+    add("--start-rate", type=_number(float), default=2000.0, help="first offered req/s")
+    add("--step-seconds", type=_number(float), default=5.0, help="seconds per step")
+    add("--max-steps", type=_number(int), default=10, help="bound on the number of steps")
     add(
         "--refine",
         type=_number(int, zero=True),
-        default=4,
+        default=3,
         help="linear steps between the last pass and the fail",
     )
     add(
         "--settle",
         type=_number(float, zero=True),
-        default=2.0,
+        default=1.0,
         help="seconds of rest before each step",
     )
+    add(
+        "--new-connection-start-rate",
+        type=_number(float),
+        default=500.0,
+        help="first offered req/s of the connection-per-request profile (httperf)",
+    )
     add("--timeout", type=_number(float), default=2.0, help="per-request timeout (s)")
-    add("--ceiling-seconds", type=_number(int), default=10, help="seconds per wrk run")
-    add("--overload-factor", type=_number(float), default=4.0)
-    add("--overload-seconds", type=_number(float), default=20.0)
-    add("--requests", type=_number(int), default=1_000_000, help="requests of the memory soak")
-    add("--soak-chunk", type=_number(int), default=30, help="seconds per soak wrk run")
+    add(
+        "--max-connections",
+        type=_number(int),
+        default=2048,
+        help="persistent connections at most (the ALB opens them as it needs them)",
+    )
+    add("--ceiling-seconds", type=_number(int), default=8, help="seconds per wrk run")
+    add(
+        "--profile-seconds",
+        type=_number(int, zero=True),
+        default=6,
+        help="seconds of py-spy on /health (0: no profile)",
+    )
+    add("--overload-factors", type=_factors, default=[2.0, 4.0], help="e.g. 2,4")
+    add("--overload-seconds", type=_number(float), default=10.0)
+    add("--burst-connections", type=_number(int), default=10000, help="new connections at once")
+    add("--requests", type=_number(int), default=400_000, help="requests of the memory soak")
+    add("--soak-chunk", type=_number(int), default=10, help="seconds per soak wrk run")
+    add("--quick", action="store_true", help="every phase, tiny: checks shape, not speed")
     add("--output", type=Path, default=OUT, help="default: docs/benchmarks/")
     add(
         "--render-only",
         action="store_true",
         help="rewrite pod.md and pod.png from the pod.json in --output; measure nothing",
     )
-    return parser.parse_args()
+    add(
+        "--runs",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="with --render-only: the pod.json of each full run, for the spread across runs",
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        for name, value in QUICK.items():
+            setattr(args, name, value)
+    for name in ("pod_cpus", "generator_cpus"):
+        try:
+            setattr(args, name, cpus.parse_cpu_list(getattr(args, name)))
+        except ValueError as err:
+            parser.error(f"--{name.replace('_', '-')}: {err}")
+    if set(args.pod_cpus) & set(args.generator_cpus):
+        parser.error("--pod-cpus and --generator-cpus: expected CPUs apart, got an overlap")
+    return args
+
+
+def _factors(text: str) -> list[float]:
+    try:
+        factors = [float(part) for part in text.split(",")]
+    except ValueError:
+        factors = []
+    if not factors or any(f <= 0 for f in factors):
+        raise argparse.ArgumentTypeError(f"expected positive factors like 2,4, got {text!r}")
+    return factors
 
 
 def app_env(pod: PodSpec, site: Path, database: dict[str, str], port: int) -> dict[str, str]:
@@ -168,12 +246,26 @@ def write(result: dict[str, Any], output: Path) -> None:
 
 def prepare(args: argparse.Namespace) -> tuple[Slo, PodSpec, PodCgroup]:
     """Read the SLO, the pod from the chart and open its cgroup; exit on bad input."""
-    for tool in ("httperf", "wrk"):
-        if not shutil.which(tool):
+    for tool in ("httperf", "wrk", *(("py-spy",) if args.profile_seconds else ())):
+        try:
+            find_tool(tool)
+        except MissingToolError:
             sys.exit(f"error: {tool} is missing; run scripts/bootstrap")
+    present = os.sched_getaffinity(0)
+    for name in ("pod_cpus", "generator_cpus"):
+        if not set(getattr(args, name)) <= present:
+            sys.exit(
+                f"error: --{name.replace('_', '-')}: expected CPUs of this machine "
+                f"({sorted(present)}), got {getattr(args, name)}"
+            )
     try:
         slo, pod = latency_slo(), pod_spec(args.values)
-        group = pod_cgroup(f"test-app-bench-{os.getpid()}", pod.cpu_limit, pod.memory_limit)
+        group = pod_cgroup(
+            f"test-app-bench-{os.getpid()}",
+            pod.cpu_limit,
+            pod.memory_limit,
+            cpus=",".join(str(cpu) for cpu in args.pod_cpus),
+        )
     except (SloError, ChartError, CgroupError) as err:
         sys.exit(f"error: {err}")
     return slo, pod, group
@@ -182,10 +274,28 @@ def prepare(args: argparse.Namespace) -> tuple[Slo, PodSpec, PodCgroup]:
 def measurements(
     args: argparse.Namespace, slo: Slo, pod: PodSpec, group: PodCgroup
 ) -> dict[str, Any]:
-    """Start PostgreSQL and the app in its cgroup, measure, and stop everything again."""
+    """Start PostgreSQL and the app in its cgroup, measure, and stop everything again.
+
+    This process, and so PostgreSQL and every load generator it starts, runs on the generator
+    CPUs; the app's cgroup pins it to the pod CPUs.
+    """
+    generators = None
+    if group.version == 1:
+        generators = PinnedSelf(
+            f"test-app-bench-load-{os.getpid()}",
+            ",".join(str(cpu) for cpu in args.generator_cpus),
+            BENCH_SHARES,
+        )
+        generators.enter()
+    os.sched_setaffinity(0, args.generator_cpus)
     work = Path(tempfile.mkdtemp(prefix="test-app-bench-pod-", dir="/tmp"))
     work.chmod(0o755)
-    cluster = start_cluster(with_replica=False)
+    try:
+        cluster = start_cluster(with_replica=False)
+    except BaseException:
+        if generators is not None:
+            generators.leave()
+        raise
     try:
         try:
             group.create()
@@ -201,17 +311,32 @@ def measurements(
                 **group.applied(),
                 "processes": settled_count(group, 1 + pod.workers),
             }
-            target = measure.Target(port, group, slo, args.timeout)
+            target = measure.Target(
+                port, group, slo, args.timeout, args.pod_cpus, args.generator_cpus,
+                pod_cores=min(pod.cpu_limit, len(args.pod_cpus)),
+                max_connections=args.max_connections,
+            )  # fmt: skip
             plan = measure.StepPlan(
                 args.start_rate, args.step_seconds, args.max_steps, args.refine, args.settle
             )
-            steps = measure.steps(target, plan)
-            cap = capacity(steps, pod.cpu_limit)
+            reps = measure.repetitions(target, plan, args.repetitions)
+            cap = combined_capacity([rep["capacity"] for rep in reps])
+            new_plan = measure.StepPlan(args.new_connection_start_rate, args.step_seconds,
+                                        args.max_steps, args.refine, args.settle)  # fmt: skip
+            new_steps = measure.steps(target, new_plan, measure.NEW_CONNECTION)
             ceiling = measure.ceiling(target, 64, args.ceiling_seconds)
-            base = cap["rps"] if cap else steps[-1]["offered_rps"]
-            overload = measure.overload(
-                target, base * args.overload_factor, args.overload_factor, args.overload_seconds
-            )
+            if args.profile_seconds:
+                ceiling["profile"] = measure.profile(
+                    target, find_tool("py-spy"), args.profile_seconds
+                )
+            base = cap["rps"] if cap else reps[-1]["steps"][-1]["offered_rps"]
+            overload = [
+                measure.overload(target, base, factor, args.overload_seconds,
+                                 pod.readiness_timeout_s, mib(pod.memory_limit),
+                                 cap["cpu_ms_per_request"] if cap else None)
+                for factor in args.overload_factors
+            ]  # fmt: skip
+            burst = measure.burst(target, args.burst_connections)
             survived = proc.poll() is None
             soak = measure.memory_soak(target, args.requests, 64, args.soak_chunk)
         finally:
@@ -219,9 +344,43 @@ def measurements(
     finally:
         cluster.stop()
         group.remove()
+        if generators is not None:
+            generators.leave()
         shutil.rmtree(work, ignore_errors=True)
-    return {"cgroup": cgroup, "steps": steps, "capacity": cap, "ceiling": ceiling,
-            "overload": overload, "app_survived": survived, "memory": soak}  # fmt: skip
+    return {
+        "cgroup": cgroup,
+        "repetitions": reps,
+        "steps": representative(reps, cap)["steps"],
+        "capacity": cap,
+        "new_connection": {"steps": new_steps, "capacity": capacity(new_steps, target.pod_cores)},
+        "ceiling": ceiling,
+        "overload": overload,
+        "burst": burst,
+        "app_survived": survived,
+        "memory": soak,
+    }
+
+
+def rederive(result: dict[str, Any]) -> dict[str, Any]:
+    """Return `result` with its verdicts worked out again from its counters by today's rules."""
+    pod_cores = result["isolation"]["pod_cores"]
+    for rep in result["repetitions"]:
+        rep["capacity"] = capacity(rep["steps"], pod_cores)
+    result["capacity"] = combined_capacity([rep["capacity"] for rep in result["repetitions"]])
+    result["steps"] = representative(result["repetitions"], result["capacity"])["steps"]
+    new = result["new_connection"]
+    new["capacity"] = capacity(new["steps"], pod_cores)
+    for over in result["overload"]:
+        over["bound"] = bound(over, pod_cores)
+    return result
+
+
+def representative(reps: list[dict[str, Any]], cap: dict[str, Any] | None) -> dict[str, Any]:
+    """Return the repetition whose capacity is the median (the first one when none found one)."""
+    for rep in reps:
+        if cap is not None and rep["capacity"] is not None and rep["capacity"]["rps"] == cap["rps"]:
+            return rep
+    return reps[0]
 
 
 def pod_fields(pod: PodSpec) -> dict[str, Any]:
@@ -237,6 +396,7 @@ def pod_fields(pod: PodSpec) -> dict[str, Any]:
         "memory_request_mib": mib(pod.memory_request),
         "memory_limit_mib": mib(pod.memory_limit),
         "hpa_target_percent": pod.hpa_target_percent,
+        "readiness_timeout_s": pod.readiness_timeout_s,
     }
 
 
@@ -246,25 +406,51 @@ def main() -> int:
         report = args.output / "pod.json"
         if not report.is_file():
             sys.exit(f"error: {report}: missing; run `make bench-pod` first")
-        write(json.loads(report.read_text()), args.output)
+        result = rederive(json.loads(report.read_text()))
+        if args.runs:
+            try:
+                runs = [rederive(json.loads(path.read_text())) for path in args.runs]
+                result["runs"] = across_runs(runs)
+            except (OSError, ValueError, KeyError) as err:
+                sys.exit(f"error: --runs: expected pod.json files of full runs ({err})")
+        write(result, args.output)
         return 0
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)  # also when started in the background
     slo, pod, group = prepare(args)
-    loadavg_start = os.getloadavg()[0]
+    loadavg_start, started = os.getloadavg()[0], time.monotonic()
     measured = measurements(args, slo, pod, group)
-    cpus = os.cpu_count() or 1
+    cpu_count = os.cpu_count() or 1
     result = {
         "command": "make bench-pod"
         + (f' BENCH_POD_ARGS="{" ".join(sys.argv[1:])}"' if sys.argv[1:] else ""),
         "date": time.strftime("%Y-%m-%d"),
+        "started_utc": time.strftime(
+            "%H:%M", time.gmtime(time.time() - (time.monotonic() - started))
+        ),
         "machine": {
-            "cpus": cpus,
+            "cpus": cpu_count,
             "python": platform.python_version(),
             "loadavg_start": round(loadavg_start, 2),
             "loadavg_end": round(os.getloadavg()[0], 2),
             # More runnable work than half the CPUs before we started: someone else's.
-            "loaded": loadavg_start > cpus / 2,
+            "loaded": loadavg_start > cpu_count / 2,
+            "minutes": round((time.monotonic() - started) / 60, 1),
+        },
+        "isolation": {
+            "pod_cpus": args.pod_cpus,
+            "generator_cpus": args.generator_cpus,
+            "pod_cores": min(pod.cpu_limit, len(args.pod_cpus)),
+            "others_on_pod_cpus_max": max(
+                s["pod_cpus_others"] for rep in measured["repetitions"] for s in rep["steps"]
+            ),
+            "generator_cores_max": max(
+                s["generator_cores"] for rep in measured["repetitions"] for s in rep["steps"]
+            ),
+            # What the other CPU did: the generator, PostgreSQL and everyone else's work on it.
+            "generator_cpus_busy_max": max(
+                s["generator_cpus_busy"] for rep in measured["repetitions"] for s in rep["steps"]
+            ),
         },
         "pod": pod_fields(pod),
         "cgroup": measured.pop("cgroup"),
@@ -275,6 +461,7 @@ def main() -> int:
         },
         "step_seconds": args.step_seconds,
         "timeout_s": args.timeout,
+        "max_connections": args.max_connections,
         **measured,
     }
     write(result, args.output)

@@ -19,6 +19,7 @@ The model and its assumptions are printed with the table, so the arithmetic is r
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import sys
@@ -144,6 +145,9 @@ class PodBenchmark:
     cpu_ms_per_request: float  # CPU time per request at that rate
     p99_ms: float
     threshold_ms: float
+    # (offered req/s, pod CPU cores) of the passing steps of the median repetition
+    cpu_curve: tuple[tuple[float, float], ...] = ()
+    valid: bool = True  # every repetition's failing step was bound by the pod's quota
 
 
 def load_pod_benchmark(path: Path) -> PodBenchmark:
@@ -171,7 +175,62 @@ def load_pod_benchmark(path: Path) -> PodBenchmark:
         cpu_ms_per_request=_positive(capacity, "cpu_ms_per_request", f"{name}.capacity"),
         p99_ms=_positive(capacity, "p99_ms", f"{name}.capacity"),
         threshold_ms=_positive(_field(data, "slo", name, dict), "threshold_ms", f"{name}.slo"),
+        cpu_curve=tuple(
+            (
+                _positive(step, "offered_rps", f"{name}.steps[{n}]"),
+                _positive(step, "cpu_cores", f"{name}.steps[{n}]"),
+            )
+            for n, step in enumerate(_field(data, "steps", name, list) if "steps" in data else [])
+            if step.get("pass")
+        ),
+        valid=bool(capacity.get("valid", True)),
     )
+
+
+def rate_at_cpu(curve: tuple[tuple[float, float], ...], cores: float) -> float:
+    """Return the offered rate at which the pod used `cores`, from the measured steps.
+
+    Linear between the two steps around `cores` (the first crossing, when noise makes the curve
+    dip); below the first step, proportional from zero; above the last, infinite (the capacity
+    then caps the plan).
+    """
+    points = sorted(curve)
+    if not points:
+        raise InputError("pod.json.steps: no passing step to read the CPU curve from")
+    rate, cpu = points[0]
+    if cores <= cpu:
+        return rate * cores / cpu
+    for (r0, c0), (r1, c1) in itertools.pairwise(points):
+        if c1 >= cores:
+            return r0 + (cores - c0) * (r1 - r0) / (c1 - c0) if c1 > c0 else r0
+    return math.inf
+
+
+HEADROOM = 2 / 3  # the HPA should act while a pod still has a third of its capacity left
+HPA_TOLERANCE = 0.1  # the HPA acts only when usage / target leaves 1 +- 0.1 (its default)
+
+
+def cpu_at_rate(curve: tuple[tuple[float, float], ...], rate: float) -> float:
+    """Return the pod's CPU (cores) at `rate`, linear between the measured steps around it."""
+    points = sorted(curve)
+    if not points:
+        raise InputError("pod.json.steps: no passing step to read the CPU curve from")
+    if rate <= points[0][0]:
+        return points[0][1] * rate / points[0][0]
+    for (r0, c0), (r1, c1) in itertools.pairwise(points):
+        if r1 >= rate:
+            return c0 + (rate - r0) * (c1 - c0) / (r1 - r0)
+    return points[-1][1]
+
+
+def recommended_target(pod: PodBenchmark, cpu_request: float) -> int:
+    """Return the HPA target (% of the request, a multiple of 5, rounded down) from the curve.
+
+    The HPA scales up once usage exceeds target x (1 + tolerance); that should happen at
+    `HEADROOM` of the measured capacity: target = CPU there / (1 + tolerance) / request.
+    """
+    cores = cpu_at_rate(pod.cpu_curve, pod.capacity_rps * HEADROOM)
+    return int(cores / (1 + HPA_TOLERANCE) / cpu_request * 100 // 5 * 5)
 
 
 @dataclass(frozen=True)
@@ -274,7 +333,11 @@ class Model:
 def model(bench: Benchmark, pod: PodBenchmark, env: Environment) -> Model:
     rps_per_core = bench.app_rps / bench.cpus
     hpa_cores = env.cpu_request * env.hpa_target / 100
-    rps_at_hpa_target = hpa_cores * 1000 / pod.cpu_ms_per_request
+    rps_at_hpa_target = (
+        rate_at_cpu(pod.cpu_curve, hpa_cores)
+        if pod.cpu_curve
+        else hpa_cores * 1000 / pod.cpu_ms_per_request
+    )
     vcpus, memory_gib = DB_INSTANCES[env.db_class]
     return Model(
         rps_at_hpa_target=rps_at_hpa_target,
@@ -314,7 +377,9 @@ def render(bench: Benchmark, pod: PodBenchmark, env: Environment) -> str:
     capped = m.rps_at_hpa_target > pod.capacity_rps
     measured = (
         f"Measured by `{pod.command}` on {pod.date}"
-        f"{' (a loaded machine)' if pod.loaded else ''}: one pod with {pod.workers} workers "
+        f"{' (a loaded machine)' if pod.loaded else ''}"
+        f"{'' if pod.valid else ' (**an invalid run**: not bound by the pod quota)'}: "
+        f"one pod with {pod.workers} workers "
         f"inside a {pod.cpu_limit:g}-core CPU quota held the latency SLO (p99 <= "
         f"{pod.threshold_ms:g} ms) with zero errors up to **{pod.capacity_rps:,.0f} req/s** "
         f"(p99 {pod.p99_ms:g} ms), at **{pod.cpu_ms_per_request:g} ms of CPU per request**. "
@@ -324,14 +389,31 @@ def render(bench: Benchmark, pod: PodBenchmark, env: Environment) -> str:
     steps = [
         (
             f"Per pod ({env.name}): the HPA holds each pod's CPU at {env.hpa_target} % of its "
-            f"{env.cpu_request:g}-core request = {core:g} core, which serves {core:g} x 1000 / "
-            f"{pod.cpu_ms_per_request:g} = {m.rps_at_hpa_target:,.0f} req/s; the plan counts on "
+            f"{env.cpu_request:g}-core request = {core:g} core, "
+            + (
+                f"which the measured steps reach at {m.rps_at_hpa_target:,.0f} req/s "
+                "(interpolated between the steps of the median repetition: CPU per request "
+                "falls as the rate rises, so the capacity step's figure would overstate it)"
+                if pod.cpu_curve
+                else f"which serves {core:g} x 1000 / {pod.cpu_ms_per_request:g} = "
+                f"{m.rps_at_hpa_target:,.0f} req/s"
+            )
+            + "; the plan counts on "
             + (
                 f"the measured capacity instead, **{m.rps_per_pod:,.0f} req/s per pod**, because "
                 "the HPA target lies above it (lower the target or raise the limit)."
                 if capped
                 else f"**{m.rps_per_pod:,.0f} req/s per pod** before the HPA adds one "
                 f"({m.rps_per_pod / pod.capacity_rps:.0%} of the measured capacity)."
+            )
+            + (
+                f" The HPA acts above {1 + HPA_TOLERANCE:g} x its target; for that to happen at "
+                f"{HEADROOM:.0%} of the capacity ({pod.capacity_rps * HEADROOM:,.0f} req/s, "
+                f"{cpu_at_rate(pod.cpu_curve, pod.capacity_rps * HEADROOM):.3f} cores on the "
+                f"curve) the target is **{recommended_target(pod, env.cpu_request)} %** of the "
+                "request (rounded down to 5)."
+                if pod.cpu_curve
+                else ""
             )
         ),
         (

@@ -19,14 +19,7 @@ from test_app_tooling.podbench.cgroup import (
 )
 from test_app_tooling.podbench.cgroup2 import CgroupV2, is_unified, pod_cgroup
 from test_app_tooling.podbench.chart import ChartError, parse_cpu, parse_memory, pod_spec
-from test_app_tooling.podbench.report import (
-    Slo,
-    capacity,
-    cpu_row,
-    load_row,
-    overload_row,
-    step_passes,
-)
+from test_app_tooling.podbench.report import Slo, capacity, cpu_row, load_row, step_passes
 
 
 HTTPERF_OUTPUT = """\
@@ -134,15 +127,15 @@ def test_capacity_is_the_highest_pass_below_the_first_failure():
         _step(300, passes=False, cpu=0.95),
         _step(500, passes=True),
     ]
-    result = capacity(steps, cpu_limit=1.0)
+    result = capacity(steps, pod_cores=1.0)
     assert result is not None
     # 500 passed, but above a failing rate (a lucky step): not counted.
     assert (result["rps"], result["first_failing_rps"]) == (250, 300)
     assert result["cpu_ms_per_request"] == 2.0  # 0.5 cores x 1000 ms / 250 req/s
     assert result["bound"] == "quota"  # the failing step used 0.95 of a 1-core limit
-    assert capacity(steps, cpu_limit=2.0)["bound"] == "machine"  # type: ignore[index]
-    assert capacity([_step(100, passes=False)], cpu_limit=1.0) is None
-    only_passes = capacity([_step(100, passes=True)], cpu_limit=1.0)
+    assert capacity(steps, pod_cores=2.0)["bound"] == "machine"  # type: ignore[index]
+    assert capacity([_step(100, passes=False)], pod_cores=1.0) is None
+    only_passes = capacity([_step(100, passes=True)], pod_cores=1.0)
     assert only_passes is not None
     assert (only_passes["first_failing_rps"], only_passes["bound"]) == (None, None)
 
@@ -286,18 +279,6 @@ def test_a_v2_run_after_the_move_to_the_init_leaf_makes_its_group_beside_it(tmp_
     group.create()
     assert (tmp_path / "pod" / "cpu.max").read_text() == "100000 100000"
     assert (tmp_path / "cgroup.subtree_control").read_text() == "+cpu +memory"
-
-
-def test_the_overload_error_share_is_over_the_requests_sent():
-    # 1000 planned: 600 never had a socket (the generator's limit), 400 sent, 100 answered.
-    load = httperf.LoadResult(
-        offered_rate=400, duration_s=2.0, planned=1000, connections=400, replies=100,
-        status_2xx=100, status_other=0, timeouts=300, refused=0, reset=0, client_limit=600,
-        other_errors=0, histogram={5: 100},
-    )  # fmt: skip
-    row = overload_row(load, Slo(threshold_ms=250, percentile=99), factor=4, recovery_s=1.5)
-    assert (row["errors"], row["error_share"]) == (300, 0.75)  # 300 timeouts / 400 sent
-    assert (row["p99_ms"], row["factor"], row["recovery_s"]) == (6.0, 4, 1.5)
 
 
 def test_a_step_row_counts_rates_errors_and_the_slo():

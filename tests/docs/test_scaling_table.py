@@ -92,6 +92,53 @@ def test_the_arithmetic_follows_the_inputs(scaling_script, tmp_path):
     assert "add RDS Proxy or PgBouncer" in high.notes
 
 
+def test_the_rate_at_the_hpa_target_is_read_from_the_measured_cpu_curve(scaling_script, tmp_path):
+    steps = [  # CPU per request falls as the rate rises, as measured
+        {"offered_rps": 2000, "cpu_cores": 0.4, "pass": True},
+        {"offered_rps": 8000, "cpu_cores": 0.7, "pass": True},
+        {"offered_rps": 16000, "cpu_cores": 0.9, "pass": True},
+        {"offered_rps": 32000, "cpu_cores": 0.95, "pass": False},  # failing steps do not count
+    ]
+    pod = scaling_script.load_pod_benchmark(
+        pod_json(tmp_path, steps=steps, capacity={"rps": 16000, "cpu_ms_per_request": 0.056,
+                                                  "p99_ms": 20.0, "valid": True})
+    )  # fmt: skip
+    assert pod.cpu_curve == ((2000, 0.4), (8000, 0.7), (16000, 0.9))
+    curve = pod.cpu_curve
+    assert scaling_script.rate_at_cpu(curve, 0.2) == pytest.approx(1000)  # 2000 x 0.2 / 0.4
+    assert scaling_script.rate_at_cpu(curve, 0.8) == pytest.approx(12000)  # halfway 8000..16000
+    assert scaling_script.rate_at_cpu(curve, 0.95) == float("inf")  # above every passing step
+    bench = scaling_script.load_benchmark(bench_json(tmp_path))
+    env = replace(scaling_script.load_environment("prod"), cpu_request=1.0, hpa_target=80)
+    model = scaling_script.model(bench, pod, env)
+    assert model.rps_at_hpa_target == pytest.approx(12000)  # 0.8 core on the curve
+    assert model.rps_per_pod == pytest.approx(12000)
+    # The linear figure from the capacity step would claim 0.8 x 1000 / 0.056 = 14,286 req/s.
+    block = scaling_script.render(bench, pod, env)
+    assert "reach at 12,000 req/s" in block
+    invalid = scaling_script.load_pod_benchmark(
+        pod_json(tmp_path, steps=steps, capacity={"rps": 16000, "cpu_ms_per_request": 0.056,
+                                                  "p99_ms": 20.0, "valid": False})
+    )  # fmt: skip
+    assert "an invalid run" in scaling_script.render(bench, invalid, env)
+    # 2/3 of 16000 = 10667 req/s: 0.7 + (10667 - 8000) x 0.2 / 8000 = 0.7667 cores;
+    # / 1.1 = 0.697 of a 1-core request: 65 % (rounded down to 5).
+    assert scaling_script.cpu_at_rate(curve, 10666.67) == pytest.approx(0.7667, abs=1e-4)
+    assert scaling_script.cpu_at_rate(curve, 1000) == pytest.approx(0.2)
+    assert scaling_script.recommended_target(pod, 1.0) == 65
+    assert scaling_script.recommended_target(pod, 0.5) == 135  # a target may pass 100 %
+    assert "the target is **65 %** of the request" in scaling_script.render(bench, pod, env)
+
+
+def test_the_charts_hpa_target_is_the_one_the_measurement_recommends(scaling_script):
+    pod = scaling_script.load_pod_benchmark(scaling_script.POD_BENCHMARK)
+    prod = scaling_script.load_environment("prod")
+    assert prod.hpa_target == scaling_script.recommended_target(pod, prod.cpu_request), (
+        "charts/test-app/values-prod.yaml autoscaling.targetCPUUtilizationPercentage differs "
+        "from what docs/benchmarks/pod.json recommends; see docs/scaling.md"
+    )
+
+
 def test_the_environment_is_read_from_the_chart_and_tfvars(scaling_script):
     prod = scaling_script.load_environment("prod")
     assert prod.cpu_request > 0
@@ -211,8 +258,13 @@ def test_the_adr_quotes_the_measured_pod(scaling_script):
         f"{pod.capacity_rps:,.0f} req/s",
         f"{pod.cpu_ms_per_request:g} ms of CPU per request",
         f"/health / /livez = {data['ceiling']['health_over_livez']}",
-        f"error share {data['overload']['error_share']}",
-        f"recovered in {data['overload']['recovery_s']} s",
+        f"median of {len(data['repetitions'])} repetitions",
+        f"spread {data['capacity']['spread']:.0%}",
+        *(
+            f"{over['factor']:g} x capacity: goodput {over['goodput_share']:.0%}"
+            for over in data["overload"]
+        ),
+        *(f"recovered in {over['recovery_s']} s" for over in data["overload"]),
     ]
     missing = [quote for quote in expected if quote not in text]
     assert missing == [], f"ADR 0010 no longer quotes docs/benchmarks/pod.json: {missing}"

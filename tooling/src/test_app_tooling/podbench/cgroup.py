@@ -9,6 +9,7 @@ hierarchy (v2).
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,10 @@ from typing import Protocol
 ROOT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("cpu", "cpuacct", "memory")
 CFS_PERIOD_US = 100_000  # the kubelet's CFS period (Kubernetes default, 100 ms)
+# cpu.shares of the benchmark's groups (the kernel's maximum; a process of the root group weighs
+# 1024): on a shared machine the pod and the generator get their CPUs first, other work waits.
+# The quota still caps the pod; the weight only decides who runs when both want the CPU.
+BENCH_SHARES = 262_144
 
 
 class CgroupError(RuntimeError):
@@ -71,8 +76,8 @@ class PodCgroup(Protocol):
     def enter_command(self, cmd: list[str]) -> list[str]:
         """`cmd` wrapped so that it moves itself into the group before it starts."""
 
-    def applied(self) -> dict[str, int]:
-        """Read back the quota, period and memory limit."""
+    def applied(self) -> dict[str, int | str]:
+        """Read back the quota, period, memory limit (and the cpuset's CPUs, when pinned)."""
 
     def pids(self) -> list[int]:
         """Every process in the group."""
@@ -108,22 +113,25 @@ class CgroupV1:
 
     version = 1
 
-    def __init__(
+    def __init__(  # noqa: PLR0913, PLR0917 - the group's limits, each optional but the first
         self,
         name: str,
         cpu_cores: float,
         memory_bytes: int,
         root: Path = ROOT,
         proc_cgroup: str | None = None,
+        cpus: str | None = None,
+        shares: int | None = None,
     ) -> None:
         paths = own_paths(proc_cgroup or Path("/proc/self/cgroup").read_text())
         self.dirs: dict[str, Path] = {}
-        for controller in CONTROLLERS:
+        self.cpus, self.shares = cpus, shares
+        for controller in (*CONTROLLERS, *(("cpuset",) if cpus is not None else ())):
             mount = root / controller
             if controller not in paths or not (mount / "cgroup.procs").is_file():
                 raise CgroupError(
                     f"cgroup v1 controller {controller!r} is not mounted at {mount}; "
-                    "make bench-pod needs cgroup v1 cpu, cpuacct and memory controllers"
+                    "make bench-pod needs cgroup v1 cpu, cpuacct, memory and cpuset controllers"
                 )
             self.dirs[controller] = mount / paths[controller].lstrip("/") / name
         self.cpu_cores = cpu_cores
@@ -137,7 +145,14 @@ class CgroupV1:
             cpu = self.dirs["cpu"]
             (cpu / "cpu.cfs_period_us").write_text(str(CFS_PERIOD_US))
             (cpu / "cpu.cfs_quota_us").write_text(str(round(self.cpu_cores * CFS_PERIOD_US)))
+            if self.shares is not None:
+                (cpu / "cpu.shares").write_text(str(self.shares))
             (self.dirs["memory"] / "memory.limit_in_bytes").write_text(str(self.memory_bytes))
+            if self.cpus is not None:  # a task joining a cpuset runs on its CPUs only
+                cpuset = self.dirs["cpuset"]
+                mems = (cpuset.parent / "cpuset.mems").read_text().strip()
+                (cpuset / "cpuset.mems").write_text(mems)
+                (cpuset / "cpuset.cpus").write_text(self.cpus)
         except PermissionError as err:
             raise CgroupError(
                 f"cannot write {err.filename}: make bench-pod must run as root"
@@ -148,14 +163,19 @@ class CgroupV1:
         moves = "; ".join(f"echo $$ > {d / 'cgroup.procs'}" for d in self.dirs.values())
         return ["/bin/sh", "-c", f'{moves}; exec "$@"', "sh", *cmd]
 
-    def applied(self) -> dict[str, int]:
-        """Read back the quota, period and memory limit as the kernel holds them (read back)."""
+    def applied(self) -> dict[str, int | str]:
+        """Read back the quota, period, memory limit and CPUs as the kernel holds them."""
         cpu, memory = self.dirs["cpu"], self.dirs["memory"]
-        return {
+        applied: dict[str, int | str] = {
             "cfs_quota_us": int((cpu / "cpu.cfs_quota_us").read_text()),
             "cfs_period_us": int((cpu / "cpu.cfs_period_us").read_text()),
             "memory_limit_bytes": int((memory / "memory.limit_in_bytes").read_text()),
         }
+        if self.shares is not None:
+            applied["cpu_shares"] = int((cpu / "cpu.shares").read_text())
+        if "cpuset" in self.dirs:
+            applied["cpuset_cpus"] = (self.dirs["cpuset"] / "cpuset.cpus").read_text().strip()
+        return applied
 
     def pids(self) -> list[int]:
         """Every process in the group."""
@@ -191,4 +211,39 @@ class CgroupV1:
 
     def remove(self, timeout: float = 10.0) -> None:
         """Remove the groups once their processes have exited."""
+        remove_dirs(list(self.dirs.values()), timeout)
+
+
+class PinnedSelf:
+    """The benchmark's own process (and what it starts later) in a cpu + cpuset group.
+
+    For the load generators and PostgreSQL: pinned to their CPUs, weighted like the pod. Leaving
+    moves the process back to its parent groups and removes the group.
+    """
+
+    def __init__(self, name: str, cpus: str, shares: int, root: Path = ROOT) -> None:
+        paths = own_paths(Path("/proc/self/cgroup").read_text())
+        self.dirs = {c: root / c / paths[c].lstrip("/") / name for c in ("cpu", "cpuset")}
+        self.cpus, self.shares = cpus, shares
+
+    def enter(self) -> None:
+        """Make the groups and move this process into them."""
+        try:
+            for directory in self.dirs.values():
+                directory.mkdir(exist_ok=True)
+            cpuset = self.dirs["cpuset"]
+            (cpuset / "cpuset.mems").write_text((cpuset.parent / "cpuset.mems").read_text())
+            (cpuset / "cpuset.cpus").write_text(self.cpus)
+            (self.dirs["cpu"] / "cpu.shares").write_text(str(self.shares))
+            for directory in self.dirs.values():
+                (directory / "cgroup.procs").write_text(str(os.getpid()))
+        except PermissionError as err:
+            raise CgroupError(
+                f"cannot write {err.filename}: make bench-pod must run as root"
+            ) from None
+
+    def leave(self, timeout: float = 10.0) -> None:
+        """Move this process back and remove the groups once its children have left."""
+        for directory in self.dirs.values():
+            (directory.parent / "cgroup.procs").write_text(str(os.getpid()))
         remove_dirs(list(self.dirs.values()), timeout)

@@ -15,6 +15,7 @@ import errno
 from pathlib import Path
 
 from test_app_tooling.podbench.cgroup import (
+    BENCH_SHARES,
     CFS_PERIOD_US,
     ROOT,
     CgroupError,
@@ -46,14 +47,17 @@ class CgroupV2:
 
     version = 2
 
-    def __init__(
+    def __init__(  # noqa: PLR0913, PLR0917 - the group's limits, each optional but the first
         self,
         name: str,
         cpu_cores: float,
         memory_bytes: int,
         root: Path = ROOT,
         proc_cgroup: str | None = None,
+        cpus: str | None = None,
     ) -> None:
+        self.cpus = cpus
+        self.needed = (*NEEDED, "cpuset") if cpus is not None else NEEDED
         own = own_paths(proc_cgroup or Path("/proc/self/cgroup").read_text()).get("", "/")
         self.root = root
         # A process already moved to the `init` leaf (by an earlier run) makes its groups beside it.
@@ -66,7 +70,7 @@ class CgroupV2:
         """Enable cpu and memory for the parent's children (moving its processes if needed)."""
         control = self.parent / "cgroup.subtree_control"
         enabled = control.read_text().split()
-        missing = [c for c in NEEDED if c not in enabled]
+        missing = [c for c in self.needed if c not in enabled]
         if not missing:
             return
         available = (self.parent / "cgroup.controllers").read_text().split()
@@ -106,6 +110,8 @@ class CgroupV2:
             (self.dir / "memory.max").write_text(str(self.memory_bytes))
             if (self.dir / "memory.swap.max").exists():
                 (self.dir / "memory.swap.max").write_text("0")  # the kubelet's default, no swap
+            if self.cpus is not None:
+                (self.dir / "cpuset.cpus").write_text(self.cpus)
         except PermissionError as err:
             raise CgroupError(
                 f"cannot write {err.filename}: make bench-pod must run as root"
@@ -115,14 +121,17 @@ class CgroupV2:
         """`cmd` wrapped so that it moves itself into the group before it starts."""
         return ["/bin/sh", "-c", f'echo $$ > {self.dir / "cgroup.procs"}; exec "$@"', "sh", *cmd]
 
-    def applied(self) -> dict[str, int]:
-        """Read back the quota, period and memory limit as the kernel holds them."""
+    def applied(self) -> dict[str, int | str]:
+        """Read back the quota, period, memory limit (and CPUs, when pinned) from the kernel."""
         quota, period = (self.dir / "cpu.max").read_text().split()
-        return {
+        applied: dict[str, int | str] = {
             "cfs_quota_us": -1 if quota == "max" else int(quota),
             "cfs_period_us": int(period),
             "memory_limit_bytes": int((self.dir / "memory.max").read_text()),
         }
+        if self.cpus is not None:
+            applied["cpuset_cpus"] = (self.dir / "cpuset.cpus.effective").read_text().strip()
+        return applied
 
     def pids(self) -> list[int]:
         """Every process in the group."""
@@ -159,8 +168,13 @@ class CgroupV2:
         remove_dirs([self.dir], timeout)
 
 
-def pod_cgroup(name: str, cpu_cores: float, memory_bytes: int, root: Path = ROOT) -> PodCgroup:
-    """Open the pod's group in whichever hierarchy this machine mounts at `root`."""
+def pod_cgroup(
+    name: str, cpu_cores: float, memory_bytes: int, root: Path = ROOT, cpus: str | None = None
+) -> PodCgroup:
+    """Open the pod's group in whichever hierarchy this machine mounts at `root`.
+
+    `cpus` (a cpuset list such as "1") pins the group's processes to those CPUs.
+    """
     if is_unified(root):
-        return CgroupV2(name, cpu_cores, memory_bytes, root)
-    return CgroupV1(name, cpu_cores, memory_bytes, root)
+        return CgroupV2(name, cpu_cores, memory_bytes, root, cpus=cpus)
+    return CgroupV1(name, cpu_cores, memory_bytes, root, cpus=cpus, shares=BENCH_SHARES)

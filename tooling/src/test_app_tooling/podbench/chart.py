@@ -53,6 +53,7 @@ class PodSpec:
     memory_limit: int
     hpa_target_percent: int
     workers: int
+    readiness_timeout_s: float  # the readiness probe's timeoutSeconds
 
 
 def _get(data: Any, path: str) -> Any:  # noqa: ANN401 - parsed YAML
@@ -91,4 +92,5 @@ def pod_spec(value_set: str = "prod") -> PodSpec:
         memory_limit=parse_memory(_get(limits, "memory"), "resources.limits.memory"),
         hpa_target_percent=hpa_cpu_target(one(objects, "HorizontalPodAutoscaler")),
         workers=int(env.get("WORKERS", "1")),
+        readiness_timeout_s=float(_get(container, "readinessProbe.timeoutSeconds")),
     )

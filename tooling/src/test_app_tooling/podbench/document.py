@@ -8,32 +8,37 @@ from test_app_tooling.podbench.report import bound
 
 
 STEP_HEADER = (
-    "| offered req/s | served 2xx req/s | p50 ms | p99 ms | errors | CPU cores | "
-    "throttled periods | throttled s | RSS MiB | peak MiB | holds SLO, 0 errors |"
+    "| offered req/s | served 2xx req/s | refused 503 req/s | p50 ms | p99 ms | errors | "
+    "pod CPU cores | throttled periods | generator cores | packet work on pod CPU | "
+    "others on pod CPU | peak MiB | "
+    "holds SLO, 0 errors | bound if failing |"
 )
-OVERLOAD_HEADER = (
-    "| planned | sent | served 2xx | error share | timeouts | refused | reset | non-2xx | "
-    "load-generator limit | p99 of served ms | peak RSS MiB | peak usage MiB | OOM kills | "
-    "recovery s |"
-)
-
-
 OVERLOAD_KEYS = (
-    "planned", "attempted", "served_2xx", "error_share", "timeouts", "refused", "reset",
-    "non_2xx", "client_limit", "p99_ms", "peak_rss_mib", "peak_mib", "oom_kills", "recovery_s",
+    "offered_rps", "sent_rps", "served_rps", "goodput_share", "refused_rps", "refused_p99_ms",
+    "p99_ms", "timeouts", "expired", "probes", "peak_mib", "oom_kills", "recovery_s", "cpu_cores",
+    "generator_cores", "generator_cpus_busy", "refusal_cost_share", "bound",
 )  # fmt: skip
+OVERLOAD_HEADER = (
+    "| factor | offered req/s | sent req/s | served 2xx req/s | of capacity | refused 503 req/s | "
+    "refused p99 ms | p99 of served ms | timeouts | expired in client queue | probes answered | "
+    "peak MiB | OOM kills | recovery s | pod CPU cores | generator cores | generator CPU busy | "
+    "refusal cost / served | bound |"
+)
 
 
-def _steps(steps: list[dict[str, Any]]) -> list[str]:
+def _steps(steps: list[dict[str, Any]], pod_cores: float) -> list[str]:
     return [
         STEP_HEADER,
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "|" + " ---: |" * 12 + " --- | --- |",
         *(
             (
-                f"| {s['offered_rps']:g} | {s['served_rps']:g} | {s['p50_ms']} | {s['p99_ms']} | "
-                f"{s['errors']} | {s['cpu_cores']} | {s['throttled_periods']} / {s['periods']} "
-                f"({s['throttled_share']:.0%}) | {s['throttled_s']} | {s['rss_mib']} | "
-                f"{s['peak_mib']} | {'yes' if s['pass'] else '**no**'} |"
+                f"| {s['offered_rps']:g} | {s['served_rps']:g} | {s.get('refused_rps', 0):g} | "
+                f"{s['p50_ms']} | {s['p99_ms']} | {s['errors']} | {s['cpu_cores']} | "
+                f"{s['throttled_periods']} / {s['periods']} ({s['throttled_share']:.0%}) | "
+                f"{s['generator_cores']} | {s['pod_cpus_irq']} | {s['pod_cpus_others']} | "
+                f"{s['peak_mib']} | "
+                f"{'yes' if s['pass'] else '**no**'} | "
+                f"{'' if s['pass'] else bound(s, pod_cores)} |"
             )
             for s in sorted(steps, key=lambda s: s["offered_rps"])
         ),
@@ -43,30 +48,28 @@ def _steps(steps: list[dict[str, Any]]) -> list[str]:
 def _capacity(cap: dict[str, Any] | None) -> str:
     if cap is None:
         return "**none**: even the first step failed"
-    nxt = (
-        f"the next step, {cap['first_failing_rps']:g} req/s, failed"
-        if cap["first_failing_rps"] is not None
-        else "no step failed: raise --max-steps"
+    reps = ", ".join(f"{rate:g}" for rate in cap["repetitions"])
+    verdict = (
+        "**Valid**: in every repetition the failing step had the pod use its whole CPU "
+        "(the quota bound, not the generator or the machine)."
+        if cap["valid"]
+        else "**Invalid run** (not a lower bound): " + "; ".join(cap["invalid_because"]) + "."
     )
-    why = {
-        "quota": " The pod used nearly all of its CPU limit at the failing step: the quota binds.",
-        "machine": (
-            " The pod still had CPU quota left at the failing step: the shared CPUs or the load "
-            "generator ran out first, so this is a lower bound of the pod's capacity."
-        ),
-        None: "",
-    }[cap["bound"]]
     return (
-        f"**{cap['rps']:g} req/s** (p99 {cap['p99_ms']} ms, {cap['cpu_cores']} cores used, "
-        f"{cap['cpu_ms_per_request']} ms of CPU per request; {nxt}).{why}"
+        f"**{cap['rps']:g} req/s**, the median of {len(cap['repetitions'])} repetitions "
+        f"({reps} req/s; spread (max - min) / median = {cap['spread']:.0%}), p99 "
+        f"{cap['p99_ms']} ms, {cap['cpu_cores']} cores used, {cap['cpu_ms_per_request']} ms of "
+        f"CPU per request (medians). {verdict}"
     )
 
 
 def _header(result: dict[str, Any]) -> list[str]:
-    pod, machine = result["pod"], result["machine"]
+    pod, machine, iso, cgroup = (
+        result["pod"], result["machine"], result["isolation"], result["cgroup"],
+    )  # fmt: skip
     loaded = (
-        " (**a loaded machine**: other work ran on the same CPUs, so the rates are lower bounds "
-        "and noisy; the arithmetic and the shape are what to check)."
+        " (**a loaded machine**: other engineers' work ran beside it; the validity rules "
+        "below say whether it reached the pod)."
         if machine["loaded"]
         else "."
     )
@@ -74,10 +77,16 @@ def _header(result: dict[str, Any]) -> list[str]:
         "# One pod's capacity, inside its own limits",
         "",
         (
-            f"Produced by `{result['command']}` on {result['date']}: {machine['cpus']} CPUs "
-            "shared by the load generators, PostgreSQL and the app; load average "
+            f"Produced by `{result['command']}` on {result['date']} in "
+            f"{machine['minutes']} minutes: {machine['cpus']} CPUs, the app pinned to CPU "
+            f"{_cpus(iso['pod_cpus'])} (a cpuset), PostgreSQL and every load generator to CPU "
+            f"{_cpus(iso['generator_cpus'])}; both groups weighted {cgroup.get('cpu_shares', '-')} "
+            "cpu.shares, so other work on the machine waits for them. Load average "
             f"{machine['loadavg_start']} at the start and {machine['loadavg_end']} at the end"
-            f"{loaded}"
+            f"{loaded} Other work on the pod's CPU reached {iso['others_on_pod_cpus_max']} cores "
+            f"in a capacity step; the generator used at most {iso['generator_cores_max']} cores, "
+            f"and its CPU was at most {iso['generator_cpus_busy_max']:.0%} busy (the generator, "
+            "PostgreSQL and everyone else's work on it)."
         ),
         "",
         (
@@ -93,7 +102,7 @@ def _header(result: dict[str, Any]) -> list[str]:
 
 
 def _ceiling(ceiling: dict[str, Any]) -> list[str]:
-    return [
+    lines = [
         f"## Ceiling: /livez against /health, {ceiling['connections']} connections",
         "",
         "| path | req/s | p50 ms | p99 ms | errors | CPU cores | throttled share |",
@@ -113,35 +122,138 @@ def _ceiling(ceiling: dict[str, Any]) -> list[str]:
             f"{ceiling['seconds']} s each, same server)."
         ),
     ]
+    prof = ceiling.get("profile")
+    if prof:
+        lines += [
+            "",
+            (
+                f"Where /health's time goes: {prof['tool']}, {prof['seconds']} s of wrk on "
+                f"/health ({prof['rps']} req/s while sampled), {prof['samples']:,} samples. "
+                "Share of samples by the package of the innermost Python frame (granian's own "
+                "frame stands for its Rust I/O and the idle wait), then by function:"
+            ),
+            "",
+            "| package | share |",
+            "| --- | ---: |",
+            *(f"| {row['name']} | {row['share']:.1%} |" for row in prof["packages"]),
+            "",
+            "| function | share |",
+            "| --- | ---: |",
+            *(f"| `{row['name']}` | {row['share']:.1%} |" for row in prof["functions"]),
+        ]
+    return lines
+
+
+def _runs(runs: dict[str, Any]) -> list[str]:
+    spread = "-" if runs["spread"] is None else f"{runs['spread']:.0%}"
+    return [
+        f"## Across {len(runs['runs'])} full runs on the same machine",
+        "",
+        "| started (UTC) | capacity req/s | repetitions req/s | valid | load average | minutes |",
+        "| --- | ---: | --- | --- | ---: | ---: |",
+        *(
+            f"| {run['started_utc']} | {run['capacity_rps']} | "
+            f"{', '.join(f'{rate:g}' for rate in run['repetitions'])} | "
+            f"{'yes' if run['valid'] else '**no**'} | {run['loadavg_start']} | {run['minutes']} |"
+            for run in runs["runs"]
+        ),
+        "",
+        (
+            f"Median {runs['median_rps']} req/s, spread (max - min) / median = **{spread}**. "
+            "This report is one of these runs."
+        ),
+    ]
+
+
+def _cpus(cpus: list[int]) -> str:
+    return ",".join(str(cpu) for cpu in cpus)
 
 
 def _overload(result: dict[str, Any]) -> list[str]:
-    over, slo = result["overload"], result["slo"]
+    slo = result["slo"]
+    rows = []
+    for over in result["overload"]:
+        values = {**over, "probes": f"{over['probes_answered']} / {over['probes_sent']}"}
+        rows.append(f"| {over['factor']:g} x | " + " | ".join(
+            str(values[key]) for key in OVERLOAD_KEYS) + " |")  # fmt: skip
+    checks = [
+        f"| {over['factor']:g} x | "
+        + " | ".join(
+            "n/a" if ok is None else ("yes" if ok else "**no**") for ok in over["checks"].values()
+        )
+        + " |"
+        for over in result["overload"]
+    ]
+    names = list(result["overload"][0]["checks"]) if result["overload"] else []
     return [
-        f"## Overload: {over['offered_rps']:g} req/s offered ({over['factor']:g} x capacity)",
+        "## Overload: persistent connections at multiples of the capacity",
         "",
         OVERLOAD_HEADER,
-        "|" + " ---: |" * len(OVERLOAD_KEYS),
-        "| " + " | ".join(str(over[key]) for key in OVERLOAD_KEYS) + " |",
+        "| ---: |" + " ---: |" * (len(OVERLOAD_KEYS) - 1) + " --- |",
+        *rows,
+        "",
+        "| factor | " + " | ".join(name.replace("_", " ") for name in names) + " |",
+        "| --- |" + " --- |" * len(names),
+        *checks,
         "",
         (
-            "Sent = planned - load-generator limit (requests httperf could not open a socket "
-            "for) - requests not yet sent when it was stopped at its deadline. Errors include "
-            "requests sent but unanswered at that point. Error share = errors / sent. CPU "
-            f"used over the run and the recovery: {over['cpu_cores']} cores, throttled in "
-            f"{over['throttled_share']:.0%} of the periods. Recovery = seconds from "
-            "the end of the offered load to the first of 10 consecutive /health probes answered "
-            f"200 within {slo['threshold_ms']:g} ms. App still running afterwards: "
-            f"{'yes' if result['app_survived'] else '**no**'}."
-            + (
-                ""
-                if bound(over, result["pod"]["cpu_limit"]) == "quota"
-                else " The pod had CPU quota left during the overload: the machine (the load "
-                "generators above all) was the bottleneck, so these figures describe the "
-                "machine as much as the pod; rerun on an idle machine to see the pod's own."
-            )
+            f"Each run offers its rate for {result['overload'][0]['duration_s'] if rows else 0} s "
+            "with the same generator as the capacity steps. Goodput = served 2xx per second; "
+            "refused = 503 answers (admission control); timeouts and expired requests got no "
+            f"answer within {result['timeout_s']} s. The probes are /livez and /readyz every "
+            f"second on new connections, with the readiness probe's "
+            f"{result['pod']['readiness_timeout_s']:g} s timeout. Recovery = seconds from the "
+            "end of the load to the first of 10 consecutive /health probes answered 200 within "
+            f"{slo['threshold_ms']:g} ms. App still running afterwards: "
+            f"{'yes' if result['app_survived'] else '**no**'}. Refusal cost / served = (pod CPU "
+            "- served x the capacity's CPU per request) / refused, over the capacity's CPU per "
+            "request: what one 503 cost against one answer. Bound: `quota` when the pod's "
+            "CPU was used up; `generator` when the generator's CPU was (it could not send the "
+            "offered rate: compare sent with offered), so the row measured the generator as "
+            "much as the pod."
         ),
     ]
+
+
+def _burst(result: dict[str, Any]) -> list[str]:
+    burst = result["burst"]
+    outcomes = ", ".join(f"{name}: {count}" for name, count in burst["outcomes"].items())
+    return [
+        f"## A burst of {burst['connections']:,} new connections at once",
+        "",
+        (
+            f"Each opens a connection to /health and sends one request (timeout "
+            f"{burst['timeout_s']:g} s): {outcomes}. Answered: {burst['answered']:,} (p50 "
+            f"{burst['p50_ms']} ms, p99 {burst['p99_ms']} ms, slowest {burst['max_ms']} ms; "
+            f"{burst['answered_after_1s']:,} after more than 1 s, the signature of a SYN the "
+            "kernel dropped and the client retried). The kernel counted "
+            f"{burst['kernel']['ListenOverflows']:,} accept-queue overflows and "
+            f"{burst['kernel']['ListenDrops']:,} dropped handshakes meanwhile (the app's listen "
+            "backlog is set in `test_app.server`; the kernel caps it at `net.core.somaxconn`). "
+            "Recovery to "
+            f"10 good /health answers in a row: {burst['recovery_s']} s."
+        ),
+    ]
+
+
+def _new_connection(result: dict[str, Any]) -> list[str]:
+    new = result["new_connection"]
+    return [
+        "## Second profile: a new connection per request (httperf), once",
+        "",
+        f"Capacity: {_capacity_single(new['capacity'])}",
+        "",
+        *_steps(new["steps"], result["isolation"]["pod_cores"]),
+    ]
+
+
+def _capacity_single(cap: dict[str, Any] | None) -> str:
+    if cap is None:
+        return "**none**: even the first step failed."
+    return (
+        f"**{cap['rps']:g} req/s** (p99 {cap['p99_ms']} ms, {cap['cpu_ms_per_request']} ms of "
+        f"CPU per request; the failing step was bound by {cap['bound']})."
+    )
 
 
 def _memory(result: dict[str, Any]) -> list[str]:
@@ -167,25 +279,44 @@ def render(result: dict[str, Any]) -> str:
     """Render the Markdown report."""
     slo = result["slo"]
     capacity = [
-        "## Capacity: open-model steps on /health",
+        "## Capacity: open-model steps on /health over persistent connections",
         "",
         (
-            f"httperf offers each rate for {result['step_seconds']} s, one request per new "
-            f"connection (timeout {result['timeout_s']} s). A step holds the SLO when the "
+            f"openload offers each rate for {result['step_seconds']} s over keep-alive "
+            f"connections (up to {result['max_connections']}, opened as needed, like the ALB); "
+            "latency runs from the time each request was due. A step holds the SLO when the "
             f"p{slo['percentile']:g} is at most {slo['threshold_ms']:g} ms ({slo['source']}) "
-            "with zero errors. Capacity = the highest such rate below the first failing one: "
-            f"{_capacity(result['capacity'])}"
+            "with zero errors. A failing step is the pod's limit (`quota`) only when the pod "
+            "used up its CPU; `generator` when the generator ran out; `admission` when it failed "
+            "only on 503s with CPU left (the in-flight bound shed first); `machine` otherwise. "
+            "Capacity = the highest passing rate below the first failing one, per repetition"
+            f": {_capacity(result['capacity'])}"
         ),
         "",
-        *_steps(result["steps"]),
+        "| repetition | capacity req/s | failing step req/s | bound |",
+        "| ---: | ---: | ---: | --- |",
+        *(
+            f"| {n} | {rep['capacity']['rps']:g} | {rep['capacity']['first_failing_rps']} | "
+            f"{rep['capacity']['bound']} |"
+            if rep["capacity"]
+            else f"| {n} | none | - | - |"
+            for n, rep in enumerate(result["repetitions"], start=1)
+        ),
         "",
-        "![served rate and p99 against offered load](pod.png)",
+        "The steps of the median repetition:",
+        "",
+        *_steps(result["steps"], result["isolation"]["pod_cores"]),
+        "",
+        "![served and refused rates and p99 against offered load](pod.png)",
     ]
     sections = [
         _header(result),
         capacity,
+        *([_runs(result["runs"])] if result.get("runs") else []),
+        _new_connection(result),
         _ceiling(result["ceiling"]),
         _overload(result),
+        _burst(result),
         _memory(result),
     ]
     return "\n\n".join("\n".join(section) for section in sections) + "\n"

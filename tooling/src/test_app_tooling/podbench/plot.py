@@ -1,4 +1,7 @@
-"""The benchmark's figure: served rate and p99 against offered rate, with the SLO and capacity."""
+"""The benchmark's figure: served and refused rates and p99 against the offered rate.
+
+The steps of the median repetition and the overload runs, with the SLO and the capacity marked.
+"""
 
 from __future__ import annotations
 
@@ -15,15 +18,23 @@ import matplotlib.pyplot as plt
 
 def plot(result: dict[str, Any], path: Path) -> None:
     """Write the PNG of `result` (the JSON report) to `path`."""
-    steps = sorted(result["steps"], key=lambda s: s["offered_rps"])
+    points = [*result["steps"], *result.get("overload", [])]  # the steps, then 2x and 4x
+    steps = sorted(points, key=lambda s: s["offered_rps"])
     offered = [s["offered_rps"] for s in steps]
     figure, served_axis = plt.subplots(figsize=(8, 4.5), dpi=100)
     served_axis.plot(
         offered, [s["served_rps"] for s in steps], "o-", color="tab:blue", label="served 2xx req/s"
     )
+    served_axis.plot(
+        offered,
+        [s.get("refused_rps", 0) for s in steps],
+        "^-",
+        color="tab:orange",
+        label="refused 503 req/s",
+    )
     served_axis.plot(offered, offered, ":", color="grey", label="offered = served")
     served_axis.set_xlabel("offered load (req/s, open model)")
-    served_axis.set_ylabel("served req/s", color="tab:blue")
+    served_axis.set_ylabel("served / refused req/s", color="tab:blue")
     latency_axis = served_axis.twinx()
     latency_axis.plot(
         offered, [s["p99_ms"] or 0 for s in steps], "s-", color="tab:red", label="p99 latency"
@@ -41,7 +52,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
         served_axis.axvline(
             result["capacity"]["rps"],
             color="tab:green",
-            label=f"capacity {result['capacity']['rps']:g} req/s",
+            label=f"capacity {result['capacity']['rps']:g} req/s (median)",
         )
     handles = served_axis.get_legend_handles_labels()
     more = latency_axis.get_legend_handles_labels()

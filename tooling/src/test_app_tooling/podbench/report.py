@@ -77,26 +77,87 @@ def load_row(load: LoadResult, slo: Slo) -> dict[str, Any]:
     }
 
 
+def openload_row(result: dict[str, Any], slo: Slo) -> dict[str, Any]:
+    """Rates, latencies and errors of one open-model run over persistent connections.
+
+    The keys match `load_row` (httperf's) where the meaning is the same; a refused (503) answer,
+    a request that waited past the timeout for a connection (`expired`) and one lost with its
+    connection count as errors.
+    """
+    seconds = float(result["seconds"])
+    refused = int(result["status_503"])
+    failed = int(result["timeouts"]) + int(result["expired"]) + int(result["conn_errors"])
+    p99 = result["p99_ms"]
+    return {
+        "offered_rps": round(float(result["offered_rps"]), 1),
+        "duration_s": seconds,
+        "planned": result["planned"],
+        "attempted": result["sent"],
+        "served_2xx": result["status_2xx"],
+        "served_rps": round(result["status_2xx"] / seconds, 1),
+        "refused_503": refused,
+        "refused_rps": round(refused / seconds, 1),
+        "errors": refused + int(result["status_other"]) + failed,
+        "timeouts": result["timeouts"],
+        "expired": result["expired"],
+        "conn_errors": result["conn_errors"],
+        "non_2xx": refused + int(result["status_other"]),
+        "unanswered": result["unaccounted"],
+        "client_limit": 0,
+        "connections": result["connections_max_open"],
+        "p50_ms": result["p50_ms"],
+        "p99_ms": p99,
+        "refused_p99_ms": result["refused_p99_ms"],
+        "dispatch_lag_p99_ms": result["dispatch_lag_p99_ms"],
+        "holds_slo": p99 is not None and p99 <= slo.threshold_ms,
+    }
+
+
 def step_passes(row: dict[str, Any]) -> bool:
     """Tell whether a step held the SLO with zero errors and was offered in full."""
     offered = row["client_limit"] == 0 and row["attempted"] == row["planned"]
     return bool(row["holds_slo"]) and row["errors"] == 0 and offered
 
 
-QUOTA_BOUND_SHARE = 0.9  # a step using this share of the CPU limit ran out of quota
+QUOTA_BOUND_SHARE = 0.9  # a step using this share of the pod's CPU ran out of quota
+GENERATOR_BOUND_SHARE = 0.9  # the generator (one process per CPU) used this much: it ran out
+GENERATOR_LATE_MS = 50.0  # the generator wrote requests this late on idle connections
+OTHERS_BOUND_CORES = 0.1  # other work on the pod's CPU beyond this: the machine interfered
 
 
-def bound(failed: dict[str, Any], cpu_limit: float) -> str:
-    """Say what stopped the first failing step: the pod's CPU quota, or something else.
+SATURATED_SHARE = 0.97  # the pod's CPUs this busy, by the pod and its packet work: used up
 
-    `quota` when the pod used nearly all of its CPU limit; otherwise `machine`: the pod had
-    quota left, so the shared CPUs or the load generator ran out first and the capacity is a
-    lower bound of the pod's.
+
+def bound(step: dict[str, Any], pod_cores: float) -> str:
+    """Say what stopped a failing step: `quota`, `generator` or `machine`.
+
+    `quota` only when the pod used up the CPU it may use (`pod_cores`: its CPU limit, or its
+    pinned CPUs when fewer): it used at least 90 % of it, or its pinned CPUs were busy to the
+    end with less than 0.1 core of other processes on them (the rest being the kernel's packet
+    work for the pod, which no cgroup is charged for). Otherwise `generator` when the load
+    generator's own CPU ran out (0.9 core: one process) or it sent requests late (its CPU being
+    busy says little: other work fills it at a lower weight), `admission` when the only errors
+    were 503s (shed past the in-flight bound) while the pod still had CPU and no other process
+    was in its way, else `machine`: something else ran out first. A failing step that is not
+    `quota` makes its run invalid, not a lower bound.
     """
-    return "quota" if failed["cpu_cores"] >= QUOTA_BOUND_SHARE * cpu_limit else "machine"
+    if step["cpu_cores"] >= QUOTA_BOUND_SHARE * pod_cores or (
+        step.get("pod_cpus_busy", 0.0) >= SATURATED_SHARE
+        and step.get("pod_cpus_others", 1.0) < OTHERS_BOUND_CORES
+    ):
+        return "quota"
+    shed_only = step.get("refused_503", 0) > 0 and step["errors"] == step["refused_503"]
+    if shed_only and step.get("pod_cpus_others", 1.0) < OTHERS_BOUND_CORES:
+        return "admission"  # refused (503) with CPU left and no other work in the way
+    if (
+        step.get("generator_cores", 0.0) >= GENERATOR_BOUND_SHARE
+        or (step.get("dispatch_lag_p99_ms") or 0.0) > GENERATOR_LATE_MS
+    ):
+        return "generator"
+    return "machine"
 
 
-def capacity(steps: list[dict[str, Any]], cpu_limit: float) -> dict[str, Any] | None:
+def capacity(steps: list[dict[str, Any]], pod_cores: float) -> dict[str, Any] | None:
     """Find the highest passing offered rate below the lowest failing one (None if none passed)."""
     failing = [s["offered_rps"] for s in steps if not s["pass"]]
     ceiling = min(failing, default=float("inf"))
@@ -106,7 +167,7 @@ def capacity(steps: list[dict[str, Any]], cpu_limit: float) -> dict[str, Any] | 
     best = max(passing, key=lambda s: s["offered_rps"])
     failed = [s for s in steps if s["offered_rps"] == ceiling]
     return {
-        "bound": bound(failed[0], cpu_limit) if failed else None,
+        "bound": bound(failed[0], pod_cores) if failed else None,
         "rps": best["offered_rps"],
         "p99_ms": best["p99_ms"],
         "cpu_cores": best["cpu_cores"],
@@ -115,22 +176,57 @@ def capacity(steps: list[dict[str, Any]], cpu_limit: float) -> dict[str, Any] | 
     }
 
 
+def median(values: list[float]) -> float:
+    """The median (the mean of the middle two for an even count)."""
+    if not values:
+        raise ValueError("median: expected at least one value")
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def combined_capacity(repetitions: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The capacity of a run: the median of its repetitions, their spread, and its validity.
+
+    Valid only when every repetition found a capacity and each one's first failing step was
+    bound by the pod's quota; otherwise the figures are reported but marked invalid, with the
+    reasons. Spread = (max - min) / median of the repetitions' capacities.
+    """
+    found = [rep for rep in repetitions if rep is not None]
+    if not found:
+        return None
+    rates = [float(rep["rps"]) for rep in found]
+    middle = median(rates)
+    reasons = [
+        f"repetition {n}: "
+        + (
+            "no step passed"
+            if rep is None
+            else "no step failed (raise --max-steps)"
+            if rep["bound"] is None
+            else f"the failing step was bound by the {rep['bound']}"
+        )
+        for n, rep in enumerate(repetitions, start=1)
+        if rep is None or rep["bound"] != "quota"
+    ]
+    return {
+        "rps": middle,
+        "repetitions": rates,
+        "spread": round((max(rates) - min(rates)) / middle, 3),
+        "p99_ms": median([float(rep["p99_ms"]) for rep in found]),
+        "cpu_cores": median([float(rep["cpu_cores"]) for rep in found]),
+        "cpu_ms_per_request": median([float(rep["cpu_ms_per_request"]) for rep in found]),
+        "bound": "quota" if not reasons else "not the quota",
+        "valid": not reasons,
+        "invalid_because": reasons,
+    }
+
+
 def ratio(numerator: float, denominator: float) -> float:
     """Divide the figures as reported, rounded to three decimals."""
     return round(numerator / denominator, 3)
-
-
-def overload_row(
-    load: LoadResult, slo: Slo, factor: float, recovery_s: float | None
-) -> dict[str, Any]:
-    """Error share, p99 of what was served and recovery of an overload run."""
-    row = load_row(load, slo)
-    row.update(
-        factor=factor,
-        error_share=round(load.errors / load.connections, 3) if load.connections else None,
-        recovery_s=recovery_s,
-    )
-    return row
 
 
 def memory_growth(samples: list[dict[str, Any]]) -> float:
@@ -139,3 +235,68 @@ def memory_growth(samples: list[dict[str, Any]]) -> float:
         return 0.0
     start = samples[1] if len(samples) > 2 else samples[0]
     return round(float(samples[-1]["rss_mib"]) - float(start["rss_mib"]), 1)
+
+
+REFUSED_FAST_MS = 10.0  # a refused request must be answered within this
+GOODPUT_SHARE = 0.9  # of the capacity, under overload
+RECOVERY_S = 5.0  # back to normal latency this soon after the load stops
+
+
+def overload_checks(
+    row: dict[str, Any], capacity_rps: float, memory_limit_mib: float
+) -> dict[str, bool | None]:
+    """The figures an overload run must meet; None where nothing was there to check."""
+    refused_p99 = row["refused_p99_ms"]
+    recovery_s = row["recovery_s"]
+    return {
+        "goodput_at_least_90_percent_of_capacity": row["served_rps"]
+        >= GOODPUT_SHARE * capacity_rps,
+        "p99_of_served_within_slo": bool(row["holds_slo"]),
+        "refused_answered_within_10_ms": None
+        if refused_p99 is None
+        else refused_p99 < REFUSED_FAST_MS,
+        "probes_all_answered": row["probes_sent"] > 0
+        and row["probes_answered"] == row["probes_sent"],
+        "peak_memory_within_limit": row["peak_mib"] < memory_limit_mib and row["oom_kills"] == 0,
+        "recovered_within_5_s": recovery_s is not None and recovery_s < RECOVERY_S,
+    }
+
+
+def refusal_cost(row: dict[str, Any], cpu_ms_per_request: float) -> float | None:
+    """Estimate what a refusal cost, as a share of a served request's CPU (None: none refused).
+
+    The pod's CPU over the run, less the served requests at the capacity's CPU per request,
+    spread over the refused ones.
+    """
+    if not row["refused_rps"]:
+        return None
+    served_ms = row["served_rps"] * cpu_ms_per_request
+    per_refusal = (row["cpu_cores"] * 1000 - served_ms) / row["refused_rps"]
+    return round(max(0.0, float(per_refusal)) / cpu_ms_per_request, 3)
+
+
+def across_runs(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several full runs side by side: each one's capacity, validity and machine; the spread.
+
+    Spread = (max - min) / median of the runs' capacities (runs without a capacity left out).
+    """
+    if not results:
+        raise ValueError("expected at least one run")
+    rows = [
+        {
+            "started_utc": result.get("started_utc", "?"),
+            "capacity_rps": result["capacity"]["rps"] if result["capacity"] else None,
+            "repetitions": result["capacity"]["repetitions"] if result["capacity"] else [],
+            "valid": bool(result["capacity"] and result["capacity"]["valid"]),
+            "loadavg_start": result["machine"]["loadavg_start"],
+            "minutes": result["machine"]["minutes"],
+        }
+        for result in results
+    ]
+    rates = [float(row["capacity_rps"]) for row in rows if row["capacity_rps"] is not None]
+    middle = median(rates) if rates else None
+    return {
+        "runs": rows,
+        "median_rps": middle,
+        "spread": round((max(rates) - min(rates)) / middle, 3) if middle else None,
+    }
