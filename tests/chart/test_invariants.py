@@ -438,7 +438,8 @@ def test_role_job_pod_is_not_selected_by_the_app_service_or_policy(objects):
     if not by_kind(objects, "Job"):
         return
     labels = one(objects, "Job")["spec"]["template"]["metadata"]["labels"]
-    assert not selects({"matchLabels": one(objects, "Service", "test-app")["spec"]["selector"]}, labels)
+    service = one(objects, "Service", "test-app")
+    assert not selects({"matchLabels": service["spec"]["selector"]}, labels)
     policies = [
         p["metadata"]["name"]
         for p in by_kind(objects, "NetworkPolicy")

@@ -78,6 +78,7 @@ def test_traffic_routing_matches_the_ingress(rendered_sets, name):
     if ROUTING[name] is None:
         assert routing is None, "without an Ingress the canary is weighted by replicas"
         return
+    assert routing is not None, "with an Ingress the Rollout routes traffic through it"
     ingress = one(objects, "Ingress")
     backends = [
         p["backend"]["service"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]
