@@ -11,7 +11,7 @@ from rehearsal.base.topology import Topology
 
 # The rehearsals, in the order `make rehearse` runs them (rehearse.RUNNERS has one for each;
 # listed here so that `--help` does not import the scenarios and their plotting).
-SCENARIOS = ("rollout", "failover", "crash-primary", "kill-instance", "rotate", "outage")
+SCENARIOS = ("rollout", "failover", "crash-primary", "kill-instance", "rotate", "outage", "canary")
 
 
 def main(argv: list[str] | None = None) -> int:

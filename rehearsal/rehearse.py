@@ -11,7 +11,15 @@ from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import REPO, Topology
 from rehearsal.measure import summary
 from rehearsal.measure.sizes import SIZES
-from rehearsal.scenarios import crash_primary, failover, kill_instance, outage, rollout, rotate
+from rehearsal.scenarios import (
+    canary,
+    crash_primary,
+    failover,
+    kill_instance,
+    outage,
+    rollout,
+    rotate,
+)
 
 
 DEFAULT_OUT = REPO / "docs" / "rehearsal"
@@ -23,6 +31,7 @@ RUNNERS = {
     "kill-instance": kill_instance.run,
     "rotate": rotate.run,
     "outage": outage.run,
+    "canary": canary.run,
 }
 
 
