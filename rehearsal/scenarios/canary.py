@@ -56,6 +56,11 @@ class Release:
     canary_requests: int = 0
 
 
+def _wait_ready(topo: Topology, name: str) -> None:
+    url = topo.url(name, "/readyz")
+    wait_until(lambda: answers_ok(url), 60, f"{name} ready")
+
+
 def _other(slot: str) -> str:
     return SLOTS[1 - SLOTS.index(slot)]
 
@@ -80,7 +85,7 @@ def _start_canary(
         else:
             procs[name] = _start_defective(topo, name, build)
     for name in canary:
-        wait_until(lambda n=name: answers_ok(topo.url(n, "/readyz")), 60, f"{name} ready")
+        _wait_ready(topo, name)
         haproxy.set_state(topo.haproxy_sock, "app", name, "ready")
         parts.set_weights(topo, {name: 0})
         haproxy.wait_status(topo.haproxy_sock, "app", name, {"UP"}, 15)
@@ -187,7 +192,7 @@ def _rolling_bad(
     for old in stable:
         new = app_program(int(old[3]), _other(old.split("-")[1]))
         procs[new] = _start_defective(topo, new, build)
-        wait_until(lambda n=new: answers_ok(topo.url(n, "/readyz")), 60, f"{new} ready")
+        _wait_ready(topo, new)
         haproxy.set_state(topo.haproxy_sock, "app", new, "ready")
         haproxy.wait_status(topo.haproxy_sock, "app", new, {"UP"}, 15)
         haproxy.set_state(topo.haproxy_sock, "app", old, "drain")
@@ -198,7 +203,7 @@ def _rolling_bad(
     for new, proc in procs.items():
         old = app_program(int(new[3]), _other(new.split("-")[1]))
         supervisor.start(topo, old)
-        wait_until(lambda n=old: answers_ok(topo.url(n, "/readyz")), 60, f"{old} ready")
+        _wait_ready(topo, old)
         haproxy.set_state(topo.haproxy_sock, "app", old, "ready")
         haproxy.wait_status(topo.haproxy_sock, "app", old, {"UP"}, 15)
         haproxy.set_state(topo.haproxy_sock, "app", new, "drain")

@@ -7,7 +7,7 @@ import json
 from rehearsal.measure import summary
 
 
-NAMES = ("rollout", "failover", "crash-primary", "kill-instance", "rotate", "outage")
+NAMES = ("rollout", "failover", "crash-primary", "kill-instance", "rotate", "outage", "canary")
 
 
 def test_every_committed_report_has_its_markdown_plot_and_numbers():

@@ -389,6 +389,9 @@ ROLLOUT = _resource(
             "revisionHistoryLimit": {"type": "integer", "minimum": 0},
             "progressDeadlineSeconds": {"type": "integer", "minimum": 1},
             "progressDeadlineAbort": {"type": "boolean"},
+            "rollbackWindow": _closed(
+                ["revisions"], {"revisions": {"type": "integer", "minimum": 1}}
+            ),
             "strategy": _closed(
                 ["canary"],
                 {
