@@ -220,7 +220,7 @@ def _share(result: LoadResult, start: float, end: float) -> tuple[int, int]:
     return sum(1 for s in window if not 200 <= s.status < 300), len(window)  # noqa: PLR2004
 
 
-def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Report:
+def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Report:  # noqa: PLR0915
     """Release a good and a bad build as canaries, and the bad one by rolling update."""
     rep = report.Report("canary", "Canary releases judged by the SLO analysis", command)
     interval, delay, pause = TIMES[size.name]
@@ -319,6 +319,19 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
     rep.notes.append(
         "Error budget consumed: failed requests over the 30-day availability budget at the "
         "measured request rate (0.5 % of all requests in 30 days)."
+    )
+    bad_n, roll_n = rep.numbers["bad"], rep.numbers["rolling_update"]
+    assert isinstance(bad_n, dict)  # noqa: S101
+    assert isinstance(roll_n, dict)  # noqa: S101
+    rep.notes.append(
+        f"Canary vs today's rolling update of the same defective build, over "
+        f"{bad.end - bad.start:.0f} s and {roll_end - roll_start:.0f} s: failed "
+        f"{bad_failed} of {bad_total} requests ({share:.2%}) vs {roll_failed} of {roll_total} "
+        f"({roll_n['failed_share']:.2%}); budget consumed {bad_n['budget_consumed']:.4%} vs "
+        f"{roll_n['budget_consumed']:.4%}; {bad.canary_requests} requests reached the canary; "
+        f"first bad request to abort {bad_n['first_bad_request_to_abort_seconds']} s. The "
+        "rolling update is rolled back after as long as the canary ran; in production it stays "
+        "until the burn alert fires and a person rolls back (minutes: docs/observability.md)."
     )
     png = out_dir / "canary.png"
     spans = [
