@@ -18,9 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import matplotlib as mpl
+
+
+mpl.use("Agg")
+import matplotlib.pyplot as plt
 
 from rehearsal.base import haproxy
 from rehearsal.base.topology import REPO, Topology
+from rehearsal.measure import report  # sets matplotlib's Agg backend
+from rehearsal.measure.load import LoadResult
 from test_app_tooling import analysis
 from test_app_tooling.helm_render import VALUE_SETS, deep_merge, load_values, one, render
 
@@ -131,3 +138,43 @@ def health_requests(url: str) -> int:
         if line.startswith("test_app_http_requests_total{") and 'route="/health"' in line:
             total += float(line.rsplit(" ", 1)[1])
     return int(total)
+
+
+def plot(  # noqa: PLR0913, PLR0917 - the parts of the picture
+    path: Path,
+    title: str,
+    result: LoadResult,
+    weights: list[tuple[float, int]],
+    ratios: list[tuple[float, float]],
+    threshold: float,
+    aborts: list[float],
+) -> None:
+    """Canary weight, the analysis' error ratio against its threshold, failures and latency."""
+    series = report._series(result)  # noqa: SLF001 - the same buckets as every rehearsal plot
+    fig, axes = plt.subplots(3, 1, figsize=(11, 8.6), sharex=True)
+    ax_w, ax_r, ax_l = axes
+    ax_w.step([t for t, _ in weights], [w for _, w in weights], where="post", color="tab:purple")
+    ax_w.set_ylabel("canary weight (%)")
+    ax_w.set_ylim(-5, 105)
+    ax_r.scatter([t for t, _ in ratios], [r for _, r in ratios], color="tab:red", s=14,
+                 label="analysis: canary error ratio")  # fmt: skip
+    ax_r.axhline(threshold, color="tab:red", linestyle="--", linewidth=0.8, label="threshold")
+    ax_r.step(series["t"], series["bad"], where="post", color="tab:orange", label="failed/s")
+    ax_r.set_ylabel("ratio / failed per s")
+    ax_r.set_yscale("symlog", linthresh=0.01)
+    ax_r.legend(loc="upper left", fontsize=8)
+    ax_l.plot(series["t"], series["p50"], label="p50", color="tab:green")
+    ax_l.plot(series["t"], series["p99"], label="p99", color="tab:orange")
+    ax_l.set_ylabel("latency (ms)")
+    ax_l.set_ylim(bottom=0)
+    ax_l.legend(loc="upper left", fontsize=8)
+    for ax in axes:
+        for at in aborts:
+            ax.axvline(at, color="tab:red", linewidth=1.2)
+    ax_w.text(aborts[0] if aborts else 0, 1.01, "abort" if aborts else "", color="tab:red",
+              transform=ax_w.get_xaxis_transform(), fontsize=8)  # fmt: skip
+    axes[-1].set_xlabel("seconds since the load started")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

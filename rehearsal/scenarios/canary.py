@@ -334,14 +334,22 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
         "until the burn alert fires and a person rolls back (minutes: docs/observability.md)."
     )
     png = out_dir / "canary.png"
-    spans = [
-        (good.start, good.end, "good canary"),
-        (bad.start, bad.end, "bad canary"),
-        (roll_start, roll_end, "bad rolling update"),
+    availability = chart.metrics[0]
+    ratios = [
+        (at, value)
+        for rel in (good, bad)
+        for at, name, value, _ in rel.measurements
+        if name == availability.name and value is not None
     ]
-    events = [(at, text) for at, text in rep.timeline if "ABORT" in text or "weight" in text]
-    report.plot(
-        png, "Canary releases under load (GET /health through HAProxy)", result, events, spans
+    roll_weights = [(roll_start, 0), (roll_start + 0.01, FULL), (roll_end, 0)]
+    parts.plot(
+        png,
+        "Canary releases under load: weights, the analysis' error ratio, failures, latency",
+        result,
+        [(0.0, 0), *good.weights, (good.end, 0), *bad.weights, *roll_weights],
+        ratios,
+        float(availability.success.rsplit(" ", 1)[1]),
+        [t for t, text in rep.timeline if "ABORT" in text],
     )
     report.write(rep, out_dir, png)
     return rep

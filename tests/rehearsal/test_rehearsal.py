@@ -167,7 +167,13 @@ def test_canary_promotes_a_good_build_and_aborts_a_defective_one(live, out_dir):
     assert failed, bad["measurements"]
     assert failed[0][1] == "canary-availability-error-ratio"
     assert failed[0][2] > 0.05
-    # The requests metric returned data in the rehearsal, not only parsed.
+    # Every query returned data in the rehearsal, not only parsed.
+    assert all(m[2] is not None for m in bad["measurements"]), bad["measurements"]
+    assert {m[1] for m in bad["measurements"]} == {
+        "canary-availability-error-ratio",
+        "canary-latency-error-ratio",
+        "canary-requests",
+    }
     assert any(m[1] == "canary-requests" and m[2] > 0 for m in bad["measurements"])
     assert bad["first_bad_step_to_abort_seconds"] <= 2 * 15 + 5
     stable = numbers["stable_pids_during_bad_release"]

@@ -41,6 +41,12 @@ def test_the_committed_full_rehearsal_met_the_targets():
     assert len(rotate["switched"]) == 3
     assert all(rotate["switched"].values()), "every instance switched user"
     assert rotate["provision_changes"] == []
+    canary = json.loads((summary.REPORTS / "canary.json").read_text())["numbers"]
+    assert canary["good"]["outcome"] == "promoted"
+    assert canary["good"]["failed"] == 0
+    assert canary["bad"]["outcome"] == "aborted"
+    assert canary["bad"]["failed_share"] < 0.01
+    assert canary["rolling_update"]["failed"] > canary["bad"]["failed"]
     outage = json.loads((summary.REPORTS / "outage.json").read_text())["numbers"]
     assert outage["firing_after_seconds"] >= outage["alert_for_seconds"]
     assert outage["pids_before"] == outage["pids_after"]
