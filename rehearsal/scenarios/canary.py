@@ -164,6 +164,13 @@ def _release(  # noqa: PLR0913, PLR0917 - the parts of one release
         rel.weights.append((rep.mark(f"{rel.name}: aborted, 0 % canary"), 0))
         rel.outcome = "aborted"
         leaving, staying = canary, stable
+    elif procs:
+        # A defective build got through (the analysis missed it): record it, then put the
+        # stable version back so the next steps run on the repository's build.
+        rel.outcome = "promoted"
+        parts.set_weights(topo, dict.fromkeys(stable, 100) | dict.fromkeys(canary, 0))
+        rep.mark(f"{rel.name}: PROMOTED the defective build; reverted by hand")
+        leaving, staying = canary, stable
     else:
         rel.outcome = "promoted"
         rep.mark(f"{rel.name}: promoted, the canary is the stable version")
