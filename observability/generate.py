@@ -10,6 +10,7 @@ Outputs:
   charts/test-app/files/rules/*.yaml           copies of observability/rules/*.yaml
   charts/test-app/files/dashboards/*.json      copies of observability/dashboards/*.json
   observability/kube-prometheus-stack/values.yaml  overlay with alertmanager.config
+  charts/test-app/files/analysis/canary-metrics.yaml  the canary analysis, from slo.yaml
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ CHART_FILES = REPO / "charts" / "test-app" / "files"
 GENERATED_RULES = RULES / "test-app-slo.yaml"
 ALERTMANAGER_CONFIG = HERE / "alertmanager" / "alertmanager.yml"
 KPS_VALUES = HERE / "kube-prometheus-stack" / "values.yaml"
+CANARY_METRICS = CHART_FILES / "analysis" / "canary-metrics.yaml"
 
 
 def expected_files() -> dict[Path, str]:
@@ -41,6 +43,7 @@ def expected_files() -> dict[Path, str]:
     files: dict[Path, str] = {
         GENERATED_RULES: slo.render_rules(slo_file),
         KPS_VALUES: kps_values.render(ALERTMANAGER_CONFIG),
+        CANARY_METRICS: slo.render_canary_metrics(slo_file),
     }
     for name, dashboard in dashboards.all_dashboards(slo_file).items():
         files[DASHBOARDS / f"{name}.json"] = json.dumps(dashboard, indent=2, sort_keys=True) + "\n"

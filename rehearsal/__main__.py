@@ -21,6 +21,7 @@ SCENARIOS = (
     "partition-primary",
     "dcs-loss",
     "outage",
+    "canary",
 )
 
 

@@ -16,6 +16,7 @@ from rehearsal.measure import summary
 from rehearsal.measure.report import Report
 from rehearsal.measure.sizes import SIZES, Size
 from rehearsal.scenarios import (
+    canary,
     crash_primary,
     failover,
     ha_faults,
@@ -39,6 +40,7 @@ RUNNERS: dict[str, Runner] = {
     "partition-primary": partial(ha_faults.run, "partition-primary"),
     "dcs-loss": partial(ha_faults.run, "dcs-loss"),
     "outage": outage.run,
+    "canary": canary.run,
 }
 
 

@@ -16,7 +16,16 @@
 # succeeded, so a failed role Job would leave the master password in the namespace until the
 # next deploy (ADR 0015). The exit status stays helm's.
 #
+# With the canary (chart value rollout.enabled: staging and prod), Helm only applies the Rollout;
+# Argo Rollouts then moves traffic in steps while its analysis judges the new version. This
+# script waits for the Rollout's end and reports which: PROMOTED (exit 0), or ABORTED by the
+# analysis (traffic is back on the stable version; the Helm release is then rolled back to the
+# previous revision so Helm and the cluster agree; exit 3), or still running/paused after
+# ROLLOUT_TIMEOUT_SECONDS (exit 4: a person promotes or aborts, docs/release.md). It reads
+# `.status` of the Rollout with kubectl, so the kubectl-argo-rollouts plugin is not needed.
+#
 # Environment: HELM (default helm), KUBECTL (kubectl), RELEASE (test-app), NAMESPACE (test-app),
+# ROLLOUT_TIMEOUT_SECONDS (1800), ROLLOUT_POLL_SECONDS (10),
 # HELM_TIMEOUT (10m), VALUES_FILE (the chart's values file of the environment, default
 # values-ENV.yaml; values-aks-ENV.yaml on Azure), EXTRA_VALUES (a values file applied after it:
 # what only the target account knows, e.g. database.host, externalSecret.remoteSecretName,
@@ -73,7 +82,39 @@ status=0
   --timeout "$timeout" \
   --history-max 20 \
   --description "git_sha=$git_sha digest=$digest" || status=$?
-if [[ $status -ne 0 ]]; then
+# The canary, when the release has one: wait for Argo Rollouts to promote or abort it.
+wait_rollout() {
+  local kubectl="${KUBECTL:-kubectl}" limit="${ROLLOUT_TIMEOUT_SECONDS:-1800}"
+  local poll="${ROLLOUT_POLL_SECONDS:-10}" waited=0 line phase abort current stable message
+  local fields='{.status.phase}|{.status.abort}|{.status.currentPodHash}|{.status.stableRS}|{.status.message}'
+  while true; do
+    line="$("$kubectl" get rollout "$release" --namespace "$namespace" -o "jsonpath=$fields")" || return 5
+    IFS='|' read -r phase abort current stable message <<<"$line"
+    if [[ "$abort" == "true" ]]; then
+      echo "deploy: canary ABORTED after ${waited}s: ${message:-no message}; traffic is back on the stable version $stable" >&2
+      echo "deploy: rolling the Helm release back to its previous revision (the stable one)" >&2
+      "$helm" rollback "$release" --namespace "$namespace" --wait --timeout "$timeout" >&2 ||
+        echo "deploy: helm rollback failed: run scripts/rollback.sh $env_name" >&2
+      return 3
+    fi
+    if [[ "$phase" == "Healthy" && -n "$current" && "$current" == "$stable" ]]; then
+      echo "deploy: canary PROMOTED after ${waited}s: 100 % of traffic on $current" >&2
+      return 0
+    fi
+    if ((waited >= limit)); then
+      echo "deploy: canary still ${phase:-unknown} after ${waited}s: ${message:-no message}" >&2
+      echo "deploy: promote or abort it: kubectl argo rollouts promote|abort $release -n $namespace (docs/release.md)" >&2
+      return 4
+    fi
+    echo "deploy: canary ${phase:-pending} (${message:-no message}), waited ${waited}s" >&2
+    sleep "$poll"
+    waited=$((waited + poll))
+  done
+}
+if [[ $status -eq 0 ]] && "$helm" get manifest "$release" --namespace "$namespace" | grep -q '^kind: Rollout$'; then
+  wait_rollout || status=$?
+fi
+if [[ $status -ne 0 && $status -ne 3 && $status -ne 4 ]]; then
   "${KUBECTL:-kubectl}" delete externalsecret --namespace "$namespace" --ignore-not-found \
     --selector "app.kubernetes.io/name=test-app-db-role,app.kubernetes.io/instance=$release" >&2 ||
     echo "deploy: could not delete the db-role hook's ExternalSecret; delete it by hand (docs/deployment.md)" >&2

@@ -168,6 +168,20 @@ def render(reports: Path = REPORTS) -> str:
             f"/livez not 200: {n['livez_not_200']}; app restarts {_restarts(n)} "
             "| [outage](rehearsal/outage.md) |"
         )
+    canary = _load(reports, "canary")
+    if canary:
+        n = canary["numbers"]
+        assert isinstance(n, dict)  # noqa: S101
+        good, bad, roll = n["good"], n["bad"], n["rolling_update"]
+        rows.append(
+            f"| canary releases judged by the SLO analysis | "
+            f"{'passed' if canary['passed'] else '**failed**'} | "
+            f"good build {good['outcome']} with **{good['failed']} failed**; defective build "
+            f"{bad['outcome']} {bad['first_bad_step_to_abort_seconds']} s after its first step, "
+            f"{bad['failed_share']:.2%} of requests failed ({bad['canary_requests']} reached it); "
+            f"the same build by rolling update: {roll['failed_share']:.2%} failed "
+            "| [canary](rehearsal/canary.md) |"
+        )
     return "\n".join(rows)
 
 

@@ -21,6 +21,7 @@ from test_app_tooling.helm_render import (
     load_values,
     one,
     render,
+    workload,
 )
 from test_app_tooling.tools import REPO
 
@@ -29,18 +30,30 @@ DATABASE_ENDPOINTS = {"/health", "/health/read", "/readyz"}
 
 
 def pod_spec(objects: list[dict[str, Any]]) -> dict[str, Any]:
-    spec: dict[str, Any] = one(objects, "Deployment")["spec"]["template"]["spec"]
+    spec: dict[str, Any] = workload(objects)["spec"]["template"]["spec"]
     return spec
 
 
 def pod_labels(objects: list[dict[str, Any]]) -> dict[str, str]:
-    labels: dict[str, str] = one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    labels: dict[str, str] = workload(objects)["spec"]["template"]["metadata"]["labels"]
     return labels
 
 
 def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A label selector's verdict: matchLabels and matchExpressions (Kubernetes' operators)."""
     match = selector.get("matchLabels", {})
-    return bool(match) and all(labels.get(k) == v for k, v in match.items())
+    verdicts = {
+        "In": lambda e: labels.get(e["key"]) in e["values"],
+        "NotIn": lambda e: labels.get(e["key"]) not in e["values"],
+        "Exists": lambda e: e["key"] in labels,
+        "DoesNotExist": lambda e: e["key"] not in labels,
+    }
+    expressions = selector.get("matchExpressions", [])
+    return (
+        bool(match)
+        and all(labels.get(k) == v for k, v in match.items())
+        and all(verdicts[e["operator"]](e) for e in expressions)
+    )
 
 
 def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -51,16 +64,17 @@ def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_replicas_or_hpa_bounds(objects):
-    deployment = one(objects, "Deployment")
+    deployment = workload(objects)
     hpas = by_kind(objects, "HorizontalPodAutoscaler")
     if hpas:
         (hpa,) = hpas
-        # With an HPA the Deployment must not set replicas, or every upgrade resets the scale.
+        # With an HPA the workload must not set replicas, or every upgrade resets the scale.
         assert "replicas" not in deployment["spec"]
         assert hpa["apiVersion"] == "autoscaling/v2"
+        # The HPA scales what owns the pods: the Deployment, or the Rollout when it replaces it.
         assert hpa["spec"]["scaleTargetRef"] == {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
+            "apiVersion": deployment["apiVersion"],
+            "kind": deployment["kind"],
             "name": deployment["metadata"]["name"],
         }
         assert hpa["spec"]["minReplicas"] >= 3
@@ -88,17 +102,22 @@ def test_hpa_behavior_scales_up_fast_and_down_slowly(objects):
 def test_autoscaling_off_renders_fixed_replicas(rendered_sets):
     objects = rendered_sets["autoscaling-off"]
     assert by_kind(objects, "HorizontalPodAutoscaler") == []
-    assert one(objects, "Deployment")["spec"]["replicas"] == 4
+    assert workload(objects)["spec"]["replicas"] == 4
 
 
 # Rollout -------------------------------------------------------------------------------------
 
 
 def test_rolling_update_never_removes_a_serving_pod_first(objects):
-    strategy = one(objects, "Deployment")["spec"]["strategy"]
-    assert strategy["type"] == "RollingUpdate"
-    assert strategy["rollingUpdate"]["maxUnavailable"] == 0
-    assert strategy["rollingUpdate"]["maxSurge"] not in (0, "0", "0%")
+    owner = workload(objects)
+    if owner["kind"] == "Rollout":
+        update = owner["spec"]["strategy"]["canary"]
+    else:
+        strategy = owner["spec"]["strategy"]
+        assert strategy["type"] == "RollingUpdate"
+        update = strategy["rollingUpdate"]
+    assert update["maxUnavailable"] == 0
+    assert update["maxSurge"] not in (0, "0", "0%")
 
 
 # Placement -----------------------------------------------------------------------------------
@@ -430,7 +449,8 @@ def test_role_job_pod_is_not_selected_by_the_app_service_or_policy(objects):
     if not by_kind(objects, "Job"):
         return
     labels = one(objects, "Job")["spec"]["template"]["metadata"]["labels"]
-    assert not selects({"matchLabels": one(objects, "Service")["spec"]["selector"]}, labels)
+    service = one(objects, "Service", "test-app")
+    assert not selects({"matchLabels": service["spec"]["selector"]}, labels)
     policies = [
         p["metadata"]["name"]
         for p in by_kind(objects, "NetworkPolicy")
@@ -451,9 +471,7 @@ def test_pdb_keeps_two_available(objects):
     assert pdb["spec"]["minAvailable"] == 2
     assert selects(pdb["spec"]["selector"], pod_labels(objects))
     hpas = by_kind(objects, "HorizontalPodAutoscaler")
-    floor = (
-        hpas[0]["spec"]["minReplicas"] if hpas else one(objects, "Deployment")["spec"]["replicas"]
-    )
+    floor = hpas[0]["spec"]["minReplicas"] if hpas else workload(objects)["spec"]["replicas"]
     assert pdb["spec"]["minAvailable"] < floor  # otherwise no node can be drained
 
 
@@ -584,7 +602,7 @@ def test_namespace_is_left_to_the_platform_by_default(rendered_sets):
 
 
 def test_service_targets_the_http_port(objects):
-    service = one(objects, "Service")
+    service = one(objects, "Service", "test-app")
     assert selects({"matchLabels": service["spec"]["selector"]}, pod_labels(objects))
     (port,) = service["spec"]["ports"]
     assert (port["name"], port["targetPort"]) == ("http", "http")
@@ -594,8 +612,16 @@ def test_service_targets_the_http_port(objects):
 
 def test_service_monitor_matches_the_service(objects):
     for monitor in by_kind(objects, "ServiceMonitor"):
-        service = one(objects, "Service")
+        service = one(objects, "Service", "test-app")
         assert selects(monitor["spec"]["selector"], service["metadata"]["labels"])
+        # Exactly one Service: the Rollout's stable and canary Services hold the same pods, and
+        # scraping them again would count every request two or three times.
+        selected = [
+            s["metadata"]["name"]
+            for s in by_kind(objects, "Service")
+            if selects(monitor["spec"]["selector"], s["metadata"]["labels"])
+        ]
+        assert selected == ["test-app"], selected
         assert monitor["spec"]["namespaceSelector"]["matchNames"] == [
             service["metadata"]["namespace"]
         ]
@@ -633,9 +659,12 @@ def test_ingress_for_the_alb(rendered_sets, name):
     assert annotations["alb.ingress.kubernetes.io/healthcheck-path"] == "/readyz"
     assert annotations["alb.ingress.kubernetes.io/target-type"] == "ip"
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    # With the Rollout (staging, prod) the ALB forwards by the weights Argo writes into the
+    # actions annotation of the root Service: the port is `use-annotation` (Argo's ALB docs).
+    canary = by_kind(rendered_sets[name], "Rollout") != []
     assert backend == {
-        "name": one(rendered_sets[name], "Service")["metadata"]["name"],
-        "port": {"name": "http"},
+        "name": one(rendered_sets[name], "Service", "test-app")["metadata"]["name"],
+        "port": {"name": "use-annotation" if canary else "http"},
     }
 
 

@@ -16,7 +16,6 @@ from test_app_tooling.helm_render import (
 
 
 ALWAYS = {
-    "Deployment",
     "Service",
     "ServiceAccount",
     "PodDisruptionBudget",
@@ -25,8 +24,11 @@ ALWAYS = {
 }
 
 # Every set but existing-secret runs the database role hook (a Job; its ExternalSecret).
+# The Argo Rollouts canary (rollout.enabled) replaces the Deployment.
+CANARY = {"Rollout", "AnalysisTemplate"}
 EXPECTED_KINDS = {
     "defaults": ALWAYS
+    | {"Deployment"}
     | {
         "HorizontalPodAutoscaler",
         "ExternalSecret",
@@ -35,29 +37,42 @@ EXPECTED_KINDS = {
         "ConfigMap",
     },
     "staging": ALWAYS
+    | CANARY
     | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
     | {"ConfigMap", "Ingress"},
     "prod": ALWAYS
+    | CANARY
     | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
     | {"ConfigMap", "Ingress", "Probe"},
     # On AKS the login rotates in the cluster: the rotation CronJob (rotation.enabled).
     "aks-staging": ALWAYS
+    | CANARY
     | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
     | {"ConfigMap", "Ingress", "CronJob"},
     "aks-prod": ALWAYS
+    | CANARY
     | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
     | {"ConfigMap", "Ingress", "Probe", "CronJob"},
-    "autoscaling-off": ALWAYS | {"ExternalSecret", "ServiceMonitor", "PrometheusRule", "ConfigMap"},
+    "autoscaling-off": ALWAYS
+    | {"Deployment"}
+    | {"ExternalSecret", "ServiceMonitor", "PrometheusRule", "ConfigMap"},
     "ingress": ALWAYS
+    | {"Deployment"}
     | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
     | {"ConfigMap", "Ingress"},
-    "existing-secret": ALWAYS | {"HorizontalPodAutoscaler"},  # no hook: no External Secrets
+    "existing-secret": ALWAYS
+    | {"Deployment", "HorizontalPodAutoscaler"},  # no hook: no External Secrets
     "namespace": ALWAYS
+    | {"Deployment"}
     | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
     | {"ConfigMap", "Namespace"},
     "probe": ALWAYS
+    | {"Deployment"}
     | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
     | {"ConfigMap", "Ingress", "Probe"},
+    "rollout": ALWAYS
+    | CANARY
+    | {"ExternalSecret", "ServiceMonitor", "PrometheusRule", "ConfigMap"},
 }
 
 

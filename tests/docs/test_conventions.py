@@ -64,7 +64,7 @@ def test_the_platform_and_chart_use_the_conventions():
     assert values["podSecurityContext"]["runAsUser"] == 10001
     assert values["podSecurityContext"]["runAsGroup"] == 10001
     assert "UID `10001`, GID `10001`" in CONVENTIONS
-    deployment = (REPO / "charts" / "test-app" / "templates" / "deployment.yaml").read_text()
+    deployment = (REPO / "charts" / "test-app" / "templates" / "_podtemplate.tpl").read_text()
     port, name = re.findall(r"`([^`]+)`", next(
         line for line in CONVENTIONS.splitlines() if line.startswith("| container port")
     ))  # fmt: skip

@@ -28,6 +28,7 @@ REQUIRED_CHARTS = {
     "metrics-server",
     "cluster-autoscaler",
     "prometheus-blackbox-exporter",
+    "argo-rollouts",
 }
 
 

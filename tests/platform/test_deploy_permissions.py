@@ -50,6 +50,17 @@ OBJECT_VERBS = ("get", "list", "watch", "create", "patch", "delete")
 RELEASE_STORAGE = [("", "secrets", v) for v in ("get", "list", "create", "update", "delete")]
 # `helm test`: create the hook pod, wait for it, print its log, delete it (hook-delete-policy).
 TEST_HOOK_EXTRA = [("", "pods/log", "get")]
+# The canary (scripts/deploy.sh, docs/release.md): wait on the Rollout and read its AnalysisRuns;
+# `kubectl argo rollouts promote` patches the Rollout, `abort` and `retry` its status.
+ROLLOUT_COMMANDS = [
+    ("argoproj.io", "rollouts", "get"),
+    ("argoproj.io", "rollouts", "watch"),
+    ("argoproj.io", "rollouts", "patch"),
+    ("argoproj.io", "rollouts/status", "patch"),
+    ("argoproj.io", "analysisruns", "get"),
+    ("argoproj.io", "analysisruns", "list"),
+    ("apps", "replicasets", "list"),
+]
 
 
 def plural(kind: str) -> str:
@@ -306,6 +317,8 @@ def test_deploy_role_holds_every_permission_helm_needs(prod_objects, cloud):
     assert {
         ("external-secrets.io", "externalsecrets"),
         ("monitoring.coreos.com", "probes"),
+        ("argoproj.io", "rollouts"),
+        ("argoproj.io", "analysistemplates"),
     } <= kinds
     missing = sorted(
         f"{g or 'core'}/{r}: {v}"
@@ -321,3 +334,14 @@ def test_platform_role_is_bound_to_the_access_entry_group():
     assert platform_rbac_rules(groups, NAMESPACE), (
         f"no platform RoleBinding in {NAMESPACE} names the groups {groups}"
     )
+
+
+def test_deploy_identity_can_promote_abort_and_retry_a_canary(prod_objects, cloud):
+    assert any(o["kind"] == "Rollout" for o in prod_objects), "prod renders no Rollout"
+    who, rules = deploy_identity(cloud)
+    missing = sorted(
+        f"{g or 'core'}/{r}: {v}"
+        for g, r, v in ROLLOUT_COMMANDS
+        if not any(rule_grants(rule, g, r, v) for rule in rules)
+    )
+    assert not missing, f"{who} lacks {missing}"

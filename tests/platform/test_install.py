@@ -53,7 +53,7 @@ def test_dry_run_pins_every_chart_version_in_the_helm_commands():
     steps = yaml.safe_load((REPO / "platform" / "addons.yaml").read_text())["steps"]
     helm = [line for line in result.stdout.splitlines() if "$ helm upgrade --install" in line]
     charts = [s for s in steps if s["type"] == "chart"]
-    assert len(helm) == len(charts) == 6
+    assert len(helm) == len(charts) == 7
     for line, step in zip(helm, charts, strict=True):
         assert f" {step['name']} {step['chart']} " in line
         assert f"--version {step['version']} " in line

@@ -1,8 +1,8 @@
 """CI-sized rehearsals on a whole local rehearsal: the same assertions as `make rehearse`.
 
 The tests share one rehearsal (module fixture) and run in file order: up, rollout, failover,
-crash-primary, kill-instance, rotate, freeze-primary, partition-primary, dcs-loss, outage, down.
-The fixture takes it down even when a test fails.
+crash-primary, kill-instance, rotate, freeze-primary, partition-primary, dcs-loss, outage, canary,
+down. The fixture takes it down even when a test fails.
 """
 
 from __future__ import annotations
@@ -210,6 +210,40 @@ def test_database_outage_raises_the_alert_and_recovers(live, out_dir):
     assert numbers["readyz_polls"] > 0
     assert numbers["pids_before"] == numbers["pids_after"]
     assert all(v > 0 for v in numbers["down_seconds"].values())
+    assert data["passed"]
+
+
+def test_canary_promotes_a_good_build_and_aborts_a_defective_one(live, out_dir):
+    """The chart's analysis decides: it fails when the analysis or its threshold is wrong."""
+    live.cli("rehearse", "canary", "--size", "ci", "--out", str(out_dir))
+    data = _report(out_dir, "canary")
+    numbers = data["numbers"]
+    assert numbers["weights"] == [5, 25, 50, 100]
+    good, bad, rolling = numbers["good"], numbers["bad"], numbers["rolling_update"]
+    assert good["outcome"] == "promoted"
+    assert good["failed"] == 0
+    assert good["canary_requests"] > 0
+    assert bad["outcome"] == "aborted"
+    assert bad["failed_share"] < 0.01
+    assert bad["canary_requests"] > 0
+    # Aborted by a failed measurement of the availability metric, taken with real data.
+    failed = [m for m in bad["measurements"] if m[3] == "Failed"]
+    assert failed, bad["measurements"]
+    assert failed[0][1] == "canary-availability-error-ratio"
+    assert failed[0][2] > 0.05
+    # Every query returned data in the rehearsal, not only parsed.
+    assert all(m[2] is not None for m in bad["measurements"]), bad["measurements"]
+    assert {m[1] for m in bad["measurements"]} == {
+        "canary-availability-error-ratio",
+        "canary-latency-error-ratio",
+        "canary-requests",
+    }
+    assert any(m[1] == "canary-requests" and m[2] > 0 for m in bad["measurements"])
+    assert bad["first_bad_step_to_abort_seconds"] <= 2 * 15 + 5
+    stable = numbers["stable_pids_during_bad_release"]
+    assert stable["before"] == stable["after"]
+    # Today's rolling update of the same build fails far more requests.
+    assert rolling["failed_share"] > 2 * bad["failed_share"]
     assert data["passed"]
 
 

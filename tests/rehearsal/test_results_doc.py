@@ -17,6 +17,7 @@ NAMES = (
     "partition-primary",
     "dcs-loss",
     "outage",
+    "canary",
 )
 
 
@@ -60,6 +61,12 @@ def test_the_committed_reports_back_the_guides_claims():
         assert fault["acknowledging_server_overlap_seconds"] == 0
     dcs = json.loads((summary.REPORTS / "dcs-loss.json").read_text())["numbers"]
     assert dcs["failed_member_down"] == dcs["failed_majority_hung"] == 0
+    canary = json.loads((summary.REPORTS / "canary.json").read_text())["numbers"]
+    assert canary["good"]["outcome"] == "promoted"
+    assert canary["good"]["failed"] == 0
+    assert canary["bad"]["outcome"] == "aborted"
+    assert canary["bad"]["failed_share"] < 0.01
+    assert canary["rolling_update"]["failed"] > canary["bad"]["failed"]
     outage = json.loads((summary.REPORTS / "outage.json").read_text())["numbers"]
     assert outage["firing_after_seconds"] >= outage["alert_for_seconds"]
     assert outage["pids_before"] == outage["pids_after"]

@@ -56,7 +56,9 @@ def test_deploy_runs_a_waiting_upgrade_that_rolls_back_on_failure_pinned_by_dige
     fake(bin_dir, "helm")
     result = run("deploy.sh", "staging", REGISTRY, DIGEST, SHA, env=env)
     assert result.returncode == 0, result.stderr
-    [argv] = calls(log)
+    # The upgrade, then the look for a Rollout in the release (none: nothing to wait for).
+    argv, manifest = calls(log)
+    assert manifest == ["helm", "get", "manifest", "test-app", "--namespace", "test-app"]
     assert argv[:4] == ["helm", "upgrade", "test-app", str(REPO / "charts" / "test-app")]
     for flag in ("--install", "--rollback-on-failure", "--wait"):  # Helm 4: --atomic is deprecated
         assert flag in argv
@@ -78,7 +80,7 @@ def test_deploy_adds_the_environment_values_last(fakes, tmp_path):
     extra.write_text("database:\n  host: writer.example\n")
     result = run("deploy.sh", "prod", REGISTRY, DIGEST, SHA, env=env | {"EXTRA_VALUES": str(extra)})
     assert result.returncode == 0, result.stderr
-    [argv] = calls(log)
+    argv = calls(log)[0]
     values = [argv[i + 1] for i, a in enumerate(argv) if a == "--values"]
     assert values == [str(REPO / "charts/test-app/values-prod.yaml"), str(extra)]
     missing = run("deploy.sh", "prod", REGISTRY, DIGEST, SHA, env=env | {"EXTRA_VALUES": "/nope"})
@@ -142,7 +144,79 @@ def test_deploy_that_succeeds_leaves_the_cleanup_to_helm(fakes):
     fake(bin_dir, "helm")
     fake(bin_dir, "kubectl")
     assert run("deploy.sh", "prod", REGISTRY, DIGEST, SHA, env=env).returncode == 0
-    assert [argv[0] for argv in calls(log)] == ["helm"]
+    assert [argv[:2] for argv in calls(log)] == [["helm", "upgrade"], ["helm", "get"]]
+
+
+# The canary: `helm get manifest` shows a Rollout; kubectl answers the Rollout's status fields
+# (phase|abort|currentPodHash|stableRS|message) from a list, one line per call.
+ROLLOUT_HELM = 'if [[ "$1" == get ]]; then printf "kind: Service\\n---\\nkind: Rollout\\n"; fi'
+
+
+def _kubectl_answers(bin_dir: Path, answers: list[str]) -> None:
+    (bin_dir / "answers").write_text("\n".join(answers) + "\n")
+    fake(
+        bin_dir,
+        "kubectl",
+        f'n=$(grep -c "^kubectl get rollout" "$FAKE_LOG"); sed -n "${{n}}p" {bin_dir / "answers"}',
+    )
+
+
+def _deploy_canary(fakes, answers: list[str], **extra: str) -> subprocess.CompletedProcess[str]:
+    bin_dir, _, env = fakes
+    fake(bin_dir, "helm", ROLLOUT_HELM)
+    _kubectl_answers(bin_dir, answers)
+    env = env | {"ROLLOUT_POLL_SECONDS": "0", **extra}
+    return run("deploy.sh", "prod", REGISTRY, DIGEST, SHA, env=env)
+
+
+def test_deploy_waits_for_the_canary_and_reports_it_promoted(fakes):
+    result = _deploy_canary(
+        fakes,
+        [
+            "Progressing||b7c|a1f|more replicas need to be updated",
+            "Paused||b7c|a1f|CanaryPauseStep",
+            "Healthy||b7c|b7c|",
+        ],
+    )
+    assert result.returncode == 0, result.stderr
+    assert "canary PROMOTED" in result.stderr
+    assert "100 % of traffic on b7c" in result.stderr
+    commands = [argv[:2] for argv in calls(fakes[1])]
+    assert commands.count(["kubectl", "get"]) == 3
+    assert ["helm", "rollback"] not in commands
+
+
+def test_deploy_reports_an_aborted_canary_and_rolls_helm_back(fakes):
+    result = _deploy_canary(
+        fakes,
+        [
+            "Paused||b7c|a1f|CanaryPauseStep",
+            (
+                "Degraded|true|b7c|a1f|RolloutAborted: "
+                "Metric canary-availability-error-ratio assessed Failed"
+            ),
+        ],
+    )
+    assert result.returncode == 3, result.stderr
+    assert "canary ABORTED" in result.stderr
+    assert "canary-availability-error-ratio assessed Failed" in result.stderr
+    rollback = [argv for argv in calls(fakes[1]) if argv[:2] == ["helm", "rollback"]]
+    assert rollback == [
+        ["helm", "rollback", "test-app", "--namespace", "test-app", "--wait", "--timeout", "10m"]
+    ]
+    # Not a Helm failure: the hook's secret cleanup is Helm's business here.
+    assert not [argv for argv in calls(fakes[1]) if argv[:2] == ["kubectl", "delete"]]
+
+
+def test_deploy_gives_up_on_a_paused_canary_naming_the_commands(fakes):
+    result = _deploy_canary(
+        fakes,
+        ["Paused||b7c|a1f|InconclusiveAnalysisRun"] * 5,
+        ROLLOUT_TIMEOUT_SECONDS="0",
+    )
+    assert result.returncode == 4, result.stderr
+    assert "still Paused" in result.stderr
+    assert "kubectl argo rollouts promote|abort test-app" in result.stderr
 
 
 def test_the_cleanup_selector_matches_the_hook_secret_only():

@@ -268,3 +268,15 @@ TLS (mode and CA bundle). The login is not here: each container mounts its own.
   value: {{ . | quote }}
 {{- end }}
 {{- end }}
+
+{{/*
+How the Rollout moves traffic: `alb` (weighted target groups of the AWS Load Balancer
+Controller), `nginx` (a canary Ingress of the NGINX controller, AKS application routing) or
+`replicas` (no Ingress: the share of canary pods behind the Service).
+*/}}
+{{- define "test-app.trafficRouting" -}}
+{{- if not .Values.ingress.enabled }}replicas
+{{- else if eq .Values.ingress.className "alb" }}alb
+{{- else }}nginx
+{{- end }}
+{{- end }}

@@ -10,6 +10,11 @@ Refs:
 - ServiceMonitor, PrometheusRule, Probe: https://prometheus-operator.dev/docs/api-reference/api/
 - ExternalSecret, ClusterSecretStore (external-secrets.io/v1):
   https://external-secrets.io/latest/api/spec/
+- Rollout, AnalysisTemplate (argoproj.io/v1alpha1, Argo Rollouts v1.9):
+  https://argoproj.github.io/argo-rollouts/features/specification/ ; field names, nesting and
+  required fields checked against the npm package @kubernetes-models/argo-rollouts 2.0.0, which
+  is generated from Argo Rollouts' Go API types but ships compiled validators, not JSON schemas.
+  The Rollout's pod template is validated by the Kubernetes schema (tests/chart/test_validate.py).
 """
 
 from __future__ import annotations
@@ -73,6 +78,7 @@ SERVICE_MONITOR = _resource(
                 },
             },
             "jobLabel": {"type": "string"},
+            "podTargetLabels": {"type": "array", "items": {"type": "string", "minLength": 1}},
             "endpoints": {
                 "type": "array",
                 "minItems": 1,
@@ -374,7 +380,178 @@ CLUSTER_SECRET_STORE = {
     },
 }
 
+_ROLLOUTS = "argoproj.io/v1alpha1"
+_INT_OR_STRING = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string"}]}
+_ARGO_DURATION = {"type": "string", "pattern": r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"}
+
+
+def _closed(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": required,
+        "properties": properties,
+    }
+
+
+_ROLLOUT_ARG = _closed(
+    ["name"],
+    {
+        "name": {"type": "string", "minLength": 1},
+        "value": {"type": "string"},
+        "valueFrom": _closed(
+            [],
+            {
+                "podTemplateHashValue": {"enum": ["Stable", "Latest"]},
+                "fieldRef": _closed(["fieldPath"], {"fieldPath": {"type": "string"}}),
+            },
+        ),
+    },
+)
+
+ROLLOUT = _resource(
+    _ROLLOUTS,
+    "Rollout",
+    _closed(
+        ["selector", "template", "strategy"],
+        {
+            "replicas": {"type": "integer", "minimum": 0},
+            "selector": _SELECTOR,
+            "template": {"type": "object"},
+            "minReadySeconds": {"type": "integer", "minimum": 0},
+            "revisionHistoryLimit": {"type": "integer", "minimum": 0},
+            "progressDeadlineSeconds": {"type": "integer", "minimum": 1},
+            "progressDeadlineAbort": {"type": "boolean"},
+            "rollbackWindow": _closed(
+                ["revisions"], {"revisions": {"type": "integer", "minimum": 1}}
+            ),
+            "strategy": _closed(
+                ["canary"],
+                {
+                    "canary": _closed(
+                        ["steps"],
+                        {
+                            "stableService": _NAME,
+                            "canaryService": _NAME,
+                            "maxSurge": _INT_OR_STRING,
+                            "maxUnavailable": _INT_OR_STRING,
+                            "trafficRouting": {
+                                **_closed(
+                                    [],
+                                    {
+                                        "alb": _closed(
+                                            ["ingress", "servicePort"],
+                                            {
+                                                "ingress": _NAME,
+                                                "rootService": _NAME,
+                                                "servicePort": {
+                                                    "type": "integer",
+                                                    "minimum": 1,
+                                                    "maximum": 65535,
+                                                },
+                                            },
+                                        ),
+                                        "nginx": _closed(
+                                            ["stableIngress"], {"stableIngress": _NAME}
+                                        ),
+                                    },
+                                ),
+                                "minProperties": 1,
+                                "maxProperties": 1,
+                            },
+                            "analysis": _closed(
+                                ["templates"],
+                                {
+                                    "templates": {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "items": _closed(
+                                            ["templateName"],
+                                            {
+                                                "templateName": _NAME,
+                                                "clusterScope": {"type": "boolean"},
+                                            },
+                                        ),
+                                    },
+                                    "startingStep": {"type": "integer", "minimum": 0},
+                                    "args": {"type": "array", "items": _ROLLOUT_ARG},
+                                },
+                            ),
+                            "steps": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {
+                                    "oneOf": [
+                                        _closed(
+                                            ["setWeight"],
+                                            {
+                                                "setWeight": {
+                                                    "type": "integer",
+                                                    "minimum": 0,
+                                                    "maximum": 100,
+                                                }
+                                            },
+                                        ),
+                                        _closed(
+                                            ["pause"],
+                                            {"pause": _closed([], {"duration": _ARGO_DURATION})},
+                                        ),
+                                    ]
+                                },
+                            },
+                        },
+                    )
+                },
+            ),
+        },
+    ),
+)
+
+ANALYSIS_TEMPLATE = _resource(
+    _ROLLOUTS,
+    "AnalysisTemplate",
+    _closed(
+        ["metrics"],
+        {
+            "args": {"type": "array", "items": _ROLLOUT_ARG},
+            "metrics": {
+                "type": "array",
+                "minItems": 1,
+                "items": _closed(
+                    ["name", "provider"],
+                    {
+                        "name": {"type": "string", "minLength": 1},
+                        "interval": _ARGO_DURATION,
+                        "initialDelay": _ARGO_DURATION,
+                        "count": _INT_OR_STRING,
+                        "failureLimit": _INT_OR_STRING,
+                        "inconclusiveLimit": _INT_OR_STRING,
+                        "consecutiveErrorLimit": _INT_OR_STRING,
+                        "successCondition": {"type": "string", "minLength": 1},
+                        "failureCondition": {"type": "string", "minLength": 1},
+                        "provider": _closed(
+                            ["prometheus"],
+                            {
+                                "prometheus": _closed(
+                                    ["address", "query"],
+                                    {
+                                        "address": {"type": "string", "pattern": "^https?://"},
+                                        "query": {"type": "string", "minLength": 1},
+                                        "timeout": {"type": "integer", "minimum": 1},
+                                    },
+                                )
+                            },
+                        ),
+                    },
+                ),
+            },
+        },
+    ),
+)
+
 CRD_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
+    (_ROLLOUTS, "Rollout"): ROLLOUT,
+    (_ROLLOUTS, "AnalysisTemplate"): ANALYSIS_TEMPLATE,
     ("monitoring.coreos.com/v1", "ServiceMonitor"): SERVICE_MONITOR,
     ("monitoring.coreos.com/v1", "PrometheusRule"): PROMETHEUS_RULE,
     ("monitoring.coreos.com/v1", "Probe"): PROBE,

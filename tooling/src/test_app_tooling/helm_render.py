@@ -85,6 +85,7 @@ VALUE_SETS: dict[str, tuple[list[str], dict[str, Any]]] = {
     "existing-secret": (["ci/existing-secret-values.yaml"], {}),
     "namespace": (["ci/namespace-values.yaml"], {}),
     "probe": (["ci/probe-values.yaml"], {}),
+    "rollout": (["ci/rollout-values.yaml"], {}),
     "aks-staging": (["values-aks-staging.yaml"], AKS_INSTALL_TIME),
     "aks-prod": (["values-aks-prod.yaml"], AKS_PROD_INSTALL_TIME),
 }
@@ -166,11 +167,20 @@ def one(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> di
     return found[0]
 
 
+WORKLOAD_KINDS = ("Deployment", "Rollout")
+
+
+def workload(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The owner of the app's pods: the Deployment, or the Argo Rollout, never both."""
+    found = [obj for obj in objects if obj.get("kind") in WORKLOAD_KINDS]
+    kinds = [obj["kind"] for obj in found]
+    assert len(found) == 1, f"expected one Deployment or Rollout, found {kinds or 'none'}"
+    return found[0]
+
+
 def app_container(objects: list[dict[str, Any]]) -> dict[str, Any]:
-    """The test-app container of the Deployment."""
-    containers: list[dict[str, Any]] = one(objects, "Deployment")["spec"]["template"]["spec"][
-        "containers"
-    ]
+    """The test-app container of the Deployment or Rollout."""
+    containers: list[dict[str, Any]] = workload(objects)["spec"]["template"]["spec"]["containers"]
     matching = [c for c in containers if c["name"] == "test-app"]
     assert len(matching) == 1, f"expected one container named test-app, found {containers}"
     return matching[0]
