@@ -54,13 +54,17 @@ def _description(lines: list[str]) -> str:
 
 
 def _leaf_names(data: Any, parts: tuple[str, ...]) -> list[str]:  # noqa: ANN401 - parsed YAML
-    """The key's dotted name, or `name[i].key` for each key of a list of mappings."""
+    """The dotted name; `name[i].key` for a list of mappings, `name[i]` for numbers."""
     path = ".".join(parts)
     value = data
     for part in parts:
         value = value.get(part) if isinstance(value, dict) else None
     if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
         return [f"{path}[{i}].{key}" for i, item in enumerate(value) for key in item]
+    if isinstance(value, list) and value and not all(isinstance(item, str) for item in value):
+        # readme-generator-for-helm takes a list of strings as one parameter, but wants each
+        # element of a list of numbers documented.
+        return [f"{path}[{i}]" for i in range(len(value))]
     return [path]
 
 
