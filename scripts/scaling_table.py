@@ -29,7 +29,7 @@ from typing import Any
 
 import hcl2
 
-from test_app_tooling.helm_render import app_container, literal_env, one, render_value_set
+from test_app_tooling.helm_render import app_container, literal_env, one, render_value_set, workload
 from test_app_tooling.podbench.chart import hpa_cpu_target
 from test_app_tooling.quantities import QuantityError, cpu_cores
 
@@ -269,7 +269,7 @@ def load_environment(env: str, repo: Path = REPO) -> Environment:
     container = app_container(objects)
     variables = literal_env(container)
     hpa = one(objects, "HorizontalPodAutoscaler")
-    affinity = one(objects, "Deployment")["spec"]["template"]["spec"]["affinity"]
+    affinity = workload(objects)["spec"]["template"]["spec"]["affinity"]
     required = "requiredDuringSchedulingIgnoredDuringExecution" in affinity["podAntiAffinity"]
     cluster = _tfvars(repo / "infra" / "envs" / env / "cluster.tfvars")
     database = _tfvars(repo / "infra" / "envs" / env / "database.tfvars")
