@@ -100,11 +100,23 @@ resource "azapi_resource" "administrator_secret" {
       })
     }
   }
+  # The server is created with the password of the apply that creates it, so the secret takes a
+  # new value whenever the server is created anew: a new password version, or a change of an
+  # argument that replaces the server (the login, geo-redundant backups, the delegated subnet).
   sensitive_body_version = {
-    "properties.value" = tostring(var.administrator_password_version)
+    "properties.value" = sha1(jsonencode([
+      var.administrator_password_version,
+      var.administrator_login,
+      var.geo_redundant_backup_enabled,
+      data.azurerm_subnet.database.id,
+    ]))
   }
 
   tags = local.tags
+
+  # Written after the server holds the password, so a failed server create leaves no secret with
+  # a password no server has.
+  depends_on = [module.postgresql]
 
   lifecycle {
     # A PUT without a new version carries no value: only a new `administrator_password_version`
