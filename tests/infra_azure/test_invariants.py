@@ -291,6 +291,7 @@ PIPELINE_ROLES = {
     },
     "plan": {
         ("id", "Reader"),
+        ("local.state_container_id", "Reader"),
         (
             '"${data.azurerm_subscription.current.id}/resourceGroups/${local.name}-cluster"',
             "Azure Kubernetes Service Cluster User Role",

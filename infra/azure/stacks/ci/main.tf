@@ -114,6 +114,9 @@ module "github_oidc" {
         [
           { scope = "${data.azurerm_subscription.current.id}/resourceGroups/${local.name}-cluster", role_definition_name = "Azure Kubernetes Service Cluster User Role" },
           { scope = local.state_container_id, role_definition_name = "Storage Blob Data Contributor" },
+          # Reader on the container too: refreshing this stack's role assignments there reads
+          # them (Microsoft.Authorization/roleAssignments/read), outside the five resource groups.
+          { scope = local.state_container_id, role_definition_name = "Reader" },
           { scope = "${data.azurerm_key_vault.this.id}/secrets/${local.name}-database", role_definition_name = "Key Vault Secrets User" },
         ],
       )
