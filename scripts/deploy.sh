@@ -4,7 +4,7 @@
 #   scripts/deploy.sh ENV REGISTRY DIGEST GIT_SHA
 #   scripts/deploy.sh staging 111122223333.dkr.ecr.eu-central-1.amazonaws.com sha256:<64 hex> <sha>
 #
-# `helm upgrade --install --rollback-on-failure --wait`: Helm waits until the new ReplicaSet is ready
+# `helm upgrade --install --rollback-on-failure --wait=legacy`: Helm waits until the new ReplicaSet is ready
 # (readiness = /readyz) and rolls the release back by itself when it is not within
 # HELM_TIMEOUT, so a failed rollout never stays live. The pod spec pins the image by
 # digest; the tag (the git SHA) is kept for people reading `kubectl get pods`. `helm test` (the
@@ -78,7 +78,7 @@ status=0
   --set-string "image.digest=$digest" \
   --set-string "tests.gitSha=$git_sha" \
   --rollback-on-failure \
-  --wait \
+  --wait=legacy \
   --timeout "$timeout" \
   --history-max 20 \
   --description "git_sha=$git_sha digest=$digest" || status=$?
@@ -86,14 +86,19 @@ status=0
 wait_rollout() {
   local kubectl="${KUBECTL:-kubectl}" limit="${ROLLOUT_TIMEOUT_SECONDS:-1800}"
   local poll="${ROLLOUT_POLL_SECONDS:-10}" waited=0 line phase abort current stable message
-  local fields='{.status.phase}|{.status.abort}|{.status.currentPodHash}|{.status.stableRS}|{.status.message}'
+  local fields='{.status.phase}|{.status.abort}|{.status.currentPodHash}|{.status.stableRS}|{.status.message}|{.metadata.generation}|{.status.observedGeneration}'
+  local generation observed
   while true; do
     line="$("$kubectl" get rollout "$release" --namespace "$namespace" -o "jsonpath=$fields")" || return 5
-    IFS='|' read -r phase abort current stable message <<<"$line"
+    IFS='|' read -r phase abort current stable message generation observed <<<"$line"
+    # Argo has not seen the new spec yet: its status still describes the previous release.
+    if [[ -n "$generation" && "$observed" != "$generation" ]]; then
+      phase="Progressing" abort="" message="waiting for the controller to observe generation $generation"
+    fi
     if [[ "$abort" == "true" ]]; then
       echo "deploy: canary ABORTED after ${waited}s: ${message:-no message}; traffic is back on the stable version $stable" >&2
       echo "deploy: rolling the Helm release back to its previous revision (the stable one)" >&2
-      "$helm" rollback "$release" --namespace "$namespace" --wait --timeout "$timeout" >&2 ||
+      "$helm" rollback "$release" --namespace "$namespace" --wait=legacy --timeout "$timeout" >&2 ||
         echo "deploy: helm rollback failed: run scripts/rollback.sh $env_name" >&2
       return 3
     fi

@@ -41,5 +41,5 @@ else
   args+=("$revision")
 fi
 echo "rollback: $release in $env_name ($namespace) to revision ${revision:-previous}" >&2
-"$helm" "${args[@]}" --namespace "$namespace" --wait --timeout "$timeout" --cleanup-on-fail
+"$helm" "${args[@]}" --namespace "$namespace" --wait=legacy --timeout "$timeout" --cleanup-on-fail
 "$helm" history "$release" --namespace "$namespace" --max 5 >&2

@@ -39,7 +39,8 @@ def run_check(pod: dict[str, Any], url: str) -> subprocess.CompletedProcess[str]
 def test_the_pod_asks_the_service_and_expects_the_deployed_sha():
     (container,) = rendered_pod()["spec"]["containers"]
     env = {e["name"]: e["value"] for e in container["env"]}
-    assert env["TEST_APP_URL"] == "http://test-app.test-app.svc:80"
+    # Staging runs a canary Rollout: the stable Service, never an old ReplicaSet after promotion.
+    assert env["TEST_APP_URL"] == "http://test-app-stable.test-app.svc:80"
     assert env["EXPECT_GIT_SHA"] == SHA
     assert container["command"][0] == "python"
 

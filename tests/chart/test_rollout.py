@@ -106,6 +106,26 @@ def test_traffic_routing_matches_the_ingress(rendered_sets, name):
 
 
 @pytest.mark.parametrize("name", ["staging", "prod", "aks-staging", "aks-prod"])
+def test_the_stable_set_shrinks_as_the_canary_grows(rendered_sets, name):
+    """With traffic routing Argo keeps the stable ReplicaSet full until promotion unless told
+    otherwise: 2 x replicas pods at 100 %, which hard anti-affinity cannot place."""
+    canary = _canary(rendered_sets[name])
+    assert canary["trafficRouting"]
+    assert canary["dynamicStableScale"] is True
+
+
+@pytest.mark.parametrize("name", ["staging", "prod", "aks-staging", "aks-prod"])
+def test_helm_test_asks_the_stable_service(rendered_sets, name):
+    """After promotion the old ReplicaSet lingers (scaleDownDelaySeconds); the root Service
+    selects it too, so the test pod's /version check would hit old pods."""
+    pod = one(rendered_sets[name], "Pod")
+    env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+    assert env["TEST_APP_URL"].startswith(
+        f"http://{_canary(rendered_sets[name])['stableService']}."
+    )
+
+
+@pytest.mark.parametrize("name", ["staging", "prod", "aks-staging", "aks-prod"])
 def test_steps_are_5_25_50_100_with_a_pause_between(rendered_sets, name):
     steps = _canary(rendered_sets[name])["steps"]
     assert [s["setWeight"] for s in steps if "setWeight" in s] == [5, 25, 50, 100]

@@ -60,8 +60,11 @@ def test_deploy_runs_a_waiting_upgrade_that_rolls_back_on_failure_pinned_by_dige
     argv, manifest = calls(log)
     assert manifest == ["helm", "get", "manifest", "test-app", "--namespace", "test-app"]
     assert argv[:4] == ["helm", "upgrade", "test-app", str(REPO / "charts" / "test-app")]
-    for flag in ("--install", "--rollback-on-failure", "--wait"):  # Helm 4: --atomic is deprecated
+    for flag in ("--install", "--rollback-on-failure"):  # Helm 4: --atomic is deprecated
         assert flag in argv
+    # Helm 4's default watcher reads a Rollout's string observedGeneration as Unknown and waits
+    # until the timeout (helm/helm#32615): the legacy poller, and the script waits for the canary.
+    assert "--wait=legacy" in argv
     assert argv[argv.index("--namespace") + 1] == "test-app"
     assert argv[argv.index("--values") + 1].endswith("charts/test-app/values-staging.yaml")
     sets = [argv[i + 1] for i, a in enumerate(argv) if a == "--set-string"]
@@ -186,6 +189,24 @@ def test_deploy_waits_for_the_canary_and_reports_it_promoted(fakes):
     assert ["helm", "rollback"] not in commands
 
 
+def test_a_status_of_the_previous_spec_is_not_taken_for_a_promotion(fakes):
+    # Right after the upgrade the Rollout still shows the old release: Healthy, current == stable
+    # (and an old abort), but generation 8 not yet observed (7). Only the observed one counts.
+    result = _deploy_canary(
+        fakes,
+        [
+            "Healthy|true|a1f|a1f||8|7",
+            "Paused||b7c|a1f|CanaryPauseStep|8|8",
+            "Healthy||b7c|b7c||8|8",
+        ],
+    )
+    assert result.returncode == 0, result.stderr
+    assert "waiting for the controller to observe generation 8" in result.stderr
+    assert "canary PROMOTED after" in result.stderr
+    assert "100 % of traffic on b7c" in result.stderr
+    assert [argv[:2] for argv in calls(fakes[1])].count(["kubectl", "get"]) == 3
+
+
 def test_deploy_reports_an_aborted_canary_and_rolls_helm_back(fakes):
     result = _deploy_canary(
         fakes,
@@ -202,7 +223,16 @@ def test_deploy_reports_an_aborted_canary_and_rolls_helm_back(fakes):
     assert "canary-availability-error-ratio assessed Failed" in result.stderr
     rollback = [argv for argv in calls(fakes[1]) if argv[:2] == ["helm", "rollback"]]
     assert rollback == [
-        ["helm", "rollback", "test-app", "--namespace", "test-app", "--wait", "--timeout", "10m"]
+        [
+            "helm",
+            "rollback",
+            "test-app",
+            "--namespace",
+            "test-app",
+            "--wait=legacy",
+            "--timeout",
+            "10m",
+        ]
     ]
     # Not a Helm failure: the hook's secret cleanup is Helm's business here.
     assert not [argv for argv in calls(fakes[1]) if argv[:2] == ["kubectl", "delete"]]
@@ -244,7 +274,7 @@ def test_rollback_to_a_chosen_revision_waits(fakes):
     assert result.returncode == 0, result.stderr
     rollback, history = calls(log)
     assert rollback[:4] == ["helm", "rollback", "test-app", "7"]
-    assert "--wait" in rollback
+    assert "--wait=legacy" in rollback
     assert history[:3] == ["helm", "history", "test-app"]
 
 

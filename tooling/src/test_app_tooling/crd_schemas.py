@@ -435,6 +435,8 @@ ROLLOUT = _resource(
                             "canaryService": _NAME,
                             "maxSurge": _INT_OR_STRING,
                             "maxUnavailable": _INT_OR_STRING,
+                            # types.go: `DynamicStableScale bool`, with traffic routing only.
+                            "dynamicStableScale": {"type": "boolean"},
                             "trafficRouting": {
                                 **_closed(
                                     [],
