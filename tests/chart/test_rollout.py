@@ -12,6 +12,7 @@ from typing import Any
 import helm_python as helm
 import kubernetes_validate
 import pytest
+from chart.test_validate import KUBERNETES_VERSION
 
 from test_app_tooling.helm_render import VALUE_SETS, by_kind, load_values, one, render
 
@@ -47,7 +48,7 @@ def test_every_canary_set_is_checked():
 
 @pytest.mark.parametrize("name", CANARY_SETS)
 def test_rollouts_pod_template_is_a_valid_kubernetes_pod_template(rendered_sets, name):
-    """Wrapped in a Deployment, the template passes the Kubernetes 1.33 schema, strictly."""
+    """Wrapped in a Deployment, the template passes the Kubernetes schema of the chart tests."""
     rollout = one(rendered_sets[name], "Rollout")
     wrapped = {
         "apiVersion": "apps/v1",
@@ -55,7 +56,7 @@ def test_rollouts_pod_template_is_a_valid_kubernetes_pod_template(rendered_sets,
         "metadata": {"name": "wrapped", "namespace": "test-app"},
         "spec": {"selector": rollout["spec"]["selector"], "template": rollout["spec"]["template"]},
     }
-    kubernetes_validate.validate(wrapped, "1.33.0", strict=True)
+    kubernetes_validate.validate(wrapped, KUBERNETES_VERSION, strict=True)
 
 
 @pytest.mark.parametrize("name", CANARY_SETS)
