@@ -20,8 +20,8 @@ SCENARIOS = (
     "freeze-primary",
     "partition-primary",
     "dcs-loss",
-    "outage",
     "canary",
+    "outage",
 )
 
 

@@ -39,8 +39,8 @@ RUNNERS: dict[str, Runner] = {
     "freeze-primary": partial(ha_faults.run, "freeze-primary"),
     "partition-primary": partial(ha_faults.run, "partition-primary"),
     "dcs-loss": partial(ha_faults.run, "dcs-loss"),
-    "outage": outage.run,
     "canary": canary.run,
+    "outage": outage.run,
 }
 
 

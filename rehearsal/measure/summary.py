@@ -150,6 +150,20 @@ def render(reports: Path = REPORTS) -> str:
             f"primary {n['primary_before']} -> {n['primary_after']}{dcs} "
             f"| [{name}](rehearsal/{name}.md) |"
         )
+    canary = _load(reports, "canary")
+    if canary:
+        n = canary["numbers"]
+        assert isinstance(n, dict)  # noqa: S101
+        good, bad, roll = n["good"], n["bad"], n["rolling_update"]
+        rows.append(
+            f"| canary releases judged by the SLO analysis | "
+            f"{'passed' if canary['passed'] else '**failed**'} | "
+            f"good build {good['outcome']} with **{good['failed']} failed**; defective build "
+            f"{bad['outcome']} {bad['first_bad_step_to_abort_seconds']} s after its first step, "
+            f"{bad['failed_share']:.2%} of requests failed ({bad['canary_requests']} reached it); "
+            f"the same build by rolling update: {roll['failed_share']:.2%} failed "
+            "| [canary](rehearsal/canary.md) |"
+        )
     outage = _load(reports, "outage")
     if outage:
         n = outage["numbers"]
@@ -167,20 +181,6 @@ def render(reports: Path = REPORTS) -> str:
             f"every instance UP {n['recovery_seconds']} s after the database returned; "
             f"/livez not 200: {n['livez_not_200']}; app restarts {_restarts(n)} "
             "| [outage](rehearsal/outage.md) |"
-        )
-    canary = _load(reports, "canary")
-    if canary:
-        n = canary["numbers"]
-        assert isinstance(n, dict)  # noqa: S101
-        good, bad, roll = n["good"], n["bad"], n["rolling_update"]
-        rows.append(
-            f"| canary releases judged by the SLO analysis | "
-            f"{'passed' if canary['passed'] else '**failed**'} | "
-            f"good build {good['outcome']} with **{good['failed']} failed**; defective build "
-            f"{bad['outcome']} {bad['first_bad_step_to_abort_seconds']} s after its first step, "
-            f"{bad['failed_share']:.2%} of requests failed ({bad['canary_requests']} reached it); "
-            f"the same build by rolling update: {roll['failed_share']:.2%} failed "
-            "| [canary](rehearsal/canary.md) |"
         )
     return "\n".join(rows)
 

@@ -1,7 +1,7 @@
 """CI-sized rehearsals on a whole local rehearsal: the same assertions as `make rehearse`.
 
 The tests share one rehearsal (module fixture) and run in file order: up, rollout, failover,
-crash-primary, kill-instance, rotate, freeze-primary, partition-primary, dcs-loss, outage, canary,
+crash-primary, kill-instance, rotate, freeze-primary, partition-primary, dcs-loss, canary, outage,
 down. The fixture takes it down even when a test fails.
 """
 
@@ -196,23 +196,6 @@ def test_patroni_logs_no_reset_connection_from_the_health_checks(live):
         assert "Exception happened during processing of request" not in log
 
 
-def test_database_outage_raises_the_alert_and_recovers(live, out_dir):
-    live.cli("rehearse", "outage", "--size", "ci", "--out", str(out_dir))
-    data = _report(out_dir, "outage")
-    numbers = data["numbers"]
-    assert numbers["alert"] == "TestAppDatabaseUnreachable"
-    assert numbers["pending_after_seconds"] > 0
-    assert numbers["firing_after_seconds"] is not None, "the alert never fired"
-    assert numbers["firing_after_seconds"] >= numbers["alert_for_seconds"]
-    assert numbers["recovery_seconds"] < 10
-    assert numbers["livez_not_200"] == 0
-    assert numbers["readyz_not_200"] == 0, "the database is gone, the instances stay ready"
-    assert numbers["readyz_polls"] > 0
-    assert numbers["pids_before"] == numbers["pids_after"]
-    assert all(v > 0 for v in numbers["down_seconds"].values())
-    assert data["passed"]
-
-
 def test_canary_promotes_a_good_build_and_aborts_a_defective_one(live, out_dir):
     """The chart's analysis decides: it fails when the analysis or its threshold is wrong."""
     live.cli("rehearse", "canary", "--size", "ci", "--out", str(out_dir))
@@ -244,6 +227,23 @@ def test_canary_promotes_a_good_build_and_aborts_a_defective_one(live, out_dir):
     assert stable["before"] == stable["after"]
     # Today's rolling update of the same build fails far more requests.
     assert rolling["failed_share"] > 2 * bad["failed_share"]
+    assert data["passed"]
+
+
+def test_database_outage_raises_the_alert_and_recovers(live, out_dir):
+    live.cli("rehearse", "outage", "--size", "ci", "--out", str(out_dir))
+    data = _report(out_dir, "outage")
+    numbers = data["numbers"]
+    assert numbers["alert"] == "TestAppDatabaseUnreachable"
+    assert numbers["pending_after_seconds"] > 0
+    assert numbers["firing_after_seconds"] is not None, "the alert never fired"
+    assert numbers["firing_after_seconds"] >= numbers["alert_for_seconds"]
+    assert numbers["recovery_seconds"] < 10
+    assert numbers["livez_not_200"] == 0
+    assert numbers["readyz_not_200"] == 0, "the database is gone, the instances stay ready"
+    assert numbers["readyz_polls"] > 0
+    assert numbers["pids_before"] == numbers["pids_after"]
+    assert all(v > 0 for v in numbers["down_seconds"].values())
     assert data["passed"]
 
 
