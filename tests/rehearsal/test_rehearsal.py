@@ -236,8 +236,10 @@ def test_database_outage_raises_the_alert_and_recovers(live, out_dir):
     numbers = data["numbers"]
     assert numbers["alert"] == "TestAppDatabaseUnreachable"
     assert numbers["pending_after_seconds"] > 0
-    assert numbers["firing_after_seconds"] is not None, "the alert never fired"
-    assert numbers["firing_after_seconds"] >= numbers["alert_for_seconds"]
+    # At CI size the outage ends once the alert is pending (sizes.CI: outage_until_firing=False,
+    # which saves the rule's 120 s `for`); firing after `for` is the full size's check
+    # (test_results_doc on the committed report) and promtool's.
+    assert numbers["firing_after_seconds"] is None
     assert numbers["recovery_seconds"] < 10
     assert numbers["livez_not_200"] == 0
     assert numbers["readyz_not_200"] == 0, "the database is gone, the instances stay ready"
