@@ -176,6 +176,10 @@ def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) 
                 "failsafe_mode": PATRONI_FAILSAFE_MODE,
                 "postgresql": {
                     "use_pg_rewind": True,
+                    # A rewind that fails (no room on a full WAL volume) left the former primary
+                    # unable to start until rebuilt by hand: Patroni rebuilds it from the leader
+                    # instead (pg_basebackup), retrying until it has room (ADR 0016, wal-full).
+                    "remove_data_directory_on_rewind_failure": True,
                     "use_slots": True,
                     "parameters": PG_CLUSTER_PARAMETERS,
                 },

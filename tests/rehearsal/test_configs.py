@@ -194,6 +194,8 @@ def test_patroni_fails_over_on_a_crash_and_rejoins_with_pg_rewind(topo, bins):
         dcs = config["bootstrap"]["dcs"]
         assert dcs["primary_start_timeout"] == 0, "a crashed primary must fail over"
         assert dcs["postgresql"]["use_pg_rewind"] is True
+        # A failed rewind (a full WAL volume) must not leave the node for a person to rebuild.
+        assert dcs["postgresql"]["remove_data_directory_on_rewind_failure"] is True
         assert dcs["loop_wait"] + 2 * dcs["retry_timeout"] <= dcs["ttl"]
         assert config["etcd3"]["hosts"] == [
             f"{topo.dcs_host}:{topo.port(m)}" for m in ("etcd-1", "etcd-2", "etcd-3")
