@@ -73,6 +73,7 @@ class Run:
     member_down: tuple[float, float] = (0.0, 0.0)  # dcs-loss: one etcd member killed
     majority_hung: tuple[float, float] = (0.0, 0.0)  # dcs-loss: two of three hung
     alerts: dict[str, tuple[str, float | None]] = field(default_factory=dict)  # state, after s
+    log_from: int = 0  # wal-full: the old primary's Patroni log lines before the fault
 
     def hold_seconds(self) -> float:
         """How long a fault is held: longer than ``ttl``, by the size's margin."""
@@ -139,6 +140,8 @@ def dcs_loss(topo: Topology, run: Run) -> None:
 
 def wal_full(topo: Topology, run: Run) -> None:
     """Fill the primary's WAL volume; hold until the alert; then free it, as its runbook says."""
+    log = topo.logs / f"{run.primary}.log"
+    run.log_from = len(log.read_text(errors="replace").splitlines()) if log.exists() else 0
     try:
         run.t_fault = time.monotonic()
         taken = walvolume.fill(topo, run.primary)
@@ -315,7 +318,7 @@ def run(name: str, topo: Topology, size: Size, out_dir: Path, command: str) -> r
             **fault.numbers,
         }
     )
-    _fault_checks(name, rep, fault, result)
+    _fault_checks(name, topo, rep, fault, result)
     png = out_dir / f"{name}.png"
     probes = {label: prober.of(label) for label in prober.targets if "/primary" in label}
     probes[BALANCER] = prober.of(BALANCER)
@@ -325,7 +328,9 @@ def run(name: str, topo: Topology, size: Size, out_dir: Path, command: str) -> r
     return rep
 
 
-def _fault_checks(name: str, rep: report.Report, fault: Run, result: LoadResult) -> None:
+def _fault_checks(
+    name: str, topo: Topology, rep: report.Report, fault: Run, result: LoadResult
+) -> None:
     """Check what one fault needs beyond the writer's checks: failed requests, alerts."""
     if name == "dcs-loss":
         start, end = fault.member_down
@@ -354,6 +359,15 @@ def _fault_checks(name: str, rep: report.Report, fault: Run, result: LoadResult)
             ok=True,
         )
     if name == "wal-full":
+        back_by = _back_by(topo, fault)
+        rep.numbers["old_node_back_by"] = back_by
+        rep.notes.append(
+            f"The old primary came back by {back_by}. Without a divergence it waits, running in "
+            "recovery, until the space is freed (a person, alerted). When its last WAL had not "
+            "reached the standby, it needs pg_rewind, which fails on a full volume; "
+            "`remove_data_directory_on_rewind_failure` then rebuilds it from the leader "
+            "instead of leaving it for a person (ADR 0016)."
+        )
         promoted = fault.numbers.get("fault_to_promoted_seconds")
         rep.check(
             "standby promoted by Patroni (s after the volume filled)",
@@ -372,6 +386,23 @@ def _fault_checks(name: str, rep: report.Report, fault: Run, result: LoadResult)
         rep.numbers["alerts"] = {
             a: {"state": s, "after_seconds": t} for a, (s, t) in fault.alerts.items()
         }
+
+
+# What the old primary's Patroni log says it did, in the order it can happen.
+BACK_BY = (
+    ("replica has been created using basebackup", "a rebuild from the leader (pg_basebackup)"),
+    ("pg_rewind exit code=0", "pg_rewind"),
+)
+
+
+def _back_by(topo: Topology, fault: Run) -> str:
+    """Say how the old primary came back, from its Patroni log since the fault."""
+    log = topo.logs / f"{fault.primary}.log"
+    text = "\n".join(log.read_text(errors="replace").splitlines()[fault.log_from :])
+    for line, how in BACK_BY:
+        if line in text:
+            return how
+    return "a restart as a standby (no rewind, no rebuild)"
 
 
 def _whole_steadily(topo: Topology, timeout: float) -> tuple[float, tuple[str, str]]:
