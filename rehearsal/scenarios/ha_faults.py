@@ -397,7 +397,7 @@ def _fault_checks(
             "standby promoted by Patroni (s after the volume filled)",
             promoted,
             f"< {PROMOTED_TARGET_SECONDS:g}",
-            ok=promoted is not None and promoted < PROMOTED_TARGET_SECONDS,
+            ok=isinstance(promoted, float) and promoted < PROMOTED_TARGET_SECONDS,
         )
     for alert, (state, alerted) in fault.alerts.items():
         if name == "wal-full":
