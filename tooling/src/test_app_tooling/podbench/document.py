@@ -63,6 +63,33 @@ def _capacity(cap: dict[str, Any] | None) -> str:
     )
 
 
+def _admission(result: dict[str, Any]) -> list[str]:
+    bound = result.get("admission")
+    if not bound:
+        return []
+    chart = bound.get("chart_max_in_flight")
+    ran = (
+        ""
+        if chart is None
+        else f" The pod ran with `MAX_IN_FLIGHT={chart}`"
+        + (
+            " (the chart's `app.maxInFlight`), the same."
+            if chart == bound["max_in_flight"]
+            else f"; **set the chart's `app.maxInFlight` to {bound['max_in_flight']}**."
+        )
+    )
+    return [
+        "",
+        (
+            "The admission bound this implies (docs/service.md#admission-control): "
+            f"floor({bound['queue_budget_ms']:g} ms queueing budget x {bound['cpu_limit']:g} "
+            f"core / ({bound['workers']} workers x {bound['cpu_ms_per_request']} ms of CPU per "
+            f"request)) = {bound['requests_in_budget']}, rounded down to hundreds: "
+            f"**{bound['max_in_flight']} requests in flight per worker**.{ran}"
+        ),
+    ]
+
+
 def _header(result: dict[str, Any]) -> list[str]:
     pod, machine, iso, cgroup = (
         result["pod"], result["machine"], result["isolation"], result["cgroup"],
@@ -292,6 +319,7 @@ def render(result: dict[str, Any]) -> str:
             "Capacity = the highest passing rate below the first failing one, per repetition"
             f": {_capacity(result['capacity'])}"
         ),
+        *_admission(result),
         "",
         "| repetition | capacity req/s | failing step req/s | bound |",
         "| ---: | ---: | ---: | --- |",
