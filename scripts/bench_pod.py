@@ -340,17 +340,20 @@ def running_pod(
     work = Path(tempfile.mkdtemp(prefix="test-app-bench-pod-", dir="/tmp"))
     work.chmod(0o755)
     try:
+        site = install_like_image(work / "site")  # from the package index: before any netns
+        if args.sysctl:
+            args.applied_sysctls = own_network_namespace(args.sysctl)
         cluster = start_cluster(with_replica=False)
     except BaseException:
         if generators is not None:
             generators.leave()
+        shutil.rmtree(work, ignore_errors=True)
         raise
     try:
         try:
             group.create()
         except CgroupError as err:
             sys.exit(f"error: {err}")
-        site = install_like_image(work / "site")
         port = free_port()
         env = app_env(pod, site, cluster.env(reader=False), port)
         command = [system_python(), "-m", "test_app"]
@@ -454,7 +457,6 @@ def overload_only(
     """
     committed = json.loads((OUT / "pod.json").read_text())["capacity"]
     base = args.capacity if args.capacity is not None else float(committed["rps"])
-    sysctls = own_network_namespace(args.sysctl) if args.sysctl else {}
     with running_pod(args, slo, pod, group) as (target, proc, cgroup):
         rows = [
             measure.overload(target, base, factor, args.overload_seconds,
@@ -468,7 +470,7 @@ def overload_only(
         "capacity_rps": base,
         "cpu_ms_per_request": committed["cpu_ms_per_request"],
         "connections_per_worker": args.connections_per_worker,
-        "sysctls": sysctls,
+        "sysctls": getattr(args, "applied_sysctls", {}),
         "cgroup": cgroup,
         "overload": rows,
         "app_survived": survived,
