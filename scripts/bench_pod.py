@@ -188,6 +188,11 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "docs/benchmarks/pod.json's, with its CPU per request)",
     )
     add(
+        "--save",
+        type=Path,
+        help="with --only: also write its JSON to this file",
+    )
+    add(
         "--connections-per-worker",
         type=_number(int),
         help="start the app with this granian backpressure (open connections per worker) "
@@ -469,6 +474,9 @@ def overload_only(
         survived = proc.poll() is None
     return {
         "only": "overload",
+        "command": _command(),
+        "date": time.strftime("%Y-%m-%d"),
+        "max_in_flight": int(pod.env["MAX_IN_FLIGHT"]) if "MAX_IN_FLIGHT" in pod.env else None,
         "capacity_rps": base,
         "cpu_ms_per_request": committed["cpu_ms_per_request"],
         "connections_per_worker": args.connections_per_worker,
@@ -520,6 +528,12 @@ def pod_fields(pod: PodSpec) -> dict[str, Any]:
     }
 
 
+def _command() -> str:
+    """Return the command line as `make bench-pod` takes it."""
+    args = sys.argv[1:]
+    return "make bench-pod" + (f' BENCH_POD_ARGS="{" ".join(args)}"' if args else "")
+
+
 def main() -> int:
     args = arguments()
     if args.render_only:
@@ -539,14 +553,17 @@ def main() -> int:
     signal.signal(signal.SIGINT, _exit_cleanly)  # also when started in the background
     slo, pod, group = prepare(args)
     if args.only == "overload":
-        print(json.dumps(overload_only(args, slo, pod, group), indent=2))
+        text = json.dumps(overload_only(args, slo, pod, group), indent=2) + "\n"
+        if args.save is not None:
+            args.save.parent.mkdir(parents=True, exist_ok=True)
+            args.save.write_text(text)
+        print(text, end="")
         return 0
     loadavg_start, started = os.getloadavg()[0], time.monotonic()
     measured = measurements(args, slo, pod, group)
     cpu_count = os.cpu_count() or 1
     result = {
-        "command": "make bench-pod"
-        + (f' BENCH_POD_ARGS="{" ".join(sys.argv[1:])}"' if sys.argv[1:] else ""),
+        "command": _command(),
         "date": time.strftime("%Y-%m-%d"),
         "started_utc": time.strftime(
             "%H:%M", time.gmtime(time.time() - (time.monotonic() - started))

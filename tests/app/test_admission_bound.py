@@ -21,7 +21,7 @@ from test_app_tooling.podbench.admission import (
     requests_in_budget,
 )
 from test_app_tooling.podbench.chart import pod_spec
-from test_app_tooling.podbench.document import render
+from test_app_tooling.podbench.document import refusal_table, render
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,4 +129,25 @@ def test_the_charts_max_in_flight_is_the_bound_the_committed_measurement_implies
         f"{implied['cpu_ms_per_request']} ms of CPU per request)) = "
         f"{implied['requests_in_budget']}, rounded down to hundreds): set app.maxInFlight "
         f"to {implied['max_in_flight']} (and the default in app/src/test_app/settings.py)"
+    )
+
+
+REFUSAL_RUNS = REPO / "docs" / "benchmarks" / "overload-refusal"
+
+
+def test_adr_0010_quotes_the_measured_refusal_options():
+    runs = {path.stem: json.loads(path.read_text()) for path in REFUSAL_RUNS.glob("*.json")}
+    assert len(runs) >= 2, f"{REFUSAL_RUNS}: expected the runs ADR 0010 compares"
+    for name, run in runs.items():  # each file says how it was made, with its own options
+        assert run["only"] == "overload"
+        assert f"--save docs/benchmarks/overload-refusal/{name}.json" in run["command"]
+        bound = run["connections_per_worker"]
+        assert (bound is None) == ("--connections-per-worker" not in run["command"]), name
+        assert all(f"--sysctl {key}={value}" in run["command"] for key, value in
+                   run["sysctls"].items()), name  # fmt: skip
+    adr = (REPO / "docs" / "adr" / "0010-scale-on-cpu-with-measured-capacity.md").read_text()
+    lines = {line.strip() for line in adr.splitlines()}
+    missing = [row for row in refusal_table(runs) if row not in lines]
+    assert missing == [], "ADR 0010 no longer quotes docs/benchmarks/overload-refusal:\n" + (
+        "\n".join(missing)
     )

@@ -348,3 +348,40 @@ def render(result: dict[str, Any]) -> str:
         _memory(result),
     ]
     return "\n\n".join("\n".join(section) for section in sections) + "\n"
+
+
+REFUSAL_HEADER = (
+    "| run | connections per worker | sysctls (own network namespace) | offered | "
+    "2xx req/s (x capacity) | p50 / p99 of the 2xx ms | 503 req/s (p99 ms) | "
+    "no answer within the timeout | probes answered | refusal cost *r* |"
+)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def refusal_table(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """Overload runs of `bench_pod.py --only overload` side by side, one row per run and factor.
+
+    `runs` maps a run's name (its file's stem) to its JSON. "No answer" counts the requests that
+    timed out, waited past the timeout for a connection, or lost theirs.
+    """
+    lines = [REFUSAL_HEADER, "| --- | ---: | --- |" + " ---: |" * 7]
+    for name, run in sorted(runs.items()):
+        sysctls = ", ".join(f"`{key}={value}`" for key, value in run["sysctls"].items()) or "-"
+        bound = run["connections_per_worker"]
+        connections = "the app's" if bound is None else str(bound)
+        for row in run["overload"]:
+            unanswered = int(row["timeouts"]) + int(row["expired"]) + int(row["conn_errors"])
+            cost = row.get("refusal_cost_share")
+            lines.append(
+                f"| {name} | {connections} "
+                f"| {sysctls} | {row['factor']:g} x = {row['offered_rps']:,.0f} | "
+                f"{row['served_rps']:,.0f} ({row['goodput_share']:.2f}) | "
+                f"{_ms(row['p50_ms'])} / {_ms(row['p99_ms'])} | "
+                f"{row['refused_rps']:,.0f} ({_ms(row['refused_p99_ms'])}) | {unanswered:,} | "
+                f"{row['probes_answered']} / {row['probes_sent']} | "
+                f"{'-' if cost is None else f'{cost:.2f}'} |"
+            )
+    return lines
