@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from bench_pod import rederive
 
+from test_app.settings import load_settings
 from test_app_tooling.podbench.admission import (
     admission_bound,
     implied_bound,
@@ -129,6 +130,10 @@ def test_the_charts_max_in_flight_is_the_bound_the_committed_measurement_implies
         f"{implied['cpu_ms_per_request']} ms of CPU per request)) = "
         f"{implied['requests_in_budget']}, rounded down to hundreds): set app.maxInFlight "
         f"to {implied['max_in_flight']} (and the default in app/src/test_app/settings.py)"
+    )
+    assert load_settings({}).max_in_flight == implied["max_in_flight"], (
+        f"app/src/test_app/settings.py: the MAX_IN_FLIGHT default is not the "
+        f"{implied['max_in_flight']} docs/benchmarks/pod.json implies"
     )
 
 
