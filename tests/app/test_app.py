@@ -199,6 +199,6 @@ async def test_probes_and_metrics_are_never_shed(held):
 
 async def test_the_bound_defaults_to_300_and_the_shed_series_exist_from_the_start():
     app = App(load_settings({}))
-    assert app.settings.max_in_flight == 400
+    assert app.settings.max_in_flight == 300
     for route in ("/health", "/health/read"):
         assert shed_sample(route) is not None, route
