@@ -9,8 +9,7 @@ quota and memory limit are the chart's `resources.limits` and whose cpuset pins 
 `--pod-cpus` (root only); PostgreSQL and every load generator run on `--generator-cpus`.
 Against it:
   1. capacity, `--repetitions` times: open-model steps on /health over persistent connections
-     (openload, like the ALB), doubling, then halving the interval around the first failure to
-     2.5 % of the rate, until the p99 crosses the latency SLO of
+     (openload, like the ALB), doubling, then refined, until the p99 crosses the latency SLO of
      observability/slo.yaml; capacity = the median; a failing step counts as the pod's limit
      only when the pod used its whole CPU, else the run is marked invalid;
   2. the same steps with a connection per request (httperf), once;
@@ -140,9 +139,8 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     add(
         "--refine",
         type=_number(int, zero=True),
-        default=6,
-        help="halvings of the interval between the last pass and the first failure (stops "
-        f"once it is within {measure.RESOLUTION * 100:g} %% of the passing rate)",
+        default=3,
+        help="linear steps between the last pass and the fail",
     )
     add(
         "--settle",

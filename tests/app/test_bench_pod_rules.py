@@ -8,13 +8,11 @@ accounting of /proc/stat and the overload checks. Results are worked out by hand
 from __future__ import annotations
 
 import argparse
-import inspect
 from typing import Any
 
 import pytest
-from bench_pod import LAUNCH_WITH_CONNECTIONS, arguments
+from bench_pod import arguments
 
-from test_app import server
 from test_app_tooling.podbench import cpus, measure, openload
 from test_app_tooling.podbench.cgroup import CgroupV1
 from test_app_tooling.podbench.report import (
@@ -28,7 +26,6 @@ from test_app_tooling.podbench.report import (
     refusal_cost,
     step_passes,
 )
-from test_app_tooling.tools import REPO
 
 
 SLO = Slo(threshold_ms=250.0, percentile=99.0)
@@ -302,67 +299,3 @@ def test_runs_are_compared_by_their_median_capacities():
     assert [run["valid"] for run in runs["runs"]] == [True, False, True, False]
     with pytest.raises(ValueError, match="at least one run"):
         across_runs([])
-
-
-def _fake_steps(monkeypatch, capacity_rps: float) -> list[float]:
-    """Replace a measured step by one that passes up to `capacity_rps`; return the rates asked."""
-    asked: list[float] = []
-
-    def step(_target: object, rate: float, _seconds: float, _profile: str) -> dict[str, Any]:
-        asked.append(rate)
-        ok = rate <= capacity_rps
-        return {"offered_rps": rate, "served_rps": rate, "p99_ms": 10.0 if ok else 900.0,
-                "errors": 0, "cpu_cores": 0.9, "generator_cores": 0.2, "pod_cpus_others": 0.0,
-                "pass": ok}  # fmt: skip
-
-    monkeypatch.setattr(measure, "step", step)
-    return asked
-
-
-def test_the_search_halves_the_interval_around_the_first_failure_to_the_resolution(monkeypatch):
-    asked = _fake_steps(monkeypatch, 14_600)
-    plan = measure.StepPlan(start=2000, seconds=5, max_steps=10, refine=6, settle=0)
-    rows = measure.steps(None, plan)  # type: ignore[arg-type]
-    # Doubling: 2,000 4,000 8,000 pass, 16,000 fails. Halving [8,000, 16,000]: 12,000 pass,
-    # 14,000 pass, 15,000 fails, 14,500 pass, 14,750 fails: [14,500, 14,750] is 250 wide,
-    # within 2.5 % of 14,500 (362.5): stop after five halvings.
-    assert asked == [2000, 4000, 8000, 16000, 12000, 14000, 15000, 14500, 14750]
-    found = capacity(rows, pod_cores=1.0)
-    assert found is not None
-    assert (found["rps"], found["first_failing_rps"]) == (14500, 14750)
-    assert (found["first_failing_rps"] - found["rps"]) / found["rps"] <= measure.RESOLUTION
-
-
-def test_the_halvings_are_bounded_by_refine(monkeypatch):
-    asked = _fake_steps(monkeypatch, 14_600)
-    plan = measure.StepPlan(start=2000, seconds=5, max_steps=10, refine=2, settle=0)
-    measure.steps(None, plan)  # type: ignore[arg-type]
-    assert asked == [2000, 4000, 8000, 16000, 12000, 14000]
-
-
-def test_the_docs_state_the_searchs_resolution():
-    text = " ".join((REPO / "docs" / "scaling.md").read_text().split())
-    assert f"at most {measure.RESOLUTION * 100:g} % of the passing rate" in text
-
-
-def test_the_overload_phase_alone_takes_a_connection_bound_and_net_sysctls(capsys):
-    sysctls = ["--sysctl", "net.core.somaxconn=128", "--sysctl", "net.ipv4.tcp_abort_on_overflow=1"]
-    args = arguments(["--only", "overload", "--connections-per-worker", "256", *sysctls])
-    assert (args.only, args.connections_per_worker) == ("overload", 256)
-    assert args.sysctl == [("net.core.somaxconn", "128"), ("net.ipv4.tcp_abort_on_overflow", "1")]
-    # Only net.* (set in the run's own network namespace), never the machine's kernel.* or vm.*.
-    for bad in ("kernel.pid_max=5", "net.core.somaxconn", "net.core.somaxconn=", "net/../x=1"):
-        with pytest.raises(SystemExit):
-            arguments(["--sysctl", bad])
-        assert "--sysctl: expected NAME=VALUE with a net.* name" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        arguments(["--connections-per-worker", "0"])
-    assert "expected a positive int, got '0'" in capsys.readouterr().err
-
-
-def test_the_connection_bound_the_launcher_replaces_exists_in_the_server():
-    # The launcher sets test_app.server.CONNECTIONS_PER_WORKER, which connections_per_worker()
-    # reads when the server starts: a rename would make the option silently do nothing.
-    assert "server.CONNECTIONS_PER_WORKER = {n}" in LAUNCH_WITH_CONNECTIONS
-    assert isinstance(server.CONNECTIONS_PER_WORKER, int)
-    assert "CONNECTIONS_PER_WORKER" in inspect.getsource(server.connections_per_worker)
