@@ -19,12 +19,13 @@ from rehearsal.base.topology import (
     APP_INSTANCES,
     ETCD_MEMBERS,
     PG_NODES,
-    REPO,
     SLOTS,
     Topology,
     app_program,
     app_programs,
 )
+from test_app_tooling.postgres import run_as
+from test_app_tooling.tools import REPO
 
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -247,11 +248,7 @@ def _node_command(topo: Topology, bins: Binaries, node: str) -> list[str]:
     patroni = [bins.patroni, str(topo.patroni_conf(node))]
     if not topo.netns:
         return patroni
-    user = topo.pg_os_user
-    return [
-        "ip", "netns", "exec", topo.netns_name(node),
-        "setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--", *patroni,
-    ]  # fmt: skip
+    return ["ip", "netns", "exec", topo.netns_name(node), *run_as(topo.pg_os_user), *patroni]
 
 
 def app_environment(topo: Topology, port: int, slot: str) -> dict[str, str]:

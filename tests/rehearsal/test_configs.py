@@ -17,7 +17,6 @@ from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import (
     APP_INSTANCES,
     PG_NODES,
-    REPO,
     Topology,
     app_programs,
     parse_port_base,
@@ -27,6 +26,7 @@ from rehearsal.measure.probe import Observation, down_seconds, recovered_at
 from rehearsal.measure.writes import Ack, overlap_seconds, switches
 from rehearsal.scenarios import outage
 from test_app.proxies import client_address, parse_networks
+from test_app_tooling.tools import REPO
 
 
 SECRETS = Secrets(postgres="p" * 32, replicator="r" * 32, app="a" * 32, monitor="m" * 32)
