@@ -86,7 +86,7 @@ def _call(topo: Topology, method: str, *args: object, timeout: float = DEFAULT_T
     with xmlrpc.client.ServerProxy("http://localhost/RPC2", transport=transport) as proxy:
         try:
             return getattr(proxy.supervisor, method)(*args)
-        except OSError as exc:
+        except (OSError, xmlrpc.client.ProtocolError) as exc:
             raise SupervisorError(
                 f"supervisord does not answer on {topo.supervisor_sock} ({method}): {exc}"
             ) from exc
@@ -99,6 +99,10 @@ def _fault(exc: xmlrpc.client.Fault, name: str, action: str, expected: str) -> S
         f"cannot {action} {name}: supervisord answered {exc.faultString} "
         f"(expected it {expected}; see its log)"
     )
+
+
+def _refused(exc: xmlrpc.client.Fault, what: str) -> SupervisorError:
+    return SupervisorError(f"cannot {what}: supervisord answered {exc.faultString}")
 
 
 def running(topo: Topology) -> bool:
@@ -114,8 +118,12 @@ def running(topo: Topology) -> bool:
 
 def status(topo: Topology) -> dict[str, Process]:
     """Return every program's state and pid (``None`` when it is not running)."""
+    try:
+        infos = _call(topo, "getAllProcessInfo")
+    except xmlrpc.client.Fault as exc:
+        raise _refused(exc, "read the programs' states") from exc
     processes: dict[str, Process] = {}
-    for info in _call(topo, "getAllProcessInfo"):
+    for info in infos:
         name = info["name"] if info["group"] == info["name"] else f"{info['group']}:{info['name']}"
         pid = int(info["pid"])
         processes[name] = Process(name, str(info["statename"]), pid or None)
@@ -143,12 +151,18 @@ def stop(topo: Topology, name: str, timeout: float = DEFAULT_TIMEOUT) -> None:
 
 def stop_all(topo: Topology, timeout: float = 120) -> None:
     """Stop every program, each as :func:`stop` does."""
-    _call(topo, "stopAllProcesses", WAIT, timeout=timeout)
+    try:
+        _call(topo, "stopAllProcesses", WAIT, timeout=timeout)
+    except xmlrpc.client.Fault as exc:
+        raise _refused(exc, "stop every program") from exc
 
 
 def shutdown(topo: Topology) -> None:
     """Ask supervisord to stop its programs and exit (it answers before it is gone)."""
-    _call(topo, "shutdown", timeout=30)
+    try:
+        _call(topo, "shutdown", timeout=30)
+    except xmlrpc.client.Fault as exc:
+        raise _refused(exc, "shut supervisord down") from exc
 
 
 def signal(topo: Topology, name: str, sig: str) -> None:

@@ -74,6 +74,9 @@ def topo(
     try:
         wait_until(lambda: supervisor.running(topo), 20, "supervisord to answer on its socket")
         yield topo
+        supervisor.shutdown(topo)
+        process.wait(timeout=30)
+        assert not supervisor.running(topo)
     finally:
         stop(process)
 
@@ -101,6 +104,13 @@ def test_stop_returns_once_the_program_has_ended_and_status_shows_no_pid(topo: T
     assert supervisor.pid(topo, "slowstop") is None
     assert not Path(f"/proc/{pid}").exists()
     supervisor.stop(topo, "slowstop")  # already stopped: nothing to do, no error
+
+
+def test_stop_all_ends_every_program(topo: Topology) -> None:
+    supervisor.start(topo, "sleeper", "signalled")
+    supervisor.stop_all(topo)
+    assert {p.state for p in supervisor.status(topo).values()} <= {"STOPPED", "EXITED", "FATAL"}
+    assert all(p.pid is None for p in supervisor.status(topo).values())
 
 
 def test_status_lists_every_program_of_the_config(topo: Topology) -> None:
