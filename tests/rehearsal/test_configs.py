@@ -188,6 +188,16 @@ def test_supervisord_config_starts_nothing_by_itself_and_drains_apps(topo, bins)
     assert "127.0.0.1:" in programs["prometheus"]["command"]
 
 
+def test_supervisord_serves_xml_rpc_on_the_socket_the_client_calls_and_nowhere_else(topo, bins):
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(configs.render_supervisord(topo, SECRETS, bins))
+    assert parser["unix_http_server"]["file"] == str(topo.supervisor_sock)
+    assert parser["unix_http_server"]["chmod"] == "0700"
+    factory = parser["rpcinterface:supervisor"]["supervisor.rpcinterface_factory"]
+    assert factory == "supervisor.rpcinterface:make_main_rpcinterface"
+    assert "inet_http_server" not in parser
+
+
 def test_supervisord_refuses_values_it_would_misparse(topo, bins):
     bad = Secrets(postgres="x", replicator="x", app="x", monitor="50%off")
     with pytest.raises(ValueError, match="DATA_SOURCE_NAME"):
