@@ -445,7 +445,9 @@ def test_nodes_live_in_namespaces_as_root_and_on_loopback_otherwise(tmp_path, bi
     parser.read_string(configs.render_supervisord(topo, SECRETS, bins))
     command = parser["program:pg-a"]["command"]
     assert command.startswith(f"ip netns exec {topo.netns_name('pg-a')} setpriv") is netns
-    assert ("user" in parser["program:pg-a"]) is (not netns and os.geteuid() == 0)
+    # As root, Patroni runs as the PostgreSQL user by the one switch the project uses (setpriv).
+    assert ("setpriv --reuid=postgres" in command) is (os.geteuid() == 0)
+    assert "user" not in parser["program:pg-a"]
     haproxy_cfg = configs.render_haproxy(topo)
     assert f"server pg-a {hosts[0]}:{topo.port('pg-a')}" in haproxy_cfg
     assert topo.host_of_port(topo.port("patroni-pg-b")) == hosts[1]
