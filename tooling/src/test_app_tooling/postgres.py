@@ -37,24 +37,20 @@ def pg_bindir() -> Path:
     raise FileNotFoundError("PostgreSQL server binaries not found; run scripts/bootstrap")
 
 
-def run_as(user: str) -> list[str]:
-    """The command prefix that runs a command as `user` (its group and supplementary groups).
+def as_server_user(cmd: list[str], user: str = SERVER_USER) -> list[str]:
+    """`cmd` run as the server's OS user when we are root (the server refuses root), else as is.
 
-    setpriv and env switch and then execute the command in the same process, so the pid a
-    supervisor starts or signals is the program's own; runuser and su fork and wait, and a
-    SIGKILL or SIGSTOP sent to them would miss the program.
+    The user's group and supplementary groups come with it. setpriv and env switch and then
+    execute the command in the same process, so the pid a supervisor starts or signals is the
+    program's own; runuser and su fork and wait, and a SIGKILL or SIGSTOP sent to them would
+    miss the program.
     """
+    if os.geteuid() != 0:
+        return cmd
     entry = pwd.getpwnam(user)
     switch = ["setpriv", f"--reuid={user}", f"--regid={entry.pw_gid}", "--init-groups", "--"]
     # The user's own home, as su and runuser set it (libpq looks for certificates there).
-    return [*switch, "env", f"HOME={entry.pw_dir}", f"USER={user}", f"LOGNAME={user}"]
-
-
-def as_server_user(cmd: list[str], user: str = SERVER_USER) -> list[str]:
-    """`cmd` run as the server's OS user when we are root (the server refuses root), else as is."""
-    if os.geteuid() == 0:
-        return [*run_as(user), *cmd]
-    return cmd
+    return [*switch, "env", f"HOME={entry.pw_dir}", f"USER={user}", f"LOGNAME={user}", *cmd]
 
 
 def give_to_server_user(path: Path, user: str = SERVER_USER) -> None:
