@@ -63,7 +63,8 @@ from test_app_tooling.podbench.report import (
     combined_capacity,
     mib,
 )
-from test_app_tooling.postgres import free_port, start_cluster
+from test_app_tooling.ports import free_port
+from test_app_tooling.postgres import start_cluster
 from test_app_tooling.process import stop
 from test_app_tooling.tools import REPO, MissingToolError, find_tool
 

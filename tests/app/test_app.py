@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 
 from test_app.app import App
 from test_app.settings import load_settings
-from test_app_tooling.postgres import free_port
+from test_app_tooling.ports import free_port
 
 
 async def call(app, method, path, headers=()):
