@@ -90,7 +90,9 @@ def test_start_runs_the_program_and_status_shows_its_pid(topo: Topology) -> None
     process = supervisor.status(topo)["sleeper"]
     assert process.state == "RUNNING"
     assert process.pid is not None
-    assert _command(process.pid) == "sleep 600"
+    pid = process.pid
+    # supervisord forks, then the child execs: until then /proc shows supervisord's command.
+    wait_until(lambda: _command(pid) == "sleep 600", 10, "the sleeper to exec sleep 600")
     supervisor.start(topo, "sleeper")  # already running: nothing to do, no error
     assert supervisor.pid(topo, "sleeper") == process.pid
 
