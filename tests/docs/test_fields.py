@@ -1,0 +1,103 @@
+"""One validator style (test_app_tooling.fields): a bad input names the field, what was expected
+and what was found, in the form the service's settings use too."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+
+import pytest
+
+from test_app_tooling import fields
+from test_app_tooling.fields import FieldError
+from test_app_tooling.quantities import QuantityError, cpu_cores
+from test_app_tooling.tools import REPO
+
+
+def test_a_missing_field_and_a_wrong_kind_read_the_same_way():
+    data = {"cpus": "two", "flag": True, "when": "soon"}
+    with pytest.raises(FieldError, match=r"^pod\.json\.workers: expected a whole number, missing$"):
+        fields.field(data, "workers", "pod.json", int)
+    with pytest.raises(
+        FieldError, match=r"^pod\.json\.cpus: expected a positive number, got 'two'$"
+    ):
+        fields.positive(data, "cpus", "pod.json")
+    # A YAML boolean is no number, and a number no boolean.
+    with pytest.raises(FieldError, match=r"^x\.flag: expected a whole number, got True$"):
+        fields.field(data, "flag", "x", int)
+    with pytest.raises(FieldError, match=r"^x\.when: expected a date \(YYYY-MM-DD\), got 'soon'$"):
+        fields.field(data, "when", "x", dt.date)
+
+
+def test_paths_name_keys_and_indexes():
+    assert fields.at(fields.at(fields.at("addons.yaml", "steps"), 3), "version") == (
+        "addons.yaml.steps[3].version"
+    )
+    assert fields.at("", "name") == "name"
+
+
+def test_the_helpers_check_what_they_promise():
+    data = {"name": "  ", "rows": [], "kind": "Pod", "n": 0, "set": None}
+    with pytest.raises(FieldError, match=r"^f\.name: expected a non-empty string, got '  '$"):
+        fields.text(data, "name", "f")
+    with pytest.raises(FieldError, match=r"^f\.rows: expected a non-empty list, got \[\]$"):
+        fields.items(data, "rows", "f")
+    with pytest.raises(FieldError, match=r"^f\.kind: expected one of Job, CronJob, got 'Pod'$"):
+        fields.one_of(data, "kind", "f", ("Job", "CronJob"))
+    with pytest.raises(FieldError, match=r"^f\.n: expected a positive number, got 0$"):
+        fields.positive(data, "n", "f")
+    with pytest.raises(FieldError, match=r"^f: expected a mapping, got \[1\]$"):
+        fields.mapping([1], "f")
+    assert fields.optional(data, "set", "f", dict, {"a": "b"}) == {"a": "b"}
+    assert fields.optional(data, "absent", "f", str, "10m") == "10m"
+    assert fields.one_of({"kind": "Job"}, "kind", "f", ("Job",)) == "Job"
+
+
+def test_a_quantity_error_is_a_field_error_of_the_same_form():
+    with pytest.raises(FieldError, match=r"^resources\.requests\.cpu: expected a CPU quantity"):
+        cpu_cores("one", "resources.requests.cpu")
+    assert issubclass(QuantityError, FieldError)
+
+
+# The readers of input files that once checked their input each their own way.
+READERS = (
+    "platform/install.py",
+    "scripts/scaling_table.py",
+    "tooling/src/test_app_tooling/crd_schemas/__init__.py",
+    "tooling/src/test_app_tooling/infra/azure_names.py",
+    "tooling/src/test_app_tooling/infra/drift.py",
+    "tooling/src/test_app_tooling/versions.py",
+)
+
+
+@pytest.mark.parametrize("relative", READERS)
+def test_the_input_readers_use_the_one_style(relative):
+    tree = ast.parse((REPO / relative).read_text(encoding="utf-8"))
+    imported = {
+        name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+        for name in (node.module, *(f"{node.module}.{alias.name}" for alias in node.names))
+    }
+    assert "test_app_tooling.fields" in imported, f"{relative} does not use test_app_tooling.fields"
+    own = [
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name in {"_field", "_require", "_positive"}
+    ]
+    assert own == [], f"{relative} defines its own field checks: {own}"
+    # No second wording: errors say "expected ..., got ...", never "... must be a ...".
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    worded = [
+        text.value
+        for text in ast.walk(tree)
+        if isinstance(text, ast.Constant) and isinstance(text.value, str)
+        if id(text) not in docstrings and " must be " in text.value
+    ]
+    assert worded == [], f"{relative} words an error its own way: {worded}"
