@@ -12,12 +12,13 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import suppress
+from functools import cache
 from pathlib import Path
 
 import pytest
-import yaml
 
 import smoke_test
+from test_app_tooling.helm_render import one, render_value_set
 from test_app_tooling.tools import REPO
 
 
@@ -205,9 +206,11 @@ def test_stub_passes(stub, capsys):
     assert (code, line.split()[:2]) == (0, ["SMOKE", "PASS"])
 
 
+@cache
 def public_paths() -> list[str]:
-    values = yaml.safe_load((REPO / "charts" / "test-app" / "values.yaml").read_text())
-    paths: list[str] = values["ingress"]["publicPaths"]
+    """The paths the chart's Ingress forwards, as Helm renders it (ingress.publicPaths)."""
+    ingress = one(render_value_set("ingress"), "Ingress")
+    paths = [path["path"] for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]]
     assert paths, "the chart forwards no path"
     return paths
 
