@@ -134,13 +134,14 @@ def load_steps(path: Path = ADDONS) -> list[Step]:
     if document.get("kind") != "AddonList":
         kind = document.get("kind", fields.MISSING)
         raise fields.expected(fields.at(name, "kind"), "AddonList", kind)
-    where = fields.at(name, "steps")
-    entries = fields.items(document, "steps", name)
-    steps = [parse_step(entry, fields.at(where, index)) for index, entry in enumerate(entries)]
+    steps = [
+        parse_step(entry, where)
+        for where, entry in fields.entries(document, "steps", name, "a non-empty list of steps")
+    ]
     names = [step.name for step in steps]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise fields.expected(where, "unique step names, repeated", duplicates)
+        raise fields.expected(fields.at(name, "steps"), "unique step names, repeated", duplicates)
     return steps
 
 

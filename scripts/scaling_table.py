@@ -90,11 +90,10 @@ def load_benchmark(path: Path) -> Benchmark:
     machine = fields.field(data, "machine", name, dict)
     cpus = int(fields.positive(machine, "cpus", f"{name}.machine"))
     workers = int(fields.positive(data, "workers", name))
-    rows = fields.items(data, "rows", name, "at least one measured row")
+    rows = [row for _, row in fields.entries(data, "rows", name, "at least one measured row")]
     usable = []
-    for i, value in enumerate(rows):
+    for i, row in enumerate(rows):
         where = f"{name}.rows[{i}]"
-        row = fields.mapping(value, where)
         for key in ("connections", "app_rps", "pgbench_tps", "p99_ms"):
             fields.positive(row, key, where)
         if fields.field(row, "errors", where, int) == 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import re
 
 import pytest
 
@@ -101,3 +102,36 @@ def test_the_input_readers_use_the_one_style(relative):
         if id(text) not in docstrings and " must be " in text.value
     ]
     assert worded == [], f"{relative} words an error its own way: {worded}"
+
+
+# Reading the chart's values files by hand: yaml on a path under charts/test-app holding values.
+HAND_READ = re.compile(
+    r"safe_load\((?=[^\n]*(?:CHART|charts[\"' /]+test-app))(?=[^\n]*values)[^\n]*", re.IGNORECASE
+)
+# The render helper itself, and the README check, which compares the file's keys to its table.
+READS_VALUES_FILES = {"tooling/src/test_app_tooling/helm_render.py", "tests/chart/test_readme.py"}
+
+
+def test_chart_values_are_read_through_helm():
+    files = [
+        path
+        for folder in (
+            "app",
+            "tooling",
+            "scripts",
+            "platform",
+            "observability",
+            "rehearsal",
+            "tests",
+        )
+        for path in (REPO / folder).rglob("*.py")
+        if ".venv" not in path.parts and "node_modules" not in path.parts
+    ]
+    assert len(files) > 100, "too few Python files: the search looks in the wrong place"
+    found = [
+        f"{path.relative_to(REPO)}: {match.group(0).strip()}"
+        for path in files
+        if str(path.relative_to(REPO)) not in READS_VALUES_FILES
+        for match in HAND_READ.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert found == [], "read the chart's values with helm_render (chart_values or a render)"

@@ -170,7 +170,7 @@ def test_installer_prints_the_field_error_and_exits_2(installer, capsys, monkeyp
     monkeypatch.setattr(installer, "ADDONS", broken)
     assert installer.main(["--cluster-name", "test-app-staging", "--dry-run"]) == 2
     assert capsys.readouterr().err == (
-        "error: addons.yaml.steps: expected a non-empty list, got []\n"
+        "error: addons.yaml.steps: expected a non-empty list of steps, got []\n"
     )
 
 

@@ -14,7 +14,7 @@ same way: `PORT='x': expected an integer port between 1 and 65535`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final, TypeVar
 
 
@@ -121,6 +121,15 @@ def items(
     if not value:
         raise expected(at(where, key), what, value)
     return value
+
+
+def entries(
+    data: Mapping[str, Any], key: str, where: str, what: str = "a non-empty list of mappings"
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each item of the list `data[key]` as (its path, the mapping it must be)."""
+    path = at(where, key)
+    for index, value in enumerate(items(data, key, where, what)):
+        yield at(path, index), mapping(value, at(path, index))
 
 
 def one_of(data: Mapping[str, Any], key: str, where: str, choices: tuple[str, ...]) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from test_app_tooling.fields import at, expected, field, items, mapping, text
+from test_app_tooling.fields import at, entries, expected, field, mapping, text
 from test_app_tooling.tools import REPO
 
 
@@ -70,29 +70,23 @@ def load(path: Path = VERSIONS_FILE) -> tuple[list[Pinned], list[Site]]:
     """Read and validate the file; every error names the entry and the field (`fields`)."""
     name = path.name
     data = mapping(yaml.safe_load(path.read_text(encoding="utf-8")), name)
-    pinned = []
-    for i, value in enumerate(items(data, "versions", name)):
-        where = at(at(name, "versions"), i)
-        entry = mapping(value, where)
-        pinned.append(
-            Pinned(
-                component=text(entry, "component", where),
-                version=text(entry, "version", where, "a version string (quoted in YAML)"),
-                end_of_support=field(entry, "end_of_support", where, dt.date),
-                source=text(entry, "source", where),
-            )
+    pinned = [
+        Pinned(
+            component=text(entry, "component", where),
+            version=text(entry, "version", where, "a version string (quoted in YAML)"),
+            end_of_support=field(entry, "end_of_support", where, dt.date),
+            source=text(entry, "source", where),
         )
-    sites = []
-    for i, value in enumerate(items(data, "sites", name)):
-        where = at(at(name, "sites"), i)
-        entry = mapping(value, where)
-        sites.append(
-            Site(
-                component=text(entry, "component", where),
-                glob=text(entry, "glob", where),
-                regex=_regex(entry, where),
-            )
+        for where, entry in entries(data, "versions", name)
+    ]
+    sites = [
+        Site(
+            component=text(entry, "component", where),
+            glob=text(entry, "glob", where),
+            regex=_regex(entry, where),
         )
+        for where, entry in entries(data, "sites", name)
+    ]
     return pinned, sites
 
 

@@ -41,9 +41,7 @@ def load_sources(path: Path = SOURCES_FILE) -> list[Source]:
     """Read sources.yaml; every error names the field (`fields`)."""
     document = fields.mapping(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
     sources = []
-    for index, value in enumerate(fields.items(document, "sources", path.name)):
-        where = fields.at(fields.at(path.name, "sources"), index)
-        entry = fields.mapping(value, where)
+    for where, entry in fields.entries(document, "sources", path.name):
         kinds = fields.mapping(fields.field(entry, "kinds", where, dict), fields.at(where, "kinds"))
         for kind in kinds:
             schema = fields.text(kinds, kind, fields.at(where, "kinds"), "a schema file name")

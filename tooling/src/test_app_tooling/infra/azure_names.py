@@ -55,9 +55,7 @@ def load_rules(path: Path) -> dict[str, NameRule]:
     """The rules table, keyed by resource type."""
     data = fields.mapping(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
     rules: dict[str, NameRule] = {}
-    for index, value in enumerate(fields.items(data, "rules", path.name)):
-        where = fields.at(fields.at(path.name, "rules"), index)
-        entry = fields.mapping(value, where)
+    for where, entry in fields.entries(data, "rules", path.name):
         rule = NameRule(
             fields.text(entry, "type", where),
             fields.text(entry, "attribute", where),

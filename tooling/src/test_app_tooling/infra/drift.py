@@ -34,11 +34,7 @@ def load(path: Path) -> list[Drift]:
     """The drift table; a row of the wrong form names the field (`fields`)."""
     document = fields.mapping(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
     out = []
-    for index, value in enumerate(
-        fields.items(document, "drift", path.name, "a non-empty list of rows")
-    ):
-        where = fields.at(fields.at(path.name, "drift"), index)
-        row = fields.mapping(value, where)
+    for where, row in fields.entries(document, "drift", path.name, "a non-empty list of rows"):
         fields.text(row, "source", where)
         out.append(
             Drift(
