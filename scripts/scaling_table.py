@@ -30,7 +30,7 @@ from typing import Any
 import hcl2
 
 from test_app_tooling import fields
-from test_app_tooling.helm_render import app_container, literal_env, one, render_value_set, workload
+from test_app_tooling.helm_render import one, rendered_pod, workload
 from test_app_tooling.podbench.chart import hpa_cpu_target
 from test_app_tooling.quantities import cpu_cores
 
@@ -249,11 +249,10 @@ def _tfvars(path: Path) -> dict[str, Any]:
 def load_environment(env: str, repo: Path = REPO) -> Environment:
     """Read an environment's bounds: pod and HPA from the chart as Helm renders it, then tfvars."""
     try:
-        objects = render_value_set(env)
+        pod = rendered_pod(env)
     except KeyError as error:
         raise InputError(error.args[0]) from None
-    container = app_container(objects)
-    variables = literal_env(container)
+    objects, container, variables = pod.objects, pod.container, pod.env
     hpa = one(objects, "HorizontalPodAutoscaler")
     affinity = workload(objects)["spec"]["template"]["spec"]["affinity"]
     required = "requiredDuringSchedulingIgnoredDuringExecution" in affinity["podAntiAffinity"]

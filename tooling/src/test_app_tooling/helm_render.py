@@ -7,6 +7,7 @@ render that produces no object raises, so no check can pass by checking nothing.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +218,19 @@ def literal_env(container: dict[str, Any]) -> dict[str, str]:
     return {
         item["name"]: str(item["value"]) for item in container.get("env", []) if "value" in item
     }
+
+
+@dataclass(frozen=True)
+class RenderedPod:
+    """A value set's render and the app's container in it, with its literal environment."""
+
+    objects: list[dict[str, Any]]
+    container: dict[str, Any]
+    env: dict[str, str]
+
+
+def rendered_pod(value_set: str) -> RenderedPod:
+    """Render a value set and find the app's pod (`KeyError` names the value sets there are)."""
+    objects = render_value_set(value_set)
+    container = app_container(objects)
+    return RenderedPod(objects, container, literal_env(container))
