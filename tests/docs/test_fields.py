@@ -66,7 +66,10 @@ READERS = (
     "scripts/scaling_table.py",
     "tooling/src/test_app_tooling/crd_schemas/__init__.py",
     "tooling/src/test_app_tooling/infra/azure_names.py",
+    "tooling/src/test_app_tooling/infra/azure_network.py",
     "tooling/src/test_app_tooling/infra/drift.py",
+    "tooling/src/test_app_tooling/infra/iam.py",
+    "tooling/src/test_app_tooling/infra/nsg.py",
     "tooling/src/test_app_tooling/versions.py",
 )
 
@@ -87,7 +90,11 @@ def test_the_input_readers_use_the_one_style(relative):
         if isinstance(node, ast.FunctionDef) and node.name in {"_field", "_require", "_positive"}
     ]
     assert own == [], f"{relative} defines its own field checks: {own}"
-    # No second wording: errors say "expected ..., got ...", never "... must be a ...".
+    assert _worded_own_way(tree) == [], f"{relative} words an error its own way"
+
+
+def _worded_own_way(tree: ast.Module) -> list[str]:
+    """Strings (docstrings aside) that word a rule as "... must be ..." instead of "expected"."""
     docstrings = {
         id(node.body[0].value)
         for node in ast.walk(tree)
@@ -95,13 +102,18 @@ def test_the_input_readers_use_the_one_style(relative):
         and node.body
         and isinstance(node.body[0], ast.Expr)
     }
-    worded = [
+    return [
         text.value
         for text in ast.walk(tree)
         if isinstance(text, ast.Constant) and isinstance(text.value, str)
         if id(text) not in docstrings and " must be " in text.value
     ]
-    assert worded == [], f"{relative} words an error its own way: {worded}"
+
+
+def test_the_standard_library_smoke_test_words_its_errors_the_same_way():
+    # It runs on a bare runner (standard library only), so it cannot import the tooling.
+    tree = ast.parse((REPO / "scripts" / "smoke_test.py").read_text(encoding="utf-8"))
+    assert _worded_own_way(tree) == []
 
 
 # Reading the chart's values files by hand: yaml on a path under charts/test-app holding values.

@@ -340,13 +340,19 @@ def test_connect_to_still_checks_the_certificate_name(tls_stub):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["ftp://example.com"], "base_url must be an http(s) URL"),
-        (["http://x", *SERVICE, "--expect-sha", "xyz"], "--expect-sha must be 7 to 40 hex digits"),
-        (["http://x", "--timeout", "0"], "--timeout must be positive"),
+        (
+            ["ftp://example.com"],
+            "base_url: expected an http(s) URL like https://host[:port], got 'ftp://example.com'",
+        ),
+        (
+            ["http://x", *SERVICE, "--expect-sha", "xyz"],
+            "--expect-sha: expected 7 to 40 hex digits, got 'xyz'",
+        ),
+        (["http://x", "--timeout", "0"], "--timeout: expected a positive float, got '0'"),
         (["http://x", "--expect-sha", SHA], "--expect-sha needs --scope service"),
         (["http://x", "--expect-version", "1.0.0"], "--expect-version needs --scope service"),
         (["http://x", "--scope", "lb"], "argument --scope: invalid choice"),
-        (["http://x", "--passes", "two"], "--passes must be a positive int"),
+        (["http://x", "--passes", "two"], "--passes: expected a positive int, got 'two'"),
     ],
 )
 def test_bad_arguments_name_the_field(args, message):
