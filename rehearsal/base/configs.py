@@ -279,8 +279,8 @@ def app_environment(topo: Topology, port: int, slot: str) -> dict[str, str]:
     }
 
 
-def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
-    """Render supervisord's config: one program per process, all started stopped."""
+def _etcd_programs(topo: Topology, bins: Binaries) -> list[str]:
+    """Build the programs of the three etcd members of the DCS."""
     programs: list[str] = []
     cluster = ",".join(f"{m}=http://127.0.0.1:{topo.port(m + '-peer')}" for m in ETCD_MEMBERS)
     programs.extend(
@@ -308,6 +308,13 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
         )
         for member in ETCD_MEMBERS
     )
+    return programs
+
+
+def _database_programs(topo: Topology, bins: Binaries) -> list[str]:
+    """Build the programs of Patroni (and its PostgreSQL) on each node, and HAProxy in front."""
+    programs: list[str] = []
+    as_pg = {"user": topo.pg_os_user} if _is_root() else {}
     programs.extend(
         _program(
             node,
@@ -332,6 +339,12 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
             stopwaitsecs="10",
         )
     )
+    return programs
+
+
+def _app_programs(topo: Topology, bins: Binaries) -> list[str]:
+    """Build the programs of every slot of every app instance."""
+    programs: list[str] = []
     for ordinal in range(1, APP_INSTANCES + 1):
         for slot in SLOTS:
             name = app_program(ordinal, slot)
@@ -349,6 +362,12 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
                     environment=_env(app_environment(topo, topo.port(name), slot)),
                 )
             )
+    return programs
+
+
+def _monitoring_programs(topo: Topology, secrets: Secrets, bins: Binaries) -> list[str]:
+    """Build the programs of the exporters, Prometheus and Alertmanager."""
+    programs: list[str] = []
     programs.append(
         _program(
             "node-exporter",
@@ -425,6 +444,17 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
             autorestart="true",
         )
     )
+    return programs
+
+
+def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
+    """Render supervisord's config: one program per process, all started stopped."""
+    programs = [
+        *_etcd_programs(topo, bins),
+        *_database_programs(topo, bins),
+        *_app_programs(topo, bins),
+        *_monitoring_programs(topo, secrets, bins),
+    ]
     return Template((TEMPLATES / "supervisord.conf.tmpl").read_text()).substitute(
         supervisor_sock=topo.supervisor_sock,
         logs=topo.logs,
