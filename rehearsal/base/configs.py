@@ -314,7 +314,6 @@ def _etcd_programs(topo: Topology, bins: Binaries) -> list[str]:
 def _database_programs(topo: Topology, bins: Binaries) -> list[str]:
     """Build the programs of Patroni (and its PostgreSQL) on each node, and HAProxy in front."""
     programs: list[str] = []
-    as_pg = {"user": topo.pg_os_user} if _is_root() else {}
     programs.extend(
         _program(
             node,
