@@ -33,10 +33,10 @@ from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import Binaries
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
-from rehearsal.base.waiting import wait_until
 from rehearsal.measure import report
 from rehearsal.measure.load import Load, LoadResult, LoadSpec
 from rehearsal.measure.sizes import Size
+from test_app_tooling.process import wait_until
 
 
 # The app's log line when a refused login made it re-read its login files with a new content:
