@@ -11,6 +11,7 @@ from pathlib import Path
 from rehearsal.base import postgres, supervisor
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
+from test_app_tooling.tools import find_tool
 
 
 PROC = Path("/proc")
@@ -107,7 +108,7 @@ def heal_data_path(topo: Topology, node: str) -> None:
 
 def _ip_rule(*args: str, check: bool = True) -> int:
     result = subprocess.run(
-        ["ip", "rule", *args], capture_output=True, text=True, timeout=10, check=False
+        [find_tool("ip"), "rule", *args], capture_output=True, text=True, timeout=10, check=False
     )
     if check and result.returncode != 0:
         raise RehearsalError(f"ip rule {' '.join(args)} failed: {result.stderr.strip()}")

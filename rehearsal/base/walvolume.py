@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 import subprocess
 
-from rehearsal.base import postgres
 from rehearsal.base.configs import WAL_VOLUME_MB
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import PG_NODES, Topology
+from test_app_tooling.postgres import give_to_server_user
+from test_app_tooling.tools import find_tool
 
 
 FILLER = "filler"
@@ -27,11 +27,12 @@ CHUNK = 1 << 20
 
 
 def _run(*command: str) -> None:
-    path = shutil.which(command[0])
-    if path is None:
-        raise RehearsalError(f"{command[0]} is not installed (the WAL volumes need it)")
     result = subprocess.run(
-        [path, *command[1:]], capture_output=True, text=True, timeout=60, check=False
+        [find_tool(command[0]), *command[1:]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     if result.returncode != 0:
         raise RehearsalError(f"{' '.join(command)} failed: {result.stderr.strip()}")
@@ -52,7 +53,7 @@ def up(topo: Topology) -> None:
         if not os.path.ismount(mount):
             _run("mount", "-o", "loop", str(image), str(mount))
         # The server's user writes the volume (pg_basebackup creates pg_wal there anew).
-        postgres.give_to_pg_user(topo, mount)
+        give_to_server_user(mount, topo.pg_os_user)
         mount.chmod(0o700)
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from rehearsal.base import faults, haproxy, lifecycle, pair
 from rehearsal.base.topology import app_programs
-from rehearsal.base.waiting import http_ok, wait_until
+from test_app_tooling.process import http_ok, wait_until
 
 
 pytestmark = [pytest.mark.rehearsal, pytest.mark.timeout(420)]
