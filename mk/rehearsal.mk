@@ -5,7 +5,7 @@ REHEARSAL := $(PY) -m rehearsal
 
 .PHONY: up down status rehearse rehearse-rollout rehearse-failover rehearse-crash-primary \
 	rehearse-kill-instance rehearse-rotate rehearse-freeze-primary rehearse-partition-primary \
-	rehearse-dcs-loss rehearse-canary rehearse-outage rehearsal-clean
+	rehearse-dcs-loss rehearse-wal-full rehearse-canary rehearse-outage rehearsal-clean
 up: bootstrap ## Bring up the production topology on loopback (Patroni pair on three etcd, HAProxy, 3 apps, Prometheus)
 	@$(REHEARSAL) up
 
@@ -15,7 +15,7 @@ down: ## Stop every process of the rehearsal and check that none is left
 status: ## Table of the rehearsal's components, ports and health
 	@$(REHEARSAL) status
 
-rehearse: up ## Run every rehearsal (rollout, failover, crash-primary, kill-instance, rotate, freeze-primary, partition-primary, dcs-loss, canary, outage); reports in docs/rehearsal/
+rehearse: up ## Run every rehearsal (rollout, failover, crash-primary, kill-instance, rotate, freeze-primary, partition-primary, dcs-loss, wal-full, canary, outage); reports in docs/rehearsal/
 	@$(REHEARSAL) rehearse
 
 rehearse-rollout: up ## Rolling update of the apps under load; report in docs/rehearsal/
@@ -41,6 +41,9 @@ rehearse-partition-primary: up ## The primary's node cut off (network namespace 
 
 rehearse-dcs-loss: up ## One etcd member killed, then a majority hung: 0 failed requests (failsafe_mode)
 	@$(REHEARSAL) rehearse dcs-loss
+
+rehearse-wal-full: up ## The primary's WAL volume full: failover, an alert within 2 min, back once space is freed; 0 rows lost
+	@$(REHEARSAL) rehearse wal-full
 
 rehearse-outage: up ## Database outage: /health DOWN, alert pending/firing, recovery
 	@$(REHEARSAL) rehearse outage

@@ -20,6 +20,7 @@ SCENARIOS = (
     "freeze-primary",
     "partition-primary",
     "dcs-loss",
+    "wal-full",
     "canary",
     "outage",
 )

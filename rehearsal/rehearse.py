@@ -40,6 +40,7 @@ RUNNERS: dict[str, Runner] = {
     "freeze-primary": partial(ha_faults.run, "freeze-primary"),
     "partition-primary": partial(ha_faults.run, "partition-primary"),
     "dcs-loss": partial(ha_faults.run, "dcs-loss"),
+    "wal-full": partial(ha_faults.run, "wal-full"),
     "canary": canary.run,
     "outage": outage.run,
 }

@@ -75,8 +75,22 @@ PATRONI_SCOPE = "test-app-rehearsal"
 #   REST API keeps running instead of demoting itself (the DCS is not the database).
 # - max_slot_wal_keep_size: an inactive replication slot (a standby gone for good) may retain
 #   at most this much WAL; past it the slot is invalidated instead of filling the WAL disk.
+# - the WAL volume: pg_wal on a filesystem of its own, at least as large as the settings let
+#   WAL grow (max_wal_size between checkpoints, plus what wal_keep_size or an inactive slot
+#   retains), so the settings, not the workload, decide whether it can fill (wal-full).
 PATRONI_FAILSAFE_MODE = True
-MAX_SLOT_WAL_KEEP_SIZE = "1GB"
+MAX_WAL_SIZE_MB = 1024
+WAL_KEEP_SIZE_MB = 128
+MAX_SLOT_WAL_KEEP_SIZE_MB = 1024
+MAX_SLOT_WAL_KEEP_SIZE = f"{MAX_SLOT_WAL_KEEP_SIZE_MB}MB"
+WAL_VOLUME_MB = 3072
+
+
+def wal_volume_floor_mb() -> int:
+    """Return the most WAL the settings let pg_wal hold: max_wal_size plus the larger retention."""
+    return MAX_WAL_SIZE_MB + max(WAL_KEEP_SIZE_MB, MAX_SLOT_WAL_KEEP_SIZE_MB)
+
+
 WATCHDOG_DEVICE = Path("/dev/watchdog")
 
 # The same for both nodes, set in the cluster-wide configuration at bootstrap.
@@ -85,7 +99,8 @@ PG_CLUSTER_PARAMETERS: dict[str, object] = {
     "wal_level": "replica",
     "max_wal_senders": 5,
     "max_replication_slots": 5,
-    "wal_keep_size": "128MB",
+    "max_wal_size": f"{MAX_WAL_SIZE_MB}MB",
+    "wal_keep_size": f"{WAL_KEEP_SIZE_MB}MB",
     "max_slot_wal_keep_size": MAX_SLOT_WAL_KEEP_SIZE,
     "hot_standby": "on",
     "wal_log_hints": "on",  # pg_rewind can rebuild a former primary
@@ -136,6 +151,8 @@ def watchdog_config(device: Path = WATCHDOG_DEVICE) -> dict[str, object]:
 
 def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) -> str:
     """Patroni's config of one node: etcd as the store, automatic failover, pg_rewind."""
+    # As root, pg_wal is a link to the node's WAL volume (initdb and pg_basebackup --waldir).
+    waldir = [{"waldir": str(topo.pg_wal_dir(node))}] if topo.wal_volumes else []
     config = {
         "scope": PATRONI_SCOPE,
         "name": node,
@@ -160,11 +177,20 @@ def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) 
                 "failsafe_mode": PATRONI_FAILSAFE_MODE,
                 "postgresql": {
                     "use_pg_rewind": True,
+                    # A rewind that fails (no room on a full WAL volume) left the former primary
+                    # unable to start until rebuilt by hand: Patroni rebuilds it from the leader
+                    # instead (pg_basebackup), retrying until it has room (ADR 0016, wal-full).
+                    "remove_data_directory_on_rewind_failure": True,
                     "use_slots": True,
                     "parameters": PG_CLUSTER_PARAMETERS,
                 },
             },
-            "initdb": [{"encoding": "UTF8"}, {"locale": "C"}, {"auth": "scram-sha-256"}],
+            "initdb": [
+                {"encoding": "UTF8"},
+                {"locale": "C"},
+                {"auth": "scram-sha-256"},
+                *waldir,
+            ],
         },
         "postgresql": {
             "listen": f"{topo.host(node)}:{topo.port(node)}",
@@ -179,9 +205,25 @@ def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) 
             },
             "parameters": PG_LOCAL_PARAMETERS,
             "pg_hba": pg_hba(topo),
+            # A replica cloned (or rebuilt) by Patroni keeps its WAL on its own volume too.
+            **({"basebackup": waldir} if waldir else {}),
         },
     }
     return yaml.safe_dump(config, sort_keys=False)
+
+
+# The user named in HAProxy's PostgreSQL check. It never logs in (the check hangs up at the
+# authentication request), so it needs no role: the server answers any name with a request.
+HAPROXY_CHECK_USER = "haproxy_check"
+PG_PROTOCOL_3_0 = 196608  # the StartupMessage's protocol version: 3.0
+
+
+def pg_startup_message(user: str) -> bytes:
+    """PostgreSQL's StartupMessage for ``user`` (database defaults to the user's name)."""
+    if not user.isascii() or not user.replace("_", "").isalnum():
+        raise ValueError(f"HAProxy check user: expected letters, digits and _, got {user!r}")
+    body = PG_PROTOCOL_3_0.to_bytes(4, "big") + b"user\0" + user.encode() + b"\0\0"
+    return (len(body) + 4).to_bytes(4, "big") + body
 
 
 def render_haproxy(topo: Topology, active_slot: dict[int, str] | None = None) -> str:
@@ -195,8 +237,9 @@ def render_haproxy(topo: Topology, active_slot: dict[int, str] | None = None) ->
             app_lines.append(f"    server {name} 127.0.0.1:{topo.port(name)}{state}")
 
     def pg_lines() -> str:
+        # `id`: the server's PostgreSQL port, which the data-path check reads (`srv_id`).
         return "\n".join(
-            f"    server {node} {topo.host(node)}:{topo.port(node)} "
+            f"    server {node} {topo.host(node)}:{topo.port(node)} id {topo.port(node)} "
             f"check port {topo.port('patroni-' + node)}"
             for node in PG_NODES
         )
@@ -212,6 +255,7 @@ def render_haproxy(topo: Topology, active_slot: dict[int, str] | None = None) ->
         reader_port=topo.port("pg-reader"),
         pg_primary_servers=pg_lines(),
         pg_replica_servers=pg_lines(),
+        pg_startup_message=pg_startup_message(HAPROXY_CHECK_USER).hex(),
         stats_port=topo.port("haproxy-stats"),
     )
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 from rehearsal.base import postgres, supervisor
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
+from test_app_tooling.tools import find_tool
 
 
 PROC = Path("/proc")
@@ -72,3 +74,42 @@ def node_tree(topo: Topology, node: str) -> list[int]:
     if postmaster is None:
         raise RehearsalError(f"{node} has no running postmaster: nothing to freeze")
     return sorted(set(program_tree(topo, node)) | set(process_tree(postmaster)))
+
+
+def _path_rule(topo: Topology, node: str) -> list[str]:
+    """Return the routing rule refusing TCP from this namespace to ``node``'s PostgreSQL port."""
+    return [
+        "to",
+        f"{topo.host(node)}/32",
+        "ipproto",
+        "tcp",
+        "dport",
+        str(topo.port(node)),
+        "prohibit",
+    ]
+
+
+def cut_data_path(topo: Topology, node: str) -> None:
+    """Cut the path from HAProxy (and every client here) to ``node``'s PostgreSQL port only.
+
+    Patroni's REST API on the same node stays reachable, and so does replication (it runs
+    between the nodes' namespaces, not through this one). Needs the nodes in namespaces (root).
+    """
+    if not topo.netns:
+        raise RehearsalError("cutting one port's path needs the nodes in network namespaces (root)")
+    _ip_rule("add", *_path_rule(topo, node))
+
+
+def heal_data_path(topo: Topology, node: str) -> None:
+    """Undo :func:`cut_data_path` (every copy of the rule, so a rerun starts clean)."""
+    while _ip_rule("del", *_path_rule(topo, node), check=False) == 0:
+        pass
+
+
+def _ip_rule(*args: str, check: bool = True) -> int:
+    result = subprocess.run(
+        [find_tool("ip"), "rule", *args], capture_output=True, text=True, timeout=10, check=False
+    )
+    if check and result.returncode != 0:
+        raise RehearsalError(f"ip rule {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.returncode

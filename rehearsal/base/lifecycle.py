@@ -18,7 +18,16 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from rehearsal.base import configs, haproxy, instances, network, pair, postgres, supervisor
+from rehearsal.base import (
+    configs,
+    haproxy,
+    instances,
+    network,
+    pair,
+    postgres,
+    supervisor,
+    walvolume,
+)
 from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import Binaries, Secrets
 from rehearsal.base.credentials import load_secrets, provision_app_role
@@ -146,6 +155,7 @@ def _prepare(topo: Topology, progress: Progress, bins: Binaries, secrets: Secret
         postgres.prepare_pg_root(topo)
         for node in PG_NODES:
             postgres.prepare_node_dir(topo, node)
+        walvolume.up(topo)
         postgres.write_pgpass(topo, secrets)
         write_configs(topo, secrets, bins)
     fresh = not any(postgres.has_data(topo, node) for node in PG_NODES)
@@ -391,6 +401,7 @@ def down(topo: Topology, *, quiet: bool = False, purge: bool = False) -> None:
         if left:
             raise RehearsalError(f"processes of the rehearsal are still running: {left}")
     progress.say("nothing of the rehearsal is running")
+    walvolume.down(topo)
     network.down(topo)
     if purge:
         if topo.pg_link.is_symlink():

@@ -96,6 +96,9 @@ class Topology:
     # on a bridge, so a fault can cut one node off from everything (partition-primary).
     # Without root, every node listens on 127.0.0.1 and that fault cannot be rehearsed.
     netns: bool = field(default_factory=lambda: os.geteuid() == 0)
+    # As root, each node's pg_wal lives on a small filesystem of its own (a loop-mounted image),
+    # so a fault can fill the WAL volume without touching the machine's disk (wal-full).
+    wal_volumes: bool = field(default_factory=lambda: os.geteuid() == 0)
 
     @classmethod
     def from_env(cls, state_dir: Path | None = None) -> Topology:
@@ -182,6 +185,18 @@ class Topology:
     def pg_data(self, node: str) -> Path:
         """Return the data directory of one PostgreSQL node."""
         return self.pg_root / node / "data"
+
+    def wal_image(self, node: str) -> Path:
+        """Return the image of one node's WAL volume (sparse: it holds only what is written)."""
+        return self.pg_root / node / "wal.img"
+
+    def wal_mount(self, node: str) -> Path:
+        """Where one node's WAL volume is mounted."""
+        return self.pg_root / node / "wal"
+
+    def pg_wal_dir(self, node: str) -> Path:
+        """One node's WAL directory on its volume (``pg_wal`` in the data directory links here)."""
+        return self.wal_mount(node) / "pg_wal"
 
     def patroni_conf(self, node: str) -> Path:
         """Patroni's config of one node (holds passwords: owned by the PostgreSQL OS user)."""

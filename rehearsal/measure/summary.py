@@ -63,6 +63,7 @@ HA_FAULTS = {
     "freeze-primary": "primary frozen (SIGSTOP of the node) past `ttl`, writer counting rows",
     "partition-primary": "primary partitioned (its link down) past `ttl`, writer counting rows",
     "dcs-loss": "one etcd member killed, then a majority hung, writer counting rows",
+    "wal-full": "primary's WAL volume full, writer counting rows",
 }
 
 

@@ -12,6 +12,12 @@ endpoint (``rehearsal.measure.writes``). Then one fault, held longer than Patron
   nor the other member, so failsafe_mode does not keep it) and rejoins when the link is back.
 * ``dcs-loss``: one etcd member killed (a quorum remains: nothing may fail), then a majority of
   etcd hung (no quorum: ``failsafe_mode`` keeps the primary while it reaches every member).
+* ``wal-full``: the primary's WAL volume full (a file takes every free block); the server stops
+  at the next WAL segment it must create and the standby is promoted. The old node then runs in
+  recovery but cannot stream (no room for WAL): that needs a person, so
+  ``PatroniNoStreamingStandby`` must come within 2 minutes. Then the person's step of its
+  runbook (free the space) and nothing else: Patroni must make the node a streaming standby
+  again by itself.
 
 Afterwards: every acknowledged row exists (0 lost), the servers that acknowledged writes never
 overlap in time (at most one writable primary behind the endpoint), the pair is whole again
@@ -25,14 +31,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rehearsal.base import faults, instances, network, pair, supervisor
+import httpx
+
+from rehearsal.base import faults, instances, network, pair, postgres, supervisor, walvolume
 from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import PATRONI_TTL
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import ETCD_MEMBERS, PG_NODES, Topology
 from rehearsal.measure import report
 from rehearsal.measure.alerts import alert_state
-from rehearsal.measure.load import Load, LoadSpec
+from rehearsal.measure.load import Load, LoadResult, LoadSpec
 from rehearsal.measure.probe import Prober, promotion_label, promotion_target
 from rehearsal.measure.sizes import Size
 from rehearsal.measure.writes import Writer, record_writes, writer_dsn
@@ -43,6 +51,11 @@ BALANCER = "balancer /health"
 # A fault that needs a person raises its alert within this many seconds.
 ALERT_TARGET_SECONDS = 120.0
 WHOLE_AGAIN_SECONDS = 180.0
+STEADY_SECONDS = 3.0  # whole again means: a standby streaming at every look for this long
+# wal-full: WAL segment switches before the server must have stopped (it stops at the first
+# segment it has to create; a few recycled ones may come first), and the bound on the failover.
+WAL_SWITCHES_MAX = 300
+PROMOTED_TARGET_SECONDS = 30.0
 
 
 @dataclass
@@ -60,6 +73,7 @@ class Run:
     member_down: tuple[float, float] = (0.0, 0.0)  # dcs-loss: one etcd member killed
     majority_hung: tuple[float, float] = (0.0, 0.0)  # dcs-loss: two of three hung
     alerts: dict[str, tuple[str, float | None]] = field(default_factory=dict)  # state, after s
+    log_from: int = 0  # wal-full: the old primary's Patroni log lines before the fault
 
     def hold_seconds(self) -> float:
         """How long a fault is held: longer than ``ttl``, by the size's margin."""
@@ -124,6 +138,113 @@ def dcs_loss(topo: Topology, run: Run) -> None:
     run.majority_hung = (t_hang, run.t_fault_end)
 
 
+def wal_full(topo: Topology, run: Run) -> None:
+    """Fill the primary's WAL volume; hold until the alert; then free it, as its runbook says."""
+    log = topo.logs / f"{run.primary}.log"
+    run.log_from = len(log.read_text(errors="replace").splitlines()) if log.exists() else 0
+    try:
+        run.t_fault = time.monotonic()
+        taken = walvolume.fill(topo, run.primary)
+        run.rep.mark(f"{run.primary}: WAL volume full ({taken >> 20} MiB taken, 0 bytes free)")
+        switches = _switch_wal_until_stopped(topo, run.primary)
+        run.rep.mark(f"{run.primary}: stopped: no room for a new WAL segment ({switches} switches)")
+        promoted = wait_until(
+            lambda: pair.leader(topo) == run.standby,
+            PROMOTED_TARGET_SECONDS,
+            f"{run.standby} promoted by Patroni",
+        )
+        run.numbers["fault_to_promoted_seconds"] = round(time.monotonic() - run.t_fault, 1)
+        run.rep.mark(f"{run.standby}: promoted by Patroni ({promoted:.1f}s after the stop)")
+        # The old node cannot stream (no room for WAL) and a person must act, unless Patroni
+        # brings it back by itself. Held a margin past the promotion and until either.
+        _hold_until_alerted_or_back(topo, run, "PatroniNoStreamingStandby")
+        stuck = _member_state(topo, run.primary)
+        run.numbers["old_node_before_freeing"] = stuck
+        run.rep.mark(f"{run.primary} before the space is freed: {stuck}")
+    finally:
+        freed = walvolume.release(topo, run.primary)
+    run.t_fault_end = time.monotonic()
+    if freed:
+        run.rep.mark(f"{run.primary}: the filler deleted (the runbook's step); nothing else done")
+    run.windows.append((run.t_fault, run.t_fault_end, "primary's WAL volume full"))
+    run.numbers["wal_full_seconds"] = round(run.t_fault_end - run.t_fault, 1)
+    run.numbers["wal_switches_to_stop"] = switches
+
+
+def _hold_until_alerted_or_back(topo: Topology, run: Run, alert: str) -> None:
+    """Hold until ``alert`` is firing (pending at CI size) or the old primary streams again.
+
+    Either answers the target: a node back without a hand step, or a person alerted within
+    ``ALERT_TARGET_SECONDS``. The hold lasts the size's margin at least.
+    """
+    bins = find_binaries()
+    start = time.monotonic()
+    wanted = ("firing",) if run.size.outage_until_firing else ("pending", "firing")
+    seen: float | None = None
+    streaming_looks = 0
+    back: float | None = None
+    while time.monotonic() - start < ALERT_TARGET_SECONDS:
+        if seen is None and alert_state(topo, alert) in wanted:
+            seen = time.monotonic() - start
+            run.rep.mark(f"{alert} {alert_state(topo, alert)}")
+        try:
+            streams = pair.streaming(topo, bins, run.standby, run.primary)
+        except postgres.PostgresError:
+            streams = False
+        streaming_looks = streaming_looks + 1 if streams else 0
+        if back is None and streaming_looks >= STEADY_SECONDS:  # one look a second
+            back = time.monotonic() - start
+            run.rep.mark(f"{run.primary}: streaming again by itself")
+        done = seen is not None or back is not None
+        if done and time.monotonic() - start >= run.size.fault_margin_seconds:
+            break
+        time.sleep(1)
+    run.alerts[alert] = (wanted[0], None if seen is None else round(seen, 1))
+    run.numbers["old_node_back_by_itself_after_seconds"] = None if back is None else round(back, 1)
+
+
+def _switch_wal_until_stopped(topo: Topology, node: str) -> int:
+    """Make the server start WAL segments (as a write burst would) until it stops; return how many.
+
+    A full volume stops the server only when it must create a segment file: the current one and
+    any recycled ones are already allocated.
+    """
+    bins = find_binaries()
+    for switch in range(1, WAL_SWITCHES_MAX + 1):
+        try:
+            postgres.psql(
+                topo, bins, topo.port(node), "SELECT txid_current(); SELECT pg_switch_wal();"
+            )
+        except postgres.PostgresError:
+            return switch
+    raise RehearsalError(
+        f"{node} still runs after {WAL_SWITCHES_MAX} WAL segments on a full volume"
+    )
+
+
+def _member_state(topo: Topology, node: str) -> str:
+    """Say what Patroni reports of ``node`` (role, state) and whether it streams."""
+    leader = pair.leader(topo)
+    try:
+        streams = leader not in (None, node) and pair.streaming(
+            topo, find_binaries(), str(leader), node
+        )
+    except postgres.PostgresError:
+        streams = False
+    for asked in PG_NODES:
+        try:
+            members = httpx.get(topo.url(f"patroni-{asked}", "/cluster"), timeout=2).json()
+        except (httpx.HTTPError, ValueError):
+            continue
+        for member in members.get("members", []):
+            if member.get("name") == node:
+                return (
+                    f"{member.get('role')}, {member.get('state')}, "
+                    f"{'streaming' if streams else 'not streaming'}"
+                )
+    return "not reported by Patroni"
+
+
 def _hold_until_alerted(topo: Topology, run: Run, alert: str) -> None:
     """Hold the fault past ``ttl`` and until ``alert`` is firing (pending at CI size).
 
@@ -159,6 +280,10 @@ FAULTS: dict[str, tuple[str, Callable[[Topology, Run], None]]] = {
         partition_primary,
     ),
     "dcs-loss": ("DCS loss (one etcd member killed, then a majority hung)", dcs_loss),
+    "wal-full": (
+        "Full WAL volume on the primary (failover, an alert, the node back once space is freed)",
+        wal_full,
+    ),
 }
 
 
@@ -191,13 +316,8 @@ def run(name: str, topo: Topology, size: Size, out_dir: Path, command: str) -> r
         rep.mark("load on GET /health through HAProxy; the writer commits numbered rows")
         time.sleep(size.baseline_seconds)
         inject(topo, fault)
-        whole = wait_until(
-            lambda: pair.whole(topo, bins) is not None,
-            WHOLE_AGAIN_SECONDS,
-            "a leader with a streaming standby again",
-        )
-        after = pair.whole(topo, bins)
-        rep.mark(f"pair whole again: {after[0] if after else '?'} leads")
+        whole, after = _whole_steadily(topo, WHOLE_AGAIN_SECONDS)
+        rep.mark(f"pair whole again: {after[0]} leads, {after[1]} streams")
         time.sleep(size.tail_seconds)
         result = load.stop()
         writes = writer.result()
@@ -205,7 +325,8 @@ def run(name: str, topo: Topology, size: Size, out_dir: Path, command: str) -> r
     rep.timeline.sort()
     record_writes(rep, writes)
     rep.check(
-        "pair whole again (leader + streaming standby) without a hand step (s after the fault)",
+        f"pair whole again (leader + standby streaming for {STEADY_SECONDS:g} s) without a hand "
+        "step (s after the fault)",
         round(whole, 1),
         f"< {WHOLE_AGAIN_SECONDS:g}",
         ok=whole < WHOLE_AGAIN_SECONDS,
@@ -221,6 +342,20 @@ def run(name: str, topo: Topology, size: Size, out_dir: Path, command: str) -> r
             **fault.numbers,
         }
     )
+    _fault_checks(name, topo, rep, fault, result)
+    png = out_dir / f"{name}.png"
+    probes = {label: prober.of(label) for label in prober.targets if "/primary" in label}
+    probes[BALANCER] = prober.of(BALANCER)
+    spans = [(s - rep.t0, e - rep.t0, label) for s, e, label in fault.windows]
+    report.plot(png, title, result, list(rep.timeline), spans, probes)
+    report.write(rep, out_dir, png)
+    return rep
+
+
+def _fault_checks(
+    name: str, topo: Topology, rep: report.Report, fault: Run, result: LoadResult
+) -> None:
+    """Check what one fault needs beyond the writer's checks: failed requests, alerts."""
     if name == "dcs-loss":
         start, end = fault.member_down
         bad = result.failed(start - result.started_at, end - result.started_at + 5)
@@ -238,32 +373,98 @@ def run(name: str, topo: Topology, size: Size, out_dir: Path, command: str) -> r
             "0 (failsafe_mode: the primary stays while it reaches every member)",
             ok=bad_hung == 0,
         )
-        for alert, (state, alerted) in fault.alerts.items():
-            rep.check(
-                f"{alert} {state} after (s)",
-                "never" if alerted is None else alerted,
-                f"< {ALERT_TARGET_SECONDS:g} (a person must act)",
-                ok=alerted is not None and alerted < ALERT_TARGET_SECONDS,
-            )
-        rep.numbers["alerts"] = {
-            a: {"state": s, "after_seconds": t} for a, (s, t) in fault.alerts.items()
-        }
         rep.numbers["failed_member_down"] = bad
         rep.numbers["failed_majority_hung"] = bad_hung
     else:
         rep.check(
             "failed requests through the balancer, by type",
-            ", ".join(f"{k}: {v}" for k, v in by_type.items()) or "none",
+            ", ".join(f"{k}: {v}" for k, v in result.failures_by_type().items()) or "none",
             "reported (writes are the target here)",
             ok=True,
         )
-    png = out_dir / f"{name}.png"
-    probes = {label: prober.of(label) for label in prober.targets if "/primary" in label}
-    probes[BALANCER] = prober.of(BALANCER)
-    spans = [(s - rep.t0, e - rep.t0, label) for s, e, label in fault.windows]
-    report.plot(png, title, result, list(rep.timeline), spans, probes)
-    report.write(rep, out_dir, png)
-    return rep
+    if name == "wal-full":
+        back_by = _back_by(topo, fault)
+        rep.numbers["old_node_back_by"] = back_by
+        rep.notes.append(
+            f"The old primary came back by {back_by}. Without a divergence it waits, running in "
+            "recovery, until the space is freed (a person, alerted). When its last WAL had not "
+            "reached the standby, it needs pg_rewind, which fails on a full volume; "
+            "`remove_data_directory_on_rewind_failure` then rebuilds it from the leader "
+            "instead of leaving it for a person (ADR 0016)."
+        )
+        promoted = fault.numbers.get("fault_to_promoted_seconds")
+        rep.check(
+            "standby promoted by Patroni (s after the volume filled)",
+            promoted,
+            f"< {PROMOTED_TARGET_SECONDS:g}",
+            ok=isinstance(promoted, float) and promoted < PROMOTED_TARGET_SECONDS,
+        )
+    for alert, (state, alerted) in fault.alerts.items():
+        if name == "wal-full":
+            back = fault.numbers.get("old_node_back_by_itself_after_seconds")
+            rep.check(
+                f"{alert} {state} after (s), or the old node streaming again by itself",
+                f"{'never' if alerted is None else alerted}; back by itself: "
+                f"{'no' if back is None else f'after {back} s'}",
+                f"alert < {ALERT_TARGET_SECONDS:g}, or back without a hand step",
+                ok=(alerted is not None and alerted < ALERT_TARGET_SECONDS) or back is not None,
+            )
+            continue
+        rep.check(
+            f"{alert} {state} after (s)",
+            "never" if alerted is None else alerted,
+            f"< {ALERT_TARGET_SECONDS:g} (a person must act)",
+            ok=alerted is not None and alerted < ALERT_TARGET_SECONDS,
+        )
+    if fault.alerts:
+        rep.numbers["alerts"] = {
+            a: {"state": s, "after_seconds": t} for a, (s, t) in fault.alerts.items()
+        }
+
+
+# What the old primary's Patroni log says it did, in the order it can happen.
+BACK_BY = (
+    ("replica has been created using basebackup", "a rebuild from the leader (pg_basebackup)"),
+    ("pg_rewind exit code=0", "pg_rewind"),
+)
+
+
+def _back_by(topo: Topology, fault: Run) -> str:
+    """Say how the old primary came back, from its Patroni log since the fault."""
+    log = topo.logs / f"{fault.primary}.log"
+    text = "\n".join(log.read_text(errors="replace").splitlines()[fault.log_from :])
+    for line, how in BACK_BY:
+        if line in text:
+            return how
+    return "a restart as a standby (no rewind, no rebuild)"
+
+
+def _whole_steadily(topo: Topology, timeout: float) -> tuple[float, tuple[str, str]]:
+    """Wait until the pair is whole and stays so for ``STEADY_SECONDS``.
+
+    Return the seconds until it became whole (the start of that steady span) and the roles. A
+    node that restarts in a loop shows ``streaming`` for an instant at every attempt; one look
+    at ``pg_stat_replication`` would take that for a standby that is back.
+    """
+    bins = find_binaries()
+    start = time.monotonic()
+    roles: tuple[str, str] | None = None
+    since = start
+    while True:
+        try:
+            now = pair.whole(topo, bins)
+        except (postgres.PostgresError, httpx.HTTPError):
+            now = None
+        if now != roles:
+            roles, since = now, time.monotonic()
+        elif roles is not None and time.monotonic() - since >= STEADY_SECONDS:
+            return since - start, roles
+        if time.monotonic() - start > timeout:
+            raise RehearsalError(
+                f"the pair was not whole (a leader with a standby streaming for "
+                f"{STEADY_SECONDS:g} s) within {timeout:g}s after the fault"
+            )
+        time.sleep(0.2)
 
 
 def promotion_labels() -> list[str]:

@@ -90,8 +90,8 @@ def test_haproxy_config_is_valid_and_has_the_production_shape(topo, tmp_path, to
         "retry-on conn-failure",
         "option redispatch",
         "level admin",
-        "uri /primary",
-        "uri /replica",
+        "OPTIONS /primary",
+        "OPTIONS /replica",
         "nbsrv(pg_replicas)",
         "on-marked-down shutdown-sessions",
     ):
@@ -125,16 +125,66 @@ def test_the_app_balancer_fails_open_and_forwards_the_client_address_like_an_alb
         assert "option forwardfor" in sections[backend], backend
 
 
-def test_database_endpoints_check_patroni_rest_api(topo):
+def test_database_endpoints_check_patroni_rest_api_and_the_postgresql_port(topo):
     sections = _sections(configs.render_haproxy(topo))
     for backend, uri in (("backend pg_primary", "/primary"), ("backend pg_replicas", "/replica")):
+        lines = sections[backend]
+        rules = [line for line in lines if line.startswith("tcp-check ")]
+        # One ruleset, in order: Patroni's REST API (the check port), then PostgreSQL's port.
+        assert "option tcp-check" in lines
+        assert not any(line.startswith(("option httpchk", "http-check")) for line in lines)
+        assert [rule.split()[1] for rule in rules] == [
+            "connect", "send", "expect", "connect", "send-binary", "expect",
+        ]  # fmt: skip
         # OPTIONS, not GET: Patroni answers without a body, and logs no reset connection.
-        assert f"http-check send meth OPTIONS uri {uri}" in sections[backend]
-        assert not any("meth GET" in line for line in sections[backend])
-        servers = [line for line in sections[backend] if line.startswith("server pg-")]
+        assert rules[1] == f'tcp-check send "OPTIONS {uri} HTTP/1.0\\r\\n\\r\\n"'
+        assert "rstring ^HTTP/1\\.[01]\\ 200" in rules[2]
+        assert rules[0].startswith("tcp-check connect linger")
+        assert rules[3].startswith("tcp-check connect port srv_id ")
+        startup = configs.pg_startup_message(configs.HAPROXY_CHECK_USER)
+        assert rules[4] == f"tcp-check send-binary {startup.hex()}"
+        assert "rbinary ^(52|45)" in rules[5], "an authentication request (R) or an error (E)"
+        servers = [line for line in lines if line.startswith("server pg-")]
         assert [s.split()[1] for s in servers] == list(PG_NODES)
         for line, node in zip(servers, PG_NODES, strict=True):
             assert f"check port {topo.port('patroni-' + node)}" in line
+            # srv_id is the port of the second connection: the server's own PostgreSQL port.
+            assert f":{topo.port(node)} id {topo.port(node)} " in line
+
+
+def test_the_startup_message_is_postgresql_protocol_3():
+    message = configs.pg_startup_message("haproxy_check")
+    assert int.from_bytes(message[:4], "big") == len(message)
+    assert message[4:8] == bytes.fromhex("00030000")
+    assert message[8:] == b"user\0haproxy_check\0\0"
+    with pytest.raises(ValueError, match="HAProxy check user: expected letters"):
+        configs.pg_startup_message("x\0y")
+
+
+def test_the_wal_volume_holds_what_the_settings_let_pg_wal_keep(topo, bins):
+    # max_wal_size between checkpoints plus the larger of wal_keep_size and what an inactive
+    # slot may retain: a volume below that fills by configuration, not by a fault.
+    params = yaml.safe_load(configs.render_patroni(topo, SECRETS, bins, "pg-a"))["bootstrap"][
+        "dcs"
+    ]["postgresql"]["parameters"]
+    mb = {key: int(str(params[key]).removesuffix("MB")) for key in (
+        "max_wal_size", "wal_keep_size", "max_slot_wal_keep_size")}  # fmt: skip
+    floor = mb["max_wal_size"] + max(mb["wal_keep_size"], mb["max_slot_wal_keep_size"])
+    assert configs.wal_volume_floor_mb() == floor
+    assert floor * 1.25 <= configs.WAL_VOLUME_MB, "a quarter above the floor: max_wal_size is soft"
+
+
+@pytest.mark.parametrize("volumes", [True, False])
+def test_pg_wal_goes_to_the_wal_volume_as_root_only(tmp_path, bins, volumes):
+    topo = Topology(port_base=21000, state_dir=tmp_path, pg_os_user="postgres",
+                    wal_volumes=volumes)  # fmt: skip
+    for node in PG_NODES:
+        config = yaml.safe_load(configs.render_patroni(topo, SECRETS, bins, node))
+        waldir = {"waldir": str(topo.pg_wal_dir(node))}
+        # initdb on the node that bootstraps, pg_basebackup on the one that clones it.
+        assert (waldir in config["bootstrap"]["initdb"]) is volumes
+        assert (config["postgresql"].get("basebackup") == [waldir]) is volumes
+        assert topo.pg_wal_dir(node).parent == topo.wal_mount(node)
 
 
 def test_patroni_fails_over_on_a_crash_and_rejoins_with_pg_rewind(topo, bins):
@@ -144,6 +194,8 @@ def test_patroni_fails_over_on_a_crash_and_rejoins_with_pg_rewind(topo, bins):
         dcs = config["bootstrap"]["dcs"]
         assert dcs["primary_start_timeout"] == 0, "a crashed primary must fail over"
         assert dcs["postgresql"]["use_pg_rewind"] is True
+        # A failed rewind (a full WAL volume) must not leave the node for a person to rebuild.
+        assert dcs["postgresql"]["remove_data_directory_on_rewind_failure"] is True
         assert dcs["loop_wait"] + 2 * dcs["retry_timeout"] <= dcs["ttl"]
         assert config["etcd3"]["hosts"] == [
             f"{topo.dcs_host}:{topo.port(m)}" for m in ("etcd-1", "etcd-2", "etcd-3")

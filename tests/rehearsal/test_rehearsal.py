@@ -1,8 +1,8 @@
 """CI-sized rehearsals on a whole local rehearsal: the same assertions as `make rehearse`.
 
 The tests share one rehearsal (module fixture) and run in file order: up, rollout, failover,
-crash-primary, kill-instance, rotate, freeze-primary, partition-primary, dcs-loss, canary, outage,
-down. The fixture takes it down even when a test fails.
+crash-primary, kill-instance, rotate, freeze-primary, partition-primary, dcs-loss, wal-full, the
+cut path to PostgreSQL, canary, outage, down. The fixture takes it down even when a test fails.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ import json
 import socket
 import subprocess
 
+import httpx
 import pytest
 
-from rehearsal.base import lifecycle
+from rehearsal.base import faults, haproxy, lifecycle, pair
 from rehearsal.base.topology import app_programs
+from test_app_tooling.process import http_ok, wait_until
 
 
 pytestmark = [pytest.mark.rehearsal, pytest.mark.timeout(420)]
@@ -186,6 +188,59 @@ def test_a_lost_etcd_member_fails_nothing_and_a_hung_majority_keeps_the_primary(
         assert alert["after_seconds"] is not None
         assert alert["after_seconds"] < 120
     assert data["passed"]
+
+
+def test_a_full_wal_volume_fails_over_alerts_and_the_node_returns_once_freed(live, out_dir):
+    live.cli("rehearse", "wal-full", "--size", "ci", "--out", str(out_dir))
+    data = _report(out_dir, "wal-full")
+    numbers = data["numbers"]
+    assert numbers["writes_acknowledged"] > 100
+    assert numbers["writes_lost"] == 0
+    assert numbers["acknowledging_server_overlap_seconds"] == 0
+    assert numbers["wal_switches_to_stop"] >= 1, "the server stopped for want of a WAL segment"
+    assert numbers["primary_after"] != numbers["primary_before"], "failed over"
+    assert numbers["fault_to_promoted_seconds"] < 30
+    # A person is alerted within 2 minutes (pending at CI size), or the node came back alone.
+    assert set(numbers["alerts"]) == {"PatroniNoStreamingStandby"}
+    alert = numbers["alerts"]["PatroniNoStreamingStandby"]
+    back = numbers["old_node_back_by_itself_after_seconds"]
+    assert (alert["after_seconds"] is not None and alert["after_seconds"] < 120) or back
+    assert data["passed"]
+
+
+def _server_row(topo, backend, server):
+    rows = haproxy.stats(topo.haproxy_sock)
+    return next(r for r in rows if r["pxname"] == backend and r["svname"] == server)
+
+
+def test_haproxy_takes_out_a_server_whose_postgresql_port_it_cannot_reach(live):
+    """The path from HAProxy to the primary's PostgreSQL cut while Patroni's REST API says 200."""
+    topo, sock = live.topo, live.topo.haproxy_sock
+    primary = pair.leader(topo)
+    assert primary is not None
+    assert haproxy.in_rotation_and_checked(sock, "pg_primary", primary)
+    before = haproxy.server_checks(sock, "pg_primary", primary)
+    faults.cut_data_path(topo, primary)
+    try:
+        haproxy.wait_status(sock, "pg_primary", primary, {"DOWN"}, timeout=15)
+        rest = httpx.options(topo.url(f"patroni-{primary}", "/primary"), timeout=2)
+        row = _server_row(topo, "pg_primary", primary)
+        metrics = httpx.get(topo.url("haproxy-stats", "/metrics"), timeout=5).text
+    finally:
+        faults.heal_data_path(topo, primary)
+    assert rest.status_code == 200, "Patroni's REST API still says this node is the primary"
+    # Out because of the second connection of the check: PostgreSQL's own port.
+    assert row["check_status"].startswith("L4"), row
+    assert "PostgreSQL port" in row["last_chk"], row
+    after = haproxy.server_checks(sock, "pg_primary", primary)
+    assert after["chkdown"] == before["chkdown"] + 1
+    # Visible in HAProxy's own metrics, which Prometheus scrapes (job haproxy).
+    assert f'haproxy_server_status{{proxy="pg_primary",server="{primary}",state="DOWN"}} 1' in (
+        metrics
+    )
+    # Back once the path is: the server returns, and so does the service.
+    haproxy.wait_status(sock, "pg_primary", primary, {"UP"}, timeout=15)
+    wait_until(lambda: http_ok(topo.url("app-lb", "/health"), "UP"), 30, "/health UP again")
 
 
 def test_patroni_logs_no_reset_connection_from_the_health_checks(live):

@@ -45,13 +45,18 @@ def test_the_committed_reports_back_the_guides_claims():
     assert len(rotate["switched"]) == 3
     assert all(rotate["switched"].values()), "every instance switched user"
     assert rotate["provision_changes"] == []
-    for name in ("freeze-primary", "partition-primary", "dcs-loss"):
+    for name in ("freeze-primary", "partition-primary", "dcs-loss", "wal-full"):
         fault = json.loads((summary.REPORTS / f"{name}.json").read_text())["numbers"]
         assert fault["writes_acknowledged"] > 1000
         assert fault["writes_lost"] == 0, f"{name}: acknowledged rows lost"
         assert fault["acknowledging_server_overlap_seconds"] == 0
     dcs = json.loads((summary.REPORTS / "dcs-loss.json").read_text())["numbers"]
     assert dcs["failed_member_down"] == dcs["failed_majority_hung"] == 0
+    wal = json.loads((summary.REPORTS / "wal-full.json").read_text())["numbers"]
+    assert wal["primary_after"] != wal["primary_before"], "the full WAL volume failed over"
+    alert = wal["alerts"]["PatroniNoStreamingStandby"]
+    assert alert["state"] == "firing", "the full size waits for firing, not pending"
+    assert (alert["after_seconds"] or 999) < 120 or wal["old_node_back_by_itself_after_seconds"]
     canary = json.loads((summary.REPORTS / "canary.json").read_text())["numbers"]
     assert canary["good"]["outcome"] == "promoted"
     assert canary["good"]["failed"] == 0
