@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -119,3 +123,114 @@ def checked_dirs(infra_copy, run_tf) -> dict[str, list[TfResult]]:
 
     with ThreadPoolExecutor(max_workers=3) as pool:
         return dict(pool.map(_check, sorted(dirs)))
+
+
+# The emulator round trip in the background ------------------------------------------------------
+#
+# The round trip (scripts/terraform/emulator_roundtrip.py) is Terraform and moto working alone for
+# many minutes, while most of the slow tier (the rehearsal) waits on timers: ttl, alert `for`,
+# analysis intervals. So when its test is selected, the round trip starts as soon as collection
+# ends, at a lower CPU priority (nice) so that the tests running meanwhile keep the CPU they need,
+# and its test runs last and only collects the outcome. It has its own Terraform cache folder:
+# the project's plugin cache is not safe for concurrent writers (see `checked_dirs`).
+
+ROUND_TRIP_SCRIPT = REPO / "scripts" / "terraform" / "emulator_roundtrip.py"
+ROUND_TRIP_FIXTURE = "emulator_round_trip"
+ROUND_TRIP_NICE = 19  # the lowest priority: it takes only the CPU nothing else wants
+
+
+@dataclass
+class BackgroundRoundTrip:
+    """One round trip started in the background; `finish` waits for it and returns its output."""
+
+    proc: subprocess.Popen[bytes]
+    folder: Path  # holds the round trip's work folder, its outputs file and its log
+    started: float
+
+    @property
+    def outputs(self) -> Path:
+        return self.folder / "out.json"
+
+    @property
+    def log(self) -> Path:
+        return self.folder / "round-trip.log"
+
+    def finish(self, budget_seconds: float) -> tuple[int, str]:
+        """Wait until the round trip ends, at most `budget_seconds` from now.
+
+        The bound is a guard against a hang (each Terraform command has its own timeout), not a
+        speed target: niced, the round trip runs slower while other tests take the CPU.
+        """
+        try:
+            returncode = self.proc.wait(timeout=budget_seconds)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            took = time.monotonic() - self.started
+            return -1, f"the round trip did not end ({took:.0f}s since it started)\n" + (
+                self.log.read_text(errors="replace")
+            )
+        return returncode, self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Interrupt it (it destroys what it applied and stops moto), killing it if it hangs."""
+        if self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=COMMAND_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+
+def start_round_trip() -> BackgroundRoundTrip:
+    """Start the round trip in a new folder, niced, in its own process group."""
+    folder = Path(tempfile.mkdtemp(prefix="emulator-round-trip-"))
+    env = dict(os.environ, TF_PROJECT_CACHE=str(folder / "terraform-cache"))
+    with (folder / "round-trip.log").open("wb") as log:
+        command = ["nice", "-n", str(ROUND_TRIP_NICE), sys.executable, str(ROUND_TRIP_SCRIPT)]
+        command += ["--workdir", str(folder / "emulator"), "--outputs", str(folder / "out.json")]
+        proc = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    return BackgroundRoundTrip(proc, folder, time.monotonic())
+
+
+ROUND_TRIP_KEY = pytest.StashKey[BackgroundRoundTrip]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The round trip's test goes last (after deselection): it only collects the outcome."""
+    waiting = [i for i in items if ROUND_TRIP_FIXTURE in getattr(i, "fixturenames", ())]
+    items[:] = [i for i in items if i not in waiting] + waiting
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the round trip as soon as the selected tests are known, if one needs it."""
+    if session.config.option.collectonly:
+        return
+    if any(ROUND_TRIP_FIXTURE in getattr(i, "fixturenames", ()) for i in session.items):
+        session.config.stash[ROUND_TRIP_KEY] = start_round_trip()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Never leave the round trip running (an interrupted or `-x` session)."""
+    job = session.config.stash.get(ROUND_TRIP_KEY, None)
+    if job is not None:
+        job.stop()
+        if job.proc.returncode == 0:
+            shutil.rmtree(job.folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def emulator_round_trip(request: pytest.FixtureRequest) -> BackgroundRoundTrip:
+    """The round trip started when collection ended."""
+    job = request.config.stash.get(ROUND_TRIP_KEY, None)
+    if job is None:  # e.g. selected by a plugin after collection: start it now
+        job = request.config.stash[ROUND_TRIP_KEY] = start_round_trip()
+    return job

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 
 import pytest
@@ -26,35 +25,22 @@ BUDGET_SECONDS = 1500
 
 @pytest.mark.emulator
 @pytest.mark.timeout(BUDGET_SECONDS + 60)
-def test_round_trip_on_the_emulator(repo_root, tool, tmp_path):
+def test_round_trip_on_the_emulator(tool, emulator_round_trip):
+    """The round trip started in the background when collection ended (conftest.py)."""
     tool("terraform")
     tool("moto_server")  # installed by scripts/bootstrap into .venvs/moto
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(repo_root / "scripts" / "terraform" / "emulator_roundtrip.py"),
-            "--workdir",
-            str(tmp_path / "emulator"),
-            "--outputs",
-            str(tmp_path / "outputs.json"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=BUDGET_SECONDS,
-        check=False,
-    )
-    output = proc.stdout + proc.stderr
+    returncode, output = emulator_round_trip.finish(BUDGET_SECONDS)
     sys.stdout.write(output)  # per-stack lines and timings, shown with -rA or on failure
     summary = re.search(r"emulator round trip: (\d+) passed, (\d+) failed", output)
     assert summary, output
     assert (int(summary.group(1)), int(summary.group(2))) == (len(STACKS), 0), output
-    assert proc.returncode == 0, output
+    assert returncode == 0, output
     for stack in STACKS:
         assert f"PASS {stack} apply+replan" in output, output
         assert f"PASS {stack} destroy" in output, output
     assert "moto on http://127.0.0.1:" in output
     assert "PASS database rotation order" in output, output
-    outputs = json.loads((tmp_path / "outputs.json").read_text(encoding="utf-8"))
+    outputs = json.loads(emulator_round_trip.outputs.read_text(encoding="utf-8"))
     assert set(outputs) == set(STACKS)
     assert day_one.check_emulator_outputs(day_one.load(), outputs) == []
 

@@ -62,9 +62,12 @@ class Live:
         return result
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory, tool) -> Iterator[Live]:
-    """Bring a rehearsal up for the module and always take it down, even when a test fails."""
+@pytest.fixture(scope="session")
+def rehearsal(tmp_path_factory: pytest.TempPathFactory, tool) -> Iterator[Live]:
+    """One rehearsal for the whole session, always taken down (and purged) at its end.
+
+    Bringing one up costs minutes, so the modules share it (see `live`).
+    """
     for program in PROGRAMS:
         tool(program)
     state = tmp_path_factory.mktemp("rehearsal") / "state"
@@ -76,10 +79,8 @@ def live(tmp_path_factory: pytest.TempPathFactory, tool) -> Iterator[Live]:
         "REHEARSAL_DRAIN_SECONDS": "2",
     }
     topo = Topology(port_base=base, state_dir=state, drain_seconds=2)
-    running = Live(topo, env)
     try:
-        running.cli("up")
-        yield running
+        yield Live(topo, env)
     finally:
         subprocess.run(
             [str(REPO / ".venv" / "bin" / "python"), "-m", "rehearsal", "down", "--purge"],
@@ -88,6 +89,17 @@ def live(tmp_path_factory: pytest.TempPathFactory, tool) -> Iterator[Live]:
             timeout=300,
             check=False,
         )
+
+
+@pytest.fixture(scope="module")
+def live(rehearsal: Live) -> Live:
+    """The session's rehearsal, up for the module.
+
+    `up` is safe to rerun: on a running rehearsal it starts only what is stopped, so a module
+    that comes after one that took the rehearsal down (`down`) gets a running one again.
+    """
+    rehearsal.cli("up")
+    return rehearsal
 
 
 @pytest.fixture

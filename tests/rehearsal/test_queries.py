@@ -22,6 +22,7 @@ import promql_parser
 import pytest
 import yaml
 
+from rehearsal.base.configs import SCRAPE_INTERVAL_SECONDS
 from test_app_tooling.promql import FAILURE_LABELS, selector_text, selectors, substitute
 from test_app_tooling.tools import REPO
 
@@ -44,7 +45,10 @@ FAILURE_PANELS = {
     "Firing alerts of the service": "nothing fires in a healthy rehearsal",
 }
 GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$namespace": ".*"}
-LOAD_SECONDS = 20
+# Load for three scrapes at least (a series the load creates may miss the first one, and rate()
+# needs two samples), until every recording rule has recorded or at most READY_SECONDS.
+MIN_LOAD_SECONDS = 3 * SCRAPE_INTERVAL_SECONDS + 2
+READY_SECONDS = 90
 PATHS = ("/health", "/health/read", "/readyz", "/livez", "/version", "/nope")
 
 
@@ -82,22 +86,31 @@ def series(prometheus: str, query: str) -> list[Any]:
     return result
 
 
+def recorded(prometheus: str) -> bool:
+    """Whether every recording rule has written its series (one evaluation after its inputs)."""
+    return all(series(prometheus, rule["record"]) for rule in rules() if "record" in rule)
+
+
 @pytest.fixture(scope="module")
 def prometheus(live) -> str:
-    """The live Prometheus after a short load through the balancer and two rule evaluations."""
+    """The live Prometheus after a short load through the balancer and the rules' evaluations.
+
+    The load lasts `MIN_LOAD_SECONDS`, then goes on until every recording rule has written its
+    series, or `READY_SECONDS` have passed (a rule that never records fails its test below).
+    """
     url = live.topo.url("prometheus", "").rstrip("/")
     balancer = live.topo.url("app-lb", "").rstrip("/")
-    deadline = time.monotonic() + LOAD_SECONDS
+    started = time.monotonic()
+    next_check = started + MIN_LOAD_SECONDS
     with httpx.Client(timeout=5) as client:
-        while time.monotonic() < deadline:
+        while time.monotonic() < started + READY_SECONDS:
             for path in PATHS:
                 client.get(balancer + path)
             time.sleep(0.05)
-    # rate() needs two scrapes after the load, the recording rules one evaluation after that.
-    wait_until = time.monotonic() + 60
-    while not series(url, "slo:sli_error:ratio_rate5m") and time.monotonic() < wait_until:
-        time.sleep(2)
-    time.sleep(12)
+            if time.monotonic() >= next_check:
+                if recorded(url):
+                    break
+                next_check = time.monotonic() + SCRAPE_INTERVAL_SECONDS / 2
     return str(url)
 
 
