@@ -35,9 +35,9 @@ PUBLIC_ACCOUNTS = {
     "297356227824",  # Serverless Application Repository: AWS's secret rotation functions
 }
 # What configures a deployment: the image (app/, its labels), workflows, environments, stacks,
-# scripts, the platform and the chart's environment values. Documentation links elsewhere
-# (chart `home`, runbook URLs in alert rules, docs/) point at the published project and stay
-# valid in a fork.
+# scripts, the platform and the chart's environment values. Places that name the repository
+# for documentation (chart `home`, CODEOWNERS, runbook URLs in alert rules, docs/) follow the
+# project file through `make fork-sync` (checked at the end of this file).
 SCANNED = [
     "app/**",
     ".github/workflows/*",

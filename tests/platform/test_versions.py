@@ -178,3 +178,14 @@ def test_the_cost_table_prices_the_pinned_eks_version_in_standard_support():
     assert f"Kubernetes {eks.version} |" in row, row
     assert "$0.10/h" in row.split("|")[2], row
     assert f"standard support (until {eks.end_of_support}," in row, row
+
+
+def test_the_cost_table_prices_the_pinned_aurora_version_in_standard_support():
+    # The Aurora row names the pinned engine version and its major's end of standard support;
+    # past it, RDS Extended Support is billed on top of the instances.
+    pinned, _ = load()
+    [aurora] = [p for p in pinned if p.component == "Aurora PostgreSQL"]
+    text = (REPO / "docs" / "infrastructure.md").read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| Aurora PostgreSQL"))
+    assert row.startswith(f"| Aurora PostgreSQL {aurora.version} |"), row
+    assert f"in standard support (until {aurora.end_of_support}," in row, row
