@@ -8,7 +8,7 @@ REGION       ?= eu-central-1
 VPC_ID       ?= vpc-00000000
 
 .PHONY: chart-test
-chart-test: ## Render, lint, validate (Kubernetes 1.35 schemas, strict), checkov and invariant-test the chart and platform/
+chart-test: ## Render, lint, validate (Kubernetes 1.36 schemas, strict), checkov and invariant-test the chart and platform/
 	$(PYTEST) tests/chart tests/platform $(PYTEST_ARGS)
 
 .PHONY: chart-readme

@@ -6,6 +6,7 @@
 #   make infra ENV=staging            plan each stack in order, apply after confirmation
 #   make infra-destroy ENV=staging    destroy the stacks in reverse order, each confirmed
 #   make day-one-rehearsal            the walkthrough's phases in order, stacks on the emulator
+#   make fork-sync                    write project.toml's github_repository everywhere it is named
 
 ENV ?=
 TF_WRAPPER := scripts/terraform/tf
@@ -26,6 +27,10 @@ day-one-rehearsal: bootstrap ## The walkthrough's phases in order (docs/getting-
 .PHONY: infra-docs
 infra-docs: ## Terraform: regenerate the module README input/output tables
 	$(PY) scripts/terraform/module_docs.py
+
+.PHONY: fork-sync
+fork-sync: ## Write infra/envs/project.toml's github_repository wherever the repository names itself (chart, CODEOWNERS, runbook links)
+	$(PY) -m test_app_tooling.fork
 
 .PHONY: infra-fmt
 infra-fmt: ## Terraform: format every .tf and .tfvars file

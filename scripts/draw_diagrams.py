@@ -146,7 +146,7 @@ def cloud() -> _Source:
                     )
                     nat = NATGateway("NAT gateway(s)", nodeid="nat")
                 with Cluster("private subnets (cluster stack)"):
-                    eks = ElasticKubernetesService("EKS control plane\n1.35", nodeid="eks")
+                    eks = ElasticKubernetesService("EKS control plane\n1.36", nodeid="eks")
                     nodes = EC2AutoScaling(
                         "managed node group\n3..N nodes over 3 AZs\n(Cluster Autoscaler)",
                         nodeid="nodes",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import helm_python as helm
 import pytest
+from chart.test_validate import KUBERNETES_VERSION
 
 from test_app_tooling.helm_render import (
     CHART,
@@ -102,7 +103,11 @@ def test_object_names_are_unique(objects):
 def test_lint_is_clean(name):
     files, extra = VALUE_SETS[name]
     report = helm.lint(
-        CHART, load_values(files, extra), strict=True, namespace="test-app", kube_version="v1.35.0"
+        CHART,
+        load_values(files, extra),
+        strict=True,
+        namespace="test-app",
+        kube_version=f"v{KUBERNETES_VERSION}",
     )
     assert report["total_charts_linted"] == 1
     problems = [m for m in report["messages"] if m["severity"] >= 2]
@@ -112,7 +117,11 @@ def test_lint_is_clean(name):
 
 def test_lint_reports_schema_errors():
     report = helm.lint(
-        CHART, {"replicaCount": "three"}, strict=True, namespace="test-app", kube_version="v1.35.0"
+        CHART,
+        {"replicaCount": "three"},
+        strict=True,
+        namespace="test-app",
+        kube_version=f"v{KUBERNETES_VERSION}",
     )
     assert any("/replicaCount" in error for error in report["errors"]), report
 

@@ -1,5 +1,6 @@
-"""Every rendered object is valid: built-in kinds against the Kubernetes 1.35 OpenAPI schema
-(kubernetes-validate, strict: unknown fields fail), custom resources against the schemas in
+"""Every rendered object is valid: built-in kinds against the OpenAPI schema of the pinned
+Kubernetes version (platform/addons.yaml `kubernetesVersion`; kubernetes-validate
+strict: unknown fields fail), custom resources against the schemas in
 test_app_tooling.crd_schemas, and only kinds from the allow-list."""
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from test_app_tooling.crd_schemas import CRD_SCHEMAS
 from test_app_tooling.tools import REPO
 
 
-KUBERNETES_VERSION = "1.35.0"  # EKS / Kubernetes version of docs/conventions.md
+# The EKS / Kubernetes version the platform pins (platform/versions.yaml lists its support).
+KUBERNETES_VERSION = (
+    yaml.safe_load((REPO / "platform" / "addons.yaml").read_text(encoding="utf-8"))[
+        "kubernetesVersion"
+    ]
+    + ".0"
+)
 
 BUILT_IN = {
     ("v1", "ConfigMap"),

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from test_app_tooling.fork import blob_url
 from test_app_tooling.mdlinks import broken_links, check_link, markdown_files, parse, slug
 from test_app_tooling.tools import REPO
 
@@ -15,7 +16,7 @@ from test_app_tooling.tools import REPO
 RULE_FILES = sorted((REPO / "observability" / "rules").glob("*.yaml")) + sorted(
     (REPO / "charts" / "test-app" / "files" / "rules").glob("*.yaml")
 )
-RUNBOOK_PREFIX = "https://github.com/acme/test-app/blob/main/docs/runbooks/"
+RUNBOOK_PREFIX = blob_url("docs/runbooks/")  # the repository of infra/envs/project.toml
 
 
 def test_every_local_link_and_anchor_in_the_repository_resolves():
@@ -63,10 +64,8 @@ def test_the_checker_reports_missing_files_and_anchors(tmp_path: Path):
         "a.md:6: docs/b.md#nope: no heading or anchor #nope in b.md",
         "a.md:6: #b: no heading or anchor #b in a.md",
     ]
-    assert check_link(a, "https://github.com/acme/test-app/blob/main/docs/b.md", tmp_path) is None
-    assert "no such file" in str(
-        check_link(a, "https://github.com/acme/test-app/blob/main/x.md", tmp_path)
-    )
+    assert check_link(a, blob_url("docs/b.md"), tmp_path) is None
+    assert "no such file" in str(check_link(a, blob_url("x.md"), tmp_path))
 
 
 def alerts() -> list[tuple[Path, dict[str, Any]]]:
@@ -91,7 +90,7 @@ def test_every_alert_links_a_runbook_that_exists_and_is_titled_by_the_alert():
         if problem := check_link(REPO / "README.md", url):
             problems.append(f"{where}: {problem}")
             continue
-        runbook = REPO / url.removeprefix("https://github.com/acme/test-app/blob/main/")
+        runbook = REPO / url.removeprefix(blob_url())
         if runbook.stem != name:
             problems.append(f"{where}: runbook file {runbook.name} is not named after the alert")
         titles = [text for level, text in parse(runbook).headings if level == 1]

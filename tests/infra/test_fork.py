@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from test_app_tooling import fork
 from test_app_tooling.tools import REPO
 
 
@@ -33,9 +35,9 @@ PUBLIC_ACCOUNTS = {
     "297356227824",  # Serverless Application Repository: AWS's secret rotation functions
 }
 # What configures a deployment: the image (app/, its labels), workflows, environments, stacks,
-# scripts, the platform and the chart's environment values. Documentation links elsewhere
-# (chart `home`, runbook URLs in alert rules, docs/) point at the published project and stay
-# valid in a fork.
+# scripts, the platform and the chart's environment values. Places that name the repository
+# for documentation (chart `home`, CODEOWNERS, runbook URLs in alert rules, docs/) follow the
+# project file through `make fork-sync` (checked at the end of this file).
 SCANNED = [
     "app/**",
     ".github/workflows/*",
@@ -293,3 +295,71 @@ def test_the_stack_arguments_are_named_when_missing():
     )
     assert proc.returncode == 2
     assert "ENV, STACK and OUT are required" in proc.stderr
+
+
+# The repository's own owner/name, written beyond the project file (chart metadata, CODEOWNERS,
+# runbook links, clone command, schema ids, OIDC subjects of the Terraform tests): every
+# occurrence follows github_repository, and `make fork-sync` (test_app_tooling.fork) writes it.
+def test_every_occurrence_of_the_repository_follows_the_project_file():
+    found = fork.occurrences()
+    assert len(found) >= 100, f"only {len(found)} occurrences found: the forms are wrong"
+    assert {"link", "chart metadata", "CODEOWNERS team", "OIDC subject", "clone command"} <= {
+        o.kind for o in found
+    }
+    wrong = [f"{o.path}:{o.line}: {o.kind} {o.value}" for o in fork.differing()]
+    assert not wrong, (
+        f"not {fork.github_repository()} (infra/envs/project.toml); run make fork-sync:\n"
+        + "\n".join(wrong)
+    )
+
+
+def test_a_fork_edits_the_project_file_and_fork_sync_writes_the_rest(tmp_path, capsys):
+    old = fork.github_repository()
+    root = tmp_path / "copy"
+    for relative in fork.tracked_files(REPO):
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO / relative, root / relative)
+    project = root / fork.PROJECT_FILE
+    text = project.read_text(encoding="utf-8")
+    project.write_text(text.replace(f'"{old}"', '"someone/fork"', 1), encoding="utf-8")
+    # The check fails on every occurrence of the old value ...
+    assert fork.main(["--check", "--root", str(root)]) == 1
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == len(fork.occurrences()), listed
+    assert "charts/test-app/Chart.yaml:13: chart metadata " + old in listed
+    # ... fork-sync rewrites them, after which nothing of the old value is left anywhere.
+    assert fork.main(["--root", str(root)]) == 0
+    assert fork.differing(root) == []
+    owner = old.split("/", 1)[0]
+    left = [
+        f"{p}: {line}"
+        for p in fork.tracked_files(root)
+        if p.suffix not in fork.SKIPPED_SUFFIXES
+        for line in (root / p).read_text(encoding="utf-8", errors="replace").splitlines()
+        if old in line or (p == fork.CODEOWNERS and f"@{owner}/" in line)
+    ]
+    assert not left, "\n".join(left)
+    chart = yaml.safe_load((root / "charts" / "test-app" / "Chart.yaml").read_text())
+    assert chart["home"] == "https://github.com/someone/fork"
+    rules = (root / "charts" / "test-app" / "files" / "rules" / "test-app.yaml").read_text()
+    assert "https://github.com/someone/fork/blob/main/docs/runbooks/" in rules
+
+
+def test_links_to_other_projects_and_planted_values_are_left_alone(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text(
+        "[ours](https://github.com/x/y/blob/main/docs/a.md) "
+        "[theirs](https://github.com/kubernetes/autoscaler/blob/master/charts/README.md) "
+        "[theirs too](https://github.com/argoproj/argo-helm/blob/main/charts/argo-rollouts) "
+        "[project](https://github.com/re-actors/alls-green)\n",
+        encoding="utf-8",
+    )
+    files = [Path("docs") / "a.md"]
+    assert [o.value for o in fork.occurrences(tmp_path, files)] == ["x/y"]
+
+
+def test_a_bad_repository_in_the_project_file_is_named(tmp_path):
+    (tmp_path / fork.PROJECT_FILE).parent.mkdir(parents=True)
+    (tmp_path / fork.PROJECT_FILE).write_text('github_repository = "no-slash"\n')
+    with pytest.raises(fork.ProjectFileError, match="github_repository must be owner/name"):
+        fork.github_repository(tmp_path)

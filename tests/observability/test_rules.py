@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 import yaml
 
+from test_app_tooling.fork import blob_url
 from test_app_tooling.tools import REPO
 
 
 PROMTOOL_TESTS = Path(__file__).resolve().parent / "promtool"
 RUNBOOKS = REPO / "docs" / "runbooks"
-RUNBOOK_BASE = "https://github.com/acme/test-app/blob/main/docs/runbooks/"
+RUNBOOK_BASE = blob_url("docs/runbooks/")  # the repository of infra/envs/project.toml
 
 
 SEVERITIES = {"critical", "warning", "info"}

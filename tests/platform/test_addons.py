@@ -21,6 +21,9 @@ from test_app_tooling.tools import REPO
 
 
 PLATFORM = REPO / "platform"
+KUBERNETES_VERSION = (
+    f"{yaml.safe_load((PLATFORM / 'addons.yaml').read_text())['kubernetesVersion']}.0"
+)
 EXACT = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 REQUIRED_CHARTS = {
     "kube-prometheus-stack",
@@ -253,7 +256,7 @@ def test_built_in_manifests_are_valid_kubernetes_objects():
         yaml.safe_load((PLATFORM / "manifests" / "storage-class.yaml").read_text()),
     ]
     for obj in objects:
-        kubernetes_validate.validate(obj, "1.35.0", strict=True)
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
     assert len(objects) == 4
 
 

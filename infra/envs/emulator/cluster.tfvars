@@ -1,6 +1,6 @@
 environment     = "staging"
 region          = "eu-central-1"
-cluster_version = "1.35"
+cluster_version = "1.36"
 
 node_instance_types = ["m6i.large"]
 node_min_size       = 1

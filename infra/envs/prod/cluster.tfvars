@@ -1,6 +1,6 @@
 environment     = "prod"
 region          = "eu-central-1"
-cluster_version = "1.35"
+cluster_version = "1.36"
 
 cluster_endpoint_public_access       = true
 cluster_endpoint_public_access_cidrs = ["0.0.0.0/0"]

@@ -1,6 +1,6 @@
 environment     = "staging"
 region          = "eu-central-1"
-cluster_version = "1.35"
+cluster_version = "1.36"
 
 # GitHub-hosted runners deploy, so the API endpoint is public (IAM authentication
 # still applies). Narrow the CIDRs if your runners have fixed egress addresses.

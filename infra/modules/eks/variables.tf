@@ -41,13 +41,13 @@ variable "cluster_name" {
 }
 
 variable "cluster_version" {
-  description = "Kubernetes version of the control plane. Valid values are the versions EKS supports in standard support (platform/versions.yaml): `1.34`, `1.35` (default)."
+  description = "Kubernetes version of the control plane. Valid values are the versions EKS supports in standard support (platform/versions.yaml): `1.35`, `1.36` (default)."
   type        = string
-  default     = "1.35"
+  default     = "1.36"
 
   validation {
-    condition     = contains(["1.34", "1.35"], var.cluster_version)
-    error_message = "cluster_version must be one of 1.34, 1.35."
+    condition     = contains(["1.35", "1.36"], var.cluster_version)
+    error_message = "cluster_version must be one of 1.35, 1.36."
   }
 }
 

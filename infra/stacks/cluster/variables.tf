@@ -1,7 +1,7 @@
 variable "cluster_version" {
-  description = "Kubernetes version. Default `1.35` (docs/conventions.md, platform/versions.yaml)."
+  description = "Kubernetes version. Default `1.36` (docs/conventions.md, platform/versions.yaml)."
   type        = string
-  default     = "1.35"
+  default     = "1.36"
 }
 
 variable "cluster_endpoint_public_access" {

@@ -16,11 +16,15 @@ from urllib.parse import unquote
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from test_app_tooling.fork import github_repository
 from test_app_tooling.tools import REPO
 
 
-# Absolute links to this repository's files on GitHub resolve to the working tree.
-GITHUB_BLOB = re.compile(r"^https://github\.com/acme/test-app/(?:blob|tree)/main/(?P<path>[^#?]*)")
+# Absolute links to this repository's files on GitHub (infra/envs/project.toml's
+# github_repository) resolve to the working tree.
+GITHUB_BLOB = re.compile(
+    rf"^https://github\.com/{re.escape(github_repository())}/(?:blob|tree)/main/(?P<path>[^#?]*)"
+)
 # Hidden folders hold tools, caches and state, except .github (workflows, templates).
 SKIP_DIRS = {"node_modules", "__pycache__"}
 HTML_ANCHOR = re.compile(r"""<a\s[^>]*?(?:name|id)=["']([^"']+)["']""", re.IGNORECASE)

@@ -5,12 +5,20 @@ engines, add-on charts, Helm, Terraform and its providers), the date its standar
 and where that date comes from. Its `sites` name where pins are written (a glob and a regular
 expression whose first group is the version); every pin found at a site must be the version the
 file lists for that component, so a bump that forgets the date cannot pass.
+
+A version known to be past its end whose upgrade cannot be made here yet may carry a dated
+acceptance (`accepted_until`, `accepted_because`): it passes until that day and fails like any
+other afterwards. An acceptance is written for at most `WARNING_DAYS`.
+
+    python -m test_app_tooling.versions [--file FILE]   # every row, its end and its state
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +41,8 @@ class Pinned:
     version: str
     end_of_support: dt.date
     source: str
+    accepted_until: dt.date | None = None
+    accepted_because: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,15 @@ def _regex(entry: dict[str, Any], where: str) -> re.Pattern[str]:
     return compiled
 
 
+def _acceptance(entry: dict[str, Any], where: str) -> tuple[dt.date | None, str | None]:
+    """The optional pair `accepted_until` (a date) and `accepted_because` (why): both or none."""
+    if "accepted_until" not in entry and "accepted_because" not in entry:
+        return None, None
+    until = field(entry, "accepted_until", where, dt.date)
+    because = text(entry, "accepted_because", where, "why the version is accepted until then")
+    return until, because
+
+
 def load(path: Path = VERSIONS_FILE) -> tuple[list[Pinned], list[Site]]:
     """Read and validate the file; every error names the entry and the field (`fields`)."""
     name = path.name
@@ -76,6 +95,8 @@ def load(path: Path = VERSIONS_FILE) -> tuple[list[Pinned], list[Site]]:
             version=text(entry, "version", where, "a version string (quoted in YAML)"),
             end_of_support=field(entry, "end_of_support", where, dt.date),
             source=text(entry, "source", where),
+            accepted_until=_acceptance(entry, where)[0],
+            accepted_because=_acceptance(entry, where)[1],
         )
         for where, entry in entries(data, "versions", name)
     ]
@@ -117,15 +138,72 @@ def unlisted(pinned: list[Pinned], found: list[Found]) -> list[str]:
     ]
 
 
+def _near_end(p: Pinned, today: dt.date, warning_days: int) -> bool:
+    return p.end_of_support <= today + dt.timedelta(days=warning_days)
+
+
+def _accepted(p: Pinned, today: dt.date) -> bool:
+    return p.accepted_until is not None and today <= p.accepted_until
+
+
 def out_of_support(
     pinned: list[Pinned], today: dt.date, warning_days: int = WARNING_DAYS
 ) -> list[str]:
-    """Versions past their end of standard support, or within `warning_days` of it."""
-    limit = today + dt.timedelta(days=warning_days)
+    """Versions past or within `warning_days` of their end that no acceptance covers today.
+
+    Each message names the end, its source and what to do.
+    """
     return [
         f"{p.component} {p.version}: standard support ends {p.end_of_support} "
         f"({'passed' if p.end_of_support < today else f'within {warning_days} days'}; "
-        f"source: {p.source})"
+        f"source: {p.source}). Move every pin of {p.component} (the sites of "
+        f"{VERSIONS_FILE.name}) to a supported version and update its row"
+        + (f"; its acceptance ended {p.accepted_until}" if p.accepted_until else "")
         for p in pinned
-        if p.end_of_support <= limit
+        if _near_end(p, today, warning_days) and not _accepted(p, today)
     ]
+
+
+def accepted(pinned: list[Pinned], today: dt.date, warning_days: int = WARNING_DAYS) -> list[str]:
+    """Versions past or near their end that pass today only by their dated acceptance."""
+    return [
+        f"{p.component} {p.version}: support ended or ends {p.end_of_support}; accepted until "
+        f"{p.accepted_until}: {p.accepted_because}"
+        for p in pinned
+        if _near_end(p, today, warning_days) and _accepted(p, today)
+    ]
+
+
+def acceptances_too_long(pinned: list[Pinned], written: dt.date) -> list[str]:
+    """Acceptances reaching more than `WARNING_DAYS` past `written`.
+
+    The test passes the day it runs, so an acceptance can only be written for 90 days at most.
+    """
+    limit = written + dt.timedelta(days=WARNING_DAYS)
+    return [
+        f"{p.component} {p.version}: accepted_until {p.accepted_until} is more than "
+        f"{WARNING_DAYS} days after {written}"
+        for p in pinned
+        if p.accepted_until is not None and p.accepted_until > limit
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print every pinned version with its end of support; 1 when one is out of support."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--file", type=Path, default=VERSIONS_FILE, help="the versions file")
+    args = parser.parse_args(argv)
+    pinned, _ = load(args.file)
+    today = dt.datetime.now(tz=dt.UTC).date()
+    for p in pinned:
+        state = f"accepted until {p.accepted_until}" if _accepted(p, today) else "ok"
+        if _near_end(p, today, WARNING_DAYS) and not _accepted(p, today):
+            state = "OUT OF SUPPORT"
+        sys.stdout.write(f"{p.component} {p.version}: ends {p.end_of_support} ({state})\n")
+    errors = out_of_support(pinned, today)
+    sys.stdout.write("".join(f"{e}\n" for e in errors))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

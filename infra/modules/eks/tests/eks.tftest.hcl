@@ -34,8 +34,8 @@ run "control_plane" {
   command = plan
 
   assert {
-    condition     = aws_eks_cluster.this[0].version == "1.35"
-    error_message = "The cluster must run the pinned Kubernetes version 1.35."
+    condition     = aws_eks_cluster.this[0].version == "1.36"
+    error_message = "The cluster must run the pinned Kubernetes version 1.36."
   }
 
   assert {
