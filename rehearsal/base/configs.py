@@ -120,6 +120,15 @@ def pg_hba(topo: Topology) -> list[str]:
     ]
 
 
+def tls_parameters(topo: Topology) -> dict[str, object]:
+    """TLS with the rehearsal's own CA (``pg/tls``, made at ``up``), as Aurora serves RDS's."""
+    return {
+        "ssl": "on",
+        "ssl_cert_file": str(topo.pg_root / "tls" / "server.crt"),
+        "ssl_key_file": str(topo.pg_root / "tls" / "server.key"),
+    }
+
+
 def watchdog_config(device: Path = WATCHDOG_DEVICE) -> dict[str, object]:
     """Patroni's watchdog: required where the machine has one, else off (and said so).
 
@@ -176,7 +185,7 @@ def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) 
                 "replication": {"username": "replicator", "password": secrets.replicator},
                 "rewind": {"username": "postgres", "password": secrets.postgres},
             },
-            "parameters": PG_LOCAL_PARAMETERS,
+            "parameters": {**PG_LOCAL_PARAMETERS, **tls_parameters(topo)},
             "pg_hba": pg_hba(topo),
         },
     }
@@ -452,8 +461,9 @@ def render_prometheus(topo: Topology, rules_glob: Path = RULES_GLOB) -> str:
             "evaluation_interval": f"{SCRAPE_INTERVAL_SECONDS}s",
             "external_labels": {"environment": "rehearsal"},
         },
-        # The SAME rule files production loads; a glob that matches nothing is valid.
-        "rule_files": [str(rules_glob)],
+        # The SAME rule files production loads; a glob that matches nothing is valid. A scenario
+        # may add rules of its own in etc/rules (rotate: the login-age rule on its schedule).
+        "rule_files": [str(rules_glob), str(topo.etc / "rules" / "*.yaml")],
         "alerting": {
             "alertmanagers": [
                 {"static_configs": [{"targets": [f"127.0.0.1:{topo.port('alertmanager')}"]}]}

@@ -28,19 +28,6 @@ def test_the_app_reads_user_and_password_from_the_files_rotation_rewrites(topo):
     assert topo.app_user_file.parent == topo.app_password_file.parent
 
 
-@pytest.mark.parametrize(
-    ("user", "other"), [("test_app", "test_app_clone"), ("test_app_clone", "test_app")]
-)
-def test_the_users_alternate_like_the_functions_get_alt_username(user, other):
-    assert credentials.alternate_user(user) == other
-
-
-def test_a_user_too_long_for_a_clone_is_refused_by_name():
-    with pytest.raises(RehearsalError, match=r"user a{58}: with _clone it exceeds 63"):
-        credentials.alternate_user("a" * 58)
-    assert credentials.alternate_user("a" * 57) == "a" * 57 + "_clone"
-
-
 def test_a_new_state_starts_with_test_app_in_the_secret_and_the_files(topo):
     secrets = credentials.load_secrets(topo)
     assert credentials.load_app_secret(topo) == AppSecret(Login("test_app", secrets.app))
