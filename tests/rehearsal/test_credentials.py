@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
+from pathlib import Path
 
 import pytest
+import yaml
 
 from rehearsal.base import configs, credentials
 from rehearsal.base.credentials import AppSecret, Login
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
 from rehearsal.scenarios import rotate
+from test_app_tooling import tls
+
+
+BINS = configs.Binaries(Path("/usr/lib/postgresql/bin"), *["x"] * 7)
 
 
 @pytest.fixture
@@ -99,3 +106,33 @@ def test_the_rehearsal_ends_sessions_of_the_app_users_only():
     )
     with pytest.raises(RehearsalError, match="user 'postgres': expected one of test_app, test"):
         rotate.terminate_idle_sql("postgres")
+
+
+def test_the_servers_certificate_verifies_against_its_ca_only(topo, tool):
+    certs = credentials.make_server_certificates(topo)
+    assert oct(certs.server_key.stat().st_mode & 0o777) == "0o600"
+    parameters = yaml.safe_load(
+        configs.render_patroni(topo, configs.Secrets("a", "b", "c", "d"), BINS, "pg-a")
+    )["postgresql"]["parameters"]
+    assert parameters["ssl"] == "on"
+    assert parameters["ssl_cert_file"] == str(certs.server_cert)
+    assert parameters["ssl_key_file"] == str(certs.server_key)
+
+    def verify(ca):
+        return subprocess.run(
+            [tool("openssl"), "verify", "-CAfile", str(ca), "-verify_ip", "127.0.0.1",
+             str(certs.server_cert)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    assert verify(certs.ca).returncode == 0, verify(certs.ca).stderr
+    assert verify(certs.other_ca).returncode != 0
+    before = certs.server_cert.read_bytes()
+    assert credentials.make_server_certificates(topo).server_cert.read_bytes() == before, "once"
+
+
+def test_a_certificate_needs_ip_addresses(tmp_path):
+    with pytest.raises(ValueError, match=r"addresses: expected IP addresses, got 'db\.local'"):
+        tls.make_certificates(tmp_path, ["db.local"])
+    with pytest.raises(ValueError, match="addresses: expected at least one"):
+        tls.make_certificates(tmp_path, [])

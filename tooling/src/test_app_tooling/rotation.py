@@ -30,7 +30,6 @@ import json
 import os
 import signal
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -40,13 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from test_app_tooling.tools import REPO
+from test_app_tooling.postgres import free_port
+from test_app_tooling.tools import find_tool
 
 
 CLONE_SUFFIX = "_clone"
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
-MOTO_PYTHON = REPO / ".venvs" / "moto" / "bin" / "python"
-MOTO_SERVER = REPO / "scripts" / "terraform" / "moto_server.py"
 
 
 class RotationError(RuntimeError):
@@ -269,36 +267,35 @@ def rotate(sm: SecretsManager, db: Database, secret_id: str, token: str) -> Outc
 
 @contextlib.contextmanager
 def moto_server(timeout: float = 60) -> Iterator[SecretsManager]:
-    """Start moto on a free loopback port (`.venvs/moto`); yield its Secrets Manager; stop it."""
-    if not MOTO_PYTHON.exists():
-        raise FileNotFoundError(f"{MOTO_PYTHON} is missing: run scripts/bootstrap")
-    with tempfile.TemporaryDirectory(prefix="moto-") as folder:
-        port_file = Path(folder) / "port"
-        proc = subprocess.Popen(
-            [str(MOTO_PYTHON), str(MOTO_SERVER), "--port-file", str(port_file)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + timeout
-            while not (port_file.exists() and port_file.read_text().strip()):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto did not start (scripts/terraform/moto_server.py)")
-                time.sleep(0.2)
-            sm = SecretsManager(f"http://127.0.0.1:{port_file.read_text().strip()}")
-            while True:
-                try:
-                    sm.call("ListSecrets")
-                    break
-                except (OSError, RotationError):
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("moto did not answer") from None
-                    time.sleep(0.2)
-            yield sm
-        finally:
-            proc.send_signal(signal.SIGTERM)
+    """Start moto on a free loopback port (`.venvs/moto`); yield its Secrets Manager; stop it.
+
+    A missing moto raises `MissingToolError` (run scripts/bootstrap).
+
+    Plain `moto_server`: the Terraform round trip's patches (scripts/terraform/moto_server.py)
+    concern other services and cost seconds of imports.
+    """
+    port = free_port()
+    proc = subprocess.Popen(
+        [find_tool("moto_server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        sm = SecretsManager(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + timeout
+        while True:
             try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+                sm.call("ListSecrets")
+                break
+            except (OSError, RotationError):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto did not answer on 127.0.0.1:{port}") from None
+                time.sleep(0.2)
+        yield sm
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)

@@ -15,6 +15,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from test_app_tooling.tools import find_tool
+
 
 DAYS = 30
 
@@ -48,7 +50,12 @@ class Certificates:
 
 def _openssl(folder: Path, *args: str) -> None:
     done = subprocess.run(
-        ["openssl", *args], cwd=folder, capture_output=True, text=True, timeout=60, check=False
+        [find_tool("openssl"), *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"openssl {args[0]} failed: {done.stderr.strip()}")
