@@ -509,7 +509,7 @@ def _seconds(end: float | None, start: float | None) -> float | None:
     return round(end - start, 2) if end is not None and start is not None else None
 
 
-def _check_stall(rep: report.Report, stall: dict[str, Any]) -> None:
+def check_stall(rep: report.Report, stall: dict[str, Any]) -> None:
     """One stall: each failure reported as such, nothing moved, the alert fired and resolved."""
     alert = login_rotation.ALERT
     what = " then ".join(stall["faults"])
@@ -565,7 +565,7 @@ def _check_alerting(rep: report.Report, run: Run) -> None:
     if not run.stalls:
         rep.check("failing rotations rehearsed", 0, ">= 1", ok=False)
     for stall in run.stalls:
-        _check_stall(rep, stall)
+        check_stall(rep, stall)
 
 
 def _record(rep: report.Report, run: Run, result: LoadResult, *, load_covered: bool) -> None:

@@ -14,6 +14,7 @@ from rehearsal.base import configs, credentials
 from rehearsal.base.credentials import AppSecret, Login
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
+from rehearsal.measure import report
 from rehearsal.scenarios import rotate
 from test_app_tooling import tls
 
@@ -136,3 +137,56 @@ def test_a_certificate_needs_ip_addresses(tmp_path):
         tls.make_certificates(tmp_path, ["db.local"])
     with pytest.raises(ValueError, match="addresses: expected at least one"):
         tls.make_certificates(tmp_path, [])
+
+
+def _stall(**changes):
+    attempt = {
+        "fault": "wrong-ca",
+        "error": rotate.EXPECTED_ERROR["wrong-ca"] + " (x)",
+        "as_expected": True,
+        "awscurrent_unchanged": True,
+        "current_login_works": True,
+    }
+    stall = {"faults": ["wrong-ca"], "attempts": [attempt], "t_first_failure": 100.0,
+             "t_pending": 150.0, "t_firing": 160.0, "t_fixed": 165.0, "t_resolved": 175.0,
+             "reattempted_failed_token": True}  # fmt: skip
+    attempt.update(changes.pop("attempt", {}))
+    return {**stall, **changes}
+
+
+def test_a_stall_that_failed_and_paged_passes():
+    rep = report.Report("rotate", "t", "c", echo=False)
+    rotate.check_stall(rep, _stall())
+    assert rep.passed, rep.checks
+
+
+@pytest.mark.parametrize(
+    ("changes", "failed"),
+    [
+        # A rotation given the wrong CA that reports success is a failed check, not a pass.
+        ({"attempt": {"error": "", "as_expected": False}}, "reported as failed in setSecret"),
+        ({"attempt": {"awscurrent_unchanged": False}}, "AWSCURRENT unchanged"),
+        ({"t_pending": None, "t_firing": None}, "firing after the first failure"),
+        ({"t_firing": 200.0}, "firing after the first failure"),  # later than threshold + for
+        ({"t_firing": 152.0}, "pending -> firing"),  # sooner than `for`
+        ({"t_resolved": None}, "fixed -> resolved"),
+        ({"reattempted_failed_token": False}, "fixed -> resolved"),
+        ({"attempts": []}, "reported as failed in setSecret"),
+    ],
+)
+def test_a_stall_check_fails_on_each_broken_promise(changes, failed):
+    rep = report.Report("rotate", "t", "c", echo=False)
+    rotate.check_stall(rep, _stall(**changes))
+    assert any(failed in c.name for c in rep.checks if not c.ok), rep.checks
+
+
+def test_the_alert_watch_reads_states_between_times():
+    watch = rotate.AlertWatch(Topology(), "A")
+    watch.changes = [(0.0, "inactive"), (10.0, "pending"), (20.0, "firing"), (30.0, "inactive")]
+    assert watch.states(1.0, 9.0) == {"inactive"}
+    assert watch.states(5.0, 25.0) == {"inactive", "pending", "firing"}
+    assert watch.first("pending", 5.0) == 10.0
+    assert watch.first("pending", 15.0) == 20.0  # firing means it was pending before
+    assert watch.first("firing", 0.0) == 20.0
+    assert watch.first("inactive", 21.0) == 30.0
+    assert watch.first("firing", 31.0) is None
