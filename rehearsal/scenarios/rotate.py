@@ -510,7 +510,7 @@ def _seconds(end: float | None, start: float | None) -> float | None:
 
 
 def check_stall(rep: report.Report, stall: dict[str, Any]) -> None:
-    """One stall: each failure reported as such, nothing moved, the alert fired and resolved."""
+    """Check one stall: each failure reported as such, nothing moved, the alert fired, resolved."""
     alert = login_rotation.ALERT
     what = " then ".join(stall["faults"])
     attempts = stall["attempts"]
