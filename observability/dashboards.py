@@ -27,7 +27,7 @@ from grafana_foundation_sdk.models.dashboard import (
     VariableRefresh,
 )
 
-from slo import SLOFile
+from slo import SLO, SLOFile
 
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
@@ -396,68 +396,63 @@ def _window_minutes(window: str) -> int:
     return {"m": 1, "h": 60, "d": 1440}[window[-1]] * int(window[:-1])
 
 
-def _slo_sections(slo_file: SLOFile) -> list[Section]:
-    period = slo_file.period
-    windows = sorted(
-        {pair.long for alert in slo_file.alerts for pair in alert.windows}, key=_window_minutes
-    )
-    rates = sorted({float(pair.burn_rate) for a in slo_file.alerts for pair in a.windows})
-    burn_lines = tuple(("orange" if r < max(rates) else "red", r) for r in rates)
-    sections: list[Section] = []
-    for slo in slo_file.slos:
-        sel = f'slo="{slo.name}",service="{slo_file.service}"'
-        sections.append(
-            (
-                f"SLO {slo.name}: {slo.objective}% over {period}",
-                [
-                    Spec(
-                        "stat",
-                        f"{slo.name}: SLI over {period}",
-                        f"{slo.description} Objective {slo.objective}%.",
-                        ((f"1 - slo:sli_error:ratio_rate{period}{{{sel}}}", "{{namespace}}"),),
-                        "percentunit",
-                        width=6,
-                        height=6,
-                        thresholds=(("red", None), ("green", float(slo.objective) / 100)),
+def _slo_panels(
+    slo: SLO,
+    selector: str,
+    period: str,
+    windows: list[str],
+    burn_lines: tuple[tuple[str, float | None], ...],
+) -> list[Spec]:
+    """Build one SLO's row: SLI over the period, error budget left, burn rate per window."""
+    return [
+        Spec(
+            "stat",
+            f"{slo.name}: SLI over {period}",
+            f"{slo.description} Objective {slo.objective}%.",
+            ((f"1 - slo:sli_error:ratio_rate{period}{{{selector}}}", "{{namespace}}"),),
+            "percentunit",
+            width=6,
+            height=6,
+            thresholds=(("red", None), ("green", float(slo.objective) / 100)),
+        ),
+        Spec(
+            "stat",
+            f"{slo.name}: error budget left",
+            f"Share of the {period} error budget not yet spent; below 0 the SLO is missed.",
+            ((f"slo:error_budget_remaining:ratio{{{selector}}}", "{{namespace}}"),),
+            "percentunit",
+            width=6,
+            height=6,
+            thresholds=(("red", None), ("orange", 0), ("green", 0.25)),
+        ),
+        Spec(
+            "timeseries",
+            f"{slo.name}: burn rate",
+            "Error ratio divided by the error budget, per alerting window: 1 spends the budget "
+            "exactly over the period. Threshold lines are the alerts' burn rates.",
+            tuple(
+                (
+                    (
+                        f"slo:sli_error:ratio_rate{window}{{{selector}}}\n/ ignoring "
+                        f"(namespace) group_left\nslo:error_budget:ratio{{{selector}}}"
                     ),
-                    Spec(
-                        "stat",
-                        f"{slo.name}: error budget left",
-                        f"Share of the {period} error budget not yet spent; below 0 the SLO "
-                        "is missed.",
-                        ((f"slo:error_budget_remaining:ratio{{{sel}}}", "{{namespace}}"),),
-                        "percentunit",
-                        width=6,
-                        height=6,
-                        thresholds=(("red", None), ("orange", 0), ("green", 0.25)),
-                    ),
-                    Spec(
-                        "timeseries",
-                        f"{slo.name}: burn rate",
-                        "Error ratio divided by the error budget, per alerting window: 1 spends "
-                        "the budget exactly over the period. Threshold lines are the alerts' "
-                        "burn rates.",
-                        tuple(
-                            (
-                                (
-                                    f"slo:sli_error:ratio_rate{window}{{{sel}}}\n/ ignoring "
-                                    f"(namespace) group_left\nslo:error_budget:ratio{{{sel}}}"
-                                ),
-                                f"{window} {{{{namespace}}}}",
-                            )
-                            for window in windows
-                        ),
-                        "none",
-                        height=6,
-                        thresholds=(("green", None), *burn_lines),
-                        minimum=0,
-                    ),
-                ],
-            )
-        )
+                    f"{window} {{{{namespace}}}}",
+                )
+                for window in windows
+            ),
+            "none",
+            height=6,
+            thresholds=(("green", None), *burn_lines),
+            minimum=0,
+        ),
+    ]
+
+
+def _probe_and_alerts(service: str) -> list[Section]:
+    """Build the rows after the SLOs: the external probe of /health, the firing alerts."""
     probe = f'job="{PROBE_JOB}"'
-    alerts = f'ALERTS{{service="{slo_file.service}",alertstate="firing"}}'
-    sections += [
+    alerts = f'ALERTS{{service="{service}",alertstate="firing"}}'
+    return [
         (
             "External probe of /health (blackbox exporter)",
             [
@@ -503,7 +498,25 @@ def _slo_sections(slo_file: SLOFile) -> list[Section]:
             ],
         ),
     ]
-    return sections
+
+
+def _slo_sections(slo_file: SLOFile) -> list[Section]:
+    period = slo_file.period
+    windows = sorted(
+        {pair.long for alert in slo_file.alerts for pair in alert.windows}, key=_window_minutes
+    )
+    rates = sorted({float(pair.burn_rate) for a in slo_file.alerts for pair in a.windows})
+    burn_lines = tuple(("orange" if r < max(rates) else "red", r) for r in rates)
+    sections: list[Section] = [
+        (
+            f"SLO {slo.name}: {slo.objective}% over {period}",
+            _slo_panels(
+                slo, f'slo="{slo.name}",service="{slo_file.service}"', period, windows, burn_lines
+            ),
+        )
+        for slo in slo_file.slos
+    ]
+    return sections + _probe_and_alerts(slo_file.service)
 
 
 def slo_dashboard(slo_file: SLOFile) -> dict[str, Any]:

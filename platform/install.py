@@ -28,16 +28,18 @@ from typing import Any
 
 import yaml
 
+from test_app_tooling import fields
+
 
 HERE = Path(__file__).resolve().parent
 ADDONS = HERE / "addons.yaml"
 EXACT_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 PLACEHOLDER = re.compile(r"\$\{([A-Z_]+)\}")
-STEP_TYPES = {"manifest", "chart", "generated-secret"}
+STEP_TYPES = ("chart", "generated-secret", "manifest")
 OPTION_OF = {"CLUSTER_NAME": "--cluster-name", "AWS_REGION": "--region", "VPC_ID": "--vpc-id"}
 
 
-class AddonError(ValueError):
+class AddonError(fields.FieldError):
     """addons.yaml (or an option) is not what the installer expects."""
 
 
@@ -61,40 +63,31 @@ class Step:
     generated_keys: tuple[str, ...] = ()
 
 
-def _require(entry: dict[str, Any], key: str, where: str) -> str:
-    value = entry.get(key)
-    if not isinstance(value, str) or not value:
-        raise AddonError(f"{where}: `{key}` must be a non-empty string, got {value!r}")
-    return value
+def _existing(relative: str, where: str) -> str:
+    if not (HERE / relative).is_file():
+        raise fields.expected(where, "a file under platform/", relative)
+    return relative
 
 
-def parse_step(entry: object, index: int) -> Step:
-    """Validate one entry of `steps` and return it as a Step."""
-    if not isinstance(entry, dict):
-        raise AddonError(f"steps[{index}]: expected a mapping, got {type(entry).__name__}")
-    name = _require(entry, "name", f"steps[{index}]")
-    where = f"steps[{index}] ({name})"
-    kind = _require(entry, "type", where)
-    if kind not in STEP_TYPES:
-        raise AddonError(f"{where}: `type` must be one of {sorted(STEP_TYPES)}, got {kind!r}")
-    purpose = _require(entry, "purpose", where)
+def parse_step(value: object, where: str) -> Step:
+    """Validate one entry of `steps` (`where` is its path, e.g. addons.yaml.steps[3])."""
+    entry = fields.mapping(value, where)
+    name = fields.text(entry, "name", where)
+    kind = fields.one_of(entry, "type", where, STEP_TYPES)
+    purpose = fields.text(entry, "purpose", where)
     if kind == "manifest":
-        path = _require(entry, "path", where)
-        if not (HERE / path).is_file():
-            raise AddonError(f"{where}: `path` {path} does not exist under platform/")
+        path = _existing(fields.text(entry, "path", where), fields.at(where, "path"))
         return Step(name=name, type=kind, purpose=purpose, path=path)
-    namespace = _require(entry, "namespace", where)
+    namespace = fields.text(entry, "namespace", where)
     if kind == "generated-secret":
-        keys = entry.get("keys", {})
-        generated = entry.get("generatedKeys", [])
-        if not isinstance(keys, dict) or not isinstance(generated, list) or not generated:
-            raise AddonError(f"{where}: `keys` must be a mapping and `generatedKeys` a list")
+        keys = fields.optional(entry, "keys", where, dict, {})
+        generated = fields.items(entry, "generatedKeys", where, "a non-empty list of key names")
         return Step(
             name=name,
             type=kind,
             purpose=purpose,
             namespace=namespace,
-            secret_name=_require(entry, "secretName", where),
+            secret_name=fields.text(entry, "secretName", where),
             keys={str(k): str(v) for k, v in keys.items()},
             generated_keys=tuple(str(k) for k in generated),
         )
@@ -105,52 +98,50 @@ def _parse_chart(
     entry: dict[str, Any], where: str, name: str, purpose: str, namespace: str
 ) -> Step:
     """Validate a `type: chart` entry: exact version, https repository, existing values file."""
-    version = entry.get("version")
-    if not isinstance(version, str) or not EXACT_VERSION.match(version):
-        raise AddonError(
-            f"{where}: `version` must be an exact chart version like 1.2.3 (no range, no `v`), "
-            f"got {version!r}"
-        )
-    repository = _require(entry, "repository", where)
+    exact = "an exact chart version like 1.2.3 (no range, no `v`)"
+    version = fields.field(entry, "version", where, str, exact)
+    if not EXACT_VERSION.match(version):
+        raise fields.expected(fields.at(where, "version"), exact, version)
+    repository = fields.text(entry, "repository", where, "an https URL")
     if not repository.startswith("https://"):
-        raise AddonError(f"{where}: `repository` must be an https URL, got {repository!r}")
+        raise fields.expected(fields.at(where, "repository"), "an https URL", repository)
     raw = entry.get("values")
     values = [raw] if isinstance(raw, str) else raw
     if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
-        raise AddonError(f"{where}: `values` must be a path or a list of paths, got {raw!r}")
-    for path in values:
-        if not (HERE / path).is_file():
-            raise AddonError(f"{where}: `values` {path} does not exist (relative to platform/)")
-    overrides = entry.get("set", {})
-    if not isinstance(overrides, dict):
-        raise AddonError(f"{where}: `set` must be a mapping of --set keys to values")
+        raise fields.expected(fields.at(where, "values"), "a path or a list of paths", raw)
+    paths = fields.at(where, "values")
+    for index, path in enumerate(values):
+        _existing(path, fields.at(paths, index) if raw is values else paths)
+    overrides = fields.optional(entry, "set", where, dict, {})
     return Step(
         name=name,
         type="chart",
         purpose=purpose,
         namespace=namespace,
         repository=repository,
-        chart=_require(entry, "chart", where),
+        chart=fields.text(entry, "chart", where),
         version=version,
         values=tuple(values),
-        timeout=str(entry.get("timeout", "10m")),
+        timeout=fields.optional(entry, "timeout", where, str, "10m"),
         set={str(k): str(v) for k, v in overrides.items()},
     )
 
 
 def load_steps(path: Path = ADDONS) -> list[Step]:
-    """Read and validate addons.yaml."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(document, dict) or document.get("kind") != "AddonList":
-        raise AddonError(f"{path.name}: expected a mapping with kind: AddonList")
-    entries = document.get("steps")
-    if not isinstance(entries, list) or not entries:
-        raise AddonError(f"{path.name}: `steps` must be a non-empty list")
-    steps = [parse_step(entry, index) for index, entry in enumerate(entries)]
+    """Read and validate addons.yaml; every error names the step's field (`fields`)."""
+    name = path.name
+    document = fields.mapping(yaml.safe_load(path.read_text(encoding="utf-8")), name)
+    if document.get("kind") != "AddonList":
+        kind = document.get("kind", fields.MISSING)
+        raise fields.expected(fields.at(name, "kind"), "AddonList", kind)
+    steps = [
+        parse_step(entry, where)
+        for where, entry in fields.entries(document, "steps", name, "a non-empty list of steps")
+    ]
     names = [step.name for step in steps]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise AddonError(f"{path.name}: step names must be unique, repeated: {duplicates}")
+        raise fields.expected(fields.at(name, "steps"), "unique step names, repeated", duplicates)
     return steps
 
 
@@ -314,13 +305,13 @@ def main(argv: list[str] | None = None) -> int:
         "VPC_ID": args.vpc_id,
     }
     try:
-        steps = select(load_steps(), args.only)
+        steps = select(load_steps(ADDONS), args.only)
         lines = plan(steps, variables)  # resolves every placeholder before anything runs
         if args.dry_run:
             print("\n".join(lines))
         else:
             install(steps, variables)
-    except AddonError as error:
+    except fields.FieldError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

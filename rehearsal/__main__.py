@@ -58,12 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     from rehearsal import status  # noqa: PLC0415 - after parsing: `--help` stays fast
     from rehearsal.base import haproxy, lifecycle, postgres, supervisor  # noqa: PLC0415
     from rehearsal.base.errors import RehearsalError  # noqa: PLC0415
+    from test_app_tooling.process import WaitTimeoutError  # noqa: PLC0415
+    from test_app_tooling.tools import MissingToolError  # noqa: PLC0415
 
     errors = (
         RehearsalError,
         postgres.PostgresError,
         supervisor.SupervisorError,
         haproxy.HAProxyError,
+        WaitTimeoutError,
+        MissingToolError,
         ValueError,
     )
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rehearsal.base import supervisor
 from rehearsal.base.errors import RehearsalError
-from rehearsal.base.topology import REPO, Topology
+from rehearsal.base.topology import Topology
 from rehearsal.measure import summary
 from rehearsal.measure.report import Report
 from rehearsal.measure.sizes import SIZES, Size
@@ -25,6 +25,7 @@ from rehearsal.scenarios import (
     rollout,
     rotate,
 )
+from test_app_tooling.tools import REPO
 
 
 DEFAULT_OUT = REPO / "docs" / "rehearsal"

@@ -37,7 +37,8 @@ from test_app_tooling.loadgen import (
     run_wrk,
     start_app,
 )
-from test_app_tooling.postgres import free_port, start_cluster
+from test_app_tooling.ports import free_port
+from test_app_tooling.postgres import start_cluster
 from test_app_tooling.process import children, stop
 
 

@@ -23,23 +23,27 @@ Writes docs/benchmarks/pod.md, pod.json and pod.png.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import json
 import os
 import platform
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from test_app_tooling.image import install_like_image, system_python
 from test_app_tooling.loadgen import start_app
 from test_app_tooling.podbench import cpus, measure
+from test_app_tooling.podbench.admission import implied_bound
 from test_app_tooling.podbench.cgroup import (
     BENCH_SHARES,
     CFS_PERIOD_US,
@@ -59,9 +63,14 @@ from test_app_tooling.podbench.report import (
     combined_capacity,
     mib,
 )
-from test_app_tooling.postgres import free_port, start_cluster
+from test_app_tooling.ports import free_port
+from test_app_tooling.postgres import start_cluster
 from test_app_tooling.process import stop
 from test_app_tooling.tools import REPO, MissingToolError, find_tool
+
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 OUT = REPO / "docs" / "benchmarks"
@@ -166,6 +175,36 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     add("--requests", type=_number(int), default=400_000, help="requests of the memory soak")
     add("--soak-chunk", type=_number(int), default=10, help="seconds per soak wrk run")
     add("--quick", action="store_true", help="every phase, tiny: checks shape, not speed")
+    add(
+        "--only",
+        choices=["overload"],
+        help="one phase alone, against --capacity; prints its rows as JSON and writes nothing",
+    )
+    add(
+        "--capacity",
+        type=_number(float),
+        help="with --only: the capacity (req/s) the factors multiply (default: the committed "
+        "docs/benchmarks/pod.json's, with its CPU per request)",
+    )
+    add(
+        "--save",
+        type=Path,
+        help="with --only: also write its JSON to this file",
+    )
+    add(
+        "--connections-per-worker",
+        type=_number(int),
+        help="start the app with this granian backpressure (open connections per worker) "
+        "instead of test_app.server's",
+    )
+    add(
+        "--sysctl",
+        type=_sysctl,
+        action="append",
+        default=[],
+        help="NAME=VALUE (net.*): run in a network namespace of its own with this set, as a "
+        "pod's securityContext.sysctls would (repeatable)",
+    )
     add("--output", type=Path, default=OUT, help="default: docs/benchmarks/")
     add(
         "--render-only",
@@ -191,6 +230,13 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     if set(args.pod_cpus) & set(args.generator_cpus):
         parser.error("--pod-cpus and --generator-cpus: expected CPUs apart, got an overlap")
     return args
+
+
+def _sysctl(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.startswith("net.") or not value or "/" in name or ".." in name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE with a net.* name, got {text!r}")
+    return name, value
 
 
 def _factors(text: str) -> list[float]:
@@ -271,10 +317,19 @@ def prepare(args: argparse.Namespace) -> tuple[Slo, PodSpec, PodCgroup]:
     return slo, pod, group
 
 
-def measurements(
+# `--connections-per-worker`: the app started with another granian backpressure (connections per
+# worker) than `test_app.server.CONNECTIONS_PER_WORKER`, to measure what that bound does.
+LAUNCH_WITH_CONNECTIONS = (
+    "import runpy, test_app.server as server; server.CONNECTIONS_PER_WORKER = {n}; "
+    "runpy.run_module('test_app', run_name='__main__', alter_sys=True)"
+)
+
+
+@contextlib.contextmanager
+def running_pod(
     args: argparse.Namespace, slo: Slo, pod: PodSpec, group: PodCgroup
-) -> dict[str, Any]:
-    """Start PostgreSQL and the app in its cgroup, measure, and stop everything again.
+) -> Iterator[tuple[measure.Target, subprocess.Popen[bytes], dict[str, Any]]]:
+    """Start PostgreSQL and the app in its cgroup; stop everything again afterwards.
 
     This process, and so PostgreSQL and every load generator it starts, runs on the generator
     CPUs; the app's cgroup pins it to the pod CPUs.
@@ -291,20 +346,27 @@ def measurements(
     work = Path(tempfile.mkdtemp(prefix="test-app-bench-pod-", dir="/tmp"))
     work.chmod(0o755)
     try:
+        site = install_like_image(work / "site")  # from the package index: before any netns
+        if args.sysctl:
+            args.applied_sysctls = own_network_namespace(args.sysctl)
         cluster = start_cluster(with_replica=False)
     except BaseException:
         if generators is not None:
             generators.leave()
+        shutil.rmtree(work, ignore_errors=True)
         raise
     try:
         try:
             group.create()
         except CgroupError as err:
             sys.exit(f"error: {err}")
-        site = install_like_image(work / "site")
         port = free_port()
         env = app_env(pod, site, cluster.env(reader=False), port)
-        proc, _ = start_app(group.enter_command([system_python(), "-m", "test_app"]), env, port)
+        command = [system_python(), "-m", "test_app"]
+        if args.connections_per_worker is not None:
+            launch = LAUNCH_WITH_CONNECTIONS.format(n=args.connections_per_worker)
+            command = [system_python(), "-c", launch]
+        proc, _ = start_app(group.enter_command(command), env, port)
         try:
             cgroup = {
                 "version": group.version,
@@ -316,29 +378,7 @@ def measurements(
                 pod_cores=min(pod.cpu_limit, len(args.pod_cpus)),
                 max_connections=args.max_connections,
             )  # fmt: skip
-            plan = measure.StepPlan(
-                args.start_rate, args.step_seconds, args.max_steps, args.refine, args.settle
-            )
-            reps = measure.repetitions(target, plan, args.repetitions)
-            cap = combined_capacity([rep["capacity"] for rep in reps])
-            new_plan = measure.StepPlan(args.new_connection_start_rate, args.step_seconds,
-                                        args.max_steps, args.refine, args.settle)  # fmt: skip
-            new_steps = measure.steps(target, new_plan, measure.NEW_CONNECTION)
-            ceiling = measure.ceiling(target, 64, args.ceiling_seconds)
-            if args.profile_seconds:
-                ceiling["profile"] = measure.profile(
-                    target, find_tool("py-spy"), args.profile_seconds
-                )
-            base = cap["rps"] if cap else reps[-1]["steps"][-1]["offered_rps"]
-            overload = [
-                measure.overload(target, base, factor, args.overload_seconds,
-                                 pod.readiness_timeout_s, mib(pod.memory_limit),
-                                 cap["cpu_ms_per_request"] if cap else None)
-                for factor in args.overload_factors
-            ]  # fmt: skip
-            burst = measure.burst(target, args.burst_connections)
-            survived = proc.poll() is None
-            soak = measure.memory_soak(target, args.requests, 64, args.soak_chunk)
+            yield target, proc, cgroup
         finally:
             stop(proc)  # never leave the app running, even when a measurement fails
     finally:
@@ -347,6 +387,34 @@ def measurements(
         if generators is not None:
             generators.leave()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def measurements(
+    args: argparse.Namespace, slo: Slo, pod: PodSpec, group: PodCgroup
+) -> dict[str, Any]:
+    """Every phase against one running pod (`running_pod`)."""
+    with running_pod(args, slo, pod, group) as (target, proc, cgroup):
+        plan = measure.StepPlan(
+            args.start_rate, args.step_seconds, args.max_steps, args.refine, args.settle
+        )
+        reps = measure.repetitions(target, plan, args.repetitions)
+        cap = combined_capacity([rep["capacity"] for rep in reps])
+        new_plan = measure.StepPlan(args.new_connection_start_rate, args.step_seconds,
+                                    args.max_steps, args.refine, args.settle)  # fmt: skip
+        new_steps = measure.steps(target, new_plan, measure.NEW_CONNECTION)
+        ceiling = measure.ceiling(target, 64, args.ceiling_seconds)
+        if args.profile_seconds:
+            ceiling["profile"] = measure.profile(target, find_tool("py-spy"), args.profile_seconds)
+        base = cap["rps"] if cap else reps[-1]["steps"][-1]["offered_rps"]
+        overload = [
+            measure.overload(target, base, factor, args.overload_seconds,
+                             pod.readiness_timeout_s, mib(pod.memory_limit),
+                             cap["cpu_ms_per_request"] if cap else None)
+            for factor in args.overload_factors
+        ]  # fmt: skip
+        burst = measure.burst(target, args.burst_connections)
+        survived = proc.poll() is None
+        soak = measure.memory_soak(target, args.requests, 64, args.soak_chunk)
     return {
         "cgroup": cgroup,
         "repetitions": reps,
@@ -361,6 +429,63 @@ def measurements(
     }
 
 
+CLONE_NEWNET = 0x40000000  # unshare(2): a network namespace of its own, as a pod has
+
+
+def own_network_namespace(sysctls: list[tuple[str, str]]) -> dict[str, str]:
+    """Move this process into a new network namespace with loopback up, and set `sysctls` there.
+
+    Everything started afterwards (PostgreSQL, the app, the generators) lives in it, and the
+    machine's own settings stay untouched. Returns each sysctl as the kernel reads it back.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        sys.exit(f"error: --sysctl: no network namespace: {os.strerror(ctypes.get_errno())}")
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    applied = {}
+    for name, value in sysctls:
+        path = Path("/proc/sys", *name.split("."))
+        try:
+            path.write_text(value)
+        except OSError as err:
+            sys.exit(f"error: --sysctl {name}: {err.strerror}")
+        applied[name] = path.read_text().strip()
+    return applied
+
+
+def overload_only(
+    args: argparse.Namespace, slo: Slo, pod: PodSpec, group: PodCgroup
+) -> dict[str, Any]:
+    """Measure the overload phase alone, at `--overload-factors` x the capacity.
+
+    The capacity is `--capacity`, or the committed report's; the CPU per request (for the cost
+    of a refusal) is always the committed report's.
+    """
+    committed = json.loads((OUT / "pod.json").read_text())["capacity"]
+    base = args.capacity if args.capacity is not None else float(committed["rps"])
+    with running_pod(args, slo, pod, group) as (target, proc, cgroup):
+        rows = [
+            measure.overload(target, base, factor, args.overload_seconds,
+                             pod.readiness_timeout_s, mib(pod.memory_limit),
+                             float(committed["cpu_ms_per_request"]))
+            for factor in args.overload_factors
+        ]  # fmt: skip
+        survived = proc.poll() is None
+    return {
+        "only": "overload",
+        "command": _command(),
+        "date": time.strftime("%Y-%m-%d"),
+        "max_in_flight": int(pod.env["MAX_IN_FLIGHT"]) if "MAX_IN_FLIGHT" in pod.env else None,
+        "capacity_rps": base,
+        "cpu_ms_per_request": committed["cpu_ms_per_request"],
+        "connections_per_worker": args.connections_per_worker,
+        "sysctls": getattr(args, "applied_sysctls", {}),
+        "cgroup": cgroup,
+        "overload": rows,
+        "app_survived": survived,
+    }
+
+
 def rederive(result: dict[str, Any]) -> dict[str, Any]:
     """Return `result` with its verdicts worked out again from its counters by today's rules."""
     pod_cores = result["isolation"]["pod_cores"]
@@ -372,6 +497,7 @@ def rederive(result: dict[str, Any]) -> dict[str, Any]:
     new["capacity"] = capacity(new["steps"], pod_cores)
     for over in result["overload"]:
         over["bound"] = bound(over, pod_cores)
+    result["admission"] = implied_bound(result)
     return result
 
 
@@ -397,7 +523,14 @@ def pod_fields(pod: PodSpec) -> dict[str, Any]:
         "memory_limit_mib": mib(pod.memory_limit),
         "hpa_target_percent": pod.hpa_target_percent,
         "readiness_timeout_s": pod.readiness_timeout_s,
+        "max_in_flight": int(pod.env["MAX_IN_FLIGHT"]) if "MAX_IN_FLIGHT" in pod.env else None,
     }
+
+
+def _command() -> str:
+    """Return the command line as `make bench-pod` takes it."""
+    args = sys.argv[1:]
+    return "make bench-pod" + (f' BENCH_POD_ARGS="{" ".join(args)}"' if args else "")
 
 
 def main() -> int:
@@ -418,12 +551,18 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)  # also when started in the background
     slo, pod, group = prepare(args)
+    if args.only == "overload":
+        text = json.dumps(overload_only(args, slo, pod, group), indent=2) + "\n"
+        if args.save is not None:
+            args.save.parent.mkdir(parents=True, exist_ok=True)
+            args.save.write_text(text)
+        print(text, end="")
+        return 0
     loadavg_start, started = os.getloadavg()[0], time.monotonic()
     measured = measurements(args, slo, pod, group)
     cpu_count = os.cpu_count() or 1
     result = {
-        "command": "make bench-pod"
-        + (f' BENCH_POD_ARGS="{" ".join(sys.argv[1:])}"' if sys.argv[1:] else ""),
+        "command": _command(),
         "date": time.strftime("%Y-%m-%d"),
         "started_utc": time.strftime(
             "%H:%M", time.gmtime(time.time() - (time.monotonic() - started))
@@ -464,6 +603,7 @@ def main() -> int:
         "max_connections": args.max_connections,
         **measured,
     }
+    result["admission"] = implied_bound(result)
     write(result, args.output)
     print((args.output / "pod.md").read_text())
     return 0

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Self
 
 import diagrams
-import yaml
 from diagrams import Cluster, Diagram, Edge
 from diagrams.aws.compute import EC2AutoScaling, EC2ContainerRegistry, ElasticKubernetesService
 from diagrams.aws.database import Aurora, AuroraInstance
@@ -65,6 +64,8 @@ from diagrams.onprem.network import Haproxy
 from diagrams.onprem.vcs import Github
 from diagrams.programming.language import Python
 
+from test_app_tooling.helm_render import chart_values
+
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "diagrams"
@@ -77,17 +78,8 @@ NODE = {"fontsize": "12"}
 
 
 def _prod_values(prod_file: str = "values-prod.yaml") -> dict[str, Any]:
-    """Read the chart's prod values (defaults + `prod_file`), so labels follow the chart."""
-    chart = REPO / "charts" / "test-app"
-    merged: dict[str, Any] = {}
-    for name in ("values.yaml", prod_file):
-        layer = yaml.safe_load((chart / name).read_text()) or {}
-        for key, value in layer.items():
-            if isinstance(value, dict) and isinstance(merged.get(key), dict):
-                merged[key] = {**merged[key], **value}
-            else:
-                merged[key] = value
-    return merged
+    """Read the chart's prod values (defaults + `prod_file`, merged by Helm): labels follow it."""
+    return chart_values([prod_file])
 
 
 PROD = _prod_values()

@@ -29,9 +29,10 @@ from typing import Any
 
 import hcl2
 
-from test_app_tooling.helm_render import app_container, literal_env, one, render_value_set, workload
+from test_app_tooling import fields
+from test_app_tooling.helm_render import one, rendered_pod, workload
 from test_app_tooling.podbench.chart import hpa_cpu_target
-from test_app_tooling.quantities import QuantityError, cpu_cores
+from test_app_tooling.quantities import cpu_cores
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,30 +55,13 @@ DB_INSTANCES = {  # class: (vCPUs, memory GiB)
 MAX_CONNECTIONS_DIVISOR = 9_531_392
 
 
-class InputError(ValueError):
-    """An input file lacks a field or has a value of the wrong kind."""
+class InputError(fields.FieldError):
+    """An input file is missing or unusable as a whole (its fields: `fields.FieldError`)."""
 
 
 ################################################################################
 # Reading the inputs
 ################################################################################
-
-
-def _field(data: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:  # noqa: ANN401
-    if not isinstance(data, dict) or key not in data:
-        raise InputError(f"{where}: missing field `{key}`")
-    value = data[key]
-    if isinstance(value, bool) or not isinstance(value, kind):
-        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise InputError(f"{where}.{key}: expected {names}, got {value!r}")
-    return value
-
-
-def _positive(data: dict[str, Any], key: str, where: str) -> float:
-    value = _field(data, key, where, (int, float))
-    if value <= 0:
-        raise InputError(f"{where}.{key}: expected a positive number, got {value!r}")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -102,20 +86,17 @@ def load_benchmark(path: Path) -> Benchmark:
         raise InputError(f"{path}: missing; run `make bench`") from None
     except json.JSONDecodeError as err:
         raise InputError(f"{name}: not JSON ({err})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{name}: expected a JSON object")
-    machine = _field(data, "machine", name, dict)
-    cpus = int(_positive(machine, "cpus", f"{name}.machine"))
-    workers = int(_positive(data, "workers", name))
-    rows = _field(data, "rows", name, list)
-    if not rows:
-        raise InputError(f"{name}.rows: expected at least one measured row, got []")
+    data = fields.mapping(data, name)
+    machine = fields.field(data, "machine", name, dict)
+    cpus = int(fields.positive(machine, "cpus", f"{name}.machine"))
+    workers = int(fields.positive(data, "workers", name))
+    rows = [row for _, row in fields.entries(data, "rows", name, "at least one measured row")]
     usable = []
     for i, row in enumerate(rows):
         where = f"{name}.rows[{i}]"
         for key in ("connections", "app_rps", "pgbench_tps", "p99_ms"):
-            _positive(row, key, where)
-        if _field(row, "errors", where, int) == 0:
+            fields.positive(row, key, where)
+        if fields.field(row, "errors", where, int) == 0:
             usable.append(row)
     if not usable:
         raise InputError(f"{name}.rows: every row has errors > 0; no usable capacity")
@@ -158,29 +139,34 @@ def load_pod_benchmark(path: Path) -> PodBenchmark:
         raise InputError(f"{path}: missing; run `make bench-pod`") from None
     except json.JSONDecodeError as err:
         raise InputError(f"{name}: not JSON ({err})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{name}: expected a JSON object")
+    data = fields.mapping(data, name)
     if data.get("capacity") is None:
         raise InputError(f"{name}.capacity: no step held the SLO; no usable capacity")
-    capacity = _field(data, "capacity", name, dict)
-    pod = _field(data, "pod", name, dict)
-    machine = _field(data, "machine", name, dict)
+    capacity = fields.field(data, "capacity", name, dict)
+    pod = fields.field(data, "pod", name, dict)
+    machine = fields.field(data, "machine", name, dict)
+    steps = [
+        fields.mapping(step, f"{name}.steps[{n}]")
+        for n, step in enumerate(fields.optional(data, "steps", name, list, []))
+    ]
     return PodBenchmark(
         command=str(data.get("command", "make bench-pod")),
         date=str(data.get("date", "unknown date")),
         loaded=bool(machine.get("loaded", False)),
-        cpu_limit=_positive(pod, "cpu_limit", f"{name}.pod"),
-        workers=int(_positive(pod, "workers", f"{name}.pod")),
-        capacity_rps=_positive(capacity, "rps", f"{name}.capacity"),
-        cpu_ms_per_request=_positive(capacity, "cpu_ms_per_request", f"{name}.capacity"),
-        p99_ms=_positive(capacity, "p99_ms", f"{name}.capacity"),
-        threshold_ms=_positive(_field(data, "slo", name, dict), "threshold_ms", f"{name}.slo"),
+        cpu_limit=fields.positive(pod, "cpu_limit", f"{name}.pod"),
+        workers=int(fields.positive(pod, "workers", f"{name}.pod")),
+        capacity_rps=fields.positive(capacity, "rps", f"{name}.capacity"),
+        cpu_ms_per_request=fields.positive(capacity, "cpu_ms_per_request", f"{name}.capacity"),
+        p99_ms=fields.positive(capacity, "p99_ms", f"{name}.capacity"),
+        threshold_ms=fields.positive(
+            fields.field(data, "slo", name, dict), "threshold_ms", f"{name}.slo"
+        ),
         cpu_curve=tuple(
             (
-                _positive(step, "offered_rps", f"{name}.steps[{n}]"),
-                _positive(step, "cpu_cores", f"{name}.steps[{n}]"),
+                fields.positive(step, "offered_rps", f"{name}.steps[{n}]"),
+                fields.positive(step, "cpu_cores", f"{name}.steps[{n}]"),
             )
-            for n, step in enumerate(_field(data, "steps", name, list) if "steps" in data else [])
+            for n, step in enumerate(steps)
             if step.get("pass")
         ),
         valid=bool(capacity.get("valid", True)),
@@ -263,25 +249,24 @@ def _tfvars(path: Path) -> dict[str, Any]:
 def load_environment(env: str, repo: Path = REPO) -> Environment:
     """Read an environment's bounds: pod and HPA from the chart as Helm renders it, then tfvars."""
     try:
-        objects = render_value_set(env)
+        pod = rendered_pod(env)
     except KeyError as error:
         raise InputError(error.args[0]) from None
-    container = app_container(objects)
-    variables = literal_env(container)
+    objects, container, variables = pod.objects, pod.container, pod.env
     hpa = one(objects, "HorizontalPodAutoscaler")
     affinity = workload(objects)["spec"]["template"]["spec"]["affinity"]
     required = "requiredDuringSchedulingIgnoredDuringExecution" in affinity["podAntiAffinity"]
     cluster = _tfvars(repo / "infra" / "envs" / env / "cluster.tfvars")
     database = _tfvars(repo / "infra" / "envs" / env / "database.tfvars")
-    node_types = _field(cluster, "node_instance_types", "cluster.tfvars", list)
+    node_types = fields.field(cluster, "node_instance_types", "cluster.tfvars", list)
     node_type = str(node_types[0]).strip('"') if node_types else ""
     if node_type not in INSTANCE_VCPUS:
-        raise InputError(
-            f"cluster.tfvars.node_instance_types: no vCPU count known for {node_type!r}"
-        )
-    db_class = _field(database, "instance_class", "database.tfvars", str)
+        known = f"an instance type of known vCPU count ({', '.join(INSTANCE_VCPUS)})"
+        raise fields.expected("cluster.tfvars.node_instance_types[0]", known, node_type)
+    db_class = fields.field(database, "instance_class", "database.tfvars", str)
     if db_class not in DB_INSTANCES:
-        raise InputError(f"database.tfvars.instance_class: no size known for {db_class!r}")
+        known = f"a class of known size ({', '.join(DB_INSTANCES)})"
+        raise fields.expected("database.tfvars.instance_class", known, db_class)
     return Environment(
         name=env,
         cpu_request=cpu_cores(container["resources"]["requests"]["cpu"], "resources.requests.cpu"),
@@ -292,12 +277,12 @@ def load_environment(env: str, repo: Path = REPO) -> Environment:
         hpa_target=hpa_cpu_target(hpa),
         anti_affinity="hard" if required else "soft",
         node_type=node_type,
-        node_min=_field(cluster, "node_min_size", "cluster.tfvars", int),
-        node_max=_field(cluster, "node_max_size", "cluster.tfvars", int),
+        node_min=fields.field(cluster, "node_min_size", "cluster.tfvars", int),
+        node_max=fields.field(cluster, "node_max_size", "cluster.tfvars", int),
         db_class=db_class,
-        reader_min=_field(database, "reader_min_count", "database.tfvars", int),
-        reader_max=_field(database, "reader_max_count", "database.tfvars", int),
-        reader_target_cpu=_field(database, "reader_target_cpu", "database.tfvars", int),
+        reader_min=fields.field(database, "reader_min_count", "database.tfvars", int),
+        reader_max=fields.field(database, "reader_max_count", "database.tfvars", int),
+        reader_target_cpu=fields.field(database, "reader_target_cpu", "database.tfvars", int),
     )
 
 
@@ -484,7 +469,7 @@ def main() -> int:
             return 0
         current = DOC.read_text()
         wanted = splice(current, block)
-    except (InputError, QuantityError) as err:
+    except fields.FieldError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.check:

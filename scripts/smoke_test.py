@@ -246,10 +246,12 @@ def _positive(name: str, cast: type[float | int]) -> Callable[[str], float | int
             value = cast(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"{name} must be a positive {cast.__name__}, got {text!r}"
+                f"{name}: expected a positive {cast.__name__}, got {text!r}"
             ) from None
         if value <= 0:
-            raise argparse.ArgumentTypeError(f"{name} must be positive, got {text!r}")
+            raise argparse.ArgumentTypeError(
+                f"{name}: expected a positive {cast.__name__}, got {text!r}"
+            )
         return value
 
     return parse
@@ -307,7 +309,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     url = urllib.parse.urlsplit(args.base_url)
     if url.scheme not in {"http", "https"} or not url.netloc:
         parser.error(
-            f"base_url must be an http(s) URL like https://host[:port], got {args.base_url!r}"
+            f"base_url: expected an http(s) URL like https://host[:port], got {args.base_url!r}"
         )
     for option, value in (
         ("--expect-sha", args.expect_sha),
@@ -321,7 +323,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.expect_sha is not None:
         sha = args.expect_sha.lower()
         if not 7 <= len(sha) <= 40 or any(c not in "0123456789abcdef" for c in sha):
-            parser.error(f"--expect-sha must be 7 to 40 hex digits, got {args.expect_sha!r}")
+            parser.error(f"--expect-sha: expected 7 to 40 hex digits, got {args.expect_sha!r}")
     return args
 
 

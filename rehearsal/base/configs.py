@@ -19,12 +19,13 @@ from rehearsal.base.topology import (
     APP_INSTANCES,
     ETCD_MEMBERS,
     PG_NODES,
-    REPO,
     SLOTS,
     Topology,
     app_program,
     app_programs,
 )
+from test_app_tooling.postgres import as_server_user
+from test_app_tooling.tools import REPO
 
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -252,15 +253,11 @@ def _etcd_hosts(topo: Topology) -> list[str]:
 
 
 def _node_command(topo: Topology, bins: Binaries, node: str) -> list[str]:
-    """Patroni of one node; in the node's network namespace, as the PostgreSQL user, as root."""
-    patroni = [bins.patroni, str(topo.patroni_conf(node))]
+    """Patroni of one node, as the PostgreSQL user when root, in the node's network namespace."""
+    patroni = as_server_user([bins.patroni, str(topo.patroni_conf(node))], topo.pg_os_user)
     if not topo.netns:
         return patroni
-    user = topo.pg_os_user
-    return [
-        "ip", "netns", "exec", topo.netns_name(node),
-        "setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--", *patroni,
-    ]  # fmt: skip
+    return ["ip", "netns", "exec", topo.netns_name(node), *patroni]
 
 
 def app_environment(topo: Topology, port: int, slot: str) -> dict[str, str]:
@@ -291,10 +288,9 @@ def app_environment(topo: Topology, port: int, slot: str) -> dict[str, str]:
     }
 
 
-def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
-    """Render supervisord's config: one program per process, all started stopped."""
+def _etcd_programs(topo: Topology, bins: Binaries) -> list[str]:
+    """Build the programs of the three etcd members of the DCS."""
     programs: list[str] = []
-    as_pg = {"user": topo.pg_os_user} if _is_root() else {}
     cluster = ",".join(f"{m}=http://127.0.0.1:{topo.port(m + '-peer')}" for m in ETCD_MEMBERS)
     programs.extend(
         _program(
@@ -321,6 +317,12 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
         )
         for member in ETCD_MEMBERS
     )
+    return programs
+
+
+def _database_programs(topo: Topology, bins: Binaries) -> list[str]:
+    """Build the programs of Patroni (and its PostgreSQL) on each node, and HAProxy in front."""
+    programs: list[str] = []
     programs.extend(
         _program(
             node,
@@ -333,7 +335,6 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
             # Patroni is the HA agent: supervisord keeps it running, it keeps PostgreSQL.
             autorestart="true",
             directory=str(topo.pg_root),
-            **({} if topo.netns else as_pg),
         )
         for node in PG_NODES
     )
@@ -346,6 +347,12 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
             stopwaitsecs="10",
         )
     )
+    return programs
+
+
+def _app_programs(topo: Topology, bins: Binaries) -> list[str]:
+    """Build the programs of every slot of every app instance."""
+    programs: list[str] = []
     for ordinal in range(1, APP_INSTANCES + 1):
         for slot in SLOTS:
             name = app_program(ordinal, slot)
@@ -363,6 +370,12 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
                     environment=_env(app_environment(topo, topo.port(name), slot)),
                 )
             )
+    return programs
+
+
+def _monitoring_programs(topo: Topology, secrets: Secrets, bins: Binaries) -> list[str]:
+    """Build the programs of the exporters, Prometheus and Alertmanager."""
+    programs: list[str] = []
     programs.append(
         _program(
             "node-exporter",
@@ -439,6 +452,17 @@ def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
             autorestart="true",
         )
     )
+    return programs
+
+
+def render_supervisord(topo: Topology, secrets: Secrets, bins: Binaries) -> str:
+    """Render supervisord's config: one program per process, all started stopped."""
+    programs = [
+        *_etcd_programs(topo, bins),
+        *_database_programs(topo, bins),
+        *_app_programs(topo, bins),
+        *_monitoring_programs(topo, secrets, bins),
+    ]
     return Template((TEMPLATES / "supervisord.conf.tmpl").read_text()).substitute(
         supervisor_sock=topo.supervisor_sock,
         logs=topo.logs,
@@ -556,9 +580,3 @@ def render_app_targets(topo: Topology, running: list[str]) -> str:
         for name in sorted(running)
     ]
     return json.dumps(groups, indent=2) + "\n"
-
-
-def _is_root() -> bool:
-    import os  # noqa: PLC0415
-
-    return os.geteuid() == 0

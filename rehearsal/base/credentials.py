@@ -18,11 +18,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rehearsal.base import postgres
 from rehearsal.base.configs import Binaries, Secrets
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import PG_NODES, Topology
 from test_app_tooling import tls
+from test_app_tooling.postgres import give_to_server_user
 
 
 APP_ROLE = "test_app"
@@ -173,5 +173,5 @@ def make_server_certificates(topo: Topology) -> tls.Certificates:
         addresses = sorted({"127.0.0.1", *(topo.host(node) for node in PG_NODES)})
         tls.make_certificates(certs.folder, addresses)
     for path in [certs.folder, *certs.folder.iterdir()]:
-        postgres.give_to_pg_user(topo, path)
+        give_to_server_user(path, topo.pg_os_user)
     return certs

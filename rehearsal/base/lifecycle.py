@@ -31,7 +31,9 @@ from rehearsal.base.topology import (
     Topology,
     app_program,
 )
-from rehearsal.base.waiting import http_ok
+from test_app_tooling.postgres import give_to_server_user
+from test_app_tooling.process import WaitTimeoutError, http_ok, wait_until
+from test_app_tooling.tools import find_tool
 
 
 def log_tail(topo: Topology, name: str, lines: int = 15) -> str:
@@ -77,21 +79,14 @@ class Progress:
         """Poll ``check`` until it passes; fail with the component's log tail on timeout."""
         self.say(f"{name:<22} waiting: {what}")
         start = since if since is not None else time.monotonic()
-        last_error = ""
-        while True:
-            try:
-                if check():
-                    took = time.monotonic() - start
-                    self.say(f"{name:<22} ready in {took:.1f}s")
-                    return took
-            except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
-                last_error = f" (last error: {exc})"
-            if time.monotonic() - start > timeout:
-                raise RehearsalError(
-                    f"{name} was not ready after {timeout:g}s: {what}{last_error}\n"
-                    f"{log_tail(topo, name)}"
-                )
-            time.sleep(0.2)
+        left = round(timeout - (time.monotonic() - start), 1)
+        try:
+            wait_until(check, left, what, interval=0.2)
+        except WaitTimeoutError as exc:
+            raise RehearsalError(f"{name} was not ready: {exc}\n{log_tail(topo, name)}") from exc
+        took = time.monotonic() - start
+        self.say(f"{name:<22} ready in {took:.1f}s")
+        return took
 
 
 # Up ---------------------------------------------------------------------------------------------
@@ -107,7 +102,7 @@ def write_configs(topo: Topology, secrets: Secrets, bins: Binaries) -> None:
         path = topo.patroni_conf(node)
         path.write_text(configs.render_patroni(topo, secrets, bins, node))
         path.chmod(0o600)  # it holds the superuser's and the replication role's passwords
-        postgres.give_to_pg_user(topo, path)
+        give_to_server_user(path, topo.pg_os_user)
     topo.supervisor_conf.write_text(configs.render_supervisord(topo, secrets, bins))
     topo.supervisor_conf.chmod(0o600)
     (topo.etc / "prometheus.yml").write_text(configs.render_prometheus(topo))
@@ -124,10 +119,9 @@ def start_supervisord(topo: Topology, progress: Progress) -> None:
             "supervisord            already running: reloading nothing, starting what is stopped"
         )
         return
-    path = shutil.which("supervisord")
-    if path is None:
-        raise RehearsalError("supervisord is not installed (Debian package `supervisor`)")
-    subprocess.run([path, "-c", str(topo.supervisor_conf)], check=True, timeout=30)
+    subprocess.run(
+        [find_tool("supervisord"), "-c", str(topo.supervisor_conf)], check=True, timeout=30
+    )
     progress.wait(
         "supervisord", "control socket answers", lambda: supervisor.running(topo), 20, topo
     )
@@ -230,7 +224,7 @@ def _start_apps(topo: Topology, progress: Progress) -> None:
     apps = instances.slots_to_start(topo)
     since = time.monotonic()
     progress.say(f"{'apps':<22} starting {', '.join(apps)} together, like a Deployment")
-    supervisor.ctl(topo, "start", *apps)
+    supervisor.start(topo, *apps)
     for name in apps:
         progress.wait(
             name,
@@ -355,6 +349,11 @@ def leftover_pids(topo: Topology) -> list[int]:
     return found
 
 
+def _stop_quietly(topo: Topology, name: str) -> None:
+    with contextlib.suppress(supervisor.SupervisorError):
+        supervisor.stop(topo, name, timeout=120)
+
+
 def down(topo: Topology, *, quiet: bool = False, purge: bool = False) -> None:
     """Stop every process, then prove none is left; ``purge`` deletes the state."""
     progress = Progress(quiet=quiet)
@@ -362,25 +361,27 @@ def down(topo: Topology, *, quiet: bool = False, purge: bool = False) -> None:
         progress.say("stopping Prometheus, the apps (each drains first), then everything else")
         # Prometheus first: a scrape of the teardown would leave `up == 0` samples that look
         # like down targets for 5 minutes after the next `make up`.
-        supervisor.ctl(topo, "stop", "prometheus", timeout=60, check=False)
+        # Whatever fails to stop here is found and killed by the check for leftovers below.
+        with contextlib.suppress(supervisor.SupervisorError):
+            supervisor.stop(topo, "prometheus")
         procs = supervisor.status(topo)
         apps = [n for n, p in procs.items() if n.startswith("app") and p.state == "RUNNING"]
         # In parallel, as a Deployment scaled to zero: each app drains on its own.
         with ThreadPoolExecutor(max_workers=max(len(apps), 1)) as pool:
-            list(
-                pool.map(lambda n: supervisor.ctl(topo, "stop", n, timeout=120, check=False), apps)
+            list(pool.map(partial(_stop_quietly, topo), apps))
+        with contextlib.suppress(supervisor.SupervisorError):
+            supervisor.stop_all(topo)
+        with contextlib.suppress(supervisor.SupervisorError):
+            supervisor.shutdown(topo)
+        with contextlib.suppress(WaitTimeoutError):
+            wait_until(
+                lambda: not supervisor.running(topo), 30, "supervisord to exit", interval=0.2
             )
-        supervisor.ctl(topo, "stop", "all", timeout=120, check=False)
-        supervisor.ctl(topo, "shutdown", timeout=60, check=False)
-        deadline = time.monotonic() + 30
-        while supervisor.running(topo) and time.monotonic() < deadline:
-            time.sleep(0.2)
     else:
         progress.say("supervisord is not running")
-    deadline = time.monotonic() + 15
-    while (left := leftover_pids(topo)) and time.monotonic() < deadline:
-        time.sleep(0.3)
-    if left:
+    with contextlib.suppress(WaitTimeoutError):
+        wait_until(lambda: not leftover_pids(topo), 15, "every process to exit", interval=0.3)
+    if left := leftover_pids(topo):
         # Only processes that carry our state folder on their command line.
         progress.say(f"still running after shutdown: {left}; sending SIGKILL")
         for pid in left:

@@ -14,10 +14,12 @@ import subprocess
 
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import PG_NODES, Topology
+from test_app_tooling.tools import find_tool
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(["ip", *args], capture_output=True, text=True, check=False, timeout=10)
+    command = [find_tool("ip"), *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=10)
     if check and result.returncode != 0:
         raise RehearsalError(f"ip {' '.join(args)} failed: {result.stderr.strip()}")
     return result

@@ -14,7 +14,7 @@ from rehearsal.base import postgres, supervisor
 from rehearsal.base.configs import Binaries
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import PG_NODES, Topology
-from rehearsal.base.waiting import wait_until
+from test_app_tooling.process import wait_until
 
 
 LEADER_ROLES = ("leader", "master", "primary")

@@ -8,48 +8,17 @@ the rehearsal runs as root, Patroni (and with it every server-side command) runs
 from __future__ import annotations
 
 import os
-import pwd
 import subprocess
 import tempfile
 from pathlib import Path
 
 from rehearsal.base.configs import Binaries, Secrets
 from rehearsal.base.topology import Topology
+from test_app_tooling.postgres import as_server_user, give_to_server_user
 
 
 class PostgresError(RuntimeError):
     """A PostgreSQL command failed; the message carries its output."""
-
-
-def _pg_ids(topo: Topology) -> tuple[int, int] | None:
-    """(uid, gid) of the PostgreSQL OS user when we are root (and must switch), else None."""
-    if os.geteuid() != 0:
-        return None
-    entry = pwd.getpwnam(topo.pg_os_user)
-    return entry.pw_uid, entry.pw_gid
-
-
-def _run_as_pg_user(
-    topo: Topology,
-    command: list[str],
-    timeout: float,
-    *,
-    cwd: Path | None = None,
-    env: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Run ``command`` as the PostgreSQL OS user (text mode, output captured, not checked)."""
-    ids = _pg_ids(topo)
-    return subprocess.run(  # noqa: PLW1510 - the callers check the return code
-        command,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        user=ids[0] if ids else None,
-        group=ids[1] if ids else None,
-        extra_groups=[] if ids else None,
-        cwd=cwd,
-        env=env,
-    )
 
 
 def psql(  # noqa: PLR0913 - every argument has a sensible default but the first four
@@ -94,16 +63,6 @@ def psql(  # noqa: PLR0913 - every argument has a sensible default but the first
     return result.stdout.strip()
 
 
-def pg_isready(bins: Binaries, port: int) -> bool:
-    """Return whether the server on ``port`` accepts connections."""
-    result = subprocess.run(
-        [str(bins.pg_bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port), "-t", "1"],
-        check=False,
-        timeout=5,
-    )
-    return result.returncode == 0
-
-
 def prepare_pg_root(topo: Topology) -> None:
     """Create the folder of the data directories, owned by the PostgreSQL OS user.
 
@@ -121,19 +80,18 @@ def prepare_pg_root(topo: Topology) -> None:
         else:
             link.mkdir(mode=0o700)
     root = topo.pg_root
-    if os.geteuid() == 0:
-        entry = pwd.getpwnam(topo.pg_os_user)
-        os.chown(root, entry.pw_uid, entry.pw_gid)
-        if not _pg_user_can_enter(topo, root):
-            raise PostgresError(
-                f"the {topo.pg_os_user!r} user cannot enter {root}; "
-                "set REHEARSAL_STATE_DIR to a folder it can reach"
-            )
+    give_to_server_user(root, topo.pg_os_user)
+    if os.geteuid() == 0 and not _pg_user_can_enter(topo, root):
+        raise PostgresError(
+            f"the {topo.pg_os_user!r} user cannot enter {root}; "
+            "set REHEARSAL_STATE_DIR to a folder it can reach"
+        )
 
 
 def _pg_user_can_enter(topo: Topology, path: Path) -> bool:
     try:
-        return _run_as_pg_user(topo, ["test", "-x", str(path)], 5).returncode == 0
+        command = as_server_user(["test", "-x", str(path)], topo.pg_os_user)
+        return subprocess.run(command, capture_output=True, timeout=5, check=False).returncode == 0
     except OSError:
         return False
 
@@ -153,18 +111,11 @@ def write_pgpass(topo: Topology, secrets: Secrets) -> None:
     topo.pgpass.chmod(0o600)
 
 
-def give_to_pg_user(topo: Topology, path: Path) -> None:
-    """Hand ``path`` to the PostgreSQL OS user (when we are root and it is another user)."""
-    ids = _pg_ids(topo)
-    if ids is not None:
-        os.chown(path, *ids)
-
-
 def prepare_node_dir(topo: Topology, node: str) -> None:
     """Create the folder of one node (its data directory and Patroni's files go there)."""
     folder = topo.pg_data(node).parent
     folder.mkdir(mode=0o700, exist_ok=True)
-    give_to_pg_user(topo, folder)
+    give_to_server_user(folder, topo.pg_os_user)
 
 
 def has_data(topo: Topology, node: str) -> bool:

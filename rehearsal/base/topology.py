@@ -11,8 +11,9 @@ import pwd
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from test_app_tooling.tools import REPO
 
-REPO = Path(__file__).resolve().parents[2]
+
 DEFAULT_PORT_BASE = 15400
 DEFAULT_STATE_DIR = REPO / ".state" / "rehearsal"
 APP_INSTANCES = 3

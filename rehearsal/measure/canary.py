@@ -25,11 +25,12 @@ mpl.use("Agg")
 import matplotlib.pyplot as plt
 
 from rehearsal.base import haproxy
-from rehearsal.base.topology import REPO, Topology
+from rehearsal.base.topology import Topology
 from rehearsal.measure import report  # sets matplotlib's Agg backend
 from rehearsal.measure.load import LoadResult
 from test_app_tooling import analysis
 from test_app_tooling.helm_render import VALUE_SETS, deep_merge, load_values, one, render
+from test_app_tooling.tools import REPO
 
 
 APP_PACKAGE = REPO / "app" / "src" / "test_app"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import shutil
 import signal
 import subprocess
 import time
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from test_app_tooling.tools import MissingToolError, find_tool
 
 
 class LoadError(RuntimeError):
@@ -120,9 +121,10 @@ class Load:
     """One hey run in the background."""
 
     def __init__(self, spec: LoadSpec, out_csv: Path) -> None:
-        hey = shutil.which("hey")
-        if hey is None:
-            raise LoadError("hey is not installed (Debian package `hey`)")
+        try:
+            hey = find_tool("hey")
+        except MissingToolError as exc:
+            raise LoadError(f"{exc} (Debian package `hey`)") from exc
         if spec.requests < spec.concurrency:
             raise LoadError("requests must be at least the concurrency")
         self.spec = spec

@@ -9,11 +9,8 @@ from typing import Self
 
 import httpx
 
-from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
-
-
-HTTP_OK = 200
+from test_app_tooling.process import HTTP_OK, wait_until
 
 
 @dataclass(frozen=True)
@@ -96,13 +93,14 @@ class Prober:
 
     def wait_for(self, target: str, status: int, after: float, timeout: float) -> float:
         """Wait until ``target`` answered ``status`` after time ``after``; return that time."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            seen = [o.at for o in self.of(target) if o.at >= after and o.status == status]
-            if seen:
-                return seen[0]
-            time.sleep(self.interval)
-        raise RehearsalError(f"{target} did not answer {status} within {timeout:g}s")
+        seen: list[float] = []
+
+        def answered() -> bool:
+            seen[:] = [o.at for o in self.of(target) if o.at >= after and o.status == status]
+            return bool(seen)
+
+        wait_until(answered, timeout, f"{target} to answer {status}", interval=self.interval)
+        return seen[0]
 
 
 def recovered_at(observations: list[Observation], after: float, ok: int = 200) -> float | None:

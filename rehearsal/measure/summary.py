@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rehearsal.base.topology import REPO
+from test_app_tooling.tools import REPO
 
 
 GUIDE = REPO / "docs" / "rehearsal.md"

@@ -25,12 +25,12 @@ from pathlib import Path
 
 from rehearsal.base import configs, haproxy, instances, supervisor
 from rehearsal.base.topology import SLOTS, Topology, app_program
-from rehearsal.base.waiting import answers_ok, wait_until
 from rehearsal.measure import canary as parts
 from rehearsal.measure import report
 from rehearsal.measure.load import Load, LoadResult, LoadSpec
 from rehearsal.measure.sizes import Size
 from test_app_tooling import analysis
+from test_app_tooling.process import answers_ok, wait_until
 
 
 NAMESPACE = "test-app"

@@ -21,7 +21,6 @@ from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import Binaries
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
-from rehearsal.base.waiting import wait_until
 from rehearsal.measure import report
 from rehearsal.measure.load import Load, LoadResult, LoadSpec
 from rehearsal.measure.probe import (
@@ -34,6 +33,7 @@ from rehearsal.measure.probe import (
 from rehearsal.measure.probe import down_seconds as down_for
 from rehearsal.measure.sizes import Size
 from rehearsal.measure.writes import Writer, record_writes, writer_dsn
+from test_app_tooling.process import wait_until
 
 
 # /health through the balancer UP again within this many seconds of the crash.

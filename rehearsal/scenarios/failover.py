@@ -18,13 +18,13 @@ from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import Binaries
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
-from rehearsal.base.waiting import wait_until
 from rehearsal.measure import report
 from rehearsal.measure.load import Load, LoadResult, LoadSpec
 from rehearsal.measure.probe import Prober, instance_targets, promotion_label, promotion_target
 from rehearsal.measure.probe import down_seconds as down_for
 from rehearsal.measure.sizes import RECOVERY_TARGET_SECONDS, Size
 from rehearsal.measure.writes import Writer, record_writes, writer_dsn
+from test_app_tooling.process import wait_until
 
 
 HTTP_OK = 200

@@ -30,13 +30,13 @@ from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import PATRONI_TTL
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import ETCD_MEMBERS, PG_NODES, Topology
-from rehearsal.base.waiting import wait_until
 from rehearsal.measure import report
 from rehearsal.measure.alerts import alert_state
 from rehearsal.measure.load import Load, LoadSpec
 from rehearsal.measure.probe import Prober, promotion_label, promotion_target
 from rehearsal.measure.sizes import Size
 from rehearsal.measure.writes import Writer, record_writes, writer_dsn
+from test_app_tooling.process import wait_until
 
 
 BALANCER = "balancer /health"
@@ -144,7 +144,7 @@ def _hold_until_alerted(topo: Topology, run: Run, alert: str) -> None:
 
 
 def _etcd_healthy(topo: Topology) -> bool:
-    from rehearsal.base.waiting import http_ok  # noqa: PLC0415
+    from test_app_tooling.process import http_ok  # noqa: PLC0415
 
     return all(http_ok(topo.url(m, "/health"), '"health":"true"') for m in ETCD_MEMBERS)
 

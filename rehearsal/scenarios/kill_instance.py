@@ -18,10 +18,10 @@ from pathlib import Path
 from rehearsal.base import haproxy, instances, supervisor
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
-from rehearsal.base.waiting import answers_ok, wait_until
 from rehearsal.measure import report
 from rehearsal.measure.load import Load, LoadResult, LoadSpec
 from rehearsal.measure.sizes import Size
+from test_app_tooling.process import answers_ok, wait_until
 
 
 # Seconds from the kill until the replacement is in rotation: supervisord's restart, the app's

@@ -22,13 +22,13 @@ from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import Binaries
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
-from rehearsal.base.waiting import wait_until
 from rehearsal.measure import report
 from rehearsal.measure.alerts import alert_state
 from rehearsal.measure.load import Load, LoadSpec
 from rehearsal.measure.probe import Prober, instance_targets
 from rehearsal.measure.probe import down_seconds as down_for
 from rehearsal.measure.sizes import RECOVERY_TARGET_SECONDS, Size
+from test_app_tooling.process import wait_until
 
 
 HTTP_OK = 200
@@ -123,7 +123,7 @@ def _restore_database(
     """Start both nodes; wait for UP everywhere, the alert to resolve, the pair to be whole."""
     run.t_back = time.monotonic()
     rep.mark("database starts again (both nodes; Patroni elects a leader)")
-    supervisor.ctl(topo, "start", run.primary, run.standby)
+    supervisor.start(topo, run.primary, run.standby)
     ups = {name: prober.wait_for(f"{name} /health", 200, run.t_back, 60) for name in run.apps}
     run.t_up = max(ups.values())
     rep.mark("every instance answers /health 200 UP")

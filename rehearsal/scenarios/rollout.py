@@ -16,10 +16,10 @@ from pathlib import Path
 
 from rehearsal.base import haproxy, instances, supervisor
 from rehearsal.base.topology import APP_INSTANCES, SLOTS, Topology, app_program
-from rehearsal.base.waiting import answers_ok, wait_until
 from rehearsal.measure import report
 from rehearsal.measure.load import Load, LoadResult, LoadSpec
 from rehearsal.measure.sizes import Size
+from test_app_tooling.process import answers_ok, wait_until
 
 
 # Seconds one instance takes besides its drain: start, ready, rise in HAProxy. About 2.5 s on an

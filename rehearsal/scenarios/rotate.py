@@ -48,12 +48,12 @@ from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import Binaries
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
-from rehearsal.base.waiting import wait_until
 from rehearsal.measure import report
 from rehearsal.measure.alerts import alert_state
 from rehearsal.measure.load import Load, LoadResult, LoadSpec
 from rehearsal.measure.sizes import Size
 from test_app_tooling import login_rotation, rotation
+from test_app_tooling.process import WaitTimeoutError, wait_until
 from test_app_tooling.tls import Certificates
 
 
@@ -304,7 +304,7 @@ def _recycle(
                 run.terminated += _on_both_endpoints(topo, bins, terminate_idle_sql(rotated))
             finally:
                 haproxy.set_state(topo.haproxy_sock, "app", name, "ready")
-            with contextlib.suppress(RehearsalError):
+            with contextlib.suppress(WaitTimeoutError):
                 wait_until(functools.partial(moved, name), RECYCLE_PAUSE_SECONDS, f"{name} to move")
 
 
@@ -429,7 +429,7 @@ def _stall(
             f"{login_rotation.ALERT} to resolve",
         )
         resolved = time.monotonic()
-    except RehearsalError:
+    except WaitTimeoutError:
         resolved = None
     # The watch polls every second: it may not have seen the change yet.
     stall["t_resolved"] = watch.first("inactive", stall["t_fixed"]) or resolved

@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 
 from test_app.app import App
 from test_app.settings import load_settings
-from test_app_tooling.postgres import free_port
+from test_app_tooling.ports import free_port
 
 
 async def call(app, method, path, headers=()):
@@ -199,6 +199,6 @@ async def test_probes_and_metrics_are_never_shed(held):
 
 async def test_the_bound_defaults_to_300_and_the_shed_series_exist_from_the_start():
     app = App(load_settings({}))
-    assert app.settings.max_in_flight == 400
+    assert app.settings.max_in_flight == 300
     for route in ("/health", "/health/read"):
         assert shed_sample(route) is not None, route

@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from test_app_tooling.podbench.admission import admission_bound
 from test_app_tooling.podbench.chart import pod_spec
 from test_app_tooling.podbench.report import (
     bound,
@@ -177,3 +178,10 @@ def test_the_markdown_and_the_plot_are_written(report):
     assert verdict in document
     assert f"median of {len(result['repetitions'])} repetitions" in document
     assert (out / "pod.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The bound the measured cost implies, next to the one the pod ran with (the chart's).
+    pod, admission = result["pod"], result["admission"]
+    assert pod["max_in_flight"] == int(pod_spec("prod").env["MAX_IN_FLIGHT"])
+    assert admission["max_in_flight"] == admission_bound(
+        result["capacity"]["cpu_ms_per_request"], pod["cpu_limit"], pod["workers"], 50.0
+    )
+    assert f"**{admission['max_in_flight']} requests in flight per worker**" in document

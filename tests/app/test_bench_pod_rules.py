@@ -8,11 +8,13 @@ accounting of /proc/stat and the overload checks. Results are worked out by hand
 from __future__ import annotations
 
 import argparse
+import inspect
 from typing import Any
 
 import pytest
-from bench_pod import arguments
+from bench_pod import LAUNCH_WITH_CONNECTIONS, arguments
 
+from test_app import server
 from test_app_tooling.podbench import cpus, measure, openload
 from test_app_tooling.podbench.cgroup import CgroupV1
 from test_app_tooling.podbench.report import (
@@ -299,3 +301,26 @@ def test_runs_are_compared_by_their_median_capacities():
     assert [run["valid"] for run in runs["runs"]] == [True, False, True, False]
     with pytest.raises(ValueError, match="at least one run"):
         across_runs([])
+
+
+def test_the_overload_phase_alone_takes_a_connection_bound_and_net_sysctls(capsys):
+    sysctls = ["--sysctl", "net.core.somaxconn=128", "--sysctl", "net.ipv4.tcp_abort_on_overflow=1"]
+    args = arguments(["--only", "overload", "--connections-per-worker", "256", *sysctls])
+    assert (args.only, args.connections_per_worker) == ("overload", 256)
+    assert args.sysctl == [("net.core.somaxconn", "128"), ("net.ipv4.tcp_abort_on_overflow", "1")]
+    # Only net.* (set in the run's own network namespace), never the machine's kernel.* or vm.*.
+    for bad in ("kernel.pid_max=5", "net.core.somaxconn", "net.core.somaxconn=", "net/../x=1"):
+        with pytest.raises(SystemExit):
+            arguments(["--sysctl", bad])
+        assert "--sysctl: expected NAME=VALUE with a net.* name" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        arguments(["--connections-per-worker", "0"])
+    assert "expected a positive int, got '0'" in capsys.readouterr().err
+
+
+def test_the_connection_bound_the_launcher_replaces_exists_in_the_server():
+    # The launcher sets test_app.server.CONNECTIONS_PER_WORKER, which connections_per_worker()
+    # reads when the server starts: a rename would make the option silently do nothing.
+    assert "server.CONNECTIONS_PER_WORKER = {n}" in LAUNCH_WITH_CONNECTIONS
+    assert isinstance(server.CONNECTIONS_PER_WORKER, int)
+    assert "CONNECTIONS_PER_WORKER" in inspect.getsource(server.connections_per_worker)

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from test_app_tooling.image import LOCK, install_like_image, system_python
-from test_app_tooling.postgres import free_port
+from test_app_tooling.ports import free_port
 from test_app_tooling.process import descendants
 from test_app_tooling.tools import REPO
 

@@ -14,7 +14,7 @@ from typing import Self
 import httpx
 import pytest
 
-from test_app_tooling.postgres import free_port
+from test_app_tooling.ports import free_port
 from test_app_tooling.process import children
 
 

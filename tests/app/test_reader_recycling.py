@@ -9,7 +9,7 @@ import pytest
 from test_app import metrics
 from test_app.database import Target, sample_replica_lag
 from test_app.settings import load_settings
-from test_app_tooling.postgres import free_port
+from test_app_tooling.ports import free_port
 
 
 def _reader(postgres, port: int, max_lifetime: float) -> Target:

@@ -12,6 +12,8 @@ import hcl2
 import pytest
 import yaml
 
+from test_app_tooling.helm_render import chart_values
+
 
 REPO = Path(__file__).resolve().parents[2]
 CONVENTIONS = (REPO / "docs" / "conventions.md").read_text()
@@ -34,11 +36,6 @@ def tfvars(env: str, stack: str) -> dict[str, Any]:
     return {k: v.strip('"') if isinstance(v, str) else v for k, v in raw.items()}
 
 
-def chart_values(name: str = "values.yaml") -> dict[str, Any]:
-    values: dict[str, Any] = yaml.safe_load((REPO / "charts" / "test-app" / name).read_text())
-    return values
-
-
 @pytest.mark.parametrize("env", ["staging", "prod"])
 def test_region_kubernetes_version_and_names_match_the_environments(env):
     region = convention("AWS region")
@@ -48,7 +45,7 @@ def test_region_kubernetes_version_and_names_match_the_environments(env):
     assert tfvars(env, "registry")["repository_name"] == convention("app, image, chart")
     project = tomllib.loads((REPO / "infra" / "envs" / "project.toml").read_text())
     assert project["github_repository"] == convention("GitHub repository")
-    assert chart_values(f"values-{env}.yaml")["environment"] == env
+    assert chart_values([f"values-{env}.yaml"])["environment"] == env
     assert (
         f'region       = "{region}"'
         in (REPO / "infra" / "envs" / env / "backend.tfbackend").read_text()

@@ -15,13 +15,13 @@ from test_app_tooling.tools import REPO
 # A cycle the rehearsal's reshaping into layers removes (a branch of its own). When it is gone,
 # test_known_cycles_still_exist fails: delete the entry then.
 # Which top-level folders may import which (besides themselves): the service and the tooling
-# stand alone; scripts, the rehearsal and the observability generator build on the tooling;
-# tests may use everything.
+# stand alone; scripts, the add-on installer, the rehearsal and the observability generator build
+# on the tooling; tests may use everything.
 MAY_IMPORT = {
     "app": set(),
     "tooling": set(),
     "observability": {"tooling"},
-    "platform": set(),
+    "platform": {"tooling"},
     "scripts": {"tooling"},
     "rehearsal": {"tooling"},
     "tests": {"app", "tooling", "scripts", "platform", "observability", "rehearsal"},

@@ -25,7 +25,7 @@ import pytest
 
 from test_app_tooling.app import app_command
 from test_app_tooling.hostile import hold_idle, label_sweep, send_requests
-from test_app_tooling.postgres import free_port
+from test_app_tooling.ports import free_port
 from test_app_tooling.process import children, wait_children
 
 

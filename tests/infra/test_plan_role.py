@@ -38,7 +38,7 @@ import pytest
 from infra.conftest import TF_WRAPPER
 
 from test_app_tooling.infra.iam import Request, allows, crosscheck, decide, terraform_policy
-from test_app_tooling.postgres import free_port
+from test_app_tooling.ports import free_port
 from test_app_tooling.tools import REPO
 
 

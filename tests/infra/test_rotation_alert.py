@@ -15,6 +15,8 @@ import hcl2
 import yaml
 
 from test_app_tooling import login_rotation
+from test_app_tooling.analysis import seconds
+from test_app_tooling.helm_render import by_kind, render_value_set
 from test_app_tooling.tools import REPO
 
 
@@ -42,11 +44,15 @@ def alert_threshold_seconds() -> int:
 
 
 def refresh_seconds() -> int:
-    values = yaml.safe_load((REPO / "charts" / "test-app" / "values.yaml").read_text())
-    interval = str(values["externalSecret"]["refreshInterval"])
-    found = re.fullmatch(r"(\d+)([smh])", interval)
-    assert found, interval
-    return int(found[1]) * {"s": 1, "m": 60, "h": 3600}[found[2]]
+    """The longest refresh of the app's ExternalSecret in any environment, as Helm renders it."""
+    intervals = [
+        seconds(str(secret["spec"]["refreshInterval"]), f"{env}: ExternalSecret refreshInterval")
+        for env in ("staging", "prod")
+        for secret in by_kind(render_value_set(env), "ExternalSecret")
+        if secret["spec"]["refreshInterval"] != "0"  # the role Job's secret, read once
+    ]
+    assert intervals, "no environment renders the app's ExternalSecret"
+    return int(max(intervals))
 
 
 def rotation_window_seconds() -> int:

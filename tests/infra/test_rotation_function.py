@@ -10,8 +10,6 @@ leaves AWSCURRENT where it was, and the current login keeps working.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +17,12 @@ from pathlib import Path
 import pytest
 
 from test_app_tooling import rotation, tls
-from test_app_tooling.postgres import PostgresCluster, pg_bindir, start_cluster
+from test_app_tooling.postgres import (
+    PostgresCluster,
+    give_to_server_user,
+    pg_bindir,
+    start_cluster,
+)
 
 
 pytestmark = pytest.mark.integration
@@ -31,9 +34,8 @@ def tls_postgres() -> Iterator[tuple[PostgresCluster, Path]]:
     cluster = start_cluster(with_replica=False)
     try:
         certs = tls.make_certificates(cluster.base / "tls", ["127.0.0.1"])
-        if os.geteuid() == 0:
-            for path in [certs.folder, *certs.folder.iterdir()]:
-                shutil.chown(path, "postgres", "postgres")
+        for path in [certs.folder, *certs.folder.iterdir()]:
+            give_to_server_user(path)
         conf = cluster.primary.datadir / "postgresql.conf"
         hba = cluster.primary.datadir / "pg_hba.conf"
         cluster.primary.sql(f"ALTER SYSTEM SET ssl_cert_file = '{certs.server_cert}'")

@@ -5,10 +5,13 @@ share one subscription without a collision."""
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import pytest
+import yaml
 from infra_azure.conftest import AZURE, ENVIRONMENTS
 
+from test_app_tooling.fields import FieldError
 from test_app_tooling.infra.azure_names import Name, NamingError, load_rules, names
 from test_app_tooling.tools import REPO
 
@@ -71,3 +74,15 @@ def test_a_name_that_cannot_be_evaluated_is_refused(tmp_path):
     )
     with pytest.raises(NamingError, match="cannot evaluate"):
         names(tmp_path, "staging", {}, RULES)
+
+
+def test_a_bad_rule_names_the_field(tmp_path: Path):
+    table = tmp_path / "global-names.yaml"
+    rule = {"type": "t", "attribute": "name", "regex": ".*", "scope": "tenant", "source": "s"}
+    table.write_text(yaml.safe_dump({"rules": [rule]}), encoding="utf-8")
+    with pytest.raises(FieldError) as caught:
+        load_rules(table)
+    assert str(caught.value) == (
+        "global-names.yaml.rules[0].scope: expected one of global, subscription, resource-group, "
+        "got 'tenant'"
+    )

@@ -8,6 +8,7 @@ import ipaddress
 import pytest
 from infra_azure.conftest import AZURE, ENVIRONMENTS
 
+from test_app_tooling.fields import FieldError
 from test_app_tooling.infra.azure_network import evaluate, load_network
 from test_app_tooling.infra.nsg import (
     Flow,
@@ -88,10 +89,17 @@ def test_a_path_needs_both_the_outbound_and_the_inbound_side():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"priority": 5000}, "priority must be between 100 and 4096"),
-        ({"direction": "In"}, "direction must be one of"),
-        ({"source_prefixes": ("10.0.0.0/33",)}, "source address prefix must be a CIDR"),
-        ({"destination_ports": ("443-80",)}, "low <= high"),
+        ({"priority": 5000}, "rule 'x'.priority: expected between 100 and 4096, got 5000"),
+        ({"direction": "In"}, "rule 'x'.direction: expected one of Inbound, Outbound, got 'In'"),
+        (
+            {"source_prefixes": ("10.0.0.0/33",)},
+            "rule 'x'.source address prefix: expected a CIDR or one of VirtualNetwork, Internet",
+        ),
+        ({"source_ports": ("http",)}, "rule 'x'.source port range: expected `*`, a port or"),
+        (
+            {"destination_ports": ("443-80",)},
+            "rule 'x'.destination port range: expected ports within 0-65535 with low <= high",
+        ),
     ],
 )
 def test_bad_rules_are_named(change, message):
@@ -100,8 +108,9 @@ def test_bad_rules_are_named(change, message):
         "source_prefixes": ("*",), "source_ports": ("*",), "destination_prefixes": ("*",),
         "destination_ports": ("443",),
     }  # fmt: skip
-    with pytest.raises(NsgError, match=message):
+    with pytest.raises(FieldError) as caught:
         Rule(**{**fields, **change})
+    assert str(caught.value).startswith(message)
 
 
 def test_two_rules_with_one_priority_are_refused():

@@ -37,12 +37,33 @@ def test_production_schedule_gives_the_62_day_rule():
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"schedule": "30d", "window": "1d", "grace": "1d"}, "missing field.s. for"),
-        ({"schedule": "30d", "window": "1d", "grace": "1d", "for": "1h", "x": 1}, "unknown .* x"),
-        ({"schedule": "30 days", "window": "1d", "grace": "1d", "for": "1h"}, "schedule: expected"),
-        ({"schedule": "30d", "window": 5, "grace": "1d", "for": "1h"}, "window: expected"),
-        ({"schedule": "30d", "window": "1d", "grace": "0s", "for": "1h"}, "grace: expected a du"),
-        (["30d"], "expected a mapping"),
+        (
+            {"schedule": "30d", "window": "1d", "grace": "1d"},
+            (
+                r"^login-rotation\.yaml\.for: expected a Prometheus duration like 30d, 1h or 15s, "
+                r"missing$"
+            ),
+        ),
+        (
+            {"schedule": "30d", "window": "1d", "grace": "1d", "for": "1h", "x": 1},
+            r"^login-rotation\.yaml: expected only schedule, window, grace, for, got \['x'\]$",
+        ),
+        (
+            {"schedule": "30 days", "window": "1d", "grace": "1d", "for": "1h"},
+            (
+                r"^login-rotation\.yaml\.schedule: expected a Prometheus duration like 30d, 1h "
+                r"or 15s, got '30 days'$"
+            ),
+        ),
+        (
+            {"schedule": "30d", "window": 5, "grace": "1d", "for": "1h"},
+            r"^login-rotation\.yaml\.window: expected a Prometheus duration .*, got 5$",
+        ),
+        (
+            {"schedule": "30d", "window": "1d", "grace": "0s", "for": "1h"},
+            r"^login-rotation\.yaml\.grace: expected a duration above zero, got '0s'$",
+        ),
+        (["30d"], r"^login-rotation\.yaml: expected a mapping, got \['30d'\]$"),
     ],
 )
 def test_a_bad_schedule_is_refused_naming_the_field(data, message):

@@ -15,6 +15,7 @@ import yaml
 
 import install
 from test_app_tooling.crd_schemas import CRD_SCHEMAS
+from test_app_tooling.fields import FieldError
 from test_app_tooling.helm_render import by_kind, load_values, one, render
 from test_app_tooling.tools import REPO
 
@@ -104,25 +105,73 @@ def test_install_order(addons):
     assert order.index("kube-prometheus-stack") < order.index("prometheus-blackbox-exporter")
 
 
+EXACT_EXPECTED = "expected an exact chart version like 1.2.3 (no range, no `v`)"
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"version": "^1.14.0"}, r"exact chart version"),
-        ({"version": "v1.14.0"}, r"exact chart version"),
-        ({"version": 1.14}, r"exact chart version"),
-        ({"repository": "http://aws.github.io/eks-charts"}, r"https URL"),
-        ({"values": "values/missing.yaml"}, r"does not exist"),
-        ({"type": "kustomize"}, r"`type` must be one of"),
+        ({"version": "^1.14.0"}, f"steps[4].version: {EXACT_EXPECTED}, got '^1.14.0'"),
+        ({"version": "v1.14.0"}, f"steps[4].version: {EXACT_EXPECTED}, got 'v1.14.0'"),
+        ({"version": 1.14}, f"steps[4].version: {EXACT_EXPECTED}, got 1.14"),
+        ({"version": None}, f"steps[4].version: {EXACT_EXPECTED}, got None"),
+        (
+            {"repository": "http://aws.github.io/eks-charts"},
+            "steps[4].repository: expected an https URL, got 'http://aws.github.io/eks-charts'",
+        ),
+        (
+            {"values": "values/missing.yaml"},
+            "steps[4].values: expected a file under platform/, got 'values/missing.yaml'",
+        ),
+        (
+            {"values": ["values/missing.yaml"]},
+            "steps[4].values[0]: expected a file under platform/, got 'values/missing.yaml'",
+        ),
+        (
+            {"type": "kustomize"},
+            "steps[4].type: expected one of chart, generated-secret, manifest, got 'kustomize'",
+        ),
+        ({"chart": ""}, "steps[4].chart: expected a non-empty string, got ''"),
+        ({"set": ["a=b"]}, "steps[4].set: expected a mapping, got ['a=b']"),
     ],
 )
 def test_installer_rejects_a_bad_entry(installer, addons, tmp_path, change, message):
     steps = [dict(s) for s in addons["steps"]]
     index = next(i for i, s in enumerate(steps) if s["name"] == "aws-load-balancer-controller")
+    assert index == 4, "the messages above name the step by its index"
     steps[index].update(change)
     broken = tmp_path / "addons.yaml"
     broken.write_text(yaml.safe_dump({**addons, "steps": steps}))
-    with pytest.raises(installer.AddonError, match=message):
+    with pytest.raises(FieldError) as caught:
         installer.load_steps(broken)
+    assert str(caught.value) == f"addons.yaml.{message}"
+
+
+def test_installer_names_a_missing_field_and_a_bad_document(installer, addons, tmp_path):
+    steps = [{k: v for k, v in s.items() if k != "purpose"} for s in addons["steps"]]
+    broken = tmp_path / "addons.yaml"
+    broken.write_text(yaml.safe_dump({**addons, "steps": steps}))
+    with pytest.raises(
+        FieldError,
+        match=r"^addons\.yaml\.steps\[0\]\.purpose: expected a non-empty string, missing$",
+    ):
+        installer.load_steps(broken)
+    broken.write_text(yaml.safe_dump({**addons, "kind": "List"}))
+    with pytest.raises(FieldError, match=r"^addons\.yaml\.kind: expected AddonList, got 'List'$"):
+        installer.load_steps(broken)
+    broken.write_text(yaml.safe_dump({**addons, "steps": [*addons["steps"], addons["steps"][0]]}))
+    with pytest.raises(FieldError, match=r"unique step names, repeated, got \['namespaces'\]$"):
+        installer.load_steps(broken)
+
+
+def test_installer_prints_the_field_error_and_exits_2(installer, capsys, monkeypatch, tmp_path):
+    broken = tmp_path / "addons.yaml"
+    broken.write_text("kind: AddonList\nsteps: []\n")
+    monkeypatch.setattr(installer, "ADDONS", broken)
+    assert installer.main(["--cluster-name", "test-app-staging", "--dry-run"]) == 2
+    assert capsys.readouterr().err == (
+        "error: addons.yaml.steps: expected a non-empty list of steps, got []\n"
+    )
 
 
 def test_kube_prometheus_stack_skips_the_eks_control_plane():

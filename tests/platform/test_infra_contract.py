@@ -12,7 +12,7 @@ import hcl2
 import pytest
 import yaml
 
-from test_app_tooling.helm_render import CHART
+from test_app_tooling.helm_render import chart_values
 from test_app_tooling.tools import REPO
 
 
@@ -114,8 +114,7 @@ def test_network_policy_cidrs_are_the_public_and_private_subnets(environment):
     assert "cidrsubnet(var.cidr, var.public_subnet_newbits, i)" in main
     private = "pow(2, var.private_subnet_newbits - 1) + i"
     assert f"cidrsubnet(var.cidr, var.private_subnet_newbits, {private})" in main
-    values = yaml.safe_load((CHART / f"values-{environment}.yaml").read_text())
-    policy = values["networkPolicy"]
+    policy = chart_values([f"values-{environment}.yaml"])["networkPolicy"]
     assert policy["ingress"]["loadBalancerCidrs"] == subnets(vpc_cidr, public_newbits, 0)
     assert policy["egress"]["databaseCidrs"] == subnets(
         vpc_cidr, private_newbits, 2 ** (private_newbits - 1)
@@ -128,8 +127,7 @@ def test_node_group_can_hold_the_hpa_ceiling_plus_a_surge(env):
     # (maxSurge) on top of maxReplicas: the node group must be able to grow that far.
     tfvars = hcl2.loads((INFRA / "envs" / env / "cluster.tfvars").read_text(encoding="utf-8"))
     node_max = int(unquote(find_key(tfvars, "node_max_size")))
-    values = yaml.safe_load((CHART / f"values-{env}.yaml").read_text(encoding="utf-8"))
-    max_replicas = int(values["autoscaling"]["maxReplicas"])
+    max_replicas = int(chart_values([f"values-{env}.yaml"])["autoscaling"]["maxReplicas"])
     assert node_max >= max_replicas + 1, (
         f"{env}: node_max_size={node_max} cannot hold maxReplicas={max_replicas} + 1 surge pod"
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from test_app_tooling.fields import FieldError
 from test_app_tooling.tools import REPO
 from test_app_tooling.versions import (
     Pinned,
@@ -73,15 +74,40 @@ def test_an_unlisted_pin_and_an_empty_site_are_refused(tmp_path: Path):
     assert find_pins([nothing], tmp_path)[1]
 
 
-def test_a_field_of_the_wrong_type_is_named(tmp_path: Path):
+GOOD = "versions:\n  - {component: Helm, version: '4.1.0', end_of_support: 2027-12-31, source: x}\n"
+ONE_PIN = "versions:\n  - {component: Helm, version: %s, end_of_support: %s, source: x}\n"
+SITE = "sites:\n  - {component: Helm, glob: '*.yml', regex: '%s'}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            ONE_PIN % ("'3.18.4'", "soon"),
+            "versions.yaml.versions[0].end_of_support: expected a date (YYYY-MM-DD), got 'soon'",
+        ),
+        (
+            ONE_PIN % ("3.18", "2027-01-01"),
+            "versions[0].version: expected a version string (quoted in YAML), got 3.18",
+        ),
+        (
+            "versions:\n  - {version: '1.35', end_of_support: 2027-01-01, source: x}\n",
+            "versions.yaml.versions[0].component: expected a non-empty string, missing",
+        ),
+        ("- component: Helm\n", "versions.yaml: expected a mapping, got [{'component': 'Helm'}]"),
+        (GOOD + SITE % "v([", "versions.yaml.sites[0].regex: expected a regular expression ("),
+        (
+            GOOD + SITE % "v[0-9.]+",
+            "sites[0].regex: expected a regular expression with one group (the version), got 'v",
+        ),
+    ],
+)
+def test_a_bad_field_is_named_with_what_was_expected(tmp_path: Path, text, message):
     bad = tmp_path / "versions.yaml"
-    bad.write_text(
-        "versions:\n  - component: Helm\n    version: '3.18.4'\n    end_of_support: soon\n"
-        "    source: x\n",
-        encoding="utf-8",
-    )
-    with pytest.raises(ValueError, match=r"versions\[0\]\.end_of_support must be a date"):
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(FieldError) as caught:
         load(bad)
+    assert message in str(caught.value)
 
 
 def test_the_cost_table_prices_the_pinned_eks_version_in_standard_support():

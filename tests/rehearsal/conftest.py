@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,24 +12,16 @@ from pathlib import Path
 import pytest
 
 from rehearsal.base.topology import MAX_PORT_OFFSET, OFFSETS, Topology, app_programs
+from test_app_tooling.ports import port_free
 from test_app_tooling.tools import REPO
 
 
 # Below Linux's ephemeral range (32768-60999), so no client socket takes one of our ports.
 PORT_RANGE = (20000, 32000)
-PROGRAMS = ["haproxy", "supervisord", "supervisorctl", "prometheus", "prometheus-alertmanager",
+PROGRAMS = ["haproxy", "supervisord", "prometheus", "prometheus-alertmanager",
             "prometheus-node-exporter", "prometheus-postgres-exporter",
             "prometheus-blackbox-exporter", "hey", "pg_config",
             "promtool", "amtool", "patroni", "etcd", "openssl", "moto_server"]  # fmt: skip
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def free_port_base() -> int:
@@ -39,7 +30,7 @@ def free_port_base() -> int:
     bases = list(range(PORT_RANGE[0], PORT_RANGE[1] - MAX_PORT_OFFSET, 100))
     random.shuffle(bases)
     for base in bases:
-        if all(_free(base + offset) for offset in offsets):
+        if all(port_free(base + offset) for offset in offsets):
             return base
     pytest.fail("no free block of ports for the rehearsal")
 

@@ -17,7 +17,6 @@ from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import (
     APP_INSTANCES,
     PG_NODES,
-    REPO,
     Topology,
     app_programs,
     parse_port_base,
@@ -27,6 +26,7 @@ from rehearsal.measure.probe import Observation, down_seconds, recovered_at
 from rehearsal.measure.writes import Ack, overlap_seconds, switches
 from rehearsal.scenarios import outage
 from test_app.proxies import client_address, parse_networks
+from test_app_tooling.tools import REPO
 
 
 SECRETS = Secrets(postgres="p" * 32, replicator="r" * 32, app="a" * 32, monitor="m" * 32)
@@ -186,6 +186,16 @@ def test_supervisord_config_starts_nothing_by_itself_and_drains_apps(topo, bins)
         assert programs[name]["stopasgroup"] == "false"
     assert "--cluster.listen-address=" in programs["alertmanager"]["command"]
     assert "127.0.0.1:" in programs["prometheus"]["command"]
+
+
+def test_supervisord_serves_xml_rpc_on_the_socket_the_client_calls_and_nowhere_else(topo, bins):
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(configs.render_supervisord(topo, SECRETS, bins))
+    assert parser["unix_http_server"]["file"] == str(topo.supervisor_sock)
+    assert parser["unix_http_server"]["chmod"] == "0700"
+    factory = parser["rpcinterface:supervisor"]["supervisor.rpcinterface_factory"]
+    assert factory == "supervisor.rpcinterface:make_main_rpcinterface"
+    assert "inet_http_server" not in parser
 
 
 def test_supervisord_refuses_values_it_would_misparse(topo, bins):
@@ -435,7 +445,9 @@ def test_nodes_live_in_namespaces_as_root_and_on_loopback_otherwise(tmp_path, bi
     parser.read_string(configs.render_supervisord(topo, SECRETS, bins))
     command = parser["program:pg-a"]["command"]
     assert command.startswith(f"ip netns exec {topo.netns_name('pg-a')} setpriv") is netns
-    assert ("user" in parser["program:pg-a"]) is (not netns and os.geteuid() == 0)
+    # As root, Patroni runs as the PostgreSQL user by the one switch the project uses (setpriv).
+    assert ("setpriv --reuid=postgres" in command) is (os.geteuid() == 0)
+    assert "user" not in parser["program:pg-a"]
     haproxy_cfg = configs.render_haproxy(topo)
     assert f"server pg-a {hosts[0]}:{topo.port('pg-a')}" in haproxy_cfg
     assert topo.host_of_port(topo.port("patroni-pg-b")) == hosts[1]

@@ -65,3 +65,53 @@ def test_no_scenario_imports_another():
         if _layer(target) == "scenarios" and target not in (module, "rehearsal.scenarios")
     ]
     assert wrong == []
+
+
+# What the rehearsal takes from the tooling package instead of doing itself (docs/conventions.md).
+OWN_COPIES = {
+    "shutil.which": "test_app_tooling.tools.find_tool",
+    "pwd.getpwnam": "test_app_tooling.postgres.as_server_user",
+    "os.chown": "test_app_tooling.postgres.give_to_server_user",
+    "shutil.chown": "test_app_tooling.postgres.give_to_server_user",
+}
+
+
+def copies(tree: ast.AST) -> list[str]:
+    """Calls and names in ``tree`` that redo what the tooling package provides."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            name = f"{owner.id}.{node.func.attr}" if isinstance(owner, ast.Name) else ""
+            if name in OWN_COPIES:
+                found.append(f"line {node.lineno}: {name} (use {OWN_COPIES[name]})")
+            if node.func.attr == "bind":
+                found.append(f"line {node.lineno}: a socket bound (use test_app_tooling.ports)")
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "REPO" for t in node.targets
+        ):
+            found.append(f"line {node.lineno}: REPO defined (use test_app_tooling.tools.REPO)")
+        elif isinstance(node, ast.Constant) and node.value == "supervisorctl":
+            found.append(f"line {node.lineno}: supervisorctl run (use supervisord's XML-RPC)")
+    return found
+
+
+def test_the_copy_check_finds_each_kind_of_copy():
+    source = (
+        "import shutil, os\nREPO = 1\nshutil.which('x')\nos.chown(p, 1, 1)\n"
+        "sock.bind(('127.0.0.1', 0))\nsubprocess.run(['supervisorctl', 'status'])\n"
+    )
+    assert [line.split(":")[0] for line in copies(ast.parse(source))] == [
+        "line 2", "line 3", "line 4", "line 5", "line 6",
+    ]  # fmt: skip
+
+
+def test_the_rehearsal_keeps_no_copy_of_the_tooling_packages_pieces():
+    modules = _modules()
+    assert len(modules) > 10
+    found = {
+        module: hits
+        for module, path in modules.items()
+        if (hits := copies(ast.parse(path.read_text())))
+    }
+    assert found == {}

@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-import yaml
 
+from test_app_tooling.helm_render import chart_values
 from test_app_tooling.tools import REPO
 
 
 DOC = REPO / "docs" / "release.md"
-VALUES = REPO / "charts" / "test-app" / "values.yaml"
 
 # The doc's wording (`<key>: <n>`) -> the path of that value in values.yaml.
 QUOTED = {
@@ -28,7 +27,7 @@ QUOTED = {
 
 
 def chart_value(path: tuple[str, ...]) -> object:
-    node: object = yaml.safe_load(VALUES.read_text())
+    node: object = chart_values()
     for key in path:
         assert isinstance(node, dict), f"{'.'.join(path)} is not in values.yaml"
         node = node[key]

@@ -12,12 +12,13 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import suppress
+from functools import cache
 from pathlib import Path
 
 import pytest
-import yaml
 
 import smoke_test
+from test_app_tooling.helm_render import one, render_value_set
 from test_app_tooling.tools import REPO
 
 
@@ -205,9 +206,11 @@ def test_stub_passes(stub, capsys):
     assert (code, line.split()[:2]) == (0, ["SMOKE", "PASS"])
 
 
+@cache
 def public_paths() -> list[str]:
-    values = yaml.safe_load((REPO / "charts" / "test-app" / "values.yaml").read_text())
-    paths: list[str] = values["ingress"]["publicPaths"]
+    """The paths the chart's Ingress forwards, as Helm renders it (ingress.publicPaths)."""
+    ingress = one(render_value_set("ingress"), "Ingress")
+    paths = [path["path"] for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]]
     assert paths, "the chart forwards no path"
     return paths
 
@@ -337,13 +340,19 @@ def test_connect_to_still_checks_the_certificate_name(tls_stub):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["ftp://example.com"], "base_url must be an http(s) URL"),
-        (["http://x", *SERVICE, "--expect-sha", "xyz"], "--expect-sha must be 7 to 40 hex digits"),
-        (["http://x", "--timeout", "0"], "--timeout must be positive"),
+        (
+            ["ftp://example.com"],
+            "base_url: expected an http(s) URL like https://host[:port], got 'ftp://example.com'",
+        ),
+        (
+            ["http://x", *SERVICE, "--expect-sha", "xyz"],
+            "--expect-sha: expected 7 to 40 hex digits, got 'xyz'",
+        ),
+        (["http://x", "--timeout", "0"], "--timeout: expected a positive float, got '0'"),
         (["http://x", "--expect-sha", SHA], "--expect-sha needs --scope service"),
         (["http://x", "--expect-version", "1.0.0"], "--expect-version needs --scope service"),
         (["http://x", "--scope", "lb"], "argument --scope: invalid choice"),
-        (["http://x", "--passes", "two"], "--passes must be a positive int"),
+        (["http://x", "--passes", "two"], "--passes: expected a positive int, got 'two'"),
     ],
 )
 def test_bad_arguments_name_the_field(args, message):

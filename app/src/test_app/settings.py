@@ -67,7 +67,7 @@ class Settings:
     access_log_probes: bool = False
     git_sha: str = "unknown"
     trusted_proxies: tuple[Network, ...] = ()
-    max_in_flight: int = 400
+    max_in_flight: int = 300
 
     @property
     def uses_default_password(self) -> bool:
@@ -291,7 +291,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             "TRUSTED_PROXIES", parse_networks, (), "comma-separated CIDRs of trusted proxies"
         ),
         max_in_flight=env.get(
-            "MAX_IN_FLIGHT", _int_in(1, 100_000), 400, "an integer between 1 and 100000"
+            "MAX_IN_FLIGHT", _int_in(1, 100_000), 300, "an integer between 1 and 100000"
         ),
     )
     if env.problems:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from test_app_tooling.postgres import free_port
+from test_app_tooling.ports import free_port
 from test_app_tooling.process import STOP_TIMEOUT, stop
 from test_app_tooling.tools import REPO
 

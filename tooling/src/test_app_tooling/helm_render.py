@@ -7,6 +7,7 @@ render that produces no object raises, so no check can pass by checking nothing.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,13 +103,26 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
-def load_values(files: list[str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def load_values(
+    files: list[str], extra: dict[str, Any] | None = None, chart: Path = CHART
+) -> dict[str, Any]:
     """The user-supplied values of `files` (relative to the chart) plus `extra`."""
     values: dict[str, Any] = {}
     for name in files:
-        document = yaml.safe_load((CHART / name).read_text(encoding="utf-8")) or {}
+        document = yaml.safe_load((chart / name).read_text(encoding="utf-8")) or {}
         values = deep_merge(values, document)
     return deep_merge(values, extra or {})
+
+
+def chart_values(
+    files: list[str] | None = None, extra: dict[str, Any] | None = None, chart: Path = CHART
+) -> dict[str, Any]:
+    """The values a render sees: the chart's defaults merged with `files` and `extra` by Helm.
+
+    For what the chart's values are, not what it makes of them (that is `render`'s job).
+    """
+    with helm.Chart.load(chart) as loaded:
+        return loaded.merge_values(load_values(files or [], extra, chart))
 
 
 def parse_manifests(manifests: dict[str, str]) -> list[dict[str, Any]]:
@@ -151,6 +165,19 @@ def render_error(values: dict[str, Any]) -> str:
     raise AssertionError(f"the chart rendered with values that must be rejected: {values}")
 
 
+def schema_error(values: dict[str, Any], chart: Path = CHART) -> str | None:
+    """Helm's verdict on `values` against the chart's values.schema.json (None when valid).
+
+    As at install: Helm merges the values with the chart's defaults, then validates them.
+    """
+    with helm.Chart.load(chart) as loaded:
+        try:
+            loaded.validate_schema(loaded.merge_values(values))
+        except helm.HelmError as error:
+            return str(error)
+    return None
+
+
 def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     """The objects of one kind."""
     return [obj for obj in objects if obj.get("kind") == kind]
@@ -191,3 +218,19 @@ def literal_env(container: dict[str, Any]) -> dict[str, str]:
     return {
         item["name"]: str(item["value"]) for item in container.get("env", []) if "value" in item
     }
+
+
+@dataclass(frozen=True)
+class RenderedPod:
+    """A value set's render and the app's container in it, with its literal environment."""
+
+    objects: list[dict[str, Any]]
+    container: dict[str, Any]
+    env: dict[str, str]
+
+
+def rendered_pod(value_set: str) -> RenderedPod:
+    """Render a value set and find the app's pod (`KeyError` names the value sets there are)."""
+    objects = render_value_set(value_set)
+    container = app_container(objects)
+    return RenderedPod(objects, container, literal_env(container))

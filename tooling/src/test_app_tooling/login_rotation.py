@@ -20,6 +20,9 @@ from pathlib import Path
 
 import yaml
 
+from test_app_tooling import fields
+from test_app_tooling.fields import FieldError
+
 
 ALERT = "TestAppDatabaseLoginNotRotated"
 GROUP = "test-app-login-rotation"
@@ -29,23 +32,23 @@ RUNBOOK = (
 )
 UNITS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 DURATION = re.compile(r"^(?:\d+[ywdhms])+$")
+DURATION_WORDS = "a Prometheus duration like 30d, 1h or 15s"
 FIELDS = ("schedule", "window", "grace", "for")
 NAMES = {86400: "day", 3600: "hour", 60: "minute", 1: "second"}
 
 
-class ScheduleError(ValueError):
+class ScheduleError(FieldError):
     """A rotation schedule setting is missing or malformed; the message names the field."""
 
 
 def duration_seconds(value: object, where: str) -> int:
     """A Prometheus duration of whole seconds (`30d`, `1h30m`, `15s`) in seconds."""
-    text = str(value) if isinstance(value, str) else ""
+    text = value if isinstance(value, str) else ""
     if not DURATION.match(text):
-        raise ScheduleError(f"{where}: expected a Prometheus duration like 30d, 1h or 15s, "
-                            f"got {value!r}")  # fmt: skip
+        raise ScheduleError(fields.message(where, DURATION_WORDS, value))
     seconds = sum(int(n) * UNITS[u] for n, u in re.findall(r"(\d+)([ywdhms])", text))
     if seconds <= 0:
-        raise ScheduleError(f"{where}: expected a duration above zero, got {value!r}")
+        raise ScheduleError(fields.message(where, "a duration above zero", value))
     return seconds
 
 
@@ -75,16 +78,22 @@ class Schedule:
     @classmethod
     def parse(cls, data: object, where: str) -> Schedule:
         """Read `schedule`, `window`, `grace` and `for` from a mapping of durations."""
-        if not isinstance(data, dict):
-            raise ScheduleError(f"{where}: expected a mapping with {', '.join(FIELDS)}")
-        unknown = sorted(set(data) - set(FIELDS))
-        if unknown:
-            raise ScheduleError(f"{where}: unknown field(s) {', '.join(map(str, unknown))}; "
-                                f"expected {', '.join(FIELDS)}")  # fmt: skip
-        missing = [name for name in FIELDS if name not in data]
-        if missing:
-            raise ScheduleError(f"{where}: missing field(s) {', '.join(missing)}")
-        return cls(*(duration_seconds(data[name], f"{where}: {name}") for name in FIELDS))
+        try:
+            found = fields.mapping(data, where)
+            unknown = sorted(set(found) - set(FIELDS))
+            if unknown:
+                raise fields.expected(where, f"only {', '.join(FIELDS)}", unknown)
+            values = [
+                duration_seconds(
+                    fields.field(found, name, where, str, DURATION_WORDS), fields.at(where, name)
+                )
+                for name in FIELDS
+            ]
+        except ScheduleError:
+            raise
+        except FieldError as err:
+            raise ScheduleError(str(err)) from None
+        return cls(*values)
 
     @property
     def replaced_within(self) -> int:

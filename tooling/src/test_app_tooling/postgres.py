@@ -1,31 +1,25 @@
 """A throwaway PostgreSQL primary with a streaming hot standby, on loopback ports.
 
 The server refuses to run as root, so when the tests run as root every server command runs as
-the `postgres` system user (created by Debian's postgresql package) through `runuser`.
+the `postgres` system user (created by Debian's postgresql package) through `setpriv`.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from test_app_tooling.ports import free_port
+from test_app_tooling.process import wait_until
 
 
 PASSWORD = "test-password-1"
 SERVER_USER = "postgres"
-
-
-def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def pg_bindir() -> Path:
@@ -43,10 +37,27 @@ def pg_bindir() -> Path:
     raise FileNotFoundError("PostgreSQL server binaries not found; run scripts/bootstrap")
 
 
-def _as_server_user(cmd: list[str]) -> list[str]:
+def as_server_user(cmd: list[str], user: str = SERVER_USER) -> list[str]:
+    """`cmd` run as the server's OS user when we are root (the server refuses root), else as is.
+
+    The user's group and supplementary groups come with it. setpriv and env switch and then
+    execute the command in the same process, so the pid a supervisor starts or signals is the
+    program's own; runuser and su fork and wait, and a SIGKILL or SIGSTOP sent to them would
+    miss the program.
+    """
+    if os.geteuid() != 0:
+        return cmd
+    entry = pwd.getpwnam(user)
+    switch = ["setpriv", f"--reuid={user}", f"--regid={entry.pw_gid}", "--init-groups", "--"]
+    # The user's own home, as su and runuser set it (libpq looks for certificates there).
+    return [*switch, "env", f"HOME={entry.pw_dir}", f"USER={user}", f"LOGNAME={user}", *cmd]
+
+
+def give_to_server_user(path: Path, user: str = SERVER_USER) -> None:
+    """Hand `path` to the server's OS user (its group too) when we are root."""
     if os.geteuid() == 0:
-        return ["runuser", "-u", SERVER_USER, "--", *cmd]
-    return cmd
+        entry = pwd.getpwnam(user)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
 @dataclass
@@ -66,7 +77,7 @@ class Node:
     def _ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         cmd = [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), *args]
         return subprocess.run(
-            _as_server_user(cmd), capture_output=True, text=True, check=check, timeout=60
+            as_server_user(cmd), capture_output=True, text=True, check=check, timeout=60
         )
 
     def start(self) -> None:
@@ -146,12 +157,8 @@ class PostgresCluster:
         return values
 
     def wait_streaming(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.primary.sql("SELECT count(*) FROM pg_stat_replication") == "1":
-                return
-            time.sleep(0.2)
-        raise TimeoutError("the standby did not start streaming")
+        streaming = "SELECT count(*) FROM pg_stat_replication"
+        wait_until(lambda: self.primary.sql(streaming) == "1", timeout, "the standby to stream")
 
     def stop(self) -> None:
         for node in (self.replica, self.primary):
@@ -167,15 +174,13 @@ def start_cluster(with_replica: bool = True) -> PostgresCluster:
     sockets.mkdir()
     pwfile = base / "pwfile"
     pwfile.write_text(PASSWORD + "\n")
-    if os.geteuid() == 0:
-        shutil.chown(base, SERVER_USER, SERVER_USER)
-        shutil.chown(sockets, SERVER_USER, SERVER_USER)
-        shutil.chown(pwfile, SERVER_USER, SERVER_USER)
+    for path in (base, sockets, pwfile):
+        give_to_server_user(path)
     base.chmod(0o755)
     primary = Node("primary", base / "primary", free_port(), bindir, sockets)
     replica = Node("replica", base / "replica", free_port(), bindir, sockets)
     subprocess.run(
-        _as_server_user(
+        as_server_user(
             [
                 str(bindir / "initdb"),
                 "-D",
@@ -202,7 +207,7 @@ def start_cluster(with_replica: bool = True) -> PostgresCluster:
         "wal_log_hints = on\n"
     )
     subprocess.run(
-        _as_server_user(["sh", "-c", f"cat >> '{conf}'"]),
+        as_server_user(["sh", "-c", f"cat >> '{conf}'"]),
         input=settings,
         text=True,
         check=True,
@@ -212,7 +217,7 @@ def start_cluster(with_replica: bool = True) -> PostgresCluster:
         primary.start()
         if with_replica:
             subprocess.run(
-                _as_server_user(
+                as_server_user(
                     [
                         "env",
                         f"PGPASSWORD={PASSWORD}",

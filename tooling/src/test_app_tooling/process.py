@@ -1,4 +1,4 @@
-"""Start-and-wait and stop for the servers the project runs, and process-tree helpers."""
+"""Start-and-wait and stop for the servers the project runs, waiting, and the process tree."""
 
 from __future__ import annotations
 
@@ -6,9 +6,52 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+
+
+HTTP_OK = 200
+
+
+class WaitTimeoutError(TimeoutError):
+    """A condition did not hold in time; the message says what was awaited."""
+
+
+def wait_until(
+    check: Callable[[], bool], timeout: float, what: str, *, interval: float = 0.05
+) -> float:
+    """Poll `check` until it returns true; return the seconds it took.
+
+    An exception from `check` counts as "not yet". When `timeout` runs out, `WaitTimeoutError` names
+    `what` and quotes the last exception.
+    """
+    start = time.monotonic()
+    last = ""
+    while True:
+        try:
+            if check():
+                return time.monotonic() - start
+        except Exception as exc:  # noqa: BLE001 - "not yet"
+            last = f" (last error: {exc})"
+        if time.monotonic() - start > timeout:
+            raise WaitTimeoutError(f"timed out after {timeout:g}s waiting for {what}{last}")
+        time.sleep(interval)
+
+
+def http_ok(url: str, expect: str | None = None, timeout: float = 2) -> bool:
+    """Whether `url` answers 200 (with `expect` in the body); no answer raises httpx's error."""
+    response = httpx.get(url, timeout=timeout)
+    return response.status_code == HTTP_OK and (expect is None or expect in response.text)
+
+
+def answers_ok(url: str, timeout: float = 1) -> bool:
+    """Like `http_ok`, but no answer at all is `False`, not an error."""
+    try:
+        return http_ok(url, timeout=timeout)
+    except httpx.HTTPError:
+        return False
 
 
 def wait_until_ready(
@@ -21,11 +64,8 @@ def wait_until_ready(
     """
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            if httpx.get(ready_url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
+        if answers_ok(ready_url):
+            return
         if process.poll() is not None or time.monotonic() > deadline:
             stop(process)
             name = process.args[0] if isinstance(process.args, list) else process.args

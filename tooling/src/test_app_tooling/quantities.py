@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from test_app_tooling.fields import FieldError, message
+
 
 QUANTITY = re.compile(
     r"^(?P<number>[+-]?(?:\d+(?:\.\d*)?|\.\d+))"
@@ -24,7 +26,7 @@ SUFFIXES = {
 }
 
 
-class QuantityError(ValueError):
+class QuantityError(FieldError):
     """A value is not a Kubernetes quantity; the message names the field."""
 
 
@@ -34,7 +36,7 @@ def quantity(
     """The exact value of a Kubernetes quantity (`1Ki` is 1024, `250m` is 0.25)."""
     match = QUANTITY.match(str(value).strip()) if isinstance(value, str | int | float) else None
     if match is None or isinstance(value, bool):
-        raise QuantityError(f"{where}: expected {what}, got {value!r}")
+        raise QuantityError(message(where, what, value))
     suffix = match["suffix"] or ""
     try:
         number = Decimal(match["number"])
@@ -42,7 +44,7 @@ def quantity(
             Decimal(f"1{suffix}") if suffix[:1] in {"e", "E"} else SUFFIXES.get(suffix, Decimal(1))
         )
     except InvalidOperation:
-        raise QuantityError(f"{where}: expected {what}, got {value!r}") from None
+        raise QuantityError(message(where, what, value)) from None
     return number * scale
 
 

@@ -17,10 +17,12 @@ class MissingToolError(FileNotFoundError):
     """A command-line tool the project needs is not installed."""
 
 
-def find_tool(name: str) -> str:
+def find_tool(name: str, *, path: bool = True) -> str:
     """Return the path of `name`, looking in the project's environments first, then PATH.
 
-    The environments are .venv, .venvs/* and the Node.js tools of tooling/node.
+    The environments are .venv, .venvs/* and the Node.js tools of tooling/node. With
+    `path=False` only they count: for a tool a Debian package also ships in another version
+    (Patroni), or that must be this checkout's (the app).
 
     Raises `MissingToolError` with an install hint when the tool is missing (the tests' `tool`
     fixture turns it into a failure, never a skip).
@@ -32,7 +34,10 @@ def find_tool(name: str) -> str:
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
-    found = shutil.which(name)
+    found = shutil.which(name) if path else None
     if found:
         return found
-    raise MissingToolError(f"required tool {name!r} is not installed; run `scripts/bootstrap`")
+    where = "" if path else " in the project's environments (.venv, .venvs)"
+    raise MissingToolError(
+        f"required tool {name!r} is not installed{where}; run `scripts/bootstrap`"
+    )

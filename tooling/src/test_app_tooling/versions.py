@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from test_app_tooling.fields import at, entries, expected, field, mapping, text
 from test_app_tooling.tools import REPO
 
 
@@ -52,33 +53,39 @@ class Found:
     where: str
 
 
-def _field(entry: dict[str, Any], name: str, kind: type, index: int, section: str) -> Any:  # noqa: ANN401
-    value = entry.get(name)
-    if not isinstance(value, kind) or value in ("", None):
-        msg = f"{VERSIONS_FILE.name}: {section}[{index}].{name} must be a {kind.__name__}"
-        raise ValueError(msg)
-    return value
+def _regex(entry: dict[str, Any], where: str) -> re.Pattern[str]:
+    pattern = text(entry, "regex", where, "a regular expression with one group (the version)")
+    try:
+        compiled = re.compile(pattern, re.MULTILINE)
+    except re.error as error:
+        raise expected(at(where, "regex"), f"a regular expression ({error})", pattern) from None
+    if compiled.groups < 1:
+        raise expected(
+            at(where, "regex"), "a regular expression with one group (the version)", pattern
+        )
+    return compiled
 
 
 def load(path: Path = VERSIONS_FILE) -> tuple[list[Pinned], list[Site]]:
-    """Read and validate the file; every error names the entry and the field."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    """Read and validate the file; every error names the entry and the field (`fields`)."""
+    name = path.name
+    data = mapping(yaml.safe_load(path.read_text(encoding="utf-8")), name)
     pinned = [
         Pinned(
-            component=_field(e, "component", str, i, "versions"),
-            version=str(_field(e, "version", str, i, "versions")),
-            end_of_support=_field(e, "end_of_support", dt.date, i, "versions"),
-            source=_field(e, "source", str, i, "versions"),
+            component=text(entry, "component", where),
+            version=text(entry, "version", where, "a version string (quoted in YAML)"),
+            end_of_support=field(entry, "end_of_support", where, dt.date),
+            source=text(entry, "source", where),
         )
-        for i, e in enumerate(data.get("versions") or [])
+        for where, entry in entries(data, "versions", name)
     ]
     sites = [
         Site(
-            component=_field(e, "component", str, i, "sites"),
-            glob=_field(e, "glob", str, i, "sites"),
-            regex=re.compile(_field(e, "regex", str, i, "sites"), re.MULTILINE),
+            component=text(entry, "component", where),
+            glob=text(entry, "glob", where),
+            regex=_regex(entry, where),
         )
-        for i, e in enumerate(data.get("sites") or [])
+        for where, entry in entries(data, "sites", name)
     ]
     return pinned, sites
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from test_app_tooling.helm_render import chart_values
 from test_app_tooling.tools import REPO
 
 
@@ -304,10 +305,11 @@ def _chart_tag(args: str, chart: Path) -> str:
     if explicit:
         value = explicit.group(2)
         return "git-sha" if "sha" in value.lower() else value
-    tag = ""
-    for values_file in re.findall(r"-f (charts/test-app/\S+\.yaml)", args):
-        document = yaml.safe_load((chart.parent.parent / values_file).read_text(encoding="utf-8"))
-        tag = str(((document or {}).get("image") or {}).get("tag") or tag)
+    files = [
+        f.removeprefix("charts/test-app/")
+        for f in re.findall(r"-f (charts/test-app/\S+\.yaml)", args)
+    ]
+    tag = str(chart_values(files, chart=chart)["image"].get("tag") or "")
     if not tag:
         meta = yaml.safe_load((chart / "Chart.yaml").read_text(encoding="utf-8"))
         tag = str(meta["appVersion"])

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from test_app_tooling import fields
 from test_app_tooling.infra.hcl_check import declarations, parse, unquote
 
 
@@ -25,7 +26,7 @@ REFERENCE = re.compile(r"\$\{([^{}]*)\}")
 EACH_KEY = "3"  # for_each keys of named resources are zones
 
 
-class NamingError(ValueError):
+class NamingError(fields.FieldError):
     """A name that cannot be evaluated, or a rules table of the wrong form."""
 
 
@@ -52,28 +53,17 @@ class Name:
 
 def load_rules(path: Path) -> dict[str, NameRule]:
     """The rules table, keyed by resource type."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = fields.mapping(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
     rules: dict[str, NameRule] = {}
-    for index, entry in enumerate((data or {}).get("rules", [])):
-        where = f"{path.name}: rules[{index}]"
-        for key in ("type", "attribute", "regex", "scope", "source"):
-            if not isinstance(entry.get(key), str) or not entry[key]:
-                msg = f"{where}.{key} must be a non-empty string"
-                raise NamingError(msg)
-        if entry["scope"] not in ("global", "subscription", "resource-group"):
-            msg = f"{where}.scope must be global, subscription or resource-group"
-            raise NamingError(msg)
+    for where, entry in fields.entries(data, "rules", path.name):
         rule = NameRule(
-            entry["type"],
-            entry["attribute"],
-            re.compile(entry["regex"]),
-            entry["scope"],
-            entry["source"],
+            fields.text(entry, "type", where),
+            fields.text(entry, "attribute", where),
+            re.compile(fields.text(entry, "regex", where)),
+            fields.one_of(entry, "scope", where, ("global", "subscription", "resource-group")),
+            fields.text(entry, "source", where),
         )
         rules[rule.type] = rule
-    if not rules:
-        msg = f"{path}: no rules"
-        raise NamingError(msg)
     return rules
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from test_app_tooling import fields
 from test_app_tooling.infra.hcl_check import declarations, parse
 from test_app_tooling.infra.nsg import Flow, Group, NsgError, Verdict, path, rules_from_terraform
 
@@ -141,21 +142,16 @@ def _endpoint(name: str, spec: Any, network: Network) -> tuple[ipaddress.IPv4Add
 
 def evaluate(table_file: Path, network: Network) -> list[Outcome]:
     """Every path of the table, with the verdicts that decide it."""
-    table = yaml.safe_load(table_file.read_text(encoding="utf-8"))
-    if not isinstance(table, dict) or not table.get("paths") or not table.get("endpoints"):
-        msg = f"{table_file}: expected `endpoints` and a non-empty `paths`"
-        raise NsgError(msg)
-    endpoints = {name: _endpoint(name, spec, network) for name, spec in table["endpoints"].items()}
+    file_name = table_file.name
+    table = fields.mapping(yaml.safe_load(table_file.read_text(encoding="utf-8")), file_name)
+    specs = fields.field(table, "endpoints", file_name, dict, "a mapping of endpoints")
+    endpoints = {key: _endpoint(key, spec, network) for key, spec in specs.items()}
     outcomes = []
-    for index, entry in enumerate(table["paths"]):
-        where = f"{table_file.name}: paths[{index}]"
+    for where, entry in fields.entries(table, "paths", file_name):
         for key in ("from", "to"):
-            if entry.get(key) not in endpoints:
-                msg = f"{where}.{key}: expected one of {sorted(endpoints)}, got {entry.get(key)!r}"
-                raise NsgError(msg)
-        if entry.get("expect") not in ("allow", "deny") or not isinstance(entry.get("port"), int):
-            msg = f"{where}: `expect` must be allow or deny and `port` a number"
-            raise NsgError(msg)
+            fields.one_of(entry, key, where, tuple(sorted(endpoints)))
+        fields.one_of(entry, "expect", where, ("allow", "deny"))
+        fields.field(entry, "port", where, int, "a port number")
         source, source_subnet = endpoints[entry["from"]]
         destination, destination_subnet = endpoints[entry["to"]]
         flow = Flow(source, destination, entry["port"], str(entry.get("protocol", "Tcp")))

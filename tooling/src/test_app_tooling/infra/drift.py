@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from test_app_tooling import fields
 from test_app_tooling.infra.hcl_check import Declaration
 
 
@@ -30,21 +31,19 @@ class Drift:
 
 
 def load(path: Path) -> list[Drift]:
-    """The drift table; a row of the wrong form names the field."""
-    rows = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("drift", [])
+    """The drift table; a row of the wrong form names the field (`fields`)."""
+    document = fields.mapping(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
     out = []
-    for index, row in enumerate(rows):
-        for key in ("type", "attribute", "effect", "source"):
-            if not isinstance(row.get(key), str) or not row[key]:
-                msg = f"{path.name}: drift[{index}].{key} must be a non-empty string"
-                raise ValueError(msg)
-        if not isinstance(row.get("when"), dict):
-            msg = f"{path.name}: drift[{index}].when must be a mapping (may be empty)"
-            raise TypeError(msg)
-        out.append(Drift(row["type"], row["attribute"], row["when"], row["effect"]))
-    if not out:
-        msg = f"{path}: no drift rows"
-        raise ValueError(msg)
+    for where, row in fields.entries(document, "drift", path.name, "a non-empty list of rows"):
+        fields.text(row, "source", where)
+        out.append(
+            Drift(
+                fields.text(row, "type", where),
+                fields.text(row, "attribute", where),
+                fields.field(row, "when", where, dict, "a mapping (may be empty)"),
+                fields.text(row, "effect", where),
+            )
+        )
     return out
 
 

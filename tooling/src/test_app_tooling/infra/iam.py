@@ -35,6 +35,7 @@ from typing import Any
 import hcl2
 import yaml
 
+from test_app_tooling import fields
 from test_app_tooling.tools import REPO
 
 
@@ -177,8 +178,7 @@ def decide(policies: list[dict[str, Any]], req: Request) -> str:
     statements = [s for p in policies for s in p["Statement"]]
     for s in statements:
         if s.get("Effect") not in {"Allow", "Deny"}:
-            msg = f"statement {s!r}: Effect must be 'Allow' or 'Deny'"
-            raise ValueError(msg)
+            raise fields.expected(f"statement {s!r}.Effect", "Allow or Deny", s.get("Effect"))
     if any(s["Effect"] == "Deny" and statement_matches(s, req) for s in statements):
         return "ExplicitlyDenied"
     if any(statement_allows(s, req) for s in statements):

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from test_app_tooling import fields
+
 
 Network = ipaddress.IPv4Network
 Address = ipaddress.IPv4Address
@@ -46,7 +48,7 @@ PROTOCOLS = ("Tcp", "Udp", "Icmp", "Esp", "Ah", "*")
 TAGS = ("VirtualNetwork", "Internet", "AzureLoadBalancer", "*")
 
 
-class NsgError(ValueError):
+class NsgError(fields.FieldError):
     """A rule or a flow of the wrong form."""
 
 
@@ -55,12 +57,11 @@ def _port_range(text: str, where: str) -> tuple[int, int]:
         return (0, 65535)
     match = re.fullmatch(r"([0-9]{1,5})(?:-([0-9]{1,5}))?", text)
     if not match:
-        msg = f"{where} must be `*`, a port or `low-high`, got {text!r}"
-        raise NsgError(msg)
+        raise NsgError(fields.message(where, "`*`, a port or `low-high`", text))
     low = int(match.group(1))
     high = int(match.group(2) or low)
     if not 0 <= low <= high <= 65535:
-        msg = f"{where} must lie within 0-65535 with low <= high, got {text!r}"
+        msg = fields.message(where, "ports within 0-65535 with low <= high", text)
         raise NsgError(msg)
     return (low, high)
 
@@ -83,7 +84,7 @@ class Rule:
     def __post_init__(self) -> None:
         where = f"rule {self.name!r}"
         if not self.builtin and not 100 <= self.priority <= 4096:
-            msg = f"{where}: priority must be between 100 and 4096, got {self.priority}"
+            msg = fields.message(f"{where}.priority", "between 100 and 4096", self.priority)
             raise NsgError(msg)
         for name, value, allowed in (
             ("direction", self.direction, DIRECTIONS),
@@ -91,29 +92,27 @@ class Rule:
             ("protocol", self.protocol, PROTOCOLS),
         ):
             if value not in allowed:
-                msg = f"{where}: {name} must be one of {allowed}, got {value!r}"
+                msg = fields.message(f"{where}.{name}", f"one of {', '.join(allowed)}", value)
                 raise NsgError(msg)
-        _check_prefixes(self.source_prefixes, f"{where}: source address prefix")
-        _check_prefixes(self.destination_prefixes, f"{where}: destination address prefix")
+        _check_prefixes(self.source_prefixes, f"{where}.source address prefix")
+        _check_prefixes(self.destination_prefixes, f"{where}.destination address prefix")
         for kind, ports in (("source", self.source_ports), ("destination", self.destination_ports)):
             if not ports:
-                msg = f"{where}: {kind} port range is missing"
-                raise NsgError(msg)
+                raise NsgError(fields.message(f"{where}.{kind} port range", "a port range"))
             for port in ports:
-                _port_range(port, f"{where}: {kind} port range")
+                _port_range(port, f"{where}.{kind} port range")
 
 
 def _check_prefixes(prefixes: tuple[str, ...], where: str) -> None:
     if not prefixes:
-        msg = f"{where} is missing"
-        raise NsgError(msg)
+        raise NsgError(fields.message(where, "a CIDR or a service tag"))
     for prefix in prefixes:
         if prefix in TAGS:
             continue
         try:
             ipaddress.IPv4Network(prefix, strict=False)
         except ValueError:
-            msg = f"{where} must be a CIDR or one of {TAGS}, got {prefix!r}"
+            msg = fields.message(where, f"a CIDR or one of {', '.join(TAGS)}", prefix)
             raise NsgError(msg) from None
 
 

@@ -10,13 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from test_app_tooling.helm_render import (
-    VALUE_SETS,
-    app_container,
-    literal_env,
-    one,
-    render_value_set,
-)
+from test_app_tooling.helm_render import VALUE_SETS, one, rendered_pod
 from test_app_tooling.quantities import QuantityError, cpu_cores, memory_bytes
 
 
@@ -75,11 +69,10 @@ def hpa_cpu_target(hpa: dict[str, Any]) -> int:
 def pod_spec(value_set: str = "prod") -> PodSpec:
     """Render the chart with `value_set` and read the pod from it."""
     try:
-        objects = render_value_set(value_set)
+        pod = rendered_pod(value_set)
     except KeyError as error:
         raise ChartError(error.args[0]) from None
-    container = app_container(objects)
-    env = literal_env(container)
+    objects, container, env = pod.objects, pod.container, pod.env
     limits = _get(container, "resources.limits")
     requests = _get(container, "resources.requests")
     return PodSpec(

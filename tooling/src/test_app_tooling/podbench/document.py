@@ -63,6 +63,33 @@ def _capacity(cap: dict[str, Any] | None) -> str:
     )
 
 
+def _admission(result: dict[str, Any]) -> list[str]:
+    bound = result.get("admission")
+    if not bound:
+        return []
+    chart = bound.get("chart_max_in_flight")
+    ran = (
+        ""
+        if chart is None
+        else f" The pod ran with `MAX_IN_FLIGHT={chart}`"
+        + (
+            " (the chart's `app.maxInFlight`), the same."
+            if chart == bound["max_in_flight"]
+            else f"; **set the chart's `app.maxInFlight` to {bound['max_in_flight']}**."
+        )
+    )
+    return [
+        "",
+        (
+            "The admission bound this implies (docs/service.md#admission-control): "
+            f"floor({bound['queue_budget_ms']:g} ms queueing budget x {bound['cpu_limit']:g} "
+            f"core / ({bound['workers']} workers x {bound['cpu_ms_per_request']} ms of CPU per "
+            f"request)) = {bound['requests_in_budget']}, rounded down to hundreds: "
+            f"**{bound['max_in_flight']} requests in flight per worker**.{ran}"
+        ),
+    ]
+
+
 def _header(result: dict[str, Any]) -> list[str]:
     pod, machine, iso, cgroup = (
         result["pod"], result["machine"], result["isolation"], result["cgroup"],
@@ -292,6 +319,7 @@ def render(result: dict[str, Any]) -> str:
             "Capacity = the highest passing rate below the first failing one, per repetition"
             f": {_capacity(result['capacity'])}"
         ),
+        *_admission(result),
         "",
         "| repetition | capacity req/s | failing step req/s | bound |",
         "| ---: | ---: | ---: | --- |",
@@ -320,3 +348,40 @@ def render(result: dict[str, Any]) -> str:
         _memory(result),
     ]
     return "\n\n".join("\n".join(section) for section in sections) + "\n"
+
+
+REFUSAL_HEADER = (
+    "| run | connections per worker | sysctls (own network namespace) | offered | "
+    "2xx req/s (x capacity) | p50 / p99 of the 2xx ms | 503 req/s (p99 ms) | "
+    "no answer within the timeout | probes answered | refusal cost *r* |"
+)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def refusal_table(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """Overload runs of `bench_pod.py --only overload` side by side, one row per run and factor.
+
+    `runs` maps a run's name (its file's stem) to its JSON. "No answer" counts the requests that
+    timed out, waited past the timeout for a connection, or lost theirs.
+    """
+    lines = [REFUSAL_HEADER, "| --- | ---: | --- |" + " ---: |" * 7]
+    for name, run in sorted(runs.items()):
+        sysctls = ", ".join(f"`{key}={value}`" for key, value in run["sysctls"].items()) or "-"
+        bound = run["connections_per_worker"]
+        connections = "the app's" if bound is None else str(bound)
+        for row in run["overload"]:
+            unanswered = int(row["timeouts"]) + int(row["expired"]) + int(row["conn_errors"])
+            cost = row.get("refusal_cost_share")
+            lines.append(
+                f"| {name} | {connections} "
+                f"| {sysctls} | {row['factor']:g} x = {row['offered_rps']:,.0f} | "
+                f"{row['served_rps']:,.0f} ({row['goodput_share']:.2f}) | "
+                f"{_ms(row['p50_ms'])} / {_ms(row['p99_ms'])} | "
+                f"{row['refused_rps']:,.0f} ({_ms(row['refused_p99_ms'])}) | {unanswered:,} | "
+                f"{row['probes_answered']} / {row['probes_sent']} | "
+                f"{'-' if cost is None else f'{cost:.2f}'} |"
+            )
+    return lines

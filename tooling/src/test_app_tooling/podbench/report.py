@@ -101,6 +101,7 @@ def openload_row(result: dict[str, Any], slo: Slo) -> dict[str, Any]:
         "timeouts": result["timeouts"],
         "expired": result["expired"],
         "conn_errors": result["conn_errors"],
+        "connect_failures": result.get("connect_failures", 0),
         "non_2xx": refused + int(result["status_other"]),
         "unanswered": result["unaccounted"],
         "client_limit": 0,
