@@ -16,7 +16,8 @@ from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
 from rehearsal.measure import report
 from rehearsal.scenarios import rotate
-from test_app_tooling import tls
+from test_app_tooling import login_rotation, tls
+from test_app_tooling.tools import REPO
 
 
 BINS = configs.Binaries(Path("/usr/lib/postgresql/bin"), *["x"] * 7)
@@ -190,3 +191,22 @@ def test_the_alert_watch_reads_states_between_times():
     assert watch.first("firing", 0.0) == 20.0
     assert watch.first("inactive", 21.0) == 30.0
     assert watch.first("firing", 31.0) is None
+
+
+def test_the_docs_quote_the_schedules_the_code_uses():
+    rehearsal = rotate.SCHEDULE
+    production = yaml.safe_load((REPO / "observability" / "login-rotation.yaml").read_text())
+    guide = " ".join((REPO / "docs" / "rehearsal.md").read_text().split())
+    assert (
+        f"a rotation every {rehearsal.schedule} s, window {rehearsal.window} s, grace "
+        f"{rehearsal.grace} s, `for: {rehearsal.for_}s`"
+    ) in guide
+    runbook = REPO / "docs" / "runbooks" / "database" / "TestAppDatabaseLoginNotRotated.md"
+    assert f"rotation every {rehearsal.schedule} seconds" in " ".join(runbook.read_text().split())
+    observability = " ".join((REPO / "docs" / "observability.md").read_text().split())
+    quoted = ", ".join(f"`{key}: {production[key]}`" for key in ("schedule", "window", "grace"))
+    assert f"{quoted}, `for: {production['for']}`" in observability
+    threshold = login_rotation.load(REPO / "observability" / "login-rotation.yaml").threshold
+    assert f"({threshold // 86400} days for {production['schedule'][:-1]}-day rotation)" in (
+        observability
+    )
