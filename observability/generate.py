@@ -6,6 +6,7 @@
 
 Outputs:
   observability/rules/test-app-slo.yaml        from observability/slo.yaml and slo-windows.yaml
+  observability/rules/test-app-login.yaml      from observability/login-rotation.yaml
   observability/dashboards/<name>.json         from observability/dashboards.py
   charts/test-app/files/rules/*.yaml           copies of observability/rules/*.yaml
   charts/test-app/files/dashboards/*.json      copies of observability/dashboards/*.json
@@ -23,6 +24,7 @@ from pathlib import Path
 import dashboards
 import kps_values
 import slo
+from test_app_tooling import login_rotation
 
 
 HERE = Path(__file__).resolve().parent
@@ -32,6 +34,8 @@ RULES = HERE / "rules"
 DASHBOARDS = HERE / "dashboards"
 CHART_FILES = REPO / "charts" / "test-app" / "files"
 GENERATED_RULES = RULES / "test-app-slo.yaml"
+LOGIN_ROTATION = HERE / "login-rotation.yaml"
+LOGIN_RULES = RULES / "test-app-login.yaml"
 ALERTMANAGER_CONFIG = HERE / "alertmanager" / "alertmanager.yml"
 KPS_VALUES = HERE / "kube-prometheus-stack" / "values.yaml"
 CANARY_METRICS = CHART_FILES / "analysis" / "canary-metrics.yaml"
@@ -44,11 +48,15 @@ def expected_files() -> dict[Path, str]:
         GENERATED_RULES: slo.render_rules(slo_file),
         KPS_VALUES: kps_values.render(ALERTMANAGER_CONFIG),
         CANARY_METRICS: slo.render_canary_metrics(slo_file),
+        LOGIN_RULES: login_rotation.render(
+            login_rotation.load(LOGIN_ROTATION), LOGIN_ROTATION.relative_to(REPO).as_posix()
+        ),
     }
     for name, dashboard in dashboards.all_dashboards(slo_file).items():
         files[DASHBOARDS / f"{name}.json"] = json.dumps(dashboard, indent=2, sort_keys=True) + "\n"
     rule_sources = {path: path.read_text(encoding="utf-8") for path in sorted(RULES.glob("*.yaml"))}
-    rule_sources[GENERATED_RULES] = files[GENERATED_RULES]
+    for generated in (GENERATED_RULES, LOGIN_RULES):
+        rule_sources[generated] = files[generated]
     for path, text in rule_sources.items():
         files[CHART_FILES / "rules" / path.name] = text
     for path in [p for p in files if p.parent == DASHBOARDS]:
@@ -84,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         files = expected_files()
     except slo.SLOError as error:
         print(f"error: {SLO_FILE.relative_to(REPO)}: {error}", file=sys.stderr)
+        return 2
+    except login_rotation.ScheduleError as error:
+        print(f"error: observability/{error}", file=sys.stderr)
         return 2
     stale = stale_files(files)
     if args.check:

@@ -136,6 +136,15 @@ def pg_hba(topo: Topology) -> list[str]:
     ]
 
 
+def tls_parameters(topo: Topology) -> dict[str, object]:
+    """TLS with the rehearsal's own CA (``pg/tls``, made at ``up``), as Aurora serves RDS's."""
+    return {
+        "ssl": "on",
+        "ssl_cert_file": str(topo.pg_root / "tls" / "server.crt"),
+        "ssl_key_file": str(topo.pg_root / "tls" / "server.key"),
+    }
+
+
 def watchdog_config(device: Path = WATCHDOG_DEVICE) -> dict[str, object]:
     """Patroni's watchdog: required where the machine has one, else off (and said so).
 
@@ -153,6 +162,7 @@ def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) 
     """Patroni's config of one node: etcd as the store, automatic failover, pg_rewind."""
     # As root, pg_wal is a link to the node's WAL volume (initdb and pg_basebackup --waldir).
     waldir = [{"waldir": str(topo.pg_wal_dir(node))}] if topo.wal_volumes else []
+    parameters: dict[str, object] = {**PG_LOCAL_PARAMETERS, **tls_parameters(topo)}
     config = {
         "scope": PATRONI_SCOPE,
         "name": node,
@@ -203,7 +213,7 @@ def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) 
                 "replication": {"username": "replicator", "password": secrets.replicator},
                 "rewind": {"username": "postgres", "password": secrets.postgres},
             },
-            "parameters": PG_LOCAL_PARAMETERS,
+            "parameters": parameters,
             "pg_hba": pg_hba(topo),
             # A replica cloned (or rebuilt) by Patroni keeps its WAL on its own volume too.
             **({"basebackup": waldir} if waldir else {}),
@@ -520,8 +530,9 @@ def render_prometheus(topo: Topology, rules_glob: Path = RULES_GLOB) -> str:
             "evaluation_interval": f"{SCRAPE_INTERVAL_SECONDS}s",
             "external_labels": {"environment": "rehearsal"},
         },
-        # The SAME rule files production loads; a glob that matches nothing is valid.
-        "rule_files": [str(rules_glob)],
+        # The SAME rule files production loads; a glob that matches nothing is valid. A scenario
+        # may add rules of its own in etc/rules (rotate: the login-age rule on its schedule).
+        "rule_files": [str(rules_glob), str(topo.etc / "rules" / "*.yaml")],
         "alerting": {
             "alertmanagers": [
                 {"static_configs": [{"targets": [f"127.0.0.1:{topo.port('alertmanager')}"]}]}

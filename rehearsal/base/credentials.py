@@ -1,14 +1,11 @@
-"""The database roles' passwords: generated once, kept in the state folder, rotated on demand.
+"""The database roles' passwords and the server's certificates, kept in the state folder.
 
-The app's login lives in a secret shaped like the production one in Secrets Manager (the current
-login and the previous one), and reaches the instances as two files (``POSTGRESQL_USER_FILE``,
+The app's login lives in a secret shaped like the production one (the current login and the
+previous one; between runs a JSON file here, during the rotate rehearsal a secret in moto's
+Secrets Manager), and reaches the instances as two files (``POSTGRESQL_USER_FILE``,
 ``POSTGRESQL_PASSWORD_FILE``) laid out and swapped the way the kubelet updates a Secret volume.
-Rotation follows AWS's multi-user function (``SecretsManagerRDSPostgreSQLRotationMultiUser``):
-the login alternates between ``test_app`` and ``test_app_clone``. Rehearsed: its SQL and its
-order (the clone created WITH LOGIN and granted ``test_app`` on the first rotation, later a new
-password on the previous user), the logins it tries, and the files changing after it. Not
-rehearsed: Secrets Manager's API, staging labels and scheduling (a JSON file plays the secret),
-Lambda, External Secrets' polling (the rehearsal swaps the files itself).
+Rotation itself is AWS's multi-user function's four steps (``test_app_tooling.rotation``, run by
+``rehearsal/scenarios/rotate.py``), over TLS verified against the CA made here.
 """
 
 from __future__ import annotations
@@ -21,17 +18,14 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rehearsal.base import postgres
 from rehearsal.base.configs import Binaries, Secrets
 from rehearsal.base.errors import RehearsalError
-from rehearsal.base.postgres import PostgresError
-from rehearsal.base.topology import Topology
+from rehearsal.base.topology import PG_NODES, Topology
+from test_app_tooling import tls
+from test_app_tooling.postgres import give_to_server_user
 
 
 APP_ROLE = "test_app"
-# What AWS's multi-user function appends to the user name for the alternate user.
-CLONE_SUFFIX = "_clone"
-MAX_ROLE_NAME = 63  # PostgreSQL's NAMEDATALEN - 1
 DATA_LINK = "..data"  # the kubelet's name for the link to the current version of the files
 
 
@@ -51,26 +45,9 @@ class AppSecret:
     previous: Login | None = None
 
 
-@dataclass(frozen=True)
-class RotationStep:
-    """What one rotation did: the user it changed and the statements it ran as the master."""
-
-    pending: Login
-    statements: list[str]
-
-
 def new_password() -> str:
     """Return a fresh password (hex: safe in SQL literals and config files)."""
     return pysecrets.token_hex(16)
-
-
-def alternate_user(username: str) -> str:
-    """Return the other user of the pair, as the function's ``get_alt_username`` does."""
-    if username.endswith(CLONE_SUFFIX):
-        return username[: -len(CLONE_SUFFIX)]
-    if len(username) + len(CLONE_SUFFIX) > MAX_ROLE_NAME:
-        raise RehearsalError(f"user {username}: with {CLONE_SUFFIX} it exceeds 63 characters")
-    return username + CLONE_SUFFIX
 
 
 def save_secrets(topo: Topology, secrets: Secrets) -> None:
@@ -180,52 +157,21 @@ def provision_app_role(topo: Topology, bins: Binaries, secrets: Secrets) -> list
     return changes
 
 
-def _can_log_in(topo: Topology, bins: Binaries, login: Login) -> bool:
-    """Return whether ``login`` opens a session on the writer (the function's get_connection)."""
-    try:
-        postgres.psql(topo, bins, topo.port("pg-writer"), "SELECT now()",
-                      user=login.username, password=login.password, dbname="test_app")  # fmt: skip
-    except PostgresError:
-        return False
-    return True
+def server_certificates(topo: Topology) -> tls.Certificates:
+    """Return the servers' certificate, its CA and an unrelated CA (``pg/tls``)."""
+    return tls.Certificates(topo.pg_root / "tls")
 
 
-def rotate_app_secret(topo: Topology, bins: Binaries) -> RotationStep:
-    """Rotate the app's secret the way AWS's multi-user function does; return what it did.
+def make_server_certificates(topo: Topology) -> tls.Certificates:
+    """Make the servers' certificates once, for every address a client reaches them at.
 
-    createSecret: the pending login is the other user with a new password. setSecret: if the
-    pending login works already, nothing; else the current login must work, and as the master
-    user the pending user is created (``CREATE ROLE ... WITH LOGIN PASSWORD``, then ``GRANT
-    <current> TO <pending>``) or given the new password (``ALTER USER``). testSecret: the
-    pending login opens a session. finishSecret: the pending login becomes current, the
-    current one previous. The login files do not change here: in production they follow
-    minutes later (External Secrets, then the kubelet); call ``write_login_files``.
+    Clients reach the servers on 127.0.0.1 (HAProxy's endpoints, or the nodes themselves) or
+    at the nodes' own addresses; the key belongs to the PostgreSQL OS user.
     """
-    secret = load_app_secret(topo)
-    pending = Login(alternate_user(secret.current.username), new_password())
-    statements: list[str] = []
-    if not _can_log_in(topo, bins, pending):
-        if not _can_log_in(topo, bins, secret.current):
-            raise RehearsalError(f"the current login {secret.current.username} does not work")
-        exists = postgres.psql(
-            topo, bins, topo.port("pg-writer"),
-            f"SELECT count(*) FROM pg_roles WHERE rolname = '{pending.username}'",  # noqa: S608 - a checked name
-        )  # fmt: skip
-        # Generated names and hex passwords, never input.
-        if exists == "0":
-            statements = [
-                f"CREATE ROLE {pending.username} WITH LOGIN PASSWORD '{pending.password}'",
-                f"GRANT {secret.current.username} TO {pending.username}",
-            ]
-        else:
-            statements = [f"ALTER USER {pending.username} WITH PASSWORD '{pending.password}'"]
-        postgres.psql(topo, bins, topo.port("pg-writer"),
-                      "BEGIN;\n" + ";\n".join(statements) + ";\nCOMMIT;\n")  # fmt: skip
-    if not _can_log_in(topo, bins, pending):
-        raise RehearsalError(f"testSecret: the pending login {pending.username} does not work")
-    save_app_secret(topo, AppSecret(pending, secret.current))
-    return RotationStep(pending, [_hide(statement, pending.password) for statement in statements])
-
-
-def _hide(statement: str, password: str) -> str:
-    return statement.replace(password, "<new password>")
+    certs = server_certificates(topo)
+    if not certs.server_key.exists():
+        addresses = sorted({"127.0.0.1", *(topo.host(node) for node in PG_NODES)})
+        tls.make_certificates(certs.folder, addresses)
+    for path in [certs.folder, *certs.folder.iterdir()]:
+        give_to_server_user(path, topo.pg_os_user)
+    return certs

@@ -30,7 +30,7 @@ from rehearsal.base import (
 )
 from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import Binaries, Secrets
-from rehearsal.base.credentials import load_secrets, provision_app_role
+from rehearsal.base.credentials import load_secrets, make_server_certificates, provision_app_role
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import (
     APP_INSTANCES,
@@ -156,6 +156,7 @@ def _prepare(topo: Topology, progress: Progress, bins: Binaries, secrets: Secret
         for node in PG_NODES:
             postgres.prepare_node_dir(topo, node)
         walvolume.up(topo)
+        make_server_certificates(topo)
         postgres.write_pgpass(topo, secrets)
         write_configs(topo, secrets, bins)
     fresh = not any(postgres.has_data(topo, node) for node in PG_NODES)

@@ -24,10 +24,25 @@ def _load(reports: Path, name: str) -> dict[str, object] | None:
 
 
 def _rotations(numbers: dict[str, object]) -> str:
-    """Say which user each rotation changed, e.g. ``2 rotations (test_app_clone, test_app)``."""
+    """Say how many rotations ran and whether each kept the previous login."""
     steps = numbers["rotations"]
     assert isinstance(steps, list)  # noqa: S101
-    return f"{len(steps)} rotations ({', '.join(str(step['user']) for step in steps)})"
+    kept = sum(bool(step["previous_login_works"]) for step in steps)
+    return (
+        f"{len(steps)} rotations (the four steps each), previous login kept {kept} of {len(steps)}"
+    )
+
+
+def _stalls(numbers: dict[str, object]) -> str:
+    """Say what each failing rotation did to the alert, e.g. ``wrong-master: firing after 60 s``."""
+    stalls = numbers["stalls"]
+    assert isinstance(stalls, list)  # noqa: S101
+    return "; ".join(
+        f"{' then '.join(stall['faults'])}: AWSCURRENT kept, alert firing after "
+        f"{stall['firing_after_seconds']} s, resolved {stall['resolved_after_fix_seconds']} s "
+        "after the fix"
+        for stall in stalls
+    )
 
 
 def _switched(numbers: dict[str, object]) -> str:
@@ -126,11 +141,12 @@ def render(reports: Path = REPORTS) -> str:
         n = rotate["numbers"]
         assert isinstance(n, dict)  # noqa: S101
         rows.append(
-            f"| app login rotation with alternating users under load | "
+            f"| AWS multi-user rotation (moto, TLS verify-full) under load, then failing ones | "
             f"{'passed' if rotate['passed'] else '**failed**'} | "
             f"{n['requests']} requests, **{n['failed']} failed**; "
-            f"{_rotations(n)}; {_switched(n)}; app restarts {_restarts(n)} "
-            "| [rotate](rehearsal/rotate.md) |"
+            f"{_rotations(n)}; {_switched(n)}; app restarts {_restarts(n)}; "
+            f"`TestAppDatabaseLoginNotRotated` {', '.join(n['alert_while_good'])} while rotation "
+            f"worked; {_stalls(n)} | [rotate](rehearsal/rotate.md) |"
         )
     for name, what in HA_FAULTS.items():
         fault = _load(reports, name)

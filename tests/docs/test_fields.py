@@ -70,6 +70,7 @@ READERS = (
     "tooling/src/test_app_tooling/infra/drift.py",
     "tooling/src/test_app_tooling/infra/iam.py",
     "tooling/src/test_app_tooling/infra/nsg.py",
+    "tooling/src/test_app_tooling/login_rotation.py",
     "tooling/src/test_app_tooling/versions.py",
 )
 

@@ -15,12 +15,12 @@ from test_app_tooling.tools import REPO
 # A cycle the rehearsal's reshaping into layers removes (a branch of its own). When it is gone,
 # test_known_cycles_still_exist fails: delete the entry then.
 # Which top-level folders may import which (besides themselves): the service and the tooling
-# stand alone; scripts, the add-on installer and the rehearsal build on the tooling; tests may use
-# everything.
+# stand alone; scripts, the add-on installer, the rehearsal and the observability generator build
+# on the tooling; tests may use everything.
 MAY_IMPORT = {
     "app": set(),
     "tooling": set(),
-    "observability": set(),
+    "observability": {"tooling"},
     "platform": {"tooling"},
     "scripts": {"tooling"},
     "rehearsal": {"tooling"},

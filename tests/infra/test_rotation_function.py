@@ -10,59 +10,36 @@ leaves AWSCURRENT where it was, and the current login keeps working.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from test_app_tooling import rotation
-from test_app_tooling.postgres import PostgresCluster, pg_bindir, start_cluster
-from test_app_tooling.tools import REPO
+from test_app_tooling import rotation, tls
+from test_app_tooling.postgres import (
+    PostgresCluster,
+    give_to_server_user,
+    pg_bindir,
+    start_cluster,
+)
 
 
 pytestmark = pytest.mark.integration
-MOTO_PYTHON = REPO / ".venvs" / "moto" / "bin" / "python"
 MASTER_PASSWORD = "master-" + uuid.uuid4().hex
-
-
-def openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def make_certificates(folder: Path) -> None:
-    """A CA, a server certificate for 127.0.0.1 signed by it, and an unrelated CA."""
-    for ca in ("ca", "other-ca"):
-        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                f"/CN={ca}", "-keyout", f"{ca}.key", "-out", f"{ca}.crt", cwd=folder)  # fmt: skip
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-            "-keyout", "server.key", "-out", "server.csr", cwd=folder)  # fmt: skip
-    (folder / "san.ext").write_text("subjectAltName = IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt",
-            cwd=folder)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def tls_postgres() -> Iterator[tuple[PostgresCluster, Path]]:
     cluster = start_cluster(with_replica=False)
     try:
-        certs = cluster.base / "tls"
-        certs.mkdir()
-        make_certificates(certs)
-        if os.geteuid() == 0:
-            for path in [certs, *certs.iterdir()]:
-                shutil.chown(path, "postgres", "postgres")
-        (certs / "server.key").chmod(0o600)
+        certs = tls.make_certificates(cluster.base / "tls", ["127.0.0.1"])
+        for path in [certs.folder, *certs.folder.iterdir()]:
+            give_to_server_user(path)
         conf = cluster.primary.datadir / "postgresql.conf"
         hba = cluster.primary.datadir / "pg_hba.conf"
-        cluster.primary.sql(f"ALTER SYSTEM SET ssl_cert_file = '{certs / 'server.crt'}'")
-        cluster.primary.sql(f"ALTER SYSTEM SET ssl_key_file = '{certs / 'server.key'}'")
+        cluster.primary.sql(f"ALTER SYSTEM SET ssl_cert_file = '{certs.server_cert}'")
+        cluster.primary.sql(f"ALTER SYSTEM SET ssl_key_file = '{certs.server_key}'")
         cluster.primary.sql("ALTER SYSTEM SET ssl = on")
         # TLS only over TCP, as rds.force_ssl: a plaintext login is refused.
         cluster.primary.sql(
@@ -73,37 +50,15 @@ def tls_postgres() -> Iterator[tuple[PostgresCluster, Path]]:
         cluster.primary.stop()
         cluster.primary.start()
         cluster.primary.sql(f"CREATE ROLE rotator LOGIN CREATEROLE PASSWORD '{MASTER_PASSWORD}'")
-        yield cluster, certs
+        yield cluster, certs.folder
     finally:
         cluster.stop()
 
 
 @pytest.fixture(scope="module")
-def moto(tmp_path_factory) -> Iterator[str]:
-    assert MOTO_PYTHON.exists(), "run scripts/bootstrap: .venvs/moto is missing"
-    port_file = tmp_path_factory.mktemp("moto") / "port"
-    proc = subprocess.Popen(
-        [str(MOTO_PYTHON), str(REPO / "scripts" / "terraform" / "moto_server.py"),
-         "--port-file", str(port_file)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while not (port_file.exists() and port_file.read_text().strip()):
-            assert time.monotonic() < deadline, "moto did not start"
-            time.sleep(0.2)
-        endpoint = f"http://127.0.0.1:{port_file.read_text().strip()}"
-        while True:
-            try:
-                rotation.SecretsManager(endpoint).call("ListSecrets")
-                break
-            except (OSError, rotation.RotationError):
-                assert time.monotonic() < deadline, "moto did not answer"
-                time.sleep(0.2)
-        yield endpoint
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+def moto() -> Iterator[str]:
+    with rotation.moto_server() as sm:
+        yield sm.endpoint
 
 
 def secrets(sm: rotation.SecretsManager, cluster: PostgresCluster, master_password: str) -> str:
@@ -140,13 +95,19 @@ def test_two_rotations_alternate_the_users_and_keep_the_previous_login(tls_postg
     user = str(first["username"])
     assert db.run(first, "SELECT current_user") == user
 
-    assert rotation.rotate(sm, db, arn, str(uuid.uuid4())) == list(rotation.STEPS)
+    done = rotation.rotate(sm, db, arn, str(uuid.uuid4()))
+    assert done.steps == list(rotation.STEPS)
+    assert done.statements == [
+        f"CREATE ROLE {user}_clone WITH LOGIN PASSWORD '<new password>'",
+        f"GRANT {user} TO {user}_clone",
+    ]
     second = current_login(sm, arn)
     assert second["username"] == f"{user}_clone"
     assert db.run(second, "SELECT current_user") == f"{user}_clone"
     assert db.run(first, "SELECT 1") == "1"  # the previous login still works
 
-    rotation.rotate(sm, db, arn, str(uuid.uuid4()))
+    again = rotation.rotate(sm, db, arn, str(uuid.uuid4()))
+    assert again.statements == [f"ALTER USER {user} WITH PASSWORD '<new password>'"]
     third = current_login(sm, arn)
     assert third["username"] == user
     assert third["password"] != first["password"]
@@ -165,12 +126,22 @@ def test_a_wrong_master_password_fails_in_set_secret_and_keeps_the_current_login
     db = database(certs)
     arn = secrets(sm, cluster, "not-the-master-password")
     before = current_login(sm, arn)
+    token = rotation.next_token(sm, arn)
     with pytest.raises(
         rotation.RotationError, match="setSecret failed: cannot log in with the master"
     ):
-        rotation.rotate(sm, db, arn, str(uuid.uuid4()))
+        rotation.rotate(sm, db, arn, token)
     assert current_login(sm, arn) == before
     assert db.run(before, "SELECT current_user") == before["username"]
+    # Secrets Manager reattempts the unfinished rotation with its token; once the master
+    # secret is right again, that same rotation finishes.
+    assert rotation.next_token(sm, arn) == token
+    master_arn = str(before["masterarn"])
+    sm.call("PutSecretValue", SecretId=master_arn, SecretString=json.dumps(
+        {"username": "rotator", "password": MASTER_PASSWORD}))  # fmt: skip
+    assert rotation.rotate(sm, db, arn, token).steps == list(rotation.STEPS)
+    assert current_login(sm, arn)["username"] == f"{before['username']}_clone"
+    assert rotation.next_token(sm, arn) != token
 
 
 def test_an_untrusted_certificate_fails_without_a_plaintext_fallback(tls_postgres, moto):
@@ -183,3 +154,16 @@ def test_an_untrusted_certificate_fails_without_a_plaintext_fallback(tls_postgre
         rotation.rotate(sm, untrusted, arn, str(uuid.uuid4()))
     assert current_login(sm, arn) == before
     assert database(certs).run(before, "SELECT 1") == "1"
+
+
+@pytest.mark.parametrize(
+    ("user", "other"), [("test_app", "test_app_clone"), ("test_app_clone", "test_app")]
+)
+def test_the_alternate_user_is_the_other_of_the_pair(user, other):
+    assert rotation.alternate(user) == other
+
+
+def test_an_alternate_user_name_past_63_characters_is_refused():
+    assert rotation.alternate("a" * 57) == "a" * 57 + "_clone"
+    with pytest.raises(rotation.RotationError, match="exceeds 63 characters"):
+        rotation.alternate("a" * 58)

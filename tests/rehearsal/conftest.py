@@ -21,7 +21,7 @@ PORT_RANGE = (20000, 32000)
 PROGRAMS = ["haproxy", "supervisord", "prometheus", "prometheus-alertmanager",
             "prometheus-node-exporter", "prometheus-postgres-exporter",
             "prometheus-blackbox-exporter", "hey", "pg_config",
-            "promtool", "amtool", "patroni", "etcd"]  # fmt: skip
+            "promtool", "amtool", "patroni", "etcd", "openssl", "moto_server"]  # fmt: skip
 
 
 def free_port_base() -> int:

@@ -118,32 +118,53 @@ def test_a_killed_instance_is_replaced_without_a_failed_request(live, out_dir):
     assert data["passed"]
 
 
-def test_login_rotation_with_alternating_users_fails_no_request(live, out_dir):
+def test_aws_rotation_fails_no_request_and_a_failing_one_pages(live, out_dir):
     live.cli("rehearse", "rotate", "--size", "ci", "--out", str(out_dir))
     data = _report(out_dir, "rotate")
     numbers = data["numbers"]
     assert numbers["requests"] > 1000
     assert numbers["failed"] == 0
     assert numbers["unanswered"] == 0
+    assert numbers["tls"].startswith("t|TLSv1."), "the function's session is not TLS"
     # A rehearsal never rotated before: the first rotation creates the clone as AWS's
-    # multi-user function does, the second gives test_app, the user in use, a new password.
-    first, second = numbers["rotations"]
-    assert first["statements"] == [
+    # multi-user function does, the later ones give the other user a new password.
+    rotations = numbers["rotations"]
+    assert all(r["steps"] == ["createSecret", "setSecret", "testSecret", "finishSecret"]
+               for r in rotations)  # fmt: skip
+    assert rotations[0]["statements"] == [
         "CREATE ROLE test_app_clone WITH LOGIN PASSWORD '<new password>'",
         "GRANT test_app TO test_app_clone",
     ]
-    assert second["statements"] == ["ALTER USER test_app WITH PASSWORD '<new password>'"]
-    assert first["sessions_held"] == 0, "nobody uses the clone yet: nothing to recycle"
-    assert second["sessions_held"] > 0
-    assert first["sessions_left"] == second["sessions_left"] == 0
-    # Refused once with test_app's old password, every instance moved to the clone (a reader
-    # connection that logs in again only after the files changed takes test_app's new login).
+    assert rotations[1]["statements"] == ["ALTER USER test_app WITH PASSWORD '<new password>'"]
+    assert [r["user"] for r in rotations[:2]] == ["test_app_clone", "test_app"]
+    assert rotations[0]["sessions_held"] == 0, "nobody uses the clone yet: nothing to recycle"
+    assert rotations[1]["sessions_held"] > 0
+    assert all(r["sessions_left"] == 0 for r in rotations)
+    # The login before stays valid until the rotation after next.
+    assert all(r["previous_login_works"] for r in rotations)
+    assert all(r["login_before_previous_refused"] for r in rotations[1:])
     assert len(numbers["switched"]) == 3
-    assert all("test_app_clone" in users for users in numbers["switched"].values())
-    assert numbers["idle_connections_recycled"] > 0
+    assert all(numbers["switched"].values())
     assert numbers["clone_member_of"] == "test_app"
     assert numbers["provision_changes"] == [], "both users must already be least-privileged"
     assert numbers["pids_before"] == numbers["pids_after"]
+    # While scheduled rotations work the alert stays inactive; both failures are reported as
+    # failures, move nothing, and the alert (production's rule on the rehearsal's schedule)
+    # fires within its threshold + for; the reattempt and one more rotation resolve it.
+    assert numbers["alert_while_good"] == ["inactive"]
+    [stall] = numbers["stalls"]
+    assert stall["faults"] == ["wrong-master", "wrong-ca"]
+    errors = [a["error"] for a in stall["attempts"]]
+    assert errors[0].startswith("setSecret failed: cannot log in with the master secret")
+    assert errors[1].startswith("setSecret failed: the current login does not work")
+    assert all(a["awscurrent_unchanged"] and a["current_login_works"] for a in stall["attempts"])
+    schedule = numbers["schedule"]
+    assert stall["firing_after_seconds"] - stall["pending_after_seconds"] >= (
+        schedule["for_seconds"] - 1
+    )
+    assert stall["firing_after_seconds"] <= schedule["threshold_seconds"] + schedule["for_seconds"]
+    assert stall["reattempted_failed_token"]
+    assert stall["resolved_after_fix_seconds"] is not None
     assert data["passed"]
 
 

@@ -41,10 +41,20 @@ def test_the_committed_reports_back_the_guides_claims():
     rotate = json.loads((summary.REPORTS / "rotate.json").read_text())["numbers"]
     assert rotate["failed"] == 0
     assert rotate["pids_before"] == rotate["pids_after"]
-    assert [step["user"] for step in rotate["rotations"]] == ["test_app_clone", "test_app"]
+    assert rotate["tls"].startswith("t|TLSv1.")
+    assert len(rotate["rotations"]) >= 4
+    assert all(step["previous_login_works"] for step in rotate["rotations"])
     assert len(rotate["switched"]) == 3
     assert all(rotate["switched"].values()), "every instance switched user"
     assert rotate["provision_changes"] == []
+    assert rotate["alert_while_good"] == ["inactive"]
+    # One stall per failure kind, each reported as a failure and firing the alert.
+    assert [stall["faults"] for stall in rotate["stalls"]] == [["wrong-master"], ["wrong-ca"]]
+    for stall in rotate["stalls"]:
+        assert stall["attempts"]
+        assert all(a["error"] for a in stall["attempts"])
+        assert stall["firing_after_seconds"] is not None
+        assert stall["resolved_after_fix_seconds"] is not None
     for name in ("freeze-primary", "partition-primary", "dcs-loss", "wal-full"):
         fault = json.loads((summary.REPORTS / f"{name}.json").read_text())["numbers"]
         assert fault["writes_acknowledged"] > 1000

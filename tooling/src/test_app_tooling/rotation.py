@@ -16,19 +16,31 @@ the behaviour can be rehearsed without AWS:
 
 Every login uses `sslmode=verify-full` against a given CA file, and there is no plaintext
 fallback (the secret's `ssl: true` in production). A failing step raises `RotationError` and
-leaves AWSCURRENT where it was, so the current login keeps working. The Secrets Manager client
-speaks the JSON API without request signing: it is for moto only.
+leaves AWSCURRENT where it was, so the current login keeps working; Secrets Manager reattempts
+that rotation with the same token (RotateSecret meanwhile answers "A previous rotation isn't
+complete"), so `rotate` with the failed token continues from the pending version. The Secrets
+Manager client speaks the JSON API without request signing: it is for moto only
+(`moto_server` starts one on loopback from `.venvs/moto`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
+import time
+import urllib.error
 import urllib.request
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from test_app_tooling.ports import free_port
+from test_app_tooling.tools import find_tool
 
 
 CLONE_SUFFIX = "_clone"
@@ -150,12 +162,16 @@ def create_secret(sm: SecretsManager, secret_id: str, token: str) -> None:
     )
 
 
-def set_secret(sm: SecretsManager, db: Database, secret_id: str, token: str) -> None:
-    """setSecret: create the alternate user or set its password, logged in as the master."""
+def set_secret(sm: SecretsManager, db: Database, secret_id: str, token: str) -> list[str]:
+    """setSecret: create the alternate user or set its password, logged in as the master.
+
+    Return the statements run as the master, the password hidden (none when the pending login
+    worked already).
+    """
     current = sm.value(secret_id, "AWSCURRENT")
     pending = sm.value(secret_id, "AWSPENDING", token)
     if db.run(pending, "SELECT 1") is not None:
-        return
+        return []
     if alternate(current["username"]) != pending["username"]:
         raise RotationError(f"{pending['username']} is not the current user's pair")
     if current["host"] != pending["host"]:
@@ -172,13 +188,17 @@ def set_secret(sm: SecretsManager, db: Database, secret_id: str, token: str) -> 
     if exists == "0":
         sql = 'CREATE ROLE :"p1" WITH LOGIN PASSWORD :\'p2\';\nGRANT :"p3" TO :"p1";'
         db.run(master, sql, pending["username"], pending["password"], current["username"])
-    else:
-        db.run(
-            master,
-            "ALTER ROLE :\"p1\" WITH PASSWORD :'p2';",
-            pending["username"],
-            pending["password"],
-        )
+        return [
+            f"CREATE ROLE {pending['username']} WITH LOGIN PASSWORD '<new password>'",
+            f"GRANT {current['username']} TO {pending['username']}",
+        ]
+    db.run(
+        master,
+        "ALTER ROLE :\"p1\" WITH PASSWORD :'p2';",
+        pending["username"],
+        pending["password"],
+    )
+    return [f"ALTER USER {pending['username']} WITH PASSWORD '<new password>'"]
 
 
 def test_secret(sm: SecretsManager, db: Database, secret_id: str, token: str) -> None:
@@ -202,24 +222,80 @@ def finish_secret(sm: SecretsManager, secret_id: str, token: str) -> None:
     )
 
 
-def rotate(sm: SecretsManager, db: Database, secret_id: str, token: str) -> list[str]:
-    """Run the four steps in Secrets Manager's order; return the steps done.
+def next_token(sm: SecretsManager, secret_id: str) -> str:
+    """The token Secrets Manager rotates with: a failed rotation's again, else a new one.
 
-    On a failure the pending version stays (the next rotation retries it) and AWSCURRENT is
-    unchanged; `RotationError` names the step.
+    A version labelled AWSPENDING but not AWSCURRENT is a rotation that did not finish;
+    Secrets Manager reattempts it with the same token rather than start another.
     """
-    done = []
+    for version, stages in sm.stages(secret_id).items():
+        if "AWSPENDING" in stages and "AWSCURRENT" not in stages:
+            return version
+    return str(uuid.uuid4())
+
+
+@dataclass
+class Outcome:
+    """What one rotation did: the steps that passed and setSecret's statements."""
+
+    steps: list[str] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)
+
+
+def rotate(sm: SecretsManager, db: Database, secret_id: str, token: str) -> Outcome:
+    """Run the four steps in Secrets Manager's order; return what they did.
+
+    On a failure the pending version stays (Secrets Manager reattempts the rotation with the
+    same token) and AWSCURRENT is unchanged; `RotationError` names the step.
+    """
+    done = Outcome()
     for step in STEPS:
         try:
             if step == "createSecret":
                 create_secret(sm, secret_id, token)
             elif step == "setSecret":
-                set_secret(sm, db, secret_id, token)
+                done.statements = set_secret(sm, db, secret_id, token)
             elif step == "testSecret":
                 test_secret(sm, db, secret_id, token)
             else:
                 finish_secret(sm, secret_id, token)
         except RotationError as err:
             raise RotationError(f"{step} failed: {err}") from err
-        done.append(step)
+        done.steps.append(step)
     return done
+
+
+@contextlib.contextmanager
+def moto_server(timeout: float = 60) -> Iterator[SecretsManager]:
+    """Start moto on a free loopback port (`.venvs/moto`); yield its Secrets Manager; stop it.
+
+    A missing moto raises `MissingToolError` (run scripts/bootstrap).
+
+    Plain `moto_server`: the Terraform round trip's patches (scripts/terraform/moto_server.py)
+    concern other services and cost seconds of imports.
+    """
+    port = free_port()
+    proc = subprocess.Popen(
+        [find_tool("moto_server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        sm = SecretsManager(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                sm.call("ListSecrets")
+                break
+            except (OSError, RotationError):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto did not answer on 127.0.0.1:{port}") from None
+                time.sleep(0.2)
+        yield sm
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)

@@ -1,0 +1,159 @@
+"""The login-age alert, rendered from the rotation schedule it watches.
+
+`TestAppDatabaseLoginNotRotated` pages when the newest database login any pod uses is older than
+two rotation periods plus the time a working rotation takes to reach the pods (`window`) plus
+`grace`. Rotation alternates two users and a pod takes a new login only when its own is changed,
+so a working rotation never lets a login get older than two periods plus the window; a stalled
+one (a failing function, rotation turned off, External Secrets stuck) does.
+
+Production's schedule is `observability/login-rotation.yaml` (`observability/generate.py` writes
+`observability/rules/test-app-login.yaml` from it and copies it into the chart). The rehearsal
+renders the SAME rule with a schedule of seconds, so a failed rotation pages within its run.
+Durations are Prometheus durations (`30d`, `1h`, `15s`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from test_app_tooling import fields
+from test_app_tooling.fields import FieldError
+
+
+ALERT = "TestAppDatabaseLoginNotRotated"
+GROUP = "test-app-login-rotation"
+RUNBOOK = (
+    "https://github.com/acme/test-app/blob/main/docs/runbooks/database/"
+    "TestAppDatabaseLoginNotRotated.md"
+)
+UNITS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+DURATION = re.compile(r"^(?:\d+[ywdhms])+$")
+DURATION_WORDS = "a Prometheus duration like 30d, 1h or 15s"
+FIELDS = ("schedule", "window", "grace", "for")
+NAMES = {86400: "day", 3600: "hour", 60: "minute", 1: "second"}
+
+
+class ScheduleError(FieldError):
+    """A rotation schedule setting is missing or malformed; the message names the field."""
+
+
+def duration_seconds(value: object, where: str) -> int:
+    """A Prometheus duration of whole seconds (`30d`, `1h30m`, `15s`) in seconds."""
+    text = value if isinstance(value, str) else ""
+    if not DURATION.match(text):
+        raise ScheduleError(fields.message(where, DURATION_WORDS, value))
+    seconds = sum(int(n) * UNITS[u] for n, u in re.findall(r"(\d+)([ywdhms])", text))
+    if seconds <= 0:
+        raise ScheduleError(fields.message(where, "a duration above zero", value))
+    return seconds
+
+
+def humanize(seconds: int) -> str:
+    """`5356800` -> `62 days`, `90` -> `90 seconds`: the largest unit that divides exactly."""
+    for size, name in NAMES.items():
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {name}{'' if count == 1 else 's'}"
+    raise AssertionError("every whole number of seconds divides by 1")  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How often the login rotates and how long the alert allows, all in seconds.
+
+    `schedule`: the period between two rotations; `window`: the longest a working rotation
+    takes to reach every pod (the rotation window, the secret's refresh, the kubelet, the
+    metric's scrape); `grace`: slack past that; `for_`: the rule's `for`.
+    """
+
+    schedule: int
+    window: int
+    grace: int
+    for_: int
+
+    @classmethod
+    def parse(cls, data: object, where: str) -> Schedule:
+        """Read `schedule`, `window`, `grace` and `for` from a mapping of durations."""
+        try:
+            found = fields.mapping(data, where)
+            unknown = sorted(set(found) - set(FIELDS))
+            if unknown:
+                raise fields.expected(where, f"only {', '.join(FIELDS)}", unknown)
+            values = [
+                duration_seconds(
+                    fields.field(found, name, where, str, DURATION_WORDS), fields.at(where, name)
+                )
+                for name in FIELDS
+            ]
+        except ScheduleError:
+            raise
+        except FieldError as err:
+            raise ScheduleError(str(err)) from None
+        return cls(*values)
+
+    @property
+    def replaced_within(self) -> int:
+        """The oldest a login gets while rotation works: two periods plus the window."""
+        return 2 * self.schedule + self.window
+
+    @property
+    def threshold(self) -> int:
+        """The age past which the alert is pending."""
+        return self.replaced_within + self.grace
+
+
+def load(path: Path) -> Schedule:
+    """Read a schedule file (YAML); a bad field is named with the file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise ScheduleError(f"{path.name}: {err}") from err
+    return Schedule.parse(data, path.name)
+
+
+def _seconds_expr(seconds: int) -> str:
+    return f"{seconds // 86400} * 86400" if seconds % 86400 == 0 else str(seconds)
+
+
+def _prometheus_duration(seconds: int) -> str:
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def render(schedule: Schedule, source: str) -> str:
+    """The rule file holding the alert for ``schedule``; ``source`` names where it came from."""
+    threshold = humanize(schedule.threshold)
+    return f"""\
+# GENERATED (test_app_tooling.login_rotation) from {source}: do not edit.
+# Change the schedule there and run `make observability-generate`.
+groups:
+  - name: {GROUP}
+    rules:
+      # Rotation alternates two users and a pod takes a new login only when its own is changed:
+      # while rotation works, the newest login is at most two periods plus the window old
+      # (schedule: {humanize(schedule.schedule)}, window: {humanize(schedule.window)}). Older means rotation stalled, failing or
+      # not (RotationFailed and the function's errors also page through CloudWatch,
+      # infra/stacks/database). A process whose login comes from the environment exports 0 (no
+      # file): ignored.
+      - alert: {ALERT}
+        expr: |
+          time() - max by (namespace) (test_app_db_login_changed_timestamp_seconds != 0) > {_seconds_expr(schedule.threshold)}
+        for: {_prometheus_duration(schedule.for_)}
+        labels:
+          severity: critical
+          team: test-app
+          service: test-app
+        annotations:
+          summary: The database login the app uses has not changed for over {threshold}.
+          description: >-
+            The newest database login of test-app in namespace {{{{ $labels.namespace }}}} is
+            {{{{ $value | humanizeDuration }}}} old; rotation (every {humanize(schedule.schedule)}, alternating users)
+            should have replaced it within {humanize(schedule.replaced_within)}.
+          runbook_url: {RUNBOOK}
+"""  # noqa: E501 - the expression and description lines are the rule's own
