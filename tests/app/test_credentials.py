@@ -5,8 +5,9 @@ import secrets
 import time
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from test_app.credentials import Credentials
+from test_app.credentials import Credentials, fingerprint
 from test_app.database import Target
 from test_app.settings import load_settings
 
@@ -55,6 +56,16 @@ class Role:
             f"WHERE usename = '{self.name}'"
         )
         self.postgres.primary.sql(f"DROP ROLE {self.name}")
+
+
+def login_info(app):
+    """(user, fingerprint) -> value of test_app_db_login_info on the app's /metrics."""
+    found = {}
+    for family in text_string_to_metric_families(app.get("/metrics").text):
+        if family.name == "test_app_db_login_info":
+            for sample in family.samples:
+                found[sample.labels["user"], sample.labels["fingerprint"]] = sample.value
+    return found
 
 
 @pytest.fixture
@@ -168,6 +179,7 @@ def test_the_app_follows_a_switch_to_the_alternate_user(role, run_app, tmp_path)
     env = {**role.env(), "POOL_MIN_SIZE": "0", "POSTGRESQL_USER_FILE": str(user_file)}
     del env["POSTGRESQL_USER"]
     app = run_app(env)
+    assert login_info(app) == {(role.name, fingerprint(role.name, role.password)): 1.0}
     clone, clone_password = f"{role.name}_clone", secrets.token_urlsafe(12)
     primary = role.postgres.primary
     primary.sql(
@@ -176,6 +188,7 @@ def test_the_app_follows_a_switch_to_the_alternate_user(role, run_app, tmp_path)
     try:
         write_secret(user_file, clone)
         write_secret(role.file, clone_password)
+        old_password = role.password
         role.alter_password()  # the next rotation changes the previous user's password
         assert (app.get("/health").status_code, app.get("/health").text) == (200, "UP\n")
         logged_in = primary.sql(
@@ -183,6 +196,11 @@ def test_the_app_follows_a_switch_to_the_alternate_user(role, run_app, tmp_path)
             f"WHERE application_name = 'test-app' AND usename IN ('{role.name}', '{clone}')"
         )
         assert logged_in == clone
+        # The login Prometheus ages: the new one at 1, the previous one at 0.
+        assert login_info(app) == {
+            (role.name, fingerprint(role.name, old_password)): 0.0,
+            (clone, fingerprint(clone, clone_password)): 1.0,
+        }
     finally:
         app.stop()
         primary.sql(f"DROP ROLE {clone}")

@@ -1,58 +1,91 @@
-"""test_app_db_login_changed_timestamp_seconds: when the login in use last changed.
+"""test_app_db_login_info: which login the process uses, the same in every pod holding it.
 
-The value is the password file's modification time (the kubelet writes a new file per secret
-version), read when the login is read: at start and when a refused login makes the app re-read
-the files. A restart therefore keeps the age of an old login, and a stalled rotation shows.
+Prometheus derives the login's age from it (test_app:db_login_current_since:timestamp), so the
+labels must depend on the login only: a new pod reading a freshly written copy of the same
+secret must export the same series, and a new password or user a new one.
 """
 
 from __future__ import annotations
 
 import os
 
+from prometheus_client import REGISTRY
+
 from test_app import metrics
-from test_app.credentials import Credentials
+from test_app.credentials import Credentials, fingerprint
 from test_app.settings import load_settings
 
 
-DAY = 86400.0
+NAME = "test_app_db_login_info"
 
 
-def gauge() -> float:
-    return float(metrics.LOGIN_CHANGED._value.get())  # noqa: SLF001 - the sample itself
+def exported() -> dict[tuple[str, str], float]:
+    """(user, fingerprint) -> value of every login this process has reported."""
+    return {
+        (s.labels["user"], s.labels["fingerprint"]): s.value
+        for family in REGISTRY.collect()
+        if family.name == NAME
+        for s in family.samples
+    }
 
 
-def write(path, value, mtime):
-    path.write_text(value + "\n")
-    os.utime(path, (mtime, mtime))
+def login(folder, user, password, mtime):
+    """A pod's secret volume: the files written now (fresh modification times)."""
+    folder.mkdir(exist_ok=True)
+    for name, value in (("user", user), ("password", password)):
+        (folder / name).write_text(value + "\n")
+        os.utime(folder / name, (mtime, mtime))
+    return Credentials(
+        load_settings(
+            {
+                "POSTGRESQL_USER_FILE": str(folder / "user"),
+                "POSTGRESQL_PASSWORD_FILE": str(folder / "password"),
+            }
+        )
+    )
 
 
-def test_the_login_age_comes_from_the_password_file(tmp_path):
-    password = tmp_path / "password"
-    written = 1_700_000_000.0
-    write(password, "first", written)
-    login = Credentials(load_settings({"POSTGRESQL_PASSWORD_FILE": str(password)}))
-    assert login.password == "first"
-    assert gauge() == written
-
-    # A new version arrives; nothing changes until the app re-reads (a refused login).
-    write(password, "second", written + 30 * DAY)
-    assert gauge() == written
-    assert login.reload()
-    assert gauge() == written + 30 * DAY
+def test_a_new_pod_with_the_same_login_exports_the_same_series(tmp_path):
+    metrics.LOGIN_INFO.clear()
+    login(tmp_path / "old-pod", "test_app", "s3cret-one", 1_600_000_000.0)
+    before = exported()
+    metrics.LOGIN_INFO.clear()
+    login(tmp_path / "new-pod", "test_app", "s3cret-one", 1_700_000_000.0)
+    assert exported() == before == {("test_app", fingerprint("test_app", "s3cret-one")): 1.0}
 
 
-def test_a_restart_keeps_the_age_of_an_old_login(tmp_path):
-    password = tmp_path / "password"
-    old = 1_600_000_000.0
-    write(password, "unrotated", old)
-    Credentials(load_settings({"POSTGRESQL_PASSWORD_FILE": str(password)}))
-    assert gauge() == old  # not the start time
+def test_a_new_password_or_user_is_a_new_login_and_the_old_one_goes_to_zero(tmp_path):
+    metrics.LOGIN_INFO.clear()
+    pod = login(tmp_path, "test_app", "first", 1_700_000_000.0)
+    first = ("test_app", fingerprint("test_app", "first"))
+    # The same user with a new password (the pod kept its user over a rotation).
+    (tmp_path / "password").write_text("second\n")
+    assert pod.reload()
+    second = ("test_app", fingerprint("test_app", "second"))
+    assert exported() == {first: 0.0, second: 1.0}
+    # The alternate user.
+    (tmp_path / "user").write_text("test_app_clone\n")
+    (tmp_path / "password").write_text("third\n")
+    assert pod.reload()
+    third = ("test_app_clone", fingerprint("test_app_clone", "third"))
+    assert exported() == {first: 0.0, second: 0.0, third: 1.0}
+    # Files rewritten with the same login (the kubelet's swap): nothing changes.
+    (tmp_path / "password").write_text("third\n")
+    assert not pod.reload()
+    assert exported() == {first: 0.0, second: 0.0, third: 1.0}
 
 
-def test_an_unchanged_login_does_not_move_the_timestamp(tmp_path):
-    password = tmp_path / "password"
-    write(password, "same", 1_650_000_000.0)
-    login = Credentials(load_settings({"POSTGRESQL_PASSWORD_FILE": str(password)}))
-    os.utime(password, (1_650_000_000.0 + DAY, 1_650_000_000.0 + DAY))
-    assert not login.reload()
-    assert gauge() == 1_650_000_000.0
+def test_the_fingerprint_tells_logins_apart_without_the_password():
+    value = fingerprint("test_app", "correct-horse")
+    assert len(value) == 12
+    assert int(value, 16) >= 0
+    assert "correct-horse" not in value
+    assert value == fingerprint("test_app", "correct-horse")
+    assert value != fingerprint("test_app_clone", "correct-horse")
+    assert value != fingerprint("test_app", "correct-horsf")
+
+
+def test_a_login_from_the_environment_exports_nothing():
+    metrics.LOGIN_INFO.clear()
+    Credentials(load_settings({"POSTGRESQL_USER": "test_app", "POSTGRESQL_PASSWORD": "x"}))
+    assert exported() == {}

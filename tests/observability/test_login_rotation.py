@@ -18,8 +18,16 @@ from test_app_tooling.tools import REPO
 
 
 SETTING = REPO / "observability" / "login-rotation.yaml"
-# Sample every 5 s of a pod that switches every 20 s to the login written 20 s before.
-WORKING = " ".join(str(max(1, 20 * (t // 20) - 20)) for t in range(0, 200, 5))
+INFO = 'test_app_db_login_info{{namespace="test-app",pod="a",user="{user}",fingerprint="{login}"}}'
+# Working rotation, sampled every 5 s: the pod keeps each login two periods (40 s), alternating
+# users, then marks it 0; login k is in use from 40k s.
+WORKING = [
+    {
+        "series": INFO.format(user=("test_app", "test_app_clone")[k % 2], login=f"login{k}"),
+        "values": " ".join(["_"] * (8 * k) + ["1"] * 8 + ["0"] * (32 - 8 * k)),
+    }
+    for k in range(5)
+]
 
 
 def test_production_schedule_gives_the_62_day_rule():
@@ -28,7 +36,9 @@ def test_production_schedule_gives_the_62_day_rule():
     assert schedule.replaced_within == 61 * 86400
     assert schedule.for_ == 3600
     [group] = yaml.safe_load(login_rotation.render(schedule, "x"))["groups"]
-    [rule] = group["rules"]
+    [record, rule] = group["rules"]
+    assert record["record"] == login_rotation.RECORD
+    assert f"[{login_rotation.LOOKBACK}]" in record["expr"]
     assert rule["alert"] == login_rotation.ALERT
     assert rule["expr"].strip().endswith("> 62 * 86400")
     assert rule["for"] == "1h"
@@ -90,13 +100,13 @@ def _promtool_test(tmp_path: Path, schedule: login_rotation.Schedule, tests: lis
 def test_a_schedule_of_seconds_pages_after_two_periods_window_grace_and_for(tool, tmp_path):
     # 20 s period, 20 s window, 5 s grace: pending past 65 s, firing 10 s later.
     schedule = login_rotation.Schedule(schedule=20, window=20, grace=5, for_=10)
-    login = 'test_app_db_login_changed_timestamp_seconds{namespace="test-app",pod="a"}'
+    login = INFO.format(user="test_app", login="0a1b2c3d4e5f")
     tests = [
         {
-            # The login changed at 5 s and never again: older than 65 s from the evaluation at
-            # 75 s (pending), firing 10 s later. (0 means "no file": ignored.)
+            # The login is first seen at 5 s and never changes: older than 65 s from the
+            # evaluation at 75 s (pending), firing 10 s later.
             "interval": "5s",
-            "input_series": [{"series": login, "values": "5x30"}],
+            "input_series": [{"series": login, "values": "_ 1x30"}],
             "alert_rule_test": [
                 {"alertname": login_rotation.ALERT, "eval_time": "80s", "exp_alerts": []},
                 {
@@ -124,10 +134,10 @@ def test_a_schedule_of_seconds_pages_after_two_periods_window_grace_and_for(tool
             ],
         },
         {
-            # Working rotation: every 20 s the pod takes the login written 20 s earlier, so its
-            # login is up to 40 s old (two periods), never older than 65 s.
+            # Working rotation: the pod's login is up to 40 s old (two periods), never older
+            # than 65 s.
             "interval": "5s",
-            "input_series": [{"series": login, "values": WORKING}],
+            "input_series": WORKING,
             "alert_rule_test": [
                 {"alertname": login_rotation.ALERT, "eval_time": f"{t}s", "exp_alerts": []}
                 for t in range(0, 200, 5)

@@ -6,15 +6,19 @@ password change (PostgreSQL checks the password at login only), so the moment a 
 refused is the moment the files matter. The user name can come from a file too
 (`POSTGRESQL_USER_FILE`), for rotation schemes that alternate between two users.
 
-`test_app_db_login_changed_timestamp_seconds` reports when the login in use last changed: the
-modification time of the password file it was read from (the kubelet writes a new file for each
-secret version), so a restart does not make an old login look new and a rotation that stalls
-shows as a growing age (alert TestAppDatabaseLoginNotRotated).
+`test_app_db_login_info{user, fingerprint}` is 1 for the login in use (0 for one this process
+used before): the user and a fingerprint of the password, the same in every pod holding the same
+login. Prometheus remembers since when each login has been in use
+(`test_app:db_login_current_since:timestamp`), so neither a restart nor a new pod makes an old
+login look new, and a rotation that stalls shows as a growing age (alert
+TestAppDatabaseLoginNotRotated). The fingerprint is a slow key derivation (PBKDF2-SHA256), cut
+to 48 bits: it tells logins apart, and checking one guessed password against it costs as much as
+a login attempt would; Secrets Manager's generated passwords are far beyond guessing.
 """
 
 from __future__ import annotations
 
-import os
+import hashlib
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -33,6 +37,18 @@ log = get_logger(__name__)
 # subclass 28P01 (invalid_password).
 AUTH_ERRORS = (asyncpg.InvalidAuthorizationSpecificationError,)
 
+FINGERPRINT_SALT = b"test-app database login fingerprint:"
+FINGERPRINT_ROUNDS = 100_000
+FINGERPRINT_BYTES = 6
+
+
+def fingerprint(user: str, password: str) -> str:
+    """Return a short, stable label telling logins apart without revealing the password."""
+    digest = hashlib.pbkdf2_hmac(
+        "sha256", password.encode(), FINGERPRINT_SALT + user.encode(), FINGERPRINT_ROUNDS
+    )
+    return digest[:FINGERPRINT_BYTES].hex()
+
 
 class Credentials:
     """The user and password new connections log in with."""
@@ -43,6 +59,7 @@ class Credentials:
         self._files = {"POSTGRESQL_USER_FILE": settings.user_file}
         self._files["POSTGRESQL_PASSWORD_FILE"] = settings.password_file
         self._unreadable: dict[str, str] = {}  # variable -> the error last logged for it
+        self._reported: tuple[str, str] | None = None  # the login info's labels set to 1
         self._report_change()
 
     def reload(self) -> bool:
@@ -63,13 +80,17 @@ class Credentials:
         return True
 
     def _report_change(self) -> None:
-        path = self._files["POSTGRESQL_PASSWORD_FILE"]
-        if path is None:
+        """Mark the login in use in `test_app_db_login_info`; only a login read from a file.
+
+        The previous login goes to 0 rather than away: with several workers the samples live
+        in memory-mapped files, where a removed series would keep its last value.
+        """
+        if self._files["POSTGRESQL_PASSWORD_FILE"] is None:
             return
-        try:
-            metrics.LOGIN_CHANGED.set(os.stat(path).st_mtime)  # noqa: PTH116 - follows ..data
-        except OSError as err:
-            log.warning("cannot stat the password file", error=str(err))
+        if self._reported is not None:
+            metrics.LOGIN_INFO.labels(*self._reported).set(0)
+        self._reported = (self.user, fingerprint(self.user, self.password))
+        metrics.LOGIN_INFO.labels(*self._reported).set(1)
 
     def _read(self, variable: str, current: str) -> str:
         path = self._files[variable]

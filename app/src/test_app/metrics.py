@@ -126,11 +126,12 @@ READY = Gauge(
     "1 from the first answered writer ping until the drain begins (readiness), else 0.",
     multiprocess_mode="livemin",
 )
-LOGIN_CHANGED = Gauge(
-    "test_app_db_login_changed_timestamp_seconds",
-    "When the database login in use last changed: modification time of the password file it was"
-    " read from (absent when the login comes from the environment).",
-    multiprocess_mode="livemin",
+LOGIN_INFO = Gauge(
+    "test_app_db_login_info",
+    "1 for the database login in use (user, fingerprint of the password), 0 for one used before"
+    " (absent when the login comes from the environment).",
+    ["user", "fingerprint"],
+    multiprocess_mode="livemax",
 )
 BUILD_INFO = Gauge(
     "test_app_build_info",

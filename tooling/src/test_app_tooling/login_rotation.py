@@ -6,6 +6,15 @@ two rotation periods plus the time a working rotation takes to reach the pods (`
 so a working rotation never lets a login get older than two periods plus the window; a stalled
 one (a failing function, rotation turned off, External Secrets stuck) does.
 
+A login's age is how long Prometheus has seen it in use, not anything a pod knows: the app
+exports `test_app_db_login_info{user, fingerprint}` and the recording rule `RECORD` keeps, per
+namespace and login, the time it was first seen, reading its own previous value (within
+`LOOKBACK`) so that pods coming and going under one login keep it. A new pod gets a freshly
+written secret volume, so anything read from the files (their modification time) would restart
+the clock at every deploy. The since time lives in Prometheus' storage: losing that data restarts
+the clock (the alert is late by up to what was lost), and a gap in evaluation longer than
+`LOOKBACK` does too; the rule group must be evaluated more often than `LOOKBACK`.
+
 Production's schedule is `observability/login-rotation.yaml` (`observability/generate.py` writes
 `observability/rules/test-app-login.yaml` from it and copies it into the chart). The rehearsal
 renders the SAME rule with a schedule of seconds, so a failed rotation pages within its run.
@@ -25,6 +34,10 @@ from test_app_tooling.fields import FieldError
 
 
 ALERT = "TestAppDatabaseLoginNotRotated"
+RECORD = "test_app:db_login_current_since:timestamp"
+INFO = "test_app_db_login_info"
+LOGIN_LABELS = "namespace, user, fingerprint"
+LOOKBACK = "10m"
 GROUP = "test-app-login-rotation"
 RUNBOOK = (
     "https://github.com/acme/test-app/blob/main/docs/runbooks/database/"
@@ -135,15 +148,27 @@ def render(schedule: Schedule, source: str) -> str:
 groups:
   - name: {GROUP}
     rules:
+      # Since when each login (user, fingerprint of the password) has been in use in a namespace,
+      # as Prometheus saw it: its own previous value while any pod still uses the login (pods
+      # replaced under one login keep it), else now. Not from the pods: a new pod's secret
+      # volume is freshly written. The group must run more often than {LOOKBACK}.
+      - record: {RECORD}
+        expr: |
+          (
+            last_over_time({RECORD}[{LOOKBACK}])
+              and on ({LOGIN_LABELS})
+            max by ({LOGIN_LABELS}) ({INFO} == 1)
+          )
+          or
+          (max by ({LOGIN_LABELS}) ({INFO} == 1) * 0 + time())
       # Rotation alternates two users and a pod takes a new login only when its own is changed:
       # while rotation works, the newest login is at most two periods plus the window old
       # (schedule: {humanize(schedule.schedule)}, window: {humanize(schedule.window)}). Older means rotation stalled, failing or
       # not (RotationFailed and the function's errors also page through CloudWatch,
-      # infra/stacks/database). A process whose login comes from the environment exports 0 (no
-      # file): ignored.
+      # infra/stacks/database). A process whose login comes from the environment exports none.
       - alert: {ALERT}
         expr: |
-          time() - max by (namespace) (test_app_db_login_changed_timestamp_seconds != 0) > {_seconds_expr(schedule.threshold)}
+          time() - max by (namespace) ({RECORD}) > {_seconds_expr(schedule.threshold)}
         for: {_prometheus_duration(schedule.for_)}
         labels:
           severity: critical
