@@ -143,7 +143,8 @@ BUILD_INFO = Gauge(
 
 # Bytes reserved per metrics file and worker. The labels' closed sets bound the largest file
 # (the histograms: at most about 50 series x 16 samples x ~150 bytes, about 120 KiB) well
-# below this, so prometheus_client never grows a file past its reserved blocks.
+# below this (the login info adds one series per login a process holds: one per rotation), so
+# prometheus_client never grows a file past its reserved blocks.
 FILE_BYTES: Final = 1 << 20
 
 
