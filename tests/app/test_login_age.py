@@ -11,9 +11,10 @@ import os
 
 from prometheus_client import REGISTRY
 
-from test_app import metrics
+from test_app import credentials, metrics
 from test_app.credentials import Credentials, fingerprint
 from test_app.settings import load_settings
+from test_app_tooling.tools import REPO
 
 
 NAME = "test_app_db_login_info"
@@ -89,3 +90,14 @@ def test_a_login_from_the_environment_exports_nothing():
     metrics.LOGIN_INFO.clear()
     Credentials(load_settings({"POSTGRESQL_USER": "test_app", "POSTGRESQL_PASSWORD": "x"}))
     assert exported() == {}
+
+
+def test_the_security_docs_state_the_fingerprint_as_built():
+    row = next(
+        line
+        for line in (REPO / "docs" / "security.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| login fingerprint |")
+    )
+    assert f"{credentials.FINGERPRINT_BYTES * 8} bits of PBKDF2-SHA256" in row
+    assert f"{credentials.FINGERPRINT_ROUNDS:,} rounds" in row
+    assert len(fingerprint("u", "p")) == credentials.FINGERPRINT_BYTES * 2
