@@ -12,8 +12,8 @@ namespace and login, the time it was first seen, reading its own previous value 
 `LOOKBACK`) so that pods coming and going under one login keep it. A new pod gets a freshly
 written secret volume, so anything read from the files (their modification time) would restart
 the clock at every deploy. The since time lives in Prometheus' storage: losing that data restarts
-the clock (the alert is late by up to what was lost), and a gap in evaluation longer than
-`LOOKBACK` does too; the rule group must be evaluated more often than `LOOKBACK`.
+the clock (the alert is late by up to what was lost), and so does a gap longer than `LOOKBACK`
+(no evaluation, or no pod reporting the login).
 
 Production's schedule is `observability/login-rotation.yaml` (`observability/generate.py` writes
 `observability/rules/test-app-login.yaml` from it and copies it into the chart). The rehearsal
@@ -37,7 +37,10 @@ ALERT = "TestAppDatabaseLoginNotRotated"
 RECORD = "test_app:db_login_current_since:timestamp"
 INFO = "test_app_db_login_info"
 LOGIN_LABELS = "namespace, user, fingerprint"
-LOOKBACK = "10m"
+# How long a login's since time outlives the last sample showing it in use: a Prometheus outage
+# or a namespace without pods shorter than this keeps it. A login never comes back after it is
+# replaced (a rotation always sets a new password: a new fingerprint), so long is safe.
+LOOKBACK = "1d"
 GROUP = "test-app-login-rotation"
 RUNBOOK = (
     "https://github.com/acme/test-app/blob/main/docs/runbooks/database/"
@@ -150,8 +153,8 @@ groups:
     rules:
       # Since when each login (user, fingerprint of the password) has been in use in a namespace,
       # as Prometheus saw it: its own previous value while any pod still uses the login (pods
-      # replaced under one login keep it), else now. Not from the pods: a new pod's secret
-      # volume is freshly written. The group must run more often than {LOOKBACK}.
+      # replaced under one login keep it; a gap under {LOOKBACK} too), else now. Not from the pods:
+      # a new pod's secret volume is freshly written.
       - record: {RECORD}
         expr: |
           (
