@@ -75,7 +75,12 @@ PATRONI_SCOPE = "test-app-rehearsal"
 #   REST API keeps running instead of demoting itself (the DCS is not the database).
 # - max_slot_wal_keep_size: an inactive replication slot (a standby gone for good) may retain
 #   at most this much WAL; past it the slot is invalidated instead of filling the WAL disk.
+# - synchronous_mode (not strict): a commit is acknowledged only once the standby Patroni lists
+#   in /sync has it. A primary cut from etcd and the standby while its clients still reach it
+#   (a zone isolated with its clients) could otherwise acknowledge commits until it demotes
+#   itself, and the promoted standby would not have them (they were rewound: rows lost).
 PATRONI_FAILSAFE_MODE = True
+PATRONI_SYNCHRONOUS_MODE = True
 MAX_SLOT_WAL_KEEP_SIZE = "1GB"
 WATCHDOG_DEVICE = Path("/dev/watchdog")
 
@@ -158,6 +163,7 @@ def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) 
                 # A crashed primary is failed over, not restarted in place (as Aurora does).
                 "primary_start_timeout": 0,
                 "failsafe_mode": PATRONI_FAILSAFE_MODE,
+                "synchronous_mode": PATRONI_SYNCHRONOUS_MODE,
                 "postgresql": {
                     "use_pg_rewind": True,
                     "use_slots": True,

@@ -23,7 +23,6 @@ from rehearsal.base.topology import (
 )
 from rehearsal.measure.load import LoadError, LoadResult, LoadSpec, Sample, parse_csv
 from rehearsal.measure.probe import Observation, down_seconds, recovered_at
-from rehearsal.measure.writes import Ack, overlap_seconds, switches
 from rehearsal.scenarios import outage
 from test_app.proxies import client_address, parse_networks
 from test_app_tooling.tools import REPO
@@ -410,19 +409,6 @@ def test_the_patroni_environment_is_pinned_and_locked():
     assert "patroni[etcd3,psycopg3]==4.1.5" in lines
     assert all("==" in line for line in lines), "every package pinned"
     assert any(line.startswith("python-etcd==") for line in lines), "the etcd3 extra is locked"
-
-
-def test_one_clean_failover_has_no_overlap_and_one_switch():
-    acks = [Ack(1, 10, 0.0), Ack(2, 10, 1.0), Ack(3, 11, 5.0), Ack(4, 11, 6.0)]
-    assert overlap_seconds(acks) == 0
-    assert switches(acks) == 1
-
-
-def test_a_flip_back_overlaps_for_as_long_as_the_other_primary_acknowledged():
-    # 10 leads, 11 is promoted and acknowledges from 5 to 8, then 10 takes the lead back.
-    acks = [Ack(1, 10, 0.0), Ack(2, 11, 5.0), Ack(3, 11, 8.0), Ack(4, 10, 9.0)]
-    assert overlap_seconds(acks) == 3.0
-    assert switches(acks) == 2
 
 
 @pytest.mark.parametrize("netns", [True, False])
