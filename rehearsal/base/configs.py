@@ -249,12 +249,20 @@ def _etcd_hosts(topo: Topology) -> list[str]:
     return ["127.0.0.1", topo.bridge_ip] if topo.netns else ["127.0.0.1"]
 
 
+# Patroni's (and so PostgreSQL's) stdin is /dev/null, as under systemd, not supervisord's pipe.
+# A backend waiting for synchronous replication when its postmaster is killed stops sending to
+# its client and reads its next command from stdin: from a pipe that stays open it never returns,
+# and its shared memory keeps the node from starting again (seen after `kill -9` of a primary);
+# from /dev/null it reads the end and exits.
+STDIN_NULL = ["/bin/sh", "-c", 'exec "$@" < /dev/null', "stdin-null"]
+
+
 def _node_command(topo: Topology, bins: Binaries, node: str) -> list[str]:
     """Patroni of one node, as the PostgreSQL user when root, in the node's network namespace."""
     patroni = as_server_user([bins.patroni, str(topo.patroni_conf(node))], topo.pg_os_user)
     if not topo.netns:
-        return patroni
-    return ["ip", "netns", "exec", topo.netns_name(node), *patroni]
+        return [*STDIN_NULL, *patroni]
+    return [*STDIN_NULL, "ip", "netns", "exec", topo.netns_name(node), *patroni]
 
 
 def app_environment(topo: Topology, port: int, slot: str) -> dict[str, str]:
