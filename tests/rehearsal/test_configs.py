@@ -432,9 +432,12 @@ def test_nodes_live_in_namespaces_as_root_and_on_loopback_otherwise(tmp_path, bi
     command = parser["program:pg-a"]["command"]
     stdin_null = "/bin/sh -c 'exec \"$@\" < /dev/null' stdin-null "
     assert command.startswith(stdin_null), "Patroni's stdin must not be supervisord's pipe"
-    assert command.removeprefix(stdin_null).startswith(
-        f"ip netns exec {topo.netns_name('pg-a')} setpriv"
-    ) is netns
+    assert (
+        command.removeprefix(stdin_null).startswith(
+            f"ip netns exec {topo.netns_name('pg-a')} setpriv"
+        )
+        is netns
+    )
     # As root, Patroni runs as the PostgreSQL user by the one switch the project uses (setpriv).
     assert ("setpriv --reuid=postgres" in command) is (os.geteuid() == 0)
     assert "user" not in parser["program:pg-a"]
