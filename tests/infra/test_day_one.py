@@ -265,3 +265,12 @@ def test_the_walkthrough_before_this_check_fails():
         "no phase produces rotation-enabled:staging: staging never rotates",
         "no phase produces rotation-enabled:prod: prod never rotates",
     ]
+
+
+def test_the_teardown_deletes_a_re_created_control_plane_log_group():
+    """EKS may re-create /aws/eks/<name>/cluster after the destroy; a re-create would then fail."""
+    teardown = sections(day_one.WALKTHROUGH.read_text(encoding="utf-8"))["Tear everything down"]
+    eks = (REPO / "infra" / "modules" / "eks" / "main.tf").read_text(encoding="utf-8")
+    assert 'log_group  = "/aws/eks/${var.cluster_name}/cluster"' in eks
+    delete = "aws logs delete-log-group --log-group-name /aws/eks/test-app-staging/cluster"
+    assert delete in teardown
