@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from test_app_tooling.infra import hcl_check
+
 
 def test_terraform_fmt(repo_root, run_tf):
     tf_files = list((repo_root / "infra").rglob("*.tf"))
@@ -146,3 +148,18 @@ def test_modules_set_lower_bounds_and_roots_bound_the_major(repo_root):
         found = constraint.findall(path.read_text(encoding="utf-8"))
         assert found, path
         assert all(c.startswith("~> ") for c in found), (path, found)
+
+
+def test_the_cluster_is_destroyed_before_its_log_group(repo_root):
+    """terraform-aws-eks's order: the log group outlives the cluster's last logs at a destroy."""
+    parsed = hcl_check.parse(repo_root / "infra" / "modules" / "eks" / "main.tf")
+    clusters = [
+        body
+        for block in parsed["resource"]
+        for kind, named in block.items()
+        if hcl_check.unquote(kind) == "aws_eks_cluster"
+        for body in named.values()
+    ]
+    assert clusters, "infra/modules/eks/main.tf declares no aws_eks_cluster"
+    for cluster in clusters:
+        assert "${aws_cloudwatch_log_group.this}" in cluster.get("depends_on", []), cluster
