@@ -217,9 +217,6 @@ data "aws_partition" "current" {}
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  # The AWS services that publish to the alarm topic: EventBridge (RotationFailed) and
-  # CloudWatch (the function's Errors alarm).
-  alarm_publishers = ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
 }
 
 # An encrypted topic takes messages from EventBridge and CloudWatch only under a customer
@@ -244,9 +241,10 @@ resource "aws_kms_key" "alarms" {
         Resource  = "*"
       },
       {
+        # EventBridge (RotationFailed) and CloudWatch (the function's Errors alarm) publish.
         Sid       = "AlarmPublishersUseTheKey"
         Effect    = "Allow"
-        Principal = { Service = local.alarm_publishers }
+        Principal = { Service = ["events.amazonaws.com", "cloudwatch.amazonaws.com"] }
         Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
         Resource  = "*"
       },
