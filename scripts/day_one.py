@@ -20,7 +20,9 @@ credentials for the registry, the deploy role must read its repository, the repo
 made by the registry stack (with the values scripts/terraform/project_vars.py hands it) must
 admit the environment's account, and the walkthrough must re-apply the registry environment's
 stacks once the other account is known (`registry-admits:<env>`,
-test_app_tooling.infra.registry_access).
+test_app_tooling.infra.registry_access). And every environment turns the app secret's rotation
+on only in a phase after its app role exists and its alarm topic is subscribed, and the teardown
+turns it off again so a re-create's first apply does not (test_app_tooling.infra.rotation_order).
 Prints one line per problem and `day one: N phases, N problems`; exits 1 on any problem.
 """
 
@@ -36,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from test_app_tooling import walkthrough as phases_lib
-from test_app_tooling.infra import registry_access
+from test_app_tooling.infra import registry_access, rotation_order
 from test_app_tooling.tools import REPO
 from test_app_tooling.walkthrough import (
     AWS,
@@ -196,11 +198,19 @@ def check_registry_access(phases: list[Phase], walkthrough: str) -> list[str]:
     return problems
 
 
+def check_rotation(phases: list[Phase], walkthrough: str) -> list[str]:
+    """Every environment turns rotation on after its app role exists; the teardown turns it off."""
+    return rotation_order.walkthrough_problems(
+        phases, phases_lib.sections(walkthrough), LAYOUTS["separate accounts"]
+    )
+
+
 def check(phases: list[Phase], walkthrough: str, outputs: dict[str, Any] | None) -> list[str]:
     """Run every check of the AWS walkthrough; return the problems found, in phase order."""
     problems = check_order(phases) + check_terraform_outputs(phases)
     problems += check_walkthrough(phases, walkthrough)
     problems += check_registry_access(phases, walkthrough)
+    problems += check_rotation(phases, walkthrough)
     if outputs is not None:
         problems += check_emulator_outputs(phases, outputs)
     return problems

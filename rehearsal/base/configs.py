@@ -78,7 +78,12 @@ PATRONI_SCOPE = "test-app-rehearsal"
 # - the WAL volume: pg_wal on a filesystem of its own, at least as large as the settings let
 #   WAL grow (max_wal_size between checkpoints, plus what wal_keep_size or an inactive slot
 #   retains), so the settings, not the workload, decide whether it can fill (wal-full).
+# - synchronous_mode (not strict): a commit is acknowledged only once the standby Patroni lists
+#   in /sync has it. A primary cut from etcd and the standby while its clients still reach it
+#   (a zone isolated with its clients) could otherwise acknowledge commits until it demotes
+#   itself, and the promoted standby would not have them (they were rewound: rows lost).
 PATRONI_FAILSAFE_MODE = True
+PATRONI_SYNCHRONOUS_MODE = True
 MAX_WAL_SIZE_MB = 1024
 WAL_KEEP_SIZE_MB = 128
 MAX_SLOT_WAL_KEEP_SIZE_MB = 1024
@@ -185,6 +190,7 @@ def render_patroni(topo: Topology, secrets: Secrets, bins: Binaries, node: str) 
                 # A crashed primary is failed over, not restarted in place (as Aurora does).
                 "primary_start_timeout": 0,
                 "failsafe_mode": PATRONI_FAILSAFE_MODE,
+                "synchronous_mode": PATRONI_SYNCHRONOUS_MODE,
                 "postgresql": {
                     "use_pg_rewind": True,
                     # A rewind that fails (no room on a full WAL volume) left the former primary
@@ -297,12 +303,20 @@ def _etcd_hosts(topo: Topology) -> list[str]:
     return ["127.0.0.1", topo.bridge_ip] if topo.netns else ["127.0.0.1"]
 
 
+# Patroni's (and so PostgreSQL's) stdin is /dev/null, as under systemd, not supervisord's pipe.
+# A backend waiting for synchronous replication when its postmaster is killed stops sending to
+# its client and reads its next command from stdin: from a pipe that stays open it never returns,
+# and its shared memory keeps the node from starting again (seen after `kill -9` of a primary);
+# from /dev/null it reads the end and exits.
+STDIN_NULL = ["/bin/sh", "-c", 'exec "$@" < /dev/null', "stdin-null"]
+
+
 def _node_command(topo: Topology, bins: Binaries, node: str) -> list[str]:
     """Patroni of one node, as the PostgreSQL user when root, in the node's network namespace."""
     patroni = as_server_user([bins.patroni, str(topo.patroni_conf(node))], topo.pg_os_user)
     if not topo.netns:
-        return patroni
-    return ["ip", "netns", "exec", topo.netns_name(node), *patroni]
+        return [*STDIN_NULL, *patroni]
+    return [*STDIN_NULL, "ip", "netns", "exec", topo.netns_name(node), *patroni]
 
 
 def app_environment(topo: Topology, port: int, slot: str) -> dict[str, str]:

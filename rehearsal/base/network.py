@@ -81,3 +81,44 @@ def cut(topo: Topology, node: str) -> None:
 def heal(topo: Topology, node: str) -> None:
     """End the partition of ``node``."""
     _ip("link", "set", topo.link(node), "up")
+
+
+# A zone isolated together with its clients: ``node`` reaches neither etcd nor the other node,
+# while HAProxy (and so the app) still reaches it. No iptables/nftables is assumed: the node's
+# side of its veth gets an htb root whose second class ends in ``pfifo limit 0`` (every packet
+# sent to it is dropped), and u32 filters send the node's packets to etcd's client ports and to
+# the other node there. Dropping the node's replies is enough to break TCP both ways.
+_DROP_CLASS = "1:2"
+
+
+def _tc(topo: Topology, node: str, *args: str, check: bool = True) -> None:
+    command = [find_tool("tc"), "-n", topo.netns_name(node), *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=10)
+    if check and result.returncode != 0:
+        raise RehearsalError(f"tc {' '.join(args)} failed: {result.stderr.strip()}")
+
+
+def isolate_keeping_clients(topo: Topology, node: str, other: str, etcd_ports: list[int]) -> None:
+    """Cut ``node`` from the etcd members and from ``other``; HAProxy still reaches it."""
+    if not topo.netns:
+        raise RehearsalError("a partition needs the nodes in network namespaces (run as root)")
+    dev = topo.link(node) + "n"
+    _tc(topo, node, "qdisc", "add", "dev", dev, "root", "handle", "1:", "htb", "default", "1")
+    for classid in ("1:1", _DROP_CLASS):
+        _tc(topo, node, "class", "add", "dev", dev, "parent", "1:", "classid", classid,
+            "htb", "rate", "10gbit")  # fmt: skip
+    _tc(topo, node, "qdisc", "add", "dev", dev, "parent", _DROP_CLASS, "handle", "20:",
+        "pfifo", "limit", "0")  # fmt: skip
+    matches = [
+        ["match", "ip", "dst", f"{topo.dcs_host}/32", "match", "ip", "dport", str(port), "0xffff"]
+        for port in etcd_ports
+    ]
+    matches.append(["match", "ip", "dst", f"{topo.host(other)}/32"])
+    for prio, match in enumerate(matches, start=1):
+        _tc(topo, node, "filter", "add", "dev", dev, "parent", "1:", "protocol", "ip",
+            "prio", str(prio), "u32", *match, "flowid", _DROP_CLASS)  # fmt: skip
+
+
+def rejoin_keeping_clients(topo: Topology, node: str) -> None:
+    """End ``isolate_keeping_clients``: remove the node's dropping qdisc (safe to rerun)."""
+    _tc(topo, node, "qdisc", "del", "dev", topo.link(node) + "n", "root", check=False)

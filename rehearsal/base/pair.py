@@ -48,6 +48,19 @@ def leader(topo: Topology) -> str | None:
     return None
 
 
+def sync_standby(topo: Topology) -> str | None:
+    """Return the member Patroni lists as the synchronous standby (``None`` when there is none)."""
+    for node in PG_NODES:
+        try:
+            members = httpx.get(topo.url(f"patroni-{node}", "/cluster"), timeout=2).json()
+        except (httpx.HTTPError, ValueError):
+            continue
+        for member in members.get("members", []):
+            if member.get("role") == "sync_standby" and member.get("state") == "streaming":
+                return str(member["name"])
+    return None
+
+
 def role_of(topo: Topology, bins: Binaries, port: int) -> str:
     """``<node> primary`` or ``<node> standby``: which node a port leads to, and its role."""
     answer = postgres.psql(

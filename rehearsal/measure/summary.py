@@ -76,7 +76,10 @@ def _kinds(failed_by_type: dict[str, int]) -> str:
 # The faults that count acknowledged rows (rehearsal/scenarios/ha_faults.py), as the table says.
 HA_FAULTS = {
     "freeze-primary": "primary frozen (SIGSTOP of the node) past `ttl`, writer counting rows",
-    "partition-primary": "primary partitioned (its link down) past `ttl`, writer counting rows",
+    "partition-primary": (
+        "primary partitioned (its link down), then its zone isolated with its clients, "
+        "each past `ttl`, writer counting rows"
+    ),
     "dcs-loss": "one etcd member killed, then a majority hung, writer counting rows",
     "wal-full": "primary's WAL volume full, writer counting rows",
 }

@@ -5,13 +5,19 @@ During a fault the writer commits numbered rows through HAProxy's writer endpoin
 does), one autocommit ``INSERT`` at a time, and keeps, for every acknowledged row, the server
 that acknowledged it and when. Afterwards every acknowledged row must exist (``lost`` is the
 count of those that do not), and the servers that acknowledged writes must never overlap in
-time: a node that acknowledges a write after another node has started to, and then again after
-that, means two writable primaries were reachable through the endpoint (a flip-back).
+time: two connections to two different servers acknowledging during the same seconds mean two
+writable primaries were reachable through the endpoint. A failover and a failover back (A, then
+B, then A again on new connections) is no overlap: each server wrote alone in its turn.
+
+The writer must not hide a loss by stopping: it survives any error of a connection (counted as
+an attempt of unknown outcome), and the report fails when its thread died or it acknowledged no
+row after the fault ended.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
 import time
@@ -32,11 +38,12 @@ COMMAND_TIMEOUT_SECONDS = 2.0
 
 @dataclass(frozen=True)
 class Ack:
-    """One acknowledged row: its number, the server port that acknowledged it, and when."""
+    """One acknowledged row: its number, the server port, when, and on which connection."""
 
     row: int
     port: int
     at: float  # time.monotonic()
+    conn: int  # the writer's connection (numbered as opened): one connection, one server
 
 
 @dataclass
@@ -47,6 +54,7 @@ class WriteResult:
     acks: list[Ack]
     failed: int  # attempts with an error or a timeout: their outcome is unknown, not lost
     missing: list[int] = field(default_factory=list)  # acknowledged rows not found afterwards
+    died: str | None = None  # why the writer's thread stopped before it was told to, if it did
 
     @property
     def lost(self) -> int:
@@ -54,23 +62,47 @@ class WriteResult:
         return len(self.missing)
 
 
-def overlap_seconds(acks: list[Ack]) -> float:
-    """Seconds during which two servers each acknowledged writes (both spans overlapping).
+def _merged(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
-    Each server's span runs from its first to its last acknowledgement. With one failover the
-    spans follow each other (0 s); when a former primary acknowledges again after the new one
-    started to (a flip-back, or two primaries behind the endpoint), the spans overlap.
+
+def overlap_seconds(acks: list[Ack]) -> float:
+    """Seconds during which two servers acknowledged writes at once (their acks interleaving).
+
+    A connection talks to one server: its span runs from its first to its last acknowledgement.
+    A server is writing while one of its connections' spans runs. Two servers overlap while both
+    are writing: a connection to one acknowledged before and after a row acknowledged by the
+    other. One failover (0 s) and a failover back on new connections (A, B, A: 0 s) never
+    overlap; two primaries behind the endpoint, each holding a connection, do.
     """
-    spans: dict[int, tuple[float, float]] = {}
+    by_conn: dict[int, tuple[int, float, float]] = {}
     for ack in acks:
-        first, last = spans.get(ack.port, (ack.at, ack.at))
-        spans[ack.port] = (min(first, ack.at), max(last, ack.at))
+        port, first, last = by_conn.get(ack.conn, (ack.port, ack.at, ack.at))
+        if port != ack.port:
+            raise ValueError(f"connection {ack.conn} acknowledged from ports {port} and {ack.port}")
+        by_conn[ack.conn] = (port, min(first, ack.at), max(last, ack.at))
+    per_port: dict[int, list[tuple[float, float]]] = {}
+    for port, first, last in by_conn.values():
+        per_port.setdefault(port, []).append((first, last))
+    writing = [_merged(spans) for _, spans in sorted(per_port.items())]
     total = 0.0
-    ordered = sorted(spans.values())
-    for i, (start_a, end_a) in enumerate(ordered):
-        for start_b, end_b in ordered[i + 1 :]:
-            total += max(0.0, min(end_a, end_b) - max(start_a, start_b))
+    for i, spans_a in enumerate(writing):
+        for spans_b in writing[i + 1 :]:
+            for start_a, end_a in spans_a:
+                for start_b, end_b in spans_b:
+                    total += max(0.0, min(end_a, end_b) - max(start_a, start_b))
     return total
+
+
+def acknowledged_after(acks: list[Ack], moment: float) -> int:
+    """Count the rows acknowledged after ``moment`` (``time.monotonic()``)."""
+    return sum(1 for ack in acks if ack.at > moment)
 
 
 def switches(acks: list[Ack]) -> int:
@@ -116,7 +148,9 @@ class Writer:
         self.acks: list[Ack] = []
         self.attempted = 0
         self.failed = 0
+        self.died: str | None = None
         self._numbers = itertools.count(1)
+        self._conns = itertools.count(1)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name="writer", daemon=True)
 
@@ -135,45 +169,59 @@ class Writer:
         self._thread.join(timeout=30)
 
     def _main(self) -> None:
-        asyncio.run(self._run())
+        try:
+            asyncio.run(self._run())
+        except Exception as error:  # noqa: BLE001 - any death is reported, never swallowed
+            self.died = f"{type(error).__name__}: {error}"
+        if not self._stop.is_set() and self.died is None:
+            self.died = "the writer's workers returned before they were stopped"
 
     async def _run(self) -> None:
         await asyncio.gather(*(self._worker() for _ in range(self.workers)))
 
     async def _worker(self) -> None:
         conn: asyncpg.Connection | None = None
+        conn_id = 0
         while not self._stop.is_set():
             row = next(self._numbers)
             self.attempted += 1
             try:
                 if conn is None or conn.is_closed():
+                    _drop(conn)
                     conn = await asyncpg.connect(
                         self.dsn,
                         timeout=CONNECT_TIMEOUT_SECONDS,
                         command_timeout=COMMAND_TIMEOUT_SECONDS,
                     )
+                    conn_id = next(self._conns)
                 port = await conn.fetchval(
                     f"INSERT INTO {TABLE} (row_number, server_port) "  # noqa: S608
                     "VALUES ($1, inet_server_port()) RETURNING server_port",
                     row,
                 )
-                self.acks.append(Ack(row, int(port), time.monotonic()))
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                self.acks.append(Ack(row, int(port), time.monotonic(), conn_id))
+            except Exception:  # noqa: BLE001 - any failed attempt has an unknown outcome: go on
                 self.failed += 1
-                if conn is not None:
-                    conn.terminate()
+                _drop(conn)
                 conn = None
                 await asyncio.sleep(0.1)
                 continue
             await asyncio.sleep(self.pause)
-        if conn is not None:
-            conn.terminate()
+        _drop(conn)
 
     def result(self, check_dsn: str | None = None) -> WriteResult:
         """Stop, then look up every acknowledged row through ``check_dsn`` (default: the same)."""
         self.stop()
         missing = asyncio.run(find_missing(check_dsn or self.dsn, [a.row for a in self.acks]))
-        return WriteResult(self.attempted, list(self.acks), self.failed, missing)
+        return WriteResult(self.attempted, list(self.acks), self.failed, missing, self.died)
+
+
+def _drop(conn: asyncpg.Connection | None) -> None:
+    """Abort a connection, whatever state it is in (a broken one may raise on terminate)."""
+    if conn is None:
+        return
+    with contextlib.suppress(Exception):
+        conn.terminate()
 
 
 def writer_dsn(topo: Topology) -> str:
@@ -185,9 +233,28 @@ def writer_dsn(topo: Topology) -> str:
     )
 
 
-def record_writes(rep: report.Report, writes: WriteResult) -> None:
-    """Add the writer's checks (0 lost, no overlap) and numbers to a report."""
+def record_writes(rep: report.Report, writes: WriteResult, fault_end: float | None = None) -> None:
+    """Add the writer's checks (0 lost, no overlap, alive to the end) and numbers to a report.
+
+    With ``fault_end`` (``time.monotonic()``), the writer must also have acknowledged rows after
+    the fault ended: a writer that stopped at the fault would count only the rows before it.
+    """
     overlap = overlap_seconds(writes.acks)
+    rep.check(
+        "the writer wrote until it was stopped (its thread did not die)",
+        writes.died or "yes",
+        "yes",
+        ok=writes.died is None,
+    )
+    if fault_end is not None:
+        after = acknowledged_after(writes.acks, fault_end)
+        rep.check(
+            "rows acknowledged after the fault ended",
+            after,
+            "> 0 (the writer went on: the lost count covers the whole run)",
+            ok=after > 0,
+        )
+        rep.numbers["writes_acknowledged_after_fault"] = after
     rep.check(
         "acknowledged rows lost",
         f"{writes.lost} of {len(writes.acks)}",

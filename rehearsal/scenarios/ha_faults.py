@@ -10,6 +10,11 @@ endpoint (``rehearsal.measure.writes``). Then one fault, held longer than Patron
 * ``partition-primary``: the primary's node cut off from everything (its veth down); the
   standby is promoted after ``ttl``, the cut-off primary demotes itself (it reaches neither etcd
   nor the other member, so failsafe_mode does not keep it) and rejoins when the link is back.
+  Then a second phase: the new primary's zone isolated together with its clients (cut from the
+  etcd members and the standby while HAProxy still reaches it). Its REST API answers
+  ``/primary`` until its lease would have expired, so the app keeps writing to it after the
+  standby lost sight of it: with asynchronous replication those commits were acknowledged and
+  then rewound (``synchronous_mode`` makes them wait instead).
 * ``dcs-loss``: one etcd member killed (a quorum remains: nothing may fail), then a majority of
   etcd hung (no quorum: ``failsafe_mode`` keeps the primary while it reaches every member).
 * ``wal-full``: the primary's WAL volume full (a file takes every free block); the server stops
@@ -35,7 +40,7 @@ import httpx
 
 from rehearsal.base import faults, instances, network, pair, postgres, supervisor, walvolume
 from rehearsal.base.binaries import find_binaries
-from rehearsal.base.configs import PATRONI_TTL
+from rehearsal.base.configs import PATRONI_SYNCHRONOUS_MODE, PATRONI_TTL, Binaries
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import ETCD_MEMBERS, PG_NODES, Topology
 from rehearsal.measure import report
@@ -109,6 +114,37 @@ def partition_primary(topo: Topology, run: Run) -> None:
     run.rep.mark(f"{run.primary}: link up again (cut {run.t_fault_end - run.t_fault:.1f}s)")
     run.windows.append((run.t_fault, run.t_fault_end, "primary partitioned"))
     run.numbers["partitioned_seconds"] = round(run.t_fault_end - run.t_fault, 1)
+    isolate_zone_with_clients(topo, run)
+
+
+def isolate_zone_with_clients(topo: Topology, run: Run) -> None:
+    """Cut the (new) primary from the etcd members and the standby; HAProxy still reaches it."""
+    bins = find_binaries()
+    wait_until(lambda: _ready_for_failover(topo, bins), WHOLE_AGAIN_SECONDS, "a failover target")
+    time.sleep(run.size.baseline_seconds)  # the writer acknowledges on the new primary first
+    zone = pair.leader(topo)
+    if zone is None:
+        raise RehearsalError("no leader before isolating the primary's zone")
+    t_cut = time.monotonic()
+    etcd_ports = [topo.port(member) for member in ETCD_MEMBERS]
+    network.isolate_keeping_clients(topo, zone, pair.other(zone), etcd_ports)
+    run.rep.mark(f"{zone}: cut from etcd and {pair.other(zone)}; HAProxy still reaches it")
+    try:
+        time.sleep(run.hold_seconds())
+    finally:
+        network.rejoin_keeping_clients(topo, zone)
+    run.t_fault_end = time.monotonic()
+    run.rep.mark(f"{zone}: reaches etcd and {pair.other(zone)} again")
+    run.windows.append((t_cut, run.t_fault_end, "primary's zone isolated with its clients"))
+    run.numbers["zone_isolated"] = zone
+    run.numbers["zone_isolated_seconds"] = round(run.t_fault_end - t_cut, 1)
+
+
+def _ready_for_failover(topo: Topology, bins: Binaries) -> bool:
+    """Say whether the pair is whole and, in synchronous mode, the standby is the sync one."""
+    if pair.whole(topo, bins) is None:
+        return False
+    return not PATRONI_SYNCHRONOUS_MODE or pair.sync_standby(topo) is not None
 
 
 def dcs_loss(topo: Topology, run: Run) -> None:
@@ -276,7 +312,7 @@ FAULTS: dict[str, tuple[str, Callable[[Topology, Run], None]]] = {
         freeze_primary,
     ),
     "partition-primary": (
-        "Partitioned primary (cut off from etcd, the standby and HAProxy, longer than ttl)",
+        "Partitioned primary (cut off from everything; then cut from etcd and the standby only)",
         partition_primary,
     ),
     "dcs-loss": ("DCS loss (one etcd member killed, then a majority hung)", dcs_loss),
@@ -323,7 +359,7 @@ def run(name: str, topo: Topology, size: Size, out_dir: Path, command: str) -> r
         writes = writer.result()
         rep.mark("load and writer stop; every acknowledged row looked up")
     rep.timeline.sort()
-    record_writes(rep, writes)
+    record_writes(rep, writes, fault.t_fault_end)
     rep.check(
         f"pair whole again (leader + standby streaming for {STEADY_SECONDS:g} s) without a hand "
         "step (s after the fault)",

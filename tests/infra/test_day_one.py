@@ -18,6 +18,7 @@ from typing import Any
 import day_one
 from test_app_tooling.infra import registry_access
 from test_app_tooling.tools import REPO
+from test_app_tooling.walkthrough import sections
 
 
 SCRIPT = REPO / "scripts" / "day_one.py"
@@ -172,3 +173,104 @@ def test_a_walkthrough_that_never_reapplies_the_registry_fails():
             "re-applied once prod's account is in infra/envs/project.toml"
         )
     ]
+
+
+# Rotation in the walkthrough ---------------------------------------------------------------------
+
+ENVIRONMENTS = list(day_one.LAYOUTS["separate accounts"])  # staging, prod: the check's order
+
+
+def _rotation_problems(phases: list[Any], text: str) -> list[str]:
+    return day_one.check_rotation(phases, text)
+
+
+def test_every_environment_turns_rotation_on_after_its_app_role():
+    phases = day_one.load()
+    for env in ENVIRONMENTS:
+        [phase] = [p for p in phases if f"rotation-enabled:{env}" in p.produces]
+        assert f"app-role:{env}" in phase.uses, phase.id
+    assert _rotation_problems(phases, day_one.WALKTHROUGH.read_text(encoding="utf-8")) == []
+
+
+def test_an_environment_that_never_rotates_fails():
+    phases = day_one.load()
+    for phase in phases:
+        phase.produces = [i for i in phase.produces if i != "rotation-enabled:prod"]
+    text = day_one.WALKTHROUGH.read_text(encoding="utf-8")
+    assert _rotation_problems(phases, text) == [
+        "no phase produces rotation-enabled:prod: prod never rotates"
+    ]
+
+
+def test_rotation_turned_on_without_the_app_role_fails():
+    phases = day_one.load()
+    for phase in phases:
+        phase.uses = [i for i in phase.uses if i != "app-role:staging"]
+    text = day_one.WALKTHROUGH.read_text(encoding="utf-8")
+    assert _rotation_problems(phases, text) == [
+        "phase 'verify' turns staging's rotation on without using app-role:staging"
+    ]
+
+
+def test_rotation_turned_on_before_the_alarm_topic_is_subscribed_fails():
+    text = day_one.WALKTHROUGH.read_text(encoding="utf-8")
+    prod = sections(text)["Set up prod the same way"]
+    unsubscribed = text.replace(prod, prod.replace("aws sns subscribe", "aws sns list-topics"))
+    assert _rotation_problems(day_one.load(), unsubscribed) == [
+        (
+            "phase 'prod' turns prod's rotation on before `aws sns subscribe` of its alarm topic: "
+            "a failing rotation would page nobody"
+        )
+    ]
+
+
+def test_a_teardown_that_leaves_rotation_on_fails():
+    """The walkthrough before the teardown turned rotation off: a re-create's phase 4 fails."""
+    text = day_one.WALKTHROUGH.read_text(encoding="utf-8")
+    teardown = sections(text)["Tear everything down"]
+    kept = teardown.replace(
+        "enable_app_secret_rotation = true/enable_app_secret_rotation = false", "kept"
+    )
+    phases = day_one.load()
+    assert _rotation_problems(phases, text.replace(teardown, kept)) == [
+        f"phase 'teardown' produces rotation-disabled:{env} but does not set "
+        f"enable_app_secret_rotation = false in infra/envs/{env}/database.tfvars"
+        for env in ENVIRONMENTS
+    ]
+    for phase in phases:
+        phase.produces = [i for i in phase.produces if not i.startswith("rotation-disabled:")]
+    assert _rotation_problems(phases, text) == [
+        (
+            "no phase after 'verify' produces rotation-disabled:staging: a re-create would turn "
+            "staging's rotation on at its first apply, before the app role exists"
+        ),
+        (
+            "no phase after 'prod' produces rotation-disabled:prod: a re-create would turn "
+            "prod's rotation on at its first apply, before the app role exists"
+        ),
+    ]
+
+
+def test_the_walkthrough_before_this_check_fails():
+    """The phases file as it was: one `rotation-enabled` for staging only, no env named."""
+    phases = day_one.load()
+    for phase in phases:
+        phase.produces = [
+            "rotation-enabled" if i == "rotation-enabled:staging" else i
+            for i in phase.produces
+            if not i.startswith(("rotation-enabled:prod", "rotation-disabled:"))
+        ]
+    text = day_one.WALKTHROUGH.read_text(encoding="utf-8")
+    assert _rotation_problems(phases, text) == [
+        "no phase produces rotation-enabled:staging: staging never rotates",
+        "no phase produces rotation-enabled:prod: prod never rotates",
+    ]
+
+
+def test_the_teardown_deletes_a_re_created_control_plane_log_group():
+    """EKS may re-create /aws/eks/<name>/cluster after the destroy; a re-create would then fail."""
+    teardown = sections(day_one.WALKTHROUGH.read_text(encoding="utf-8"))["Tear everything down"]
+    eks = (REPO / "infra" / "modules" / "eks" / "main.tf").read_text(encoding="utf-8")
+    assert 'log_group  = "/aws/eks/${var.cluster_name}/cluster"' in eks
+    delete = "aws logs delete-log-group --log-group-name /aws/eks/test-app-staging/cluster"
+    assert delete in teardown

@@ -6,6 +6,9 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from test_app_tooling.infra import hcl_check
 
 
 def test_terraform_fmt(repo_root, run_tf):
@@ -146,3 +149,59 @@ def test_modules_set_lower_bounds_and_roots_bound_the_major(repo_root):
         found = constraint.findall(path.read_text(encoding="utf-8"))
         assert found, path
         assert all(c.startswith("~> ") for c in found), (path, found)
+
+
+def test_the_cluster_is_destroyed_before_its_log_group(repo_root):
+    """terraform-aws-eks's order: the log group outlives the cluster's last logs at a destroy."""
+    parsed = hcl_check.parse(repo_root / "infra" / "modules" / "eks" / "main.tf")
+    clusters = [
+        body
+        for block in parsed["resource"]
+        for kind, named in block.items()
+        if hcl_check.unquote(kind) == "aws_eks_cluster"
+        for body in named.values()
+    ]
+    assert clusters, "infra/modules/eks/main.tf declares no aws_eks_cluster"
+    for cluster in clusters:
+        assert "${aws_cloudwatch_log_group.this}" in cluster.get("depends_on", []), cluster
+
+
+# The AWS services that publish to a topic, by the resource that makes them publish.
+SNS_PUBLISHERS = {
+    "aws_cloudwatch_event_target": ("arn", "events.amazonaws.com"),
+    "aws_cloudwatch_metric_alarm": ("alarm_actions", "cloudwatch.amazonaws.com"),
+}
+TOPIC_REF = re.compile(r"\$\{aws_sns_topic\.(\w+)")
+KEY_REF = re.compile(r"^\$\{aws_kms_key\.(\w+)(?:\[0\])?\.arn\}$")
+
+
+def test_topics_aws_services_publish_to_use_a_key_that_admits_them(repo_root):
+    """EventBridge and CloudWatch publish to an encrypted topic only under a key they may use.
+
+    The AWS managed key alias/aws/sns admits no service
+    (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html): such a topic drops every
+    alarm. The key's policy must name the service with kms:Decrypt and kms:GenerateDataKey*.
+    """
+    checked = 0
+    for path in sorted((repo_root / "infra").rglob("*.tf")):
+        if "azure" in path.parts or ".terraform" in path.parts:
+            continue
+        resources: dict[str, dict[str, Any]] = {}
+        for block in hcl_check.parse(path).get("resource", []):
+            for kind, named in block.items():
+                for name, body in named.items():
+                    resources[f"{hcl_check.unquote(kind)}.{hcl_check.unquote(name)}"] = body
+        for address, body in resources.items():
+            kind = address.split(".")[0]
+            if kind not in SNS_PUBLISHERS:
+                continue
+            field, service = SNS_PUBLISHERS[kind]
+            for topic in TOPIC_REF.findall(str(body.get(field, ""))):
+                key_ref = str(resources[f"aws_sns_topic.{topic}"].get("kms_master_key_id", ""))
+                key = KEY_REF.match(key_ref)
+                assert key, f"{path}: aws_sns_topic.{topic} ({address}) uses key {key_ref!r}"
+                policy = str(resources[f"aws_kms_key.{key[1]}"].get("policy", ""))
+                for needed in (service, "kms:Decrypt", "kms:GenerateDataKey*"):
+                    assert needed in policy, f"{path}: aws_kms_key.{key[1]} lacks {needed}"
+                checked += 1
+    assert checked >= 2, "no SNS topic an EventBridge rule or CloudWatch alarm publishes to"

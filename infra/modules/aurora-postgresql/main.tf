@@ -130,6 +130,23 @@ resource "aws_db_parameter_group" "this" {
 # Cluster
 ################################################################################
 
+# A final snapshot name per cluster incarnation: a second destroy of a re-created cluster would
+# otherwise fail on the snapshot the first destroy left ("already exists").
+# terraform-aws-modules/terraform-aws-rds-aurora suffixes it with a random_id kept per cluster
+# name; the built-in terraform_data does the same without a provider the offline mirror lacks:
+# the creation time (UTC, to the second), fixed by ignore_changes so every later plan keeps it,
+# and a new one whenever the name changes.
+resource "terraform_data" "final_snapshot_suffix" {
+  count = local.create && !var.skip_final_snapshot ? 1 : 0
+
+  input            = formatdate("YYYYMMDDhhmmss", timestamp())
+  triggers_replace = [var.name]
+
+  lifecycle {
+    ignore_changes = [input]
+  }
+}
+
 resource "aws_rds_cluster" "this" {
   count = local.create ? 1 : 0
 
@@ -155,7 +172,7 @@ resource "aws_rds_cluster" "this" {
   copy_tags_to_snapshot               = true
   deletion_protection                 = var.deletion_protection
   skip_final_snapshot                 = var.skip_final_snapshot
-  final_snapshot_identifier           = var.skip_final_snapshot ? null : "${var.name}-final"
+  final_snapshot_identifier           = var.skip_final_snapshot ? null : "${var.name}-final-${terraform_data.final_snapshot_suffix[0].output}"
   enabled_cloudwatch_logs_exports     = ["postgresql"]
   apply_immediately                   = var.apply_immediately
 

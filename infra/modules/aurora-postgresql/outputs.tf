@@ -52,3 +52,8 @@ output "kms_key_arn" {
   description = "ARN of the KMS key of storage and master secret."
   value       = module.kms.key_arn
 }
+
+output "final_snapshot_identifier" {
+  description = "Name of the snapshot a destroy takes (null without one): unique per cluster incarnation"
+  value       = try(aws_rds_cluster.this[0].final_snapshot_identifier, null)
+}

@@ -74,6 +74,30 @@ resource "aws_iam_role_policy_attachment" "cluster" {
   policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonEKSClusterPolicy"
 }
 
+# The control plane keeps logging while it is deleted; a role allowed to create log groups would
+# re-create the group after Terraform deleted it, and the next apply would fail with
+# ResourceAlreadyExistsException (terraform-aws-modules/terraform-aws-eks#920, whose module
+# denies the same; the group is also destroyed only after the cluster, by the cluster's
+# depends_on). EKS's service-linked role can still re-create it (#2763): the teardown in
+# docs/getting-started.md deletes a re-created group.
+resource "aws_iam_role_policy" "cluster_deny_log_group" {
+  count = local.create ? 1 : 0
+
+  name = "deny-log-group-creation"
+  role = aws_iam_role.cluster[0].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "TerraformOwnsTheLogGroup"
+        Effect   = "Deny"
+        Action   = ["logs:CreateLogGroup"]
+        Resource = "*"
+      },
+    ]
+  })
+}
+
 ################################################################################
 # Cluster
 ################################################################################
@@ -98,6 +122,12 @@ resource "aws_eks_cluster" "this" {
   version                   = var.cluster_version
   role_arn                  = aws_iam_role.cluster[0].arn
   enabled_cluster_log_types = var.cluster_enabled_log_types
+
+  # Without it the API default is EXTENDED: after the version's standard support ends the
+  # control plane bills $0.60 an hour instead of $0.10, silently. STANDARD makes EKS upgrade it.
+  upgrade_policy {
+    support_type = "STANDARD"
+  }
 
   access_config {
     authentication_mode                         = "API"

@@ -210,33 +210,87 @@ locals {
   alarm_topic_name = coalesce(var.alarm_topic_name, "${local.name}-alarms")
 }
 
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+}
+
+# An encrypted topic takes messages from EventBridge and CloudWatch only under a customer
+# managed key whose key policy lets those services use it; the AWS managed key alias/aws/sns
+# admits no service (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html,
+# "Enable compatibility between event sources from AWS services and encrypted topics").
+# The policies are jsonencode()d so the mock tests can read them.
+resource "aws_kms_key" "alarms" {
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  description             = "SNS topic ${local.alarm_topic_name}: EventBridge and CloudWatch publish rotation failures"
+  deletion_window_in_days = 7
+  enable_key_rotation     = true
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministration"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        # EventBridge (RotationFailed) and CloudWatch (the function's Errors alarm) publish.
+        Sid       = "AlarmPublishersUseTheKey"
+        Effect    = "Allow"
+        Principal = { Service = ["events.amazonaws.com", "cloudwatch.amazonaws.com"] }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+      },
+    ]
+  })
+}
+
 resource "aws_sns_topic" "alarms" {
   count = var.create_app_secret_rotation ? 1 : 0
 
   name              = local.alarm_topic_name
-  kms_master_key_id = "alias/aws/sns"
+  kms_master_key_id = aws_kms_key.alarms[0].arn
 }
 
-data "aws_iam_policy_document" "alarms" {
-  count = var.create_app_secret_rotation ? 1 : 0
-
-  statement {
-    sid       = "EventBridgeAndCloudWatchPublish"
-    actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.alarms[0].arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
-    }
-  }
-}
-
+# Each service may publish for its own rule or alarm in this account only.
 resource "aws_sns_topic_policy" "alarms" {
   count = var.create_app_secret_rotation ? 1 : 0
 
-  arn    = aws_sns_topic.alarms[0].arn
-  policy = data.aws_iam_policy_document.alarms[0].json
+  arn = aws_sns_topic.alarms[0].arn
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "EventBridgePublishesRotationFailed"
+        Effect    = "Allow"
+        Principal = { Service = "events.amazonaws.com" }
+        Action    = "sns:Publish"
+        Resource  = aws_sns_topic.alarms[0].arn
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+          ArnEquals    = { "aws:SourceArn" = aws_cloudwatch_event_rule.rotation_failed[0].arn }
+        }
+      },
+      {
+        Sid       = "CloudWatchPublishesRotationErrors"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = "sns:Publish"
+        Resource  = aws_sns_topic.alarms[0].arn
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+          ArnEquals    = { "aws:SourceArn" = aws_cloudwatch_metric_alarm.rotation_errors[0].arn }
+        }
+      },
+    ]
+  })
 }
 
 # Secrets Manager sends RotationFailed through CloudTrail to EventBridge

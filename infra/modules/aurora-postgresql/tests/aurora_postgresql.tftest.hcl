@@ -54,6 +54,25 @@ run "secure_cluster_defaults" {
   }
 }
 
+run "each_cluster_incarnation_has_its_own_final_snapshot" {
+  command = apply
+
+  assert {
+    condition     = can(regex("^test-app-prod-final-[0-9]{14}$", aws_rds_cluster.this[0].final_snapshot_identifier))
+    error_message = "The final snapshot must carry the incarnation's creation time: a second destroy would fail on the first one's snapshot."
+  }
+}
+
+# The next plan of the same state keeps the name (an unknown name would fail this condition).
+run "the_final_snapshot_name_is_stable_across_plans" {
+  command = plan
+
+  assert {
+    condition     = aws_rds_cluster.this[0].final_snapshot_identifier == run.each_cluster_incarnation_has_its_own_final_snapshot.final_snapshot_identifier
+    error_message = "A later plan must keep the final snapshot name."
+  }
+}
+
 run "writer_and_readers_across_zones" {
   command = plan
 

@@ -67,6 +67,11 @@ run "control_plane" {
     condition     = aws_cloudwatch_log_group.this[0].name == "/aws/eks/test-app-staging/cluster" && aws_cloudwatch_log_group.this[0].retention_in_days >= 365
     error_message = "Control-plane logs go to the EKS log group and are kept a year."
   }
+
+  assert {
+    condition     = one(aws_eks_cluster.this[0].upgrade_policy).support_type == "STANDARD"
+    error_message = "The cluster must stay on standard support (the API default, EXTENDED, bills $0.60 an hour after its end)."
+  }
 }
 
 run "public_endpoint_is_opt_in" {
@@ -427,4 +432,16 @@ run "invalid_pod_identity_namespace" {
     }
   }
   expect_failures = [var.pod_identity_roles]
+}
+
+run "a_deleted_log_group_is_not_re_created_by_the_cluster_role" {
+  command = plan
+
+  assert {
+    condition = anytrue([
+      for statement in jsondecode(aws_iam_role_policy.cluster_deny_log_group[0].policy).Statement :
+      statement.Effect == "Deny" && contains(statement.Action, "logs:CreateLogGroup") && statement.Resource == "*"
+    ])
+    error_message = "The cluster role must not create log groups: it would re-create /aws/eks/<name>/cluster after a destroy (terraform-aws-eks#920)."
+  }
 }

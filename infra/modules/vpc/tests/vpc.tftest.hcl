@@ -91,6 +91,13 @@ run "encrypted_flow_logs" {
     condition     = aws_cloudwatch_log_group.flow_log[0].kms_key_id == "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     error_message = "The flow log group must use the module's KMS key."
   }
+
+  # A role that may create log groups re-creates a deleted group while the flow log still
+  # delivers (the EKS log group's problem, terraform-aws-eks#920): the re-create would fail.
+  assert {
+    condition     = alltrue([for statement in data.aws_iam_policy_document.flow_log[0].statement : !contains(statement.actions, "logs:CreateLogGroup") && !contains(statement.actions, "logs:*")])
+    error_message = "The flow log's role must not create log groups: Terraform owns the group."
+  }
 }
 
 run "default_security_group_closed" {

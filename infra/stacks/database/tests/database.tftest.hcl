@@ -224,6 +224,44 @@ run "rotation_failure_alarms_reach_the_topic" {
     condition     = aws_cloudwatch_metric_alarm.rotation_errors[0].dimensions["FunctionName"] == aws_serverlessapplicationrepository_cloudformation_stack.rotation[0].parameters["functionName"]
     error_message = "The error alarm watches the rotation function."
   }
+
+  # EventBridge and CloudWatch publish to an encrypted topic only under a customer managed key
+  # whose policy lets them use it (alias/aws/sns admits no service).
+  assert {
+    condition     = aws_sns_topic.alarms[0].kms_master_key_id == aws_kms_key.alarms[0].arn && aws_kms_key.alarms[0].enable_key_rotation
+    error_message = "The alarm topic must be encrypted with its own customer managed key, rotated yearly."
+  }
+
+  assert {
+    condition = alltrue([
+      for service in ["events.amazonaws.com", "cloudwatch.amazonaws.com"] : anytrue([
+        for statement in jsondecode(aws_kms_key.alarms[0].policy).Statement :
+        statement.Effect == "Allow" && contains(flatten([try(statement.Principal.Service, [])]), service) && length(setsubtract(["kms:Decrypt", "kms:GenerateDataKey*"], flatten([statement.Action]))) == 0
+      ])
+    ])
+    error_message = "The key policy must let events.amazonaws.com and cloudwatch.amazonaws.com use the key (kms:Decrypt, kms:GenerateDataKey*)."
+  }
+
+  assert {
+    condition = anytrue([
+      for statement in jsondecode(aws_kms_key.alarms[0].policy).Statement :
+      statement.Effect == "Allow" && try(statement.Principal.AWS, "") == "arn:aws:iam::123456789012:root" && statement.Action == "kms:*"
+    ])
+    error_message = "The account must administer the key (otherwise the key becomes unmanageable)."
+  }
+
+  assert {
+    condition = alltrue([
+      for pair in [
+        ["events.amazonaws.com", aws_cloudwatch_event_rule.rotation_failed[0].arn],
+        ["cloudwatch.amazonaws.com", aws_cloudwatch_metric_alarm.rotation_errors[0].arn],
+        ] : anytrue([
+          for statement in jsondecode(aws_sns_topic_policy.alarms[0].policy).Statement :
+          statement.Effect == "Allow" && statement.Principal.Service == pair[0] && statement.Action == "sns:Publish" && statement.Resource == aws_sns_topic.alarms[0].arn && statement.Condition.ArnEquals["aws:SourceArn"] == pair[1] && statement.Condition.StringEquals["aws:SourceAccount"] == "123456789012"
+      ])
+    ])
+    error_message = "The topic policy must let EventBridge publish for the rule and CloudWatch for the alarm, in this account only."
+  }
 }
 
 run "enabling_rotation_without_the_function_is_refused" {

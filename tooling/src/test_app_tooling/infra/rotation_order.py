@@ -6,11 +6,20 @@ apply (the app role is made by the chart's hook at the first deploy), must be sw
 `enable_app_secret_rotation` (turned on in phase 10 of docs/getting-started.md) and must depend
 on the security-group rules the function reaches PostgreSQL and the APIs through. The emulator
 round trip (scripts/terraform/emulator_roundtrip.py) checks it on the applied stack.
+
+`walkthrough_problems` checks the same order in the walkthrough (scripts/day_one.py): every
+environment turns rotation on (`rotation-enabled:<env>`) in a phase that uses its app role
+(`app-role:<env>`, made by that environment's first deploy), after subscribing its alarm topic;
+and the teardown turns it off again (`rotation-disabled:<env>`), because the committed
+`enable_app_secret_rotation = true` would otherwise turn rotation on at a re-create's first apply,
+before any deploy made the app role.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 
 ROTATION = "aws_secretsmanager_secret_rotation.app"
@@ -40,4 +49,70 @@ def rotation_order_problems(plan: dict[str, Any], state: list[str]) -> list[str]
     missing = ROTATION_NEEDS - set(rotation.get("depends_on", []))
     if missing:
         problems.append(f"{ROTATION} does not depend on {sorted(missing)}")
+    return problems
+
+
+# The guide's switch: `sed ... s/^enable_app_secret_rotation = .../enable_app_secret_rotation =
+# <value>/' infra/envs/<env>/database.tfvars`.
+SWITCH = re.compile(
+    r"/enable_app_secret_rotation = (true|false)/'[\s\\]*infra/envs/(\w+)/database\.tfvars"
+)
+SUBSCRIBE = "aws sns subscribe"
+
+
+class PhaseLike(Protocol):
+    """What the check reads of a walkthrough phase (test_app_tooling.walkthrough.Phase)."""
+
+    id: str
+    title: str
+    uses: list[str]
+    produces: list[str]
+
+
+def _switches(section: str, value: str, env: str) -> list[int]:
+    return [m.start() for m in SWITCH.finditer(section) if m.group(1, 2) == (value, env)]
+
+
+def walkthrough_problems(
+    phases: Sequence[PhaseLike], sections: Mapping[str, str], environments: Iterable[str]
+) -> list[str]:
+    """Why the walkthrough could turn an environment's rotation on before its app role exists.
+
+    `sections` is the body of each phase's section of the page, by phase title.
+    """
+    problems = []
+    index = {p.id: i for i, p in enumerate(phases)}
+    for env in environments:
+        enabled = [p for p in phases if f"rotation-enabled:{env}" in p.produces]
+        disabled = [p for p in phases if f"rotation-disabled:{env}" in p.produces]
+        if not enabled:
+            problems.append(f"no phase produces rotation-enabled:{env}: {env} never rotates")
+        for phase in enabled:
+            section = sections.get(phase.title, "")
+            if f"app-role:{env}" not in phase.uses:
+                problems.append(
+                    f"phase {phase.id!r} turns {env}'s rotation on without using app-role:{env}"
+                )
+            switched = _switches(section, "true", env)
+            if not switched:
+                problems.append(
+                    f"phase {phase.id!r} produces rotation-enabled:{env} but does not set "
+                    f"enable_app_secret_rotation = true in infra/envs/{env}/database.tfvars"
+                )
+            elif not any(0 <= section.find(SUBSCRIBE) < at for at in switched):
+                problems.append(
+                    f"phase {phase.id!r} turns {env}'s rotation on before `{SUBSCRIBE}` "
+                    "of its alarm topic: a failing rotation would page nobody"
+                )
+            if not any(index[d.id] > index[phase.id] for d in disabled):
+                problems.append(
+                    f"no phase after {phase.id!r} produces rotation-disabled:{env}: a re-create "
+                    f"would turn {env}'s rotation on at its first apply, before the app role exists"
+                )
+        problems += [
+            f"phase {phase.id!r} produces rotation-disabled:{env} but does not set "
+            f"enable_app_secret_rotation = false in infra/envs/{env}/database.tfvars"
+            for phase in disabled
+            if not _switches(sections.get(phase.title, ""), "false", env)
+        ]
     return problems
