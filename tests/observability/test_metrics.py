@@ -91,11 +91,16 @@ def _scrape_when_complete(app, wanted: set[str], timeout: float = 20) -> str:
 
 @pytest.mark.integration
 def test_app_metrics_used_by_rules_and_dashboards_exist_in_the_real_app(
-    postgres, run_app, references
+    postgres, run_app, references, tmp_path
 ):
     wanted = {name for name in references if name.startswith("test_app_")}
     assert len(wanted) >= 8
-    app = run_app(env={**postgres.env(), "REPLICA_LAG_INTERVAL_SECONDS": "1"})
+    # The password from a file, as the chart mounts it: the login's metrics exist only then.
+    env = postgres.env()
+    password = tmp_path / "password"
+    password.write_text(env.pop("POSTGRESQL_PASSWORD"), encoding="utf-8")
+    env["POSTGRESQL_PASSWORD_FILE"] = str(password)
+    app = run_app(env={**env, "REPLICA_LAG_INTERVAL_SECONDS": "1"})
     text = _scrape_when_complete(app, wanted)
     samples: dict[str, list[dict[str, str]]] = {}
     for family in text_string_to_metric_families(text):
