@@ -7,6 +7,7 @@ REST API for the leader, PostgreSQL itself for what an endpoint leads to and for
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import httpx
 
@@ -35,30 +36,27 @@ def node_of_port(topo: Topology, port: int) -> str:
     raise ValueError(f"port {port} is not a PostgreSQL node's port")
 
 
-def leader(topo: Topology) -> str | None:
-    """Return the node Patroni reports as the running leader, asking each node's REST API."""
+def _first_member(topo: Topology, role: Callable[[str], bool], state: str) -> str | None:
+    """Return the first member in ``state`` whose role passes ``role``, per any node's REST API."""
     for node in PG_NODES:
         try:
             members = httpx.get(topo.url(f"patroni-{node}", "/cluster"), timeout=2).json()
         except (httpx.HTTPError, ValueError):
             continue
         for member in members.get("members", []):
-            if member.get("role") in LEADER_ROLES and member.get("state") == "running":
+            if role(str(member.get("role"))) and member.get("state") == state:
                 return str(member["name"])
     return None
+
+
+def leader(topo: Topology) -> str | None:
+    """Return the node Patroni reports as the running leader, asking each node's REST API."""
+    return _first_member(topo, lambda role: role in LEADER_ROLES, "running")
 
 
 def sync_standby(topo: Topology) -> str | None:
     """Return the member Patroni lists as the synchronous standby (``None`` when there is none)."""
-    for node in PG_NODES:
-        try:
-            members = httpx.get(topo.url(f"patroni-{node}", "/cluster"), timeout=2).json()
-        except (httpx.HTTPError, ValueError):
-            continue
-        for member in members.get("members", []):
-            if member.get("role") == "sync_standby" and member.get("state") == "streaming":
-                return str(member["name"])
-    return None
+    return _first_member(topo, lambda role: role == "sync_standby", "streaming")
 
 
 def role_of(topo: Topology, bins: Binaries, port: int) -> str:
