@@ -125,7 +125,9 @@ def test_ceiling_overload_and_memory_are_reported(report):
     )
     prof = ceiling["profile"]
     assert prof["samples"] > 0
-    assert 0 < sum(row["share"] for row in prof["packages"]) <= 1.001
+    # Each share is rounded to 3 places, so their sum may pass 1 by half a unit per row.
+    packages = prof["packages"]
+    assert 0 < sum(row["share"] for row in packages) <= 1 + 0.0005 * len(packages) + 1e-9
     assert [row["share"] for row in prof["functions"]] == sorted(
         (row["share"] for row in prof["functions"]), reverse=True
     )
