@@ -55,6 +55,9 @@ def test_the_app_ran_in_a_cgroup_with_the_charts_limits(report):
     assert result["isolation"]["pod_cpus"] == [1]
     assert result["isolation"]["generator_cpus"] == [0]
     assert result["isolation"]["pod_cores"] == min(pod.cpu_limit, 1)
+    machine = result["machine"]
+    assert 0 <= machine["busy_start"] <= 1
+    assert machine["loaded"] == (machine["busy_start"] > 0.5)
 
 
 def _all_steps(result):

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -185,6 +188,18 @@ def test_per_cpu_busy_time_and_other_work_on_the_pods_cpu():
     }
     reported = cpus.machine_row(before, after, 2.0, [1], [0], 0.7, generator_s=0.5)
     assert reported["generator_cores"] == 0.25  # its own figure wins over the children's
+
+
+def test_work_running_now_is_seen_by_the_busy_sample():
+    # One process spinning on one CPU keeps at least that CPU's share of the machine busy,
+    # whatever else runs; the sample must see it (a load average would lag by a minute).
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        busy = cpus.busy_now(0.5)
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert 0.9 / (os.cpu_count() or 1) <= busy <= 1.0
 
 
 def test_cpu_lists_and_their_errors():

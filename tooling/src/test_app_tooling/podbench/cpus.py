@@ -8,6 +8,7 @@ two stories apart: the generator's CPU ran out, or other work on the pod's CPU t
 from __future__ import annotations
 
 import resource
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +69,18 @@ def busy_share(before: CpuTimes, after: CpuTimes, cpus: list[int], *, irq: bool 
     busy = sum(now.get(c, 0) - then.get(c, 0) for c in cpus)
     total = sum(after.total[c] - before.total[c] for c in cpus)
     return round(busy / total, 3) if total else 0.0
+
+
+def busy_now(seconds: float = 3.0) -> float:
+    """The share of every CPU's time that was busy over the next `seconds`: work running now.
+
+    The load average cannot say this: its one-minute figure still carries a run that ended
+    seconds ago (a back-to-back benchmark inherits its predecessor's load).
+    """
+    before = read()
+    time.sleep(seconds)
+    after = read()
+    return busy_share(before, after, sorted(after.total))
 
 
 def machine_row(  # noqa: PLR0913, PLR0917 - the facts of one step

@@ -90,6 +90,13 @@ def _admission(result: dict[str, Any]) -> list[str]:
     ]
 
 
+def _busy(machine: dict[str, Any]) -> str:
+    """The machine's busy share sampled before the run (reports made before it lack it)."""
+    if "busy_start" not in machine:
+        return ""
+    return f"The CPUs were {machine['busy_start']:.0%} busy in the 3 s before the run. "
+
+
 def _header(result: dict[str, Any]) -> list[str]:
     pod, machine, iso, cgroup = (
         result["pod"], result["machine"], result["isolation"], result["cgroup"],
@@ -108,7 +115,8 @@ def _header(result: dict[str, Any]) -> list[str]:
             f"{machine['minutes']} minutes: {machine['cpus']} CPUs, the app pinned to CPU "
             f"{_cpus(iso['pod_cpus'])} (a cpuset), PostgreSQL and every load generator to CPU "
             f"{_cpus(iso['generator_cpus'])}; both groups weighted {cgroup.get('cpu_shares', '-')} "
-            "cpu.shares, so other work on the machine waits for them. Load average "
+            "cpu.shares, so other work on the machine waits for them. "
+            f"{_busy(machine)}Load average "
             f"{machine['loadavg_start']} at the start and {machine['loadavg_end']} at the end"
             f"{loaded} Other work on the pod's CPU reached {iso['others_on_pod_cpus_max']} cores "
             f"in a capacity step; the generator used at most {iso['generator_cores_max']} cores, "
