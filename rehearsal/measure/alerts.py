@@ -1,4 +1,4 @@
-"""The rehearsal's Prometheus, asked about alerts."""
+"""The rehearsal's Prometheus, asked about alerts and instant queries."""
 
 from __future__ import annotations
 
@@ -16,3 +16,13 @@ def alert_state(topo: Topology, name: str) -> str:
     if "firing" in states:
         return "firing"
     return "pending" if "pending" in states else "inactive"
+
+
+def query(topo: Topology, expr: str) -> float | None:
+    """One instant query against the rehearsal's Prometheus; None for an empty result."""
+    response = httpx.get(topo.url("prometheus", "/api/v1/query"), params={"query": expr}, timeout=5)
+    body = response.json()
+    if body.get("status") != "success":
+        raise RuntimeError(f"Prometheus refused the query: {body.get('error')}\n{expr}")
+    result = body["data"]["result"]
+    return float(result[0]["value"][1]) if result else None

@@ -99,16 +99,6 @@ def defective_build(folder: Path) -> Path:
     return target.parent
 
 
-def query(topo: Topology, expr: str) -> float | None:
-    """One instant query against the rehearsal's Prometheus; None for an empty result."""
-    response = httpx.get(topo.url("prometheus", "/api/v1/query"), params={"query": expr}, timeout=5)
-    body = response.json()
-    if body.get("status") != "success":
-        raise RuntimeError(f"Prometheus refused the query: {body.get('error')}\n{expr}")
-    result = body["data"]["result"]
-    return float(result[0]["value"][1]) if result else None
-
-
 def set_weights(topo: Topology, weights: dict[str, int]) -> None:
     """Set each server's HAProxy weight (0 to 256): the share of new requests it gets."""
     for server, weight in weights.items():

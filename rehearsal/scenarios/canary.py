@@ -27,6 +27,7 @@ from rehearsal.base import configs, haproxy, instances, supervisor
 from rehearsal.base.topology import SLOTS, Topology, app_program
 from rehearsal.measure import canary as parts
 from rehearsal.measure import report
+from rehearsal.measure.alerts import query
 from rehearsal.measure.load import Load, LoadResult, LoadSpec
 from rehearsal.measure.sizes import Size
 from test_app_tooling import analysis
@@ -104,7 +105,7 @@ def _measure_due(  # noqa: PLR0913, PLR0917 - one pass of the controller's loop
     now = time.monotonic()
     for metric in run.metrics:
         if now >= next_due[metric.name]:
-            value = parts.query(topo, analysis.fill(metric.query, args))
+            value = query(topo, analysis.fill(metric.query, args))
             outcome = metric.judge(value)
             run.record(metric, outcome)
             rel.measurements.append((round(now - rep.t0, 2), metric.name, value, outcome))

@@ -49,7 +49,7 @@ from rehearsal.base.configs import Binaries
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
 from rehearsal.measure import report
-from rehearsal.measure.alerts import alert_state
+from rehearsal.measure.alerts import alert_state, query
 from rehearsal.measure.load import Load, LoadResult, LoadSpec
 from rehearsal.measure.sizes import Size
 from test_app_tooling import login_rotation, rotation
@@ -439,10 +439,26 @@ def _stall(
     run.stalls.append(stall)
 
 
+def _newest_login_seen(topo: Topology) -> bool:
+    """Whether Prometheus has seen the login of the latest rotation (younger than a schedule).
+
+    The production rule records each login's first sighting. Until its next scrape Prometheus
+    knows only the logins before the rotation: a rule loaded then judges the older login and
+    goes pending for one evaluation (seen at full size).
+    """
+    age = query(topo, f"time() - max({login_rotation.RECORD})")
+    return age is not None and age < SCHEDULE.schedule
+
+
 def _watched(topo: Topology, bins: Binaries, run: Run, size: Size, rep: report.Report) -> None:
     """Scheduled rotations under the rehearsal's rule: good ones, then each stall and its fix."""
     watch = run.watch = AlertWatch(topo, login_rotation.ALERT)
     thread = threading.Thread(target=watch.run, daemon=True)
+    wait_until(
+        functools.partial(_newest_login_seen, topo),
+        3 * SCHEDULE.schedule,
+        "Prometheus to see the login of the latest rotation",
+    )
     with scheduled_rule(topo):
         rep.mark(
             f"Prometheus loads {login_rotation.ALERT} for a rotation every "
