@@ -36,7 +36,7 @@ CREATE OR REPLACE FUNCTION aurora_replica_status()
   AS $$ VALUES ('test-app-staging-writer', 'MASTER_SESSION_ID', NULL::real),
                ('{row}', '4d5e6f70-aaaa-bbbb-cccc-0123456789ab', {lag_msec}) $$;
 """
-DROP = "DROP FUNCTION aurora_replica_status(); DROP FUNCTION aurora_db_instance_identifier();"
+DROP = "DROP FUNCTION IF EXISTS aurora_replica_status(), aurora_db_instance_identifier();"
 PRESENT = AURORA_PRESENT_QUERY.removeprefix("SELECT ")
 
 
