@@ -7,7 +7,8 @@ import math
 import pytest
 
 from test_app import metrics
-from test_app.database import Target, sample_replica_lag
+from test_app.database import Target
+from test_app.replica_lag import LagSampler
 from test_app.settings import load_settings
 from test_app_tooling.ports import free_port
 
@@ -54,7 +55,7 @@ async def test_the_lag_gauge_is_nan_and_the_role_gauge_1_when_the_reader_is_a_pr
     target = _reader(postgres, postgres.port, max_lifetime=60)
     await target.open()
     try:
-        await sample_replica_lag(target)
+        await LagSampler(target).sample()
     finally:
         await target.close()
     assert math.isnan(metrics.REPLICA_LAG._value.get()), "a stale lag is shown for a primary"  # noqa: SLF001
@@ -66,7 +67,7 @@ async def test_the_lag_gauge_is_a_number_and_the_role_gauge_0_on_a_standby(postg
     target = _reader(postgres, postgres.replica.port, max_lifetime=60)
     await target.open()
     try:
-        await sample_replica_lag(target)
+        await LagSampler(target).sample()
     finally:
         await target.close()
     lag = metrics.REPLICA_LAG._value.get()  # noqa: SLF001

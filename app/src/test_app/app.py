@@ -43,9 +43,10 @@ from importlib.metadata import version as package_version
 from typing import TYPE_CHECKING, Any
 
 from test_app import lifeline, logs, metrics
-from test_app.database import Target, sample_replica_lag
+from test_app.database import Target
 from test_app.logs import configure_logging, get_logger
 from test_app.proxies import client_address, forwarded_for
+from test_app.replica_lag import LagSampler
 from test_app.settings import load_settings
 from test_app.startup import ping_writer_once, quiet_orphaned_lookups
 
@@ -328,8 +329,9 @@ class App:
             await asyncio.sleep(POOL_METRICS_INTERVAL)
 
     async def _sample_lag(self) -> None:
+        sampler = LagSampler(self.reader)  # one per reader pool: it learns the lag source once
         while True:
-            await sample_replica_lag(self.reader)
+            await sampler.sample()
             await asyncio.sleep(self.settings.replica_lag_interval)
 
     # -- routes --------------------------------------------------------------------------------

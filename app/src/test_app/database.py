@@ -54,16 +54,6 @@ ENDED_CONNECTION_ERRORS = (
 # the standby within this bound (an idle-lifetime bound alone never ends a busy connection).
 CONNECTION_MAX_LIFETIME_SECONDS = 60.0
 
-# Lag of a standby: 0 when it has replayed everything it received, else the age of the last
-# replayed transaction. NULL on a primary.
-LAG_QUERY = """
-SELECT CASE
-  WHEN NOT pg_is_in_recovery() THEN NULL
-  WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-  ELSE GREATEST(0, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()))
-END
-"""
-
 
 class Coalescer:
     """Run `work` for callers, sharing one run among callers that arrive while one is pending.
@@ -340,29 +330,3 @@ async def _no_reset(_conn: asyncpg.Connection) -> None:
     We never change session state, so the reset would be a wasted round trip on every ping.
     (asyncpg still rolls back a forgotten transaction itself.)
     """
-
-
-# Aurora readers are no streaming standbys: the query above gives NULL there (no WAL receiver,
-# no replay timestamp), so an Aurora cluster reports its own lag: this instance's row of
-# aurora_replica_status() (docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/
-# aurora_replica_status.html). The writer has no such row: NULL, as for a primary.
-AURORA_PRESENT_QUERY = "SELECT to_regprocedure('aurora_replica_status()') IS NOT NULL"
-AURORA_LAG_QUERY = """
-SELECT replica_lag_in_msec / 1000.0 FROM aurora_replica_status()
-WHERE server_id = aurora_db_instance_identifier() AND session_id <> 'MASTER_SESSION_ID'
-"""
-
-
-async def sample_replica_lag(reader: Target) -> None:
-    """Publish the reader's replication lag, if it is a standby or an Aurora reader."""
-    try:
-        async with asyncio.timeout(reader.ping_timeout):
-            lag = await reader.fetchval(LAG_QUERY)
-            if lag is None and await reader.fetchval(AURORA_PRESENT_QUERY):
-                lag = await reader.fetchval(AURORA_LAG_QUERY)
-    except Exception as err:  # noqa: BLE001 - any failure skips one sample, never the sampler
-        log.debug("replica lag sample failed", error=repr(err))
-        return
-    # NULL: the reader endpoint leads to a primary. The last standby's lag would be a lie.
-    metrics.READER_IS_PRIMARY.set(1 if lag is None else 0)
-    metrics.REPLICA_LAG.set(float("nan") if lag is None else float(lag))  # type: ignore[arg-type]

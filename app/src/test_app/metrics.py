@@ -101,8 +101,8 @@ POOL_WAITING = Gauge(
 )
 REPLICA_LAG = Gauge(
     "test_app_db_replica_lag_seconds",
-    "Replication lag of the reader (0 when it has replayed all it received; NaN while the "
-    "reader endpoint leads to a primary).",
+    "Replication lag of the reader (a standby's replay; on Aurora its aurora_replica_status() "
+    "row; NaN while the reader endpoint leads to a primary).",
     multiprocess_mode="livemax",
 )
 READER_IS_PRIMARY = Gauge(
