@@ -20,6 +20,7 @@ The source is chosen once per reader pool, by asking the reader whether
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from test_app import metrics
@@ -69,9 +70,9 @@ class LagSampler:
             log.debug("replica lag sample failed", error=repr(err))
             return
         metrics.READER_IS_PRIMARY.set(1 if lag is None else 0)
-        metrics.REPLICA_LAG.set(float("nan") if lag is None else float(lag))  # type: ignore[arg-type]
+        metrics.REPLICA_LAG.set(float("nan") if lag is None else lag)
 
-    async def _lag(self) -> object:
+    async def _lag(self) -> float | None:
         if self.aurora is None:
             self.aurora = bool(await self.reader.fetchval(AURORA_PRESENT_QUERY))
             log.info(
@@ -79,4 +80,9 @@ class LagSampler:
                 target=self.reader.name,
                 source="aurora_replica_status()" if self.aurora else "standby replay",
             )
-        return await self.reader.fetchval(AURORA_LAG_QUERY if self.aurora else STANDBY_LAG_QUERY)
+        lag = await self.reader.fetchval(AURORA_LAG_QUERY if self.aurora else STANDBY_LAG_QUERY)
+        if lag is None:
+            return None
+        if not isinstance(lag, (int, float, Decimal)):  # numeric arrives as a Decimal
+            raise TypeError(f"replica lag: expected a number, got {lag!r}")
+        return float(lag)
