@@ -45,6 +45,7 @@ override_module {
     cluster_master_user_secret_arn = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:rds!cluster-0a1b2c3d-AbCdEf"
     security_group_id              = "sg-0fedcba9876543210"
     kms_key_arn                    = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    final_snapshot_identifier      = null
   }
 }
 
@@ -168,6 +169,38 @@ run "external_secrets_reads_the_app_and_master_secrets_only" {
   assert {
     condition     = output.app_role_name == "test_app"
     error_message = "The default app role is test_app (the chart's dbRole.name)."
+  }
+}
+
+# scripts/terraform/stacks reads both at a destroy and keeps the key of the final snapshot.
+run "the_final_snapshot_and_its_key_are_outputs" {
+  command = plan
+
+  override_module {
+    target = module.aurora
+    outputs = {
+      cluster_endpoint               = "test-app-prod.cluster-abcdefghijkl.eu-central-1.rds.amazonaws.com"
+      cluster_port                   = 5432
+      cluster_database_name          = "postgres"
+      cluster_master_user_secret_arn = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:rds!cluster-0a1b2c3d-AbCdEf"
+      security_group_id              = "sg-0fedcba9876543210"
+      kms_key_arn                    = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+      final_snapshot_identifier      = "test-app-prod-final-20261207134500"
+    }
+  }
+
+  assert {
+    condition     = output.final_snapshot_identifier == "test-app-prod-final-20261207134500" && output.kms_key_arn == "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    error_message = "The stack must output the final snapshot's name and the key that encrypts it."
+  }
+}
+
+run "without_a_final_snapshot_its_output_is_empty" {
+  command = plan
+
+  assert {
+    condition     = output.final_snapshot_identifier == ""
+    error_message = "Without a final snapshot (staging) the output is empty, so a destroy keeps no key."
   }
 }
 
