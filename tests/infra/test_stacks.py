@@ -136,7 +136,7 @@ if [[ "$*" == *"describe-key"* ]]; then echo "${KEY_STATE:-PendingDeletion}"; fi
 
 
 @pytest.fixture
-def database_fakes(fakes) -> Fakes:
+def database_fakes(fakes: Fakes) -> Fakes:
     fakes.add("terraform", TERRAFORM_WITH_OUTPUTS)
     fakes.add("aws", AWS)
     fakes.env["KEY"] = KEY
