@@ -4,6 +4,9 @@ against a recording fake of terraform."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -112,6 +115,123 @@ def test_destroy_goes_in_reverse_order(fakes):
         "network",
     ]
     assert all("-auto-approve" in d for d in destroys)
+
+
+KEY = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+# The database stack's outputs as `terraform output` prints them; FINAL_SNAPSHOT unset means the
+# state predates the output.
+TERRAFORM_WITH_OUTPUTS = """
+case "$*" in
+  *" output -raw final_snapshot_identifier"*)
+    [[ -v FINAL_SNAPSHOT ]] || { echo "Output not found" >&2; exit 1; }
+    printf '%s' "$FINAL_SNAPSHOT" ;;
+  *" output -raw kms_key_arn"*) printf '%s' "$KEY" ;;
+  *" output -json"*) echo "$OUTPUTS_JSON" ;;
+esac
+"""
+# describe-key answers the state the destroy left the key in.
+AWS = """
+if [[ "$*" == *"describe-key"* ]]; then echo "${KEY_STATE:-PendingDeletion}"; fi
+"""
+
+
+@pytest.fixture
+def database_fakes(fakes: Fakes) -> Fakes:
+    fakes.add("terraform", TERRAFORM_WITH_OUTPUTS)
+    fakes.add("aws", AWS)
+    fakes.env["KEY"] = KEY
+    fakes.env["OUTPUTS_JSON"] = json.dumps({"kms_key_arn": {"value": KEY}})
+    return fakes
+
+
+def test_a_destroy_with_a_final_snapshot_keeps_the_snapshots_key(database_fakes):
+    """Deleting the key would make the final snapshot unrestorable once its deletion window ends."""
+    result = run(
+        database_fakes,
+        "destroy",
+        "prod",
+        "database",
+        AUTO_APPROVE="1",
+        FINAL_SNAPSHOT="test-app-prod-final-20261207134500",
+    )
+    assert result.returncode == 0, result.stderr
+    calls = database_fakes.calls()
+    destroy = next(i for i, c in enumerate(calls) if c[0] == "terraform" and "destroy" in c)
+    kms = [c for c in calls[destroy + 1 :] if c[0] == "aws"]
+    assert kms == [
+        [
+            "aws",
+            "kms",
+            "describe-key",
+            "--region",
+            "eu-central-1",
+            "--key-id",
+            KEY,
+            "--query",
+            "KeyMetadata.KeyState",
+            "--output",
+            "text",
+        ],
+        ["aws", "kms", "cancel-key-deletion", "--region", "eu-central-1", "--key-id", KEY],
+    ]
+    assert "test-app-prod-final-20261207134500" in result.stderr
+    assert "aws kms enable-key" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "why"),
+    [
+        ({"FINAL_SNAPSHOT": ""}, "no final snapshot (staging)"),
+        ({"FINAL_SNAPSHOT": "test-app-prod-final-1", "KEY_STATE": "Enabled"}, "destroy declined"),
+        ({"OUTPUTS_JSON": "{}"}, "nothing in the state"),
+    ],
+)
+def test_the_key_is_left_alone_without_a_snapshot_or_a_destroy(database_fakes, env, why):
+    result = run(database_fakes, "destroy", "prod", "database", AUTO_APPROVE="1", **env)
+    assert result.returncode == 0, (why, result.stderr)
+    assert not [c for c in database_fakes.calls() if c[:3] == ["aws", "kms", "cancel-key-deletion"]]
+    assert any("destroy" in c for c in database_fakes.calls()), why
+
+
+def test_a_state_without_the_snapshot_output_is_refused_before_the_destroy(database_fakes):
+    result = run(database_fakes, "destroy", "prod", "database", AUTO_APPROVE="1")
+    assert result.returncode == 2
+    assert "no output final_snapshot_identifier: apply the database stack first" in result.stderr
+    assert not any("destroy" in c for c in database_fakes.calls())
+
+
+def test_a_destroy_with_a_final_snapshot_needs_the_aws_cli(database_fakes):
+    (database_fakes.bin_dir / "aws").unlink()
+    path = f"{database_fakes.bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"
+    assert shutil.which("aws", path=path) is None, (
+        "an aws CLI outside the fakes is on the test's PATH"
+    )
+    result = run(
+        database_fakes,
+        "destroy",
+        "prod",
+        "database",
+        AUTO_APPROVE="1",
+        FINAL_SNAPSHOT="test-app-prod-final-1",
+        PATH=path,
+    )
+    assert result.returncode == 2
+    assert "the AWS CLI is not installed" in result.stderr
+    assert not any("destroy" in c for c in database_fakes.calls())
+
+
+def test_the_outputs_the_runner_reads_are_the_database_stacks():
+    """The fakes above answer for these names: the real stack must declare them."""
+    read = set(re.findall(r"output -raw (\w+)", STACKS.read_text()))
+    declared = set(
+        re.findall(
+            r'^output "(\w+)"',
+            (REPO / "infra" / "stacks" / "database" / "outputs.tf").read_text(),
+            re.MULTILINE,
+        )
+    )
+    assert {"final_snapshot_identifier", "kms_key_arn"} <= read, read
+    assert read - {"state_bucket_name"} <= declared, read - declared
 
 
 def test_validate_needs_no_backend_and_no_bucket(fakes):

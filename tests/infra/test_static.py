@@ -175,14 +175,9 @@ TOPIC_REF = re.compile(r"\$\{aws_sns_topic\.(\w+)")
 KEY_REF = re.compile(r"^\$\{aws_kms_key\.(\w+)(?:\[0\])?\.arn\}$")
 
 
-def test_topics_aws_services_publish_to_use_a_key_that_admits_them(repo_root):
-    """EventBridge and CloudWatch publish to an encrypted topic only under a key they may use.
-
-    The AWS managed key alias/aws/sns admits no service
-    (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html): such a topic drops every
-    alarm. The key's policy must name the service with kms:Decrypt and kms:GenerateDataKey*.
-    """
-    checked = 0
+def aws_resources_by_file(repo_root: Path) -> list[tuple[Path, dict[str, dict[str, Any]]]]:
+    """The resources of each AWS Terraform file, by address (`kind.name`)."""
+    found = []
     for path in sorted((repo_root / "infra").rglob("*.tf")):
         if "azure" in path.parts or ".terraform" in path.parts:
             continue
@@ -191,6 +186,19 @@ def test_topics_aws_services_publish_to_use_a_key_that_admits_them(repo_root):
             for kind, named in block.items():
                 for name, body in named.items():
                     resources[f"{hcl_check.unquote(kind)}.{hcl_check.unquote(name)}"] = body
+        found.append((path, resources))
+    return found
+
+
+def test_topics_aws_services_publish_to_use_a_key_that_admits_them(repo_root):
+    """EventBridge and CloudWatch publish to an encrypted topic only under a key they may use.
+
+    The AWS managed key alias/aws/sns admits no service
+    (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html): such a topic drops every
+    alarm. The key's policy must name the service with kms:Decrypt and kms:GenerateDataKey*.
+    """
+    checked = 0
+    for path, resources in aws_resources_by_file(repo_root):
         for address, body in resources.items():
             kind = address.split(".")[0]
             if kind not in SNS_PUBLISHERS:
@@ -205,3 +213,72 @@ def test_topics_aws_services_publish_to_use_a_key_that_admits_them(repo_root):
                     assert needed in policy, f"{path}: aws_kms_key.{key[1]} lacks {needed}"
                 checked += 1
     assert checked >= 2, "no SNS topic an EventBridge rule or CloudWatch alarm publishes to"
+
+
+RULE_REF = re.compile(r"\$\{aws_cloudwatch_event_rule\.(\w+)")
+
+
+def test_event_rules_that_notify_a_topic_also_raise_an_alarm_on_it(repo_root):
+    """An event on an alarm topic pages through an alarm message, not only as raw event JSON.
+
+    On-call tools subscribed to the topic as a CloudWatch integration (PagerDuty's "Amazon
+    CloudWatch") read alarm messages and drop EventBridge's raw event. Each rule that targets a
+    topic needs an alarm on its AWS/Events TriggeredRules (dimension RuleName) on the same topic.
+    """
+    checked = 0
+    for path, resources in aws_resources_by_file(repo_root):
+        for address, target in resources.items():
+            if not address.startswith("aws_cloudwatch_event_target."):
+                continue
+            for topic in TOPIC_REF.findall(str(target.get("arn", ""))):
+                [rule] = RULE_REF.findall(str(target.get("rule", ""))) or [address]
+                alarms = [
+                    name
+                    for name, alarm in resources.items()
+                    if name.startswith("aws_cloudwatch_metric_alarm.")
+                    and hcl_check.unquote(str(alarm.get("namespace", ""))) == "AWS/Events"
+                    and hcl_check.unquote(str(alarm.get("metric_name", ""))) == "TriggeredRules"
+                    and RULE_REF.findall(str((alarm.get("dimensions") or {}).get("RuleName", "")))
+                    == [rule]
+                    and topic in TOPIC_REF.findall(str(alarm.get("alarm_actions", "")))
+                ]
+                assert alarms, (
+                    f"{path}: {address} sends aws_cloudwatch_event_rule.{rule} to "
+                    f"aws_sns_topic.{topic} as raw event JSON only; add an alarm on AWS/Events "
+                    f"TriggeredRules (RuleName = the rule) > 0 that publishes to the same topic"
+                )
+                checked += 1
+    assert checked >= 1, "no EventBridge rule sends to an SNS topic"
+
+
+def test_topic_policies_admit_every_rule_and_alarm_that_publishes(repo_root):
+    """A topic's policy names each rule and alarm that publishes to it (aws:SourceArn).
+
+    A publisher the policy does not name is refused by SNS: the alarm changes state in
+    CloudWatch and nobody hears of it.
+    """
+    checked = 0
+    for path, resources in aws_resources_by_file(repo_root):
+        policies = {
+            topic: str(body.get("policy", ""))
+            for address, body in resources.items()
+            if address.startswith("aws_sns_topic_policy.")
+            for topic in TOPIC_REF.findall(str(body.get("arn", "")))
+        }
+        for address, body in resources.items():
+            kind = address.split(".")[0]
+            if kind not in SNS_PUBLISHERS:
+                continue
+            field, _service = SNS_PUBLISHERS[kind]
+            publisher = (
+                f"aws_cloudwatch_event_rule.{RULE_REF.findall(str(body.get('rule', '')))[0]}"
+                if kind == "aws_cloudwatch_event_target"
+                else address
+            )
+            for topic in TOPIC_REF.findall(str(body.get(field, ""))):
+                assert topic in policies, f"{path}: aws_sns_topic.{topic} has no topic policy"
+                assert re.search(rf"{re.escape(publisher)}(?:\[0\])?\.arn", policies[topic]), (
+                    f"{path}: the policy of aws_sns_topic.{topic} does not admit {publisher}"
+                )
+                checked += 1
+    assert checked >= 3, "expected the rotation rule and both rotation alarms to publish"

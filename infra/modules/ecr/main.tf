@@ -109,13 +109,17 @@ resource "aws_ecr_lifecycle_policy" "this" {
         }
         action = { type = "expire" }
       },
+      # ECR counts every manifest a rule selects, cosign's signatures too, and a rule still
+      # counts the images a higher-priority rule selected (it cannot expire them): a separate
+      # rule for `sha256-*` would not stop them counting here, and release tags (git SHAs) have
+      # no pattern of their own. So the count is releases times the manifests of one release.
       {
         rulePriority = 2
-        description  = "Keep the last ${var.tagged_images_to_keep} tagged images"
+        description  = "Keep the last ${var.releases_to_keep} releases (${var.releases_to_keep * var.manifests_per_release} manifests)"
         selection = {
           tagStatus   = "any"
           countType   = "imageCountMoreThan"
-          countNumber = var.tagged_images_to_keep
+          countNumber = var.releases_to_keep * var.manifests_per_release
         }
         action = { type = "expire" }
       },

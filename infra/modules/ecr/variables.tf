@@ -85,14 +85,25 @@ variable "untagged_image_expiration_days" {
   }
 }
 
-variable "tagged_images_to_keep" {
-  description = "Number of most recent images kept; older ones expire. Must be between `10` and `1000` so rollbacks stay possible."
+variable "releases_to_keep" {
+  description = "Number of most recent releases kept (each is `manifests_per_release` manifests); older ones expire. Must be between `10` and `1000` so rollbacks stay possible."
   type        = number
   default     = 100
 
   validation {
-    condition     = var.tagged_images_to_keep >= 10 && var.tagged_images_to_keep <= 1000
-    error_message = "tagged_images_to_keep must be between 10 and 1000."
+    condition     = var.releases_to_keep >= 10 && var.releases_to_keep <= 1000
+    error_message = "releases_to_keep must be between 10 and 1000."
+  }
+}
+
+variable "manifests_per_release" {
+  description = "Tagged manifests one release pushes: the image and cosign's signature (`sha256-<digest>.sig`) in CI, which the lifecycle rule counts alike. Must be between `1` and `10`."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.manifests_per_release >= 1 && var.manifests_per_release <= 10 && floor(var.manifests_per_release) == var.manifests_per_release
+    error_message = "manifests_per_release must be a whole number between 1 and 10."
   }
 }
 

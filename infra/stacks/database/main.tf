@@ -241,7 +241,7 @@ resource "aws_kms_key" "alarms" {
         Resource  = "*"
       },
       {
-        # EventBridge (RotationFailed) and CloudWatch (the function's Errors alarm) publish.
+        # EventBridge (the RotationFailed event) and CloudWatch (the two alarms) publish.
         Sid       = "AlarmPublishersUseTheKey"
         Effect    = "Allow"
         Principal = { Service = ["events.amazonaws.com", "cloudwatch.amazonaws.com"] }
@@ -279,14 +279,17 @@ resource "aws_sns_topic_policy" "alarms" {
         }
       },
       {
-        Sid       = "CloudWatchPublishesRotationErrors"
+        Sid       = "CloudWatchPublishesRotationAlarms"
         Effect    = "Allow"
         Principal = { Service = "cloudwatch.amazonaws.com" }
         Action    = "sns:Publish"
         Resource  = aws_sns_topic.alarms[0].arn
         Condition = {
           StringEquals = { "aws:SourceAccount" = local.account_id }
-          ArnEquals    = { "aws:SourceArn" = aws_cloudwatch_metric_alarm.rotation_errors[0].arn }
+          ArnEquals = { "aws:SourceArn" = [
+            aws_cloudwatch_metric_alarm.rotation_errors[0].arn,
+            aws_cloudwatch_metric_alarm.rotation_failed[0].arn,
+          ] }
         }
       },
     ]
@@ -310,11 +313,36 @@ resource "aws_cloudwatch_event_rule" "rotation_failed" {
   })
 }
 
+# The raw event on the topic, for email subscribers: it names the secret and the error. An
+# on-call tool that reads CloudWatch alarm messages (PagerDuty's "Amazon CloudWatch"
+# integration) ignores it and pages on the alarm below.
 resource "aws_cloudwatch_event_target" "rotation_failed" {
   count = var.create_app_secret_rotation ? 1 : 0
 
   rule = aws_cloudwatch_event_rule.rotation_failed[0].name
   arn  = aws_sns_topic.alarms[0].arn
+}
+
+# The same event as a CloudWatch alarm message: EventBridge counts each match of a rule on the
+# default bus in AWS/Events TriggeredRules with the one dimension RuleName
+# (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html), and sends no
+# data point while nothing matches. No OK action: the alarm returns to OK five minutes later
+# while the rotation is still broken, so the page stays open until someone resolves it.
+resource "aws_cloudwatch_metric_alarm" "rotation_failed" {
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  alarm_name          = "${local.name}-db-rotation-failed"
+  alarm_description   = "Secrets Manager reported RotationFailed for ${aws_secretsmanager_secret.app.name} (docs/runbooks/database/TestAppDatabaseLoginNotRotated.md)"
+  namespace           = "AWS/Events"
+  metric_name         = "TriggeredRules"
+  dimensions          = { RuleName = aws_cloudwatch_event_rule.rotation_failed[0].name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms[0].arn]
 }
 
 resource "aws_cloudwatch_metric_alarm" "rotation_errors" {

@@ -42,3 +42,13 @@ output "alarm_topic_arn" {
   description = "SNS topic of the rotation failure alarms (RotationFailed event, function errors); subscribe the on-call receivers to it. Empty without rotation."
   value       = try(aws_sns_topic.alarms[0].arn, "")
 }
+
+output "kms_key_arn" {
+  description = "KMS key of the database: storage, snapshots (the final one too), master and app secrets."
+  value       = module.aurora.kms_key_arn
+}
+
+output "final_snapshot_identifier" {
+  description = "Snapshot a destroy takes (skip_final_snapshot = false); empty without one. scripts/terraform/stacks keeps its key at the destroy."
+  value       = module.aurora.final_snapshot_identifier == null ? "" : module.aurora.final_snapshot_identifier
+}

@@ -44,8 +44,22 @@ run "lifecycle_policy" {
   }
 
   assert {
-    condition     = jsondecode(aws_ecr_lifecycle_policy.this[0].policy).rules[0].selection.tagStatus == "untagged" && jsondecode(aws_ecr_lifecycle_policy.this[0].policy).rules[1].selection.countNumber == 100
-    error_message = "Untagged images expire first; the last 100 images are kept."
+    condition     = jsondecode(aws_ecr_lifecycle_policy.this[0].policy).rules[0].selection.tagStatus == "untagged" && jsondecode(aws_ecr_lifecycle_policy.this[0].policy).rules[1].selection.countNumber == 200
+    error_message = "Untagged images expire first; the last 100 releases are kept: 200 manifests, each release's image and its cosign signature."
+  }
+}
+
+run "the_count_is_releases_times_their_manifests" {
+  command = plan
+
+  variables {
+    releases_to_keep      = 30
+    manifests_per_release = 3
+  }
+
+  assert {
+    condition     = jsondecode(aws_ecr_lifecycle_policy.this[0].policy).rules[1].selection.countNumber == 90 && jsondecode(aws_ecr_lifecycle_policy.this[0].policy).rules[1].selection.tagStatus == "any"
+    error_message = "30 releases of 3 manifests each are 90 manifests to keep, of any tag."
   }
 }
 
@@ -152,10 +166,20 @@ run "too_few_images_kept" {
   command = plan
 
   variables {
-    tagged_images_to_keep = 2
+    releases_to_keep = 2
   }
 
-  expect_failures = [var.tagged_images_to_keep]
+  expect_failures = [var.releases_to_keep]
+}
+
+run "a_fraction_of_a_manifest_per_release_is_refused" {
+  command = plan
+
+  variables {
+    manifests_per_release = 1.5
+  }
+
+  expect_failures = [var.manifests_per_release]
 }
 
 run "invalid_pull_account_id" {

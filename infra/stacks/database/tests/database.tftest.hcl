@@ -45,6 +45,7 @@ override_module {
     cluster_master_user_secret_arn = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:rds!cluster-0a1b2c3d-AbCdEf"
     security_group_id              = "sg-0fedcba9876543210"
     kms_key_arn                    = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    final_snapshot_identifier      = null
   }
 }
 
@@ -171,6 +172,38 @@ run "external_secrets_reads_the_app_and_master_secrets_only" {
   }
 }
 
+# scripts/terraform/stacks reads both at a destroy and keeps the key of the final snapshot.
+run "the_final_snapshot_and_its_key_are_outputs" {
+  command = plan
+
+  override_module {
+    target = module.aurora
+    outputs = {
+      cluster_endpoint               = "test-app-prod.cluster-abcdefghijkl.eu-central-1.rds.amazonaws.com"
+      cluster_port                   = 5432
+      cluster_database_name          = "postgres"
+      cluster_master_user_secret_arn = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:rds!cluster-0a1b2c3d-AbCdEf"
+      security_group_id              = "sg-0fedcba9876543210"
+      kms_key_arn                    = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+      final_snapshot_identifier      = "test-app-prod-final-20261207134500"
+    }
+  }
+
+  assert {
+    condition     = output.final_snapshot_identifier == "test-app-prod-final-20261207134500" && output.kms_key_arn == "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    error_message = "The stack must output the final snapshot's name and the key that encrypts it."
+  }
+}
+
+run "without_a_final_snapshot_its_output_is_empty" {
+  command = plan
+
+  assert {
+    condition     = output.final_snapshot_identifier == ""
+    error_message = "Without a final snapshot (staging) the output is empty, so a destroy keeps no key."
+  }
+}
+
 run "the_emulator_switch_leaves_the_secret_without_rotation" {
   command = plan
 
@@ -198,8 +231,8 @@ run "rotation_waits_for_the_first_deploy" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_event_rule.rotation_failed) == 1 && length(aws_cloudwatch_metric_alarm.rotation_errors) == 1
-    error_message = "The RotationFailed event and the function's errors are watched from the first apply."
+    condition     = length(aws_cloudwatch_event_rule.rotation_failed) == 1 && length(aws_cloudwatch_metric_alarm.rotation_failed) == 1 && length(aws_cloudwatch_metric_alarm.rotation_errors) == 1
+    error_message = "The RotationFailed event (rule and alarm) and the function's errors are watched from the first apply."
   }
 }
 
@@ -217,12 +250,28 @@ run "rotation_failure_alarms_reach_the_topic" {
 
   assert {
     condition     = aws_cloudwatch_event_target.rotation_failed[0].arn == aws_sns_topic.alarms[0].arn && aws_cloudwatch_metric_alarm.rotation_errors[0].alarm_actions == toset([aws_sns_topic.alarms[0].arn])
-    error_message = "Both alarms publish to the alarm topic."
+    error_message = "The event rule and the error alarm publish to the alarm topic."
   }
 
   assert {
     condition     = aws_cloudwatch_metric_alarm.rotation_errors[0].dimensions["FunctionName"] == aws_serverlessapplicationrepository_cloudformation_stack.rotation[0].parameters["functionName"]
     error_message = "The error alarm watches the rotation function."
+  }
+
+  # PagerDuty's "Amazon CloudWatch" integration reads alarm messages only: RotationFailed pages
+  # through an alarm on the rule's TriggeredRules (AWS/Events, dimension RuleName).
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.rotation_failed[0].namespace == "AWS/Events"
+      && aws_cloudwatch_metric_alarm.rotation_failed[0].metric_name == "TriggeredRules"
+      && aws_cloudwatch_metric_alarm.rotation_failed[0].dimensions == tomap({ RuleName = aws_cloudwatch_event_rule.rotation_failed[0].name })
+      && aws_cloudwatch_metric_alarm.rotation_failed[0].statistic == "Sum"
+      && aws_cloudwatch_metric_alarm.rotation_failed[0].threshold == 0
+      && aws_cloudwatch_metric_alarm.rotation_failed[0].comparison_operator == "GreaterThanThreshold"
+      && aws_cloudwatch_metric_alarm.rotation_failed[0].treat_missing_data == "notBreaching"
+      && aws_cloudwatch_metric_alarm.rotation_failed[0].alarm_actions == toset([aws_sns_topic.alarms[0].arn])
+    )
+    error_message = "A RotationFailed event must raise a CloudWatch alarm (TriggeredRules of the rule > 0) on the alarm topic."
   }
 
   # EventBridge and CloudWatch publish to an encrypted topic only under a customer managed key
@@ -255,12 +304,13 @@ run "rotation_failure_alarms_reach_the_topic" {
       for pair in [
         ["events.amazonaws.com", aws_cloudwatch_event_rule.rotation_failed[0].arn],
         ["cloudwatch.amazonaws.com", aws_cloudwatch_metric_alarm.rotation_errors[0].arn],
+        ["cloudwatch.amazonaws.com", aws_cloudwatch_metric_alarm.rotation_failed[0].arn],
         ] : anytrue([
           for statement in jsondecode(aws_sns_topic_policy.alarms[0].policy).Statement :
-          statement.Effect == "Allow" && statement.Principal.Service == pair[0] && statement.Action == "sns:Publish" && statement.Resource == aws_sns_topic.alarms[0].arn && statement.Condition.ArnEquals["aws:SourceArn"] == pair[1] && statement.Condition.StringEquals["aws:SourceAccount"] == "123456789012"
+          statement.Effect == "Allow" && statement.Principal.Service == pair[0] && statement.Action == "sns:Publish" && statement.Resource == aws_sns_topic.alarms[0].arn && contains(flatten([statement.Condition.ArnEquals["aws:SourceArn"]]), pair[1]) && statement.Condition.StringEquals["aws:SourceAccount"] == "123456789012"
       ])
     ])
-    error_message = "The topic policy must let EventBridge publish for the rule and CloudWatch for the alarm, in this account only."
+    error_message = "The topic policy must let EventBridge publish for the rule and CloudWatch for both alarms, in this account only."
   }
 }
 
