@@ -22,7 +22,8 @@ admit the environment's account, and the walkthrough must re-apply the registry 
 stacks once the other account is known (`registry-admits:<env>`,
 test_app_tooling.infra.registry_access). And every environment turns the app secret's rotation
 on only in a phase after its app role exists and its alarm topic is subscribed, and the teardown
-turns it off again so a re-create's first apply does not (test_app_tooling.infra.rotation_order).
+turns it off again so a re-create's first apply does not, each environment's only after that
+environment's destroy (test_app_tooling.infra.rotation_order).
 Prints one line per problem and `day one: N phases, N problems`; exits 1 on any problem.
 """
 

@@ -251,6 +251,30 @@ def test_a_teardown_that_leaves_rotation_on_fails():
     ]
 
 
+def test_a_teardown_that_turns_off_a_running_environment_fails():
+    """The teardown as it was: it destroyed staging and committed prod's flag as false too."""
+    text = day_one.WALKTHROUGH.read_text(encoding="utf-8")
+    teardown = sections(text)["Tear everything down"]
+    assert teardown.count("make infra-destroy ENV=prod") == 1
+    staging_only = teardown.replace("make infra-destroy ENV=prod", "")
+    message = (
+        "phase 'teardown' sets enable_app_secret_rotation = false in "
+        "infra/envs/{env}/database.tfvars without destroying {env} before it "
+        "(make infra-destroy ENV={env}): {env}'s next apply would cancel its rotation while it runs"
+    )
+    phases = day_one.load()
+    assert _rotation_problems(phases, text.replace(teardown, staging_only)) == [
+        message.format(env="prod")
+    ]
+    # The flag set before the destroy is refused too: the commit would reach the running stack.
+    first = "sed -i 's/^enable_app_secret_rotation = true/enable_app_secret_rotation = false/'"
+    destroy = "make infra-destroy ENV=staging"
+    early = teardown.replace(destroy, f"{first} infra/envs/staging/database.tfvars\n{destroy}")
+    assert _rotation_problems(phases, text.replace(teardown, early)) == [
+        message.format(env="staging")
+    ]
+
+
 def test_the_walkthrough_before_this_check_fails():
     """The phases file as it was: one `rotation-enabled` for staging only, no env named."""
     phases = day_one.load()
