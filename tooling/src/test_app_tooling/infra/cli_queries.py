@@ -32,16 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from test_app_tooling.tools import REPO
+from test_app_tooling.walkthrough import SHELL_BLOCK
 
 
 VENV = REPO / ".venvs" / "moto"
 DATA_GLOB = "lib/python3*/site-packages/botocore/data"
 # AWS CLI service names whose botocore model directory is named otherwise.
 CLI_SERVICES = {"s3api": "s3", "configservice": "config"}
-# A shell block, also indented under a list item.
-FENCE = re.compile(
-    r"^[ \t]*```(?:bash|sh|shell|console)?[ \t]*\n(.*?)^[ \t]*```", re.MULTILINE | re.DOTALL
-)
 COMMAND = re.compile(r"\baws\s+([a-z0-9-]+)\s+([a-z0-9-]+)\b")
 QUERY = re.compile(r"""--query(?:=|\s+)(?:'([^']*)'|"([^"]*)"|([^\s'"]+))""")
 # How a model's documentation marks a deprecated member in an output shape, where the model's
@@ -89,7 +86,7 @@ def _logical_lines(block: str) -> list[tuple[int, str]]:
 def queries(text: str, page: str) -> list[Query]:
     """Every AWS CLI command with a `--query` in the page's shell blocks, at `<page>:<line>`."""
     found = []
-    for block in FENCE.finditer(text):
+    for block in SHELL_BLOCK.finditer(text):
         first = text.count("\n", 0, block.start(1)) + 1
         for offset, line in _logical_lines(block.group(1)):
             commands = list(COMMAND.finditer(line))
