@@ -273,3 +273,18 @@ def test_the_cost_table_prices_the_pinned_aurora_version_in_standard_support():
     row = next(line for line in text.splitlines() if line.startswith("| Aurora PostgreSQL"))
     assert row.startswith(f"| Aurora PostgreSQL {aurora.version} |"), row
     assert f"in standard support (until {aurora.end_of_support}," in row, row
+
+
+def test_the_guide_reads_the_pinned_rotation_application_and_names_its_end():
+    # Phase 4 names the pinned version, reads its runtime with that version and says when
+    # Lambda deprecated the runtime: all three follow the row.
+    pinned, _ = load()
+    [row] = [p for p in pinned if p.component.startswith("Secrets Manager rotation application")]
+    text = (REPO / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    runtime = row.component.split("Lambda ")[1].rstrip(")")
+    assert f"version {row.version} (`rotation_application_version`)" in text
+    assert f"--semantic-version {row.version}" in text
+    assert (
+        f"runs on Lambda's `{runtime}`. Lambda deprecated that runtime on {row.end_of_support}"
+        in (" ".join(text.split()))
+    )
