@@ -267,6 +267,9 @@ def test_a_teardown_that_turns_off_a_running_environment_fails():
     assert _rotation_problems(phases, text.replace(teardown, staging_only)) == [
         message.format(env="prod")
     ]
+    # Naming the destroy in prose does not destroy anything.
+    prose = "\nRun `make infra-destroy ENV=prod` first.\n" + staging_only
+    assert _rotation_problems(phases, text.replace(teardown, prose)) == [message.format(env="prod")]
     # The flag set before the destroy is refused too: the commit would reach the running stack.
     first = "sed -i 's/^enable_app_secret_rotation = true/enable_app_secret_rotation = false/'"
     destroy = "make infra-destroy ENV=staging"

@@ -24,6 +24,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
+from test_app_tooling.walkthrough import shell_blocks
+
 
 ROTATION = "aws_secretsmanager_secret_rotation.app"
 ROTATION_NEEDS = {
@@ -131,7 +133,7 @@ def _disabled_while_running(
     """Phases that set `env`'s flag to false before (or without) destroying `env`."""
     problems = []
     for phase in phases:
-        section = sections.get(phase.title, "")
+        section = shell_blocks(sections.get(phase.title, ""))  # prose destroys nothing
         destroyed = [m.start() for m in DESTROY.finditer(section) if m.group(1) == env]
         if any(not any(d < at for d in destroyed) for at in _switches(section, "false", env)):
             problems.append(
