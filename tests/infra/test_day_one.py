@@ -293,6 +293,9 @@ def test_the_seven_day_note_names_every_environments_app_secret():
 
 
 def test_prod_applies_its_stacks_without_its_own_registry():
+    # What the message says of a declined stack: the runner stops there.
+    runner = (REPO / "scripts" / "terraform" / "stacks").read_text(encoding="utf-8")
+    assert 'echo "stopped before $stack: later stacks depend on it" >&2\n      exit 1' in runner
     text = day_one.WALKTHROUGH.read_text(encoding="utf-8")
     assert registry_access.own_registry_applies(text, "prod") == []
     # Phase 11 as it was: "repeat phases 2 to 6" (make infra ENV=prod) and `make infra ENV=prod`
