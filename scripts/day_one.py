@@ -19,10 +19,12 @@ two separate accounts and for one shared account, the deploy workflow's ECR logi
 credentials for the registry, the deploy role must read its repository, the repository policy
 made by the registry stack (with the values scripts/terraform/project_vars.py hands it) must
 admit the environment's account, and the walkthrough must re-apply the registry environment's
-stacks once the other account is known (`registry-admits:<env>`,
-test_app_tooling.infra.registry_access). And every environment turns the app secret's rotation
+stacks once the other account is known (`registry-admits:<env>`), and apply the pulling
+environment's stacks by name without its own registry stack
+(test_app_tooling.infra.registry_access). And every environment turns the app secret's rotation
 on only in a phase after its app role exists and its alarm topic is subscribed, and the teardown
-turns it off again so a re-create's first apply does not (test_app_tooling.infra.rotation_order).
+turns it off again so a re-create's first apply does not, each environment's only after that
+environment's destroy (test_app_tooling.infra.rotation_order).
 Prints one line per problem and `day one: N phases, N problems`; exits 1 on any problem.
 """
 
@@ -195,6 +197,8 @@ def check_registry_access(phases: list[Phase], walkthrough: str) -> list[str]:
                 f"no phase produces registry-admits:{env}: the registry stack of {home} must be "
                 f"re-applied once {env}'s account is in infra/envs/project.toml"
             )
+        if env != home:
+            problems += registry_access.own_registry_applies(walkthrough, env)
     return problems
 
 

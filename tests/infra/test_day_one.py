@@ -9,6 +9,7 @@ on the same round trip.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -249,6 +250,75 @@ def test_a_teardown_that_leaves_rotation_on_fails():
             "prod's rotation on at its first apply, before the app role exists"
         ),
     ]
+
+
+def test_a_teardown_that_turns_off_a_running_environment_fails():
+    """The teardown as it was: it destroyed staging and committed prod's flag as false too."""
+    text = day_one.WALKTHROUGH.read_text(encoding="utf-8")
+    teardown = sections(text)["Tear everything down"]
+    assert teardown.count("make infra-destroy ENV=prod") == 1
+    staging_only = teardown.replace("make infra-destroy ENV=prod", "")
+    message = (
+        "phase 'teardown' sets enable_app_secret_rotation = false in "
+        "infra/envs/{env}/database.tfvars without destroying {env} before it "
+        "(make infra-destroy ENV={env}): {env}'s next apply would cancel its rotation while it runs"
+    )
+    phases = day_one.load()
+    assert _rotation_problems(phases, text.replace(teardown, staging_only)) == [
+        message.format(env="prod")
+    ]
+    # Naming the destroy in prose does not destroy anything.
+    prose = "\nRun `make infra-destroy ENV=prod` first.\n" + staging_only
+    assert _rotation_problems(phases, text.replace(teardown, prose)) == [message.format(env="prod")]
+    # The flag set before the destroy is refused too: the commit would reach the running stack.
+    first = "sed -i 's/^enable_app_secret_rotation = true/enable_app_secret_rotation = false/'"
+    destroy = "make infra-destroy ENV=staging"
+    early = teardown.replace(destroy, f"{first} infra/envs/staging/database.tfvars\n{destroy}")
+    assert _rotation_problems(phases, text.replace(teardown, early)) == [
+        message.format(env="staging")
+    ]
+
+
+def test_the_seven_day_note_names_every_environments_app_secret():
+    """The note named staging's secret only; re-creating prod within 7 days fails the same way."""
+    teardown = sections(day_one.WALKTHROUGH.read_text(encoding="utf-8"))["Tear everything down"]
+    stack = REPO / "infra" / "stacks" / "database"
+    main = (stack / "main.tf").read_text(encoding="utf-8")
+    assert 'name                    = "${local.name}/database-app"' in main
+    assert "recovery_window_in_days = 7" in main
+    common = (stack / "common_variables.tf").read_text(encoding="utf-8")
+    [prefix] = re.findall(r'name = "([a-z-]+)\$\{var\.environment\}"', common)
+    missing = [e for e in ENVIRONMENTS if f"{prefix}{e}/database-app" not in teardown]
+    assert missing == []
+
+
+def test_prod_applies_its_stacks_without_its_own_registry():
+    # What the message says of a declined stack: the runner stops there.
+    runner = (REPO / "scripts" / "terraform" / "stacks").read_text(encoding="utf-8")
+    assert 'echo "stopped before $stack: later stacks depend on it" >&2\n      exit 1' in runner
+    text = day_one.WALKTHROUGH.read_text(encoding="utf-8")
+    assert registry_access.own_registry_applies(text, "prod") == []
+    # Phase 11 as it was: "repeat phases 2 to 6" (make infra ENV=prod) and `make infra ENV=prod`
+    # to turn prod's rotation on; answering no to prod's registry stopped both runs.
+    named = "scripts/terraform/stacks apply prod network cluster database ci"
+    old = text.replace(named, "").replace(
+        "scripts/terraform/stacks apply prod database", "make infra ENV=prod"
+    )
+    assert registry_access.own_registry_applies(old, "prod") == [
+        (
+            "`make infra ENV=prod` applies every stack of prod, its own registry included: "
+            "answering no stops the run before the stacks after it; name prod's stacks without "
+            f"registry ({named})"
+        ),
+        f"the walkthrough never applies prod's stacks by name ({named})",
+    ]
+    for stacks in ("", " network registry cluster"):
+        block = f"```bash\nscripts/terraform/stacks apply prod{stacks}\n```\n"
+        [problem] = registry_access.own_registry_applies(block, "prod")
+        assert problem.endswith("applies prod's own registry stack, which prod does not use")
+    # Prose is not a command.
+    prose = f"`make infra ENV=prod` would plan it.\n```bash\n{named}\n```\n"
+    assert registry_access.own_registry_applies(prose, "prod") == []
 
 
 def test_the_walkthrough_before_this_check_fails():

@@ -23,6 +23,7 @@ from test_app_tooling.versions import (
     main,
     out_of_support,
     unlisted,
+    unread_pins,
 )
 
 
@@ -44,6 +45,62 @@ def test_every_pin_in_the_repository_is_listed():
     found, _ = find_pins(sites)
     errors = unlisted(pinned, found)
     assert not errors, "\n".join(errors)
+
+
+def test_every_version_pin_of_the_terraform_tree_is_read_by_a_site():
+    # A pin no site reads would never be held to a row: the rotation application's version was
+    # such a pin before it had its row and site.
+    _, sites = load()
+    errors = unread_pins(sites)
+    assert not errors, "\n".join(errors)
+
+
+def test_the_rotation_application_is_listed_with_its_runtime():
+    pinned, sites = load()
+    [row] = [p for p in pinned if p.component.startswith("Secrets Manager rotation application")]
+    assert "python3.10" in row.component
+    assert "lambda-python.html" in row.source
+    found, _ = find_pins(sites)
+    [pin] = [f for f in found if f.component == row.component]
+    assert pin.version == row.version
+    assert pin.where.startswith("infra/stacks/database/variables.tf:")
+    # Without its row the pin is unlisted; without its site, no site reads it.
+    assert unlisted([p for p in pinned if p != row], found)
+    [unread] = unread_pins([s for s in sites if s.component != row.component])
+    assert unread == (
+        f"infra/stacks/database/variables.tf:{pin_line(pin.where) + 3}: version {row.version} "
+        "is pinned here, but no site of versions.yaml reads it (add a site and the "
+        "component's row)"
+    )
+
+
+def pin_line(where: str) -> int:
+    return int(where.rsplit(":", 1)[1])
+
+
+def test_a_version_pin_no_site_reads_is_refused(tmp_path: Path):
+    stack = tmp_path / "infra" / "stacks" / "x"
+    stack.mkdir(parents=True)
+    (stack / "variables.tf").write_text(
+        'variable "engine_version" {\n  type    = string\n  default = "17.7"\n}\n'
+        'variable "widget_version" {\n  default = "2.0.1"\n}\n',
+        encoding="utf-8",
+    )
+    (stack / "x.tfvars").write_text('addon_version = "1.4"\nname = "1.2"\n', encoding="utf-8")
+    (stack / "tests").mkdir()
+    (stack / "tests" / "t.tf").write_text('cluster_version = "1.27"\n', encoding="utf-8")
+    engine = Site(
+        "Aurora PostgreSQL",
+        "infra/stacks/*/variables.tf",
+        re.compile(r'variable "engine_version" \{[^}]*?default\s*=\s*"([0-9.]+)"'),
+    )
+    unread = (
+        "is pinned here, but no site of versions.yaml reads it (add a site and the component's row)"
+    )
+    assert unread_pins([engine], tmp_path) == [
+        f"infra/stacks/x/variables.tf:6: version 2.0.1 {unread}",
+        f"infra/stacks/x/x.tfvars:1: version 1.4 {unread}",
+    ]
 
 
 def test_no_pinned_version_is_past_or_near_its_end_of_support():
@@ -216,3 +273,18 @@ def test_the_cost_table_prices_the_pinned_aurora_version_in_standard_support():
     row = next(line for line in text.splitlines() if line.startswith("| Aurora PostgreSQL"))
     assert row.startswith(f"| Aurora PostgreSQL {aurora.version} |"), row
     assert f"in standard support (until {aurora.end_of_support}," in row, row
+
+
+def test_the_guide_reads_the_pinned_rotation_application_and_names_its_end():
+    # Phase 4 names the pinned version, reads its runtime with that version and says when
+    # Lambda deprecated the runtime: all three follow the row.
+    pinned, _ = load()
+    [row] = [p for p in pinned if p.component.startswith("Secrets Manager rotation application")]
+    text = (REPO / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    runtime = row.component.split("Lambda ")[1].rstrip(")")
+    assert f"version {row.version} (`rotation_application_version`)" in text
+    assert f"--semantic-version {row.version}" in text
+    assert (
+        f"runs on Lambda's `{runtime}`. Lambda deprecated that runtime on {row.end_of_support}"
+        in (" ".join(text.split()))
+    )

@@ -128,6 +128,40 @@ def find_pins(sites: list[Site], root: Path = REPO) -> tuple[list[Found], list[s
     return found, empty
 
 
+# What a pin looks like in the Terraform tree (infra/, its mock tests excepted): a `*version*`
+# variable's default, and a `*version* = "1.2"` (or `">= 1.2"`, `"~> 1.2"`) argument. Each must
+# be read by a site, so a new pin cannot go unlisted because nothing reads it.
+PIN_FILES = ("infra/**/*.tf", "infra/**/*.tfvars")
+PIN_LIKE = (
+    re.compile(r'variable "\w*version\w*" \{[^}]*?default\s*=\s*"([0-9][0-9.]*)"'),
+    re.compile(r'^\s*\w*version\w*\s*=\s*"(?:~>|>=)?\s*([0-9][0-9.]*)"', re.MULTILINE),
+)
+
+
+def _spans(path: Path, patterns: list[re.Pattern[str]]) -> set[tuple[int, int]]:
+    text = path.read_text(encoding="utf-8")
+    return {m.span(1) for pattern in patterns for m in pattern.finditer(text)}
+
+
+def unread_pins(sites: list[Site], root: Path = REPO) -> list[str]:
+    """Version pins of the Terraform tree that no site reads (so none can be checked)."""
+    problems = []
+    reads = [(set(root.glob(s.glob)), s.regex) for s in sites]
+    for path in sorted({p for glob in PIN_FILES for p in root.glob(glob)}):
+        relative = path.relative_to(root)
+        if "tests" in relative.parts or ".terraform" in relative.parts:
+            continue
+        read = _spans(path, [regex for paths, regex in reads if path in paths])
+        text = path.read_text(encoding="utf-8")
+        for start, end in sorted(_spans(path, list(PIN_LIKE)) - read):
+            line = text.count("\n", 0, start) + 1
+            problems.append(
+                f"{relative}:{line}: version {text[start:end]} is pinned here, but no site of "
+                f"{VERSIONS_FILE.name} reads it (add a site and the component's row)"
+            )
+    return problems
+
+
 def unlisted(pinned: list[Pinned], found: list[Found]) -> list[str]:
     """Pins in the repository whose component and version the file does not list."""
     listed = {(p.component, p.version) for p in pinned}

@@ -170,6 +170,17 @@ def check_terraform_outputs(
     return problems
 
 
+# A shell block of a page, also indented under a list item; group 1 is its body.
+SHELL_BLOCK = re.compile(
+    r"^[ \t]*```(?:bash|sh|shell|console)?[ \t]*\n(.*?)^[ \t]*```", re.MULTILINE | re.DOTALL
+)
+
+
+def shell_blocks(text: str) -> str:
+    """The page's shell blocks only (prose dropped), for checks of what the commands do."""
+    return "\n".join(m.group(1) for m in SHELL_BLOCK.finditer(text))
+
+
 def sections(text: str) -> dict[str, str]:
     """The body of each `## N. Title` section of a page, by title."""
     found = list(HEADING.finditer(text))

@@ -31,6 +31,7 @@ import yaml
 
 from test_app_tooling.infra.iam import Request, allows, terraform_policy
 from test_app_tooling.tools import REPO
+from test_app_tooling.walkthrough import shell_blocks
 
 
 DEPLOY_WORKFLOW = REPO / ".github" / "workflows" / "deploy.yml"
@@ -199,4 +200,42 @@ def check(
                 f"account {env.account} (registry stack of {registry_environment}: "
                 f"pull_account_ids = {pull_ids})"
             )
+    return problems
+
+
+# How the walkthrough applies an environment's stacks: all of them in order, or those named.
+APPLY_ALL = re.compile(r"\bmake infra ENV=(\w+)")
+APPLY_NAMED = re.compile(r"\bscripts/terraform/stacks apply (\w+)((?:[ \t]+[a-z]+)*)")
+
+
+def own_registry_applies(walkthrough: str, env: str) -> list[str]:
+    """Why the walkthrough's commands would apply `env`'s own registry stack, or none of its stacks.
+
+    Only the page's shell blocks are read.
+
+    An environment that pulls from another environment's registry has no use for its own
+    `registry` stack. `make infra ENV=<env>` (scripts/terraform/stacks apply <env>) plans every
+    stack in order and asks before each: applied, the stack makes an unused repository; answered
+    no, the run stops there ("stopped before registry") and the cluster, database and ci stacks
+    are never applied. The walkthrough must apply the environment's stacks by name, without it.
+    """
+    commands = shell_blocks(walkthrough)
+    problems = [
+        f"`{m[0]}` applies every stack of {env}, its own registry included: answering no stops "
+        f"the run before the stacks after it; name {env}'s stacks without registry "
+        f"(scripts/terraform/stacks apply {env} network cluster database ci)"
+        for m in APPLY_ALL.finditer(commands)
+        if m[1] == env
+    ]
+    named = [m for m in APPLY_NAMED.finditer(commands) if m[1] == env]
+    problems += [
+        f"`{m[0].strip()}` applies {env}'s own registry stack, which {env} does not use"
+        for m in named
+        if not m[2].split() or "registry" in m[2].split()
+    ]
+    if not named:
+        problems.append(
+            f"the walkthrough never applies {env}'s stacks by name "
+            f"(scripts/terraform/stacks apply {env} network cluster database ci)"
+        )
     return problems

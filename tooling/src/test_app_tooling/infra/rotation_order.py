@@ -12,7 +12,10 @@ environment turns rotation on (`rotation-enabled:<env>`) in a phase that uses it
 (`app-role:<env>`, made by that environment's first deploy), after subscribing its alarm topic;
 and the teardown turns it off again (`rotation-disabled:<env>`), because the committed
 `enable_app_secret_rotation = true` would otherwise turn rotation on at a re-create's first apply,
-before any deploy made the app role.
+before any deploy made the app role. It turns an environment's flag off only after destroying
+that environment (`make infra-destroy ENV=<env>` earlier in the same phase): committed while the
+environment runs, `false` makes its next apply delete the rotation, which cancels it
+(CancelRotateSecret), and the environment stops rotating without a page.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
+
+from test_app_tooling.walkthrough import shell_blocks
 
 
 ROTATION = "aws_secretsmanager_secret_rotation.app"
@@ -58,6 +63,9 @@ SWITCH = re.compile(
     r"/enable_app_secret_rotation = (true|false)/'[\s\\]*infra/envs/(\w+)/database\.tfvars"
 )
 SUBSCRIBE = "aws sns subscribe"
+# An environment's destroy: `make infra-destroy ENV=<env>` or `scripts/terraform/stacks destroy
+# <env>`.
+DESTROY = re.compile(r"(?:make infra-destroy ENV=|scripts/terraform/stacks destroy )(\w+)")
 
 
 class PhaseLike(Protocol):
@@ -115,4 +123,23 @@ def walkthrough_problems(
             for phase in disabled
             if not _switches(sections.get(phase.title, ""), "false", env)
         ]
+        problems += _disabled_while_running(phases, sections, env)
+    return problems
+
+
+def _disabled_while_running(
+    phases: Sequence[PhaseLike], sections: Mapping[str, str], env: str
+) -> list[str]:
+    """Phases that set `env`'s flag to false before (or without) destroying `env`."""
+    problems = []
+    for phase in phases:
+        section = shell_blocks(sections.get(phase.title, ""))  # prose destroys nothing
+        destroyed = [m.start() for m in DESTROY.finditer(section) if m.group(1) == env]
+        if any(not any(d < at for d in destroyed) for at in _switches(section, "false", env)):
+            problems.append(
+                f"phase {phase.id!r} sets enable_app_secret_rotation = false in "
+                f"infra/envs/{env}/database.tfvars without destroying {env} before it "
+                f"(make infra-destroy ENV={env}): {env}'s next apply would cancel its rotation "
+                "while it runs"
+            )
     return problems
