@@ -157,12 +157,9 @@ resource "aws_vpc_security_group_ingress_rule" "database_from_rotation" {
 }
 
 # AWS's own multi-user rotation function, from the Serverless Application Repository (the
-# parameters the AWS CDK passes to the same application). Made only when rotation is turned on
-# (phase 10), never by a first apply: its function runs on Lambda's python3.10, which Lambda
-# stops accepting for new functions (platform/versions.yaml has the dates), and a refusal must
-# not fail the stack's day-one apply. The network path and the alarms exist from the first apply.
+# parameters the AWS CDK passes to the same application).
 resource "aws_serverlessapplicationrepository_cloudformation_stack" "rotation" {
-  count = var.create_app_secret_rotation && var.enable_app_secret_rotation ? 1 : 0
+  count = var.create_app_secret_rotation ? 1 : 0
 
   name             = "${local.name}-db-rotation"
   application_id   = "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationMultiUser"
