@@ -58,7 +58,7 @@ def test_every_version_pin_of_the_terraform_tree_is_read_by_a_site():
 def test_the_rotation_application_is_listed_with_its_runtime():
     pinned, sites = load()
     [row] = [p for p in pinned if p.component.startswith("Secrets Manager rotation application")]
-    assert "python3.10" in row.component
+    assert "python3.12" in row.component
     assert "lambda-python.html" in row.source
     found, _ = find_pins(sites)
     [pin] = [f for f in found if f.component == row.component]
@@ -276,15 +276,14 @@ def test_the_cost_table_prices_the_pinned_aurora_version_in_standard_support():
 
 
 def test_the_guide_reads_the_pinned_rotation_application_and_names_its_end():
-    # Phase 4 names the pinned version, reads its runtime with that version and says when
-    # Lambda deprecated the runtime: all three follow the row.
+    # Phase 4 names the pinned version, reads its runtime with that version and says until
+    # when Lambda supports the runtime: all three follow the row.
     pinned, _ = load()
     [row] = [p for p in pinned if p.component.startswith("Secrets Manager rotation application")]
     text = (REPO / "docs" / "getting-started.md").read_text(encoding="utf-8")
     runtime = row.component.split("Lambda ")[1].rstrip(")")
     assert f"version {row.version} (`rotation_application_version`)" in text
     assert f"--semantic-version {row.version}" in text
-    assert (
-        f"runs on Lambda's `{runtime}`. Lambda deprecated that runtime on {row.end_of_support}"
-        in (" ".join(text.split()))
-    )
+    joined = " ".join(text.split())
+    assert f"`{runtime}` for the versions since" in joined
+    assert f"a runtime Lambda supports until {row.end_of_support}" in joined
