@@ -282,3 +282,28 @@ def test_topic_policies_admit_every_rule_and_alarm_that_publishes(repo_root):
                 )
                 checked += 1
     assert checked >= 3, "expected the rotation rule and both rotation alarms to publish"
+
+
+DRILL = re.compile(r"aws cloudwatch set-alarm-state --alarm-name (test-app-(\w+)-[\w-]+)")
+
+
+def test_the_walkthroughs_paging_drills_name_alarms_the_database_stack_makes(repo_root):
+    """Phases 10 and 11 set a rotation alarm to ALARM by hand to prove the paging path.
+
+    A drill on a name the stack does not make fails in the terminal, but a renamed alarm would
+    leave the guide drilling nothing; each drill's name must be one of the stack's alarm names
+    for that environment (`local.name` is `test-app-<environment>`).
+    """
+    main = (repo_root / "infra" / "stacks" / "database" / "main.tf").read_text(encoding="utf-8")
+    suffixes = re.findall(r'alarm_name\s*=\s*"\$\{local\.name\}(-[\w-]+)"', main)
+    assert suffixes, "no alarm_name in infra/stacks/database/main.tf"
+    guide = " ".join(
+        (repo_root / "docs" / "getting-started.md").read_text(encoding="utf-8").split()
+    ).replace("\\ ", "")
+    drills = DRILL.findall(guide)
+    assert {env for _, env in drills} == {"staging", "prod"}, drills
+    for name, env in drills:
+        assert name in {f"test-app-{env}{suffix}" for suffix in suffixes}, (
+            f"docs/getting-started.md drills {name}, which the database stack does not make "
+            f"(its alarms: {', '.join(f'test-app-{env}{s}' for s in suffixes)})"
+        )
