@@ -295,6 +295,7 @@ def test_alertmanager_mutes_lag_behind_a_reader_outage_and_slow_behind_fast_burn
     posted = [
         _alert(by_name["TestAppDatabaseReaderUnreachable"], namespace="test-app", target="reader"),
         _alert(by_name["TestAppReplicaLagHigh"], namespace="test-app"),
+        _alert(by_name["TestAppReplicaLagUnknown"], namespace="test-app"),
         _alert(by_name["TestAppLatencyBudgetBurnFast"], namespace="test-app"),
         _alert(by_name["TestAppLatencyBudgetBurnSlow"], namespace="test-app"),
         # Another SLO's slow burn is not muted by the latency fast burn.
@@ -303,4 +304,8 @@ def test_alertmanager_mutes_lag_behind_a_reader_outage_and_slow_behind_fast_burn
     assert httpx.post(f"{alertmanager}/api/v2/alerts", json=posted, timeout=5).status_code == 200
     states = _states(alertmanager, len(posted))
     suppressed = {name for name, status in states.items() if status["state"] == "suppressed"}
-    assert suppressed == {"TestAppReplicaLagHigh", "TestAppLatencyBudgetBurnSlow"}, states
+    assert suppressed == {
+        "TestAppReplicaLagHigh",
+        "TestAppReplicaLagUnknown",
+        "TestAppLatencyBudgetBurnSlow",
+    }, states

@@ -102,7 +102,7 @@ POOL_WAITING = Gauge(
 REPLICA_LAG = Gauge(
     "test_app_db_replica_lag_seconds",
     "Replication lag of the reader (a standby's replay; on Aurora its aurora_replica_status() "
-    "row; NaN while the reader endpoint leads to a primary).",
+    "row; NaN while the reader endpoint leads to a primary or the Aurora row has no lag).",
     multiprocess_mode="livemax",
 )
 READER_IS_PRIMARY = Gauge(

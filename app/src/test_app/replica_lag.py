@@ -3,7 +3,8 @@
 `test_app_db_replica_lag_seconds` is the reader's lag and `test_app_db_reader_is_primary` says
 whether the reader endpoint leads to a primary (reads fell back to it; the lag is then NaN, as a
 stale standby's number would be a lie). An Aurora reader whose own row has no lag shows NaN
-too, never 0: 0 would keep `TestAppReplicaLagHigh` silent.
+too, never 0: 0 would keep `TestAppReplicaLagHigh` silent. NaN is never above its threshold
+either, so `TestAppReplicaLagUnknown` warns when the lag stays NaN while the reader is a standby.
 
 The source is chosen once per reader pool, by asking the reader whether
 `aurora_replica_status()` exists:
