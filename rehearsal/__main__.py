@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     from rehearsal.base import haproxy, lifecycle, postgres, supervisor  # noqa: PLC0415
     from rehearsal.base.errors import RehearsalError  # noqa: PLC0415
     from test_app_tooling.process import WaitTimeoutError  # noqa: PLC0415
-    from test_app_tooling.tools import MissingToolError  # noqa: PLC0415
+    from test_app_tooling.tools import MissingToolError, ToolFailedError  # noqa: PLC0415
 
     errors = (
         RehearsalError,
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         haproxy.HAProxyError,
         WaitTimeoutError,
         MissingToolError,
+        ToolFailedError,
         ValueError,
     )
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 from pathlib import Path
 
 from rehearsal.base import postgres, supervisor
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import Topology
-from test_app_tooling.tools import find_tool
+from test_app_tooling.tools import run_tool
 
 
 PROC = Path("/proc")
@@ -107,9 +106,4 @@ def heal_data_path(topo: Topology, node: str) -> None:
 
 
 def _ip_rule(*args: str, check: bool = True) -> int:
-    result = subprocess.run(
-        [find_tool("ip"), "rule", *args], capture_output=True, text=True, timeout=10, check=False
-    )
-    if check and result.returncode != 0:
-        raise RehearsalError(f"ip rule {' '.join(args)} failed: {result.stderr.strip()}")
-    return result.returncode
+    return run_tool("ip", "rule", *args, check=check, timeout=10).returncode

@@ -14,15 +14,11 @@ import subprocess
 
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import PG_NODES, Topology
-from test_app_tooling.tools import find_tool
+from test_app_tooling.tools import run_tool
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    command = [find_tool("ip"), *args]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=10)
-    if check and result.returncode != 0:
-        raise RehearsalError(f"ip {' '.join(args)} failed: {result.stderr.strip()}")
-    return result
+    return run_tool("ip", *args, check=check, timeout=10)
 
 
 def _exists(link: str) -> bool:
@@ -92,10 +88,7 @@ _DROP_CLASS = "1:2"
 
 
 def _tc(topo: Topology, node: str, *args: str, check: bool = True) -> None:
-    command = [find_tool("tc"), "-n", topo.netns_name(node), *args]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=10)
-    if check and result.returncode != 0:
-        raise RehearsalError(f"tc {' '.join(args)} failed: {result.stderr.strip()}")
+    run_tool("tc", "-n", topo.netns_name(node), *args, check=check, timeout=10)
 
 
 def isolate_keeping_clients(topo: Topology, node: str, other: str, etcd_ports: list[int]) -> None:

@@ -13,29 +13,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import subprocess
 
 from rehearsal.base.configs import WAL_VOLUME_MB
 from rehearsal.base.errors import RehearsalError
 from rehearsal.base.topology import PG_NODES, Topology
 from test_app_tooling.postgres import give_to_server_user
-from test_app_tooling.tools import find_tool
+from test_app_tooling.tools import run_tool
 
 
 FILLER = "filler"
 CHUNK = 1 << 20
-
-
-def _run(*command: str) -> None:
-    result = subprocess.run(
-        [find_tool(command[0]), *command[1:]],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RehearsalError(f"{' '.join(command)} failed: {result.stderr.strip()}")
 
 
 def up(topo: Topology) -> None:
@@ -48,10 +35,10 @@ def up(topo: Topology) -> None:
             with image.open("wb") as handle:
                 handle.truncate(WAL_VOLUME_MB << 20)
             # -m 0: no blocks reserved for root, so the server sees every block the volume has.
-            _run("mkfs.ext4", "-q", "-F", "-m", "0", "-L", f"wal-{node}", str(image))
+            run_tool("mkfs.ext4", "-q", "-F", "-m", "0", "-L", f"wal-{node}", str(image))
         mount.mkdir(exist_ok=True)
         if not os.path.ismount(mount):
-            _run("mount", "-o", "loop", str(image), str(mount))
+            run_tool("mount", "-o", "loop", str(image), str(mount))
         # The server's user writes the volume (pg_basebackup creates pg_wal there anew).
         give_to_server_user(mount, topo.pg_os_user)
         mount.chmod(0o700)
@@ -63,7 +50,7 @@ def down(topo: Topology) -> None:
         return
     for node in PG_NODES:
         if os.path.ismount(topo.wal_mount(node)):
-            _run("umount", str(topo.wal_mount(node)))
+            run_tool("umount", str(topo.wal_mount(node)))
 
 
 def on_volume(topo: Topology, node: str) -> bool:

@@ -21,7 +21,7 @@ from rehearsal.base.errors import RehearsalError
 from test_app_tooling.ports import free_port, port_free
 from test_app_tooling.postgres import SERVER_USER, as_server_user, give_to_server_user
 from test_app_tooling.process import WaitTimeoutError, answers_ok, http_ok, wait_until
-from test_app_tooling.tools import REPO, MissingToolError, find_tool
+from test_app_tooling.tools import REPO, MissingToolError, ToolFailedError, find_tool, run_tool
 
 
 def test_wait_until_returns_once_the_check_holds_and_counts_errors_as_not_yet() -> None:
@@ -98,6 +98,21 @@ def test_a_listening_port_is_not_free() -> None:
         port = sock.getsockname()[1]
         assert not port_free(port)
     assert port_free(port)
+
+
+def test_a_failing_tool_is_named_with_its_exit_status_and_what_it_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "grumpy"
+    fake.write_text(
+        '#!/bin/sh\necho "ran in $(pwd)"\n[ "$1" = ok ] || { echo "no $1" >&2; exit 3; }\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    assert run_tool("grumpy", "ok", cwd=tmp_path).stdout == f"ran in {tmp_path}\n"
+    with pytest.raises(ToolFailedError, match=r"^grumpy bad input failed \(exit 3\): no bad$"):
+        run_tool("grumpy", "bad", "input")
+    assert run_tool("grumpy", "bad", check=False).returncode == 3
 
 
 def test_a_tool_only_on_path_is_refused_when_it_must_be_the_projects(

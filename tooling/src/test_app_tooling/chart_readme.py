@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -24,16 +23,12 @@ from typing import Any
 
 import yaml
 
-from test_app_tooling.tools import REPO, find_tool
+from test_app_tooling.tools import REPO, run_tool
 
 
 CHART = REPO / "charts" / "test-app"
 README = CHART / "README.md"
 KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_./-]+):(?P<value>.*)$")
-
-
-class ReadmeError(RuntimeError):
-    """The generator failed."""
 
 
 @dataclass
@@ -139,21 +134,12 @@ def annotate(values: str) -> str:  # noqa: C901, PLR0912, PLR0915 - one pass, li
 
 def render(readme: Path = README, values: Path = CHART / "values.yaml") -> str:
     """The README with its parameters table regenerated (the file itself is left alone)."""
-    generator = find_tool("readme-generator")
     with tempfile.TemporaryDirectory() as tmp:
         annotated = Path(tmp) / "values.yaml"
         annotated.write_text(annotate(values.read_text(encoding="utf-8")))
         out = Path(tmp) / "README.md"
         shutil.copyfile(readme, out)
-        result = subprocess.run(
-            [generator, "--values", str(annotated), "--readme", str(out)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise ReadmeError(f"readme-generator failed:\n{result.stdout}{result.stderr}")
+        run_tool("readme-generator", "--values", str(annotated), "--readme", str(out), timeout=120)
         return out.read_text(encoding="utf-8")
 
 

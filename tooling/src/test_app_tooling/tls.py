@@ -11,11 +11,10 @@ another user): PostgreSQL refuses a key others can read.
 from __future__ import annotations
 
 import ipaddress
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from test_app_tooling.tools import find_tool
+from test_app_tooling.tools import run_tool
 
 
 DAYS = 30
@@ -49,16 +48,7 @@ class Certificates:
 
 
 def _openssl(folder: Path, *args: str) -> None:
-    done = subprocess.run(
-        [find_tool("openssl"), *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"openssl {args[0]} failed: {done.stderr.strip()}")
+    run_tool("openssl", *args, cwd=folder)
 
 
 def make_certificates(folder: Path, addresses: list[str]) -> Certificates:

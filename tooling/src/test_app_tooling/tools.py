@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 
@@ -15,6 +16,10 @@ NODE_BIN = REPO / "tooling" / "node" / "node_modules" / ".bin"
 
 class MissingToolError(FileNotFoundError):
     """A command-line tool the project needs is not installed."""
+
+
+class ToolFailedError(RuntimeError):
+    """A command-line tool exited non-zero; the message names the command and what it said."""
 
 
 def find_tool(name: str, *, path: bool = True) -> str:
@@ -41,3 +46,29 @@ def find_tool(name: str, *, path: bool = True) -> str:
     raise MissingToolError(
         f"required tool {name!r} is not installed{where}; run `scripts/bootstrap`"
     )
+
+
+def run_tool(
+    name: str,
+    *args: str,
+    check: bool = True,
+    cwd: Path | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run tool `name` (found by `find_tool`) with `args`, capturing its text output.
+
+    With `check` a non-zero exit raises `ToolFailedError` naming the command, its exit status
+    and its standard error (its standard output when that is empty).
+    """
+    result = subprocess.run(
+        [find_tool(name), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        said = (result.stderr.strip() or result.stdout.strip()) or "no output"
+        raise ToolFailedError(f"{name} {' '.join(args)} failed (exit {result.returncode}): {said}")
+    return result
