@@ -193,12 +193,19 @@ def test_per_cpu_busy_time_and_other_work_on_the_pods_cpu():
 def test_work_running_now_is_seen_by_the_busy_sample():
     # One process spinning on one CPU keeps at least that CPU's share of the machine busy,
     # whatever else runs; the sample must see it (a load average would lag by a minute).
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    try:
-        busy = cpus.busy_now(0.5)
-    finally:
-        spinner.kill()
-        spinner.wait()
+    # The sample starts once the spinner spins: a cold interpreter's start-up waits on the disk
+    # (iowait is idle time), which must not count against it on a loaded fresh clone.
+    with subprocess.Popen(
+        [sys.executable, "-c", "print('spinning', flush=True)\nwhile True: pass"],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as spinner:
+        try:
+            assert spinner.stdout is not None
+            assert spinner.stdout.readline() == "spinning\n"
+            busy = cpus.busy_now(0.5)
+        finally:
+            spinner.kill()
     assert 0.9 / (os.cpu_count() or 1) <= busy <= 1.0
 
 
