@@ -18,6 +18,10 @@ Against it:
   5. a burst of new connections past the listen backlog, then recovery;
   6. memory after `--requests` requests against the limit.
 Writes docs/benchmarks/pod.md, pod.json and pod.png.
+
+`--only overload` measures phase 4 alone (JSON on standard output, `--save` to keep it); with
+`--cpu-limit` on a smaller pod whose capacity it measures first, and with `--shedder` through
+HAProxy in front (`test_app_tooling.podbench.shedder`): the runs ADR 0010 compares.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import dataclasses
 import json
 import os
 import platform
@@ -42,7 +47,7 @@ import yaml
 
 from test_app_tooling.image import install_like_image, system_python
 from test_app_tooling.loadgen import start_app
-from test_app_tooling.podbench import cpus, measure
+from test_app_tooling.podbench import cpus, measure, shedder
 from test_app_tooling.podbench.admission import implied_bound
 from test_app_tooling.podbench.cgroup import (
     BENCH_SHARES,
@@ -63,6 +68,7 @@ from test_app_tooling.podbench.report import (
     combined_capacity,
     mib,
 )
+from test_app_tooling.podbench.shedder import SHEDDER, ShedderPlan
 from test_app_tooling.ports import free_port
 from test_app_tooling.postgres import start_cluster
 from test_app_tooling.process import stop
@@ -206,6 +212,37 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         help="NAME=VALUE (net.*): run in a network namespace of its own with this set, as a "
         "pod's securityContext.sysctls would (repeatable)",
     )
+    add(
+        "--shedder",
+        action="store_true",
+        help="put the shedding proxy (HAProxy, on the generator CPUs) in front of the pod: "
+        "clients' load goes through it, probes go to the app's own port",
+    )
+    add(
+        "--shedder-connections",
+        type=_number(int),
+        default=SHEDDER.connections,
+        help="with --shedder: requests at the app at once",
+    )
+    add(
+        "--shedder-queue",
+        type=_number(int),
+        default=SHEDDER.queue,
+        help="with --shedder: waiting requests past which /health is refused",
+    )
+    add(
+        "--shedder-queue-timeout-ms",
+        type=_number(int),
+        default=SHEDDER.queue_timeout_ms,
+        help="with --shedder: the longest wait in the proxy's queue",
+    )
+    add(
+        "--cpu-limit",
+        type=_number(float),
+        help="with --only: run the pod with this CPU limit (cores) instead of the chart's, "
+        "and measure its capacity first (a generator CPU that cannot offer 4 x a full pod can "
+        "offer it to a smaller one)",
+    )
     add("--output", type=Path, default=OUT, help="default: docs/benchmarks/")
     add(
         "--render-only",
@@ -228,6 +265,8 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
             setattr(args, name, cpus.parse_cpu_list(getattr(args, name)))
         except ValueError as err:
             parser.error(f"--{name.replace('_', '-')}: {err}")
+    if args.cpu_limit is not None and args.only is None:
+        parser.error("--cpu-limit: expected with --only (the full run measures the chart's pod)")
     if set(args.pod_cpus) & set(args.generator_cpus):
         parser.error("--pod-cpus and --generator-cpus: expected CPUs apart, got an overlap")
     return args
@@ -307,6 +346,8 @@ def prepare(args: argparse.Namespace) -> tuple[Slo, PodSpec, PodCgroup]:
             )
     try:
         slo, pod = latency_slo(), pod_spec(args.values)
+        if args.cpu_limit is not None:
+            pod = dataclasses.replace(pod, cpu_limit=args.cpu_limit)
         group = pod_cgroup(
             f"test-app-bench-{os.getpid()}",
             pod.cpu_limit,
@@ -368,18 +409,25 @@ def running_pod(
             launch = LAUNCH_WITH_CONNECTIONS.format(n=args.connections_per_worker)
             command = [system_python(), "-c", launch]
         proc, _ = start_app(group.enter_command(command), env, port)
+        plan = (
+            ShedderPlan(args.shedder_connections, args.shedder_queue,
+                        args.shedder_queue_timeout_ms)
+            if args.shedder else None
+        )  # fmt: skip
         try:
-            cgroup = {
-                "version": group.version,
-                **group.applied(),
-                "processes": settled_count(group, 1 + pod.workers),
-            }
-            target = measure.Target(
-                port, group, slo, args.timeout, args.pod_cpus, args.generator_cpus,
-                pod_cores=min(pod.cpu_limit, len(args.pod_cpus)),
-                max_connections=args.max_connections,
-            )  # fmt: skip
-            yield target, proc, cgroup
+            front = shedder.running(port, plan) if plan else contextlib.nullcontext(None)
+            with front as proxy:
+                cgroup = {
+                    "version": group.version,
+                    **group.applied(),
+                    "processes": settled_count(group, 1 + pod.workers),
+                }
+                target = measure.Target(
+                    port, group, slo, args.timeout, args.pod_cpus, args.generator_cpus,
+                    pod_cores=min(pod.cpu_limit, len(args.pod_cpus)),
+                    max_connections=args.max_connections, shedder=proxy,
+                )  # fmt: skip
+                yield target, proc, cgroup
         finally:
             stop(proc)  # never leave the app running, even when a measurement fails
     finally:
@@ -464,11 +512,24 @@ def overload_only(
     """
     committed = json.loads((OUT / "pod.json").read_text())["capacity"]
     base = args.capacity if args.capacity is not None else float(committed["rps"])
+    cpu_ms = float(committed["cpu_ms_per_request"])
+    measured = None
     with running_pod(args, slo, pod, group) as (target, proc, cgroup):
+        if args.cpu_limit is not None and args.capacity is None:
+            # Another pod than the committed report's: its capacity, measured here first.
+            plan = measure.StepPlan(
+                args.start_rate, args.step_seconds, args.max_steps, args.refine, args.settle
+            )
+            measured = combined_capacity(
+                [rep["capacity"] for rep in measure.repetitions(target, plan, args.repetitions)]
+            )
+            if measured is None:
+                sys.exit("error: --cpu-limit: no capacity found (no step failed on the quota)")
+            base, cpu_ms = float(measured["rps"]), float(measured["cpu_ms_per_request"])
         rows = [
             measure.overload(target, base, factor, args.overload_seconds,
                              pod.readiness_timeout_s, mib(pod.memory_limit),
-                             float(committed["cpu_ms_per_request"]))
+                             cpu_ms)
             for factor in args.overload_factors
         ]  # fmt: skip
         survived = proc.poll() is None
@@ -477,8 +538,11 @@ def overload_only(
         "command": _command(),
         "date": time.strftime("%Y-%m-%d"),
         "max_in_flight": int(pod.env["MAX_IN_FLIGHT"]) if "MAX_IN_FLIGHT" in pod.env else None,
+        "cpu_limit": pod.cpu_limit,
         "capacity_rps": base,
-        "cpu_ms_per_request": committed["cpu_ms_per_request"],
+        "capacity_measured": measured,
+        "cpu_ms_per_request": cpu_ms,
+        "shedder": dataclasses.asdict(target.shedder.plan) if target.shedder else None,
         "connections_per_worker": args.connections_per_worker,
         "sysctls": getattr(args, "applied_sysctls", {}),
         "cgroup": cgroup,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bench_pod import rederive
+from bench_pod import latency_slo, rederive
 
 from test_app.settings import load_settings
 from test_app_tooling.podbench.admission import (
@@ -22,7 +22,7 @@ from test_app_tooling.podbench.admission import (
     requests_in_budget,
 )
 from test_app_tooling.podbench.chart import pod_spec
-from test_app_tooling.podbench.document import refusal_table, render
+from test_app_tooling.podbench.document import refusal_table, render, shedder_costs, shedder_table
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -156,3 +156,36 @@ def test_adr_0010_quotes_the_measured_refusal_options():
     assert missing == [], "ADR 0010 no longer quotes docs/benchmarks/overload-refusal:\n" + (
         "\n".join(missing)
     )
+
+
+SHEDDER_RUNS = REPO / "docs" / "benchmarks" / "overload-shedder"
+
+
+def test_adr_0010_quotes_the_measured_shedding_proxy():
+    runs = {path.stem: json.loads(path.read_text()) for path in SHEDDER_RUNS.glob("*.json")}
+    assert sorted(runs) == ["1-app", "2-shedder"], f"{SHEDDER_RUNS}: expected the two runs"
+    app, proxy = runs["1-app"], runs["2-shedder"]
+    for name, run in runs.items():  # each file says how it was made, with its own options
+        assert run["only"] == "overload"
+        assert f"--save docs/benchmarks/overload-shedder/{name}.json" in run["command"]
+        assert ("--shedder" in run["command"].split()) == (run["shedder"] is not None), name
+        assert f"--cpu-limit {run['cpu_limit']:g}" in run["command"], name
+    # The second run reuses the capacity the first one measured on the same pod size.
+    assert app["capacity_measured"] is not None
+    assert f"--capacity {app['capacity_rps']:g}" in proxy["command"]
+    assert proxy["cpu_limit"] == app["cpu_limit"]
+    adr = (REPO / "docs" / "adr" / "0010-scale-on-cpu-with-measured-capacity.md").read_text()
+    lines = {line.strip() for line in adr.splitlines()}
+    missing = [row for row in shedder_table(runs) if row not in lines]
+    assert missing == [], "ADR 0010 no longer quotes docs/benchmarks/overload-shedder:\n" + (
+        "\n".join(missing)
+    )
+    assert shedder_costs(app, proxy) in lines
+    flat = " ".join(adr.split())
+    assert f"({app['capacity_rps']:,.0f} req/s)" in flat
+    # What the prose claims of the proxy at 2 x and 4 x holds in its rows.
+    slo_ms = latency_slo().threshold_ms
+    for row in (r for r in proxy["overload"] if r["factor"] in {2.0, 4.0}):
+        assert row["goodput_share"] >= 0.9, row["factor"]
+        assert row["p99_ms"] <= slo_ms, row["factor"]
+        assert row["refused_p99_ms"] < 12, row["factor"]  # "within about 10 ms"

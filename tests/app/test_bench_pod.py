@@ -190,3 +190,27 @@ def test_the_markdown_and_the_plot_are_written(report):
         result["capacity"]["cpu_ms_per_request"], pod["cpu_limit"], pod["workers"], 50.0
     )
     assert f"**{admission['max_in_flight']} requests in flight per worker**" in document
+
+
+def test_overload_through_the_shedding_proxy_on_a_smaller_pod(tmp_path, tool):
+    # `--only overload --cpu-limit` measures the smaller pod's capacity first, then offers its
+    # multiples through HAProxy (`--shedder`); the report says what the proxy spent.
+    tool("haproxy")
+    saved = tmp_path / "shedder.json"
+    command = [
+        *(sys.executable, str(REPO / "scripts" / "bench_pod.py"), *SHORT_RUN),
+        *("--only", "overload", "--cpu-limit", "0.5", "--shedder", "--save", str(saved)),
+    ]
+    subprocess.run(command, check=True, timeout=600, capture_output=True)
+    run = json.loads(saved.read_text())
+    assert run["cpu_limit"] == 0.5
+    assert run["cgroup"]["cfs_quota_us"] == 0.5 * run["cgroup"]["cfs_period_us"]
+    assert run["capacity_measured"] is not None
+    assert run["capacity_rps"] == run["capacity_measured"]["rps"]
+    assert run["shedder"] == {"connections": 32, "queue": 32, "queue_timeout_ms": 100}
+    for row in run["overload"]:
+        proxy = row["shedder"]
+        assert proxy["cpu_s"] > 0, "the proxy's CPU was not read"
+        answered = row["served_2xx"] + row["refused_503"]
+        assert proxy["us_per_request"] == pytest.approx(proxy["cpu_s"] * 1e6 / answered, abs=0.01)
+        assert row["offered_rps"] == pytest.approx(row["factor"] * run["capacity_rps"], rel=1e-3)

@@ -28,7 +28,9 @@ from test_app_tooling.podbench.report import (
     combined_capacity,
     openload_row,
     overload_checks,
+    proxy_costs,
     refusal_cost,
+    shedder_row,
     step_passes,
 )
 
@@ -346,3 +348,29 @@ def test_the_connection_bound_the_launcher_replaces_exists_in_the_server():
     assert "server.CONNECTIONS_PER_WORKER = {n}" in LAUNCH_WITH_CONNECTIONS
     assert isinstance(server.CONNECTIONS_PER_WORKER, int)
     assert "CONNECTIONS_PER_WORKER" in inspect.getsource(server.connections_per_worker)
+
+
+def test_proxy_costs_separate_forwarding_from_refusing():
+    # 40 us per forwarded and 5 us per refused request, by construction:
+    # 24,000 x 40 us + 8,000 x 5 us = 1.0 s; 30,000 x 40 us + 90,000 x 5 us = 1.65 s.
+    rows = [
+        {"served_2xx": 24_000, "refused_503": 8_000, "shedder": {"cpu_s": 1.0}},
+        {"served_2xx": 30_000, "refused_503": 90_000, "shedder": {"cpu_s": 1.65}},
+        {"served_2xx": 1, "refused_503": 1, "shedder": None},  # a run without the proxy
+    ]
+    assert proxy_costs(rows) == {"forward_us": 40.0, "refuse_us": 5.0}
+
+
+def test_proxy_costs_need_two_mixes():
+    same_mix = [
+        {"served_2xx": 1_000, "refused_503": 1_000, "shedder": {"cpu_s": 0.1}},
+        {"served_2xx": 2_000, "refused_503": 2_000, "shedder": {"cpu_s": 0.2}},
+    ]
+    with pytest.raises(ValueError, match="at least two mixes"):
+        proxy_costs(same_mix)
+
+
+def test_shedder_row_spreads_the_proxy_cpu_over_every_answer():
+    # 0.5 s of proxy CPU over 10 s and 20,000 + 5,000 answers: 0.05 cores, 20 us each.
+    row = shedder_row(0.5, 10.0, {"served_2xx": 20_000, "refused_503": 5_000})
+    assert row == {"cpu_s": 0.5, "cores": 0.05, "us_per_request": 20.0}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_app_tooling.podbench.report import bound
+from test_app_tooling.podbench.report import bound, proxy_costs
 
 
 STEP_HEADER = (
@@ -393,3 +393,61 @@ def refusal_table(runs: dict[str, dict[str, Any]]) -> list[str]:
                 f"{'-' if cost is None else f'{cost:.2f}'} |"
             )
     return lines
+
+
+SHEDDER_HEADER = (
+    "| run | refused by | pod CPU limit | offered | 2xx req/s (x capacity) | "
+    "p50 / p99 of the 2xx ms | 503 req/s (p99 ms) | no answer within the timeout | "
+    "probes answered | pod cores | proxy cores (us per request) |"
+)
+
+
+def shedder_table(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """Overload runs with and without the shedding proxy (`--shedder`), one row per factor.
+
+    `runs` maps a run's name (its file's stem) to its JSON; "refused by" is the app's own
+    admission control or the proxy in front with its bounds.
+    """
+    lines = [SHEDDER_HEADER, "| --- | --- |" + " ---: |" * 9]
+    for name, run in sorted(runs.items()):
+        plan = run.get("shedder")
+        refused_by = (
+            "the app"
+            if plan is None
+            else f"HAProxy ({plan['connections']} at the app, queue {plan['queue']})"
+        )
+        for row in run["overload"]:
+            unanswered = int(row["timeouts"]) + int(row["expired"]) + int(row["conn_errors"])
+            proxy = row.get("shedder")
+            proxy_text = (
+                "-" if proxy is None else f"{proxy['cores']:.2f} ({proxy['us_per_request']:.1f})"
+            )
+            lines.append(
+                f"| {name} | {refused_by} | {run['cpu_limit']:g} | "
+                f"{row['factor']:g} x = {row['offered_rps']:,.0f} | "
+                f"{row['served_rps']:,.0f} ({row['goodput_share']:.2f}) | "
+                f"{_ms(row['p50_ms'])} / {_ms(row['p99_ms'])} | "
+                f"{row['refused_rps']:,.0f} ({_ms(row['refused_p99_ms'])}) | {unanswered:,} | "
+                f"{row['probes_answered']} / {row['probes_sent']} | {row['cpu_cores']:.2f} | "
+                f"{proxy_text} |"
+            )
+    return lines
+
+
+def shedder_costs(app: dict[str, Any], proxy: dict[str, Any]) -> str:
+    """What a request costs, in microseconds of CPU: in the app (`app`'s run) and in the proxy.
+
+    The app's answer is the measured capacity's CPU per request; its refusal is the median
+    refusal share of its rows times that. The proxy's are `proxy_costs` over its run's rows.
+    """
+    answer_us = float(app["cpu_ms_per_request"]) * 1000
+    shares = sorted(r["refusal_cost_share"] for r in app["overload"] if r.get("refusal_cost_share"))
+    if not shares:
+        raise ValueError("expected a run of the app's own refusals with a refusal cost")
+    refusal_us = shares[(len(shares) - 1) // 2] * answer_us
+    costs = proxy_costs(proxy["overload"])
+    return (
+        f"CPU per request, in the pod: {answer_us:.0f} us per answer, {refusal_us:.0f} us per "
+        f"503 of its own; in the proxy: {costs['forward_us']:.0f} us per request it forwards, "
+        f"{costs['refuse_us']:.0f} us per 503 it answers."
+    )

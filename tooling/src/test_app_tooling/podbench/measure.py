@@ -30,8 +30,10 @@ from test_app_tooling.podbench.report import (
     overload_checks,
     ratio,
     refusal_cost,
+    shedder_row,
     step_passes,
 )
+from test_app_tooling.podbench.shedder import Shedder
 
 
 KEEPALIVE = "keepalive"  # open model over persistent connections (openload), like the ALB
@@ -57,17 +59,23 @@ class Target:
     generator_cpus: list[int]  # the CPUs of the generator and PostgreSQL
     pod_cores: float  # the CPU the pod may use: its limit, or its pinned CPUs when fewer
     max_connections: int = 512  # of the persistent-connection generator
+    shedder: Shedder | None = None  # a proxy in front: clients' load goes through it
 
     def url(self, path: str) -> str:
-        """Return the loopback URL of `path`."""
+        """Return the loopback URL of `path` on the app's own port (the kubelet's way in)."""
         return f"http://127.0.0.1:{self.port}{path}"
+
+    @property
+    def client_port(self) -> int:
+        """Return the port clients' load goes to: the shedding proxy's, else the app's."""
+        return self.shedder.port if self.shedder is not None else self.port
 
 
 def openload(target: Target, path: str, rate: float, seconds: float) -> dict[str, Any]:
     """One open-model run over persistent connections; its JSON summary."""
     command = [
         *(sys.executable, "-m", "test_app_tooling.podbench.openload"),
-        *("--port", str(target.port), "--path", path, "--rate", f"{rate:.3f}"),
+        *("--port", str(target.client_port), "--path", path, "--rate", f"{rate:.3f}"),
         *("--seconds", str(seconds), "--timeout", str(target.timeout_s)),
         *("--max-connections", str(target.max_connections)),
         *("--percentile", str(target.slo.percentile)),
@@ -203,7 +211,9 @@ def recovery(target: Target, good_in_a_row: int, limit_s: float) -> float | None
     started, streak_start, streak = time.monotonic(), 0.0, 0
     while (sent := time.monotonic()) - started < limit_s:
         try:
-            response = httpx.get(target.url("/health"), timeout=target.timeout_s)
+            response = httpx.get(
+                f"http://127.0.0.1:{target.client_port}/health", timeout=target.timeout_s
+            )
             good = (
                 response.status_code == 200
                 and (time.monotonic() - sent) * 1000 <= target.slo.threshold_ms
@@ -258,6 +268,7 @@ def overload(  # noqa: PLR0913, PLR0917 - the facts of one overload run
     """`factor` x capacity on /health over persistent connections; probes; then recovery."""
     group = target.group
     group.reset_peak()
+    shedder_before = target.shedder.cpu_seconds() if target.shedder is not None else None
     before, machine, started = group.cpu(), cpus.read(), time.monotonic()
     sampler, probes = _PeakSampler(group), _Probes(target, probe_timeout_s)
     sampler.start()
@@ -272,6 +283,11 @@ def overload(  # noqa: PLR0913, PLR0917 - the facts of one overload run
     load.join()  # the generator waits up to its timeout for the last answers
     wall = time.monotonic() - started
     after, machine_after = group.cpu(), cpus.read()
+    shedder_s = (
+        target.shedder.cpu_seconds() - shedder_before
+        if target.shedder is not None and shedder_before is not None
+        else None
+    )
     recovered = recovery(target, good_in_a_row=10, limit_s=60)
     probes.done.set()
     sampler.done.set()
@@ -307,6 +323,7 @@ def overload(  # noqa: PLR0913, PLR0917 - the facts of one overload run
         refusal_cost(row, cpu_ms_per_request) if cpu_ms_per_request else None
     )
     row["sent_rps"] = round(row["attempted"] / row["duration_s"], 1)
+    row["shedder"] = shedder_row(shedder_s, wall, row) if shedder_s is not None else None
     progress(
         f"overload {factor:g}x = {rate:.0f}/s: served {row['served_rps']}/s "
         f"({row['goodput_share']} of capacity), refused {row['refused_503']}, p99 served "

@@ -263,6 +263,44 @@ def overload_checks(
     }
 
 
+def shedder_row(cpu_s: float, wall_s: float, row: dict[str, Any]) -> dict[str, Any]:
+    """What the shedding proxy spent: its cores over the run and its CPU per request it handled.
+
+    Every answered request passed through it (served ones forwarded, refused ones answered by
+    it), so the CPU per request is the sidecar's cost of one request at this mix.
+    """
+    handled = int(row["served_2xx"]) + int(row["refused_503"])
+    return {
+        "cpu_s": round(cpu_s, 3),
+        "cores": round(cpu_s / wall_s, 3) if wall_s > 0 else None,
+        "us_per_request": round(cpu_s * 1e6 / handled, 2) if handled else None,
+    }
+
+
+def proxy_costs(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """The proxy's CPU per forwarded and per refused request, in microseconds.
+
+    Each overload row gives cpu_s = a * served + b * refused; with rows of different mixes the
+    least-squares solution of that system separates forwarding (a) from refusing (b).
+    """
+    points = [
+        (float(r["served_2xx"]), float(r["refused_503"]), float(r["shedder"]["cpu_s"]))
+        for r in rows
+        if r.get("shedder")
+    ]
+    sxx = sum(x * x for x, _, _ in points)
+    syy = sum(y * y for _, y, _ in points)
+    sxy = sum(x * y for x, y, _ in points)
+    sxc = sum(x * c for x, _, c in points)
+    syc = sum(y * c for _, y, c in points)
+    det = sxx * syy - sxy * sxy
+    if len(points) < 2 or det <= 0:
+        raise ValueError("expected overload rows through the proxy with at least two mixes")
+    forward = (sxc * syy - syc * sxy) / det
+    refuse = (syc * sxx - sxc * sxy) / det
+    return {"forward_us": round(forward * 1e6, 1), "refuse_us": round(refuse * 1e6, 1)}
+
+
 def refusal_cost(row: dict[str, Any], cpu_ms_per_request: float) -> float | None:
     """Estimate what a refusal cost, as a share of a served request's CPU (None: none refused).
 
