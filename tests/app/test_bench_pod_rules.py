@@ -353,7 +353,7 @@ def test_the_connection_bound_the_launcher_replaces_exists_in_the_server():
 def test_proxy_costs_separate_forwarding_from_refusing():
     # 40 us per forwarded and 5 us per refused request, by construction:
     # 24,000 x 40 us + 8,000 x 5 us = 1.0 s; 30,000 x 40 us + 90,000 x 5 us = 1.65 s.
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"served_2xx": 24_000, "refused_503": 8_000, "shedder": {"cpu_s": 1.0}},
         {"served_2xx": 30_000, "refused_503": 90_000, "shedder": {"cpu_s": 1.65}},
         {"served_2xx": 1, "refused_503": 1, "shedder": None},  # a run without the proxy
@@ -362,7 +362,7 @@ def test_proxy_costs_separate_forwarding_from_refusing():
 
 
 def test_proxy_costs_need_two_mixes():
-    same_mix = [
+    same_mix: list[dict[str, Any]] = [
         {"served_2xx": 1_000, "refused_503": 1_000, "shedder": {"cpu_s": 0.1}},
         {"served_2xx": 2_000, "refused_503": 2_000, "shedder": {"cpu_s": 0.2}},
     ]
