@@ -26,7 +26,8 @@ on only in a phase after its app role exists and its alarm topic is subscribed, 
 turns it off again so a re-create's first apply does not, each environment's only after that
 environment's destroy (test_app_tooling.infra.rotation_order). And every `terraform output` the
 page reads comes from a stack folder last initialised for the environment the read is for
-(test_app_tooling.infra.state_reads).
+(test_app_tooling.infra.state_reads), and the teardown waits for the load balancer controller's
+security groups before uninstalling it (test_app_tooling.infra.teardown).
 Prints one line per problem and `day one: N phases, N problems`; exits 1 on any problem.
 """
 
@@ -42,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from test_app_tooling import walkthrough as phases_lib
-from test_app_tooling.infra import registry_access, rotation_order, state_reads
+from test_app_tooling.infra import registry_access, rotation_order, state_reads, teardown
 from test_app_tooling.tools import REPO
 from test_app_tooling.walkthrough import (
     AWS,
@@ -218,6 +219,15 @@ def check_state_reads(phases: list[Phase], walkthrough: str) -> list[str]:
     )
 
 
+def check_teardown(phases: list[Phase], walkthrough: str) -> list[str]:
+    """Check that the teardown waits for the controller's security groups before removing it."""
+    bodies = phases_lib.sections(walkthrough)
+    found = [bodies.get(p.title, "") for p in phases if p.id == "teardown"]
+    if not found:
+        return ["no phase 'teardown'"]
+    return [f"phase 'teardown': {p}" for p in teardown.problems(found[0], "test-app-staging")]
+
+
 def check(phases: list[Phase], walkthrough: str, outputs: dict[str, Any] | None) -> list[str]:
     """Run every check of the AWS walkthrough; return the problems found, in phase order."""
     problems = check_order(phases) + check_terraform_outputs(phases)
@@ -225,6 +235,7 @@ def check(phases: list[Phase], walkthrough: str, outputs: dict[str, Any] | None)
     problems += check_registry_access(phases, walkthrough)
     problems += check_rotation(phases, walkthrough)
     problems += check_state_reads(phases, walkthrough)
+    problems += check_teardown(phases, walkthrough)
     if outputs is not None:
         problems += check_emulator_outputs(phases, outputs)
     return problems
