@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pytest
 
@@ -139,3 +140,28 @@ def test_a_ruleset_that_lets_an_unreviewed_change_in_fails(change, problem):
     assert found.startswith("ruleset 'main': "), found
     assert problem in found, found
     assert secret_reach.check("staging", weak) != []
+
+
+def test_a_role_that_may_create_secret_stores_reaches_what_the_controller_reads(
+    tmp_path, monkeypatch
+):
+    """A namespaced SecretStore without `auth` acts as the controller: no store admits it."""
+    manifests = tmp_path / "manifests"
+    shutil.copytree(secret_reach.MANIFESTS, manifests)
+    rbac = manifests / "deploy-rbac.yaml"
+    text = rbac.read_text(encoding="utf-8")
+    old = '    resources: ["externalsecrets"]\n'
+    assert old in text
+    rbac.write_text(text.replace(old, '    resources: ["externalsecrets", "secretstores"]\n'))
+    monkeypatch.setattr(secret_reach, "MANIFESTS", manifests)
+    assert secret_reach.externalsecret_writers("secretstores") == {
+        "test-app": {"test-app-deployers"}
+    }
+    assert (
+        "staging: github-deploy reads the master secret (SecretStore in test-app as the "
+        "controller), not the role hook's path"
+    ) in secret_reach.check("staging")
+
+
+def test_no_platform_role_may_create_secret_stores():
+    assert secret_reach.externalsecret_writers("secretstores") == {}

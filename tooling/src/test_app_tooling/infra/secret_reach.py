@@ -10,7 +10,9 @@ An identity reaches a secret
 * through the cluster, when it may create an ExternalSecret in a namespace (RBAC of
   platform/manifests bound to the Kubernetes groups of its EKS access entry) that a
   ClusterSecretStore admits (its `conditions`), and the External Secrets controller's IAM role
-  (the cluster stack's and the database stack's `external_secrets` documents) reads the secret.
+  (the cluster stack's and the database stack's `external_secrets` documents) reads the secret;
+  or when it may create a namespaced SecretStore, which without `auth` acts with that same
+  controller identity whatever the ClusterSecretStore admits.
 
 Each CI role is gated by the OIDC subjects its trust policy accepts: `environment:<name>` is as
 narrow as that GitHub environment's deployment branch policy, which docs/getting-started.md
@@ -152,15 +154,21 @@ def _documents(path: Path) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
 
 
-def externalsecret_writers() -> dict[str, set[str]]:
-    """Namespace -> Kubernetes groups that may create ExternalSecrets there (platform RBAC)."""
+def externalsecret_writers(resource: str = "externalsecrets") -> dict[str, set[str]]:
+    """Namespace -> Kubernetes groups that may create `resource` there (platform RBAC).
+
+    `secretstores`: a namespaced SecretStore without `auth` acts with the controller's own
+    identity, so its creators reach whatever the controller reads, whatever the ClusterSecretStore
+    admits. (The chart's aggregation of those rights into `view`/`edit` is off:
+    test_app_tooling.addon_values.)
+    """
     docs = [d for p in sorted(MANIFESTS.glob("*.yaml")) for d in _documents(p)]
     creating = {
         (d["metadata"].get("namespace", ""), d["metadata"]["name"])
         for d in docs
         if d.get("kind") in {"Role", "ClusterRole"}
         and any(
-            "externalsecrets" in r.get("resources", [])
+            {resource, "*"} & set(r.get("resources", []))
             and {"create", "*"} & set(r.get("verbs", []))
             for r in d.get("rules", [])
         )
@@ -298,6 +306,7 @@ def reach(env: str, walkthrough: str | None = None) -> list[Reach]:
         s for s, arn in arns.items() if any(allows(p, Request(GET, arn)) for p in controller)
     }
     writers = externalsecret_writers()
+    store_writers = externalsecret_writers("secretstores")
     stores = store_namespaces()
     found = []
     for role in ci_roles(env):
@@ -313,6 +322,12 @@ def reach(env: str, walkthrough: str | None = None) -> list[Reach]:
                     continue
                 found += [
                     Reach(role.name, s, f"ExternalSecret in {namespace} via {store}", opened)
+                    for s in sorted(readable)
+                ]
+        for namespace, groups in store_writers.items():
+            if set(role.kubernetes_groups) & groups:
+                found += [
+                    Reach(role.name, s, f"SecretStore in {namespace} as the controller", opened)
                     for s in sorted(readable)
                 ]
     return found
