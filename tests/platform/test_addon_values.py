@@ -87,3 +87,27 @@ def test_the_chart_default_aggregation_fails(tmp_path: Path):
             "set rbac.aggregateToEdit: false"
         )
     ]
+
+
+def test_the_autoscaler_may_read_what_its_image_reads():
+    assert addon_values.autoscaler_rbac_problems() == []
+
+
+def test_the_autoscaler_values_without_the_extra_rules_fail(tmp_path: Path):
+    """The values as they were: v1.36.1 on a chart whose RBAC was written for v1.35.0."""
+    root = _copy_platform(tmp_path)
+    path = root / "platform" / "values" / "cluster-autoscaler.yaml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("  ## What the v1.35+ image reads")
+    end = text.index("\nextraArgs:")
+    path.write_text(text[:start] + text[end + 1 :], encoding="utf-8")
+    assert addon_values.autoscaler_rbac_problems(root) == [
+        f"cluster-autoscaler v1.36.1: rbac.additionalRules does not grant get/list/watch on "
+        f"{resource}, which it reads whatever its flags"
+        for resource in (
+            "deviceclasses.resource.k8s.io",
+            "resourceclaims.resource.k8s.io",
+            "resourceslices.resource.k8s.io",
+            "volumeattachments.storage.k8s.io",
+        )
+    ]

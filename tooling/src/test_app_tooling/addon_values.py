@@ -7,6 +7,9 @@
   own default, named in `source`, is on) and the chart's defaults for both, from the chart
   version pinned in platform/addons.yaml. Every chart add-on is either a controller there or
   named in `NOT_CONTROLLERS`, so a new add-on needs a decision.
+- Cluster Autoscaler's RBAC: the image (v1.35 and later) reads objects a chart written for an
+  older image may not grant (`AUTOSCALER_READS`); the values grant them in
+  `rbac.additionalRules`.
 - External Secrets' user-facing RBAC: the chart aggregates create rights on ExternalSecrets and
   SecretStores into the `view`/`edit` ClusterRoles (`rbac.aggregateToView`, `aggregateToEdit`,
   on by default). A namespaced SecretStore without `auth` uses the controller's own identity,
@@ -94,6 +97,15 @@ CONTROLLERS: dict[str, list[Controller]] = {
 # exporter serve requests; Prometheus and Alertmanager run as HA pairs by design and the
 # Prometheus operator keeps the chart's single replica.
 NOT_CONTROLLERS = {"metrics-server", "prometheus-blackbox-exporter", "kube-prometheus-stack"}
+# What cluster-autoscaler v1.35+ reads whatever its flags: DRA is locked on since 1.35
+# (kubernetes/autoscaler#10278), VolumeAttachments (kubernetes/autoscaler#8678). (API group,
+# resource) pairs its values' `rbac.additionalRules` must grant get/list/watch on.
+AUTOSCALER_READS = {
+    ("resource.k8s.io", "deviceclasses"),
+    ("resource.k8s.io", "resourceclaims"),
+    ("resource.k8s.io", "resourceslices"),
+    ("storage.k8s.io", "volumeattachments"),
+}
 # External Secrets' values that aggregate its rights into the user-facing ClusterRoles.
 ESO_AGGREGATION = ("rbac.aggregateToView", "rbac.aggregateToEdit")
 
@@ -182,4 +194,30 @@ def eso_aggregation_problems(root: Path = REPO) -> list[str]:
         f"set {path}: false"
         for path in ESO_AGGREGATION
         if _dig(values, path) is not False
+    ]
+
+
+def autoscaler_rbac_problems(root: Path = REPO) -> list[str]:
+    """What cluster-autoscaler v1.35+ reads that `rbac.additionalRules` does not grant."""
+    steps = chart_steps(root)
+    if "cluster-autoscaler" not in steps:
+        return ["platform/addons.yaml has no chart step 'cluster-autoscaler'"]
+    values = step_values(steps["cluster-autoscaler"], root)
+    tag = str(_dig(values, "image.tag") or "")
+    minor = tag.removeprefix("v").split(".")[:2]
+    if len(minor) < 2 or not all(part.isdigit() for part in minor):
+        return [f"cluster-autoscaler: image.tag {tag!r} is not vMAJOR.MINOR.PATCH"]
+    if (int(minor[0]), int(minor[1])) < (1, 35):
+        return []
+    granted = {
+        (group, resource)
+        for rule in _dig(values, "rbac.additionalRules") or []
+        if {"get", "list", "watch"} <= set(rule.get("verbs", []))
+        for group in rule.get("apiGroups", [])
+        for resource in rule.get("resources", [])
+    }
+    return [
+        f"cluster-autoscaler {tag}: rbac.additionalRules does not grant get/list/watch on "
+        f"{resource}.{group}, which it reads whatever its flags"
+        for group, resource in sorted(AUTOSCALER_READS - granted)
     ]
