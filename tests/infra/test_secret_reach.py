@@ -27,7 +27,7 @@ def _ruleset_block() -> str:
     """The walkthrough's shell block that creates the ruleset on `main`."""
     body = sections(_guide())["Connect GitHub (environments and variables)"]
     [block] = [b for b in re.findall(r"```bash\n.*?```", body, re.DOTALL) if "rulesets" in b]
-    return block
+    return str(block)
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])

@@ -11,6 +11,7 @@ import re
 import day_one
 from test_app_tooling.infra import cli_queries
 from test_app_tooling.infra import teardown as teardown_check
+from test_app_tooling.tools import REPO
 from test_app_tooling.walkthrough import sections
 
 
@@ -49,9 +50,9 @@ def test_the_teardown_that_waited_for_the_alb_only_fails():
 
 
 def test_the_wait_names_the_staging_cluster_the_stacks_create():
-    eks = (day_one.REPO / "infra" / "stacks" / "cluster" / "main.tf").read_text(encoding="utf-8")
+    eks = (REPO / "infra" / "stacks" / "cluster" / "main.tf").read_text(encoding="utf-8")
     assert "local.name" in eks
-    common = (day_one.REPO / "infra" / "stacks" / "cluster" / "common_variables.tf").read_text(
+    common = (REPO / "infra" / "stacks" / "cluster" / "common_variables.tf").read_text(
         encoding="utf-8"
     )
     [prefix] = re.findall(r'name = "([a-z-]+)\$\{var\.environment\}"', common)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ def test_the_check_sees_the_replicated_controllers():
     for name in ("external-secrets", "aws-load-balancer-controller", "argo-rollouts"):
         [controller] = addon_values.CONTROLLERS[name]
         values = addon_values.step_values(steps[name])
-        node = values
+        node: Any = values
         for key in controller.replicas.split("."):
             node = node[key]
         assert int(node) > 1, name

@@ -54,9 +54,7 @@ def stack_order(runner: Path = RUNNER) -> list[str]:
 def _named(block: str, environments: Iterable[str]) -> list[str]:
     """The environments a shell block names, in order of appearance."""
     alternatives = "|".join(re.escape(e) for e in environments)
-    pattern = re.compile(
-        rf"(?:ENV=|test-app-|infra/envs/|stacks [a-z]+ )({alternatives})\b"
-    )
+    pattern = re.compile(rf"(?:ENV=|test-app-|infra/envs/|stacks [a-z]+ )({alternatives})\b")
     return list(dict.fromkeys(m.group(1) for m in pattern.finditer(block)))
 
 
