@@ -15,6 +15,7 @@ import shutil
 
 import pytest
 
+import day_one
 from test_app_tooling.infra import secret_reach
 from test_app_tooling.walkthrough import sections
 
@@ -89,6 +90,11 @@ def test_a_role_trusting_a_branch_pattern_is_not_main_only():
 
 def test_the_walkthrough_makes_main_take_reviewed_changes_only():
     assert secret_reach.main_reviewed(_guide()) == []
+    # In the phase that produces it, before the first deploy runs from main.
+    phases = {p.id: p for p in day_one.load()}
+    assert "ruleset:main" in phases["github"].produces
+    assert "ruleset:main" in phases["first-deploy"].uses
+    assert _ruleset_block() in sections(_guide())[phases["github"].title]
 
 
 def test_main_without_a_required_review_exposes_the_master_secret():
