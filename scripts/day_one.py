@@ -24,7 +24,10 @@ environment's stacks by name without its own registry stack
 (test_app_tooling.infra.registry_access). And every environment turns the app secret's rotation
 on only in a phase after its app role exists and its alarm topic is subscribed, and the teardown
 turns it off again so a re-create's first apply does not, each environment's only after that
-environment's destroy (test_app_tooling.infra.rotation_order).
+environment's destroy (test_app_tooling.infra.rotation_order). And every `terraform output` the
+page reads comes from a stack folder last initialised for the environment the read is for
+(test_app_tooling.infra.state_reads), and the teardown waits for the load balancer controller's
+security groups before uninstalling it (test_app_tooling.infra.teardown).
 Prints one line per problem and `day one: N phases, N problems`; exits 1 on any problem.
 """
 
@@ -40,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from test_app_tooling import walkthrough as phases_lib
-from test_app_tooling.infra import registry_access, rotation_order
+from test_app_tooling.infra import registry_access, rotation_order, state_reads, teardown
 from test_app_tooling.tools import REPO
 from test_app_tooling.walkthrough import (
     AWS,
@@ -209,12 +212,30 @@ def check_rotation(phases: list[Phase], walkthrough: str) -> list[str]:
     )
 
 
+def check_state_reads(phases: list[Phase], walkthrough: str) -> list[str]:
+    """Every `terraform output` read comes from a folder initialised for the read's environment."""
+    return state_reads.problems(
+        phases, phases_lib.sections(walkthrough), LAYOUTS["separate accounts"]
+    )
+
+
+def check_teardown(phases: list[Phase], walkthrough: str) -> list[str]:
+    """Check that the teardown waits for the controller's security groups before removing it."""
+    bodies = phases_lib.sections(walkthrough)
+    found = [bodies.get(p.title, "") for p in phases if p.id == "teardown"]
+    if not found:
+        return ["no phase 'teardown'"]
+    return [f"phase 'teardown': {p}" for p in teardown.problems(found[0], "test-app-staging")]
+
+
 def check(phases: list[Phase], walkthrough: str, outputs: dict[str, Any] | None) -> list[str]:
     """Run every check of the AWS walkthrough; return the problems found, in phase order."""
     problems = check_order(phases) + check_terraform_outputs(phases)
     problems += check_walkthrough(phases, walkthrough)
     problems += check_registry_access(phases, walkthrough)
     problems += check_rotation(phases, walkthrough)
+    problems += check_state_reads(phases, walkthrough)
+    problems += check_teardown(phases, walkthrough)
     if outputs is not None:
         problems += check_emulator_outputs(phases, outputs)
     return problems

@@ -9,9 +9,26 @@ deploy role and materialise the master password: the walkthrough of that time fa
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+
 import pytest
 
+import day_one
 from test_app_tooling.infra import secret_reach
+from test_app_tooling.walkthrough import sections
+
+
+def _guide() -> str:
+    return secret_reach.WALKTHROUGH.read_text(encoding="utf-8")
+
+
+def _ruleset_block() -> str:
+    """The walkthrough's shell block that creates the ruleset on `main`."""
+    body = sections(_guide())["Connect GitHub (environments and variables)"]
+    [block] = [b for b in re.findall(r"```bash\n.*?```", body, re.DOTALL) if "rulesets" in b]
+    return str(block)
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
@@ -43,12 +60,12 @@ OLD_ENVIRONMENTS = """
 
 
 def test_a_staging_environment_without_branch_policy_exposes_the_master_secret():
-    problems = secret_reach.check("staging", OLD_ENVIRONMENTS)
+    problems = secret_reach.check("staging", OLD_ENVIRONMENTS + _ruleset_block())
     assert (
         "staging: github-deploy reads the master secret (ExternalSecret in test-app via "
         "aws-secrets-manager) from environment:staging, not only main"
     ) in problems
-    assert secret_reach.check("prod", OLD_ENVIRONMENTS) == []
+    assert secret_reach.check("prod", OLD_ENVIRONMENTS + _ruleset_block()) == []
 
 
 def test_branch_policies_are_read_from_loops_and_single_commands():
@@ -69,3 +86,88 @@ def test_a_role_trusting_a_branch_pattern_is_not_main_only():
     assert secret_reach.gate(secret_reach.Role("r", ["ref:refs/heads/main"], [], []), set()) == (
         "main"
     )
+
+
+def test_the_walkthrough_makes_main_take_reviewed_changes_only():
+    assert secret_reach.main_reviewed(_guide()) == []
+    # In the phase that produces it, before the first deploy runs from main.
+    phases = {p.id: p for p in day_one.load()}
+    assert "ruleset:main" in phases["github"].produces
+    assert "ruleset:main" in phases["first-deploy"].uses
+    assert _ruleset_block() in sections(_guide())[phases["github"].title]
+
+
+def test_main_without_a_required_review_exposes_the_master_secret():
+    """The walkthrough as it was: `main` had a required status check and nothing more."""
+    old = _guide().replace(_ruleset_block(), "")
+    assert secret_reach.main_reviewed(old) == [
+        "the walkthrough creates no ruleset on main (gh api -X POST repos/$REPO/rulesets)"
+    ]
+    problems = secret_reach.check("staging", old)
+    assert (
+        "staging: github-deploy reads the master secret (ExternalSecret in test-app via "
+        "aws-secrets-manager) from environment:staging (main takes unreviewed pushes), not only "
+        "main"
+    ) in problems
+    assert any(
+        p.startswith("prod: github-deploy reads the master secret")
+        for p in (secret_reach.check("prod", old))
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            {
+                "bypass_actors": [
+                    {"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}
+                ]
+            },
+            "may push around it",
+        ),
+        ({"enforcement": "evaluate"}, "enforcement is 'evaluate', not 'active'"),
+        (
+            {"conditions": {"ref_name": {"include": ["refs/heads/release"], "exclude": []}}},
+            "does not include main",
+        ),
+        (
+            {"rules": [{"type": "required_status_checks", "parameters": {}}]},
+            "no pull_request rule with required_approving_review_count >= 1",
+        ),
+    ],
+)
+def test_a_ruleset_that_lets_an_unreviewed_change_in_fails(change, problem):
+    block = _ruleset_block()
+    body = block[block.index("{") : block.rindex("}") + 1]
+    ruleset = json.loads(body) | change
+    weak = _guide().replace(body, json.dumps(ruleset))
+    [found] = secret_reach.main_reviewed(weak)
+    assert found.startswith("ruleset 'main': "), found
+    assert problem in found, found
+    assert secret_reach.check("staging", weak) != []
+
+
+def test_a_role_that_may_create_secret_stores_reaches_what_the_controller_reads(
+    tmp_path, monkeypatch
+):
+    """A namespaced SecretStore without `auth` acts as the controller: no store admits it."""
+    manifests = tmp_path / "manifests"
+    shutil.copytree(secret_reach.MANIFESTS, manifests)
+    rbac = manifests / "deploy-rbac.yaml"
+    text = rbac.read_text(encoding="utf-8")
+    old = '    resources: ["externalsecrets"]\n'
+    assert old in text
+    rbac.write_text(text.replace(old, '    resources: ["externalsecrets", "secretstores"]\n'))
+    monkeypatch.setattr(secret_reach, "MANIFESTS", manifests)
+    assert secret_reach.externalsecret_writers("secretstores") == {
+        "test-app": {"test-app-deployers"}
+    }
+    assert (
+        "staging: github-deploy reads the master secret (SecretStore in test-app as the "
+        "controller), not the role hook's path"
+    ) in secret_reach.check("staging")
+
+
+def test_no_platform_role_may_create_secret_stores():
+    assert secret_reach.externalsecret_writers("secretstores") == {}

@@ -36,7 +36,18 @@ def test_production_schedule_gives_the_62_day_rule():
     assert schedule.replaced_within == 61 * 86400
     assert schedule.for_ == 3600
     [group] = yaml.safe_load(login_rotation.render(schedule, "x"))["groups"]
-    [record, rule] = group["rules"]
+    rules = {r.get("record") or r["alert"]: r for r in group["rules"]}
+    assert list(rules) == [
+        login_rotation.RECORD,
+        login_rotation.CLOCK,
+        login_rotation.ALERT,
+        login_rotation.RESET_ALERT,
+    ]
+    record, rule = rules[login_rotation.RECORD], rules[login_rotation.ALERT]
+    clock, reset = rules[login_rotation.CLOCK], rules[login_rotation.RESET_ALERT]
+    assert f"[{login_rotation.LOOKBACK}]" in clock["expr"]
+    assert reset["expr"].strip().endswith(f"< {login_rotation.RESET_NOTICE}")
+    assert reset["labels"]["severity"] == "warning"
     assert record["record"] == login_rotation.RECORD
     assert f"[{login_rotation.LOOKBACK}]" in record["expr"]
     assert rule["alert"] == login_rotation.ALERT

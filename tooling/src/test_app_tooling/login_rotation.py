@@ -13,7 +13,12 @@ namespace and login, the time it was first seen, reading its own previous value 
 written secret volume, so anything read from the files (their modification time) would restart
 the clock at every deploy. The since time lives in Prometheus' storage: losing that data restarts
 the clock (the alert is late by up to what was lost), and so does a gap longer than `LOOKBACK`
-(no evaluation, or no pod reporting the login).
+(no evaluation, or no pod reporting the login). That restart is not silent: `CLOCK` records, per
+namespace, when Prometheus last started counting from nothing (no since time of the namespace
+within `LOOKBACK` while a pod reports a login: the first deploy, a gap, lost storage), carried
+the same way, and `RESET_ALERT` opens a ticket for `RESET_NOTICE` seconds after it: the age alert
+cannot fire before the threshold has passed again, so rotation must be checked in Secrets Manager
+meanwhile. A rotation (a new login while the namespace is watched) does not restart it.
 
 Production's schedule is `observability/login-rotation.yaml` (`observability/generate.py` writes
 `observability/rules/test-app-login.yaml` from it and copies it into the chart). The rehearsal
@@ -35,6 +40,10 @@ from test_app_tooling.fields import FieldError
 
 ALERT = "TestAppDatabaseLoginNotRotated"
 RECORD = "test_app:db_login_current_since:timestamp"
+RESET_ALERT = "TestAppDatabaseLoginAgeReset"
+CLOCK = "test_app:db_login_clock_started:timestamp"
+# How long the reset alert stays active after the clock restarted (one ticket, not a page).
+RESET_NOTICE = 3600
 INFO = "test_app_db_login_info"
 LOGIN_LABELS = "namespace, user, fingerprint"
 # How long a login's since time outlives the last sample showing it in use: a Prometheus outage
@@ -46,6 +55,7 @@ RUNBOOK = (
     "https://github.com/acme/test-app/blob/main/docs/runbooks/database/"
     "TestAppDatabaseLoginNotRotated.md"
 )
+RESET_RUNBOOK = RUNBOOK.replace(ALERT, RESET_ALERT)
 UNITS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 DURATION = re.compile(r"^(?:\d+[ywdhms])+$")
 DURATION_WORDS = "a Prometheus duration like 30d, 1h or 15s"
@@ -164,6 +174,18 @@ groups:
           )
           or
           (max by ({LOGIN_LABELS}) ({INFO} == 1) * 0 + time())
+      # When Prometheus last started counting the namespace's login ages from nothing: carried
+      # like the since time while any pod reports a login, else now (first deploy, a gap over
+      # {LOOKBACK}, lost storage). A rotation does not restart it.
+      - record: {CLOCK}
+        expr: |
+          (
+            last_over_time({CLOCK}[{LOOKBACK}])
+              and on (namespace)
+            max by (namespace) ({INFO} == 1)
+          )
+          or
+          (max by (namespace) ({INFO} == 1) * 0 + time())
       # Rotation alternates two users and a pod takes a new login only when its own is changed:
       # while rotation works, the newest login is at most two periods plus the window old
       # (schedule: {humanize(schedule.schedule)}, window: {humanize(schedule.window)}). Older means rotation stalled, failing or
@@ -184,4 +206,22 @@ groups:
             {{{{ $value | humanizeDuration }}}} old; rotation (every {humanize(schedule.schedule)}, alternating users)
             should have replaced it within {humanize(schedule.replaced_within)}.
           runbook_url: {RUNBOOK}
+      # The age clock restarted: {ALERT} cannot fire before
+      # {threshold} have passed again. A ticket: check rotation in Secrets Manager meanwhile.
+      - alert: {RESET_ALERT}
+        expr: |
+          time() - max by (namespace) ({CLOCK}) < {RESET_NOTICE}
+        for: 0m
+        labels:
+          severity: warning
+          team: test-app
+          service: test-app
+        annotations:
+          summary: The login-age watch of test-app restarted from nothing.
+          description: >-
+            Prometheus held no login age of test-app in namespace {{{{ $labels.namespace }}}}
+            within its lookback ({LOOKBACK}: the first deploy, a gap in evaluation or in the
+            pods' reports, or lost storage) and counts from now: {ALERT}
+            cannot fire for {threshold}. Check the secret's rotation in Secrets Manager until then.
+          runbook_url: {RESET_RUNBOOK}
 """  # noqa: E501 - the expression and description lines are the rule's own

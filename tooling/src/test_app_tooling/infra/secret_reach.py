@@ -10,18 +10,27 @@ An identity reaches a secret
 * through the cluster, when it may create an ExternalSecret in a namespace (RBAC of
   platform/manifests bound to the Kubernetes groups of its EKS access entry) that a
   ClusterSecretStore admits (its `conditions`), and the External Secrets controller's IAM role
-  (the cluster stack's and the database stack's `external_secrets` documents) reads the secret.
+  (the cluster stack's and the database stack's `external_secrets` documents) reads the secret;
+  or when it may create a namespaced SecretStore, which without `auth` acts with that same
+  controller identity whatever the ClusterSecretStore admits.
 
 Each CI role is gated by the OIDC subjects its trust policy accepts: `environment:<name>` is as
 narrow as that GitHub environment's deployment branch policy, which docs/getting-started.md
 sets (`.../environments/<name>/deployment-branch-policies -f name=main`); `pull_request` is any
-pull request. `check` reports every (identity, secret) pair not gated to `main`, except the
+pull request. `main` itself is only as narrow as who can change it: a required status check
+does not stop a writer pushing an unreviewed commit, so `main` (a `ref:refs/heads/main` subject,
+or an environment restricted to it) counts as gated only when the walkthrough creates a ruleset
+on `main` that requires an approving code-owner review and lets nobody bypass it
+(`main_reviewed`). Environment reviewers are not counted: private repositories get them only on
+GitHub Enterprise, and the walkthrough's fallback on other plans is that same ruleset. `check`
+reports every (identity, secret) pair not gated to `main`, except the
 documented one: the plan role refreshes the app secret in pull-request plans (ADR 0015 and
 tests/infra/test_plan_role.py).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +41,7 @@ import yaml
 
 from test_app_tooling.infra.iam import Request, allows, terraform_policy
 from test_app_tooling.tools import REPO
+from test_app_tooling.walkthrough import shell_blocks
 
 
 ACCOUNT = "111122223333"
@@ -144,15 +154,21 @@ def _documents(path: Path) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
 
 
-def externalsecret_writers() -> dict[str, set[str]]:
-    """Namespace -> Kubernetes groups that may create ExternalSecrets there (platform RBAC)."""
+def externalsecret_writers(resource: str = "externalsecrets") -> dict[str, set[str]]:
+    """Namespace -> Kubernetes groups that may create `resource` there (platform RBAC).
+
+    `secretstores`: a namespaced SecretStore without `auth` acts with the controller's own
+    identity, so its creators reach whatever the controller reads, whatever the ClusterSecretStore
+    admits. (The chart's aggregation of those rights into `view`/`edit` is off:
+    test_app_tooling.addon_values.)
+    """
     docs = [d for p in sorted(MANIFESTS.glob("*.yaml")) for d in _documents(p)]
     creating = {
         (d["metadata"].get("namespace", ""), d["metadata"]["name"])
         for d in docs
         if d.get("kind") in {"Role", "ClusterRole"}
         and any(
-            "externalsecrets" in r.get("resources", [])
+            {resource, "*"} & set(r.get("resources", []))
             and {"create", "*"} & set(r.get("verbs", []))
             for r in d.get("rules", [])
         )
@@ -205,16 +221,67 @@ def main_only_environments(walkthrough: str) -> set[str]:
     return found
 
 
-def gate(role: Role, main_only: set[str]) -> str:
-    """`main` when every subject the role trusts runs only from main, else what opens it."""
+# `gh api -X POST "repos/$REPO/rulesets" --input - <<'EOF'` and its JSON body up to `EOF`.
+RULESET = re.compile(
+    r"gh api -X POST \"?repos/\$REPO/rulesets\"? --input - <<'?EOF'?\n(.*?)\n\s*EOF\b", re.DOTALL
+)
+MAIN_REFS = {"refs/heads/main", "~DEFAULT_BRANCH"}
+
+
+def ruleset_problems(ruleset: dict[str, Any]) -> list[str]:
+    """Why a branch ruleset does not make every change of `main` a reviewed one."""
+    problems = []
+    if ruleset.get("target", "branch") != "branch":
+        problems.append(f"target is {ruleset.get('target')!r}, not 'branch'")
+    if ruleset.get("enforcement") != "active":
+        problems.append(f"enforcement is {ruleset.get('enforcement')!r}, not 'active'")
+    if ruleset.get("bypass_actors"):
+        problems.append(f"bypass_actors {ruleset['bypass_actors']} may push around it")
+    refs = ruleset.get("conditions", {}).get("ref_name", {})
+    if not MAIN_REFS & set(refs.get("include", [])) or MAIN_REFS & set(refs.get("exclude", [])):
+        problems.append(f"conditions.ref_name {refs} does not include main")
+    reviews = [r for r in ruleset.get("rules", []) if r.get("type") == "pull_request"]
+    parameters = reviews[0].get("parameters", {}) if reviews else {}
+    if int(parameters.get("required_approving_review_count", 0)) < 1:
+        problems.append("no pull_request rule with required_approving_review_count >= 1")
+    if parameters.get("require_code_owner_review") is not True:
+        problems.append("the pull_request rule does not require_code_owner_review")
+    return problems
+
+
+def main_reviewed(walkthrough: str) -> list[str]:
+    """Why `main` takes unreviewed changes (empty: the walkthrough's ruleset gates it)."""
+    bodies = RULESET.findall(shell_blocks(walkthrough))
+    if not bodies:
+        return ["the walkthrough creates no ruleset on main (gh api -X POST repos/$REPO/rulesets)"]
+    found = []
+    for body in bodies:
+        try:
+            ruleset = json.loads(body)
+        except json.JSONDecodeError as error:
+            found.append(f"the ruleset's JSON does not parse: {error}")
+            continue
+        problems = ruleset_problems(ruleset)
+        if not problems:
+            return []
+        found.append(f"ruleset {ruleset.get('name')!r}: {'; '.join(problems)}")
+    return found
+
+
+def gate(role: Role, main_only: set[str], *, main_gated: bool = True) -> str:
+    """`main` when every subject the role trusts runs only from a reviewed main, else what opens it.
+
+    `main_gated` says whether `main` takes reviewed changes only (`main_reviewed`).
+    """
     opened = []
     for subject in role.subjects:
         kind, _, value = subject.partition(":")
-        if kind == "environment" and value in main_only:
+        from_main = (kind == "environment" and value in main_only) or (
+            kind == "ref" and value == "refs/heads/main"
+        )
+        if from_main and main_gated:
             continue
-        if kind == "ref" and value == "refs/heads/main":
-            continue
-        opened.append(subject)
+        opened.append(f"{subject} (main takes unreviewed pushes)" if from_main else subject)
     return "main" if not opened else ", ".join(opened)
 
 
@@ -232,16 +299,18 @@ def reach(env: str, walkthrough: str | None = None) -> list[Reach]:
     """Every (identity, secret, path, gate) of one environment."""
     text = walkthrough if walkthrough is not None else WALKTHROUGH.read_text(encoding="utf-8")
     main_only = main_only_environments(text)
+    main_gated = not main_reviewed(text)
     arns = secrets(env)
     controller = controller_policies(env)
     readable = {
         s for s, arn in arns.items() if any(allows(p, Request(GET, arn)) for p in controller)
     }
     writers = externalsecret_writers()
+    store_writers = externalsecret_writers("secretstores")
     stores = store_namespaces()
     found = []
     for role in ci_roles(env):
-        opened = gate(role, main_only)
+        opened = gate(role, main_only, main_gated=main_gated)
         for secret, arn in arns.items():
             if any(allows(p, Request(GET, arn)) for p in role.policies):
                 found.append(Reach(role.name, secret, "GetSecretValue", opened))
@@ -253,6 +322,12 @@ def reach(env: str, walkthrough: str | None = None) -> list[Reach]:
                     continue
                 found += [
                     Reach(role.name, s, f"ExternalSecret in {namespace} via {store}", opened)
+                    for s in sorted(readable)
+                ]
+        for namespace, groups in store_writers.items():
+            if set(role.kubernetes_groups) & groups:
+                found += [
+                    Reach(role.name, s, f"SecretStore in {namespace} as the controller", opened)
                     for s in sorted(readable)
                 ]
     return found
