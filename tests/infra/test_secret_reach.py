@@ -17,7 +17,11 @@ import pytest
 
 import day_one
 from test_app_tooling.infra import secret_reach
+from test_app_tooling.tools import REPO
 from test_app_tooling.walkthrough import sections
+
+
+RULESET_PATH = secret_reach.RULESET_FILE.relative_to(REPO).as_posix()
 
 
 def _guide() -> str:
@@ -137,15 +141,28 @@ def test_main_without_a_required_review_exposes_the_master_secret():
         ),
     ],
 )
-def test_a_ruleset_that_lets_an_unreviewed_change_in_fails(change, problem):
-    block = _ruleset_block()
-    body = block[block.index("{") : block.rindex("}") + 1]
-    ruleset = json.loads(body) | change
-    weak = _guide().replace(body, json.dumps(ruleset))
-    [found] = secret_reach.main_reviewed(weak)
+def test_a_ruleset_that_lets_an_unreviewed_change_in_fails(change, problem, tmp_path):
+    ruleset = json.loads(secret_reach.RULESET_FILE.read_text(encoding="utf-8")) | change
+    # The walkthrough's file, weakened ...
+    weak_file = tmp_path / secret_reach.RULESET_FILE.relative_to(REPO)
+    weak_file.parent.mkdir(parents=True)
+    weak_file.write_text(json.dumps(ruleset), encoding="utf-8")
+    [found] = secret_reach.main_reviewed(_guide(), root=tmp_path)
     assert found.startswith("ruleset 'main': "), found
     assert problem in found, found
-    assert secret_reach.check("staging", weak) != []
+    # ... and the same ruleset given inline.
+    inline = _guide().replace(
+        f"--input {RULESET_PATH}", f"--input - <<'EOF'\n{json.dumps(ruleset)}\nEOF"
+    )
+    assert secret_reach.main_reviewed(inline) == [found]
+    assert secret_reach.check("staging", inline) != []
+
+
+def test_a_ruleset_file_that_is_not_there_gates_nothing(tmp_path):
+    assert f"--input {RULESET_PATH}" in _ruleset_block()
+    assert secret_reach.main_reviewed(_guide(), root=tmp_path) == [
+        f"the ruleset file {RULESET_PATH} does not exist"
+    ]
 
 
 def test_a_role_that_may_create_secret_stores_reaches_what_the_controller_reads(

@@ -221,10 +221,14 @@ def main_only_environments(walkthrough: str) -> set[str]:
     return found
 
 
-# `gh api -X POST "repos/$REPO/rulesets" --input - <<'EOF'` and its JSON body up to `EOF`.
+# `gh api -X POST "repos/$REPO/rulesets" --input FILE`, FILE a path in the repository (both
+# walkthroughs name RULESET_FILE), or `--input - <<'EOF'` with the JSON body up to `EOF`.
 RULESET = re.compile(
-    r"gh api -X POST \"?repos/\$REPO/rulesets\"? --input - <<'?EOF'?\n(.*?)\n\s*EOF\b", re.DOTALL
+    r"gh api -X POST \"?repos/\$REPO/rulesets\"? --input "
+    r"(?:- <<'?EOF'?\n(.*?)\n\s*EOF\b|([^\s-]\S*))",
+    re.DOTALL,
 )
+RULESET_FILE = REPO / ".github" / "rulesets" / "main.json"
 MAIN_REFS = {"refs/heads/main", "~DEFAULT_BRANCH"}
 
 
@@ -249,13 +253,20 @@ def ruleset_problems(ruleset: dict[str, Any]) -> list[str]:
     return problems
 
 
-def main_reviewed(walkthrough: str) -> list[str]:
-    """Why `main` takes unreviewed changes (empty: the walkthrough's ruleset gates it)."""
-    bodies = RULESET.findall(shell_blocks(walkthrough))
-    if not bodies:
+def main_reviewed(walkthrough: str, root: Path = REPO) -> list[str]:
+    """Why `main` takes unreviewed changes (empty: the walkthrough's ruleset gates it).
+
+    A ruleset given as a file (`--input .github/rulesets/main.json`) is read from `root`.
+    """
+    commands = RULESET.findall(shell_blocks(walkthrough))
+    if not commands:
         return ["the walkthrough creates no ruleset on main (gh api -X POST repos/$REPO/rulesets)"]
     found = []
-    for body in bodies:
+    for inline, path in commands:
+        if path and not (root / path).is_file():
+            found.append(f"the ruleset file {path} does not exist")
+            continue
+        body = (root / path).read_text(encoding="utf-8") if path else inline
         try:
             ruleset = json.loads(body)
         except json.JSONDecodeError as error:
