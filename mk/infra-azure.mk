@@ -20,7 +20,8 @@ day-one-azure: bootstrap ## The Azure walkthrough's phases in order: outputs, ro
 	$(PY) scripts/day_one.py --cloud azure
 
 .PHONY: azure-delivery-check
-azure-delivery-check: bootstrap ## Azure delivery: secret store, both registries, day one as phases, login rotation (no cloud)
-	$(PYTEST) tests/platform/test_secret_store.py tests/workflows/test_both_registries.py \
+azure-delivery-check: bootstrap ## Azure delivery: secret store, secret reach, both registries, day one as phases, login rotation (no cloud)
+	$(PYTEST) tests/platform/test_secret_store.py tests/infra_azure/test_secret_reach.py \
+		tests/workflows/test_both_registries.py \
 		tests/infra_azure/test_day_one.py tests/chart/test_rotation.py tests/app/test_rotation.py \
 		$(PYTEST_ARGS)

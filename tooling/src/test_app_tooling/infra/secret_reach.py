@@ -154,8 +154,12 @@ def _documents(path: Path) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
 
 
-def externalsecret_writers(resource: str = "externalsecrets") -> dict[str, set[str]]:
-    """Namespace -> Kubernetes groups that may create `resource` there (platform RBAC).
+def externalsecret_writers(
+    resource: str = "externalsecrets", subject_kind: str = "Group"
+) -> dict[str, set[str]]:
+    """Namespace -> Kubernetes groups (or `subject_kind`) that may create `resource` there.
+
+    From the platform's RBAC (platform/manifests).
 
     `secretstores`: a namespaced SecretStore without `auth` acts with the controller's own
     identity, so its creators reach whatever the controller reads, whatever the ClusterSecretStore
@@ -182,15 +186,18 @@ def externalsecret_writers(resource: str = "externalsecrets") -> dict[str, set[s
         key = ("" if ref["kind"] == "ClusterRole" else namespace, ref["name"])
         if key not in creating:
             continue
-        groups = {s["name"] for s in d.get("subjects", []) if s.get("kind") == "Group"}
+        groups = {s["name"] for s in d.get("subjects", []) if s.get("kind") == subject_kind}
         found.setdefault(namespace, set()).update(groups)
     return found
 
 
-def store_namespaces() -> dict[str, list[str]]:
-    """ClusterSecretStore name -> namespaces its conditions admit (`*`: every namespace)."""
+def store_namespaces(path: Path | None = None) -> dict[str, list[str]]:
+    """ClusterSecretStore name -> namespaces its conditions admit (`*`: every namespace).
+
+    From `path`, by default the EKS store of platform/manifests.
+    """
     found: dict[str, list[str]] = {}
-    for doc in _documents(MANIFESTS / "cluster-secret-store.yaml"):
+    for doc in _documents(path or MANIFESTS / "cluster-secret-store.yaml"):
         if doc.get("kind") != "ClusterSecretStore":
             continue
         conditions = doc["spec"].get("conditions") or []
