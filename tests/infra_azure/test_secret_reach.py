@@ -129,14 +129,7 @@ def test_main_is_protected_and_the_environments_exist_before_the_first_pipeline_
 
 def test_a_deploy_identity_that_may_create_secret_stores_is_caught(tmp_path, monkeypatch):
     """A namespaced SecretStore may act as any ServiceAccount of its namespace: the rotation's."""
-    manifests = tmp_path / "manifests"
-    shutil.copytree(secret_reach.MANIFESTS, manifests)
-    rbac = manifests / "deploy-rbac.yaml"
-    old = '    resources: ["externalsecrets"]\n'
-    text = rbac.read_text(encoding="utf-8")
-    assert old in text
-    rbac.write_text(text.replace(old, '    resources: ["externalsecrets", "secretstores"]\n'))
-    monkeypatch.setattr(secret_reach, "MANIFESTS", manifests)
+    _secret_store_rights(tmp_path, monkeypatch)
     assert (
         "staging: deploy reads the admin secret (SecretStore in test-app as test-app-rotation), "
         "not a documented path"
@@ -176,3 +169,42 @@ def test_a_kubernetes_role_without_known_data_actions_fails(tmp_path, monkeypatc
     monkeypatch.setattr(azure_secret_reach, "CI_MAIN", main)
     with pytest.raises(LookupError, match=r"Azure Kubernetes Service RBAC Admin on .*: no data"):
         azure_secret_reach.reach("staging")
+
+
+def test_a_kubernetes_role_on_the_whole_cluster_reaches_every_namespace(tmp_path, monkeypatch):
+    ci = tmp_path / "ci"
+    shutil.copytree(azure_secret_reach.CI_MAIN.parent, ci)
+    main = ci / "main.tf"
+    text = main.read_text(encoding="utf-8")
+    namespaced = '"${data.azurerm_kubernetes_cluster.this.id}/namespaces/${ns}"'
+    assert text.count(namespaced) == 1
+    main.write_text(text.replace(namespaced, "data.azurerm_kubernetes_cluster.this.id"))
+    monkeypatch.setattr(azure_secret_reach, "CI_MAIN", main)
+    assert (
+        "staging: deploy reads the admin secret (pod in external-secrets as external-secrets), "
+        "not a documented path"
+    ) in azure_secret_reach.check("staging")
+
+
+def _secret_store_rights(tmp_path, monkeypatch):
+    manifests = tmp_path / "manifests"
+    shutil.copytree(secret_reach.MANIFESTS, manifests)
+    rbac = manifests / "deploy-rbac.yaml"
+    text = rbac.read_text(encoding="utf-8")
+    old = '    resources: ["externalsecrets"]\n'
+    assert old in text
+    rbac.write_text(text.replace(old, '    resources: ["externalsecrets", "secretstores"]\n'))
+    monkeypatch.setattr(secret_reach, "MANIFESTS", manifests)
+
+
+def test_a_secret_store_acts_as_the_controller_once_its_identity_is_injected(tmp_path, monkeypatch):
+    _secret_store_rights(tmp_path, monkeypatch)
+    controller = "SecretStore in test-app as the controller"
+    assert not any(r.path == controller for r in azure_secret_reach.reach("staging"))
+    values = tmp_path / "eso.yaml"
+    values.write_text('podLabels:\n  azure.workload.identity/use: "true"\n', encoding="utf-8")
+    monkeypatch.setattr(azure_secret_reach, "ESO_VALUES", [values])
+    found = {
+        (r.identity, r.secret) for r in azure_secret_reach.reach("staging") if r.path == controller
+    }
+    assert found == {("deploy", "app"), ("deploy", "admin"), ("deploy", "receivers")}

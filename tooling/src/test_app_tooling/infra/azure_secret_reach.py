@@ -31,6 +31,7 @@ creates the ruleset that requires a code-owner review on it (`secret_reach.main_
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,8 +66,12 @@ SECRET_READERS = {"Key Vault Secrets User", "Key Vault Secrets Officer", "Key Va
 ROLE_ASSIGNERS = {"Owner", "User Access Administrator", "Role Based Access Control Administrator"}
 # Roles that may change the PostgreSQL server, its administrator password included.
 SERVER_WRITERS = {"Owner", "Contributor"}
-# Roles that grant nothing inside the cluster (listClusterUserCredential only).
-NO_KUBERNETES_RIGHTS = {"Azure Kubernetes Service Cluster User Role"}
+# Azure's Kubernetes data roles (Azure RBAC for Kubernetes authorization): the only built-in
+# roles with `Microsoft.ContainerService/managedClusters/*` data actions. Each one assigned must
+# have its data actions in platform/iam-policies/aks-role-<name>.yaml. (The Cluster User and
+# Cluster Admin roles only list credentials, which carry no rights of their own with local
+# accounts off.)
+KUBERNETES_DATA_ROLES = "Azure Kubernetes Service RBAC "
 POD_ACTIONS = {
     "Microsoft.ContainerService/managedClusters/pods/*",
     "Microsoft.ContainerService/managedClusters/pods/write",
@@ -107,7 +112,13 @@ def _resolve(expression: str, env: str, **more: str) -> str:
 
 
 def _parse(path: Path) -> dict[str, Any]:
-    parsed: dict[str, Any] = hcl2.loads(path.read_text(encoding="utf-8"))
+    return _parse_text(path.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_text(text: str) -> dict[str, Any]:
+    """HCL parsed once per text (read only by this module)."""
+    parsed: dict[str, Any] = hcl2.loads(text)
     return parsed
 
 
@@ -246,12 +257,14 @@ def direct_reads(assignments: list[Assignment], env: str) -> dict[str, list[str]
     """Secret -> the paths by which these role assignments read it, without the cluster."""
     vault = names(env)["data.azurerm_key_vault.this.id"]
     database_group = f"{SUBSCRIPTION}/resourceGroups/test-app-{env}-database"
+    keys = secrets(env)
+    assigner = may_assign_a_reader()
     found: dict[str, list[str]] = {}
     for a in assignments:
-        for key, secret in secrets(env).items():
+        for key, secret in keys.items():
             if a.role in SECRET_READERS and _covers(a.scope, secret):
                 found.setdefault(key, []).append(f"{a.role} on {_label(a.scope, env)}")
-            elif a.role in ROLE_ASSIGNERS and _covers(a.scope, vault) and may_assign_a_reader():
+            elif a.role in ROLE_ASSIGNERS and _covers(a.scope, vault) and assigner:
                 path = f"assigns itself a reader ({a.role} on {_label(a.scope, env)})"
                 found.setdefault(key, []).append(path)
         if a.role in SERVER_WRITERS and _covers(a.scope, database_group):
@@ -326,11 +339,15 @@ def workload_reads(env: str) -> dict[str, set[str]]:
 
 
 def kubernetes_pod_namespaces(assignments: list[Assignment], env: str) -> set[str]:
-    """Namespaces where these Azure roles let the identity run pods (any ServiceAccount)."""
+    """Namespaces where these Azure roles let the identity run pods (`*`: every namespace).
+
+    A pod (or a ServiceAccount token) may name any ServiceAccount of its namespace.
+    """
     cluster = names(env)["data.azurerm_kubernetes_cluster.this.id"]
     found = set()
     for a in assignments:
-        if not _covers(cluster, a.scope) or a.role in NO_KUBERNETES_RIGHTS:
+        inside, above = _covers(cluster, a.scope), _covers(a.scope, cluster)
+        if not a.role.startswith(KUBERNETES_DATA_ROLES) or not (inside or above):
             continue
         path = AKS_ROLES / f"aks-role-{a.role.lower().replace(' ', '-')}.yaml"
         if not path.is_file():
@@ -339,8 +356,29 @@ def kubernetes_pod_namespaces(assignments: list[Assignment], env: str) -> set[st
         actions = set(yaml.safe_load(path.read_text(encoding="utf-8"))["dataActions"])
         if actions & POD_ACTIONS:
             namespace = a.scope.removeprefix(cluster).removeprefix("/namespaces/")
-            found.add(namespace or "*")
+            found.add(namespace if inside and namespace else "*")
     return found
+
+
+ESO_VALUES = [
+    REPO / "platform" / "values" / "external-secrets.yaml",
+    REPO / "platform" / "aks" / "external-secrets-values.yaml",
+]
+
+
+def controller_identity_injected() -> bool:
+    """Whether the External Secrets pods get their workload identity injected (pod label).
+
+    Then a SecretStore with WorkloadIdentity and no serviceAccountRef acts as the controller's
+    identity (External Secrets' azurekv provider reads AZURE_CLIENT_ID and
+    AZURE_FEDERATED_TOKEN_FILE, which the workload identity webhook injects for the label).
+    """
+    for path in ESO_VALUES:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        labels = values.get("podLabels") or {}
+        if str(labels.get("azure.workload.identity/use", "")).lower() == "true":
+            return True
+    return False
 
 
 def stores() -> dict[str, tuple[list[str], tuple[str, str]]]:
@@ -369,49 +407,60 @@ class Reach:
     gate: str
 
 
+def cluster_reads(identity: Identity, env: str) -> list[tuple[str, str]]:
+    """(secret, path) for each way this identity reads a secret through the cluster."""
+    workloads = workload_identities()
+    reads = workload_reads(env)
+    as_account = {account: name for name, account in workloads.items()}
+    user = f"{identity.name.upper()}_PRINCIPAL_ID"
+    found: list[tuple[str, str]] = []
+    # ExternalSecrets through a ClusterSecretStore that admits the namespace.
+    cluster_stores = stores()
+    for namespace, users in externalsecret_writers(subject_kind="User").items():
+        for store, (admitted, account) in cluster_stores.items():
+            if user in users and ("*" in admitted or namespace in admitted):
+                path = f"ExternalSecret in {namespace} via {store}"
+                found += [(s, path) for s in sorted(reads.get(as_account.get(account, ""), []))]
+    # Pods, ServiceAccount tokens and namespaced SecretStores as a ServiceAccount there.
+    pods = kubernetes_pod_namespaces(identity.assignments, env)
+    secret_stores = {
+        n for n, users in externalsecret_writers("secretstores", "User").items() if user in users
+    }
+    for name, (namespace, account) in workloads.items():
+        for kind, where in (("pod", pods), ("SecretStore", secret_stores)):
+            if namespace in where or "*" in where:
+                path = f"{kind} in {namespace} as {account}"
+                found += [(s, path) for s in sorted(reads.get(name, set()))]
+    if secret_stores and controller_identity_injected():
+        controller = as_account.get(_controller_account(), "")
+        for namespace in sorted(secret_stores):
+            path = f"SecretStore in {namespace} as the controller"
+            found += [(s, path) for s in sorted(reads.get(controller, set()))]
+    return found
+
+
 def reach(env: str, walkthrough: str | None = None) -> list[Reach]:
     """Every (identity, secret, path, gate) of one environment."""
     text = walkthrough if walkthrough is not None else WALKTHROUGH.read_text(encoding="utf-8")
     main_only = main_only_environments(text)
     main_gated = not main_reviewed(text)
-    workloads = workload_identities()
-    reads = workload_reads(env)
-    as_account = {account: name for name, account in workloads.items()}
     found = []
     for identity in ci_identities(env):
-        opened = gate(
-            Role(identity.name, identity.subjects, [], []), main_only, main_gated=main_gated
-        )
-        for secret, paths in direct_reads(identity.assignments, env).items():
-            found += [Reach(identity.name, secret, p, opened) for p in paths]
-        user = f"{identity.name.upper()}_PRINCIPAL_ID"
-        # ExternalSecrets through a ClusterSecretStore that admits the namespace.
-        for namespace, users in externalsecret_writers(subject_kind="User").items():
-            if user not in users:
-                continue
-            for store, (admitted, store_account) in stores().items():
-                if "*" in admitted or namespace in admitted:
-                    found += [
-                        Reach(
-                            identity.name, s, f"ExternalSecret in {namespace} via {store}", opened
-                        )
-                        for s in sorted(reads.get(as_account.get(store_account, ""), set()))
-                    ]
-        # Pods, ServiceAccount tokens and namespaced SecretStores as a ServiceAccount there.
-        namespaces = kubernetes_pod_namespaces(identity.assignments, env)
-        store_creating = {
-            n
-            for n, users in externalsecret_writers("secretstores", "User").items()
-            if user in users
-        }
-        for name, (namespace, account) in workloads.items():
-            for kind, where in (("pod", namespaces), ("SecretStore", store_creating)):
-                if namespace in where or "*" in where:
-                    found += [
-                        Reach(identity.name, s, f"{kind} in {namespace} as {account}", opened)
-                        for s in sorted(reads.get(name, set()))
-                    ]
+        role = Role(identity.name, identity.subjects, [], [])
+        opened = gate(role, main_only, main_gated=main_gated)
+        direct = direct_reads(identity.assignments, env)
+        paths = [(s, p) for s, ps in direct.items() for p in ps] + cluster_reads(identity, env)
+        found += [Reach(identity.name, s, p, opened) for s, p in paths]
     return found
+
+
+def _controller_account() -> tuple[str, str]:
+    """The External Secrets controller's ServiceAccount: the one the stores act as."""
+    accounts = {account for _, account in stores().values()}
+    if len(accounts) != 1:
+        msg = f"{STORES}: the stores act as {sorted(accounts)}, not one controller account"
+        raise LookupError(msg)
+    return accounts.pop()
 
 
 # The administrator's secret's only paths: the role hook's ExternalSecret in the app's namespace
