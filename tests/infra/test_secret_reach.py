@@ -14,6 +14,7 @@ import re
 import shutil
 
 import pytest
+import yaml
 
 import day_one
 from test_app_tooling.infra import secret_reach
@@ -188,3 +189,17 @@ def test_a_role_that_may_create_secret_stores_reaches_what_the_controller_reads(
 
 def test_no_platform_role_may_create_secret_stores():
     assert secret_reach.externalsecret_writers("secretstores") == {}
+
+
+def test_the_ruleset_requires_the_pipeline_gate_by_its_check_name():
+    """A required check no job reports blocks every merge: it must be ci.yml's gate job."""
+    ruleset = json.loads(secret_reach.RULESET_FILE.read_text(encoding="utf-8"))
+    [checks] = [
+        r["parameters"]["required_status_checks"]
+        for r in ruleset["rules"]
+        if r["type"] == "required_status_checks"
+    ]
+    ci = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
+    reported = {job.get("name", job_id) for job_id, job in ci["jobs"].items()}
+    assert [c["context"] for c in checks] == ["required-checks-pass"]
+    assert "required-checks-pass" in reported

@@ -19,7 +19,10 @@ A pipeline identity (infra/azure/stacks/ci, module `github_oidc`) reaches a secr
   - a pod (or a ServiceAccount token) in a namespace where its Azure Kubernetes role
     (platform/iam-policies/aks-role-*.yaml) writes pods, as any workload identity federated with
     a ServiceAccount of that namespace (infra/azure/stacks/cluster, `workload_identities`);
-  - a namespaced SecretStore it may create, as those same ServiceAccounts.
+  - a namespaced SecretStore it may create, as those same ServiceAccounts (External Secrets
+    takes a namespaced store's `serviceAccountRef` from the store's own namespace), or, without
+    `serviceAccountRef`, as the controller once its pods get their identity injected
+    (`controller_identity_injected`).
 
 Workload identities read what the cluster stack (the vault's `secret_reader_principal_ids`)
 and the database stack (`azurerm_role_assignment`s on single secrets) grant them.
@@ -417,10 +420,11 @@ def cluster_reads(identity: Identity, env: str) -> list[tuple[str, str]]:
     # ExternalSecrets through a ClusterSecretStore that admits the namespace.
     cluster_stores = stores()
     for namespace, users in externalsecret_writers(subject_kind="User").items():
-        for store, (admitted, account) in cluster_stores.items():
+        for store, (admitted, store_account) in cluster_stores.items():
             if user in users and ("*" in admitted or namespace in admitted):
                 path = f"ExternalSecret in {namespace} via {store}"
-                found += [(s, path) for s in sorted(reads.get(as_account.get(account, ""), []))]
+                acting = as_account.get(store_account, "")
+                found += [(s, path) for s in sorted(reads.get(acting, set()))]
     # Pods, ServiceAccount tokens and namespaced SecretStores as a ServiceAccount there.
     pods = kubernetes_pod_namespaces(identity.assignments, env)
     secret_stores = {
