@@ -618,6 +618,18 @@ REFUSED: list[tuple[str, dict[str, Any], Request, str]] = [
         r"ArnLike\.aws:SourceArn: expected an ARN of six colon-separated segments",
     ),
     (
+        "an operator the evaluator does not model, even on an absent key",
+        policy(
+            allow(
+                Action=GET,
+                Resource="*",
+                Condition={"NumericLessThan": {"secretsmanager:RecoveryWindowInDays": "7"}},
+            )
+        ),
+        Request(GET, SECRET),
+        r"NumericLessThan\.secretsmanager:RecoveryWindowInDays: expected an operator of",
+    ),
+    (
         "a Principal in an identity policy",
         policy(allow(Principal={"AWS": "*"}, Action=GET, Resource="*")),
         Request(GET, SECRET),

@@ -1,25 +1,53 @@
 """IAM policies as data, and how AWS evaluates the parts of them this project uses.
 
-`terraform_policy` turns an `aws_iam_policy_document` of a stack into the JSON form AWS sees
-(statements with actions, resources and conditions), with the stack's locals filled in.
-`allows` decides one request of an identity the way IAM evaluates its identity policies
-(AWS IAM User Guide, "Policy evaluation logic" and "IAM JSON policy elements"):
+`terraform_policy` turns an `aws_iam_policy_document` of a stack into the identity-policy JSON
+AWS sees (statements with actions, resources and conditions, those of its
+`source_policy_documents` first), with the stack's locals filled in and Terraform's `&{...}`
+written as IAM's `${...}`. `decide` gives IAM's verdict on one request over an identity's
+policies, `allows` over one policy (AWS IAM User Guide, "Policy evaluation logic", "IAM JSON
+policy elements" and "Condition operators", "Single-valued vs. multivalued context keys",
+"IAM policy elements: Variables and tags"):
 
 * an explicit Deny in any statement wins over every Allow; without one, some Allow statement
   must match, else the request is implicitly denied;
-* `Action`/`NotAction` and `Resource`/`NotResource`; actions compare case-insensitively, ARNs
-  case-sensitively and segment by segment (the six colon-separated parts);
-* the only wildcards are `*` (any run of characters) and `?` (one character); everything else,
-  `[0-9]` included, is literal;
+* `Action`/`NotAction` and `Resource`/`NotResource`; actions compare case-insensitively,
+  ARNs case-sensitively;
+* the only wildcards are `*` (any run of characters) and `?` (one character); everything
+  else, `[0-9]` included, is literal. In `Resource`/`NotResource` a wildcard stays within its
+  ARN segment, except that a `*` ending a segment may match beyond the colon, so
+  `arn:aws:secretsmanager:*` covers every secret; `ArnLike`/`ArnEquals` (which also takes
+  wildcards) compare each of the six segments alone;
 * condition operators `String*` (`StringEquals`/`StringLike` case-sensitive, `...IgnoreCase`
   not), `Arn*`, `Bool`, `Null`, each with `IfExists` and the `ForAnyValue:`/`ForAllValues:`
   set qualifiers; condition key names are case-insensitive. A key absent from the request
   makes a positive operator false and a negated one (`StringNotEquals`, `ArnNotLike`, ...)
-  true; `...IfExists` and `ForAllValues:` are true on an absent key, `Null` tests absence.
+  true, `...IfExists` true; `ForAnyValue:` is false on an absent key whatever the operator,
+  `ForAllValues:` true; `Null` tests absence;
+* policy variables (`${aws:PrincipalTag/env}`, `${aws:username, 'default'}`, `${*}`) in
+  Resource, NotResource and condition values are filled from the request's context keys, as
+  literal text.
+
+It raises (`fields.FieldError`, naming the policy, statement and element) instead of giving a
+verdict on what IAM refuses or what would need a guess:
+
+* a statement without exactly one of Action/NotAction and of Resource/NotResource (IAM:
+  MalformedPolicyDocument), a Principal in an identity policy, an Effect other than
+  Allow/Deny; in `terraform_policy` also a statement with principals or without resources;
+* a policy variable whose key the request does not carry (and no default), a multivalued key
+  as a variable, a variable in a policy whose Version is not 2012-10-17 (IAM reads it
+  literally there), Terraform's `&{...}` left in JSON;
+* a single-valued operator without `ForAnyValue:`/`ForAllValues:` on a multivalued key
+  (`MULTIVALUED_KEYS`, or a key the request gives as a list);
+* a Resource of fewer than six segments not ending in `*`, an `Arn*` condition value of fewer
+  than six, and a six-segment Resource whose verdict hangs on a `*` ending an inner segment
+  crossing a colon (AWS's docs allow it, iam-simulate does not);
+* an operator it does not model (Numeric*, Date*, IpAddress, ...).
 
 `crosscheck` asks an independent evaluator, npm's `@cloud-copilot/iam-simulate` (installed by
 `scripts/bootstrap` from `tooling/node/package-lock.json`, offline: its action and resource data
-ship in the package), for its verdicts on the same requests.
+ship in the package), for its verdicts on the same requests, with every value of a multivalued
+key. The tests hand it the table of known verdicts (tests/infra/test_iam.py), the add-ons'
+calls, the plan role's calls and the requests of `registry_access` and `secret_reach`.
 """
 
 from __future__ import annotations
@@ -225,12 +253,24 @@ def _value_matches(base: str, chars: tuple[Char, ...], value: str, where: str) -
         if expected.count(":") < 5:
             raise fields.expected(where, "an ARN of six colon-separated segments", expected)
         return _compile(chars, "arn").fullmatch(value) is not None
-    if base == "Bool":
-        return expected.lower() == value.lower()
-    msg = f"condition operator {base!r} is not modelled; extend test_app_tooling.infra.iam"
-    raise ValueError(msg)
+    return expected.lower() == value.lower()  # Bool
 
 
+MODELLED = frozenset(
+    {
+        "StringEquals",
+        "StringNotEquals",
+        "StringEqualsIgnoreCase",
+        "StringNotEqualsIgnoreCase",
+        "StringLike",
+        "StringNotLike",
+        "ArnEquals",
+        "ArnLike",
+        "ArnNotEquals",
+        "ArnNotLike",
+        "Bool",
+    }
+)
 NEGATED = {
     "StringNotEquals",
     "StringNotEqualsIgnoreCase",
@@ -260,6 +300,8 @@ def _condition_holds(  # noqa: PLR0913 - one condition pair and where it is eval
         )
     if_exists = base.endswith("IfExists")
     base = base.removesuffix("IfExists")
+    if base not in MODELLED:
+        raise fields.expected(where, f"an operator of {sorted(MODELLED)} (or Null)", operator)
     negated = base in NEGATED
     if present is None:
         # ForAnyValue: no value matches; ForAllValues: every (no) value does; otherwise a
@@ -383,7 +425,7 @@ def crosscheck(
     refuses an input (an invalid action, ARN or context key) or drops a context key, naming
     the case. (Version 0.1.173 drops `kms:EncryptionContext:<key>`: its match of variable
     condition keys knows only the `prefix/<name>` form, `listHasVariableKeyMatch` in
-    simulationEngine.js; such cases cannot be cross-checked and must not be passed.)
+    simulationEngine.js; tests/infra/test_plan_role.py holds those cases as a strict xfail.)
     """
     script = NODE_DIR / "simulate.mjs"
     if not (NODE_DIR / "node_modules" / "@cloud-copilot" / "iam-simulate").is_dir():
