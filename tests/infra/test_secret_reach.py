@@ -171,3 +171,22 @@ def test_a_role_that_may_create_secret_stores_reaches_what_the_controller_reads(
 
 def test_no_platform_role_may_create_secret_stores():
     assert secret_reach.externalsecret_writers("secretstores") == {}
+
+
+def test_a_role_s_policies_are_decided_together(monkeypatch):
+    # IAM decides an identity's policies together: a Deny in one beats an Allow in another.
+    master = secret_reach.secrets("staging")["master"]
+    policies = [
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+        },
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Deny", "Action": secret_reach.GET, "Resource": master}],
+        },
+    ]
+    role = secret_reach.Role("guarded", ["environment:prod"], policies, [])
+    monkeypatch.setattr(secret_reach, "ci_roles", lambda _env: [role])
+    found = secret_reach.reach("staging")
+    assert {r.secret for r in found if r.identity == "guarded"} == {"app", "receivers"}
