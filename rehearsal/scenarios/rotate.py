@@ -725,10 +725,11 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
     _record(rep, state, result, load_covered=load_covered)
     rep.notes += [
         (
-            "Secrets Manager is moto (on loopback); the four steps are test_app_tooling.rotation, "
-            "as AWS's SecretsManagerRDSPostgreSQLRotationMultiUser performs them, every login "
-            "with sslmode=verify-full against the rehearsal's CA and no plaintext fallback. The "
-            "rehearsal calls the steps on its schedule in place of Secrets Manager and Lambda."
+            "Secrets Manager is moto (on loopback); the four steps are the rotation function's "
+            "own (test_app_rotation, as AWS's SecretsManagerRDSPostgreSQLRotationMultiUser "
+            "performs them), every login with its pg8000 client over TLS verify-full against the "
+            "rehearsal's CA and no plaintext fallback. The rehearsal calls the steps on its "
+            "schedule in place of Secrets Manager and Lambda."
         ),
         (
             f"The alert is production's rule rendered for a rotation every {SCHEDULE.schedule} s "
