@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from test_app_rotation.steps import ApiSecrets, run_step
 from test_app_tooling import rotation, rotation_package, tls
 from test_app_tooling.postgres import (
     PostgresCluster,
@@ -319,3 +320,44 @@ def test_the_packaged_handler_refuses_events_it_must_not_act_on(tls_postgres, mo
         assert done.returncode != 0, message
         assert message in done.stderr, done.stderr
     assert sm.secrets.value(arn, "AWSPENDING", token) is None  # nothing was created
+
+
+class HostilePasswords(ApiSecrets):
+    """Secrets Manager whose new passwords hold a quote, a backslash and a statement."""
+
+    def random_password(self, length: int, exclude: str) -> str:  # noqa: ARG002 - the protocol's
+        return "p'; DROP ROLE rotator; --\\" + uuid.uuid4().hex[:8]
+
+
+def test_names_and_passwords_that_need_quoting_reach_postgresql_unchanged(tls_postgres, moto):
+    # The statements are built by the server (format() with %I and %L) from bound parameters:
+    # a role name with quotes, a space and a semicolon is one identifier, and a password with a
+    # quote, a backslash and a statement is one literal.
+    cluster, certs = tls_postgres
+    sm = rotation.SecretsManager(moto)
+    hostile = HostilePasswords(sm.api)
+    db = database(certs)
+    user = f'Odd "x"; o\'k {uuid.uuid4().hex[:6]}'
+    quoted = '"' + user.replace('"', '""') + '"'
+    cluster.primary.sql(f"CREATE ROLE {quoted} LOGIN PASSWORD 'first'")
+    cluster.primary.sql(f"GRANT {quoted} TO rotator WITH ADMIN OPTION")
+    login = json.dumps({"username": "rotator", "password": MASTER_PASSWORD})
+    master = sm.call("CreateSecret", Name=f"rds!{uuid.uuid4().hex[:8]}", SecretString=login)
+    app = {"host": "127.0.0.1", "port": cluster.port, "dbname": "postgres", "username": user,
+           "password": "first", "masterarn": master["ARN"]}  # fmt: skip
+    arn = sm.call("CreateSecret", Name=f"odd-{uuid.uuid4().hex[:8]}", SecretString=json.dumps(app))
+    shown = []
+    for _ in range(2):
+        token = str(uuid.uuid4())
+        for step in rotation.STEPS:
+            shown += run_step(step, hostile, db, arn["ARN"], token)
+        now = current_login(sm, arn["ARN"])
+        assert "DROP ROLE" in str(now["password"])
+        assert db.run(now, "SELECT current_user") == [[now["username"]]]
+    assert now["username"] == user
+    assert shown == [
+        f"CREATE ROLE {user}_clone WITH LOGIN PASSWORD '<new password>'",
+        f"GRANT {user} TO {user}_clone",
+        f"ALTER USER {user} WITH PASSWORD '<new password>'",
+    ]
+    assert cluster.primary.sql("SELECT count(*) FROM pg_roles WHERE rolname = 'rotator'") == "1"
