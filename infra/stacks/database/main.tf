@@ -225,7 +225,7 @@ resource "aws_iam_role_policy" "rotation" {
       {
         Sid       = "SecretsKeyThroughSecretsManager"
         Effect    = "Allow"
-        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Action    = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
         Resource  = module.aurora.kms_key_arn
         Condition = { StringEquals = { "kms:ViaService" = "secretsmanager.${var.region}.amazonaws.com" } }
       },

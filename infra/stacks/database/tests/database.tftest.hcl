@@ -143,7 +143,7 @@ run "the_app_secret_is_rotated_with_alternating_users" {
       {
         Sid       = "SecretsKeyThroughSecretsManager"
         Effect    = "Allow"
-        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Action    = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
         Resource  = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
         Condition = { StringEquals = { "kms:ViaService" = "secretsmanager.eu-central-1.amazonaws.com" } }
       },
