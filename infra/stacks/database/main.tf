@@ -102,7 +102,7 @@ resource "aws_secretsmanager_secret_version" "app" {
 }
 
 # The rotation function runs in the private subnets: it reaches PostgreSQL directly and the
-# Secrets Manager and RDS APIs through the NAT gateways.
+# Secrets Manager API through the NAT gateways (the function calls no other AWS API).
 resource "aws_security_group" "rotation" {
   #checkov:skip=CKV2_AWS_5:Attached to the rotation function (aws_lambda_function.rotation vpc_config); checkov does not follow a counted resource's reference
   count = var.create_app_secret_rotation ? 1 : 0
@@ -132,11 +132,11 @@ resource "aws_vpc_security_group_egress_rule" "rotation_database" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "rotation_https" {
-  #checkov:skip=CKV_AWS_382:The Secrets Manager and RDS API endpoints are public AWS addresses reached through the NAT gateways
+  #checkov:skip=CKV_AWS_382:The Secrets Manager API endpoint is a public AWS address reached through the NAT gateways
   count = var.create_app_secret_rotation ? 1 : 0
 
   security_group_id = aws_security_group.rotation[0].id
-  description       = "Secrets Manager and RDS APIs (HTTPS)"
+  description       = "Secrets Manager API (HTTPS)"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443

@@ -201,7 +201,7 @@ run "the_rotation_function_reaches_only_postgresql_and_https" {
 
   assert {
     condition     = aws_vpc_security_group_egress_rule.rotation_https[0].from_port == 443 && aws_vpc_security_group_egress_rule.rotation_https[0].to_port == 443
-    error_message = "The only other egress is HTTPS (Secrets Manager and RDS APIs)."
+    error_message = "The only other egress is HTTPS (the Secrets Manager API)."
   }
 
   assert {
