@@ -48,11 +48,16 @@ LOCK_ARGS ?=
 UV_COMPILE := $(VENV)/bin/uv pip compile --universal --python-version 3.11 --generate-hashes --quiet $(LOCK_ARGS)
 
 .PHONY: lock
-lock: bootstrap ## Regenerate every lock file (hashes, all platforms): app/requirements.lock, requirements/*.lock
+lock: bootstrap ## Regenerate every lock file (hashes, all platforms): app/requirements.lock, rotation/requirements.lock, requirements/*.lock
 	$(UV_COMPILE) --no-header app/pyproject.toml -o app/requirements.lock
 	sed -i '1i # The app image installs exactly these (pip --require-hashes). Regenerate with `make lock`.' app/requirements.lock
 	$(UV_COMPILE) --custom-compile-command "make lock" \
-	  requirements/dev.txt app/pyproject.toml tooling/pyproject.toml -o requirements/dev.lock
+	  requirements/dev.txt app/pyproject.toml tooling/pyproject.toml rotation/pyproject.toml \
+	  -o requirements/dev.lock
+	$(VENV)/bin/uv pip compile --python-version 3.13 --python-platform aarch64-manylinux2014 \
+	  --only-binary :all: --generate-hashes --quiet --no-header $(LOCK_ARGS) \
+	  rotation/pyproject.toml -o rotation/requirements.lock
+	sed -i '1i # The rotation Lambda bundles exactly these (Python 3.13, arm64; pip --require-hashes --only-binary). Regenerate with `make lock`.' rotation/requirements.lock
 	for req in requirements/venv-*.txt; do \
 	  $(UV_COMPILE) --custom-compile-command "make lock" "$$req" -o "$${req%.txt}.lock"; \
 	done

@@ -13,13 +13,15 @@ cicd-lint: bootstrap ## Lint the workflows: actionlint (+shellcheck), zizmor --o
 	$(VENV)/bin/zizmor --offline --persona pedantic --collect=workflows,dependabot .github/
 
 .PHONY: cicd-security
-cicd-security: cicd-lint ## Security scans: checkov (workflows, Dockerfile), hadolint, pip-audit of the app lock
+cicd-security: cicd-lint ## Security scans: checkov (workflows, Dockerfile), hadolint, pip-audit of the app's and the rotation function's locks
 	BC_SKIP_MAPPING=TRUE $(CICD_CHECKOV) $(CICD_CHECKOV_ARGS) --framework github_actions -d .github
 	BC_SKIP_MAPPING=TRUE $(CICD_CHECKOV) $(CICD_CHECKOV_ARGS) --framework dockerfile -f app/Dockerfile
 	$(VENV)/bin/hadolint app/Dockerfile
 	@test -f app/requirements.lock || { echo "app/requirements.lock is missing" >&2; exit 1; }
 	$(VENV)/bin/pip-audit --strict --progress-spinner off --disable-pip --require-hashes \
 	  --requirement app/requirements.lock
+	$(VENV)/bin/pip-audit --strict --progress-spinner off --disable-pip --require-hashes \
+	  --requirement rotation/requirements.lock
 
 .PHONY: cicd-test
 cicd-test: bootstrap ## Run the CI/CD tests: workflow hygiene, linters, smoke test, deploy scripts

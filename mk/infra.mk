@@ -2,6 +2,7 @@
 #
 #   make infra-validate               fmt, validate, mock tests, checkov, docs sync (no cloud)
 #   make infra-emulator               apply/re-plan/destroy every stack on moto (no cloud)
+#   make rotation-package             the rotation Lambda's zip (build/rotation-lambda.zip)
 #   make infra-bootstrap ENV=staging  once per account: the state bucket
 #   make infra ENV=staging            plan each stack in order, apply after confirmation
 #   make infra-destroy ENV=staging    destroy the stacks in reverse order, each confirmed
@@ -15,6 +16,10 @@ TF_STACKS  := scripts/terraform/stacks
 .PHONY: infra-validate
 infra-validate: bootstrap ## Terraform: fmt, validate, mock tests, checkov, README sync (no cloud)
 	$(PYTEST) tests/infra -m "not emulator" $(PYTEST_ARGS)
+
+.PHONY: rotation-package
+rotation-package: bootstrap ## The rotation Lambda's zip: handler, pinned driver, RDS CA checked by SHA-256 (build/rotation-lambda.zip)
+	$(PY) -m test_app_tooling.rotation_package --out build/rotation-lambda.zip
 
 .PHONY: infra-emulator
 infra-emulator: bootstrap ## Terraform: apply, re-plan and destroy every stack on the AWS emulator

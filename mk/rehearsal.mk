@@ -30,7 +30,7 @@ rehearse-crash-primary: up ## kill -9 of the primary's postmaster under load: au
 rehearse-kill-instance: up ## SIGKILL of an app instance under load: replaced, no failed request
 	@$(REHEARSAL) rehearse kill-instance
 
-rehearse-rotate: up ## AWS multi-user rotation steps (moto, TLS verify-full) under load, then failing ones: the login-age alert fires
+rehearse-rotate: up ## The rotation function's multi-user steps (moto, TLS verify-full) under load, then failing ones: the login-age alert fires
 	@$(REHEARSAL) rehearse rotate
 
 rehearse-freeze-primary: up ## SIGSTOP of the whole primary node past ttl, with a writer counting rows: 0 acknowledged lost

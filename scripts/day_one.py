@@ -39,6 +39,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -178,10 +179,11 @@ def github_variables(
     return variables | scoped
 
 
-def check_registry_access(phases: list[Phase], walkthrough: str) -> list[str]:
-    """Every environment has credentials for, and is admitted by, the registry it uses."""
+def registry_layouts(
+    walkthrough: str,
+) -> Iterator[tuple[str, list[registry_access.Environment], dict[str, dict[str, Any]]]]:
+    """Each account layout with its environments and project values, as the guide sets them."""
     home = registry_environment()
-    problems = []
     with tempfile.TemporaryDirectory(prefix="day-one-registry-") as scratch:
         for layout, accounts in LAYOUTS.items():
             values = project_values(accounts, Path(scratch))
@@ -191,8 +193,16 @@ def check_registry_access(phases: list[Phase], walkthrough: str) -> list[str]:
                 )
                 for env, account in accounts.items()
             ]
-            found = registry_access.check(environments, home, values.__getitem__)
-            problems += [f"registry ({layout}): {p}" for p in found]
+            yield layout, environments, values
+
+
+def check_registry_access(phases: list[Phase], walkthrough: str) -> list[str]:
+    """Every environment has credentials for, and is admitted by, the registry it uses."""
+    home = registry_environment()
+    problems = []
+    for layout, environments, values in registry_layouts(walkthrough):
+        found = registry_access.check(environments, home, values.__getitem__)
+        problems += [f"registry ({layout}): {p}" for p in found]
     produced = {item for p in phases for item in p.produces}
     for env in LAYOUTS["separate accounts"]:
         if env != home and f"registry-admits:{env}" not in produced:

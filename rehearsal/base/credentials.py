@@ -4,7 +4,8 @@ The app's login lives in a secret shaped like the production one (the current lo
 previous one; between runs a JSON file here, during the rotate rehearsal a secret in moto's
 Secrets Manager), and reaches the instances as two files (``POSTGRESQL_USER_FILE``,
 ``POSTGRESQL_PASSWORD_FILE``) laid out and swapped the way the kubelet updates a Secret volume.
-Rotation itself is AWS's multi-user function's four steps (``test_app_tooling.rotation``, run by
+Rotation itself is the rotation function's own four steps (``test_app_rotation``, the steps of
+AWS's multi-user function, run in Secrets Manager's order by ``test_app_tooling.rotation`` from
 ``rehearsal/scenarios/rotate.py``), over TLS verified against the CA made here.
 """
 

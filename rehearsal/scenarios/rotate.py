@@ -1,16 +1,18 @@
-"""Rehearsal: AWS's multi-user rotation under load, on a schedule, watched by the production alert.
+"""Rehearsal: the multi-user rotation under load, on a schedule, watched by the production alert.
 
-Production rotates the app's secret with AWS's ``SecretsManagerRDSPostgreSQLRotationMultiUser``:
+Production rotates the app's secret with the project's own function (``rotation/``, package
+``test_app_rotation``: the steps of AWS's ``SecretsManagerRDSPostgreSQLRotationMultiUser``):
 each rotation gives the *other* user of the pair (``test_app``, ``test_app_clone``) a new
 password and makes it current, so the login the instances hold stays valid until the rotation
-after next. Here the function's four steps (``test_app_tooling.rotation``: createSecret,
-setSecret, testSecret, finishSecret) run against a secret in moto's Secrets Manager (on
-loopback, the master secret beside it) and the rehearsal's writer endpoint, every login with
-``sslmode=verify-full`` against the CA the servers' certificate comes from (no plaintext
-fallback). After AWSCURRENT moves, the idle sessions of the user whose password changed end
-(connection recycling, forced, one instance out of the balancer at a time) and the user and
-password files change together (the kubelet's swap, after External Secrets); an instance
-refused once re-reads both files and logs in as the other user.
+after next. Here the function's own four steps (createSecret, setSecret, testSecret,
+finishSecret, run in Secrets Manager's order by ``test_app_tooling.rotation``) run against a
+secret in moto's Secrets Manager (on loopback, the master secret beside it) and the rehearsal's
+writer endpoint, every login with the function's pg8000 client over TLS verify-full against the
+CA the servers' certificate comes from (no plaintext fallback). After AWSCURRENT moves, the idle
+sessions of the user whose password changed end (connection recycling, forced, one instance
+out of the balancer at a time) and the user and password files change together (the kubelet's
+swap, after External Secrets); an instance refused once re-reads both files and logs in as the
+other user.
 
 The rotations then follow a schedule of seconds (``SCHEDULE``) and Prometheus evaluates
 ``TestAppDatabaseLoginNotRotated`` rendered for that schedule (the production rule,
@@ -24,9 +26,10 @@ one brings a fresh login: the alert resolves.
 Targets: 0 failed requests; every good rotation keeps the previous login working and refuses
 the one before it; every instance switched user; no restart; a failure is never reported as
 success; the alert stays inactive while rotation works and fires after each failure.
-Not rehearsed: Lambda, Secrets Manager's own scheduler and retries (the rehearsal calls the
-steps), External Secrets' delay (up to 12 minutes in production; here the files change as soon
-as every instance has moved).
+Not rehearsed: the Lambda runtime (tests/infra/test_rotation_function.py calls the packaged
+handler with boto3 against moto), Secrets Manager's own scheduler and retries (the rehearsal
+calls the steps), External Secrets' delay (up to 12 minutes in production; here the files
+change as soon as every instance has moved).
 """
 
 from __future__ import annotations
@@ -108,7 +111,11 @@ CLONE_MEMBERSHIP = (
     "JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member "
     f"WHERE u.rolname = '{USERS[1]}'"
 )
-TLS_OF_SESSION = "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+# The session's TLS as psql -At printed it ("t|TLSv1.3").
+TLS_OF_SESSION = (
+    "SELECT CASE WHEN ssl THEN 't' ELSE 'f' END || '|' || coalesce(version, '') "
+    "FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+)
 
 
 @dataclass
@@ -271,7 +278,9 @@ def _rotate_once(
     _keep_secret(topo, run)
     ended = time.monotonic()
     run.spans.append((started, ended, label))
-    previous_works = run.db.run(run.logins[-2], "SELECT 1") == "1" if len(run.logins) > 1 else None
+    previous_works = (
+        run.db.run(run.logins[-2], "SELECT 1") == [[1]] if len(run.logins) > 1 else None
+    )
     two_back = run.logins[-3] if len(run.logins) > 2 else None  # noqa: PLR2004 - two rotations
     two_back_refused = run.db.run(two_back, "SELECT 1") is None if two_back else None
     rep.mark(f"{left} session(s) of {rotated} left with its old password; files: {rotated}")
@@ -353,7 +362,7 @@ def _fault(run: Run, kind: str) -> Iterator[rotation.Database]:
         finally:
             run.sm.call("PutSecretValue", SecretId=run.master_arn, SecretString=json.dumps(good))
     elif kind == "wrong-ca":
-        yield rotation.Database(run.db.psql, run.certs.other_ca)
+        yield rotation.Database(run.certs.other_ca)
     else:
         raise RehearsalError(f"fault {kind!r}: expected one of {', '.join(EXPECTED_ERROR)}")
 
@@ -375,7 +384,7 @@ def _failing_attempt(run: Run, db: rotation.Database, kind: str) -> dict[str, ob
         "error": error,
         "as_expected": error.startswith(EXPECTED_ERROR[kind]),
         "awscurrent_unchanged": _current_version(run) == version,
-        "current_login_works": run.db.run(current, "SELECT 1") == "1",
+        "current_login_works": run.db.run(current, "SELECT 1") == [[1]],
     }
 
 
@@ -652,18 +661,19 @@ def _record(rep: report.Report, run: Run, result: LoadResult, *, load_covered: b
     }
 
 
-def _prepare(topo: Topology, sm: rotation.SecretsManager, bins: Binaries) -> Run:
+def _prepare(topo: Topology, sm: rotation.SecretsManager) -> Run:
     apps = instances.running_apps(topo)
     arn, master_arn = _create_secrets(topo, sm)
     certs = credentials.server_certificates(topo)
-    db = rotation.Database(bins.pg_bindir / "psql", certs.ca)
+    db = rotation.Database(certs.ca)
     run = Run(
         apps, instances.app_pids(topo), {name: len(_log_lines(topo, name)) for name in apps},
         sm, arn, master_arn, db, certs,
     )  # fmt: skip
     current = sm.value(arn, "AWSCURRENT")
     run.logins.append(current)
-    run.tls = db.run(current, TLS_OF_SESSION) or ""
+    rows = db.run(current, TLS_OF_SESSION)
+    run.tls = str(rows[0][0]) if rows else ""
     if not run.tls:
         raise RehearsalError("the app's login does not open a TLS session verified by the CA")
     return run
@@ -685,7 +695,7 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
         topo.url("app-lb", "/health"), size.concurrency, size.rate, duration
     )
     with rotation.moto_server() as sm:
-        state = _prepare(topo, sm, bins)
+        state = _prepare(topo, sm)
         load = Load(spec, topo.state_dir / "rotate-hey.csv")
         rep.start_clock(load.started_at)
         rep.mark(
@@ -715,10 +725,11 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
     _record(rep, state, result, load_covered=load_covered)
     rep.notes += [
         (
-            "Secrets Manager is moto (on loopback); the four steps are test_app_tooling.rotation, "
-            "as AWS's SecretsManagerRDSPostgreSQLRotationMultiUser performs them, every login "
-            "with sslmode=verify-full against the rehearsal's CA and no plaintext fallback. The "
-            "rehearsal calls the steps on its schedule in place of Secrets Manager and Lambda."
+            "Secrets Manager is moto (on loopback); the four steps are the rotation function's "
+            "own (test_app_rotation, as AWS's SecretsManagerRDSPostgreSQLRotationMultiUser "
+            "performs them), every login with its pg8000 client over TLS verify-full against the "
+            "rehearsal's CA and no plaintext fallback. The rehearsal calls the steps on its "
+            "schedule in place of Secrets Manager and Lambda."
         ),
         (
             f"The alert is production's rule rendered for a rotation every {SCHEDULE.schedule} s "

@@ -7,8 +7,10 @@
 A stack is touched when a file under `infra/stacks/<stack>/` changed, when a module it
 uses (`source = "../../modules/<m>"`, followed transitively) changed, or when something
 every stack shares changed (`infra/envs/`, `scripts/terraform/` with the stack runner,
-the Terraform workflow). `bootstrap` is left out: it holds the state bucket and is
-applied by hand (see infra/). Standard library only.
+the Terraform workflow); the database stack also when its rotation function's source, pins or
+packaging changed (`rotation/`, the zip builder: a new zip is a new `source_code_hash`).
+`bootstrap` is left out: it holds the state bucket and is applied by hand (see infra/).
+Standard library only.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ SHARED = (
     "scripts/terraform/",
     ".github/workflows/terraform.yml",
 )
+# Files outside infra/ a stack deploys: the rotation function's zip is built from these.
+DEPLOYS = {
+    "database": ("rotation/", "tooling/src/test_app_tooling/rotation_package.py"),
+}
 # infra/modules/<module>/<file> has four parts.
 MODULE_FILE_DEPTH = 3
 MODULE_SOURCE = re.compile(r'source\s*=\s*"(?:\.\./)+(?:modules/)?([A-Za-z0-9_-]+)/?"')
@@ -77,7 +83,9 @@ def touched(root: Path, files: list[str]) -> list[str]:
             if len(parts := f.split("/")) > MODULE_FILE_DEPTH and parts[1] == "modules"
         }
         for stack in stacks:
-            own = any(f.startswith(f"infra/stacks/{stack}/") for f in files)
+            own = any(
+                f.startswith((f"infra/stacks/{stack}/", *DEPLOYS.get(stack, ()))) for f in files
+            )
             if own or modules & stack_modules(root, stack):
                 hit.add(stack)
     return [s for s in stacks if s in hit and s not in MANUAL]

@@ -14,17 +14,19 @@ from test_app_tooling.tools import REPO
 
 # A cycle the rehearsal's reshaping into layers removes (a branch of its own). When it is gone,
 # test_known_cycles_still_exist fails: delete the entry then.
-# Which top-level folders may import which (besides themselves): the service and the tooling
-# stand alone; scripts, the add-on installer, the rehearsal and the observability generator build
-# on the tooling; tests may use everything.
+# Which top-level folders may import which (besides themselves): the service and the rotation
+# function stand alone; the tooling builds only on the rotation function (its rehearsal runs the
+# steps that ship); scripts, the add-on installer, the rehearsal and the observability generator
+# build on the tooling; tests may use everything.
 MAY_IMPORT = {
     "app": set(),
-    "tooling": set(),
+    "rotation": set(),
+    "tooling": {"rotation"},
     "observability": {"tooling"},
     "platform": {"tooling"},
     "scripts": {"tooling"},
     "rehearsal": {"tooling"},
-    "tests": {"app", "tooling", "scripts", "platform", "observability", "rehearsal"},
+    "tests": {"app", "rotation", "tooling", "scripts", "platform", "observability", "rehearsal"},
 }
 
 

@@ -29,7 +29,6 @@ def test_every_query_of_the_docs_matches_the_api():
     commands = {(q.service, q.command) for q in found if q.where.startswith("docs/getting-started")}
     assert ("eks", "describe-cluster-versions") in commands
     assert ("rds", "describe-db-engine-versions") in commands
-    assert ("serverlessrepo", "get-application") in commands
     assert len(found) >= 15, found
     assert check(found) == []
 

@@ -37,7 +37,7 @@ import hcl2
 import pytest
 from infra.conftest import TF_WRAPPER
 
-from test_app_tooling.infra.iam import Request, allows, crosscheck, decide, terraform_policy
+from test_app_tooling.infra.iam import Request, crosscheck, decide, terraform_policy
 from test_app_tooling.ports import free_port
 from test_app_tooling.tools import REPO
 
@@ -137,7 +137,8 @@ def plan_role_policies() -> list[dict[str, Any]]:
 
 
 def plan_role_allows(req: Request) -> bool:
-    return any(allows(policy, req) for policy in plan_role_policies())
+    # The role's policies are decided together, as IAM does.
+    return decide(plan_role_policies(), req) == "Allowed"
 
 
 def database_blocks() -> set[tuple[str, str]]:
@@ -192,6 +193,31 @@ def test_the_plan_role_reads_no_other_secret_and_writes_none(request_):
     assert not plan_role_allows(request_), request_
 
 
+STATE_BUCKET = f"arn:aws:s3:::test-app-tfstate-{ACCOUNT}-{REGION}"
+STATE = f"{STATE_BUCKET}/stacks/database/terraform.tfstate"
+
+
+def state_key(context_arn: str, *, via: str = f"s3.{REGION}.amazonaws.com") -> Request:
+    """The KMS call S3 makes with the caller's rights to read or write the encrypted state.
+
+    The encryption context is the object's ARN, or the bucket's with an S3 Bucket Key.
+    """
+    return Request(
+        "kms:Decrypt",
+        KEY,
+        context={"kms:ViaService": via, "kms:EncryptionContext:aws:s3:arn": context_arn},
+    )
+
+
+# The state calls of every plan (the `terraform_state` document, the plan role's source).
+STATE_CALLS = [
+    Request("s3:ListBucket", STATE_BUCKET),
+    Request("s3:GetObject", STATE),
+    Request("s3:PutObject", f"{STATE}.tflock"),
+    Request("s3:DeleteObject", f"{STATE}.tflock"),
+    state_key(STATE),
+    state_key(STATE_BUCKET),
+]
 REFUSED = [
     secret_read(MASTER_SECRET)[0],
     secret_read(MASTER_SECRET)[1],
@@ -199,18 +225,63 @@ REFUSED = [
     secret_read(f"{SECRETS}:{ENVIRONMENT}/database-app-extra-AbC123")[0],
     Request("kms:Decrypt", KEY, context={"kms:EncryptionContext:SecretARN": app_secret_arn()}),
     Request("kms:GenerateDataKey", KEY),
+    Request("s3:PutObject", STATE),
+    state_key("arn:aws:s3:::another-bucket/terraform.tfstate"),
+    state_key(STATE, via=f"secretsmanager.{REGION}.amazonaws.com"),
+    Request("kms:Decrypt", KEY, context={"kms:EncryptionContext:aws:s3:arn": STATE}),
 ]
 
 
-def test_an_independent_evaluator_gives_the_same_verdicts():
-    # iam-simulate decides the plan's calls and the refusals from the same two policies, except
-    # the KMS calls keyed on kms:EncryptionContext:SecretARN, a key iam-simulate 0.1.173 drops
-    # (see test_app_tooling.infra.iam.crosscheck): those rest on this evaluator alone.
-    def checkable(r: Request) -> bool:
-        return not any(k.startswith("kms:EncryptionContext:") for k in r.context)
+def test_the_plan_role_reads_the_state_and_uses_its_key_only_through_s3():
+    # ci/main.tf `terraform_state`: the state key through S3 for the state bucket's objects.
+    denied = [r for r in STATE_CALLS if not plan_role_allows(r)]
+    assert not denied, f"a plan would get AccessDenied for {denied}"
+    allowed = [r for r in REFUSED[-4:] if plan_role_allows(r)]
+    assert not allowed, f"the plan role may {allowed}"
 
-    allowed = [r for make in PLAN_CALLS.values() for r in make() if checkable(r)]
-    refused = [r for r in REFUSED if checkable(r)]
+
+def key_context(r: Request) -> bool:
+    return any(k.startswith("kms:EncryptionContext:") for k in r.context)
+
+
+def test_an_independent_evaluator_gives_the_same_verdicts():
+    # iam-simulate decides the plan's calls and the refusals from the same policies, except
+    # the KMS calls keyed on kms:EncryptionContext:<key>: see the xfail below.
+    allowed = [r for make in PLAN_CALLS.values() for r in make()] + STATE_CALLS
+    allowed = [r for r in allowed if not key_context(r)]
+    refused = [r for r in REFUSED if not key_context(r)]
+    assert allowed
+    assert refused
+    cases = [(plan_role_policies(), r) for r in allowed + refused]
+    theirs = crosscheck(cases, ACCOUNT)
+    assert [decide(policies, r) for policies, r in cases] == theirs
+    assert [v == "Allowed" for v in theirs] == [True] * len(allowed) + [False] * len(refused)
+
+
+# The iam-simulate version that drops kms:EncryptionContext:<key> from the request: its match
+# of variable condition keys knows only the `prefix/<name>` form (`listHasVariableKeyMatch` in
+# dist/esm/simulation_engine/simulationEngine.js), so crosscheck refuses every such case.
+DROPS_KEY_CONTEXT = "0.1.173"
+
+
+@pytest.mark.xfail(
+    raises=TypeError,
+    strict=True,
+    reason=(
+        f"iam-simulate {DROPS_KEY_CONTEXT} drops kms:EncryptionContext:<key> "
+        "(listHasVariableKeyMatch knows only prefix/<name> keys); a version that keeps it "
+        "passes, and this strict xfail fails"
+    ),
+)
+def test_an_independent_evaluator_decides_the_key_context_cases():
+    package = json.loads((REPO / "tooling" / "node" / "package.json").read_text(encoding="utf-8"))
+    installed = package["devDependencies"]["@cloud-copilot/iam-simulate"]
+    assert installed == DROPS_KEY_CONTEXT, (
+        f"iam-simulate is {installed} now: see whether it keeps kms:EncryptionContext:<key>"
+    )
+    allowed = [r for make in PLAN_CALLS.values() for r in make()] + STATE_CALLS
+    allowed = [r for r in allowed if key_context(r)]
+    refused = [r for r in REFUSED if key_context(r)]
     assert allowed
     assert refused
     cases = [(plan_role_policies(), r) for r in allowed + refused]

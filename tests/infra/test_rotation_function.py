@@ -1,8 +1,9 @@
 """The multi-user rotation's four steps against moto's Secrets Manager and PostgreSQL over TLS.
 
-test_app_tooling.rotation performs createSecret, setSecret, testSecret and finishSecret as AWS's
-SecretsManagerRDSPostgreSQLRotationMultiUser does, every login with sslmode=verify-full against
-the server's CA. A rotation makes the alternate user current and keeps the previous login
+test_app_tooling.rotation runs the rotation function's own steps (test_app_rotation: createSecret,
+setSecret, testSecret and finishSecret as AWS's SecretsManagerRDSPostgreSQLRotationMultiUser
+does) in Secrets Manager's order, every login with pg8000 over TLS verify-full against the
+server's CA. A rotation makes the alternate user current and keeps the previous login
 working; a rotation with a wrong master password or an untrusted certificate fails in its step,
 leaves AWSCURRENT where it was, and the current login keeps working.
 """
@@ -10,19 +11,23 @@ leaves AWSCURRENT where it was, and the current login keeps working.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from test_app_tooling import rotation, tls
+from test_app_rotation.steps import ApiSecrets, run_step
+from test_app_tooling import rotation, rotation_package, tls
 from test_app_tooling.postgres import (
     PostgresCluster,
     give_to_server_user,
-    pg_bindir,
     start_cluster,
 )
+from test_app_tooling.tools import find_tool
 
 
 pytestmark = pytest.mark.integration
@@ -83,7 +88,7 @@ def current_login(sm: rotation.SecretsManager, arn: str) -> dict[str, object]:
 
 
 def database(certs: Path, ca: str = "ca.crt") -> rotation.Database:
-    return rotation.Database(pg_bindir() / "psql", certs / ca)
+    return rotation.Database(certs / ca)
 
 
 def test_two_rotations_alternate_the_users_and_keep_the_previous_login(tls_postgres, moto):
@@ -93,7 +98,7 @@ def test_two_rotations_alternate_the_users_and_keep_the_previous_login(tls_postg
     arn = secrets(sm, cluster, MASTER_PASSWORD)
     first = current_login(sm, arn)
     user = str(first["username"])
-    assert db.run(first, "SELECT current_user") == user
+    assert db.run(first, "SELECT current_user") == [[user]]
 
     done = rotation.rotate(sm, db, arn, str(uuid.uuid4()))
     assert done.steps == list(rotation.STEPS)
@@ -103,15 +108,15 @@ def test_two_rotations_alternate_the_users_and_keep_the_previous_login(tls_postg
     ]
     second = current_login(sm, arn)
     assert second["username"] == f"{user}_clone"
-    assert db.run(second, "SELECT current_user") == f"{user}_clone"
-    assert db.run(first, "SELECT 1") == "1"  # the previous login still works
+    assert db.run(second, "SELECT current_user") == [[f"{user}_clone"]]
+    assert db.run(first, "SELECT 1") == [[1]]  # the previous login still works
 
     again = rotation.rotate(sm, db, arn, str(uuid.uuid4()))
     assert again.statements == [f"ALTER USER {user} WITH PASSWORD '<new password>'"]
     third = current_login(sm, arn)
     assert third["username"] == user
     assert third["password"] != first["password"]
-    assert db.run(second, "SELECT 1") == "1"
+    assert db.run(second, "SELECT 1") == [[1]]
     assert db.run(first, "SELECT 1") is None  # the first user's old password is gone
     stages = sm.stages(arn)
     assert sum("AWSCURRENT" in s for s in stages.values()) == 1
@@ -132,7 +137,7 @@ def test_a_wrong_master_password_fails_in_set_secret_and_keeps_the_current_login
     ):
         rotation.rotate(sm, db, arn, token)
     assert current_login(sm, arn) == before
-    assert db.run(before, "SELECT current_user") == before["username"]
+    assert db.run(before, "SELECT current_user") == [[before["username"]]]
     # Secrets Manager reattempts the unfinished rotation with its token; once the master
     # secret is right again, that same rotation finishes.
     assert rotation.next_token(sm, arn) == token
@@ -153,7 +158,7 @@ def test_an_untrusted_certificate_fails_without_a_plaintext_fallback(tls_postgre
     with pytest.raises(rotation.RotationError, match="setSecret failed: the current login"):
         rotation.rotate(sm, untrusted, arn, str(uuid.uuid4()))
     assert current_login(sm, arn) == before
-    assert database(certs).run(before, "SELECT 1") == "1"
+    assert database(certs).run(before, "SELECT 1") == [[1]]
 
 
 @pytest.mark.parametrize(
@@ -167,3 +172,192 @@ def test_an_alternate_user_name_past_63_characters_is_refused():
     assert rotation.alternate("a" * 57) == "a" * 57 + "_clone"
     with pytest.raises(rotation.RotationError, match="exceeds 63 characters"):
         rotation.alternate("a" * 58)
+
+
+# The Lambda handler as it ships: the zip built by test_app_tooling.rotation_package (with the
+# test CA as its bundled CA file), unpacked and imported from there by .venvs/moto's Python,
+# whose boto3 stands for the Lambda runtime's; Secrets Manager events as the service sends them.
+FUNCTION_ARN = "arn:aws:lambda:eu-central-1:123456789012:function:test-app-staging-rotation"
+
+
+@pytest.fixture(scope="module")
+def packaged(tls_postgres, tmp_path_factory) -> dict[str, Path]:
+    """The function unpacked from its zip, once with the server's CA and once with another."""
+    _, certs = tls_postgres
+    unpacked = {}
+    for ca in ("ca.crt", "other-ca.crt"):
+        folder = tmp_path_factory.mktemp(f"lambda-{ca}")
+        out = folder / "rotation-lambda.zip"
+        assert rotation_package.main(["--ca-bundle", str(certs / ca), "--out", str(out)]) == 0
+        with zipfile.ZipFile(out) as archive:
+            archive.extractall(folder / "task")
+        unpacked[ca] = folder / "task"
+    return unpacked
+
+
+def invoke(task: Path, endpoint: str, arn: str, token: str, step: str):
+    """One invocation of the packaged lambda_handler, as the Lambda runtime makes it."""
+    python = Path(find_tool("moto_server")).with_name("python")
+    event = {"SecretId": arn, "ClientRequestToken": token, "Step": step}
+    return subprocess.run(
+        [str(python), "-c", HANDLER_CALL, json.dumps(event)],
+        cwd=task,
+        env={
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": str(task),  # the Lambda runtime's /var/task
+            "SECRETS_MANAGER_ENDPOINT": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "eu-central-1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+HANDLER_CALL = (
+    "import json, sys\n"
+    "import test_app_rotation.handler as h\n"
+    "assert h.__file__.startswith(sys.path[1]), h.__file__\n"  # imported from the unpacked zip
+    "h.lambda_handler(json.loads(sys.argv[1]), None)\n"
+)
+
+
+def with_rotation(sm: rotation.SecretsManager, cluster: PostgresCluster, password: str) -> str:
+    """The app secret with rotation enabled, as the stack's aws_secretsmanager_secret_rotation."""
+    arn = secrets(sm, cluster, password)
+    value = sm.value(arn, "AWSCURRENT")
+    # moto enables rotation only on a secret without versions (else it moves AWSCURRENT itself).
+    fresh = sm.call("CreateSecret", Name=f"test-app-staging/rotated-{uuid.uuid4().hex[:8]}")
+    sm.call("RotateSecret", SecretId=fresh["ARN"], RotationRules={"AutomaticallyAfterDays": 30})
+    sm.call("PutSecretValue", SecretId=fresh["ARN"], SecretString=json.dumps(value))
+    return str(fresh["ARN"])
+
+
+def start_rotation(sm: rotation.SecretsManager, arn: str) -> str:
+    """What Secrets Manager does before the first step: a version labelled AWSPENDING, no value.
+
+    moto records exactly that, then answers ResourceNotFoundException: no Lambda runs in it.
+    """
+    token = str(uuid.uuid4())
+    before = sm.stages(arn)
+    # A finished rotation leaves AWSPENDING on the AWSCURRENT version, which Secrets Manager
+    # accepts and moto refuses ("Previous rotation request is still in progress"): take it off.
+    for version, labels in before.items():
+        if {"AWSPENDING", "AWSCURRENT"} <= set(labels):
+            sm.call("UpdateSecretVersionStage", SecretId=arn, VersionStage="AWSPENDING",
+                    RemoveFromVersionId=version)  # fmt: skip
+    with pytest.raises(rotation.RotationError, match="ResourceNotFoundException"):
+        sm.call("RotateSecret", SecretId=arn, ClientRequestToken=token,
+                RotationLambdaARN=FUNCTION_ARN)  # fmt: skip
+    stages = sm.stages(arn)
+    assert stages[token] == ["AWSPENDING"]
+    assert {v for v, s in stages.items() if "AWSCURRENT" in s} == {
+        v for v, s in before.items() if "AWSCURRENT" in s
+    }
+    assert sm.secrets.value(arn, "AWSPENDING", token) is None
+    return token
+
+
+def test_the_packaged_handler_rotates_with_secrets_manager_events(tls_postgres, moto, packaged):
+    cluster, certs = tls_postgres
+    sm = rotation.SecretsManager(moto)
+    db = database(certs)
+    arn = with_rotation(sm, cluster, MASTER_PASSWORD)
+    first = current_login(sm, arn)
+    for number in (1, 2):
+        token = start_rotation(sm, arn)
+        for step in rotation.STEPS:
+            done = invoke(packaged["ca.crt"], moto, arn, token, step)
+            assert done.returncode == 0, f"rotation {number}, {step}: {done.stderr}"
+        # An event for a version that is AWSCURRENT already is a no-op, as AWS's function.
+        again = invoke(packaged["ca.crt"], moto, arn, token, "setSecret")
+        assert again.returncode == 0, again.stderr
+        now = current_login(sm, arn)
+        assert sm.stages(arn)[token].count("AWSCURRENT") == 1
+        assert db.run(now, "SELECT current_user") == [[now["username"]]]
+        if number == 1:
+            assert now["username"] == f"{first['username']}_clone"
+            assert db.run(first, "SELECT 1") == [[1]]  # the previous login still works
+    assert now["username"] == first["username"]
+    assert now["password"] != first["password"]
+
+
+def test_the_packaged_handler_refuses_an_untrusted_server_and_keeps_the_login(
+    tls_postgres, moto, packaged
+):
+    cluster, certs = tls_postgres
+    sm = rotation.SecretsManager(moto)
+    arn = with_rotation(sm, cluster, MASTER_PASSWORD)
+    before = current_login(sm, arn)
+    token = start_rotation(sm, arn)
+    created = invoke(packaged["other-ca.crt"], moto, arn, token, "createSecret")
+    assert created.returncode == 0, created.stderr
+    refused = invoke(packaged["other-ca.crt"], moto, arn, token, "setSecret")
+    assert refused.returncode != 0
+    assert "the current login does not work" in refused.stderr
+    assert current_login(sm, arn) == before
+    assert database(certs).run(before, "SELECT current_user") == [[before["username"]]]
+
+
+def test_the_packaged_handler_refuses_events_it_must_not_act_on(tls_postgres, moto, packaged):
+    cluster, _ = tls_postgres
+    sm = rotation.SecretsManager(moto)
+    task = packaged["ca.crt"]
+    plain = secrets(sm, cluster, MASTER_PASSWORD)  # rotation not enabled
+    arn = with_rotation(sm, cluster, MASTER_PASSWORD)
+    token = start_rotation(sm, arn)
+    refused = {
+        "is not enabled for rotation": invoke(task, moto, plain, token, "createSecret"),
+        "has no stage for rotation": invoke(task, moto, arn, str(uuid.uuid4()), "createSecret"),
+        "Step: expected one of createSecret, setSecret, testSecret, finishSecret": invoke(
+            task, moto, arn, token, "dropSecret"
+        ),
+    }
+    for message, done in refused.items():
+        assert done.returncode != 0, message
+        assert message in done.stderr, done.stderr
+    assert sm.secrets.value(arn, "AWSPENDING", token) is None  # nothing was created
+
+
+class HostilePasswords(ApiSecrets):
+    """Secrets Manager whose new passwords hold a quote, a backslash and a statement."""
+
+    def random_password(self, length: int, exclude: str) -> str:  # noqa: ARG002 - the protocol's
+        return "p'; DROP ROLE rotator; --\\" + uuid.uuid4().hex[:8]
+
+
+def test_names_and_passwords_that_need_quoting_reach_postgresql_unchanged(tls_postgres, moto):
+    # The statements are built by the server (format() with %I and %L) from bound parameters:
+    # a role name with quotes, a space and a semicolon is one identifier, and a password with a
+    # quote, a backslash and a statement is one literal.
+    cluster, certs = tls_postgres
+    sm = rotation.SecretsManager(moto)
+    hostile = HostilePasswords(sm.api)
+    db = database(certs)
+    user = f'Odd "x"; o\'k {uuid.uuid4().hex[:6]}'
+    quoted = '"' + user.replace('"', '""') + '"'
+    cluster.primary.sql(f"CREATE ROLE {quoted} LOGIN PASSWORD 'first'")
+    cluster.primary.sql(f"GRANT {quoted} TO rotator WITH ADMIN OPTION")
+    login = json.dumps({"username": "rotator", "password": MASTER_PASSWORD})
+    master = sm.call("CreateSecret", Name=f"rds!{uuid.uuid4().hex[:8]}", SecretString=login)
+    app = {"host": "127.0.0.1", "port": cluster.port, "dbname": "postgres", "username": user,
+           "password": "first", "masterarn": master["ARN"]}  # fmt: skip
+    arn = sm.call("CreateSecret", Name=f"odd-{uuid.uuid4().hex[:8]}", SecretString=json.dumps(app))
+    shown = []
+    for _ in range(2):
+        token = str(uuid.uuid4())
+        for step in rotation.STEPS:
+            shown += run_step(step, hostile, db, arn["ARN"], token)
+        now = current_login(sm, arn["ARN"])
+        assert "DROP ROLE" in str(now["password"])
+        assert db.run(now, "SELECT current_user") == [[now["username"]]]
+    assert now["username"] == user
+    assert shown == [
+        f"CREATE ROLE {user}_clone WITH LOGIN PASSWORD '<new password>'",
+        f"GRANT {user} TO {user}_clone",
+        f"ALTER USER {user} WITH PASSWORD '<new password>'",
+    ]
+    assert cluster.primary.sql("SELECT count(*) FROM pg_roles WHERE rolname = 'rotator'") == "1"

@@ -203,3 +203,22 @@ def test_the_ruleset_requires_the_pipeline_gate_by_its_check_name():
     reported = {job.get("name", job_id) for job_id, job in ci["jobs"].items()}
     assert [c["context"] for c in checks] == ["required-checks-pass"]
     assert "required-checks-pass" in reported
+
+
+def test_a_role_s_policies_are_decided_together(monkeypatch):
+    # IAM decides an identity's policies together: a Deny in one beats an Allow in another.
+    master = secret_reach.secrets("staging")["master"]
+    policies = [
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+        },
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Deny", "Action": secret_reach.GET, "Resource": master}],
+        },
+    ]
+    role = secret_reach.Role("guarded", ["environment:prod"], policies, [])
+    monkeypatch.setattr(secret_reach, "ci_roles", lambda _env: [role])
+    found = secret_reach.reach("staging")
+    assert {r.secret for r in found if r.identity == "guarded"} == {"app", "receivers"}

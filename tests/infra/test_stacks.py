@@ -329,6 +329,19 @@ def test_changed_stacks_on_the_real_tree():
     assert "registry" not in found
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "rotation/src/test_app_rotation/steps.py",
+        "rotation/requirements.lock",
+        "tooling/src/test_app_tooling/rotation_package.py",
+    ],
+)
+def test_a_change_of_the_rotation_function_plans_the_database_stack(path):
+    assert (REPO / path).is_file(), path
+    assert changed(REPO, path) == ["database"]
+
+
 def test_the_runner_and_the_picker_agree_on_the_order():
     runner_order = next(
         line for line in STACKS.read_text().splitlines() if line.startswith("ORDER=(")

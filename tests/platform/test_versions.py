@@ -55,27 +55,23 @@ def test_every_version_pin_of_the_terraform_tree_is_read_by_a_site():
     assert not errors, "\n".join(errors)
 
 
-def test_the_rotation_application_is_listed_with_its_runtime():
+def test_the_rotation_function_runtime_is_listed_and_its_pin_read():
     pinned, sites = load()
-    [row] = [p for p in pinned if p.component.startswith("Secrets Manager rotation application")]
-    assert "python3.12" in row.component
+    [row] = [p for p in pinned if p.component == "Lambda runtime (rotation function)"]
     assert "lambda-python.html" in row.source
     found, _ = find_pins(sites)
-    [pin] = [f for f in found if f.component == row.component]
-    assert pin.version == row.version
-    assert pin.where.startswith("infra/stacks/database/variables.tf:")
-    # Without its row the pin is unlisted; without its site, no site reads it.
+    pins = {f.where.split(":")[0]: f.version for f in found if f.component == row.component}
+    # The function's runtime and the Python the zip is built for are the same row.
+    assert pins == {
+        "infra/stacks/database/main.tf": row.version,
+        "tooling/src/test_app_tooling/rotation_package.py": row.version,
+    }
+    # Without its row the pins are unlisted; without its site, no site reads the runtime.
     assert unlisted([p for p in pinned if p != row], found)
     [unread] = unread_pins([s for s in sites if s.component != row.component])
-    assert unread == (
-        f"infra/stacks/database/variables.tf:{pin_line(pin.where) + 3}: version {row.version} "
-        "is pinned here, but no site of versions.yaml reads it (add a site and the "
-        "component's row)"
-    )
-
-
-def pin_line(where: str) -> int:
-    return int(where.rsplit(":", 1)[1])
+    assert unread.startswith("infra/stacks/database/main.tf:")
+    assert unread.endswith(f"version {row.version} is pinned here, but no site of versions.yaml "
+                           "reads it (add a site and the component's row)")  # fmt: skip
 
 
 def test_a_version_pin_no_site_reads_is_refused(tmp_path: Path):
@@ -275,15 +271,8 @@ def test_the_cost_table_prices_the_pinned_aurora_version_in_standard_support():
     assert f"in standard support (until {aurora.end_of_support}," in row, row
 
 
-def test_the_guide_reads_the_pinned_rotation_application_and_names_its_end():
-    # Phase 4 names the pinned version, reads its runtime with that version and says until
-    # when Lambda supports the runtime: all three follow the row.
+def test_the_guide_names_the_rotation_runtime_and_its_end():
     pinned, _ = load()
-    [row] = [p for p in pinned if p.component.startswith("Secrets Manager rotation application")]
-    text = (REPO / "docs" / "getting-started.md").read_text(encoding="utf-8")
-    runtime = row.component.split("Lambda ")[1].rstrip(")")
-    assert f"version {row.version} (`rotation_application_version`)" in text
-    assert f"--semantic-version {row.version}" in text
-    joined = " ".join(text.split())
-    assert f"`{runtime}` for the versions since" in joined
-    assert f"a runtime Lambda supports until {row.end_of_support}" in joined
+    [row] = [p for p in pinned if p.component == "Lambda runtime (rotation function)"]
+    joined = " ".join((REPO / "docs" / "getting-started.md").read_text(encoding="utf-8").split())
+    assert f"`python{row.version}`, which Lambda supports until {row.end_of_support}" in joined

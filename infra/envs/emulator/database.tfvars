@@ -17,7 +17,9 @@ reader_max_count = 2
 
 timeouts = { create = "5m", update = "5m", delete = "5m" }
 
-# No Serverless Application Repository in moto: the app secret is created, not rotated. No
-# ephemeral initial password either (the emulator's secret holds none; nothing logs in).
+# The app secret is created, not rotated: no PostgreSQL answers in the emulator, and the round
+# trip copies infra/ without the rotation function's zip (its steps and handler are tested by
+# tests/infra/test_rotation_function.py against moto). No ephemeral initial password either (the
+# emulator's secret holds none; nothing logs in).
 create_app_secret_rotation = false
 generate_initial_password  = false

@@ -83,7 +83,7 @@ resource "aws_secretsmanager_secret" "app" {
 
 resource "aws_secretsmanager_secret_version" "app" {
   secret_id = aws_secretsmanager_secret.app.id
-  # The keys the AWS rotation function reads (engine, host, username, password, masterarn).
+  # The keys the rotation function reads (engine, host, username, password, masterarn).
   secret_string_wo = jsonencode({
     engine    = "postgres"
     host      = module.aurora.cluster_endpoint
@@ -92,11 +92,9 @@ resource "aws_secretsmanager_secret_version" "app" {
     username  = var.app_role_name
     password  = one(ephemeral.aws_secretsmanager_random_password.app[*].random_password)
     masterarn = module.aurora.cluster_master_user_secret_arn
-    # TLS without plaintext fallback: the rotation function reads `ssl` (get_ssl_config of
-    # aws-samples' SecretsManagerRDSPostgreSQLRotationMultiUser): absent, it tries verify-full
-    # and falls back to sslmode=disable, which rds.force_ssl refuses; `true` means verify-full
-    # only. It verifies against the Lambda runtime's /etc/pki/tls/cert.pem (sslrootcert is fixed
-    # in the function); the guide checks that store with the first rotation (phase 10).
+    # TLS without plaintext fallback. The project's function (rotation/) always connects with
+    # verify-full against the RDS CA bundle in its zip and ignores this key; it stays for
+    # readers of the secret that follow AWS's format (`true`: verify-full only).
     ssl = true
   })
   # Written once; bump only to reset the secret by hand (rotation changes it otherwise).
@@ -104,9 +102,9 @@ resource "aws_secretsmanager_secret_version" "app" {
 }
 
 # The rotation function runs in the private subnets: it reaches PostgreSQL directly and the
-# Secrets Manager and RDS APIs through the NAT gateways.
+# Secrets Manager API through the NAT gateways (the function calls no other AWS API).
 resource "aws_security_group" "rotation" {
-  #checkov:skip=CKV2_AWS_5:Attached to the rotation function through the Serverless Application Repository stack's vpcSecurityGroupIds parameter, which checkov cannot follow
+  #checkov:skip=CKV2_AWS_5:Attached to the rotation function (aws_lambda_function.rotation vpc_config); checkov does not follow a counted resource's reference
   count = var.create_app_secret_rotation ? 1 : 0
 
   name        = "${local.name}-db-rotation"
@@ -134,11 +132,11 @@ resource "aws_vpc_security_group_egress_rule" "rotation_database" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "rotation_https" {
-  #checkov:skip=CKV_AWS_382:The Secrets Manager and RDS API endpoints are public AWS addresses reached through the NAT gateways
+  #checkov:skip=CKV_AWS_382:The Secrets Manager API endpoint is a public AWS address reached through the NAT gateways
   count = var.create_app_secret_rotation ? 1 : 0
 
   security_group_id = aws_security_group.rotation[0].id
-  description       = "Secrets Manager and RDS APIs (HTTPS)"
+  description       = "Secrets Manager API (HTTPS)"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
@@ -156,25 +154,154 @@ resource "aws_vpc_security_group_ingress_rule" "database_from_rotation" {
   referenced_security_group_id = aws_security_group.rotation[0].id
 }
 
-# AWS's own multi-user rotation function, from the Serverless Application Repository (the
-# parameters the AWS CDK passes to the same application).
-resource "aws_serverlessapplicationrepository_cloudformation_stack" "rotation" {
+# The project's own rotation function (rotation/, package test_app_rotation): AWS's multi-user
+# steps, connecting with TLS verify-full against the RDS CA bundle packaged with it, because the
+# Lambda runtime's trust store does not hold the RDS CAs
+# (docs/adr/0015-app-role-rotation-with-alternating-users.md). Its zip is built by
+# `make rotation-package` before this stack is planned.
+locals {
+  rotation_function_name = "${local.name}-db-rotation"
+  rotation_log_group     = "/aws/lambda/${local.name}-db-rotation"
+}
+
+data "aws_iam_policy_document" "rotation_assume" {
   count = var.create_app_secret_rotation ? 1 : 0
 
-  name             = "${local.name}-db-rotation"
-  application_id   = "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationMultiUser"
-  semantic_version = var.rotation_application_version
-  capabilities     = ["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"]
+  statement {
+    actions = ["sts:AssumeRole"]
 
-  parameters = {
-    endpoint              = "https://secretsmanager.${var.region}.amazonaws.com"
-    functionName          = "${local.name}-db-rotation"
-    vpcSubnetIds          = join(",", sort(data.aws_subnets.private.ids))
-    vpcSecurityGroupIds   = aws_security_group.rotation[0].id
-    kmsKeyArn             = module.aurora.kms_key_arn
-    masterSecretArn       = module.aurora.cluster_master_user_secret_arn
-    masterSecretKmsKeyArn = module.aurora.kms_key_arn
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
   }
+}
+
+resource "aws_iam_role" "rotation" {
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  name               = local.rotation_function_name
+  description        = "Rotation function of ${aws_secretsmanager_secret.app.name}"
+  assume_role_policy = data.aws_iam_policy_document.rotation_assume[0].json
+}
+
+# What AWS documents for a rotation function with the alternating-users strategy
+# (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html):
+# the rotated secret, the master secret read-only, GetRandomPassword, the key that encrypts both
+# (through Secrets Manager only); the VPC network interfaces and logs come with
+# AWSLambdaVPCAccessExecutionRole below. The policy is jsonencode()d so the mock tests can read it.
+resource "aws_iam_role_policy" "rotation" {
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  name = "rotate-${local.name}-database-app"
+  role = aws_iam_role.rotation[0].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "RotateTheAppSecret"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"]
+        Resource = aws_secretsmanager_secret.app.arn
+      },
+      {
+        Sid      = "ReadTheMasterSecret"
+        Effect   = "Allow"
+        Action   = "secretsmanager:GetSecretValue"
+        Resource = module.aurora.cluster_master_user_secret_arn
+      },
+      {
+        Sid      = "NewPasswords"
+        Effect   = "Allow"
+        Action   = "secretsmanager:GetRandomPassword"
+        Resource = "*"
+      },
+      {
+        Sid       = "SecretsKeyThroughSecretsManager"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
+        Resource  = module.aurora.kms_key_arn
+        Condition = { StringEquals = { "kms:ViaService" = "secretsmanager.${var.region}.amazonaws.com" } }
+      },
+    ]
+  })
+}
+
+resource "aws_iam_role_policy_attachment" "rotation_vpc" {
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  role       = aws_iam_role.rotation[0].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+}
+
+module "rotation_log_kms" {
+  source = "../../modules/kms"
+
+  create                         = var.create_app_secret_rotation
+  description                    = "Encrypts the logs of the rotation function ${local.rotation_function_name}"
+  deletion_window_in_days        = 7
+  cloudwatch_logs_log_group_name = local.rotation_log_group
+}
+
+resource "aws_cloudwatch_log_group" "rotation" {
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  name              = local.rotation_log_group
+  retention_in_days = var.rotation_log_retention_in_days
+  kms_key_id        = module.rotation_log_kms.key_arn
+}
+
+resource "aws_lambda_function" "rotation" {
+  #checkov:skip=CKV_AWS_50:X-Ray tracing would need xray:PutTraceSegments beyond the permissions AWS documents for a rotation function; the function logs each step and its errors alarm
+  #checkov:skip=CKV_AWS_115:A reserved concurrency needs 10 unreserved executions left in the account, which new accounts do not have; Secrets Manager runs one step at a time per secret
+  #checkov:skip=CKV_AWS_116:Secrets Manager invokes the function synchronously and records a failed step itself (RotationFailed, alarmed below); a dead-letter queue serves asynchronous invocations only
+  #checkov:skip=CKV_AWS_173:The one environment variable is the public Secrets Manager endpoint; Lambda encrypts it at rest with its AWS managed key
+  #checkov:skip=CKV_AWS_272:The zip is built from reviewed source with hash-pinned dependencies and a SHA-256-pinned CA bundle (make rotation-package) and deployed by its hash (source_code_hash); code signing needs an AWS Signer profile per account
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  function_name    = local.rotation_function_name
+  description      = "Rotates ${aws_secretsmanager_secret.app.name} with alternating users (rotation/, TLS verify-full with the RDS CA bundle)"
+  role             = aws_iam_role.rotation[0].arn
+  runtime          = "python3.13"
+  architectures    = ["arm64"]
+  handler          = "test_app_rotation.handler.lambda_handler"
+  filename         = var.rotation_package
+  source_code_hash = filebase64sha256(var.rotation_package)
+  timeout          = 30
+  memory_size      = 256
+
+  vpc_config {
+    subnet_ids         = sort(data.aws_subnets.private.ids)
+    security_group_ids = [aws_security_group.rotation[0].id]
+  }
+
+  environment {
+    variables = {
+      SECRETS_MANAGER_ENDPOINT = "https://secretsmanager.${var.region}.amazonaws.com"
+    }
+  }
+
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.rotation[0].name
+  }
+
+  depends_on = [
+    aws_iam_role_policy.rotation,
+    aws_iam_role_policy_attachment.rotation_vpc,
+  ]
+}
+
+# Secrets Manager may invoke the function for the app secret of this account only.
+resource "aws_lambda_permission" "rotation" {
+  count = var.create_app_secret_rotation ? 1 : 0
+
+  statement_id   = "SecretsManagerRotatesTheAppSecret"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.rotation[0].function_name
+  principal      = "secretsmanager.amazonaws.com"
+  source_account = local.account_id
+  source_arn     = aws_secretsmanager_secret.app.arn
 }
 
 # Turned on only after the first deploy (enable_app_secret_rotation): enabling runs the
@@ -184,7 +311,7 @@ resource "aws_secretsmanager_secret_rotation" "app" {
   count = var.create_app_secret_rotation && var.enable_app_secret_rotation ? 1 : 0
 
   secret_id           = aws_secretsmanager_secret.app.id
-  rotation_lambda_arn = aws_serverlessapplicationrepository_cloudformation_stack.rotation[0].outputs["RotationLambdaARN"]
+  rotation_lambda_arn = aws_lambda_function.rotation[0].arn
   # The role does not exist until the chart's pre-install hook creates it; the first rotation
   # waits for the schedule.
   rotate_immediately = false
@@ -196,6 +323,7 @@ resource "aws_secretsmanager_secret_rotation" "app" {
 
   depends_on = [
     aws_secretsmanager_secret_version.app,
+    aws_lambda_permission.rotation,
     aws_vpc_security_group_egress_rule.rotation_database,
     aws_vpc_security_group_egress_rule.rotation_https,
     aws_vpc_security_group_ingress_rule.database_from_rotation,
@@ -352,7 +480,7 @@ resource "aws_cloudwatch_metric_alarm" "rotation_errors" {
   alarm_description   = "The rotation function of ${aws_secretsmanager_secret.app.name} failed (docs/runbooks/database/TestAppDatabaseLoginNotRotated.md)"
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
-  dimensions          = { FunctionName = "${local.name}-db-rotation" }
+  dimensions          = { FunctionName = local.rotation_function_name }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1

@@ -99,7 +99,7 @@ variable "app_role_name" {
 }
 
 variable "create_app_secret_rotation" {
-  description = "Deploys the AWS multi-user rotation function, its network path and its failure alarms. `false` only where the Serverless Application Repository is unavailable (the emulator)."
+  description = "Deploys the rotation function (rotation/, built by `make rotation-package`), its role, logs, network path and failure alarms. `false` leaves the app secret unrotated (the emulator, where no rotation is turned on)."
   type        = bool
   default     = true
 }
@@ -121,10 +121,21 @@ variable "alarm_topic_name" {
   default     = ""
 }
 
-variable "rotation_application_version" {
-  description = "Version of the `SecretsManagerRDSPostgreSQLRotationMultiUser` application in the Serverless Application Repository."
+variable "rotation_package" {
+  description = "The rotation function's zip, built by `make rotation-package` (handler, hash-pinned driver, RDS CA bundle checked by SHA-256); a path relative to this stack's folder. Read at plan time (`source_code_hash`)."
   type        = string
-  default     = "1.1.671"
+  default     = "../../../build/rotation-lambda.zip"
+}
+
+variable "rotation_log_retention_in_days" {
+  description = "Days the rotation function's logs are kept; a CloudWatch retention value of at least 365 days."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.rotation_log_retention_in_days)
+    error_message = "rotation_log_retention_in_days must be a CloudWatch retention value of at least 365 days."
+  }
 }
 
 variable "app_secret_rotation_days" {

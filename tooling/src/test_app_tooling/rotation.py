@@ -1,33 +1,23 @@
-"""The multi-user rotation's four steps, as AWS's function performs them, for the emulator.
+"""The rotation function's four steps against moto's Secrets Manager, for tests and the rehearsal.
 
-Production rotates the app secret with AWS's `SecretsManagerRDSPostgreSQLRotationMultiUser`
-(aws-samples/aws-secrets-manager-rotation-lambdas, `lambda_function.py`). This module performs
-the same steps against a Secrets Manager endpoint (moto on loopback) and a PostgreSQL server, so
-the behaviour can be rehearsed without AWS:
+Production rotates the app secret with the project's own function (`rotation/`, package
+`test_app_rotation`: AWS's multi-user steps, pg8000 over TLS verify-full against the bundled
+RDS CA). This module runs those same step functions in Secrets Manager's order against a
+Secrets Manager endpoint (moto on loopback) and a PostgreSQL server, so what ships is what is
+rehearsed: `SecretsManager` speaks the JSON API without request signing (moto only) and adapts
+to the steps' `Secrets` protocol through `ApiSecrets`; the database is the function's own
+`Postgres` (verify-full against a given CA file, no plaintext fallback).
 
-* createSecret: the alternate user of AWSCURRENT (`test_app` <-> `test_app_clone`) with a new
-  password (GetRandomPassword) is put as AWSPENDING under the rotation token;
-* setSecret: returns when the pending login already works; else checks that the pending user
-  is the current one's alternate on the same host, logs in with the current login (the
-  confused-deputy check), then with the master secret's login, and creates the alternate
-  (`CREATE ROLE ... WITH LOGIN PASSWORD`, `GRANT <current> TO <alternate>`) or sets its password;
-* testSecret: logs in with the pending login and runs `SELECT now()`;
-* finishSecret: moves AWSCURRENT to the token's version.
-
-Every login uses `sslmode=verify-full` against a given CA file, and there is no plaintext
-fallback (the secret's `ssl: true` in production). A failing step raises `RotationError` and
-leaves AWSCURRENT where it was, so the current login keeps working; Secrets Manager reattempts
-that rotation with the same token (RotateSecret meanwhile answers "A previous rotation isn't
-complete"), so `rotate` with the failed token continues from the pending version. The Secrets
-Manager client speaks the JSON API without request signing: it is for moto only
-(`moto_server` starts one on loopback from `.venvs/moto`).
+A failing step raises `RotationError` and leaves AWSCURRENT where it was, so the current login
+keeps working; Secrets Manager reattempts that rotation with the same token (RotateSecret
+meanwhile answers "A previous rotation isn't complete"), so `rotate` with the failed token
+continues from the pending version.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import time
@@ -36,19 +26,25 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from test_app_rotation.postgres import Postgres
+from test_app_rotation.steps import (
+    STEPS,
+    ApiSecrets,
+    NotFoundError,
+    RotationError,
+    alternate,
+    run_step,
+)
 from test_app_tooling.ports import free_port
 from test_app_tooling.tools import find_tool
 
 
-CLONE_SUFFIX = "_clone"
-STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+__all__ = ["STEPS", "Database", "Outcome", "RotationError", "SecretsManager", "alternate"]
 
-
-class RotationError(RuntimeError):
-    """A rotation step failed; the secret's AWSCURRENT version is unchanged."""
+# The function's database: pg8000 with TLS verify-full against one CA file.
+Database = Postgres
 
 
 @dataclass(frozen=True)
@@ -77,149 +73,30 @@ class SecretsManager:
             detail = err.read().decode(errors="replace")
             raise RotationError(f"{action}: {err.code} {detail}") from err
 
+    def api(self, action: str, request: dict[str, Any]) -> dict[str, Any]:
+        """`call` in the steps' form: a missing version raises `NotFoundError`."""
+        try:
+            return self.call(action, **request)
+        except RotationError as err:
+            if "ResourceNotFoundException" in str(err):
+                raise NotFoundError(str(err)) from err
+            raise
+
+    @property
+    def secrets(self) -> ApiSecrets:
+        """The steps' `Secrets` over this endpoint."""
+        return ApiSecrets(self.api)
+
     def value(self, secret_id: str, stage: str, token: str | None = None) -> dict[str, Any]:
-        """The secret's JSON at a stage (and version)."""
-        body: dict[str, Any] = {"SecretId": secret_id, "VersionStage": stage}
-        if token:
-            body["VersionId"] = token
-        loaded: dict[str, Any] = json.loads(self.call("GetSecretValue", **body)["SecretString"])
-        return loaded
+        """The secret's JSON at a stage (and version); a missing one raises `RotationError`."""
+        found = self.secrets.value(secret_id, stage, token)
+        if found is None:
+            raise RotationError(f"{secret_id} has no {stage} value")
+        return found
 
     def stages(self, secret_id: str) -> dict[str, list[str]]:
         """Version id -> staging labels."""
-        found: dict[str, list[str]] = self.call("DescribeSecret", SecretId=secret_id).get(
-            "VersionIdsToStages", {}
-        )
-        return found
-
-
-def alternate(username: str) -> str:
-    """The other user of the pair, as the function's get_alt_username does."""
-    if username.endswith(CLONE_SUFFIX):
-        return username.removesuffix(CLONE_SUFFIX)
-    if len(username) + len(CLONE_SUFFIX) > 63:
-        raise RotationError(f"{username}{CLONE_SUFFIX} exceeds 63 characters")
-    return username + CLONE_SUFFIX
-
-
-@dataclass(frozen=True)
-class Database:
-    """How logins reach PostgreSQL: psql with TLS verify-full against `ca_file`."""
-
-    psql: Path
-    ca_file: Path
-
-    def run(self, login: dict[str, Any], sql: str, *params: str) -> str | None:
-        """Run `sql` as `login`; None when the login (or TLS) is refused."""
-        variables = [arg for i, p in enumerate(params, 1) for arg in ("-v", f"p{i}={p}")]
-        command = [
-            str(self.psql),
-            (
-                f"host={login['host']} port={login.get('port', 5432)} "
-                f"dbname={login.get('dbname') or 'postgres'} user={login['username']} "
-                f"sslmode=verify-full sslrootcert={self.ca_file} connect_timeout=5"
-            ),
-            "-v",
-            "ON_ERROR_STOP=1",
-            *variables,
-            "-Atc" if not params else "-At",
-        ]
-        env = {**os.environ, "PGPASSWORD": str(login["password"])}
-        done = subprocess.run(
-            [*command, sql] if not params else command,
-            input=sql if params else None,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=30,
-            check=False,
-        )
-        if done.returncode != 0:
-            if "authentication failed" in done.stderr or "certificate" in done.stderr.lower():
-                return None
-            if "SSL" in done.stderr or "connection" in done.stderr.lower():
-                return None
-            raise RotationError(f"psql as {login['username']}: {done.stderr.strip()}")
-        return done.stdout.strip()
-
-
-def create_secret(sm: SecretsManager, secret_id: str, token: str) -> None:
-    """createSecret: the alternate user with a new password, as AWSPENDING."""
-    current = sm.value(secret_id, "AWSCURRENT")
-    if token in sm.stages(secret_id):
-        return
-    pending = dict(current)
-    pending["username"] = alternate(current["username"])
-    pending["password"] = sm.call(
-        "GetRandomPassword", PasswordLength=32, ExcludeCharacters=":/@\"'\\"
-    )["RandomPassword"]
-    sm.call(
-        "PutSecretValue",
-        SecretId=secret_id,
-        ClientRequestToken=token,
-        SecretString=json.dumps(pending),
-        VersionStages=["AWSPENDING"],
-    )
-
-
-def set_secret(sm: SecretsManager, db: Database, secret_id: str, token: str) -> list[str]:
-    """setSecret: create the alternate user or set its password, logged in as the master.
-
-    Return the statements run as the master, the password hidden (none when the pending login
-    worked already).
-    """
-    current = sm.value(secret_id, "AWSCURRENT")
-    pending = sm.value(secret_id, "AWSPENDING", token)
-    if db.run(pending, "SELECT 1") is not None:
-        return []
-    if alternate(current["username"]) != pending["username"]:
-        raise RotationError(f"{pending['username']} is not the current user's pair")
-    if current["host"] != pending["host"]:
-        raise RotationError("the pending login is for another host")
-    if db.run(current, "SELECT 1") is None:
-        raise RotationError("the current login does not work (confused deputy check)")
-    master = sm.value(current["masterarn"], "AWSCURRENT")
-    master = {**current, **master, "dbname": current.get("dbname")}
-    if db.run(master, "SELECT 1") is None:
-        raise RotationError("cannot log in with the master secret")
-    exists = db.run(
-        master, "SELECT count(*) FROM pg_roles WHERE rolname = :'p1'", pending["username"]
-    )
-    if exists == "0":
-        sql = 'CREATE ROLE :"p1" WITH LOGIN PASSWORD :\'p2\';\nGRANT :"p3" TO :"p1";'
-        db.run(master, sql, pending["username"], pending["password"], current["username"])
-        return [
-            f"CREATE ROLE {pending['username']} WITH LOGIN PASSWORD '<new password>'",
-            f"GRANT {current['username']} TO {pending['username']}",
-        ]
-    db.run(
-        master,
-        "ALTER ROLE :\"p1\" WITH PASSWORD :'p2';",
-        pending["username"],
-        pending["password"],
-    )
-    return [f"ALTER USER {pending['username']} WITH PASSWORD '<new password>'"]
-
-
-def test_secret(sm: SecretsManager, db: Database, secret_id: str, token: str) -> None:
-    """testSecret: the pending login works."""
-    if db.run(sm.value(secret_id, "AWSPENDING", token), "SELECT now()") is None:
-        raise RotationError("cannot log in with the pending secret")
-
-
-def finish_secret(sm: SecretsManager, secret_id: str, token: str) -> None:
-    """finishSecret: AWSCURRENT moves to the token's version."""
-    stages = sm.stages(secret_id)
-    current = next((v for v, s in stages.items() if "AWSCURRENT" in s), None)
-    if current == token:
-        return
-    sm.call(
-        "UpdateSecretVersionStage",
-        SecretId=secret_id,
-        VersionStage="AWSCURRENT",
-        MoveToVersionId=token,
-        RemoveFromVersionId=current,
-    )
+        return self.secrets.stages(secret_id)
 
 
 def next_token(sm: SecretsManager, secret_id: str) -> str:
@@ -243,7 +120,7 @@ class Outcome:
 
 
 def rotate(sm: SecretsManager, db: Database, secret_id: str, token: str) -> Outcome:
-    """Run the four steps in Secrets Manager's order; return what they did.
+    """Run the function's four steps in Secrets Manager's order; return what they did.
 
     On a failure the pending version stays (Secrets Manager reattempts the rotation with the
     same token) and AWSCURRENT is unchanged; `RotationError` names the step.
@@ -251,16 +128,11 @@ def rotate(sm: SecretsManager, db: Database, secret_id: str, token: str) -> Outc
     done = Outcome()
     for step in STEPS:
         try:
-            if step == "createSecret":
-                create_secret(sm, secret_id, token)
-            elif step == "setSecret":
-                done.statements = set_secret(sm, db, secret_id, token)
-            elif step == "testSecret":
-                test_secret(sm, db, secret_id, token)
-            else:
-                finish_secret(sm, secret_id, token)
+            statements = run_step(step, sm.secrets, db, secret_id, token)
         except RotationError as err:
             raise RotationError(f"{step} failed: {err}") from err
+        if step == "setSecret":
+            done.statements = statements
         done.steps.append(step)
     return done
 

@@ -129,12 +129,14 @@ def find_pins(sites: list[Site], root: Path = REPO) -> tuple[list[Found], list[s
 
 
 # What a pin looks like in the Terraform tree (infra/, its mock tests excepted): a `*version*`
-# variable's default, and a `*version* = "1.2"` (or `">= 1.2"`, `"~> 1.2"`) argument. Each must
-# be read by a site, so a new pin cannot go unlisted because nothing reads it.
+# variable's default, a `*version* = "1.2"` (or `">= 1.2"`, `"~> 1.2"`) argument, and a Lambda
+# function's `runtime = "python3.13"`. Each must be read by a site, so a new pin cannot go
+# unlisted because nothing reads it.
 PIN_FILES = ("infra/**/*.tf", "infra/**/*.tfvars")
 PIN_LIKE = (
     re.compile(r'variable "\w*version\w*" \{[^}]*?default\s*=\s*"([0-9][0-9.]*)"'),
     re.compile(r'^\s*\w*version\w*\s*=\s*"(?:~>|>=)?\s*([0-9][0-9.]*)"', re.MULTILINE),
+    re.compile(r'^\s*runtime\s*=\s*"[a-z]+([0-9][0-9.]*)', re.MULTILINE),
 )
 
 

@@ -57,11 +57,9 @@ override_resource {
 }
 
 override_resource {
-  target = aws_serverlessapplicationrepository_cloudformation_stack.rotation
+  target = aws_lambda_function.rotation
   values = {
-    outputs = {
-      RotationLambdaARN = "arn:aws:lambda:eu-central-1:123456789012:function:test-app-staging-db-rotation"
-    }
+    arn = "arn:aws:lambda:eu-central-1:123456789012:function:test-app-staging-db-rotation"
   }
 }
 
@@ -72,9 +70,12 @@ override_resource {
   }
 }
 
+# The zip `make rotation-package` builds is read at plan time (source_code_hash); the mock
+# provider uploads nothing, so a small committed stand-in serves (tests/rotation-package.fixture).
 variables {
   environment               = "staging"
   generate_initial_password = false
+  rotation_package          = "tests/rotation-package.fixture"
 }
 
 run "the_app_secret_is_rotated_with_alternating_users" {
@@ -85,18 +86,74 @@ run "the_app_secret_is_rotated_with_alternating_users" {
   }
 
   assert {
-    condition     = aws_serverlessapplicationrepository_cloudformation_stack.rotation[0].application_id == "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationMultiUser"
-    error_message = "The rotation function must be AWS's multi-user (alternating users) PostgreSQL application."
+    condition     = aws_lambda_function.rotation[0].handler == "test_app_rotation.handler.lambda_handler" && aws_lambda_function.rotation[0].runtime == "python3.13" && aws_lambda_function.rotation[0].architectures == tolist(["arm64"])
+    error_message = "The rotation function is the project's own (rotation/, test_app_rotation) on Python 3.13, arm64 (the platform its zip is built for)."
   }
 
   assert {
-    condition     = aws_serverlessapplicationrepository_cloudformation_stack.rotation[0].parameters["masterSecretArn"] == "arn:aws:secretsmanager:eu-central-1:123456789012:secret:rds!cluster-0a1b2c3d-AbCdEf"
-    error_message = "The multi-user function creates the clone and sets passwords as the master user: it needs the master secret."
+    condition     = aws_lambda_function.rotation[0].source_code_hash == filebase64sha256("tests/rotation-package.fixture") && aws_lambda_function.rotation[0].filename == "tests/rotation-package.fixture"
+    error_message = "The function deploys the built zip, redeployed when its hash changes."
   }
 
   assert {
-    condition     = aws_serverlessapplicationrepository_cloudformation_stack.rotation[0].parameters["vpcSubnetIds"] == "subnet-0aaaaaaaaaaaaaaa1,subnet-0bbbbbbbbbbbbbbb2,subnet-0ccccccccccccccc3"
-    error_message = "The function runs in the private subnets (sorted, so the parameter never drifts)."
+    condition     = aws_lambda_function.rotation[0].timeout == 30 && aws_lambda_function.rotation[0].environment[0].variables == tomap({ SECRETS_MANAGER_ENDPOINT = "https://secretsmanager.eu-central-1.amazonaws.com" })
+    error_message = "30 s per step; Secrets Manager at the regional endpoint (SECRETS_MANAGER_ENDPOINT, as AWS's template sets it)."
+  }
+
+  assert {
+    condition     = aws_lambda_function.rotation[0].vpc_config[0].subnet_ids == toset(["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2", "subnet-0ccccccccccccccc3"]) && aws_lambda_function.rotation[0].vpc_config[0].security_group_ids == toset([aws_security_group.rotation[0].id])
+    error_message = "The function runs in the private subnets with the rotation security group."
+  }
+
+  assert {
+    condition     = aws_lambda_function.rotation[0].logging_config[0].log_group == "/aws/lambda/test-app-staging-db-rotation" && aws_cloudwatch_log_group.rotation[0].retention_in_days == 365 && aws_cloudwatch_log_group.rotation[0].kms_key_id != null
+    error_message = "The function logs to its own log group, kept a year and encrypted."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_permission.rotation[0].principal == "secretsmanager.amazonaws.com"
+      && aws_lambda_permission.rotation[0].action == "lambda:InvokeFunction"
+      && aws_lambda_permission.rotation[0].source_account == "123456789012"
+      && aws_lambda_permission.rotation[0].source_arn == "arn:aws:secretsmanager:eu-central-1:123456789012:secret:test-app-staging/database-app-AbCdEf"
+    )
+    error_message = "Only Secrets Manager, for the app secret of this account, may invoke the function."
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role_policy.rotation[0].policy).Statement == [
+      {
+        Sid      = "RotateTheAppSecret"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"]
+        Resource = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:test-app-staging/database-app-AbCdEf"
+      },
+      {
+        Sid      = "ReadTheMasterSecret"
+        Effect   = "Allow"
+        Action   = "secretsmanager:GetSecretValue"
+        Resource = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:rds!cluster-0a1b2c3d-AbCdEf"
+      },
+      {
+        Sid      = "NewPasswords"
+        Effect   = "Allow"
+        Action   = "secretsmanager:GetRandomPassword"
+        Resource = "*"
+      },
+      {
+        Sid       = "SecretsKeyThroughSecretsManager"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
+        Resource  = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        Condition = { StringEquals = { "kms:ViaService" = "secretsmanager.eu-central-1.amazonaws.com" } }
+      },
+    ]
+    error_message = "The function's role holds what AWS documents for alternating users: the app secret, the master secret read-only, GetRandomPassword, the secrets' key through Secrets Manager."
+  }
+
+  assert {
+    condition     = aws_iam_role_policy_attachment.rotation_vpc[0].policy_arn == "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+    error_message = "The function's network interfaces and logs come with AWSLambdaVPCAccessExecutionRole."
   }
 
   assert {
@@ -144,7 +201,7 @@ run "the_rotation_function_reaches_only_postgresql_and_https" {
 
   assert {
     condition     = aws_vpc_security_group_egress_rule.rotation_https[0].from_port == 443 && aws_vpc_security_group_egress_rule.rotation_https[0].to_port == 443
-    error_message = "The only other egress is HTTPS (Secrets Manager and RDS APIs)."
+    error_message = "The only other egress is HTTPS (the Secrets Manager API)."
   }
 
   assert {
@@ -212,7 +269,7 @@ run "the_emulator_switch_leaves_the_secret_without_rotation" {
   }
 
   assert {
-    condition     = length(aws_serverlessapplicationrepository_cloudformation_stack.rotation) == 0 && length(aws_secretsmanager_secret_rotation.app) == 0 && length(aws_security_group.rotation) == 0 && length(aws_sns_topic.alarms) == 0
+    condition     = length(aws_lambda_function.rotation) == 0 && length(aws_iam_role.rotation) == 0 && length(aws_secretsmanager_secret_rotation.app) == 0 && length(aws_security_group.rotation) == 0 && length(aws_sns_topic.alarms) == 0
     error_message = "Without rotation no function, schedule, security group or alarm is created."
   }
 }
@@ -226,7 +283,7 @@ run "rotation_waits_for_the_first_deploy" {
   }
 
   assert {
-    condition     = length(aws_serverlessapplicationrepository_cloudformation_stack.rotation) == 1 && length(aws_vpc_security_group_ingress_rule.database_from_rotation) == 1
+    condition     = length(aws_lambda_function.rotation) == 1 && length(aws_lambda_permission.rotation) == 1 && length(aws_vpc_security_group_ingress_rule.database_from_rotation) == 1
     error_message = "The function and its network path exist from the first apply."
   }
 
@@ -254,7 +311,7 @@ run "rotation_failure_alarms_reach_the_topic" {
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.rotation_errors[0].dimensions["FunctionName"] == aws_serverlessapplicationrepository_cloudformation_stack.rotation[0].parameters["functionName"]
+    condition     = aws_cloudwatch_metric_alarm.rotation_errors[0].dimensions["FunctionName"] == aws_lambda_function.rotation[0].function_name
     error_message = "The error alarm watches the rotation function."
   }
 

@@ -157,6 +157,35 @@ def pull_principals(pull_account_ids: list[str]) -> set[str]:
     return admitted
 
 
+def deploy_requests(account: str) -> list[Request]:
+    """The calls the deploy job makes on the registry of `account`: the login and the pulls."""
+    repository = f"arn:aws:ecr:{REGION}:{account}:repository/{REPOSITORY}"
+    return [Request(a, repository) for a in PULL_ACTIONS] + [Request("ecr:GetAuthorizationToken")]
+
+
+def registry_account(workflow: dict[str, Any], env: Environment) -> str:
+    """The account of the registry the workflow pulls from and verifies in, for `env`."""
+    return _resolve(f"${{{{ vars.{registry_variable(workflow)} }}}}", env)
+
+
+def deploy_calls(
+    environments: list[Environment],
+    project_values: Callable[[str], dict[str, Any]],
+    workflow: dict[str, Any] | None = None,
+) -> list[tuple[Environment, dict[str, Any], Request]]:
+    """Each environment's deploy role policy with each call it makes on its registry.
+
+    `check` decides these with the IAM evaluator; the tests hand the same list to its
+    independent cross-check.
+    """
+    workflow = workflow if workflow is not None else load_workflow()
+    return [
+        (env, deploy_policy(project_values(env.name), env), req)
+        for env in environments
+        for req in deploy_requests(registry_account(workflow, env))
+    ]
+
+
 def check(
     environments: list[Environment],
     registry_environment: str,
@@ -170,11 +199,12 @@ def check(
     pull_ids = list(project_values(registry_environment).get("pull_account_ids", []))
     admitted = pull_principals(pull_ids)
     variable = registry_variable(workflow)
+    calls = deploy_calls(environments, project_values, workflow)
     problems = []
     if not verifies_in_registry(workflow):
         problems.append("deploy.yml: cosign verify and deploy.sh must both use $REGISTRY")
     for env in environments:
-        account = _resolve(f"${{{{ vars.{variable} }}}}", env)
+        account = registry_account(workflow, env)
         if account != registry.account:
             problems.append(
                 f"{env.name}: deploy.yml's registry account (vars.{variable} = {account!r}) "
@@ -185,13 +215,8 @@ def check(
                 f"{env.name}: no ECR credentials for {account}.dkr.ecr.{REGION}.amazonaws.com "
                 "(cosign verify gets 401): name it in amazon-ecr-login's `registries`"
             )
-        policy = deploy_policy(project_values(env.name), env)
         repository = f"arn:aws:ecr:{REGION}:{account}:repository/{REPOSITORY}"
-        refused = [
-            a
-            for a in (*PULL_ACTIONS, "ecr:GetAuthorizationToken")
-            if not allows(policy, Request(a, "*" if "Authorization" in a else repository))
-        ]
+        refused = [req.action for e, policy, req in calls if e is env and not allows(policy, req)]
         if refused:
             problems.append(f"{env.name}: the deploy role may not {refused} on {repository}")
         if env.account != account and f"arn:aws:iam::{env.account}:root" not in admitted:

@@ -4,7 +4,9 @@ Secrets Manager runs the rotation function's testSecret when rotation is turned 
 even with `rotate_immediately = false`), so the rotation resource must not exist at the first
 apply (the app role is made by the chart's hook at the first deploy), must be switched by
 `enable_app_secret_rotation` (turned on in phase 10 of docs/getting-started.md) and must depend
-on the security-group rules the function reaches PostgreSQL and the APIs through. The emulator
+on the security-group rules the function reaches PostgreSQL and the APIs through and on the
+permission that lets Secrets Manager invoke the function (a separate resource, which the
+reference to the function's ARN does not wait for). The emulator
 round trip (scripts/terraform/emulator_roundtrip.py) checks it on the applied stack.
 
 `walkthrough_problems` checks the same order in the walkthrough (scripts/day_one.py): every
@@ -29,6 +31,7 @@ from test_app_tooling.walkthrough import shell_blocks
 
 ROTATION = "aws_secretsmanager_secret_rotation.app"
 ROTATION_NEEDS = {
+    "aws_lambda_permission.rotation",
     "aws_vpc_security_group_egress_rule.rotation_database",
     "aws_vpc_security_group_egress_rule.rotation_https",
     "aws_vpc_security_group_ingress_rule.database_from_rotation",

@@ -39,7 +39,7 @@ from typing import Any
 import hcl2
 import yaml
 
-from test_app_tooling.infra.iam import Request, allows, terraform_policy
+from test_app_tooling.infra.iam import Request, decide, terraform_policy
 from test_app_tooling.tools import REPO
 from test_app_tooling.walkthrough import shell_blocks
 
@@ -313,25 +313,47 @@ class Reach:
     gate: str
 
 
+CONTROLLER = "external-secrets"
+
+
+def secret_reads(env: str) -> list[tuple[str, list[dict[str, Any]], str, Request]]:
+    """Each identity's GetSecretValue on each secret: (identity, its policies, secret, request).
+
+    The identities are the External Secrets controller and each CI role; `reach` decides these
+    requests, and the tests hand the same list to the IAM evaluator's independent cross-check.
+    """
+    identities = [(CONTROLLER, controller_policies(env))]
+    identities += [(role.name, role.policies) for role in ci_roles(env)]
+    return [
+        (name, policies, secret, Request(GET, arn))
+        for name, policies in identities
+        for secret, arn in secrets(env).items()
+    ]
+
+
 def reach(env: str, walkthrough: str | None = None) -> list[Reach]:
     """Every (identity, secret, path, gate) of one environment."""
     text = walkthrough if walkthrough is not None else WALKTHROUGH.read_text(encoding="utf-8")
     main_only = main_only_environments(text)
     main_gated = not main_reviewed(text)
-    arns = secrets(env)
-    controller = controller_policies(env)
-    readable = {
-        s for s, arn in arns.items() if any(allows(p, Request(GET, arn)) for p in controller)
+    # An identity's policies are decided together, as IAM does: a Deny in one beats an Allow.
+    reads = {
+        (name, secret)
+        for name, policies, secret, req in secret_reads(env)
+        if decide(policies, req) == "Allowed"
     }
+    readable = {secret for name, secret in reads if name == CONTROLLER}
     writers = externalsecret_writers()
     store_writers = externalsecret_writers("secretstores")
     stores = store_namespaces()
     found = []
     for role in ci_roles(env):
         opened = gate(role, main_only, main_gated=main_gated)
-        for secret, arn in arns.items():
-            if any(allows(p, Request(GET, arn)) for p in role.policies):
-                found.append(Reach(role.name, secret, "GetSecretValue", opened))
+        found += [
+            Reach(role.name, secret, "GetSecretValue", opened)
+            for secret in secrets(env)
+            if (role.name, secret) in reads
+        ]
         for namespace, groups in writers.items():
             if not set(role.kubernetes_groups) & groups:
                 continue
