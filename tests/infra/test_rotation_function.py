@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import uuid
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from test_app_rotation import postgres as rotation_postgres
 from test_app_rotation.steps import ApiSecrets, run_step
 from test_app_tooling import rotation, rotation_package, tls
 from test_app_tooling.postgres import (
@@ -30,7 +32,7 @@ from test_app_tooling.postgres import (
     give_to_server_user,
     start_cluster,
 )
-from test_app_tooling.tools import find_tool
+from test_app_tooling.tools import find_tool, run_tool
 
 
 pytestmark = pytest.mark.integration
@@ -176,6 +178,56 @@ def test_a_login_without_a_server_is_logged_as_network_not_tls_or_authentication
     ]
 
 
+def handshake(client: ssl.SSLContext, cert: Path, key: Path) -> None:
+    """A TLS handshake in memory between `client` and a server presenting `cert`."""
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    pipes = [(ssl.MemoryBIO(), ssl.MemoryBIO()) for _ in range(2)]
+    ends = [
+        client.wrap_bio(pipes[0][0], pipes[1][1], server_hostname="127.0.0.1"),
+        server.wrap_bio(pipes[1][0], pipes[0][1], server_side=True),
+    ]
+    done = [False, False]
+    for _ in range(20):
+        for i, end in enumerate(ends):
+            if not done[i]:
+                try:
+                    end.do_handshake()
+                    done[i] = True
+                except ssl.SSLWantReadError:
+                    pass
+        pipes[0][0].write(pipes[0][1].read())  # client <- server
+        pipes[1][0].write(pipes[1][1].read())  # server <- client
+        if all(done):
+            return
+    raise AssertionError("the handshake did not finish")
+
+
+def test_the_function_verifies_strictly_on_every_python_as_the_lambdas_313(tmp_path):
+    # A CA without keyUsage passes OpenSSL's default checks (Python 3.11, 3.12) and fails the
+    # strict ones Python 3.13 turns on by default: the function's context is strict everywhere.
+    certs = tls.make_certificates(tmp_path / "strict", ["127.0.0.1"])
+    handshake(rotation_postgres.tls_context(certs.ca), certs.server_cert, certs.server_key)
+    lax = tmp_path / "lax"
+    lax.mkdir()
+    for args in (
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=lax-ca",
+         "-keyout", "ca.key", "-out", "ca.crt"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
+         "server.key", "-out", "server.csr"],
+        ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+         "-CAcreateserial", "-days", "1", "-extfile", str(certs.folder / "san.ext"),
+         "-out", "server.crt"],
+    ):  # fmt: skip
+        run_tool("openssl", *args, cwd=lax)
+    assert "X509v3 Key Usage" not in run_tool("openssl", "x509", "-in", str(lax / "ca.crt"),
+                                              "-noout", "-text").stdout  # fmt: skip
+    with pytest.raises(ssl.SSLCertVerificationError) as refused:
+        handshake(rotation_postgres.tls_context(lax / "ca.crt"), lax / "server.crt",
+                  lax / "server.key")  # fmt: skip
+    assert refused.value.verify_message == "CA cert does not include key usage extension"
+
+
 @pytest.mark.parametrize(
     ("user", "other"), [("test_app", "test_app_clone"), ("test_app_clone", "test_app")]
 )
@@ -207,7 +259,7 @@ LAMBDA_PYTHON = os.environ.get("ROTATION_LAMBDA_PYTHON") or sys.executable
 def runtime(tmp_path_factory) -> Path:
     """A folder holding only boto3 and the packages it brings, copied from .venvs/moto."""
     python = Path(find_tool("moto_server")).with_name("python")
-    folder = tmp_path_factory.mktemp("runtime")
+    folder: Path = tmp_path_factory.mktemp("runtime")
     for name in RUNTIME_PACKAGES:
         where = subprocess.run(
             [str(python), "-c", f"import {name}; print({name}.__file__)"],
