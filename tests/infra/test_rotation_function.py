@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import ssl
 import subprocess
+import sys
 import uuid
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from test_app_rotation import postgres as rotation_postgres
 from test_app_rotation.steps import ApiSecrets, run_step
 from test_app_tooling import rotation, rotation_package, tls
 from test_app_tooling.postgres import (
@@ -27,7 +32,7 @@ from test_app_tooling.postgres import (
     give_to_server_user,
     start_cluster,
 )
-from test_app_tooling.tools import find_tool
+from test_app_tooling.tools import find_tool, run_tool
 
 
 pytestmark = pytest.mark.integration
@@ -161,6 +166,68 @@ def test_an_untrusted_certificate_fails_without_a_plaintext_fallback(tls_postgre
     assert database(certs).run(before, "SELECT 1") == [[1]]
 
 
+def test_a_login_without_a_server_is_logged_as_network_not_tls_or_authentication(
+    tls_postgres, caplog
+):
+    _, certs = tls_postgres
+    closed = {"username": "nobody", "password": "x", "host": "127.0.0.1", "port": 1}
+    with caplog.at_level("ERROR", logger="test_app_rotation.postgres"):
+        assert database(certs).run(closed, "SELECT 1") is None
+    assert [r.getMessage().split(": ", 2)[:2] for r in caplog.records] == [
+        ["login as nobody to 127.0.0.1:1", "network failed"]
+    ]
+
+
+def handshake(client: ssl.SSLContext, cert: Path, key: Path) -> None:
+    """A TLS handshake in memory between `client` and a server presenting `cert`."""
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    pipes = [(ssl.MemoryBIO(), ssl.MemoryBIO()) for _ in range(2)]
+    ends = [
+        client.wrap_bio(pipes[0][0], pipes[1][1], server_hostname="127.0.0.1"),
+        server.wrap_bio(pipes[1][0], pipes[0][1], server_side=True),
+    ]
+    done = [False, False]
+    for _ in range(20):
+        for i, end in enumerate(ends):
+            if not done[i]:
+                try:
+                    end.do_handshake()
+                    done[i] = True
+                except ssl.SSLWantReadError:
+                    pass
+        pipes[0][0].write(pipes[0][1].read())  # client <- server
+        pipes[1][0].write(pipes[1][1].read())  # server <- client
+        if all(done):
+            return
+    raise AssertionError("the handshake did not finish")
+
+
+def test_the_function_verifies_strictly_on_every_python_as_the_lambdas_313(tmp_path):
+    # A CA without keyUsage passes OpenSSL's default checks (Python 3.11, 3.12) and fails the
+    # strict ones Python 3.13 turns on by default: the function's context is strict everywhere.
+    certs = tls.make_certificates(tmp_path / "strict", ["127.0.0.1"])
+    handshake(rotation_postgres.tls_context(certs.ca), certs.server_cert, certs.server_key)
+    lax = tmp_path / "lax"
+    lax.mkdir()
+    for args in (
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=lax-ca",
+         "-keyout", "ca.key", "-out", "ca.crt"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
+         "server.key", "-out", "server.csr"],
+        ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+         "-CAcreateserial", "-days", "1", "-extfile", str(certs.folder / "san.ext"),
+         "-out", "server.crt"],
+    ):  # fmt: skip
+        run_tool("openssl", *args, cwd=lax)
+    assert "X509v3 Key Usage" not in run_tool("openssl", "x509", "-in", str(lax / "ca.crt"),
+                                              "-noout", "-text").stdout  # fmt: skip
+    with pytest.raises(ssl.SSLCertVerificationError) as refused:
+        handshake(rotation_postgres.tls_context(lax / "ca.crt"), lax / "server.crt",
+                  lax / "server.key")  # fmt: skip
+    assert refused.value.verify_message == "CA cert does not include key usage extension"
+
+
 @pytest.mark.parametrize(
     ("user", "other"), [("test_app", "test_app_clone"), ("test_app_clone", "test_app")]
 )
@@ -175,36 +242,70 @@ def test_an_alternate_user_name_past_63_characters_is_refused():
 
 
 # The Lambda handler as it ships: the zip built by test_app_tooling.rotation_package (with the
-# test CA as its bundled CA file), unpacked and imported from there by .venvs/moto's Python,
-# whose boto3 stands for the Lambda runtime's; Secrets Manager events as the service sends them.
+# test CA as its bundled CA file), unpacked, and run by an isolated Python (`-I -S`: no
+# PYTHONPATH, no site-packages) whose sys.path is the unpacked zip (the Lambda's /var/task) and
+# then only boto3 and its own packages copied from .venvs/moto (the runtime's boto3): a package
+# the zip lacks is missing here too. ROTATION_LAMBDA_PYTHON names another interpreter (the
+# Lambda's python3.13 where one is installed); the TLS context is strict on every Python
+# (test_app_rotation.postgres.tls_context). Secrets Manager events as the service sends them.
 FUNCTION_ARN = "arn:aws:lambda:eu-central-1:123456789012:function:test-app-staging-rotation"
+# What the Lambda runtime provides besides the standard library; python-dateutil and six, which
+# botocore also imports, must come from the zip (they come first on the Lambda's sys.path).
+RUNTIME_PACKAGES = ("boto3", "botocore", "jmespath", "s3transfer", "urllib3")
+LAMBDA_PYTHON = os.environ.get("ROTATION_LAMBDA_PYTHON") or sys.executable
 
 
 @pytest.fixture(scope="module")
-def packaged(tls_postgres, tmp_path_factory) -> dict[str, Path]:
+def runtime(tmp_path_factory) -> Path:
+    """A folder holding only boto3 and the packages it brings, copied from .venvs/moto."""
+    python = Path(find_tool("moto_server")).with_name("python")
+    folder: Path = tmp_path_factory.mktemp("runtime")
+    for name in RUNTIME_PACKAGES:
+        where = subprocess.run(
+            [str(python), "-c", f"import {name}; print({name}.__file__)"],
+            capture_output=True, text=True, check=True, timeout=60,
+        ).stdout.strip()  # fmt: skip
+        shutil.copytree(Path(where).parent, folder / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    return folder
+
+
+def unpacked_zip(certs: Path, ca: str, folder: Path) -> Path:
+    """The function built with `ca` as its bundled CA file, unpacked into `folder`/task."""
+    out = folder / "rotation-lambda.zip"
+    assert rotation_package.main(["--ca-bundle", str(certs / ca), "--out", str(out)]) == 0
+    with zipfile.ZipFile(out) as archive:
+        archive.extractall(folder / "task")
+    return folder / "task"
+
+
+@dataclass(frozen=True)
+class Function:
+    """The unpacked zip (/var/task) and the runtime's boto3 beside it."""
+
+    task: Path
+    runtime: Path
+
+
+@pytest.fixture(scope="module")
+def packaged(tls_postgres, runtime, tmp_path_factory) -> dict[str, Function]:
     """The function unpacked from its zip, once with the server's CA and once with another."""
     _, certs = tls_postgres
-    unpacked = {}
-    for ca in ("ca.crt", "other-ca.crt"):
-        folder = tmp_path_factory.mktemp(f"lambda-{ca}")
-        out = folder / "rotation-lambda.zip"
-        assert rotation_package.main(["--ca-bundle", str(certs / ca), "--out", str(out)]) == 0
-        with zipfile.ZipFile(out) as archive:
-            archive.extractall(folder / "task")
-        unpacked[ca] = folder / "task"
-    return unpacked
+    return {
+        ca: Function(unpacked_zip(certs, ca, tmp_path_factory.mktemp(f"lambda-{ca}")), runtime)
+        for ca in ("ca.crt", "other-ca.crt")
+    }
 
 
-def invoke(task: Path, endpoint: str, arn: str, token: str, step: str):
+def invoke(function: Function, endpoint: str, arn: str, token: str, step: str):
     """One invocation of the packaged lambda_handler, as the Lambda runtime makes it."""
-    python = Path(find_tool("moto_server")).with_name("python")
     event = {"SecretId": arn, "ClientRequestToken": token, "Step": step}
+    task, runtime = function.task, function.runtime
     return subprocess.run(
-        [str(python), "-c", HANDLER_CALL, json.dumps(event)],
+        [LAMBDA_PYTHON, "-I", "-S", "-c", HANDLER_CALL, json.dumps(event), str(task), str(runtime)],
         cwd=task,
         env={
             "PATH": os.environ["PATH"],
-            "PYTHONPATH": str(task),  # the Lambda runtime's /var/task
             "SECRETS_MANAGER_ENDPOINT": endpoint,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
@@ -219,8 +320,10 @@ def invoke(task: Path, endpoint: str, arn: str, token: str, step: str):
 
 HANDLER_CALL = (
     "import json, sys\n"
+    "assert not [p for p in sys.path if 'site-packages' in p], sys.path\n"  # isolated
+    "sys.path[:0] = sys.argv[2:4]\n"  # the unpacked zip (/var/task), then the runtime's boto3
     "import test_app_rotation.handler as h\n"
-    "assert h.__file__.startswith(sys.path[1]), h.__file__\n"  # imported from the unpacked zip
+    "assert h.__file__.startswith(sys.argv[2]), h.__file__\n"  # imported from the unpacked zip
     "h.lambda_handler(json.loads(sys.argv[1]), None)\n"
 )
 
@@ -298,19 +401,57 @@ def test_the_packaged_handler_refuses_an_untrusted_server_and_keeps_the_login(
     refused = invoke(packaged["other-ca.crt"], moto, arn, token, "setSecret")
     assert refused.returncode != 0
     assert "the current login does not work" in refused.stderr
+    # The log names the cause: TLS, not a refused password.
+    where = f"login as {before['username']} to 127.0.0.1:{cluster.port}"
+    assert (
+        f"{where}: TLS failed: the server's certificate does not verify against "
+        "ca-bundle.pem: unable to get local issuer certificate" in refused.stderr
+    ), refused.stderr
+    assert "authentication refused" not in refused.stderr
     assert current_login(sm, arn) == before
     assert database(certs).run(before, "SELECT current_user") == [[before["username"]]]
+
+
+def test_the_packaged_handler_logs_a_refused_password_as_authentication_not_tls(
+    tls_postgres, moto, packaged
+):
+    cluster, _ = tls_postgres
+    sm = rotation.SecretsManager(moto)
+    arn = with_rotation(sm, cluster, "not-the-master-password")
+    token = start_rotation(sm, arn)
+    assert invoke(packaged["ca.crt"], moto, arn, token, "createSecret").returncode == 0
+    refused = invoke(packaged["ca.crt"], moto, arn, token, "setSecret")
+    assert refused.returncode != 0
+    assert "cannot log in with the master secret" in refused.stderr
+    assert (
+        f"login as rotator to 127.0.0.1:{cluster.port}: authentication refused: 28P01 "
+        'password authentication failed for user "rotator"' in refused.stderr
+    ), refused.stderr
+    assert "TLS failed" not in refused.stderr
 
 
 def test_the_packaged_handler_refuses_events_it_must_not_act_on(tls_postgres, moto, packaged):
     cluster, _ = tls_postgres
     sm = rotation.SecretsManager(moto)
     task = packaged["ca.crt"]
-    plain = secrets(sm, cluster, MASTER_PASSWORD)  # rotation not enabled
     arn = with_rotation(sm, cluster, MASTER_PASSWORD)
     token = start_rotation(sm, arn)
+    # Rotation turned off (DescribeSecret's RotationEnabled present and false).
+    cancelled = with_rotation(sm, cluster, MASTER_PASSWORD)
+    cancelled_token = start_rotation(sm, cancelled)
+    sm.call("CancelRotateSecret", SecretId=cancelled)
+    assert sm.call("DescribeSecret", SecretId=cancelled)["RotationEnabled"] is False
+    # Never configured for rotation: no RotationEnabled key, as during RotateSecret's
+    # configuration test. AWS's function goes on to the version checks, and so does ours.
+    plain = secrets(sm, cluster, MASTER_PASSWORD)
+    assert "RotationEnabled" not in sm.call("DescribeSecret", SecretId=plain)
     refused = {
-        "is not enabled for rotation": invoke(task, moto, plain, token, "createSecret"),
+        "is not enabled for rotation": invoke(
+            task, moto, cancelled, cancelled_token, "createSecret"
+        ),
+        f"Secret version {token} has no stage for rotation of {plain}": invoke(
+            task, moto, plain, token, "createSecret"
+        ),
         "has no stage for rotation": invoke(task, moto, arn, str(uuid.uuid4()), "createSecret"),
         "Step: expected one of createSecret, setSecret, testSecret, finishSecret": invoke(
             task, moto, arn, token, "dropSecret"
@@ -320,6 +461,24 @@ def test_the_packaged_handler_refuses_events_it_must_not_act_on(tls_postgres, mo
         assert done.returncode != 0, message
         assert message in done.stderr, done.stderr
     assert sm.secrets.value(arn, "AWSPENDING", token) is None  # nothing was created
+
+
+@pytest.mark.parametrize("package", ["scramp", "dateutil"])
+def test_the_packaged_handler_fails_when_a_dependency_is_missing_from_the_zip(
+    tls_postgres, moto, packaged, package, tmp_path
+):
+    # The interpreter sees the unpacked zip and the runtime's boto3 only: a package the zip
+    # lacks (scramp for pg8000, dateutil for pg8000 and botocore) is not found elsewhere.
+    cluster, _ = tls_postgres
+    sm = rotation.SecretsManager(moto)
+    arn = with_rotation(sm, cluster, MASTER_PASSWORD)
+    token = start_rotation(sm, arn)
+    task = tmp_path / "task"
+    shutil.copytree(packaged["ca.crt"].task, task)
+    shutil.rmtree(task / package)
+    done = invoke(Function(task, packaged["ca.crt"].runtime), moto, arn, token, "createSecret")
+    assert done.returncode != 0
+    assert f"ModuleNotFoundError: No module named '{package}'" in done.stderr, done.stderr
 
 
 class HostilePasswords(ApiSecrets):

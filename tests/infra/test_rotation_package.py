@@ -12,6 +12,7 @@ import pytest
 
 from test_app_tooling import rotation_package, tls
 from test_app_tooling.rotation_package import PackageError
+from test_app_tooling.tools import REPO
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +29,27 @@ def built(certs, tmp_path_factory) -> tuple[Path, Path]:
     return outs
 
 
+# Lambda's quotas: a zip uploaded directly at most 50 MB, its contents unzipped at most 250 MB.
+ZIPPED_LIMIT = 50 * 1024 * 1024
+UNZIPPED_LIMIT = 250 * 1024 * 1024
+
+
 def test_the_zip_is_the_same_bytes_for_the_same_inputs(built):
     one, two = built
     assert one.read_bytes() == two.read_bytes()
     digest = hashlib.sha256(one.read_bytes()).digest()
     assert rotation_package.filebase64sha256(one) == base64.b64encode(digest).decode()
+
+
+def test_the_zip_stores_its_entries_so_no_zlib_build_changes_its_bytes(built):
+    # Deflate's output differs between zlib builds (zlib, zlib-ng, Apple's): stored entries
+    # make the bytes depend on the inputs only, so a laptop and CI deploy the same hash.
+    with zipfile.ZipFile(built[0]) as archive:
+        infos = archive.infolist()
+    assert infos
+    assert {i.compress_type for i in infos} == {zipfile.ZIP_STORED}
+    assert built[0].stat().st_size < ZIPPED_LIMIT
+    assert sum(i.file_size for i in infos) < UNZIPPED_LIMIT
 
 
 def test_the_zip_holds_the_handler_its_driver_and_the_ca_and_nothing_of_the_runtime(built, certs):
@@ -70,10 +87,22 @@ def test_the_rds_bundle_is_refused_unless_its_sha256_is_the_pinned_one(certs):
     url = certs.ca.as_uri()
     right = hashlib.sha256(data).hexdigest()
     assert rotation_package.download_bundle(url, right) == data
-    with pytest.raises(
-        PackageError, match=f"expected SHA-256 {rotation_package.RDS_BUNDLE_SHA256}, got {right}"
-    ):
+    with pytest.raises(PackageError) as refused:
         rotation_package.download_bundle(url)  # the pinned RDS digest: this is not that bundle
+    # The error says what to do: review against AWS's page, renew the one pin.
+    assert str(refused.value) == (
+        f"{url}: expected SHA-256 {rotation_package.RDS_BUNDLE_SHA256}, got {right}. AWS has "
+        "published another RDS CA bundle: review the certificate authorities it adds or drops "
+        "against AWS's page (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/"
+        "UsingWithRDS.SSL.html#UsingWithRDS.SSL.CertificatesAllRegions), then set "
+        f'RDS_BUNDLE_SHA256 = "{right}" in tooling/src/test_app_tooling/rotation_package.py (the '
+        "one place it is pinned) and run `make rotation-package` again; the database stack's "
+        "next apply deploys the new zip"
+    )
+    pin = REPO / rotation_package.PIN_FILE
+    assert pin.resolve() == Path(rotation_package.__file__).resolve()
+    pinned = re.findall(r'^RDS_BUNDLE_SHA256 = "([0-9a-f]{64})"$', pin.read_text(), re.MULTILINE)
+    assert pinned == [rotation_package.RDS_BUNDLE_SHA256]
     assert re.fullmatch(r"[0-9a-f]{64}", rotation_package.RDS_BUNDLE_SHA256)
     assert rotation_package.RDS_BUNDLE_URL == (
         "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"

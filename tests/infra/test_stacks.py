@@ -193,6 +193,36 @@ def test_the_key_is_left_alone_without_a_snapshot_or_a_destroy(database_fakes, e
     assert any("destroy" in c for c in database_fakes.calls()), why
 
 
+def test_the_database_destroy_hashes_a_placeholder_not_the_rotation_zip(database_fakes, tmp_path):
+    # Terraform evaluates source_code_hash (filebase64sha256) even when destroying: the runner
+    # passes a placeholder, so a teardown needs no zip and no RDS bundle download.
+    seen = tmp_path / "seen"
+    database_fakes.add(
+        "terraform",
+        TERRAFORM_WITH_OUTPUTS
+        + """
+for arg in "$@"; do
+  if [[ "$arg" == -var=rotation_package=* ]]; then cp "${arg#*=rotation_package=}" "$SEEN"; fi
+done
+""",
+    )
+    result = run(database_fakes, "destroy", "staging", "network", "database", AUTO_APPROVE="1",
+                 FINAL_SNAPSHOT="", SEEN=str(seen))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    destroys = {
+        Path(next(a for a in c if a.startswith("-chdir="))).name: c
+        for c in database_fakes.calls()
+        if "destroy" in c
+    }
+    assert list(destroys) == ["database", "network"]
+    placeholder = [a for a in destroys["database"] if a.startswith("-var=rotation_package=")]
+    assert len(placeholder) == 1
+    assert placeholder[0].endswith("/rotation-package.destroy-placeholder")
+    assert "Not the rotation function" in seen.read_text()  # there while terraform ran
+    assert not Path(placeholder[0].split("=", 2)[2]).exists()  # removed afterwards
+    assert not [a for a in destroys["network"] if "rotation_package" in a]
+
+
 def test_a_state_without_the_snapshot_output_is_refused_before_the_destroy(database_fakes):
     result = run(database_fakes, "destroy", "prod", "database", AUTO_APPROVE="1")
     assert result.returncode == 2

@@ -178,6 +178,31 @@ def test_terraform_plans_on_pull_requests_and_applies_on_main_behind_environment
     )
 
 
+def test_terraform_builds_the_rotation_zip_only_when_the_database_stack_is_in_the_run():
+    # The build downloads the RDS CA bundle and refuses it unless its SHA-256 is the pinned one:
+    # a republished bundle must stop the database stack's runs, not every stack's.
+    tf = load("terraform.yml")
+    builds = {
+        name: step
+        for name, job in tf.jobs.items()
+        for step in steps(job)
+        if "test_app_tooling.rotation_package" in str(step.get("run", ""))
+    }
+    assert set(builds) == {"plan", "apply-staging", "apply-prod"}
+    for name, step in builds.items():
+        assert step["if"] == "contains(fromJSON(needs.changes.outputs.stacks), 'database')", name
+        assert "changes" in tf.jobs[name]["needs"], name
+        assert tf.jobs[name]["env"]["STACKS"] == "${{ needs.changes.outputs.stacks }}", name
+    # The changes job's output is changed_stacks.py's JSON list, with "database" as an element.
+    assert tf.jobs["changes"]["outputs"]["stacks"] == "${{ steps.stacks.outputs.stacks }}"
+    picker = subprocess.run(
+        ["python3", "scripts/terraform/changed_stacks.py", "--github-output", "--files",
+         "rotation/requirements.lock"],
+        cwd=REPO, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert picker.stdout.strip() == 'stacks=["database"]'
+
+
 @pytest.mark.parametrize(
     ("configured", "planned"),
     [

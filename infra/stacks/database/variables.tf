@@ -122,7 +122,7 @@ variable "alarm_topic_name" {
 }
 
 variable "rotation_package" {
-  description = "The rotation function's zip, built by `make rotation-package` (handler, hash-pinned driver, RDS CA bundle checked by SHA-256); a path relative to this stack's folder. Read at plan time (`source_code_hash`)."
+  description = "The rotation function's zip, built by `make rotation-package` (handler, hash-pinned driver, RDS CA bundle checked by SHA-256); a path relative to this stack's folder. Read at plan time (`source_code_hash`); a destroy through scripts/terraform/stacks passes a placeholder file instead, since it uploads no code."
   type        = string
   default     = "../../../build/rotation-lambda.zip"
 }

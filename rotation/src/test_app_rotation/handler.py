@@ -1,9 +1,10 @@
 """The Lambda entry point: `test_app_rotation.handler.lambda_handler`.
 
 Secrets Manager invokes it once per step with `{"SecretId", "ClientRequestToken", "Step"}`. As
-AWS's multi-user function, it refuses a secret without rotation enabled and a token that is not
-a version of the secret labelled AWSPENDING, returns when that version is already AWSCURRENT, and
-otherwise runs the step (`test_app_rotation.steps`).
+AWS's multi-user function, it refuses a secret whose rotation was turned off (DescribeSecret's
+RotationEnabled present and false: a secret never configured for rotation goes on) and a token
+that is not a version of the secret labelled AWSPENDING, returns when that version is already
+AWSCURRENT, and otherwise runs the step (`test_app_rotation.steps`).
 
 Secrets Manager is reached with the Lambda runtime's boto3 at `SECRETS_MANAGER_ENDPOINT` (as
 AWS's template sets it); PostgreSQL with pg8000 over TLS verify-full against the CA bundle
@@ -52,7 +53,7 @@ def boto_secrets(endpoint: str | None) -> ApiSecrets:
 
 def check_event(sm: ApiSecrets, secret_id: str, token: str) -> bool:
     """Whether the step should run: False when the token's version is already AWSCURRENT."""
-    if not sm.rotation_enabled(secret_id):
+    if sm.rotation_disabled(secret_id):
         raise RotationError(f"Secret {secret_id} is not enabled for rotation")
     versions = sm.stages(secret_id)
     if token not in versions:

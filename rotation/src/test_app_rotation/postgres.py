@@ -2,11 +2,18 @@
 
 Every login verifies the server's certificate against `ca_file` (`CERT_REQUIRED`) and its name
 against the login's host (`check_hostname`), as libpq's `sslmode=verify-full`; a server that
-refuses TLS is refused in turn (there is no plaintext fallback).
+refuses TLS is refused in turn (there is no plaintext fallback). Verification is strict
+(`VERIFY_X509_STRICT`, with `VERIFY_X509_PARTIAL_CHAIN`) on every Python: the Lambda's Python
+3.13 sets both by default, and the tests' Python must verify as the function does.
+
+A login that fails is logged apart by its cause, so a rotation that fails is diagnosed where it
+failed: "TLS" (a certificate that does not verify, a server that refuses TLS), "network" (no
+connection) or "authentication" (PostgreSQL refused the user or password, SQLSTATE class 28).
 """
 
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +27,7 @@ from test_app_rotation.steps import Login, RotationError, Rows
 CONNECT_TIMEOUT = 5  # seconds, per login (the Lambda has 30 in all)
 # SQLSTATE class 28: invalid authorization (wrong password, no pg_hba.conf entry).
 REFUSED_LOGIN = "28"
+log = logging.getLogger(__name__)
 
 
 def tls_context(ca_file: Path) -> ssl.SSLContext:
@@ -28,6 +36,8 @@ def tls_context(ca_file: Path) -> ssl.SSLContext:
     context.check_hostname = True
     context.verify_mode = ssl.CERT_REQUIRED
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    # Python 3.13's create_default_context adds these two; Python 3.11 and 3.12 do not.
+    context.verify_flags |= ssl.VERIFY_X509_STRICT | ssl.VERIFY_X509_PARTIAL_CHAIN
     return context
 
 
@@ -38,7 +48,8 @@ class Postgres:
     ca_file: Path
 
     def connect(self, login: Login) -> pg8000.native.Connection | None:
-        """A session as `login`; None when the login or TLS is refused."""
+        """A session as `login`; None (the cause logged) when the login or TLS is refused."""
+        where = f"login as {login['username']} to {login['host']}:{login.get('port') or 5432}"
         try:
             return pg8000.native.Connection(
                 str(login["username"]),
@@ -50,12 +61,23 @@ class Postgres:
                 timeout=CONNECT_TIMEOUT,
                 application_name="test-app-rotation",
             )
-        except (OSError, pg8000.native.InterfaceError):  # ssl.SSLError is an OSError
-            return None
+        except ssl.SSLCertVerificationError as err:
+            cause = (
+                f"TLS failed: the server's certificate does not verify against "
+                f"{self.ca_file.name}: {err.verify_message}"
+            )
+        except ssl.SSLError as err:
+            cause = f"TLS failed: {err}"
+        except pg8000.native.InterfaceError as err:  # "Server refuses SSL", or no connection
+            cause = f"{'network' if isinstance(err.__cause__, OSError) else 'TLS'} failed: {err}"
+        except OSError as err:
+            cause = f"network failed: {err}"
         except pg8000.native.DatabaseError as err:
-            if _sqlstate(err).startswith(REFUSED_LOGIN):
-                return None
-            raise RotationError(f"login as {login['username']}: {_message(err)}") from err
+            if not _sqlstate(err).startswith(REFUSED_LOGIN):
+                raise RotationError(f"login as {login['username']}: {_message(err)}") from err
+            cause = f"authentication refused: {_message(err)}"
+        log.error("%s: %s", where, cause)
+        return None
 
     def run(self, login: Login, sql: str, params: Mapping[str, str] | None = None) -> Rows | None:
         """Run `sql` as `login`; its rows, or None when the login or TLS is refused."""

@@ -108,9 +108,15 @@ class ApiSecrets:
         )
         return found
 
-    def rotation_enabled(self, secret_id: str) -> bool:
-        """Whether the secret has rotation turned on (DescribeSecret's RotationEnabled)."""
-        return bool(self._call("DescribeSecret", {"SecretId": secret_id}).get("RotationEnabled"))
+    def rotation_disabled(self, secret_id: str) -> bool:
+        """Whether rotation was turned off: DescribeSecret's RotationEnabled present and false.
+
+        AWS's function refuses exactly this (`"RotationEnabled" in metadata and not
+        metadata["RotationEnabled"]`); Secrets Manager leaves the key out for a secret never
+        configured for rotation, as during the configuration test RotateSecret runs.
+        """
+        metadata = self._call("DescribeSecret", {"SecretId": secret_id})
+        return "RotationEnabled" in metadata and not metadata["RotationEnabled"]
 
     def put_pending(self, secret_id: str, token: str, value: Mapping[str, Any]) -> None:
         self._call(

@@ -9,8 +9,9 @@ against its hash by pip --require-hashes; boto3 is the runtime's and not bundled
 `test_app_rotation/ca-bundle.pem`: Amazon RDS's global CA bundle, downloaded from
 `RDS_BUNDLE_URL` and refused unless its SHA-256 is `RDS_BUNDLE_SHA256`, or, with `--ca-bundle`,
 the given file (tests, with their own CA). The zip is deterministic: the same inputs give the
-same bytes (sorted entries, fixed times and modes), so Terraform's `source_code_hash` changes
-only when the code, the pins or the CA do. It prints the zip's path, size and
+same bytes (sorted entries, fixed times and modes, entries stored uncompressed so no zlib build
+changes them), so Terraform's `source_code_hash` changes only when the code, the pins or the CA
+do. It prints the zip's path, size and
 `filebase64sha256`.
 """
 
@@ -43,8 +44,17 @@ PLATFORM = "manylinux2014_aarch64"
 # rds-ca-ecc384-g1 and their regional intermediates; 108 certificates), pinned by SHA-256. The
 # same digest is pinned by BuildKit `ADD --checksum` lines in several public repositories
 # (retrieved 2026-07-28); when AWS changes the bundle the build fails until this is reviewed.
+# RDS_BUNDLE_SHA256 is the one place the digest is pinned (the error says how to renew it); only
+# a build of the database stack's zip downloads the bundle (CI builds it when that stack is in
+# the run; a destroy needs no zip: scripts/terraform/stacks).
 RDS_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
 RDS_BUNDLE_SHA256 = "e5bb2084ccf45087bda1c9bffdea0eb15ee67f0b91646106e466714f9de3c7e3"
+PIN_FILE = "tooling/src/test_app_tooling/rotation_package.py"
+# Where AWS lists its certificate authorities and bundles and announces changes to them.
+RDS_BUNDLE_DOCS = (
+    "https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.SSL.html"
+    "#UsingWithRDS.SSL.CertificatesAllRegions"
+)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can hold: no build time in the bytes
 
 
@@ -53,10 +63,19 @@ class PackageError(RuntimeError):
 
 
 def checked_bundle(data: bytes, sha256: str, source: str) -> bytes:
-    """`data` when its SHA-256 is `sha256` and it holds PEM certificates; else `PackageError`."""
+    """`data` when its SHA-256 is `sha256` and it holds PEM certificates; else `PackageError`.
+
+    Another digest means AWS republished the bundle: the error says how to renew the pin.
+    """
     actual = hashlib.sha256(data).hexdigest()
     if actual != sha256:
-        raise PackageError(f"{source}: expected SHA-256 {sha256}, got {actual}")
+        raise PackageError(
+            f"{source}: expected SHA-256 {sha256}, got {actual}. AWS has published another RDS "
+            "CA bundle: review the certificate authorities it adds or drops against AWS's page "
+            f'({RDS_BUNDLE_DOCS}), then set RDS_BUNDLE_SHA256 = "{actual}" in {PIN_FILE} (the '
+            "one place it is pinned) and run `make rotation-package` again; the database "
+            "stack's next apply deploys the new zip"
+        )
     return certificates(data, source)
 
 
@@ -72,7 +91,7 @@ def certificates(data: bytes, source: str) -> bytes:
 
 
 def download_bundle(url: str = RDS_BUNDLE_URL, sha256: str = RDS_BUNDLE_SHA256) -> bytes:
-    """The RDS CA bundle from `url`, checked against `sha256`."""
+    """The RDS CA bundle from `url`, checked against `sha256` (`checked_bundle`)."""
     if not url.startswith(("https://", "file://")):
         raise PackageError(f"--ca-url: expected an https:// or file:// URL, got {url!r}")
     try:
@@ -111,12 +130,14 @@ def write_zip(tree: Path, out: Path) -> None:
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+    # Stored, not deflated: deflate's bytes depend on the zlib build (zlib, zlib-ng, Apple's),
+    # which would change source_code_hash between a laptop and CI for the same inputs.
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:
         for path in files:
             info = zipfile.ZipInfo(path.relative_to(tree).as_posix(), ZIP_TIME)
             info.external_attr = 0o100644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, path.read_bytes(), compresslevel=9)
+            info.compress_type = zipfile.ZIP_STORED
+            archive.writestr(info, path.read_bytes())
     partial.replace(out)
 
 

@@ -6,6 +6,11 @@ for the given IP addresses (`server.crt`, key `server.key`, mode 0600) and an un
 server; one given `other-ca.crt` refuses it, as a client whose trust store lacks the server's
 root does. The server key must belong to the server's OS user (`chown` it where that is
 another user): PostgreSQL refuses a key others can read.
+
+The extensions are spelled out, not left to openssl.cnf's defaults, so the chain passes strict
+verification (`openssl verify -x509_strict`, Python 3.13's default `VERIFY_X509_STRICT`): each CA
+has a critical basicConstraints, a critical keyUsage with keyCertSign and a subject key
+identifier; the server certificate has an authority key identifier, a keyUsage and serverAuth.
 """
 
 from __future__ import annotations
@@ -18,6 +23,19 @@ from test_app_tooling.tools import run_tool
 
 
 DAYS = 30
+CA_EXTENSIONS = (
+    "basicConstraints = critical, CA:TRUE",
+    "keyUsage = critical, keyCertSign, cRLSign",
+    "subjectKeyIdentifier = hash",
+    "authorityKeyIdentifier = keyid:always",
+)
+SERVER_EXTENSIONS = (
+    "basicConstraints = critical, CA:FALSE",
+    "keyUsage = critical, digitalSignature, keyEncipherment",
+    "extendedKeyUsage = serverAuth",
+    "subjectKeyIdentifier = hash",
+    "authorityKeyIdentifier = keyid:always",
+)
 
 
 @dataclass(frozen=True)
@@ -61,14 +79,15 @@ def make_certificates(folder: Path, addresses: list[str]) -> Certificates:
         except ValueError:
             raise ValueError(f"addresses: expected IP addresses, got {address!r}") from None
     folder.mkdir(parents=True, exist_ok=True)
+    ca_extensions = [arg for line in CA_EXTENSIONS for arg in ("-addext", line)]
     for ca in ("ca", "other-ca"):
         _openssl(folder, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", str(DAYS),
-                 "-subj", f"/CN={ca}", "-keyout", f"{ca}.key", "-out", f"{ca}.crt")  # fmt: skip
+                 "-subj", f"/CN={ca}", "-keyout", f"{ca}.key", "-out", f"{ca}.crt",
+                 *ca_extensions)  # fmt: skip
     _openssl(folder, "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={addresses[0]}",
              "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
-    (folder / "san.ext").write_text(
-        "subjectAltName = " + ", ".join(f"IP:{address}" for address in addresses) + "\n"
-    )
+    san = "subjectAltName = " + ", ".join(f"IP:{address}" for address in addresses)
+    (folder / "san.ext").write_text("\n".join((san, *SERVER_EXTENSIONS)) + "\n")
     _openssl(folder, "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
              "-CAcreateserial", "-days", str(DAYS), "-extfile", "san.ext",
              "-out", "server.crt")  # fmt: skip
