@@ -203,11 +203,15 @@ def handshake(client: ssl.SSLContext, cert: Path, key: Path) -> None:
     raise AssertionError("the handshake did not finish")
 
 
-def test_the_function_verifies_strictly_on_every_python_as_the_lambdas_313(tmp_path):
-    # A CA without keyUsage passes OpenSSL's default checks (Python 3.11, 3.12) and fails the
-    # strict ones Python 3.13 turns on by default: the function's context is strict everywhere.
+def test_the_function_verifies_as_the_app_does_on_every_python(tmp_path):
+    # A CA without keyUsage passes OpenSSL's default checks (the app's Python 3.11) and fails the
+    # strict ones Python 3.13 (the Lambda's) turns on by default: the function's context clears
+    # them on every Python, so it accepts what the app accepts. Trust stays with the bundled CA:
+    # another CA's server is refused.
     certs = tls.make_certificates(tmp_path / "strict", ["127.0.0.1"])
     handshake(rotation_postgres.tls_context(certs.ca), certs.server_cert, certs.server_key)
+    strict = rotation_postgres.tls_context(certs.ca)
+    assert not strict.verify_flags & (ssl.VERIFY_X509_STRICT | ssl.VERIFY_X509_PARTIAL_CHAIN)
     lax = tmp_path / "lax"
     lax.mkdir()
     for args in (
@@ -222,10 +226,15 @@ def test_the_function_verifies_strictly_on_every_python_as_the_lambdas_313(tmp_p
         run_tool("openssl", *args, cwd=lax)
     assert "X509v3 Key Usage" not in run_tool("openssl", "x509", "-in", str(lax / "ca.crt"),
                                               "-noout", "-text").stdout  # fmt: skip
+    handshake(rotation_postgres.tls_context(lax / "ca.crt"), lax / "server.crt",
+              lax / "server.key")  # fmt: skip
+    app_like = ssl.create_default_context(cafile=str(lax / "ca.crt"))
+    app_like.verify_flags |= ssl.VERIFY_X509_STRICT  # what Python 3.13 would do by default
     with pytest.raises(ssl.SSLCertVerificationError) as refused:
-        handshake(rotation_postgres.tls_context(lax / "ca.crt"), lax / "server.crt",
-                  lax / "server.key")  # fmt: skip
+        handshake(app_like, lax / "server.crt", lax / "server.key")
     assert refused.value.verify_message == "CA cert does not include key usage extension"
+    with pytest.raises(ssl.SSLCertVerificationError):  # the bundled CA only
+        handshake(rotation_postgres.tls_context(certs.ca), lax / "server.crt", lax / "server.key")
 
 
 @pytest.mark.parametrize(
@@ -246,8 +255,9 @@ def test_an_alternate_user_name_past_63_characters_is_refused():
 # PYTHONPATH, no site-packages) whose sys.path is the unpacked zip (the Lambda's /var/task) and
 # then only boto3 and its own packages copied from .venvs/moto (the runtime's boto3): a package
 # the zip lacks is missing here too. ROTATION_LAMBDA_PYTHON names another interpreter (the
-# Lambda's python3.13 where one is installed); the TLS context is strict on every Python
-# (test_app_rotation.postgres.tls_context). Secrets Manager events as the service sends them.
+# Lambda's python3.13 where one is installed); the TLS context verifies as the app's does on
+# every Python (test_app_rotation.postgres.tls_context). Secrets Manager events as the service
+# sends them.
 FUNCTION_ARN = "arn:aws:lambda:eu-central-1:123456789012:function:test-app-staging-rotation"
 # What the Lambda runtime provides besides the standard library; python-dateutil and six, which
 # botocore also imports, must come from the zip (they come first on the Lambda's sys.path).

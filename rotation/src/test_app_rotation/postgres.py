@@ -2,9 +2,13 @@
 
 Every login verifies the server's certificate against `ca_file` (`CERT_REQUIRED`) and its name
 against the login's host (`check_hostname`), as libpq's `sslmode=verify-full`; a server that
-refuses TLS is refused in turn (there is no plaintext fallback). Verification is strict
-(`VERIFY_X509_STRICT`, with `VERIFY_X509_PARTIAL_CHAIN`) on every Python: the Lambda's Python
-3.13 sets both by default, and the tests' Python must verify as the function does.
+refuses TLS is refused in turn (there is no plaintext fallback). The chain is verified the way
+the app verifies Aurora (its image's Python 3.11, asyncpg, `sslmode=verify-full`): OpenSSL's
+default checks, on every Python. Python 3.13, the Lambda's, adds `VERIFY_X509_STRICT` and
+`VERIFY_X509_PARTIAL_CHAIN` to its default context; both are cleared, so the first rotation cannot
+fail on an RFC 5280 profile detail of Aurora's chain that the app accepts (strict mode refuses,
+for one, a CA whose basicConstraints is not critical) and that cannot be checked without the live
+chain. The trust anchors stay the bundled CAs only, the host name checked.
 
 A login that fails is logged apart by its cause, so a rotation that fails is diagnosed where it
 failed: "TLS" (a certificate that does not verify, a server that refuses TLS), "network" (no
@@ -36,8 +40,9 @@ def tls_context(ca_file: Path) -> ssl.SSLContext:
     context.check_hostname = True
     context.verify_mode = ssl.CERT_REQUIRED
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    # Python 3.13's create_default_context adds these two; Python 3.11 and 3.12 do not.
-    context.verify_flags |= ssl.VERIFY_X509_STRICT | ssl.VERIFY_X509_PARTIAL_CHAIN
+    # Python 3.13's create_default_context adds these two (3.11, the app's, does not): verify as
+    # the app does on every Python.
+    context.verify_flags &= ~(ssl.VERIFY_X509_STRICT | ssl.VERIFY_X509_PARTIAL_CHAIN)
     return context
 
 
