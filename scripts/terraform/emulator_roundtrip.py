@@ -320,8 +320,8 @@ class RoundTrip:
         """Build the rotation function's zip for the database stack, offline.
 
         The packaging module as `make rotation-package` runs it, with a throwaway CA as the
-        function's bundle: the real one (Amazon RDS's) is downloaded. moto stores the code and
-        never runs it.
+        function's bundle in place of Amazon RDS's, which must be downloaded. moto stores the
+        code; nothing invokes the function (rotation stays off in the emulator profile).
         """
         certs = tls.make_certificates(self.workdir / "rotation-ca", ["127.0.0.1"])
         try:
