@@ -4,7 +4,9 @@
                                                    [--outputs FILE]
 
 1. Copies `infra/` into a scratch folder (no state, lock or `.terraform` ever lands in
-   the work tree) and starts moto on loopback (`moto_server.py`, patched).
+   the work tree), builds the rotation function's zip there offline (the packaging module with
+   a throwaway CA in place of the RDS bundle, which needs the internet; the database stack gets
+   it as `rotation_package`) and starts moto on loopback (`moto_server.py`, patched).
 2. Applies `bootstrap` (local state), then `network`, `registry`, `cluster`,
    `database` and `ci`, each with its real S3 backend in the emulator's state bucket
    and the `infra/envs/emulator/<stack>.tfvars` profile.
@@ -12,7 +14,9 @@
    documented emulator drift (`ALLOWED_DRIFT`). For `database` it also checks the order of
    rotation (`rotation_order_problems`): the first apply turns no rotation on, and the
    rotation resource is switched by `enable_app_secret_rotation` (after the first deploy) and
-   depends on the function's network path.
+   depends on the function's network path; and it asks the emulator's Lambda and IAM for the
+   rotation function (`rotation_function_problems`): handler, runtime, architecture, role and
+   code as the stack sets them.
 4. Always destroys what was applied, in reverse order, and stops moto, even after
    a failure or Ctrl-C.
 
@@ -39,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from test_app_tooling import rotation_package, tls
+from test_app_tooling.infra import rotation_function
 from test_app_tooling.infra.rotation_order import rotation_order_problems
 
 
@@ -51,8 +57,15 @@ REGION = "eu-central-1"
 # in-place update of exactly these and nothing else. Documented in
 # docs/infrastructure.md ("The emulator profile"); tests/infra checks the two agree.
 ALLOWED_DRIFT: dict[str, set[str]] = {
-    # moto keeps no description on rules that reference another security group.
+    # moto keeps no description on rules that reference another security group: a rule's
+    # description is read from its CIDR range only (moto 5.2.5,
+    # moto/ec2/models/security_groups.py:95, `SecurityGroupRule.description`).
     "aws_vpc_security_group_ingress_rule": {"description"},
+    "aws_vpc_security_group_egress_rule": {"description"},
+    # moto's Lambda keeps no logging configuration: CreateFunction's LoggingConfig is dropped and
+    # GetFunction returns none (moto 5.2.5, moto/awslambda/models.py:783,
+    # `LambdaFunction.get_configuration`), so the log group the function writes to reads back empty.
+    "aws_lambda_function": {"logging_config"},
     # moto's EKS model has no upgrade policy: DescribeCluster returns none, so the support type
     # applied reads back empty.
     "aws_eks_cluster": {"upgrade_policy"},
@@ -68,11 +81,14 @@ ENDPOINT_SERVICES = [
     "ecr",
     "eks",
     "elbv2",
+    "events",
     "iam",
     "kms",
+    "lambda",
     "rds",
     "s3",
     "secretsmanager",
+    "sns",
     "sts",
 ]
 
@@ -223,6 +239,7 @@ class RoundTrip:
         self.applied: list[str] = []
         self.bucket = ""
         self.outputs: dict[str, dict[str, Any]] = {}
+        self.rotation_package = workdir / "rotation-lambda.zip"
 
     # --- emulator --------------------------------------------------------------
     def start_moto(self) -> None:
@@ -297,10 +314,27 @@ class RoundTrip:
             }
         )
         self.env = env
+        self.build_rotation_package()
+
+    def build_rotation_package(self) -> None:
+        """Build the rotation function's zip for the database stack, offline.
+
+        The packaging module as `make rotation-package` runs it, with a throwaway CA as the
+        function's bundle in place of Amazon RDS's, which must be downloaded. moto stores the
+        code; nothing invokes the function (rotation stays off in the emulator profile).
+        """
+        certs = tls.make_certificates(self.workdir / "rotation-ca", ["127.0.0.1"])
+        try:
+            rotation_package.build(self.rotation_package, rotation_package.given_bundle(certs.ca))
+        except rotation_package.PackageError as exc:
+            raise RoundTripError(f"rotation package: {exc}") from exc
 
     def stack_args(self, stack: str) -> list[str]:
-        """Return the variable file argument of a stack in the emulator profile."""
-        return [f"-var-file={self.infra / 'envs' / 'emulator' / f'{stack}.tfvars'}"]
+        """Return the variable arguments of a stack in the emulator profile."""
+        args = [f"-var-file={self.infra / 'envs' / 'emulator' / f'{stack}.tfvars'}"]
+        if stack == "database":
+            args.append(f"-var=rotation_package={self.rotation_package}")
+        return args
 
     def init(self, stack: str) -> None:
         """Initialise a stack against the emulator (its backend included)."""
@@ -358,6 +392,13 @@ class RoundTrip:
                 unexpected += [f"rotation order: {p}" for p in order]
                 if not order:
                     log("PASS database rotation order (off at first apply, after the network)")
+                function = self.rotation_function_problems(plan)
+                unexpected += [f"rotation function: {p}" for p in function]
+                if not function:
+                    log(
+                        "PASS database rotation function (the emulator's Lambda has the stack's"
+                        " handler, runtime, architecture, role and zip)"
+                    )
             result.passed = not unexpected
             if unexpected:
                 result.error = "re-plan is not empty:\n  " + "\n  ".join(unexpected)
@@ -365,6 +406,19 @@ class RoundTrip:
             result.error = str(exc)
         result.seconds = time.monotonic() - started
         return result
+
+    def rotation_function_problems(self, plan: dict[str, Any]) -> list[str]:
+        """Why the emulator's rotation function is not the one the database stack sets."""
+        names = rotation_function.applied_names(plan)
+        function, role_arn = None, None
+        if names is not None:
+            try:
+                function = rotation_function.emulator_function(self.endpoint, REGION, names[0])
+                role_arn = rotation_function.emulator_role_arn(self.endpoint, REGION, names[1])
+            except OSError as exc:
+                return [f"the emulator did not answer: {exc}"]
+        digest = rotation_package.filebase64sha256(self.rotation_package)
+        return rotation_function.rotation_function_problems(plan, function, role_arn, digest)
 
     def destroy(self, stack: str) -> str:
         """Destroy one stack; returns an error message or ''.
