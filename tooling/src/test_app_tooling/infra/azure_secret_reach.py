@@ -44,12 +44,14 @@ import hcl2
 import yaml
 
 from test_app_tooling.infra.secret_reach import (
+    Reach,
     Role,
     externalsecret_writers,
     gate,
     main_only_environments,
     main_reviewed,
     store_namespaces,
+    ungated,
 )
 from test_app_tooling.tools import REPO
 
@@ -400,16 +402,6 @@ def stores() -> dict[str, tuple[list[str], tuple[str, str]]]:
     return found
 
 
-@dataclass(frozen=True)
-class Reach:
-    """One way an identity reads one secret."""
-
-    identity: str
-    secret: str
-    path: str
-    gate: str
-
-
 def cluster_reads(identity: Identity, env: str) -> list[tuple[str, str]]:
     """(secret, path) for each way this identity reads a secret through the cluster."""
     workloads = workload_identities()
@@ -498,11 +490,7 @@ def _documented(r: Reach, env: str) -> bool:
 def check(env: str, walkthrough: str | None = None) -> list[str]:
     """Every way to read a secret that is not gated to a reviewed `main` nor documented."""
     found = reach(env, walkthrough)
-    problems = [
-        f"{env}: {r.identity} reads the {r.secret} secret ({r.path}) from {r.gate}, not only main"
-        for r in found
-        if r.gate != "main" and (r.identity, r.secret) not in EXCEPTIONS
-    ]
+    problems = ungated(env, found, EXCEPTIONS)
     problems += [
         f"{env}: {r.identity} reads the admin secret ({r.path}), not a documented path"
         for r in found
