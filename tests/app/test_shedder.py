@@ -87,7 +87,7 @@ def test_past_connections_and_queue_health_is_refused_by_the_proxy(upstream: _Up
         for thread in threads:
             thread.start()
         _until(lambda: upstream.seen.count("/health") == 2)
-        time.sleep(0.3)  # the other two reach the proxy's queue (they never reach the upstream)
+        _until(lambda: proxy.queued() == 2)  # the other two wait in the proxy, not the upstream
         refused = httpx.get(url + "/health", timeout=5)
         livez = httpx.get(url + "/livez", timeout=5)
         seen_before_release = list(upstream.seen)

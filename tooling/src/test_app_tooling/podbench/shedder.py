@@ -54,13 +54,17 @@ class ShedderPlan:
 SHEDDER = ShedderPlan(connections=32, queue=32, queue_timeout_ms=100)
 
 
-def config(front_port: int, app_port: int, plan: ShedderPlan) -> str:
-    """Return HAProxy's configuration: listen on `front_port`, shed past `plan`, else pass."""
+def config(front_port: int, app_port: int, plan: ShedderPlan, stats: Path | None = None) -> str:
+    """Return HAProxy's configuration: listen on `front_port`, shed past `plan`, else pass.
+
+    `stats`: a runtime API socket to read the queue from (`Shedder.queued`).
+    """
     paths = " ".join(SHED_PATHS)
+    socket_line = f"\n  stats socket {stats}" if stats is not None else ""
     return f"""\
 global
   maxconn 8000
-  nbthread 1
+  nbthread 1{socket_line}
 
 defaults
   mode http
@@ -94,6 +98,24 @@ class Shedder:
     port: int
     pid: int
     plan: ShedderPlan
+    stats: Path
+
+    def queued(self) -> int:
+        """Requests waiting in the proxy's queue for the app now (runtime API `show stat`)."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(5)
+            conn.connect(str(self.stats))
+            conn.sendall(b"show stat\n")
+            data = b""
+            while chunk := conn.recv(65536):
+                data += chunk
+        lines = data.decode().splitlines()
+        header = lines[0].lstrip("# ").split(",")
+        for line in lines[1:]:
+            row = dict(zip(header, line.split(","), strict=False))
+            if row.get("pxname") == "app" and row.get("svname") == "BACKEND":
+                return int(row["qcur"] or 0)
+        raise RuntimeError("haproxy's stats have no row for the app backend")
 
     def cpu_seconds(self) -> float:
         """The proxy's CPU time so far (user + system), from /proc."""
@@ -108,7 +130,8 @@ def running(app_port: int, plan: ShedderPlan, timeout_s: float = 10.0) -> Iterat
     front = free_port()
     with tempfile.TemporaryDirectory(prefix="test-app-shedder-") as folder:
         cfg = Path(folder) / "haproxy.cfg"
-        cfg.write_text(config(front, app_port, plan))
+        stats = Path(folder) / "stats.sock"
+        cfg.write_text(config(front, app_port, plan, stats))
         checked = subprocess.run(
             [str(haproxy), "-c", "-q", "-f", str(cfg)], capture_output=True, text=True, check=False
         )
@@ -121,7 +144,7 @@ def running(app_port: int, plan: ShedderPlan, timeout_s: float = 10.0) -> Iterat
             )
         try:
             _wait_listening(front, proc, log, timeout_s)
-            yield Shedder(front, proc.pid, plan)
+            yield Shedder(front, proc.pid, plan, stats)
         finally:
             proc.terminate()
             try:
