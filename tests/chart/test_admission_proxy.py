@@ -363,6 +363,24 @@ def test_the_running_proxy_answers_its_probe_and_counts_refusals_by_route(runnin
         assert f'haproxy_backend_http_requests_total{{proxy="{name}"}}' in exported.text, name
 
 
+def test_checkov_image_skips_name_the_proxy_until_both_images_have_a_digest():
+    # checkov checks the init containers' images too (test_checkov runs it over this value set).
+    digest = {"digest": "sha256:" + "0" * 64}
+
+    def skips(extra: dict[str, Any]) -> dict[str, str]:
+        annotations: dict[str, str] = (
+            workload(render(proxy_values(extra)))["metadata"].get("annotations") or {}
+        )
+        return annotations
+
+    both_tags = skips({})
+    assert all("admission proxy" in v and "ECR" in v for v in both_tags.values()), both_tags
+    proxy_tag = skips({"image": digest})
+    assert set(proxy_tag) == {"checkov.io/skip1", "checkov.io/skip2"}
+    assert all("admission proxy" in v and "ECR" not in v for v in proxy_tag.values()), proxy_tag
+    assert skips({"image": digest, "admissionProxy": {"image": digest}}) == {}
+
+
 # Refused values ----------------------------------------------------------------------------------
 
 

@@ -351,7 +351,7 @@ without a digest by its HAProxy release tag. Empty when every image is pinned by
 checkov.io/skip1: CKV_K8S_43=Pinned by an immutable ECR tag (tag immutability on the repository); prod pins a digest.
 checkov.io/skip2: CKV_K8S_15=The ECR repository has immutable tags, so IfNotPresent cannot run a stale image; Always would only add registry calls.
 {{- else if $proxy }}
-checkov.io/skip1: CKV_K8S_43={{ if $app }}The app's image is pinned by an immutable ECR tag (prod pins a digest); {{ end }}the admission proxy's image by its HAProxy release tag (admissionProxy.image.digest pins the build).
-checkov.io/skip2: CKV_K8S_15={{ if $app }}The app's ECR repository has immutable tags; {{ end }}the admission proxy's tag names one HAProxy release, so IfNotPresent runs that release; Always would only add registry calls.
+checkov.io/skip1: CKV_K8S_43={{ if $app }}The app's image is pinned by an immutable ECR tag (prod pins a digest), the admission proxy's{{ else }}The admission proxy's image is pinned{{ end }} by its HAProxy release tag (admissionProxy.image.digest pins the build).
+checkov.io/skip2: CKV_K8S_15={{ if $app }}The app's ECR repository has immutable tags, and the{{ else }}The{{ end }} admission proxy's tag names one HAProxy release, so IfNotPresent runs that release; Always would only add registry calls.
 {{- end }}
 {{- end }}
