@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -329,38 +329,77 @@ def test_haproxy_refuses_a_broken_configuration(tool, tmp_path):
     assert "shed_nowhere" in result.stdout + result.stderr
 
 
-@pytest.fixture
-def running_proxy(tool, tmp_path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """HAProxy running the rendered configuration, its ports moved to free ones."""
-    port, metrics = free_port(), free_port()
-    values = proxy_values({"admissionProxy": {"port": port, "metricsPort": metrics}})
-    path = tmp_path / "haproxy.cfg"
-    path.write_text(haproxy_cfg(render(values)), encoding="utf-8")
-    log = tmp_path / "haproxy.log"
-    with log.open("wb") as err:
-        proc = subprocess.Popen(
-            [tool("haproxy"), "-db", "-f", str(path)], stdout=subprocess.DEVNULL, stderr=err
+def _start(haproxy: str, cfg: str, folder: Path) -> subprocess.Popen[bytes]:
+    path = folder / "haproxy.cfg"
+    path.write_text(cfg, encoding="utf-8")
+    with (folder / "haproxy.log").open("wb") as err:
+        return subprocess.Popen(
+            [haproxy, "-db", "-f", str(path)], stdout=subprocess.DEVNULL, stderr=err
         )
+
+
+@pytest.fixture
+def running_proxy(tool, tmp_path) -> Iterator[Callable[[str], tuple[str, str]]]:
+    """Start HAProxy on the rendered configuration (its ports moved to free ones), after `edit`.
+
+    Returns the proxy's and the exporter's base URLs once /healthz answers; stopped afterwards.
+    """
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(edit: str = "") -> tuple[str, str]:
+        port, metrics = free_port(), free_port()
+        values = proxy_values({"admissionProxy": {"port": port, "metricsPort": metrics}})
+        cfg = haproxy_cfg(render(values))
+        if edit:
+            old, new = edit.split(" => ")
+            assert old in cfg, old
+            cfg = cfg.replace(old, new)
+        started.append(_start(tool("haproxy"), cfg, tmp_path))
+        exporter = f"http://127.0.0.1:{metrics}"
+        wait_until(lambda: http_ok(f"{exporter}/healthz"), 10, "the proxy's /healthz")
+        return f"http://127.0.0.1:{port}", exporter
+
     try:
-        yield metrics, proc
+        yield start
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        for proc in started:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
-def test_the_running_proxy_answers_its_probe_and_counts_refusals_by_route(running_proxy):
-    metrics, proc = running_proxy
-    base = f"http://127.0.0.1:{metrics}"
-    wait_until(lambda: http_ok(f"{base}/healthz"), 10, "the proxy's /healthz")
-    assert proc.poll() is None
-    exported = httpx.get(f"{base}/metrics", timeout=5)
-    assert exported.status_code == 200
-    for name in ("shed_health", "shed_health_read"):
-        assert f'haproxy_backend_http_requests_total{{proxy="{name}"}}' in exported.text, name
+def _requests_total(exporter: str) -> dict[str, float]:
+    """haproxy_backend_http_requests_total by backend (`proxy`), from the exporter."""
+    text = httpx.get(f"{exporter}/metrics", timeout=5).text
+    found = re.findall(
+        r'^haproxy_backend_http_requests_total\{proxy="([^"]+)"\} (\S+)$', text, re.MULTILINE
+    )
+    return {name: float(value) for name, value in found}
+
+
+def test_the_running_proxy_answers_its_probe_and_exports_the_refusal_counters(running_proxy):
+    _, exporter = running_proxy()
+    assert _requests_total(exporter) == {
+        "shed_health": 0,
+        "shed_health_read": 0,
+        "app": 0,
+        "direct": 0,
+    }
+
+
+def test_a_refusal_is_the_proxys_own_answer_counted_by_route(running_proxy):
+    # The queue is made to look full, so every /health and /health/read is refused at once;
+    # none goes to the app's backend.
+    proxy, exporter = running_proxy("acl full queue(app) ge 32 => acl full always_true")
+    for path in ("/health", "/health", "/health/read"):
+        answer = httpx.get(f"{proxy}{path}", timeout=5)
+        assert (answer.status_code, answer.text) == (503, "OVERLOADED"), path
+        assert answer.headers["retry-after"] == "1"
+    counts = _requests_total(exporter)
+    assert (counts["shed_health"], counts["shed_health_read"], counts["app"]) == (2, 1, 0)
 
 
 def test_checkov_image_skips_name_the_proxy_until_both_images_have_a_digest():
