@@ -60,6 +60,34 @@ def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {e["name"]: e for e in container.get("env", [])}
 
 
+def pod_containers(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every container of the app's pod: the native sidecars (init containers) and the app."""
+    spec = pod_spec(objects)
+    containers: list[dict[str, Any]] = spec.get("initContainers", []) + spec["containers"]
+    return containers
+
+
+def admission_proxy(objects: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The admission proxy's sidecar, or None when `admissionProxy.enabled` is off."""
+    found = [
+        c for c in pod_spec(objects).get("initContainers", []) if c["name"] == "admission-proxy"
+    ]
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
+def port_named(objects: list[dict[str, Any]], name: str) -> tuple[str, int]:
+    """The container and number of the pod's one port called `name` (what a Service resolves)."""
+    found = [
+        (container["name"], port["containerPort"])
+        for container in pod_containers(objects)
+        for port in container.get("ports", [])
+        if port["name"] == name
+    ]
+    assert len(found) == 1, f"expected one port named {name}, found {found}"
+    return found[0]
+
+
 # Replicas and autoscaling ----------------------------------------------------------------------
 
 
@@ -80,8 +108,16 @@ def test_replicas_or_hpa_bounds(objects):
         assert hpa["spec"]["minReplicas"] >= 3
         assert hpa["spec"]["maxReplicas"] >= hpa["spec"]["minReplicas"]
         (metric,) = hpa["spec"]["metrics"]
-        assert metric["resource"]["name"] == "cpu"
-        assert 0 < metric["resource"]["target"]["averageUtilization"] <= 100
+        if admission_proxy(objects):
+            # A Resource metric would average over the sidecar's request too: the app's alone.
+            assert metric["type"] == "ContainerResource"
+            source = metric["containerResource"]
+            assert source["container"] == app_container(objects)["name"]
+        else:
+            assert metric["type"] == "Resource"
+            source = metric["resource"]
+        assert source["name"] == "cpu"
+        assert 0 < source["target"]["averageUtilization"] <= 100
     else:
         assert deployment["spec"]["replicas"] >= 3
 
@@ -165,9 +201,14 @@ def test_zone_spread_is_enforced_in_staging_and_prod(rendered_sets):
 
 def test_probes_on_the_right_endpoints(objects):
     container = app_container(objects)
-    assert container["startupProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
-    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
-    assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
+    # The app's own port (`http`, or `app` behind the admission proxy): never through a proxy.
+    (port,) = container["ports"]
+    assert port["containerPort"] == 8080
+    name = port["name"]
+    assert port_named(objects, name) == (container["name"], 8080)
+    assert container["startupProbe"]["httpGet"] == {"path": "/readyz", "port": name}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": name}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": name}
 
 
 def test_no_liveness_probe_on_the_database(objects):
@@ -217,7 +258,7 @@ def test_pod_security_context(objects):
 
 
 def test_container_security_context(objects):
-    containers = pod_spec(objects)["containers"] + one(objects, "Pod")["spec"]["containers"]
+    containers = pod_containers(objects) + one(objects, "Pod")["spec"]["containers"]
     for container in containers:
         context = container["securityContext"]
         assert context["runAsNonRoot"] is True
@@ -232,10 +273,17 @@ def test_container_security_context(objects):
 def test_only_tmp_is_writable(objects):
     spec = pod_spec(objects)
     assert spec["volumes"][0] == {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}
-    assert [v["name"] for v in spec["volumes"]] == ["tmp", "database-credentials"]
+    proxy = admission_proxy(objects)
+    configuration = ["admission-proxy"] if proxy else []
+    assert [v["name"] for v in spec["volumes"]] == ["tmp", "database-credentials", *configuration]
     mounts = app_container(objects)["volumeMounts"]
     assert mounts[0] == {"name": "tmp", "mountPath": "/tmp"}
     assert [m.get("readOnly") for m in mounts[1:]] == [True], "everything but /tmp is read-only"
+    if proxy:
+        # The proxy writes nothing: its configuration only, read-only.
+        assert [(m["name"], m.get("readOnly")) for m in proxy["volumeMounts"]] == [
+            ("admission-proxy", True)
+        ]
 
 
 def test_no_service_links_and_no_api_token(objects):
@@ -247,7 +295,7 @@ def test_no_service_links_and_no_api_token(objects):
 
 
 def test_resources_have_requests_and_limits(objects):
-    containers = pod_spec(objects)["containers"] + one(objects, "Pod")["spec"]["containers"]
+    containers = pod_containers(objects) + one(objects, "Pod")["spec"]["containers"]
     for container in containers:
         resources = container["resources"]
         assert set(resources["requests"]) == {"cpu", "memory"}
@@ -604,10 +652,21 @@ def test_namespace_is_left_to_the_platform_by_default(rendered_sets):
 def test_service_targets_the_http_port(objects):
     service = one(objects, "Service", "test-app")
     assert selects({"matchLabels": service["spec"]["selector"]}, pod_labels(objects))
-    (port,) = service["spec"]["ports"]
+    port = service["spec"]["ports"][0]
     assert (port["name"], port["targetPort"]) == ("http", "http")
+    # `http` is the app's 8080, or the admission proxy's port in front of it.
+    proxy = admission_proxy(objects)
+    expected = (proxy["name"], proxy["ports"][0]["containerPort"]) if proxy else ("test-app", 8080)
+    assert port_named(objects, "http") == expected
     (container_port,) = app_container(objects)["ports"]
-    assert container_port == {"name": "http", "containerPort": 8080, "protocol": "TCP"}
+    assert container_port == {
+        "name": "app" if proxy else "http",
+        "containerPort": 8080,
+        "protocol": "TCP",
+    }
+    # Beyond `http`, only the proxy's metrics port (for the ServiceMonitor).
+    extra = [p["targetPort"] for p in service["spec"]["ports"][1:]]
+    assert extra == (["proxy-metrics"] if proxy else [])
 
 
 def test_service_monitor_matches_the_service(objects):
@@ -704,9 +763,13 @@ def _trusted_proxies(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_behind_the_alb_the_app_trusts_its_subnets_for_the_client_address(objects):
     """The ALB appends the client to X-Forwarded-For; the app believes it from those subnets."""
-    cidrs = _alb_cidrs(objects)
-    if by_kind(objects, "Ingress") and cidrs:
-        assert _trusted_proxies(objects) == [{"name": "TRUSTED_PROXIES", "value": ",".join(cidrs)}]
+    cidrs = _alb_cidrs(objects) if by_kind(objects, "Ingress") else []
+    # The admission proxy connects from the loopback and appends its peer (`option forwardfor`).
+    trusted = cidrs + (["127.0.0.1/32"] if admission_proxy(objects) else [])
+    if trusted:
+        assert _trusted_proxies(objects) == [
+            {"name": "TRUSTED_PROXIES", "value": ",".join(trusted)}
+        ]
     else:
         assert _trusted_proxies(objects) == []
 

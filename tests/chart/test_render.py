@@ -74,6 +74,11 @@ EXPECTED_KINDS = {
     "rollout": ALWAYS
     | CANARY
     | {"ExternalSecret", "ServiceMonitor", "PrometheusRule", "ConfigMap"},
+    # The admission proxy's configuration is one more ConfigMap.
+    "admission-proxy": ALWAYS
+    | {"Deployment"}
+    | {"HorizontalPodAutoscaler", "ExternalSecret", "ServiceMonitor", "PrometheusRule"}
+    | {"ConfigMap", "Ingress"},
 }
 
 

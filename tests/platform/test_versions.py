@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from test_app_tooling.fields import FieldError
+from test_app_tooling.helm_render import chart_values
 from test_app_tooling.tools import REPO
 from test_app_tooling.versions import (
     Pinned,
@@ -72,6 +73,20 @@ def test_the_rotation_function_runtime_is_listed_and_its_pin_read():
     assert unread.startswith("infra/stacks/database/main.tf:")
     assert unread.endswith(f"version {row.version} is pinned here, but no site of versions.yaml "
                            "reads it (add a site and the component's row)")  # fmt: skip
+
+
+def test_the_admission_proxy_image_is_listed_and_its_pin_read():
+    pinned, sites = load()
+    [row] = [p for p in pinned if p.component == "HAProxy (admission proxy)"]
+    assert "endoflife.date/haproxy" in row.source
+    found, _ = find_pins(sites)
+    pins = {f.where.split(":")[0]: f.version for f in found if f.component == row.component}
+    assert pins == {"charts/test-app/values.yaml": row.version}
+    # The site reads the value the chart renders (through Helm): a release of the pinned branch.
+    tag = chart_values()["admissionProxy"]["image"]["tag"]
+    assert re.fullmatch(rf"{re.escape(row.version)}\.[0-9]+-alpine", tag), tag
+    # Without its row the pin is unlisted.
+    assert unlisted([p for p in pinned if p != row], found)
 
 
 def test_a_version_pin_no_site_reads_is_refused(tmp_path: Path):

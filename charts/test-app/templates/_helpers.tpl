@@ -166,6 +166,22 @@ message naming the values and what is expected. Included by every template that 
 {{- if and $v.networkPolicy.enabled (not (or $v.networkPolicy.egress.databaseCidrs $v.networkPolicy.egress.databaseSelector)) }}
 {{- fail "networkPolicy.egress.databaseCidrs or networkPolicy.egress.databaseSelector must be set when networkPolicy.enabled is true: otherwise the NetworkPolicy blocks the database" }}
 {{- end }}
+{{- $proxy := $v.admissionProxy }}
+{{- if $proxy.enabled }}
+{{- if not (or $proxy.image.tag $proxy.image.digest) }}
+{{- fail "admissionProxy.image.tag or admissionProxy.image.digest must be set: the proxy's image has no appVersion to fall back on" }}
+{{- end }}
+{{- if eq (int $proxy.port) (int $proxy.metricsPort) }}
+{{- fail (printf "admissionProxy.port and admissionProxy.metricsPort must differ (both %d): the metrics and the probe have a port of their own" (int $proxy.port)) }}
+{{- end }}
+{{- if and $v.ingress.enabled (eq $v.ingress.className "alb") (le (int $proxy.keepAliveSeconds) (int $v.ingress.alb.idleTimeoutSeconds)) }}
+{{- fail (printf "admissionProxy.keepAliveSeconds (%d) must be greater than ingress.alb.idleTimeoutSeconds (%d): the ALB, not the proxy, must close an idle connection, or a request races the close (a 502)" (int $proxy.keepAliveSeconds) (int $v.ingress.alb.idleTimeoutSeconds)) }}
+{{- end }}
+{{- $held := add (int $proxy.connections) (int $proxy.queue) }}
+{{- if lt (int $proxy.maxConnections) $held }}
+{{- fail (printf "admissionProxy.maxConnections (%d) must be at least admissionProxy.connections + admissionProxy.queue (%d + %d = %d): otherwise the proxy stops accepting before it sheds" (int $proxy.maxConnections) (int $proxy.connections) (int $proxy.queue) $held) }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -278,5 +294,64 @@ Controller), `nginx` (a canary Ingress of the NGINX controller, AKS application 
 {{- if not .Values.ingress.enabled }}replicas
 {{- else if eq .Values.ingress.className "alb" }}alb
 {{- else }}nginx
+{{- end }}
+{{- end }}
+
+{{/*
+The admission proxy's image: <repository>[:<tag>][@<digest>].
+*/}}
+{{- define "test-app.admissionProxyImage" -}}
+{{- $image := .Values.admissionProxy.image }}
+{{- $ref := $image.repository }}
+{{- with $image.tag }}
+{{- $ref = printf "%s:%s" $ref . }}
+{{- end }}
+{{- with $image.digest }}
+{{- $ref = printf "%s@%s" $ref . }}
+{{- end }}
+{{- $ref }}
+{{- end }}
+
+{{/*
+The admission proxy's HAProxy configuration: files/admission-proxy/haproxy.cfg with the values
+filled in. The ConfigMap holds it; its checksum on the pod template rolls the pods on a change.
+*/}}
+{{- define "test-app.admissionProxyConfig" -}}
+{{- tpl (.Files.Get "files/admission-proxy/haproxy.cfg") . }}
+{{- end }}
+
+{{/*
+The name of the app container's port: `http` (what the Service, the Ingress and the
+NetworkPolicies name), or `app` when the admission proxy takes `http` in front of it.
+*/}}
+{{- define "test-app.appPortName" -}}
+{{- ternary "app" "http" .Values.admissionProxy.enabled }}
+{{- end }}
+
+{{/*
+The container port named `http`, as a number: the proxy's with the admission proxy, else the app's.
+*/}}
+{{- define "test-app.httpPort" -}}
+{{- if .Values.admissionProxy.enabled }}
+{{- .Values.admissionProxy.port }}
+{{- else -}}
+8080
+{{- end }}
+{{- end }}
+
+{{/*
+checkov's skips of the image digest and pull policy checks on the pods' owner, with the reason:
+the app's image without a digest is pinned by an immutable ECR tag; the admission proxy's image
+without a digest by its HAProxy release tag. Empty when every image is pinned by digest (prod).
+*/}}
+{{- define "test-app.imagePinSkips" -}}
+{{- $app := not .Values.image.digest }}
+{{- $proxy := and .Values.admissionProxy.enabled (not .Values.admissionProxy.image.digest) }}
+{{- if and $app (not $proxy) }}
+checkov.io/skip1: CKV_K8S_43=Pinned by an immutable ECR tag (tag immutability on the repository); prod pins a digest.
+checkov.io/skip2: CKV_K8S_15=The ECR repository has immutable tags, so IfNotPresent cannot run a stale image; Always would only add registry calls.
+{{- else if $proxy }}
+checkov.io/skip1: CKV_K8S_43={{ if $app }}The app's image is pinned by an immutable ECR tag (prod pins a digest), the admission proxy's{{ else }}The admission proxy's image is pinned{{ end }} by its HAProxy release tag (admissionProxy.image.digest pins the build).
+checkov.io/skip2: CKV_K8S_15={{ if $app }}The app's ECR repository has immutable tags, and the{{ else }}The{{ end }} admission proxy's tag names one HAProxy release, so IfNotPresent runs that release; Always would only add registry calls.
 {{- end }}
 {{- end }}

@@ -12,9 +12,15 @@ template:
       {{- with .Values.podLabels }}
       {{- toYaml . | nindent 6 }}
       {{- end }}
-    {{- with .Values.podAnnotations }}
+    {{- if or .Values.podAnnotations .Values.admissionProxy.enabled }}
     annotations:
+      {{- with .Values.podAnnotations }}
       {{- toYaml . | nindent 6 }}
+      {{- end }}
+      {{- if .Values.admissionProxy.enabled }}
+      # A change of the proxy's configuration rolls the pods (HAProxy reads it at start only).
+      checksum/admission-proxy: {{ include "test-app.admissionProxyConfig" . | sha256sum }}
+      {{- end }}
     {{- end }}
   spec:
     serviceAccountName: {{ include "test-app.serviceAccountName" . }}
@@ -80,14 +86,75 @@ template:
     tolerations:
       {{- toYaml . | nindent 6 }}
     {{- end }}
+    {{- if .Values.admissionProxy.enabled }}
+    {{- $proxy := .Values.admissionProxy }}
+    initContainers:
+      # The admission proxy (ADR 0010): a native sidecar (`restartPolicy: Always`), started and
+      # probed before the app and stopped after it, with a CPU limit of its own. It takes the
+      # port named `http`; the app's port is `app`.
+      - name: admission-proxy
+        image: {{ include "test-app.admissionProxyImage" . | quote }}
+        imagePullPolicy: {{ $proxy.image.pullPolicy }}
+        restartPolicy: Always
+        # In the foreground, logging to stderr; it writes no file (no pid file, no socket).
+        command:
+          - haproxy
+          - -db
+          - -f
+          - /usr/local/etc/haproxy/haproxy.cfg
+        ports:
+          - name: http
+            containerPort: {{ $proxy.port }}
+            protocol: TCP
+          - name: proxy-metrics
+            containerPort: {{ $proxy.metricsPort }}
+            protocol: TCP
+        # HAProxy's own answer on its monitor port: the process, not the app behind it.
+        startupProbe:
+          httpGet:
+            path: /healthz
+            port: proxy-metrics
+          periodSeconds: 1
+          timeoutSeconds: 1
+          failureThreshold: 30
+        readinessProbe:
+          httpGet:
+            path: /healthz
+            port: proxy-metrics
+          periodSeconds: 5
+          timeoutSeconds: 2
+          failureThreshold: 2
+        livenessProbe:
+          httpGet:
+            path: /healthz
+            port: proxy-metrics
+          periodSeconds: 10
+          timeoutSeconds: 2
+          failureThreshold: 3
+        resources:
+          {{- toYaml $proxy.resources | nindent 10 }}
+        securityContext:
+          {{- toYaml .Values.securityContext | nindent 10 }}
+        volumeMounts:
+          - name: admission-proxy
+            mountPath: /usr/local/etc/haproxy
+            readOnly: true
+    {{- end }}
     containers:
       - name: {{ .Chart.Name }}
         image: {{ include "test-app.image" . | quote }}
         imagePullPolicy: {{ .Values.image.pullPolicy }}
         ports:
+          {{- if .Values.admissionProxy.enabled }}
+          # Behind the admission proxy, which takes the name `http`.
+          - name: app
+            containerPort: 8080
+            protocol: TCP
+          {{- else }}
           - name: http
             containerPort: 8080
             protocol: TCP
+          {{- end }}
         env:
           - name: PORT
             value: "8080"
@@ -120,16 +187,24 @@ template:
           {{- range .Values.app.extraEnv }}
           {{- $userEnv = append $userEnv .name }}
           {{- end }}
-          {{- $albCidrs := .Values.networkPolicy.ingress.loadBalancerCidrs }}
-          {{- if and .Values.ingress.enabled $albCidrs (not (has "TRUSTED_PROXIES" $userEnv)) }}
-          # The ALB's subnets: the client address the ALB appends to X-Forwarded-For is
-          # believed, and logged as `client` (app.extraEnv may set it instead).
+          {{- $trusted := list }}
+          {{- if .Values.ingress.enabled }}
+          {{- $trusted = concat $trusted .Values.networkPolicy.ingress.loadBalancerCidrs }}
+          {{- end }}
+          {{- if .Values.admissionProxy.enabled }}
+          {{- $trusted = append $trusted "127.0.0.1/32" }}
+          {{- end }}
+          {{- if and $trusted (not (has "TRUSTED_PROXIES" $userEnv)) }}
+          # The ALB's subnets, and the admission proxy on the loopback: the client address each
+          # appends to X-Forwarded-For is believed, and logged as `client` (app.extraEnv may
+          # set it instead).
           - name: TRUSTED_PROXIES
-            value: {{ join "," $albCidrs | quote }}
+            value: {{ join "," $trusted | quote }}
           {{- end }}
           {{- with .Values.app.extraEnv }}
           {{- toYaml . | nindent 10 }}
           {{- end }}
+        # The probes go to the app's own port, never through the admission proxy.
         # /readyz (ADR 0014): not ready until the writer has answered once, so a wrong host or
         # password blocks the rollout (the startup probe ends such a pod); ready from then on
         # until the drain, whatever the database does: an outage shows as /health 500 DOWN
@@ -137,14 +212,14 @@ template:
         startupProbe:
           httpGet:
             path: {{ .Values.probes.startup.path }}
-            port: http
+            port: {{ include "test-app.appPortName" . }}
           periodSeconds: {{ .Values.probes.startup.periodSeconds }}
           timeoutSeconds: {{ .Values.probes.startup.timeoutSeconds }}
           failureThreshold: {{ .Values.probes.startup.failureThreshold }}
         readinessProbe:
           httpGet:
             path: {{ .Values.probes.readiness.path }}
-            port: http
+            port: {{ include "test-app.appPortName" . }}
           periodSeconds: {{ .Values.probes.readiness.periodSeconds }}
           timeoutSeconds: {{ .Values.probes.readiness.timeoutSeconds }}
           failureThreshold: {{ .Values.probes.readiness.failureThreshold }}
@@ -152,7 +227,7 @@ template:
         livenessProbe:
           httpGet:
             path: {{ .Values.probes.liveness.path }}
-            port: http
+            port: {{ include "test-app.appPortName" . }}
           periodSeconds: {{ .Values.probes.liveness.periodSeconds }}
           timeoutSeconds: {{ .Values.probes.liveness.timeoutSeconds }}
           failureThreshold: {{ .Values.probes.liveness.failureThreshold }}
@@ -188,4 +263,9 @@ template:
                     path: user
                   - key: {{ .Values.database.secretKeys.password }}
                     path: password
+      {{- if .Values.admissionProxy.enabled }}
+      - name: admission-proxy
+        configMap:
+          name: {{ include "test-app.fullname" . }}-admission-proxy
+      {{- end }}
 {{- end }}

@@ -87,6 +87,7 @@ VALUE_SETS: dict[str, tuple[list[str], dict[str, Any]]] = {
     "namespace": (["ci/namespace-values.yaml"], {}),
     "probe": (["ci/probe-values.yaml"], {}),
     "rollout": (["ci/rollout-values.yaml"], {}),
+    "admission-proxy": (["ci/admission-proxy-values.yaml"], {}),
     "aks-staging": (["values-aks-staging.yaml"], AKS_INSTALL_TIME),
     "aks-prod": (["values-aks-prod.yaml"], AKS_PROD_INSTALL_TIME),
 }
