@@ -292,8 +292,8 @@ SERVICE: list[Section] = [
                 (
                     (
                         (
-                            "max by (pod) (haproxy_backend_queue_time_average_seconds"
-                            f'{{{NS},proxy="app"}})'
+                            "max by (pod) (haproxy_server_queue_time_average_seconds"
+                            f'{{{NS},proxy="app",server="app"}})'
                         ),
                         "{{pod}}",
                     ),
