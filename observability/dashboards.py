@@ -181,6 +181,24 @@ def _requests(selector: str = "") -> str:
     return f"test_app_http_requests_total{{{NS}{selector}}}"
 
 
+# The admission proxy (values `admissionProxy`; no series while it is off): its refusals of
+# /health and /health/read, and its own 5xx in backend `app` (queue timeouts, the app not
+# accepting), which the app never counts. The same terms as the availability SLI's
+# (observability/slo.yaml, where they are explained), for both routes.
+PROXY_REFUSED = f'haproxy_backend_http_requests_total{{{NS},proxy=~"shed_health|shed_health_read"}}'
+
+
+def _proxy_own_errors() -> str:
+    backend = f'haproxy_backend_http_responses_total{{{NS},proxy="app",code="5xx"}}'
+    server = f'haproxy_server_http_responses_total{{{NS},proxy="app",server="app",code="5xx"}}'
+    return f"(rate({backend}[{RATE}]) - ignoring (server) rate({server}[{RATE}]))"
+
+
+def _with_proxy(app_rate: str) -> str:
+    """Add the proxy's own answers to the app's rate, as one union (label sets never collide)."""
+    return f"{app_rate}\n  or\n  rate({PROXY_REFUSED}[{RATE}])\n  or\n  {_proxy_own_errors()}"
+
+
 SERVICE: list[Section] = [
     (
         "Requests (rate)",
@@ -213,12 +231,16 @@ SERVICE: list[Section] = [
                 "timeseries",
                 "Error ratio by pod (5xx)",
                 "Share of requests answered with a 5xx status. /health answers 500 when the "
-                "writer does not answer a ping.",
+                "writer does not answer a ping. With the admission proxy on, its refusals and "
+                "its own 5xx count too: the app never sees them.",
                 (
                     (
                         (
-                            f"sum by (pod) (rate({_requests(SERVER_ERRORS)}[{RATE}]))\n/\n"
-                            f"sum by (pod) (rate({_requests()}[{RATE}]))"
+                            "sum by (pod) (\n  "
+                            + _with_proxy(f"rate({_requests(SERVER_ERRORS)}[{RATE}])")
+                            + "\n)\n/\nsum by (pod) (\n  "
+                            + _with_proxy(f"rate({_requests()}[{RATE}])")
+                            + "\n)"
                         ),
                         "{{pod}}",
                     ),
@@ -239,6 +261,45 @@ SERVICE: list[Section] = [
                     ),
                 ),
                 "reqps",
+            ),
+        ],
+    ),
+    (
+        "Admission proxy (values admissionProxy; empty while it is off)",
+        [
+            Spec(
+                "timeseries",
+                "Answered by the admission proxy itself",
+                "/health and /health/read requests HAProxy refused (queue full: 503 OVERLOADED) "
+                "and its own 5xx in backend app (queue timeout, the app not accepting). The app "
+                "never sees them; the availability SLI counts them against /health.",
+                (
+                    (
+                        f"sum by (pod, proxy) (rate({PROXY_REFUSED}[{RATE}]))",
+                        "{{pod}} refused ({{proxy}})",
+                    ),
+                    (f"sum by (pod) {_proxy_own_errors()}", "{{pod}} own 5xx"),
+                ),
+                "reqps",
+                minimum=0,
+            ),
+            Spec(
+                "timeseries",
+                "Wait in the admission proxy's queue",
+                "Average wait of the proxy's last 1024 requests for a connection to the app "
+                "(at most queueTimeoutMs). Neither the app's duration histogram nor the latency "
+                "SLO includes it.",
+                (
+                    (
+                        (
+                            "max by (pod) (haproxy_server_queue_time_average_seconds"
+                            f'{{{NS},proxy="app",server="app"}})'
+                        ),
+                        "{{pod}}",
+                    ),
+                ),
+                "s",
+                minimum=0,
             ),
         ],
     ),

@@ -1,10 +1,12 @@
-"""The canary analysis' queries and thresholds, tested with promtool on series of three canaries.
+"""The canary analysis' queries and thresholds, tested with promtool on series of five canaries.
 
 The queries are the chart's rendered AnalysisTemplate (prod values), with the arguments Argo
 passes filled in; promtool evaluates them on series of a good canary, a bad one (10 % errors),
-a slow one (half its requests above the latency SLO's 250 ms) and one without traffic, next to a
-stable version that is failing badly (its series must not count). The verdicts then come from
-the template's own conditions: good passes, bad and slow fail, no traffic is inconclusive.
+a slow one (half its requests above the latency SLO's 250 ms), one whose admission proxy
+refuses and times out 10 % of /health itself (the app never sees them) and one without traffic,
+next to a stable version that is failing badly (its series must not count). The verdicts then
+come from the template's own conditions: good passes, bad, slow and refused fail, no traffic is
+inconclusive.
 """
 
 from __future__ import annotations
@@ -70,9 +72,32 @@ def _version(pod_hash: str, ok: int, errors: int, fast: int) -> list[dict[str, s
     return found
 
 
-# The stable version fails half its requests and is slow: none of it may reach the canary's
-# numbers. Per 15 s the canary answers 60 requests: 240 in the 1 m window.
-STABLE_SERIES = _version(STABLE, ok=50, errors=50, fast=10)
+def _proxy(pod_hash: str, refused: int, own_errors: int) -> list[dict[str, str]]:
+    """The admission proxy's series per 15 s: /health refused, and its own 5xx in backend app."""
+    pod = {
+        "namespace": "test-app",
+        "pod": f"test-app-{pod_hash}-x",
+        "rollouts_pod_template_hash": pod_hash,
+    }
+    return [
+        _series("haproxy_backend_http_requests_total", pod | {"proxy": "shed_health"}, refused),
+        _series(
+            "haproxy_backend_http_responses_total",
+            pod | {"proxy": "app", "code": "5xx"},
+            own_errors,
+        ),
+        _series(
+            "haproxy_server_http_responses_total",
+            pod | {"proxy": "app", "server": "app", "code": "5xx"},
+            0,
+        ),
+    ]
+
+
+# The stable version fails half its requests, is slow and its proxy refuses and times out
+# more: none of it may reach the canary's numbers. Per 15 s the canary gets 60 requests: 240 in
+# the 1 m window.
+STABLE_SERIES = _version(STABLE, ok=50, errors=50, fast=10) + _proxy(STABLE, 50, 50)
 CASES: dict[str, tuple[list[dict[str, str]], dict[str, float], dict[str, str]]] = {
     # case: (canary series, expected value per metric, expected verdict per metric)
     "good": (
@@ -89,6 +114,13 @@ CASES: dict[str, tuple[list[dict[str, str]], dict[str, float], dict[str, str]]] 
         _version(CANARY, ok=60, errors=0, fast=30),
         {"availability": 0, "latency": 0.5, "requests": 240},
         {"availability": "Successful", "latency": "Failed", "requests": "Successful"},
+    ),
+    # The app answers 54 of every 60 /health with 200; the admission proxy refuses 4 itself
+    # and answers 2 with its own 503 (queue timeout): the app never sees those 10 %.
+    "refused-by-proxy": (
+        _version(CANARY, ok=54, errors=0, fast=54) + _proxy(CANARY, refused=4, own_errors=2),
+        {"availability": 0.1, "latency": 0, "requests": 240},
+        {"availability": "Failed", "latency": "Successful", "requests": "Successful"},
     ),
     "no-traffic": (
         [],

@@ -3,13 +3,17 @@
 - blackbox_exporter with observability/blackbox/blackbox.yml: the probe module passes on the real
   app's `200 UP`, and fails on `500 DOWN` and on a `200` page that is not `UP`.
 - postgres_exporter against the real PostgreSQL fixture: `pg_up` is 1, and 0 on a closed port.
-Both also prove that the allow-listed metrics of these exporters exist under those names.
+- HAProxy (the admission proxy) with the chart's charts/test-app/files/admission-proxy/haproxy.cfg
+  in front of a stub app: a refusal, a queue timeout and the app's own 5xx each land in the
+  series the availability SLI reads (observability/slo.yaml), and nowhere else.
+All three also prove that the allow-listed metrics of these exporters exist under those names.
 """
 
 from __future__ import annotations
 
 import http.server
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -21,7 +25,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from test_app_tooling.process import stop, wait_until_ready
+from test_app_tooling.process import stop, wait_until, wait_until_ready
 from test_app_tooling.tools import REPO
 
 
@@ -165,3 +169,127 @@ def test_postgres_exporter_reports_pg_up(tool, postgres, tmp_path, reachable, ex
     postgres_metrics = {m for m, source in ALLOW_LIST.items() if source == "postgres_exporter"}
     assert postgres_metrics <= samples.keys()
     assert samples["pg_up"] == expected
+
+
+ADMISSION_PROXY_CONFIG = REPO / "charts" / "test-app" / "files" / "admission-proxy" / "haproxy.cfg"
+QUEUE_TIMEOUT_MS = 300
+
+
+class _SlowApp(http.server.BaseHTTPRequestHandler):
+    """/health waits until the test releases it; /health/read answers the app's own 500."""
+
+    arrived = threading.Event()
+    release = threading.Event()
+
+    def do_GET(self) -> None:
+        if self.path == "/health":
+            type(self).arrived.set()
+            type(self).release.wait(timeout=10)
+            status, body = 200, b"UP\n"
+        else:
+            status, body = 500, b"DOWN\n"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _admission_proxy_config(port: int, metrics_port: int, app_port: int) -> str:
+    """The chart's configuration with one connection to the app and a queue of one."""
+    values = {
+        "maxConnections": "100",
+        "headerTimeoutSeconds": "5",
+        "keepAliveSeconds": "5",
+        "queueTimeoutMs": str(QUEUE_TIMEOUT_MS),
+        "queue": "1",
+        "connections": "1",
+        "port": f"127.0.0.1:{port}",
+        "metricsPort": f"127.0.0.1:{metrics_port}",
+    }
+    text = ADMISSION_PROXY_CONFIG.read_text(encoding="utf-8")
+    text = re.sub(r"bind :\{\{", "bind {{", text)
+    text = re.sub(r"\{\{ \.Values\.admissionProxy\.(\w+) \}\}", lambda m: values[m[1]], text)
+    assert "{{" not in text, text
+    return text.replace("127.0.0.1:8080", f"127.0.0.1:{app_port}")
+
+
+def _labelled(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+    }
+
+
+@pytest.mark.integration
+def test_admission_proxy_counts_what_the_availability_sli_reads(tool, tmp_path):
+    _SlowApp.arrived.clear()
+    _SlowApp.release.clear()
+    app = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowApp)
+    threading.Thread(target=app.serve_forever, daemon=True).start()
+    port, metrics_port = _free_port(), _free_port()
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(_admission_proxy_config(port, metrics_port, app.server_address[1]))
+    proxy = _serve(
+        [tool("haproxy"), "-db", "-f", str(config)],
+        f"http://127.0.0.1:{metrics_port}/healthz",
+        tmp_path / "haproxy.log",
+    )
+    url, metrics = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics"
+
+    def sample(name: str, **labels: str) -> float:
+        return _labelled(httpx.get(metrics, timeout=10).text)[(name, frozenset(labels.items()))]
+
+    answers: dict[str, httpx.Response] = {}
+
+    def get(key: str) -> threading.Thread:
+        thread = threading.Thread(
+            target=lambda: answers.__setitem__(key, httpx.get(f"{url}/health", timeout=10))
+        )
+        thread.start()
+        return thread
+
+    try:
+        # The app's own 500, forwarded: HAProxy's backend and its server `app` both count it.
+        assert httpx.get(f"{url}/health/read", timeout=10).status_code == 500
+        # One /health holds the one connection, the next waits in the queue (and times out),
+        # the third finds the queue full and is refused by HAProxy itself.
+        held = get("held")
+        assert _SlowApp.arrived.wait(timeout=10)
+        queued = get("queued")
+        wait_until(
+            lambda: sample("haproxy_backend_current_queue", proxy="app") == 1,
+            10,
+            "a /health in the queue",
+        )
+        refused = httpx.get(f"{url}/health", timeout=10)
+        queued.join(timeout=10)
+        _SlowApp.release.set()
+        held.join(timeout=10)
+        text = httpx.get(metrics, timeout=10).text
+    finally:
+        _SlowApp.release.set()
+        stop(proxy)
+        app.shutdown()
+        app.server_close()
+    assert (refused.status_code, refused.text) == (503, "OVERLOADED")
+    assert answers["queued"].status_code == 503
+    assert answers["queued"].elapsed.total_seconds() >= QUEUE_TIMEOUT_MS / 1000
+    assert answers["held"].status_code == 200
+    samples = _labelled(text)
+    haproxy_metrics = {m for m, source in ALLOW_LIST.items() if source.startswith("haproxy")}
+    assert haproxy_metrics <= {name for name, _ in samples}
+
+    def value(name: str, **labels: str) -> float:
+        return samples[(name, frozenset(labels.items()))]
+
+    # The SLI's terms: refusals of /health, and HAProxy's own 5xx in backend app (the backend's
+    # 5xx, the app's 500 and the queue timeout, minus its server's, the app's 500 alone).
+    assert value("haproxy_backend_http_requests_total", proxy="shed_health") == 1
+    assert value("haproxy_backend_http_requests_total", proxy="shed_health_read") == 0
+    backend_5xx = value("haproxy_backend_http_responses_total", proxy="app", code="5xx")
+    server_5xx = value("haproxy_server_http_responses_total", proxy="app", server="app", code="5xx")
+    assert (backend_5xx, server_5xx) == (2, 1)
