@@ -68,7 +68,7 @@ from test_app_tooling.podbench.report import (
     combined_capacity,
     mib,
 )
-from test_app_tooling.podbench.shedder import SHEDDER, ShedderPlan
+from test_app_tooling.podbench.shedder import ShedderPlan, chart_plan
 from test_app_tooling.ports import free_port
 from test_app_tooling.postgres import start_cluster
 from test_app_tooling.process import stop
@@ -215,26 +215,28 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     add(
         "--shedder",
         action="store_true",
-        help="put the shedding proxy (HAProxy, on the generator CPUs) in front of the pod: "
-        "clients' load goes through it, probes go to the app's own port",
+        help="put the chart's admission proxy (HAProxy with the configuration the chart renders, "
+        "on the generator CPUs) in front of the pod: clients' load goes through it, probes go "
+        "to the app's own port",
     )
     add(
         "--shedder-connections",
         type=_number(int),
-        default=SHEDDER.connections,
-        help="with --shedder: requests at the app at once",
+        default=None,
+        help="with --shedder: requests at the app at once (default: the chart's value)",
     )
     add(
         "--shedder-queue",
         type=_number(int),
-        default=SHEDDER.queue,
-        help="with --shedder: waiting requests past which /health is refused",
+        default=None,
+        help="with --shedder: waiting requests past which /health is refused "
+        "(default: the chart's value)",
     )
     add(
         "--shedder-queue-timeout-ms",
         type=_number(int),
-        default=SHEDDER.queue_timeout_ms,
-        help="with --shedder: the longest wait in the proxy's queue",
+        default=None,
+        help="with --shedder: the longest wait in the proxy's queue (default: the chart's value)",
     )
     add(
         "--cpu-limit",
@@ -287,6 +289,16 @@ def _factors(text: str) -> list[float]:
     if not factors or any(f <= 0 for f in factors):
         raise argparse.ArgumentTypeError(f"expected positive factors like 2,4, got {text!r}")
     return factors
+
+
+def shedder_plan(args: argparse.Namespace) -> ShedderPlan:
+    """Return the proxy's bounds: the chart's values, each replaced by its option when given."""
+    chart = chart_plan()
+    return ShedderPlan(
+        args.shedder_connections or chart.connections,
+        args.shedder_queue or chart.queue,
+        args.shedder_queue_timeout_ms or chart.queue_timeout_ms,
+    )
 
 
 def app_env(pod: PodSpec, site: Path, database: dict[str, str], port: int) -> dict[str, str]:
@@ -409,11 +421,7 @@ def running_pod(
             launch = LAUNCH_WITH_CONNECTIONS.format(n=args.connections_per_worker)
             command = [system_python(), "-c", launch]
         proc, _ = start_app(group.enter_command(command), env, port)
-        plan = (
-            ShedderPlan(args.shedder_connections, args.shedder_queue,
-                        args.shedder_queue_timeout_ms)
-            if args.shedder else None
-        )  # fmt: skip
+        plan = shedder_plan(args) if args.shedder else None
         try:
             front = shedder.running(port, plan) if plan else contextlib.nullcontext(None)
             with front as proxy:

@@ -113,12 +113,39 @@ def test_below_the_bound_nothing_is_refused(upstream: _Upstream) -> None:
     assert [a.status_code for a in answers] == [200] * 20
 
 
-def test_config_names_the_bounds_and_sheds_only_the_database_routes() -> None:
-    text = shedder.config(8081, 8080, ShedderPlan(32, 64, 150))
-    assert "server app 127.0.0.1:8080 maxconn 32" in text
-    assert "queue(app) ge 64" in text
-    assert "timeout queue 150ms" in text
-    assert "acl sheddable path /health /health/read" in text
+def test_the_bench_runs_the_configuration_the_chart_renders() -> None:
+    plan = ShedderPlan(32, 64, 150)
+    chart = shedder.chart_config(plan)
+    assert "server app 127.0.0.1:8080 maxconn 32" in chart
+    assert "queue(app) ge 64" in chart
+    assert "timeout queue 150ms" in chart
+    local = shedder.localize(chart, 18081, 18405, 18080)
+    changed = [
+        (old, new)
+        for old, new in zip(chart.splitlines(), local.splitlines(), strict=True)
+        if old != new
+    ]
+    assert changed == [
+        ("  bind :8081", "  bind 127.0.0.1:18081"),
+        ("  bind :8405", "  bind 127.0.0.1:18405"),
+        ("  server app 127.0.0.1:8080 maxconn 32", "  server app 127.0.0.1:18080 maxconn 32"),
+        ("  server app 127.0.0.1:8080", "  server app 127.0.0.1:18080"),
+    ], "only the addresses may differ from what the chart renders"
+
+
+def test_localize_refuses_a_configuration_it_does_not_recognise() -> None:
+    chart = shedder.chart_config(ShedderPlan(32, 64, 150))
+    with pytest.raises(RuntimeError, match="0 web binds, expected exactly one"):
+        shedder.localize(chart.replace("frontend web", "frontend www"), 1, 2, 3)
+
+
+def test_the_bench_defaults_are_the_chart_values() -> None:
+    values = shedder.ShedderPlan(1, 1, 1).values()["admissionProxy"]
+    chart = shedder.chart_plan()
+    assert set(values) == {"enabled", "connections", "queue", "queueTimeoutMs"}
+    rendered = shedder.chart_config(chart)
+    assert f"maxconn {chart.connections}" in rendered
+    assert f"queue(app) ge {chart.queue}" in rendered
 
 
 def test_plan_refuses_a_bound_below_one() -> None:

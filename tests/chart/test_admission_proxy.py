@@ -393,7 +393,7 @@ def test_the_running_proxy_answers_its_probe_and_exports_the_refusal_counters(ru
 def test_a_refusal_is_the_proxys_own_answer_counted_by_route(running_proxy):
     # The queue is made to look full, so every /health and /health/read is refused at once;
     # none goes to the app's backend.
-    proxy, exporter = running_proxy("acl full queue(app) ge 32 => acl full always_true")
+    proxy, exporter = running_proxy("acl full queue(app) ge 256 => acl full always_true")
     for path in ("/health", "/health", "/health/read"):
         answer = httpx.get(f"{proxy}{path}", timeout=5)
         assert (answer.status_code, answer.text) == (503, "OVERLOADED"), path

@@ -1,17 +1,19 @@
-"""A shedding proxy in front of the pod: HAProxy refuses the excess before the app's Python runs.
+"""The chart's admission proxy in front of the pod: HAProxy refuses before the app's Python runs.
 
 The app's own admission control (`MAX_IN_FLIGHT`) answers `503` from Python, which costs the
 pod about a third of an answer (ADR 0010): past 2 x its capacity the pod spends most of its CPU
-refusing. A proxy with CPU of its own (a sidecar container has its own limit) refuses for the
-app instead. This module runs HAProxy that way for `make bench-pod --shedder`:
+refusing. The chart's opt-in admission proxy (values `admissionProxy`: a sidecar with a CPU
+limit of its own) refuses for the app instead. `make bench-pod --shedder` runs HAProxy with the
+configuration the chart renders, not a copy of it (`chart_config`); only the listening and
+upstream addresses are moved to this machine's loopback ports (`localize`):
 
-* at most `connections` requests reach the app at once (`maxconn` of the one server, reused
-  keep-alive connections); the others wait in HAProxy's queue;
-* a `/health` or `/health/read` request that finds `queue` requests already waiting is answered
-  `503 OVERLOADED` with `Retry-After: 1` by HAProxy itself (no byte reaches the app), and one
-  that waits longer than `queue_timeout_ms` gets HAProxy's own `503`;
-* every other route (`/livez`, `/readyz`, `/metrics`) is passed, never shed nor queued (a
-  backend without the bound); the kubelet's probes go to the app's own port anyway.
+* at most `connections` `/health` and `/health/read` requests reach the app at once (`maxconn`
+  of the one server, reused keep-alive connections); the others wait in HAProxy's queue;
+* one that finds `queue` requests already waiting is answered `503 OVERLOADED` with
+  `Retry-After: 1` by HAProxy itself (no byte reaches the app), and one that waits longer than
+  `queue_timeout_ms` gets HAProxy's own `503`;
+* every other route (`/livez`, `/readyz`, `/metrics`) is passed, never shed nor queued; the
+  kubelet's probes go to the app's own port anyway.
 
 `cpu_seconds` reads the proxy's CPU from /proc, so a run reports what the refusals cost the
 proxy (the sidecar's CPU to size), not only what they saved the pod.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -28,12 +31,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from test_app_tooling.helm_render import VALUE_SETS, chart_values, deep_merge, load_values, render
 from test_app_tooling.ports import free_port
 from test_app_tooling.tools import find_tool
 
 
-SHED_PATHS = ("/health", "/health/read")
+CONFIG_KEY = "haproxy.cfg"
+APP_UPSTREAM = "127.0.0.1:8080"  # the app's container port, as the chart's configuration has it
 
 
 @dataclass(frozen=True)
@@ -49,46 +55,75 @@ class ShedderPlan:
             if getattr(self, name) < 1:
                 raise ValueError(f"shedder {name}: expected a positive integer")
 
+    def values(self) -> dict[str, Any]:
+        """The chart values that set these bounds (and turn the proxy on)."""
+        return {
+            "admissionProxy": {
+                "enabled": True,
+                "connections": self.connections,
+                "queue": self.queue,
+                "queueTimeoutMs": self.queue_timeout_ms,
+            }
+        }
 
-# The bounds measured in docs/benchmarks/overload-shedder/ (ADR 0010).
-SHEDDER = ShedderPlan(connections=32, queue=32, queue_timeout_ms=100)
+
+def chart_plan(value_set: str = "prod") -> ShedderPlan:
+    """The bounds the chart's values of `value_set` give the proxy (the bench's defaults)."""
+    files, extra = VALUE_SETS[value_set]
+    proxy = chart_values(files, extra)["admissionProxy"]
+    return ShedderPlan(int(proxy["connections"]), int(proxy["queue"]), int(proxy["queueTimeoutMs"]))
 
 
-def config(front_port: int, app_port: int, plan: ShedderPlan, stats: Path | None = None) -> str:
-    """Return HAProxy's configuration: listen on `front_port`, shed past `plan`, else pass.
+def chart_config(plan: ShedderPlan, value_set: str = "prod") -> str:
+    """HAProxy's configuration as the chart renders it for `value_set` with `plan`'s bounds."""
+    files, extra = VALUE_SETS[value_set]
+    objects = render(load_values(files, deep_merge(extra, plan.values())))
+    found = [
+        obj["data"][CONFIG_KEY]
+        for obj in objects
+        if obj.get("kind") == "ConfigMap" and CONFIG_KEY in (obj.get("data") or {})
+    ]
+    if len(found) != 1:
+        raise RuntimeError(
+            f"the chart rendered {len(found)} ConfigMaps with `{CONFIG_KEY}`, expected one"
+        )
+    return str(found[0])
 
-    `stats`: a runtime API socket to read the queue from (`Shedder.queued`).
+
+def _replace_once(text: str, pattern: str, replacement: str, what: str) -> str:
+    new, count = re.subn(pattern, replacement, text, flags=re.MULTILINE)
+    if count != 1:
+        raise RuntimeError(f"the proxy's configuration has {count} {what}, expected exactly one")
+    return new
+
+
+def localize(
+    text: str, front_port: int, monitor_port: int, app_port: int, stats: Path | None = None
+) -> str:
+    """Move the chart's configuration onto loopback ports; add a runtime API socket if given.
+
+    The pod's proxy listens on every address of the pod and reaches the app at 127.0.0.1:8080;
+    here both frontends listen on 127.0.0.1 and the upstream is `app_port`. Anything else in the
+    configuration is run as the chart renders it.
     """
-    paths = " ".join(SHED_PATHS)
-    socket_line = f"\n  stats socket {stats}" if stats is not None else ""
-    return f"""\
-global
-  maxconn 8000
-  nbthread 1{socket_line}
-
-defaults
-  mode http
-  option http-keep-alive
-  http-reuse always
-  timeout connect 1s
-  timeout client 30s
-  timeout server 10s
-  timeout queue {plan.queue_timeout_ms}ms
-
-frontend web
-  bind 127.0.0.1:{front_port}
-  acl sheddable path {paths}
-  http-request return status 503 content-type text/plain string "OVERLOADED" \
-hdr Retry-After 1 if sheddable {{ queue(app) ge {plan.queue} }}
-  use_backend app if sheddable
-  default_backend direct
-
-backend app
-  server app 127.0.0.1:{app_port} maxconn {plan.connections}
-
-backend direct
-  server app 127.0.0.1:{app_port}
-"""
+    text = _replace_once(
+        text, r"^(frontend web\n  bind ):\d+$", rf"\g<1>127.0.0.1:{front_port}", "web binds"
+    )
+    text = _replace_once(
+        text,
+        r"^(frontend monitor\n  bind ):\d+$",
+        rf"\g<1>127.0.0.1:{monitor_port}",
+        "monitor binds",
+    )
+    upstreams = text.count(APP_UPSTREAM)
+    if upstreams != 2:
+        raise RuntimeError(
+            f"the proxy's configuration names {APP_UPSTREAM} {upstreams} times, expected 2"
+        )
+    text = text.replace(APP_UPSTREAM, f"127.0.0.1:{app_port}")
+    if stats is not None:
+        text = _replace_once(text, r"^global$", f"global\n  stats socket {stats}", "global")
+    return text
 
 
 @dataclass(frozen=True)
@@ -125,13 +160,14 @@ class Shedder:
 
 @contextlib.contextmanager
 def running(app_port: int, plan: ShedderPlan, timeout_s: float = 10.0) -> Iterator[Shedder]:
-    """Start HAProxy in front of `app_port` (this process's CPUs); stop it afterwards."""
+    """Start the chart's proxy in front of `app_port` (this process's CPUs); stop it afterwards."""
     haproxy = find_tool("haproxy")
     front = free_port()
+    text = chart_config(plan)
     with tempfile.TemporaryDirectory(prefix="test-app-shedder-") as folder:
         cfg = Path(folder) / "haproxy.cfg"
         stats = Path(folder) / "stats.sock"
-        cfg.write_text(config(front, app_port, plan, stats))
+        cfg.write_text(localize(text, front, free_port(), app_port, stats))
         checked = subprocess.run(
             [str(haproxy), "-c", "-q", "-f", str(cfg)], capture_output=True, text=True, check=False
         )
