@@ -15,11 +15,14 @@ import pytest
 from bench_pod import latency_slo, rederive
 
 from test_app.settings import load_settings
+from test_app_tooling.helm_render import chart_values
 from test_app_tooling.podbench.admission import (
     admission_bound,
     implied_bound,
+    proxy_cpu_millicores,
     queue_budget_ms,
     requests_in_budget,
+    sized_proxy_cpu,
 )
 from test_app_tooling.podbench.chart import pod_spec
 from test_app_tooling.podbench.document import refusal_table, render, shedder_costs, shedder_table
@@ -189,3 +192,51 @@ def test_adr_0010_quotes_the_measured_shedding_proxy():
         assert row["goodput_share"] >= 0.9, row["factor"]
         assert row["p99_ms"] <= slo_ms, row["factor"]
         assert row["refused_p99_ms"] < 12, row["factor"]  # "within about 10 ms"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # 0.155 cores x 14,000 / 3,000 = 0.7233 -> 723.3 m -> 750 m
+        (0.155, 3000.0, 14000.0, 750),
+        # 0.2 x 5,000 / 2,000 = 0.5 exactly: already a multiple of 50 m
+        (0.2, 2000.0, 5000.0, 500),
+        # 0.1 x 1,000 / 3,000 = 0.0333 -> 33.3 m -> 50 m: never below one step
+        (0.1, 3000.0, 1000.0, 50),
+        # 0.3 x 7,000 / 3,000 = 0.7, which binary fractions make 700.0000000000001 m
+        (0.3, 3000.0, 7000.0, 700),
+    ],
+)
+def test_the_proxy_cpu_scales_with_the_capacity_rounded_up_to_50m(case):
+    cores, bench_capacity, pod_capacity, millicores = case
+    assert proxy_cpu_millicores(cores, bench_capacity, pod_capacity) == millicores
+
+
+def test_the_proxy_cpu_refuses_a_figure_that_is_not_positive():
+    with pytest.raises(ValueError, match="bench_capacity_rps: expected a positive number"):
+        proxy_cpu_millicores(0.2, 0, 14000.0)
+
+
+def test_the_proxy_is_sized_from_its_row_at_4x():
+    run = {"capacity_rps": 3000.0, "overload": [
+        {"factor": 2.0, "shedder": {"cores": 0.1}},
+        {"factor": 4.0, "shedder": {"cores": 0.155}},
+        {"factor": 8.0, "shedder": {"cores": 0.3}},
+    ]}  # fmt: skip
+    assert sized_proxy_cpu(run, {"capacity": {"rps": 14000.0}}) == 750
+    without = {**run, "overload": [r for r in run["overload"] if r["factor"] != 4.0]}
+    with pytest.raises(ValueError, match="0 rows at 4 x through the proxy"):
+        sized_proxy_cpu(without, {"capacity": {"rps": 14000.0}})
+
+
+def test_the_chart_sizes_the_proxy_from_the_committed_runs():
+    proxy = json.loads((SHEDDER_RUNS / "2-shedder.json").read_text())
+    pod = json.loads(POD_JSON.read_text())
+    resources = chart_values()["admissionProxy"]["resources"]
+    expected = f"{sized_proxy_cpu(proxy, pod)}m"
+    assert resources["requests"]["cpu"] == expected, "admissionProxy.resources.requests.cpu"
+    assert resources["limits"]["cpu"] == expected, "admissionProxy.resources.limits.cpu"
+    # The memory limit holds the proxy's measured peak with room to spare (a half).
+    peak = max(row["shedder"]["peak_rss_mib"] for row in proxy["overload"] if row["shedder"])
+    limit_mib = int(resources["limits"]["memory"].removesuffix("Mi"))
+    assert peak <= limit_mib / 2, f"peak {peak} MiB against a {limit_mib} MiB limit"

@@ -372,5 +372,5 @@ def test_proxy_costs_need_two_mixes():
 
 def test_shedder_row_spreads_the_proxy_cpu_over_every_answer():
     # 0.5 s of proxy CPU over 10 s and 20,000 + 5,000 answers: 0.05 cores, 20 us each.
-    row = shedder_row(0.5, 10.0, {"served_2xx": 20_000, "refused_503": 5_000})
-    assert row == {"cpu_s": 0.5, "cores": 0.05, "us_per_request": 20.0}
+    row = shedder_row(0.5, 10.0, {"served_2xx": 20_000, "refused_503": 5_000}, 12.345)
+    assert row == {"cpu_s": 0.5, "cores": 0.05, "us_per_request": 20.0, "peak_rss_mib": 12.3}

@@ -136,8 +136,10 @@ def test_the_sidecar_has_the_app_containers_hardened_context(rendered_sets):
 
 
 def test_the_sidecar_is_guaranteed_its_cpu(rendered_sets):
+    # The figures themselves are sized from the benchmark (tests/app/test_admission_bound.py).
     resources = sidecar(rendered_sets[SET])["resources"]
-    assert resources["requests"] == resources["limits"] == {"cpu": "500m", "memory": "64Mi"}
+    assert resources["requests"] == resources["limits"]
+    assert set(resources["limits"]) == {"cpu", "memory"}
 
 
 def test_the_sidecar_is_probed_on_its_monitor_port():

@@ -90,3 +90,48 @@ def implied_bound(result: dict[str, Any]) -> dict[str, Any] | None:
         "max_in_flight": admission_bound(*inputs),
         "chart_max_in_flight": pod.get("max_in_flight"),
     }
+
+
+# The admission proxy's CPU (chart value `admissionProxy.resources`): enough to forward the pod's
+# capacity and refuse the rest of this many times its capacity.
+PROXY_SIZED_FOR_FACTOR = 4.0
+PROXY_CPU_STEP_MILLICORES = 50
+
+
+def proxy_cpu_millicores(
+    proxy_cores: float, bench_capacity_rps: float, pod_capacity_rps: float
+) -> int:
+    """Return the proxy's CPU for a pod, in millicores, from what it used in front of another.
+
+    `proxy_cores` were used in front of a pod of capacity `bench_capacity_rps` offered
+    `PROXY_SIZED_FOR_FACTOR` times it; the proxy's work grows with the requests, so the pod of
+    capacity `pod_capacity_rps` needs that many times more, rounded up to 50 millicores.
+    """
+    for name, value in (
+        ("proxy_cores", proxy_cores),
+        ("bench_capacity_rps", bench_capacity_rps),
+        ("pod_capacity_rps", pod_capacity_rps),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ValueError(f"{name}: expected a positive number, got {value!r}")
+    millicores = round(proxy_cores * pod_capacity_rps / bench_capacity_rps * 1000, 6)
+    return math.ceil(millicores / PROXY_CPU_STEP_MILLICORES) * PROXY_CPU_STEP_MILLICORES
+
+
+def sized_proxy_cpu(proxy_run: dict[str, Any], pod_report: dict[str, Any]) -> int:
+    """The proxy's CPU (millicores) a `bench-pod --shedder` run implies for a pod report's pod."""
+    rows = [
+        row
+        for row in proxy_run["overload"]
+        if row["factor"] == PROXY_SIZED_FOR_FACTOR and row.get("shedder")
+    ]
+    if len(rows) != 1:
+        raise ValueError(
+            f"the proxy run has {len(rows)} rows at {PROXY_SIZED_FOR_FACTOR:g} x through the "
+            "proxy, expected one"
+        )
+    return proxy_cpu_millicores(
+        float(rows[0]["shedder"]["cores"]),
+        float(proxy_run["capacity_rps"]),
+        float(pod_report["capacity"]["rps"]),
+    )

@@ -323,7 +323,10 @@ def overload(  # noqa: PLR0913, PLR0917 - the facts of one overload run
         refusal_cost(row, cpu_ms_per_request) if cpu_ms_per_request else None
     )
     row["sent_rps"] = round(row["attempted"] / row["duration_s"], 1)
-    row["shedder"] = shedder_row(shedder_s, wall, row) if shedder_s is not None else None
+    if target.shedder is not None and shedder_s is not None:
+        row["shedder"] = shedder_row(shedder_s, wall, row, target.shedder.peak_rss_mib())
+    else:
+        row["shedder"] = None
     progress(
         f"overload {factor:g}x = {rate:.0f}/s: served {row['served_rps']}/s "
         f"({row['goodput_share']} of capacity), refused {row['refused_503']}, p99 served "

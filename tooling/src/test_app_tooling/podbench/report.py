@@ -263,17 +263,21 @@ def overload_checks(
     }
 
 
-def shedder_row(cpu_s: float, wall_s: float, row: dict[str, Any]) -> dict[str, Any]:
+def shedder_row(
+    cpu_s: float, wall_s: float, row: dict[str, Any], peak_rss_mib: float
+) -> dict[str, Any]:
     """What the shedding proxy spent: its cores over the run and its CPU per request it handled.
 
     Every answered request passed through it (served ones forwarded, refused ones answered by
     it), so the CPU per request is the sidecar's cost of one request at this mix.
+    `peak_rss_mib`: the proxy's peak resident memory so far (the sidecar's memory to size).
     """
     handled = int(row["served_2xx"]) + int(row["refused_503"])
     return {
         "cpu_s": round(cpu_s, 3),
         "cores": round(cpu_s / wall_s, 3) if wall_s > 0 else None,
         "us_per_request": round(cpu_s * 1e6 / handled, 2) if handled else None,
+        "peak_rss_mib": round(peak_rss_mib, 1),
     }
 
 

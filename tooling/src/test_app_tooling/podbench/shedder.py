@@ -152,6 +152,13 @@ class Shedder:
                 return int(row["qcur"] or 0)
         raise RuntimeError("haproxy's stats have no row for the app backend")
 
+    def peak_rss_mib(self) -> float:
+        """The proxy's peak resident memory since it started (VmHWM), in MiB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError(f"/proc/{self.pid}/status has no VmHWM")
+
     def cpu_seconds(self) -> float:
         """The proxy's CPU time so far (user + system), from /proc."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
