@@ -218,13 +218,14 @@ def test_the_proxy_cpu_refuses_a_figure_that_is_not_positive():
 
 
 def test_the_proxy_is_sized_from_its_row_at_4x():
-    run = {"capacity_rps": 3000.0, "overload": [
+    rows: list[dict[str, Any]] = [
         {"factor": 2.0, "shedder": {"cores": 0.1}},
         {"factor": 4.0, "shedder": {"cores": 0.155}},
         {"factor": 8.0, "shedder": {"cores": 0.3}},
-    ]}  # fmt: skip
+    ]
+    run = {"capacity_rps": 3000.0, "overload": rows}
     assert sized_proxy_cpu(run, {"capacity": {"rps": 14000.0}}) == 750
-    without = {**run, "overload": [r for r in run["overload"] if r["factor"] != 4.0]}
+    without = {**run, "overload": [r for r in rows if r["factor"] != 4.0]}
     with pytest.raises(ValueError, match="0 rows at 4 x through the proxy"):
         sized_proxy_cpu(without, {"capacity": {"rps": 14000.0}})
 
