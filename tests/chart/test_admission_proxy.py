@@ -190,7 +190,8 @@ def test_network_policy_opens_the_proxy_not_the_app(rendered_sets):
     ports = {
         (p["port"], p["protocol"]) for rule in policy["spec"]["ingress"] for p in rule["ports"]
     }
-    assert ports == {("http", "TCP"), ("proxy-metrics", "TCP")}, "never the app's port itself"
+    http, metrics = port_named(objects, "http")[1], port_named(objects, "proxy-metrics")[1]
+    assert ports == {(http, "TCP"), (metrics, "TCP")}, "never the app's port itself"
     (prometheus,) = [
         rule
         for rule in policy["spec"]["ingress"]
@@ -198,7 +199,7 @@ def test_network_policy_opens_the_proxy_not_the_app(rendered_sets):
         and rule["from"][0]["namespaceSelector"]["matchLabels"]
         == {"kubernetes.io/metadata.name": "monitoring"}
     ]
-    assert {p["port"] for p in prometheus["ports"]} == {"http", "proxy-metrics"}
+    assert {p["port"] for p in prometheus["ports"]} == {http, metrics}
     # The test pod's egress names the number behind `http`: the proxy's.
     test_policy = one(objects, "NetworkPolicy", "test-app-test")
     numbers = [p["port"] for rule in test_policy["spec"]["egress"] for p in rule["ports"]]

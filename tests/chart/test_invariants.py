@@ -544,7 +544,7 @@ def test_network_policy_exact_allows(rendered_sets):
     policy = one(objects, "NetworkPolicy", "test-app")
     assert selects(policy["spec"]["podSelector"], pod_labels(objects))
     assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
-    http = (("TCP", "http"),)
+    http = (("TCP", "8080"),)
     assert _peers(policy["spec"]["ingress"], "from") == sorted(
         [
             (yaml.safe_dump({"ipBlock": {"cidr": "10.0.0.0/16"}}, sort_keys=True), http),
@@ -592,6 +592,29 @@ def test_network_policy_exact_allows(rendered_sets):
             ),
         ]
     )
+
+
+def test_every_network_policy_port_is_a_number(rendered_sets):
+    """No port names in a NetworkPolicy, in any value set.
+
+    The AWS network policy controller (EKS with `enableNetworkPolicy`) cannot resolve a port
+    name in an ipBlock rule and drops the whole rule (`convertToPolicyInfoPortForCIDRs` in
+    aws/amazon-network-policy-controller-k8s, pkg/resolvers/endpoints.go), so the ALB's subnets
+    would reach nothing; and it looks names up on a pod's regular containers only, never on a
+    sidecar such as the admission proxy.
+    """
+    named = [
+        (value_set, policy["metadata"]["name"], port["port"])
+        for value_set, objects in rendered_sets.items()
+        for policy in by_kind(objects, "NetworkPolicy")
+        for direction in ("ingress", "egress")
+        for rule in policy["spec"].get(direction) or []
+        for port in rule.get("ports") or []
+        if not isinstance(port.get("port"), int)
+    ]
+    policies = sum(len(by_kind(objects, "NetworkPolicy")) for objects in rendered_sets.values())
+    assert policies > 0, "no NetworkPolicy rendered: nothing was checked"
+    assert named == [], f"NetworkPolicy ports that are not numbers: {named}"
 
 
 def test_network_policy_database_by_selector(rendered_sets):
