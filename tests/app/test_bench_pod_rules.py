@@ -20,6 +20,7 @@ from bench_pod import LAUNCH_WITH_CONNECTIONS, arguments
 from test_app import server
 from test_app_tooling.podbench import cpus, measure, openload
 from test_app_tooling.podbench.cgroup import CgroupV1
+from test_app_tooling.podbench.document import shedder_costs
 from test_app_tooling.podbench.report import (
     Slo,
     across_runs,
@@ -374,3 +375,21 @@ def test_shedder_row_spreads_the_proxy_cpu_over_every_answer():
     # 0.5 s of proxy CPU over 10 s and 20,000 + 5,000 answers: 0.05 cores, 20 us each.
     row = shedder_row(0.5, 10.0, {"served_2xx": 20_000, "refused_503": 5_000}, 12.345)
     assert row == {"cpu_s": 0.5, "cores": 0.05, "us_per_request": 20.0, "peak_rss_mib": 12.3}
+
+
+def test_shedder_costs_take_the_apps_refusal_only_from_rows_its_quota_bound():
+    proxy = {"overload": [
+        {"served_2xx": 1000, "refused_503": 1000, "shedder": {"cpu_s": 0.03}},  # 20 + 10 us
+        {"served_2xx": 1000, "refused_503": 3000, "shedder": {"cpu_s": 0.05}},
+    ]}  # fmt: skip
+    quota = {"refusal_cost_share": 0.3, "bound": "quota"}
+    machine = {"refusal_cost_share": 0.9, "bound": "machine"}
+    app = {"cpu_ms_per_request": 0.05, "overload": [quota, machine]}
+    assert shedder_costs(app, proxy) == (
+        "CPU per request, in the pod: 50 us per answer at its capacity, 15 us per 503 of its "
+        "own; in the proxy: 20 us per request it forwards, 10 us per 503 it answers."
+    )
+    app_machine_only = {**app, "overload": [machine]}
+    assert shedder_costs(app_machine_only, proxy).startswith(
+        "CPU per request, in the pod: 50 us per answer at its capacity; in the proxy:"
+    ), "a row the machine bound says nothing of the pod's refusal"

@@ -438,16 +438,22 @@ def shedder_costs(app: dict[str, Any], proxy: dict[str, Any]) -> str:
     """What a request costs, in microseconds of CPU: in the app (`app`'s run) and in the proxy.
 
     The app's answer is the measured capacity's CPU per request; its refusal is the median
-    refusal share of its rows times that. The proxy's are `proxy_costs` over its run's rows.
+    refusal share of its rows that the pod's quota bound (a row the generator or the machine
+    bound says nothing of the pod), times that, and left out when no such row refused. The
+    proxy's are `proxy_costs` over its run's rows.
     """
     answer_us = float(app["cpu_ms_per_request"]) * 1000
-    shares = sorted(r["refusal_cost_share"] for r in app["overload"] if r.get("refusal_cost_share"))
-    if not shares:
-        raise ValueError("expected a run of the app's own refusals with a refusal cost")
-    refusal_us = shares[(len(shares) - 1) // 2] * answer_us
+    shares = sorted(
+        r["refusal_cost_share"]
+        for r in app["overload"]
+        if r.get("refusal_cost_share") and r.get("bound") == "quota"
+    )
+    app_text = f"{answer_us:.0f} us per answer at its capacity"
+    if shares:
+        refusal_us = shares[(len(shares) - 1) // 2] * answer_us
+        app_text += f", {refusal_us:.0f} us per 503 of its own"
     costs = proxy_costs(proxy["overload"])
     return (
-        f"CPU per request, in the pod: {answer_us:.0f} us per answer, {refusal_us:.0f} us per "
-        f"503 of its own; in the proxy: {costs['forward_us']:.0f} us per request it forwards, "
-        f"{costs['refuse_us']:.0f} us per 503 it answers."
+        f"CPU per request, in the pod: {app_text}; in the proxy: {costs['forward_us']:.0f} us "
+        f"per request it forwards, {costs['refuse_us']:.0f} us per 503 it answers."
     )
