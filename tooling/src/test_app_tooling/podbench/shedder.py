@@ -35,6 +35,7 @@ from typing import Any
 
 from test_app_tooling.helm_render import VALUE_SETS, chart_values, deep_merge, load_values, render
 from test_app_tooling.ports import free_port
+from test_app_tooling.process import stop
 from test_app_tooling.tools import find_tool
 
 
@@ -189,12 +190,7 @@ def running(app_port: int, plan: ShedderPlan, timeout_s: float = 10.0) -> Iterat
             _wait_listening(front, proc, log, timeout_s)
             yield Shedder(front, proc.pid, plan, stats)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc, timeout=10)
 
 
 def _wait_listening(port: int, proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
