@@ -19,6 +19,7 @@ from test_app_tooling.podbench.report import (
     overload_checks,
     refusal_cost,
 )
+from test_app_tooling.podbench.shedder import chart_plan
 from test_app_tooling.tools import REPO
 
 
@@ -207,7 +208,12 @@ def test_overload_through_the_shedding_proxy_on_a_smaller_pod(tmp_path, tool):
     assert run["cgroup"]["cfs_quota_us"] == 0.5 * run["cgroup"]["cfs_period_us"]
     assert run["capacity_measured"] is not None
     assert run["capacity_rps"] == run["capacity_measured"]["rps"]
-    assert run["shedder"] == {"connections": 32, "queue": 32, "queue_timeout_ms": 100}
+    chart = chart_plan()  # the bounds default to the chart's admissionProxy values
+    assert run["shedder"] == {
+        "connections": chart.connections,
+        "queue": chart.queue,
+        "queue_timeout_ms": chart.queue_timeout_ms,
+    }
     for row in run["overload"]:
         proxy = row["shedder"]
         assert proxy["cpu_s"] > 0, "the proxy's CPU was not read"
