@@ -109,7 +109,7 @@ def test_below_the_bound_nothing_is_refused(upstream: _Upstream) -> None:
     assert isinstance(port, int)
     with shedder.running(port, ShedderPlan(1, 1, 1000)) as proxy:
         answers = [httpx.get(f"http://127.0.0.1:{proxy.port}/health", timeout=5) for _ in range(20)]
-        assert proxy.cpu_seconds() >= 0
+        assert proxy.cpu_seconds() > 0, "20 answers cost the proxy some CPU, to the nanosecond"
         assert 1 < proxy.peak_rss_mib() < 1024, "HAProxy's resident memory, in MiB"
     assert [a.status_code for a in answers] == [200] * 20
 

@@ -274,7 +274,7 @@ def shedder_row(
     """
     handled = int(row["served_2xx"]) + int(row["refused_503"])
     return {
-        "cpu_s": round(cpu_s, 3),
+        "cpu_s": round(cpu_s, 6),
         "cores": round(cpu_s / wall_s, 3) if wall_s > 0 else None,
         "us_per_request": round(cpu_s * 1e6 / handled, 2) if handled else None,
         "peak_rss_mib": round(peak_rss_mib, 1),
