@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import http.server
 import os
-import re
 import socket
 import subprocess
 import threading
@@ -25,6 +24,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from test_app_tooling.podbench.shedder import ShedderPlan, chart_config, localize
 from test_app_tooling.process import stop, wait_until, wait_until_ready
 from test_app_tooling.tools import REPO
 
@@ -171,8 +171,7 @@ def test_postgres_exporter_reports_pg_up(tool, postgres, tmp_path, reachable, ex
     assert samples["pg_up"] == expected
 
 
-ADMISSION_PROXY_CONFIG = REPO / "charts" / "test-app" / "files" / "admission-proxy" / "haproxy.cfg"
-QUEUE_TIMEOUT_MS = 300
+QUEUE_TIMEOUT_MS = 3000
 
 
 class _SlowApp(http.server.BaseHTTPRequestHandler):
@@ -198,22 +197,13 @@ class _SlowApp(http.server.BaseHTTPRequestHandler):
 
 
 def _admission_proxy_config(port: int, metrics_port: int, app_port: int) -> str:
-    """The chart's configuration with one connection to the app and a queue of one."""
-    values = {
-        "maxConnections": "100",
-        "headerTimeoutSeconds": "5",
-        "keepAliveSeconds": "5",
-        "queueTimeoutMs": str(QUEUE_TIMEOUT_MS),
-        "queue": "1",
-        "connections": "1",
-        "port": f"127.0.0.1:{port}",
-        "metricsPort": f"127.0.0.1:{metrics_port}",
-    }
-    text = ADMISSION_PROXY_CONFIG.read_text(encoding="utf-8")
-    text = re.sub(r"bind :\{\{", "bind {{", text)
-    text = re.sub(r"\{\{ \.Values\.admissionProxy\.(\w+) \}\}", lambda m: values[m[1]], text)
-    assert "{{" not in text, text
-    return text.replace("127.0.0.1:8080", f"127.0.0.1:{app_port}")
+    """The chart's rendered configuration with one request at the app and a queue of one.
+
+    The queue timeout is long (3 s), so that the queued request is still waiting when the test
+    sends the one to be refused, however slow the machine.
+    """
+    plan = ShedderPlan(connections=1, queue=1, queue_timeout_ms=QUEUE_TIMEOUT_MS)
+    return localize(chart_config(plan), port, metrics_port, app_port)
 
 
 def _labelled(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
