@@ -30,6 +30,7 @@ from test_app_tooling.podbench.document import refusal_table, render, shedder_co
 
 REPO = Path(__file__).resolve().parents[2]
 POD_JSON = REPO / "docs" / "benchmarks" / "pod.json"
+ADR = REPO / "docs" / "adr" / "0010-scale-on-cpu-with-measured-capacity.md"
 
 
 @pytest.mark.parametrize(
@@ -237,6 +238,12 @@ def test_the_chart_sizes_the_proxy_from_the_committed_runs():
     expected = f"{sized_proxy_cpu(proxy, pod)}m"
     assert resources["requests"]["cpu"] == expected, "admissionProxy.resources.requests.cpu"
     assert resources["limits"]["cpu"] == expected, "admissionProxy.resources.limits.cpu"
+    adr = " ".join(ADR.read_text().split())
+    assert f"**{expected}**" in adr, "ADR 0010 no longer states the proxy's CPU"
+    row = next(r for r in proxy["overload"] if r["factor"] == 4.0)
+    cores, capacity = row["shedder"]["cores"], pod["capacity"]["rps"]
+    formula = f"{cores:g} x {capacity:,.0f} / {proxy['capacity_rps']:,.0f}"
+    assert formula in adr, f"ADR 0010 no longer shows the sizing: {formula}"
     # The memory limit holds the proxy's measured peak with room to spare (a half).
     peak = max(row["shedder"]["peak_rss_mib"] for row in proxy["overload"] if row["shedder"])
     limit_mib = int(resources["limits"]["memory"].removesuffix("Mi"))
