@@ -145,16 +145,10 @@ template:
         image: {{ include "test-app.image" . | quote }}
         imagePullPolicy: {{ .Values.image.pullPolicy }}
         ports:
-          {{- if .Values.admissionProxy.enabled }}
-          # Behind the admission proxy, which takes the name `http`.
-          - name: app
+          # `app` behind the admission proxy, which takes the name `http`.
+          - name: {{ include "test-app.appPortName" . }}
             containerPort: 8080
             protocol: TCP
-          {{- else }}
-          - name: http
-            containerPort: 8080
-            protocol: TCP
-          {{- end }}
         env:
           - name: PORT
             value: "8080"
