@@ -12,7 +12,7 @@ import hcl2
 import pytest
 import yaml
 
-from test_app_tooling.helm_render import chart_values
+from test_app_tooling.helm_render import app_container, chart_values, render_value_set
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,11 +61,11 @@ def test_the_platform_and_chart_use_the_conventions():
     assert values["podSecurityContext"]["runAsUser"] == 10001
     assert values["podSecurityContext"]["runAsGroup"] == 10001
     assert "UID `10001`, GID `10001`" in CONVENTIONS
-    deployment = (REPO / "charts" / "test-app" / "templates" / "_podtemplate.tpl").read_text()
     port, name = re.findall(r"`([^`]+)`", next(
         line for line in CONVENTIONS.splitlines() if line.startswith("| container port")
     ))  # fmt: skip
-    assert re.search(rf"- name: {name}\s+containerPort: {port}\b", deployment)
+    ports = app_container(render_value_set("defaults"))["ports"]
+    assert {"name": name, "containerPort": int(port), "protocol": "TCP"} in ports, ports
     namespaces = (REPO / "platform" / "manifests" / "namespaces.yaml").read_text()
     assert f"name: {convention('Kubernetes namespace of the app')}" in namespaces
     assert f"name: {convention('monitoring namespace')}" in namespaces
