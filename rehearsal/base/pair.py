@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import httpx
 
@@ -21,6 +22,11 @@ from test_app_tooling.process import wait_until
 LEADER_ROLES = ("leader", "master", "primary")
 # Patroni's log lines that say how a former primary came back.
 REWIND_LINE = re.compile(r"pg_rewind", re.IGNORECASE)
+# Patroni's own log lines (its timestamp format) when a leader releases its key after a crash,
+# and when another node takes it in the race that follows.
+PATRONI_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO: ")
+KEY_RELEASED = "Leader key released"
+KEY_TAKEN = "promoted self to leader by acquiring session lock"
 
 
 def other(node: str) -> str:
@@ -47,6 +53,38 @@ def _first_member(topo: Topology, role: Callable[[str], bool], state: str) -> st
             if role(str(member.get("role"))) and member.get("state") == state:
                 return str(member["name"])
     return None
+
+
+View = tuple[tuple[str, str], ...]
+
+
+def views(topo: Topology) -> dict[str, View | None]:
+    """Each node's Patroni's own view of the cluster: its (member, role) pairs, sorted.
+
+    ``/cluster`` answers from that Patroni's copy of the DCS (a watch on etcd), so two nodes
+    that disagree on a role show a copy that is behind: after etcd members were hung, a
+    Patroni kept acting on a leader key that had been released. ``None``: no answer.
+    """
+    found: dict[str, View | None] = {}
+    for node in PG_NODES:
+        try:
+            members = httpx.get(topo.url(f"patroni-{node}", "/cluster"), timeout=2).json()
+        except (httpx.HTTPError, ValueError):
+            found[node] = None
+            continue
+        found[node] = tuple(
+            sorted((str(m.get("name")), str(m.get("role"))) for m in members.get("members", []))
+        )
+    return found
+
+
+def views_agree(seen: dict[str, View | None]) -> bool:
+    """Say whether every node answered with the same view naming every node of the pair."""
+    answers = list(seen.values())
+    if not answers or any(view is None for view in answers):
+        return False
+    first = answers[0]
+    return all(view == first for view in answers) and {n for n, _ in first or ()} == set(PG_NODES)
 
 
 def leader(topo: Topology) -> str | None:
@@ -118,7 +156,36 @@ def rejoin(topo: Topology, bins: Binaries, node: str, primary: str) -> str:
 
 def rejoined_how(topo: Topology, node: str, after_line: int) -> str:
     """``pg_rewind`` when Patroni's log for ``node`` shows a rewind after ``after_line``."""
-    log = topo.logs / f"{node}.log"
-    lines = log.read_text(errors="replace").splitlines()[after_line:] if log.exists() else []
-    rewound = any(REWIND_LINE.search(line) for line in lines)
+    rewound = any(REWIND_LINE.search(line) for line in log_lines(topo, node, after_line))
     return "pg_rewind" if rewound else "restart as a replica (no rewind needed)"
+
+
+def log_lines(topo: Topology, node: str, after_line: int = 0) -> list[str]:
+    """Return Patroni's (and PostgreSQL's) log lines for ``node`` after the first ``after_line``."""
+    log = topo.logs / f"{node}.log"
+    return log.read_text(errors="replace").splitlines()[after_line:] if log.exists() else []
+
+
+def first_event(lines: list[str], text: str, after: datetime | None = None) -> datetime | None:
+    """Return when Patroni first logged an INFO line with ``text`` (not before ``after``).
+
+    Both nodes log on this machine's clock; only differences of these times are used.
+    """
+    for line in lines:
+        stamp = PATRONI_STAMP.match(line)
+        if stamp and text in line:
+            when = datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC)
+            if after is None or when >= after:
+                return when
+    return None
+
+
+def key_handover_seconds(released: list[str], taken: list[str]) -> float | None:
+    """Seconds from the old leader's key release to the other node taking the key, from logs.
+
+    The standby's watch on etcd normally wakes it within a fraction of a second; a standby
+    that acts only on its next loop shows ``loop_wait`` here. ``None``: no release, or no take.
+    """
+    release = first_event(released, KEY_RELEASED)
+    take = first_event(taken, KEY_TAKEN, after=release) if release else None
+    return None if release is None or take is None else (take - release).total_seconds()

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import httpx
 
-from rehearsal.base import faults, instances, network, pair, postgres, supervisor, walvolume
+from rehearsal.base import etcd, faults, instances, network, pair, postgres, supervisor, walvolume
 from rehearsal.base.binaries import find_binaries
 from rehearsal.base.configs import PATRONI_SYNCHRONOUS_MODE, PATRONI_TTL, Binaries
 from rehearsal.base.errors import RehearsalError
@@ -80,6 +80,7 @@ class Run:
     majority_hung: tuple[float, float] = (0.0, 0.0)  # dcs-loss: two of three hung
     alerts: dict[str, tuple[str, float | None]] = field(default_factory=dict)  # state, after s
     log_from: int = 0  # wal-full: the old primary's Patroni log lines before the fault
+    standby_log_from: int = 0  # wal-full: the standby's
 
     def hold_seconds(self) -> float:
         """How long a fault is held: longer than ``ttl``, by the size's margin."""
@@ -173,12 +174,19 @@ def dcs_loss(topo: Topology, run: Run) -> None:
     run.rep.mark(f"{', '.join(hung)}: SIGCONT")
     run.windows.append((t_hang, run.t_fault_end, "etcd majority hung"))
     run.majority_hung = (t_hang, run.t_fault_end)
+    # The thawed former leader answers stale reads until it steps down: the scenario ends when
+    # the members are one cluster again, so the next one starts from a DCS that tells the truth.
+    settled = wait_until(
+        lambda: etcd.settled(topo), 60, "the etcd members on one leader and term", interval=0.5
+    )
+    run.rep.mark(f"etcd members on one leader and term again ({settled:.1f}s after SIGCONT)")
+    run.numbers["etcd_settled_after_seconds"] = round(settled, 1)
 
 
 def wal_full(topo: Topology, run: Run) -> None:
     """Fill the primary's WAL volume; hold until the alert; then free it, as its runbook says."""
-    log = topo.logs / f"{run.primary}.log"
-    run.log_from = len(log.read_text(errors="replace").splitlines()) if log.exists() else 0
+    run.log_from = len(pair.log_lines(topo, run.primary))
+    run.standby_log_from = len(pair.log_lines(topo, run.standby))
     try:
         run.t_fault = time.monotonic()
         taken = walvolume.fill(topo, run.primary)
@@ -192,10 +200,10 @@ def wal_full(topo: Topology, run: Run) -> None:
                 f"{run.standby} promoted by Patroni",
             )
         except WaitTimeoutError as exc:
-            # Rare under CI load and not reproduced on demand: say what Patroni did on both
-            # nodes, so the failing run itself tells why no failover came.
+            # Rare under CI load: say what each Patroni saw and did, so the failing run itself
+            # tells why no failover came.
             tails = "\n".join(log_tail(topo, node, 40) for node in (run.primary, run.standby))
-            raise RehearsalError(f"{exc}\n{tails}") from exc
+            raise RehearsalError(f"{exc}\nviews: {pair.views(topo)}\n{tails}") from exc
         run.numbers["fault_to_promoted_seconds"] = round(time.monotonic() - run.t_fault, 1)
         run.rep.mark(f"{run.standby}: promoted by Patroni ({promoted:.1f}s after the stop)")
         # The old node cannot stream (no room for WAL) and a person must act, unless Patroni
@@ -338,6 +346,23 @@ def run(name: str, topo: Topology, size: Size, out_dir: Path, command: str) -> r
     title, inject = FAULTS[name]
     rep = report.Report(name, title, command)
     bins = find_binaries()
+    # A fault starts from a settled cluster: etcd one cluster (a Patroni reading a stale member
+    # loses the race it should win) and a standby that may take over (the synchronous one).
+    try:
+        settled = wait_until(
+            lambda: (
+                etcd.settled(topo)
+                and pair.views_agree(pair.views(topo))
+                and _ready_for_failover(topo, bins)
+            ),
+            WHOLE_AGAIN_SECONDS,
+            "a settled cluster (etcd on one leader and term, both Patroni nodes seeing the same "
+            "roles, a synchronous standby streaming)",
+            interval=0.5,
+        )
+    except WaitTimeoutError as exc:
+        raise RehearsalError(f"the cluster did not settle before the fault: {exc}") from exc
+    rep.numbers["waited_for_a_settled_cluster_seconds"] = round(settled, 1)
     roles = pair.whole(topo, bins)
     if roles is None:
         raise RehearsalError("no leader with a streaming standby: the pair is not whole")
@@ -428,6 +453,16 @@ def _fault_checks(
     if name == "wal-full":
         back_by = _back_by(topo, fault)
         rep.numbers["old_node_back_by"] = back_by
+        # A race: the crashed primary, restarted as a replica at the same WAL position, may take
+        # the key too (ADR 0016); how soon the standby acted decides it. Read now, not at the
+        # promotion: Patroni writes its log from a queue, a moment after the fact.
+        handover = pair.key_handover_seconds(
+            pair.log_lines(topo, fault.primary, fault.log_from),
+            pair.log_lines(topo, fault.standby, fault.standby_log_from),
+        )
+        rep.numbers["key_released_to_taken_seconds"] = (
+            None if handover is None else round(handover, 2)
+        )
         rep.notes.append(
             f"The old primary came back by {back_by}. Without a divergence it waits, running in "
             "recovery, until the space is freed (a person, alerted). When its last WAL had not "
@@ -474,8 +509,7 @@ BACK_BY = (
 
 def _back_by(topo: Topology, fault: Run) -> str:
     """Say how the old primary came back, from its Patroni log since the fault."""
-    log = topo.logs / f"{fault.primary}.log"
-    text = "\n".join(log.read_text(errors="replace").splitlines()[fault.log_from :])
+    text = "\n".join(pair.log_lines(topo, fault.primary, fault.log_from))
     for line, how in BACK_BY:
         if line in text:
             return how
