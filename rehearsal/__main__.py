@@ -17,10 +17,10 @@ SCENARIOS = (
     "crash-primary",
     "kill-instance",
     "rotate",
+    "wal-full",
     "freeze-primary",
     "partition-primary",
     "dcs-loss",
-    "wal-full",
     "canary",
     "outage",
 )

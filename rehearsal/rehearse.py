@@ -29,7 +29,9 @@ from test_app_tooling.tools import REPO
 
 
 DEFAULT_OUT = REPO / "docs" / "rehearsal"
-# In the order `make rehearse` runs them: each leaves the topology whole for the next.
+# In the order `make rehearse` runs them: each leaves the topology whole for the next. `dcs-loss`
+# comes after every fault that needs a prompt failover (see docs/rehearsal.md: a crash failover
+# soon after it came a loop late in 4 of 12 runs, and once lost its race).
 Runner = Callable[[Topology, Size, Path, str], Report]
 RUNNERS: dict[str, Runner] = {
     "rollout": rollout.run,
@@ -37,10 +39,10 @@ RUNNERS: dict[str, Runner] = {
     "crash-primary": crash_primary.run,
     "kill-instance": kill_instance.run,
     "rotate": rotate.run,
+    "wal-full": partial(ha_faults.run, "wal-full"),
     "freeze-primary": partial(ha_faults.run, "freeze-primary"),
     "partition-primary": partial(ha_faults.run, "partition-primary"),
     "dcs-loss": partial(ha_faults.run, "dcs-loss"),
-    "wal-full": partial(ha_faults.run, "wal-full"),
     "canary": canary.run,
     "outage": outage.run,
 }
