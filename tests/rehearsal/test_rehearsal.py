@@ -22,6 +22,20 @@ from test_app_tooling.process import http_ok, wait_until
 pytestmark = [pytest.mark.rehearsal, pytest.mark.timeout(420)]
 
 
+def _rehearse(live, out_dir, name):
+    """Run one CI-sized rehearsal and return its report, checked to have its Markdown and plot."""
+    live.cli("rehearse", name, "--size", "ci", "--out", str(out_dir))
+    return _report(out_dir, name)
+
+
+def _assert_no_acknowledged_write_lost(numbers, *, one_writer_at_a_time=False):
+    """The counting writer's targets: rows acknowledged, none lost, one server acknowledging."""
+    assert numbers["writes_acknowledged"] > 100
+    assert numbers["writes_lost"] == 0
+    if one_writer_at_a_time:
+        assert numbers["acknowledging_server_overlap_seconds"] == 0
+
+
 def _report(out_dir, name):
     data = json.loads((out_dir / f"{name}.json").read_text())
     assert (out_dir / f"{name}.md").read_text().startswith("# ")
@@ -52,8 +66,7 @@ def test_up_brings_every_component_up_and_status_shows_it(live):
 
 
 def test_rollout_under_load_fails_no_request(live, out_dir):
-    live.cli("rehearse", "rollout", "--size", "ci", "--out", str(out_dir))
-    data = _report(out_dir, "rollout")
+    data = _rehearse(live, out_dir, "rollout")
     numbers = data["numbers"]
     assert numbers["requests"] > 1000
     assert numbers["failed"] == 0
@@ -66,12 +79,10 @@ def test_rollout_under_load_fails_no_request(live, out_dir):
 
 
 def test_writer_failover_recovers_without_restarting_the_app(live, out_dir):
-    live.cli("rehearse", "failover", "--size", "ci", "--out", str(out_dir))
-    data = _report(out_dir, "failover")
+    data = _rehearse(live, out_dir, "failover")
     numbers = data["numbers"]
     assert numbers["promotion_to_up_seconds"] < 10
-    assert numbers["writes_acknowledged"] > 100
-    assert numbers["writes_lost"] == 0
+    _assert_no_acknowledged_write_lost(numbers)
     assert numbers["pids_before"] == numbers["pids_after"]
     assert len(numbers["pids_before"]) == 3
     assert numbers["livez_not_200"] == 0
@@ -84,14 +95,12 @@ def test_writer_failover_recovers_without_restarting_the_app(live, out_dir):
 
 
 def test_crash_of_the_primary_is_failed_over_automatically(live, out_dir):
-    live.cli("rehearse", "crash-primary", "--size", "ci", "--out", str(out_dir))
-    data = _report(out_dir, "crash-primary")
+    data = _rehearse(live, out_dir, "crash-primary")
     numbers = data["numbers"]
     assert numbers["crashed_primary"] == "pg-b"  # the primary after the failover rehearsal
     assert numbers["new_primary"] == "pg-a"
     assert 0 < numbers["kill_to_promoted_seconds"] < 30
-    assert numbers["writes_acknowledged"] > 100
-    assert numbers["writes_lost"] == 0
+    _assert_no_acknowledged_write_lost(numbers)
     assert numbers["kill_to_balancer_up_seconds"] is not None
     assert numbers["kill_to_balancer_up_seconds"] < 30
     # Every instance stays ready (ADR 0014): clients get the app's 500, never HAProxy's 503.
@@ -107,8 +116,7 @@ def test_crash_of_the_primary_is_failed_over_automatically(live, out_dir):
 
 
 def test_a_killed_instance_is_replaced_without_a_failed_request(live, out_dir):
-    live.cli("rehearse", "kill-instance", "--size", "ci", "--out", str(out_dir))
-    data = _report(out_dir, "kill-instance")
+    data = _rehearse(live, out_dir, "kill-instance")
     numbers = data["numbers"]
     assert numbers["requests"] > 1000
     assert numbers["failed"] == 0
@@ -119,8 +127,7 @@ def test_a_killed_instance_is_replaced_without_a_failed_request(live, out_dir):
 
 
 def test_aws_rotation_fails_no_request_and_a_failing_one_pages(live, out_dir):
-    live.cli("rehearse", "rotate", "--size", "ci", "--out", str(out_dir))
-    data = _report(out_dir, "rotate")
+    data = _rehearse(live, out_dir, "rotate")
     numbers = data["numbers"]
     assert numbers["requests"] > 1000
     assert numbers["failed"] == 0
@@ -169,12 +176,9 @@ def test_aws_rotation_fails_no_request_and_a_failing_one_pages(live, out_dir):
 
 
 def test_a_full_wal_volume_fails_over_alerts_and_the_node_returns_once_freed(live, out_dir):
-    live.cli("rehearse", "wal-full", "--size", "ci", "--out", str(out_dir))
-    data = _report(out_dir, "wal-full")
+    data = _rehearse(live, out_dir, "wal-full")
     numbers = data["numbers"]
-    assert numbers["writes_acknowledged"] > 100
-    assert numbers["writes_lost"] == 0
-    assert numbers["acknowledging_server_overlap_seconds"] == 0
+    _assert_no_acknowledged_write_lost(numbers, one_writer_at_a_time=True)
     assert numbers["wal_switches_to_stop"] >= 1, "the server stopped for want of a WAL segment"
     assert numbers["primary_after"] != numbers["primary_before"], "failed over"
     assert numbers["fault_to_promoted_seconds"] < 30
@@ -189,12 +193,9 @@ def test_a_full_wal_volume_fails_over_alerts_and_the_node_returns_once_freed(liv
 
 
 def test_a_frozen_primary_loses_no_acknowledged_write(live, out_dir):
-    live.cli("rehearse", "freeze-primary", "--size", "ci", "--out", str(out_dir))
-    data = _report(out_dir, "freeze-primary")
+    data = _rehearse(live, out_dir, "freeze-primary")
     numbers = data["numbers"]
-    assert numbers["writes_acknowledged"] > 100
-    assert numbers["writes_lost"] == 0
-    assert numbers["acknowledging_server_overlap_seconds"] == 0
+    _assert_no_acknowledged_write_lost(numbers, one_writer_at_a_time=True)
     assert numbers["frozen_seconds"] > 20, "longer than Patroni's ttl"
     assert numbers["frozen_processes"] > 3, "Patroni and PostgreSQL's processes"
     # The standby was promoted and kept the lead: the thawed node did not take it back.
@@ -203,12 +204,9 @@ def test_a_frozen_primary_loses_no_acknowledged_write(live, out_dir):
 
 
 def test_a_partitioned_primary_loses_no_acknowledged_write(live, out_dir):
-    live.cli("rehearse", "partition-primary", "--size", "ci", "--out", str(out_dir))
-    data = _report(out_dir, "partition-primary")
+    data = _rehearse(live, out_dir, "partition-primary")
     numbers = data["numbers"]
-    assert numbers["writes_acknowledged"] > 100
-    assert numbers["writes_lost"] == 0
-    assert numbers["acknowledging_server_overlap_seconds"] == 0
+    _assert_no_acknowledged_write_lost(numbers, one_writer_at_a_time=True)
     assert numbers["partitioned_seconds"] > 20, "longer than Patroni's ttl"
     assert numbers["writes_acknowledged_after_fault"] > 0, "the writer went on after the fault"
     # Phase two: the new primary's zone cut from etcd and the standby, HAProxy still reaching
@@ -220,11 +218,9 @@ def test_a_partitioned_primary_loses_no_acknowledged_write(live, out_dir):
 
 
 def test_a_lost_etcd_member_fails_nothing_and_a_hung_majority_keeps_the_primary(live, out_dir):
-    live.cli("rehearse", "dcs-loss", "--size", "ci", "--out", str(out_dir))
-    data = _report(out_dir, "dcs-loss")
+    data = _rehearse(live, out_dir, "dcs-loss")
     numbers = data["numbers"]
-    assert numbers["writes_acknowledged"] > 100
-    assert numbers["writes_lost"] == 0
+    _assert_no_acknowledged_write_lost(numbers)
     assert numbers["failed_member_down"] == 0
     assert numbers["failed_majority_hung"] == 0
     assert numbers["primary_after"] == numbers["primary_before"], "no demotion, no failover"
@@ -283,8 +279,7 @@ def test_patroni_logs_no_reset_connection_from_the_health_checks(live):
 
 def test_canary_promotes_a_good_build_and_aborts_a_defective_one(live, out_dir):
     """The chart's analysis decides: it fails when the analysis or its threshold is wrong."""
-    live.cli("rehearse", "canary", "--size", "ci", "--out", str(out_dir))
-    data = _report(out_dir, "canary")
+    data = _rehearse(live, out_dir, "canary")
     numbers = data["numbers"]
     assert numbers["weights"] == [5, 25, 50, 100]
     good, bad, rolling = numbers["good"], numbers["bad"], numbers["rolling_update"]
@@ -316,8 +311,7 @@ def test_canary_promotes_a_good_build_and_aborts_a_defective_one(live, out_dir):
 
 
 def test_database_outage_raises_the_alert_and_recovers(live, out_dir):
-    live.cli("rehearse", "outage", "--size", "ci", "--out", str(out_dir))
-    data = _report(out_dir, "outage")
+    data = _rehearse(live, out_dir, "outage")
     numbers = data["numbers"]
     assert numbers["alert"] == "TestAppDatabaseUnreachable"
     assert numbers["pending_after_seconds"] > 0
