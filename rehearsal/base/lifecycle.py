@@ -47,9 +47,8 @@ from test_app_tooling.tools import find_tool
 
 def log_tail(topo: Topology, name: str, lines: int = 15) -> str:
     """Return the last lines of a program's log, indented, for an error message."""
-    log = topo.logs / f"{name}.log"
-    tail = log.read_text(errors="replace").splitlines()[-lines:] if log.exists() else []
-    return f"  last lines of {log}:\n    " + "\n    ".join(tail)
+    tail = topo.log_lines(name)[-lines:]
+    return f"  last lines of {topo.logs / f'{name}.log'}:\n    " + "\n    ".join(tail)
 
 
 def start_programs(topo: Topology, *names: str) -> None:

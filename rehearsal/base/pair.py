@@ -42,14 +42,19 @@ def node_of_port(topo: Topology, port: int) -> str:
     raise ValueError(f"port {port} is not a PostgreSQL node's port")
 
 
+def _members(topo: Topology, node: str) -> list[dict[str, object]] | None:
+    """Return the members ``node``'s Patroni lists at ``/cluster`` (``None``: no answer)."""
+    try:
+        answer = httpx.get(topo.url(f"patroni-{node}", "/cluster"), timeout=2).json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    return list(answer.get("members", []))
+
+
 def _first_member(topo: Topology, role: Callable[[str], bool], state: str) -> str | None:
     """Return the first member in ``state`` whose role passes ``role``, per any node's REST API."""
     for node in PG_NODES:
-        try:
-            members = httpx.get(topo.url(f"patroni-{node}", "/cluster"), timeout=2).json()
-        except (httpx.HTTPError, ValueError):
-            continue
-        for member in members.get("members", []):
+        for member in _members(topo, node) or []:
             if role(str(member.get("role"))) and member.get("state") == state:
                 return str(member["name"])
     return None
@@ -62,29 +67,26 @@ def views(topo: Topology) -> dict[str, View | None]:
     """Each node's Patroni's own view of the cluster: its (member, role) pairs, sorted.
 
     ``/cluster`` answers from that Patroni's copy of the DCS (a watch on etcd), so two nodes
-    that disagree on a role show a copy that is behind: after etcd members were hung, a
-    Patroni kept acting on a leader key that had been released. ``None``: no answer.
+    that disagree on a role show a copy that is behind. ``None``: no answer.
     """
     found: dict[str, View | None] = {}
     for node in PG_NODES:
-        try:
-            members = httpx.get(topo.url(f"patroni-{node}", "/cluster"), timeout=2).json()
-        except (httpx.HTTPError, ValueError):
-            found[node] = None
-            continue
-        found[node] = tuple(
-            sorted((str(m.get("name")), str(m.get("role"))) for m in members.get("members", []))
+        members = _members(topo, node)
+        found[node] = (
+            None
+            if members is None
+            else tuple(sorted((str(m.get("name")), str(m.get("role"))) for m in members))
         )
     return found
 
 
 def views_agree(seen: dict[str, View | None]) -> bool:
     """Say whether every node answered with the same view naming every node of the pair."""
-    answers = list(seen.values())
-    if not answers or any(view is None for view in answers):
+    answered = [view for view in seen.values() if view is not None]
+    if not seen or len(answered) != len(seen):
         return False
-    first = answers[0]
-    return all(view == first for view in answers) and {n for n, _ in first or ()} == set(PG_NODES)
+    first = answered[0]
+    return all(view == first for view in answered) and {n for n, _ in first} == set(PG_NODES)
 
 
 def leader(topo: Topology) -> str | None:
@@ -142,8 +144,7 @@ def wait_whole(topo: Topology, bins: Binaries, timeout: float) -> tuple[str, str
 
 def rejoin(topo: Topology, bins: Binaries, node: str, primary: str) -> str:
     """Start ``node`` again; Patroni rejoins it as a replica. Return how (from its log)."""
-    log = topo.logs / f"{node}.log"
-    before = len(log.read_text(errors="replace").splitlines()) if log.exists() else 0
+    before = len(topo.log_lines(node))
     supervisor.start(topo, node)
     wait_until(lambda: streaming(topo, bins, primary, node), 120, f"{node} to stream")
     wait_until(
@@ -156,14 +157,8 @@ def rejoin(topo: Topology, bins: Binaries, node: str, primary: str) -> str:
 
 def rejoined_how(topo: Topology, node: str, after_line: int) -> str:
     """``pg_rewind`` when Patroni's log for ``node`` shows a rewind after ``after_line``."""
-    rewound = any(REWIND_LINE.search(line) for line in log_lines(topo, node, after_line))
+    rewound = any(REWIND_LINE.search(line) for line in topo.log_lines(node, after_line))
     return "pg_rewind" if rewound else "restart as a replica (no rewind needed)"
-
-
-def log_lines(topo: Topology, node: str, after_line: int = 0) -> list[str]:
-    """Return Patroni's (and PostgreSQL's) log lines for ``node`` after the first ``after_line``."""
-    log = topo.logs / f"{node}.log"
-    return log.read_text(errors="replace").splitlines()[after_line:] if log.exists() else []
 
 
 def first_event(lines: list[str], text: str, after: datetime | None = None) -> datetime | None:

@@ -142,6 +142,11 @@ class Topology:
         """Folder of every component's log."""
         return self.state_dir / "logs"
 
+    def log_lines(self, name: str, after_line: int = 0) -> list[str]:
+        """Return the lines of ``name``'s log after the first ``after_line`` ([] when none)."""
+        log = self.logs / f"{name}.log"
+        return log.read_text(errors="replace").splitlines()[after_line:] if log.exists() else []
+
     @property
     def run(self) -> Path:
         """Folder of sockets and pid files."""

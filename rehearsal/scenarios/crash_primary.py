@@ -181,11 +181,9 @@ def run(topo: Topology, size: Size, out_dir: Path, command: str) -> report.Repor
         raise RehearsalError("no leader with a streaming standby: the pair is not whole")
     primary, standby = roles
     apps = instances.running_apps(topo)
-    log = topo.logs / f"{primary}.log"
     crash = Crash(
-        primary, standby, apps, instances.app_pids(topo),
-        log_line=len(log.read_text(errors="replace").splitlines()) if log.exists() else 0,
-    )  # fmt: skip
+        primary, standby, apps, instances.app_pids(topo), log_line=len(topo.log_lines(primary))
+    )
     targets = {
         **instance_targets(topo, apps),
         BALANCER: topo.url("app-lb", "/health"),

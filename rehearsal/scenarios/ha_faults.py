@@ -185,8 +185,8 @@ def dcs_loss(topo: Topology, run: Run) -> None:
 
 def wal_full(topo: Topology, run: Run) -> None:
     """Fill the primary's WAL volume; hold until the alert; then free it, as its runbook says."""
-    run.log_from = len(pair.log_lines(topo, run.primary))
-    run.standby_log_from = len(pair.log_lines(topo, run.standby))
+    run.log_from = len(topo.log_lines(run.primary))
+    run.standby_log_from = len(topo.log_lines(run.standby))
     try:
         run.t_fault = time.monotonic()
         taken = walvolume.fill(topo, run.primary)
@@ -346,8 +346,9 @@ def run(name: str, topo: Topology, size: Size, out_dir: Path, command: str) -> r
     title, inject = FAULTS[name]
     rep = report.Report(name, title, command)
     bins = find_binaries()
-    # A fault starts from a settled cluster: etcd one cluster (a Patroni reading a stale member
-    # loses the race it should win) and a standby that may take over (the synchronous one).
+    # A fault starts from a settled cluster: etcd one cluster, both Patroni copies of it alike,
+    # and a standby that may take over (the synchronous one). These did not explain the late
+    # standby after dcs-loss (docs/rehearsal.md); they are the fault's preconditions.
     try:
         settled = wait_until(
             lambda: (
@@ -457,8 +458,8 @@ def _fault_checks(
         # the key too (ADR 0016); how soon the standby acted decides it. Read now, not at the
         # promotion: Patroni writes its log from a queue, a moment after the fact.
         handover = pair.key_handover_seconds(
-            pair.log_lines(topo, fault.primary, fault.log_from),
-            pair.log_lines(topo, fault.standby, fault.standby_log_from),
+            topo.log_lines(fault.primary, fault.log_from),
+            topo.log_lines(fault.standby, fault.standby_log_from),
         )
         rep.numbers["key_released_to_taken_seconds"] = (
             None if handover is None else round(handover, 2)
@@ -509,7 +510,7 @@ BACK_BY = (
 
 def _back_by(topo: Topology, fault: Run) -> str:
     """Say how the old primary came back, from its Patroni log since the fault."""
-    text = "\n".join(pair.log_lines(topo, fault.primary, fault.log_from))
+    text = "\n".join(topo.log_lines(fault.primary, fault.log_from))
     for line, how in BACK_BY:
         if line in text:
             return how

@@ -180,11 +180,6 @@ class Run:
     watch: AlertWatch | None = None
 
 
-def _log_lines(topo: Topology, name: str) -> list[str]:
-    log = topo.logs / f"{name}.log"
-    return log.read_text(errors="replace").splitlines() if log.exists() else []
-
-
 def switched_users(lines: list[str]) -> list[str]:
     """Return the users an instance switched its login to, in order, from its log lines."""
     users = []
@@ -196,9 +191,7 @@ def switched_users(lines: list[str]) -> list[str]:
 
 
 def _switched(topo: Topology, run: Run) -> dict[str, list[str]]:
-    return {
-        name: switched_users(_log_lines(topo, name)[run.log_lines[name] :]) for name in run.apps
-    }
+    return {name: switched_users(topo.log_lines(name, run.log_lines[name])) for name in run.apps}
 
 
 def _on_both_endpoints(topo: Topology, bins: Binaries, sql: str) -> int:
@@ -258,7 +251,7 @@ def _rotate_once(
     """Run the four steps, recycle the rotated user's sessions, swap the files; return the step."""
     started = time.monotonic()
     run.last_start = started
-    offsets = {name: len(_log_lines(topo, name)) for name in run.apps}
+    offsets = {name: len(topo.log_lines(name)) for name in run.apps}
     token = rotation.next_token(run.sm, run.arn)
     reattempt = token in run.sm.stages(run.arn)
     outcome = rotation.rotate(run.sm, run.db, run.arn, token)
@@ -300,7 +293,7 @@ def _recycle(
     """End the rotated user's sessions, one instance out of the balancer at a time."""
 
     def moved(name: str) -> bool:
-        return bool(switched_users(_log_lines(topo, name)[offsets[name] :]))
+        return bool(switched_users(topo.log_lines(name, offsets[name])))
 
     for _ in range(RECYCLE_ROUNDS):
         waiting = [name for name in run.apps if not moved(name)]
@@ -667,7 +660,7 @@ def _prepare(topo: Topology, sm: rotation.SecretsManager) -> Run:
     certs = credentials.server_certificates(topo)
     db = rotation.Database(certs.ca)
     run = Run(
-        apps, instances.app_pids(topo), {name: len(_log_lines(topo, name)) for name in apps},
+        apps, instances.app_pids(topo), {name: len(topo.log_lines(name)) for name in apps},
         sm, arn, master_arn, db, certs,
     )  # fmt: skip
     current = sm.value(arn, "AWSCURRENT")
